@@ -1,0 +1,180 @@
+"""Helpers for the browser and server tests: a real `streamlit run` on a free port and headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]  # the checkout that holds app.py
+CHROMIUM_PATH = Path("/usr/bin/chromium")  # Debian's Chromium, installed by .ci/run
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1280, "height": 800}  # every page is screenshotted at this size
+ARTIFACTS_DIR = REPO_ROOT / "test-artifacts"  # git-ignored; screenshots for humans
+
+
+def free_port() -> int:
+    """Return a TCP port on localhost that nothing is listening on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_get(url: str, *, timeout: float = 10.0) -> tuple[int, float, bytes]:
+    """GET a URL and return (status, seconds taken, body); network errors become status 0."""
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (localhost only)
+            body = response.read()
+            return int(response.status), time.perf_counter() - start, body
+    except urllib.error.HTTPError as err:
+        return int(err.code), time.perf_counter() - start, b""
+    except (urllib.error.URLError, OSError):
+        return 0, time.perf_counter() - start, b""
+
+
+@dataclass
+class StreamlitServer:
+    """One `streamlit run app.py` process on a free port, with its own PROTLAB_HOME."""
+
+    home: Path  # PROTLAB_HOME for this server: runs and caches land here
+    app: str = "app.py"  # script to run, relative to the repository root
+    port: int = field(default_factory=free_port)  # port the server listens on
+    extra_args: tuple[str, ...] = ()  # more `--server.x value` options
+    process: subprocess.Popen | None = None  # the running server, once started
+    log_path: Path | None = None  # stdout+stderr of the server
+
+    @property
+    def url(self) -> str:
+        """Base URL of the app."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, *, timeout: float = 60.0) -> StreamlitServer:
+        """Start the server and wait until its health endpoint answers 'ok'."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.home / f"streamlit-{self.port}.log"
+        env = {**os.environ, "PROTLAB_HOME": str(self.home), "PYTHONUNBUFFERED": "1"}
+        command = [
+            sys.executable, "-m", "streamlit", "run", self.app,
+            "--server.headless", "true",
+            "--server.port", str(self.port),
+            "--server.address", "127.0.0.1",
+            "--browser.gatherUsageStats", "false",
+            "--server.fileWatcherType", "none",
+            *self.extra_args,
+        ]
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(  # noqa: S603 (fixed argument list, no shell)
+            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        self._wait_healthy(timeout)
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        """Poll /_stcore/health until it says ok, the process dies, or time runs out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                self.stop()
+                pytest.fail(f"streamlit exited with code {self.process.returncode} before it was healthy:\n"
+                            f"{self.log_tail()}")
+            status, _, body = http_get(f"{self.url}/_stcore/health", timeout=2.0)
+            if status == 200 and body.strip() == b"ok":
+                return
+            time.sleep(0.25)
+        self.stop()
+        pytest.fail(f"streamlit did not answer /_stcore/health within {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, chars: int = 4000) -> str:
+        """Return the end of the server log, for failure messages."""
+        if self.log_path is None or not self.log_path.exists():
+            return "(no server log)"
+        return self.log_path.read_text(encoding="utf-8", errors="replace")[-chars:]
+
+    def stop(self) -> None:
+        """Stop the server's process group: SIGTERM, then SIGKILL if it lingers."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=10)
+
+    def __enter__(self) -> StreamlitServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def require_chromium() -> str:
+    """Return the Chromium path, or FAIL (never skip) with how to install it."""
+    if not CHROMIUM_PATH.exists():
+        pytest.fail(
+            f"The end-to-end tests need Debian's Chromium at {CHROMIUM_PATH}, but it is not there. "
+            "Install it with `apt-get install -y chromium` (as .ci/run does) and run pytest again."
+        )
+    return str(CHROMIUM_PATH)
+
+
+def launch_chromium(playwright):  # -> playwright.sync_api.Browser
+    """Launch headless Debian Chromium through Playwright with the project's fixed flags."""
+    return playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
+
+
+def wait_until_idle(page, *, timeout_ms: int = 60_000) -> None:
+    """Wait until Streamlit has finished running the page script (no 'Running...' widget)."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+    page.wait_for_timeout(300)  # let a rerun triggered by the last action register
+    page.wait_for_function(
+        """() => {
+            const widget = document.querySelector('[data-testid="stStatusWidget"]');
+            return !widget || !/Running|Connecting/i.test(widget.innerText || '');
+        }""",
+        timeout=timeout_ms,
+    )
+
+
+def page_text(page) -> str:
+    """Return the visible text of the main app area."""
+    return page.locator('[data-testid="stApp"]').inner_text()
+
+
+def assert_no_traceback(page, where: str) -> None:
+    """Fail if the page shows a Python traceback or Streamlit exception box."""
+    exceptions = page.locator('[data-testid="stException"]')
+    if exceptions.count():
+        pytest.fail(f"{where}: the page shows an exception:\n{exceptions.first.inner_text()[:2000]}")
+    text = page_text(page)
+    assert "Traceback (most recent call last)" not in text, f"{where}: traceback on the page:\n{text[:2000]}"
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/ and return its path."""
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
