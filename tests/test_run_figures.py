@@ -1,0 +1,129 @@
+"""The run and prediction figures carry the data they are given, with labelled axes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_curve
+
+from protlab import run_figures as rf
+
+
+@dataclass
+class _Event:
+    epoch: int
+    epochs: int
+    train_loss: float
+    val_loss: float
+    val_metrics: dict = field(default_factory=dict)
+    lr: float = 1e-3
+
+
+def _events() -> list:
+    return [
+        _Event(1, 3, 0.70, 0.69, {"auc": 0.55, "accuracy": 0.58, "mcc": 0.05}, 1e-3),
+        {"epoch": 2, "batch": 3, "n_batches": 9, "loss": 0.6},  # a batch event: must be ignored
+        _Event(2, 3, 0.60, 0.64, {"auc": 0.65, "accuracy": 0.62, "mcc": 0.20}, 1e-3),
+        {"epoch": 3, "epochs": 3, "train_loss": 0.50, "val_loss": 0.66, "lr": 5e-4,
+         "val_metrics": {"auc": 0.66, "accuracy": 0.63, "mcc": 0.22}},
+    ]
+
+
+def test_history_frame_flattens_events_and_drops_batch_events() -> None:
+    frame = rf.history_frame(_events())
+    assert frame["epoch"].tolist() == [1, 2, 3]
+    assert frame["val_auc"].tolist() == [0.55, 0.65, 0.66]
+    assert frame["lr"].tolist() == [1e-3, 1e-3, 5e-4]
+
+
+def test_history_frame_of_nothing_is_empty_with_columns() -> None:
+    frame = rf.history_frame([])
+    assert frame.empty and "train_loss" in frame
+
+
+def test_loss_curves_plot_both_losses_and_mark_best_epoch() -> None:
+    fig = rf.loss_curves(rf.history_frame(_events()))
+    names = [t.name for t in fig.data]
+    assert names == ["Training loss", "Validation loss", "Best validation epoch"]
+    assert list(fig.data[1].y) == [0.69, 0.64, 0.66]
+    assert list(fig.data[2].x) == [2]  # the lowest validation loss
+    assert fig.layout.xaxis.title.text == "Epoch"
+    assert "loss" in fig.layout.yaxis.title.text.lower()
+
+
+def test_metric_and_lr_curves() -> None:
+    history = rf.history_frame(_events())
+    metrics = rf.metric_curves(history)
+    assert [t.name for t in metrics.data] == ["AUC-ROC", "Accuracy", "MCC"]
+    lr = rf.lr_curve(history)
+    assert list(lr.data[0].y) == [1e-3, 1e-3, 5e-4]
+    assert lr.layout.yaxis.type == "log"
+
+
+def test_confusion_figure_places_counts_by_true_and_predicted_class() -> None:
+    fig = rf.confusion_figure(tn=50, fp=10, fn=5, tp=35, threshold=0.4)
+    z = np.asarray(fig.data[0].z)
+    assert z.tolist() == [[50, 10], [5, 35]]
+    assert "TP: 35" in fig.data[0].text[1][1]
+    assert "0.40" in fig.layout.title.text
+
+
+def test_roc_figure_draws_the_given_curve_and_chance_line() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 50)
+    p = rng.random(50)
+    fpr, tpr, _ = roc_curve(y, p)
+    fig = rf.roc_figure(fpr, tpr, auc=0.61, point=(0.2, 0.5))
+    assert np.allclose(fig.data[1].x, fpr) and np.allclose(fig.data[1].y, tpr)
+    assert "0.610" in fig.data[1].name
+    assert fig.data[0].name.startswith("Chance")
+    assert fig.layout.xaxis.title.text.startswith("False positive rate")
+
+
+def test_attribution_figure_colours_by_sign_and_shows_letters() -> None:
+    fig = rf.attribution_figure("MKV", [0.1, -0.2, 0.0])
+    bar = fig.data[0]
+    assert list(bar.x) == [1, 2, 3]
+    assert list(bar.customdata) == ["M", "K", "V"]
+    assert bar.marker.color[0] == rf.SOLUBLE_COLOUR and bar.marker.color[1] == rf.INSOLUBLE_COLOUR
+    assert fig.layout.xaxis.title.text == "Residue position"
+    assert fig.layout.yaxis.title.text == "Contribution to P(soluble)"
+
+
+def test_attribution_figure_refuses_mismatched_lengths() -> None:
+    with pytest.raises(ValueError, match="one value per residue"):
+        rf.attribution_figure("MKV", [0.1, 0.2])
+
+
+def test_probability_figure_colour_follows_threshold() -> None:
+    assert rf.probability_figure(0.7, threshold=0.5).data[0].marker.color == rf.SOLUBLE_COLOUR
+    assert rf.probability_figure(0.7, threshold=0.8).data[0].marker.color == rf.INSOLUBLE_COLOUR
+
+
+def test_length_histogram_splits_by_class() -> None:
+    fig = rf.length_histogram([100, 200, 300, 400], [0, 1, 1, 0])
+    assert sorted(fig.data[0].x.tolist()) == [100, 400]
+    assert sorted(fig.data[1].x.tolist()) == [200, 300]
+    assert fig.layout.xaxis.title.text == "Sequence length (residues)"
+
+
+def test_feature_distribution_marks_the_query_in_every_panel() -> None:
+    ref = pd.DataFrame({"gravy": np.linspace(-1, 1, 20), "length": np.arange(20) * 10.0})
+    fig = rf.feature_distribution_figure(ref, {"gravy": 0.3, "length": 150.0}, ["gravy", "length"],
+                                         {"gravy": "GRAVY", "length": "Length (residues)"})
+    boxes = [t for t in fig.data if t.type == "box"]
+    marks = [t for t in fig.data if t.type == "scatter"]
+    assert len(boxes) == 2 and len(marks) == 2
+    assert list(marks[0].y) == [0.3] and list(marks[1].y) == [150.0]
+    assert [a.text for a in fig.layout.annotations] == ["GRAVY", "Length (residues)"]
+
+
+def test_runs_overlay_has_train_and_val_for_each_run() -> None:
+    history = rf.history_frame(_events())
+    fig = rf.runs_overlay({"Adam lr=1e-3": history, "SGD lr=1e-2": history})
+    assert [t.name for t in fig.data] == ["Adam lr=1e-3: training", "Adam lr=1e-3: validation",
+                                          "SGD lr=1e-2: training", "SGD lr=1e-2: validation"]
+    assert fig.data[0].line.color != fig.data[2].line.color
