@@ -1,0 +1,231 @@
+"""Tokenise a data set once, then cut it into length-bucketed, padded batches without Python loops per residue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from protlab.alphabet import BYTE_TO_INDEX, NOTES_VOCAB_SIZE, PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
+from protlab.errors import ConfigError, DataFormatError, InvalidSequenceError
+
+BUCKET_CHUNK_BATCHES = 50  # batches per shuffled chunk that is sorted by length (more = less padding, less randomness)
+
+
+@dataclass
+class Batch:
+    """One padded mini-batch, ready for `model_forward`."""
+
+    tokens: torch.Tensor  # (B, L) int64 token indices, PAD_INDEX after each sequence's end
+    mask: torch.Tensor  # (B, L) float32, 1.0 on real residues and 0.0 on padding
+    labels: torch.Tensor  # (B,) int64 class labels (0 insoluble, 1 soluble); -1 when the set is unlabelled
+    features: torch.Tensor | None  # (B, F) float32 per-sequence features, or None
+    index: torch.Tensor  # (B,) int64 positions of these rows in the TokenizedSet
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
+        """Return a copy of this batch on `device` (index stays on the CPU for bookkeeping)."""
+        features = None if self.features is None else self.features.to(device, non_blocking=non_blocking)
+        return Batch(
+            tokens=self.tokens.to(device, non_blocking=non_blocking),
+            mask=self.mask.to(device, non_blocking=non_blocking),
+            labels=self.labels.to(device, non_blocking=non_blocking),
+            features=features,
+            index=self.index,
+        )
+
+    def pin_memory(self) -> Batch:
+        """Return a copy in page-locked memory so a CUDA copy can overlap with compute."""
+        features = None if self.features is None else self.features.pin_memory()
+        return Batch(self.tokens.pin_memory(), self.mask.pin_memory(), self.labels.pin_memory(), features, self.index)
+
+    def __len__(self) -> int:
+        return int(self.tokens.shape[0])
+
+
+def _encode_joined(sequences: Sequence[str], vocab_size: int) -> np.ndarray:
+    """Encode all sequences, concatenated, in one vectorised table lookup; returns (T,) uint8."""
+    joined = "".join(sequences)
+    try:
+        raw = joined.encode("ascii")
+    except UnicodeEncodeError as err:
+        bad = joined[err.start]
+        raise InvalidSequenceError(
+            f"Sequences may contain only amino-acid letters; found the non-ASCII character {bad!r}. "
+            "Clean the sequences (protlab.sequences.clean_sequence) before tokenising them.",
+            character=bad,
+        ) from None
+    codes = BYTE_TO_INDEX[np.frombuffer(raw.upper(), dtype=np.uint8)]  # (T,) int64, -1 = not a residue letter
+    bad_at = np.flatnonzero(codes < 0)
+    if bad_at.size:
+        bad = joined[int(bad_at[0])]
+        raise InvalidSequenceError(
+            f"Sequences may contain only amino-acid letters; found {bad!r}. "
+            "Clean the sequences (protlab.sequences.clean_sequence) before tokenising them.",
+            character=bad,
+        )
+    if vocab_size == NOTES_VOCAB_SIZE:
+        codes[codes == UNKNOWN_INDEX] = PAD_INDEX  # the notes' 21-token vocabulary reads unknown as padding
+    return codes.astype(np.uint8)
+
+
+@dataclass
+class TokenizedSet:
+    """A whole data set tokenised once: one flat token array plus offsets, lengths, labels and features."""
+
+    flat: np.ndarray  # (T + 1,) uint8 all sequences back to back, plus one trailing PAD used as a gather sentinel
+    offsets: np.ndarray  # (N,) int64 start of each sequence in `flat`
+    lengths: np.ndarray  # (N,) int64 residues per sequence
+    labels: np.ndarray  # (N,) int64 class labels, -1 where unknown
+    features: np.ndarray | None  # (N, F) float32 per-sequence features, or None
+    vocab_size: int  # 22 (ProtLab: unknown -> 21) or 21 (the notes: unknown -> 0)
+
+    @classmethod
+    def from_sequences(
+        cls,
+        sequences: Sequence[str],
+        labels: Sequence[int] | np.ndarray | None = None,
+        *,
+        vocab_size: int = VOCAB_SIZE,
+        max_length: int = 2000,
+        features: np.ndarray | None = None,
+    ) -> TokenizedSet:
+        """Tokenise `sequences` once (vectorised); sequences longer than `max_length` are refused, never cut."""
+        if vocab_size not in (VOCAB_SIZE, NOTES_VOCAB_SIZE):
+            raise ConfigError(f"vocab_size must be {VOCAB_SIZE} or {NOTES_VOCAB_SIZE}; got {vocab_size!r}.")
+        if not isinstance(max_length, int) or max_length < 1:
+            raise ConfigError(f"max_length must be a positive integer; got {max_length!r}.")
+        n = len(sequences)
+        if n == 0:
+            raise DataFormatError("There are no sequences to tokenise; give at least one sequence.")
+        lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=n)  # (N,)
+        _check_lengths(lengths, max_length)
+        offsets = np.zeros(n, dtype=np.int64)  # (N,)
+        np.cumsum(lengths[:-1], out=offsets[1:])
+        flat = np.concatenate([_encode_joined(sequences, vocab_size), np.zeros(1, dtype=np.uint8)])
+        return cls(flat, offsets, lengths, _labels_array(labels, n), _features_array(features, n), vocab_size)
+
+    def __len__(self) -> int:
+        return int(self.lengths.shape[0])
+
+    @property
+    def n_tokens(self) -> int:
+        """Number of real residues in the set."""
+        return int(self.lengths.sum())
+
+    @property
+    def has_labels(self) -> bool:
+        """True when every row has a 0/1 label."""
+        return bool(len(self) and (self.labels >= 0).all())
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> TokenizedSet:
+        """Return the rows at `indices` as a new set (tokens copied by one vectorised gather)."""
+        idx = np.asarray(indices, dtype=np.int64)  # (M,)
+        if idx.size == 0:
+            raise DataFormatError("A subset needs at least one row; this split is empty. Use more data.")
+        lengths = self.lengths[idx]  # (M,)
+        offsets = np.zeros(idx.size, dtype=np.int64)
+        np.cumsum(lengths[:-1], out=offsets[1:])
+        total = int(lengths.sum())
+        # position of every output token in the old flat array: old start + (new position - new start)
+        shift = np.repeat(self.offsets[idx] - offsets, lengths)  # (T',)
+        flat = np.concatenate([self.flat[shift + np.arange(total)], np.zeros(1, dtype=np.uint8)])
+        features = None if self.features is None else self.features[idx]
+        return TokenizedSet(flat, offsets, lengths, self.labels[idx], features, self.vocab_size)
+
+
+def _check_lengths(lengths: np.ndarray, max_length: int) -> None:
+    """Refuse empty sequences and sequences longer than `max_length` (the data layer drops them first)."""
+    if (lengths == 0).any():
+        row = int(np.flatnonzero(lengths == 0)[0])
+        raise InvalidSequenceError(f"Sequence number {row + 1} is empty; remove empty sequences before training.")
+    if (lengths > max_length).any():
+        row = int(np.flatnonzero(lengths > max_length)[0])
+        raise InvalidSequenceError(
+            f"Sequence number {row + 1} has {int(lengths[row])} residues, more than max_length={max_length}. "
+            "Drop longer sequences when loading the data or raise max_length; ProtLab never truncates."
+        )
+
+
+def _labels_array(labels: Sequence[int] | np.ndarray | None, n: int) -> np.ndarray:
+    """Validate labels as a (N,) int64 array of 0/1, or all -1 when there are none."""
+    if labels is None:
+        return np.full(n, -1, dtype=np.int64)
+    arr = np.asarray(labels)
+    if arr.shape != (n,):
+        raise DataFormatError(f"labels must have one entry per sequence ({n}); got shape {arr.shape}.")
+    if not np.isin(arr, (0, 1)).all():
+        raise DataFormatError("labels must be 0 (insoluble) or 1 (soluble); found other values.")
+    return arr.astype(np.int64)
+
+
+def _features_array(features: np.ndarray | None, n: int) -> np.ndarray | None:
+    """Validate features as a finite (N, F) float32 matrix."""
+    if features is None:
+        return None
+    arr = np.asarray(features, dtype=np.float32)
+    if arr.ndim != 2 or arr.shape[0] != n:
+        raise DataFormatError(f"features must be a matrix with one row per sequence ({n}); got shape {arr.shape}.")
+    if not np.isfinite(arr).all():
+        raise DataFormatError("features contain NaN or infinite values; fix or drop those rows first.")
+    return arr
+
+
+def make_batch(data: TokenizedSet, indices: np.ndarray) -> Batch:
+    """Build one padded batch from rows `indices` with a single fancy-indexing gather."""
+    idx = np.asarray(indices, dtype=np.int64)  # (B,)
+    lengths = data.lengths[idx]  # (B,)
+    width = int(lengths.max())
+    cols = np.arange(width, dtype=np.int64)  # (L,)
+    valid = cols[None, :] < lengths[:, None]  # (B, L) bool
+    sentinel = data.flat.shape[0] - 1  # index of the trailing PAD
+    positions = np.where(valid, data.offsets[idx][:, None] + cols[None, :], sentinel)  # (B, L)
+    tokens = torch.from_numpy(data.flat[positions].astype(np.int64))  # (B, L) int64
+    mask = torch.from_numpy(valid.astype(np.float32))  # (B, L) float32
+    labels = torch.from_numpy(data.labels[idx])  # (B,) int64
+    features = None if data.features is None else torch.from_numpy(data.features[idx])  # (B, F) float32
+    return Batch(tokens, mask, labels, features, torch.from_numpy(idx))
+
+
+def batch_indices(
+    data: TokenizedSet, *, batch_size: int, shuffle: bool, seed: int = 0, epoch: int = 0
+) -> list[np.ndarray]:
+    """Group row indices into batches of similar length; the order depends only on (seed, epoch)."""
+    if not isinstance(batch_size, int) or not 1 <= batch_size <= 4096:
+        raise ConfigError(f"batch_size must be an integer from 1 to 4096; got {batch_size!r}.")
+    n = len(data)
+    if not shuffle:
+        order = np.argsort(data.lengths, kind="stable")  # deterministic: shortest first
+        return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    rng = np.random.default_rng([seed, epoch])
+    perm = rng.permutation(n)  # (N,)
+    chunk = batch_size * BUCKET_CHUNK_BATCHES
+    batches: list[np.ndarray] = []
+    for start in range(0, n, chunk):
+        part = perm[start : start + chunk]
+        part = part[np.argsort(data.lengths[part], kind="stable")]  # sort this random chunk by length
+        batches.extend(part[i : i + batch_size] for i in range(0, part.size, batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def length_bucketed_batches(
+    data: TokenizedSet, *, batch_size: int, shuffle: bool, seed: int = 0, epoch: int = 0
+) -> Iterator[Batch]:
+    """Yield padded batches of similar-length sequences; shuffled reproducibly per (seed, epoch) when asked."""
+    for idx in batch_indices(data, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch):
+        yield make_batch(data, idx)
+
+
+def padding_efficiency(
+    data: TokenizedSet, *, batch_size: int, shuffle: bool = True, seed: int = 0, epoch: int = 0
+) -> float:
+    """Real residues divided by padded positions over one epoch of batches (1.0 = no padding at all)."""
+    groups = batch_indices(data, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch)
+    padded = sum(int(data.lengths[g].max()) * len(g) for g in groups)
+    return data.n_tokens / padded
+
+
+def fixed_padding_efficiency(data: TokenizedSet, pad_to: int) -> float:
+    """Real residues per position when every sequence is padded (or truncated) to `pad_to`, as in the notes."""
+    return float(np.minimum(data.lengths, pad_to).sum()) / (len(data) * pad_to)
