@@ -1,0 +1,188 @@
+"""Cleaning policy of protlab.sequences: accepted inputs, exact error messages, fuzzing."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
+from protlab.errors import ConfigError, InvalidSequenceError
+from protlab.sequences import (
+    DEFAULT_MAX_LENGTH,
+    MAX_TEXT_CHARS,
+    CleanedSequence,
+    clean_sequence,
+    parse_sequences,
+)
+
+HBA = "MVLSPADKTNVKAAWGKVGAHAGEYGAEALERMFLSFPTTKTYFPHF"  # human hemoglobin alpha, first 47 residues
+
+ACCEPTED = [
+    # (text, expected sequence, expected id, a fragment expected in the notes or None)
+    ("MVLSPAD", "MVLSPAD", "seq1", None),
+    ("mvlspad", "MVLSPAD", "seq1", "lowercase"),
+    ("  MVL SPA\nD\r\n", "MVLSPAD", "seq1", None),
+    ("MVL\r\nSPAD\rKT", "MVLSPADKT", "seq1", None),
+    (">sp|P69905|HBA_HUMAN Hemoglobin subunit alpha\nMVLSPAD\nKTN", "MVLSPADKTN", "sp|P69905|HBA_HUMAN", None),
+    ("MVLSPAD*", "MVLSPAD", "seq1", "stop codon"),
+    ("MVLSPAD*\n", "MVLSPAD", "seq1", "stop codon"),
+    ("    1 mvlspadktn vkaawgkvga\n   21 hagey", "MVLSPADKTNVKAAWGKVGAHAGEY", "seq1", "position numbers"),
+    ("MVLSPADKTN 10\nVKAAWGKVGA 20\n", "MVLSPADKTNVKAAWGKVGA", "seq1", "position numbers"),
+    ("ORIGIN\n        1 mvlspadktn\n//", "MVLSPADKTN", "seq1", "position numbers"),
+    ("; comment line\nMVLSPAD", "MVLSPAD", "seq1", "comment"),
+    ("MVXLB", "MVXLB", "seq1", "unknown residue"),
+]
+
+
+@pytest.mark.parametrize(("text", "sequence", "record_id", "note"), ACCEPTED)
+def test_accepted_inputs(text: str, sequence: str, record_id: str, note: str | None) -> None:
+    cleaned = clean_sequence(text)
+    assert cleaned.sequence == sequence
+    assert cleaned.id == record_id
+    if note is not None:
+        assert any(note in line for line in cleaned.notes), cleaned.notes
+    else:
+        assert not any("lowercase" in line or "numbers" in line for line in cleaned.notes)
+
+
+def test_header_description_is_kept() -> None:
+    cleaned = clean_sequence(">P1 my favourite protein\nMKT")
+    assert (cleaned.id, cleaned.description) == ("P1", "my favourite protein")
+
+
+def test_unknown_positions_are_one_based_and_letters_kept() -> None:
+    text = "M" + "".join(f"{letter}A" for letter in AMBIGUOUS_LETTERS)
+    cleaned = clean_sequence(text.lower())
+    expected = tuple(i + 1 for i, ch in enumerate(cleaned.sequence) if ch in AMBIGUOUS_LETTERS)
+    assert cleaned.unknown_positions == expected == (2, 4, 6, 8, 10, 12)
+    assert cleaned.sequence == text
+    assert any("6 ambiguous or rare letters" in note for note in cleaned.notes)
+
+
+def test_standard_sequence_has_no_notes() -> None:
+    assert clean_sequence(HBA) == CleanedSequence("seq1", HBA, (), ())
+
+
+LETTER_HELP = "Use one-letter codes (A, C, D, ...); X, B, Z, J, U and O are read as unknown residues."
+
+REJECTED = [
+    ("MVLS1PAD", "The sequence has '1' at position 5, which is not an amino-acid letter. " + LETTER_HELP
+     + " Remove position numbers and other digits."),
+    ("MVL-SPAD", "The sequence has '-' at position 4, which is not an amino-acid letter. " + LETTER_HELP
+     + " It looks like an alignment gap: remove gap characters before pasting."),
+    (">P1\nMV\nL#S", "Sequence 'P1' has '#' at position 4, which is not an amino-acid letter. " + LETTER_HELP),
+    ("MV\u200bL", "The sequence has U+200B ZERO WIDTH SPACE at position 3, which is not an amino-acid letter. "
+     + LETTER_HELP),
+    ("MV\U0001f600", "The sequence has '\U0001f600' (U+1F600 GRINNING FACE) at position 3, which is not an "
+     "amino-acid letter. " + LETTER_HELP),
+    ("MV\x07", "The sequence has U+0007 at position 3, which is not an amino-acid letter. " + LETTER_HELP),
+    ("", "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN."),
+    ("  \n\t ", "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN."),
+    (">P1 description only\n", "The FASTA header '>P1 description only' (line 1) is not followed by a "
+     "sequence. Put the protein sequence on the lines below its header."),
+    ("MVL*SPAD", "The sequence has a stop codon '*' at position 4, inside the sequence. Only one '*' at the "
+     "very end is accepted; remove it or check the translation."),
+    ("*", "The sequence is empty after cleaning. Paste a protein sequence in one-letter code, for example "
+     "MVLSPADKTN."),
+    ("A" * 100_000, "The sequence is 100,000 residues long; the limit is 10,000 residues. Shorten it (for "
+     "example, predict one domain at a time)."),
+    (">a\nMKT\n>b\nMKT", "The text holds 2 sequences (FASTA records), but one sequence is expected here. "
+     "Paste a single sequence, or use the batch input for several."),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), REJECTED)
+def test_rejected_inputs_have_exact_messages(text: str, message: str) -> None:
+    with pytest.raises(InvalidSequenceError) as info:
+        clean_sequence(text)
+    assert str(info.value) == message
+
+
+def test_error_carries_character_and_position() -> None:
+    with pytest.raises(InvalidSequenceError) as info:
+        clean_sequence("MK\nT?")
+    assert (info.value.character, info.value.position) == ("?", 4)
+
+
+def test_text_over_limit_is_refused_before_processing() -> None:
+    text = "A" * (MAX_TEXT_CHARS + 1)
+    with pytest.raises(InvalidSequenceError, match=r"about 2\.0 MB \(2,000,001 characters\); the limit is 2 MB"):
+        parse_sequences(text)
+
+
+def test_max_length_parameter() -> None:
+    assert clean_sequence("A" * 20, max_length=20).sequence == "A" * 20
+    with pytest.raises(InvalidSequenceError, match="21 residues long; the limit is 20"):
+        clean_sequence("A" * 21, max_length=20)
+    with pytest.raises(ConfigError, match="max_length must be a positive integer; got 0"):
+        clean_sequence("MKT", max_length=0)
+    assert DEFAULT_MAX_LENGTH == 10_000
+
+
+def test_parse_several_records_with_ids() -> None:
+    text = ">a first\nMKT\nAAA\n\n>\nmvl\n>a\nCCC*\n>a_2\nDDD"
+    records = parse_sequences(text)
+    assert [r.id for r in records] == ["a", "seq2", "a_3", "a_2"]
+    assert [r.sequence for r in records] == ["MKTAAA", "MVL", "CCC", "DDD"]
+    assert any("Renamed from 'a'" in note for note in records[2].notes)
+
+
+def test_text_without_header_is_one_sequence() -> None:
+    records = parse_sequences("MVLSPAD\nKTNVKA\n")
+    assert len(records) == 1 and records[0].sequence == "MVLSPADKTNVKA"
+
+
+def test_parse_error_names_the_record() -> None:
+    with pytest.raises(InvalidSequenceError, match=r"^Sequence 'seq2' has '1' at position 2,"):
+        parse_sequences(">\nMKT\n>\nM1")
+
+
+def test_max_records() -> None:
+    text = "".join(f">r{i}\nMKT\n" for i in range(4))
+    assert len(parse_sequences(text, max_records=4)) == 4
+    with pytest.raises(InvalidSequenceError, match="holds 4 sequences \\(FASTA records\\); the limit is 3"):
+        parse_sequences(text, max_records=3)
+
+
+def test_non_string_input_is_an_invalid_sequence() -> None:
+    with pytest.raises(InvalidSequenceError, match="type bytes"):
+        clean_sequence(b"MKT")  # type: ignore[arg-type]
+
+
+def test_long_sequence_cleans_fast() -> None:
+    lines = "\n".join((AMINO_ACIDS * 3)[i % 7 :] for i in range(1_800))  # about 100,000 residues
+    start = time.perf_counter()
+    cleaned = clean_sequence(lines, max_length=200_000)
+    elapsed = time.perf_counter() - start
+    assert len(cleaned.sequence) > 95_000
+    print(f"cleaned {len(cleaned.sequence):,} residues in {elapsed * 1000:.1f} ms")
+
+
+FUZZ_ALPHABET = st.sampled_from(list(AMINO_ACIDS + AMBIGUOUS_LETTERS.lower() + ">*;\n\r\t 0123456789-.|#\u200b\U0001f600\x00\ud800"))
+fuzz_text = st.one_of(st.text(), st.text(FUZZ_ALPHABET, max_size=200))
+
+
+@settings(max_examples=300, deadline=None)
+@given(fuzz_text)
+def test_clean_sequence_only_raises_invalid_sequence(text: str) -> None:
+    try:
+        cleaned = clean_sequence(text)
+    except InvalidSequenceError:
+        return
+    assert set(cleaned.sequence) <= set(AMINO_ACIDS + AMBIGUOUS_LETTERS)
+    assert cleaned.sequence
+
+
+@settings(max_examples=300, deadline=None)
+@given(fuzz_text)
+def test_parse_sequences_only_raises_invalid_sequence(text: str) -> None:
+    try:
+        records = parse_sequences(text)
+    except InvalidSequenceError:
+        return
+    ids = [r.id for r in records]
+    assert len(set(ids)) == len(ids)
+    assert all(r.sequence and set(r.sequence) <= set(AMINO_ACIDS + AMBIGUOUS_LETTERS) for r in records)
