@@ -1,0 +1,93 @@
+"""ProtLab: the Streamlit entry point (page router and shared sidebar). Run: streamlit run app.py"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent  # the checkout that holds app.py, pages/ and assets/
+DEFAULT_MODEL_CARD = ROOT / "assets" / "models" / "default.json"  # the bundled model's metrics card
+
+# (file, title, icon, url path) per section; home is the default page
+SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
+    "Start": [("pages/home.py", "Welcome", ":material/home:", "home")],
+    "Lessons": [
+        ("pages/encode.py", "1 · Encode a protein", ":material/text_fields:", "encode"),
+        ("pages/gradient_descent.py", "2 · Gradient descent", ":material/trending_down:", "gradient-descent"),
+        ("pages/build_network.py", "3 · Build a network", ":material/hub:", "build-network"),
+    ],
+    "Solubility lab": [
+        ("pages/train.py", "4 · Train a classifier", ":material/model_training:", "train"),
+        ("pages/predict.py", "5 · Predict solubility", ":material/science:", "predict"),
+    ],
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _device_text() -> str:
+    """The compute device ProtLab trains on, as a short label (computed once per server)."""
+    from protlab.device import device_label, resolve_device
+
+    return device_label(resolve_device("auto"))
+
+
+@st.cache_data(show_spinner=False)
+def _default_model_card(path: str, mtime: float) -> dict:
+    """The bundled model's card (name, held-out metrics), or {} if it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _card_auc(card: dict) -> float | None:
+    """Find the held-out AUC in a model card, wherever the card keeps it."""
+    for key in ("test_metrics", "metrics", "test"):
+        block = card.get(key)
+        if isinstance(block, dict) and isinstance(block.get("auc"), (int, float)):
+            return float(block["auc"])
+    value = card.get("auc")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def active_model_text() -> str:
+    """Describe the model the Predict page is using: the student's choice, else the bundled default."""
+    chosen = st.session_state.get("active_model")
+    if isinstance(chosen, dict) and chosen.get("name"):
+        auc = chosen.get("auc")
+        return f"**{chosen['name']}**" + (f" · test AUC {auc:.3f}" if isinstance(auc, float) else "")
+    if not DEFAULT_MODEL_CARD.exists():
+        return "Bundled default model (no model card found)"
+    card = _default_model_card(str(DEFAULT_MODEL_CARD), DEFAULT_MODEL_CARD.stat().st_mtime)
+    name = card.get("name", "Bundled default model")
+    auc = _card_auc(card)
+    return f"**{name}**" + (f" · held-out AUC {auc:.3f}" if auc is not None else "")
+
+
+def sidebar() -> None:
+    """The sidebar shown on every page: device and active model."""
+    with st.sidebar:
+        st.markdown("### ProtLab")
+        st.caption("Protein machine learning, one step at a time.")
+        st.markdown(f":material/memory: **Device:** {_device_text()}")
+        st.markdown(f":material/neurology: **Model for predictions:** {active_model_text()}")
+
+
+def main() -> None:
+    """Configure the page, build the navigation, draw the sidebar and run the chosen page."""
+    st.set_page_config(page_title="ProtLab", page_icon="🧬", layout="wide")
+    pages = {
+        section: [
+            st.Page(file, title=title, icon=icon, url_path=url, default=(file == "pages/home.py"))
+            for file, title, icon, url in entries
+        ]
+        for section, entries in SECTIONS.items()
+    }
+    current = st.navigation(pages, expanded=True)
+    sidebar()
+    current.run()
+
+
+main()

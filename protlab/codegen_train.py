@@ -1,0 +1,397 @@
+"""Write the "Show me the PyTorch" scripts for the Train and Predict pages from the student's real settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+NOTES_TRAIN_DEFAULTS: dict[str, Any] = {  # the intro note's sec. 5/7 settings, used for any missing key
+    "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "momentum": 0.9, "batch_size": 32, "epochs": 50,
+    "patience": 10, "scheduler": "plateau", "warmup_steps": 1000, "grad_clip": 1.0, "grad_accum_steps": 1,
+    "seed": 42, "device": "auto", "mixed_precision": False, "max_length": 1000,
+}
+NOTES_CNN_DEFAULTS: dict[str, Any] = {  # the intro note's ProteinSolubilityClassifier (protlab CNNConfig)
+    "vocab_size": 21, "embed_dim": 64, "hidden_dim": 128, "kernel_size": 5, "num_layers": 2, "dropout": 0.3,
+}
+NOTES_DUAL_DEFAULTS: dict[str, Any] = {  # the fundamentals note's DualInputProteinModel (protlab DualInputConfig)
+    "vocab_size": 21, "embed_dim": 64, "hidden_dim": 128, "kernel_size": 5, "global_dim": 32,
+}
+NOTES_GLOBAL_FEATURE_NAMES = ["molecular_weight", "isoelectric_point", "gravy", "instability_index", "length"]
+PLATEAU_FACTOR = 0.5  # ReduceLROnPlateau: multiply the learning rate by this ...
+PLATEAU_PATIENCE = 5  # ... after this many epochs without a better validation loss (notes' values)
+MAX_LISTED = 20  # sequences written into the prediction script
+
+
+@dataclass(frozen=True)
+class TrainScriptSettings:
+    """Everything the Train page chose, as plain values the script is written from."""
+
+    data_source: str = "bundled"  # "bundled" for DeepSol, otherwise the uploaded file's name
+    sample_size: int | None = None  # rows drawn at random before splitting; None keeps every row
+    split_method: str = "stratified"  # "stratified" or "homology"
+    identity: float = 0.4  # homology split: sequences at least this identical share a cluster
+    val_fraction: float = 0.1  # share of rows in the validation set
+    test_fraction: float = 0.1  # share of rows in the test set
+    model_kind: str = "cnn"  # "cnn" (sequence only) or "dual" (sequence + global features)
+    model_config: Mapping[str, Any] = field(default_factory=dict)  # widths, kernel, dropout, ...
+    train_config: Mapping[str, Any] = field(default_factory=dict)  # TrainConfig fields as a dict
+
+
+def _merged(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Defaults overridden by the given values (unknown keys are kept too)."""
+    return {**defaults, **{k: v for k, v in given.items() if v is not None}}
+
+
+def _header(s: TrainScriptSettings) -> str:
+    """Imports, seeding and device choice."""
+    return f'''\
+"""Train a protein-solubility classifier exactly as the ProtLab Train page did.
+
+Run it from the ProtLab folder (it uses protlab only to read and split the data the
+same way the app does); everything about the model and the training loop is plain PyTorch.
+"""
+import random
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from sklearn.metrics import accuracy_score, matthews_corrcoef, precision_recall_fscore_support, roc_auc_score
+from torch.utils.data import DataLoader, Dataset
+
+from protlab.alphabet import AA_TO_INDEX, PAD_INDEX, UNKNOWN_INDEX
+from protlab.data import {"load_bundled" if s.data_source == "bundled" else "load_labelled"}
+from protlab.splits import {"stratified_split" if s.split_method == "stratified" else "homology_split"}
+
+
+def set_seed(seed):
+    """Seed every random number generator we use, for a reproducible run."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+'''
+
+
+def _data(s: TrainScriptSettings, t: Mapping[str, Any]) -> str:
+    """Load, sample and split the data."""
+    if s.data_source == "bundled":
+        load = "data, report = load_bundled()  # assets/data/deepsol.csv, validated\n"
+    else:
+        load = f"data, report = load_labelled({s.data_source!r})  # your uploaded file, validated\n"
+    if s.split_method == "stratified":
+        split = (f"split = stratified_split(labels, val_fraction={s.val_fraction!r}, "
+                 f"test_fraction={s.test_fraction!r}, seed={t['seed']!r})\n")
+    else:
+        split = (f"# Homology-aware split: clusters of sequences >= {s.identity:.0%} identical stay in one set\n"
+                 f"split = homology_split(sequences, labels, identity={s.identity!r}, "
+                 f"val_fraction={s.val_fraction!r}, test_fraction={s.test_fraction!r}, seed={t['seed']!r})\n")
+    sample = ""
+    if s.sample_size is not None:
+        sample = (f"# Use a random sample of {s.sample_size:,} rows (quick class demo)\n"
+                  f"keep = np.sort(np.random.default_rng({t['seed']!r}).choice(len(sequences), "
+                  f"size=min({s.sample_size!r}, len(sequences)), replace=False))\n"
+                  "sequences, labels = [sequences[i] for i in keep], labels[keep]\n")
+    return f'''\
+# ---------------------------------------------------------------- data
+set_seed({t["seed"]!r})
+{load}print("\\n".join(report.summary_lines()))
+sequences, labels = list(data.sequences), np.asarray(data.labels, dtype=np.int64)  # (N,) 0 insoluble / 1 soluble
+{sample}{split}print(f"Train: {{len(split.train)}}, Val: {{len(split.val)}}, Test: {{len(split.test)}}")
+MAX_LENGTH = {t["max_length"]!r}  # longer sequences are cut to this many residues
+VOCAB_SIZE = {s.model_config.get("vocab_size", 22)!r}  # 0 padding, 1-20 residues{", 21 unknown" if s.model_config.get("vocab_size", 22) == 22 else " (unknown read as padding)"}
+
+
+'''
+
+
+def _dataset(s: TrainScriptSettings) -> str:
+    """Dataset, per-batch padding and (for the dual model) standardised global features."""
+    features = list(s.model_config.get("feature_names") or NOTES_GLOBAL_FEATURE_NAMES)
+    unknown = "UNKNOWN_INDEX if VOCAB_SIZE > 21 else PAD_INDEX"
+    code = ""
+    if s.model_kind == "dual":
+        code = f'''\
+from protlab.features import features_frame
+
+# Global features per protein, standardised with the training set's mean and standard deviation
+FEATURES = {features!r}
+all_features = features_frame(sequences)[FEATURES].to_numpy(np.float32)  # (N, F)
+mean, std = all_features[split.train].mean(0), all_features[split.train].std(0)  # (F,), (F,)
+std = np.where(std > 1e-8, std, 1.0)  # a constant feature is left unscaled
+all_features = (all_features - mean) / std
+
+
+'''
+    return f'''\
+class ProteinDataset(Dataset):
+    """Integer-encoded sequences (and labels) looked up by index."""
+
+    def __init__(self, rows, features=None):
+        self.rows = list(rows)
+        self.features = features
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        row = self.rows[i]
+        tokens = [AA_TO_INDEX.get(aa, {unknown}) for aa in sequences[row][:MAX_LENGTH]]
+        item = {{"sequence": torch.tensor(tokens, dtype=torch.long), "label": int(labels[row])}}
+        if self.features is not None:
+            item["features"] = torch.from_numpy(self.features[row])
+        return item
+
+
+def collate_proteins(batch):
+    """Pad each batch only to its own longest sequence and build the mask."""
+    max_len = max(len(item["sequence"]) for item in batch)
+    tokens = torch.full((len(batch), max_len), PAD_INDEX, dtype=torch.long)  # (B, L) int64
+    mask = torch.zeros(len(batch), max_len)                                   # (B, L) float32
+    for i, item in enumerate(batch):
+        tokens[i, : len(item["sequence"])] = item["sequence"]
+        mask[i, : len(item["sequence"])] = 1.0
+    out = {{"sequence": tokens, "mask": mask, "label": torch.tensor([item["label"] for item in batch])}}
+    if "features" in batch[0]:
+        out["features"] = torch.stack([item["features"] for item in batch])  # (B, F) float32
+    return out
+
+
+{code}'''
+
+
+def _cnn(c: Mapping[str, Any]) -> str:
+    """The notes' 1D-CNN with the chosen widths, kernel, depth and dropout (same layer names as protlab's)."""
+    return f'''\
+# ---------------------------------------------------------------- model
+class SolubilityCNN(nn.Module):
+    """Embedding -> num_layers x (Conv1d + ReLU) -> masked average pooling -> linear classifier."""
+
+    def __init__(self, vocab_size={c["vocab_size"]!r}, embed_dim={c["embed_dim"]!r}, hidden_dim={c["hidden_dim"]!r},
+                 kernel_size={c["kernel_size"]!r}, num_layers={c["num_layers"]!r}, dropout={c["dropout"]!r}, num_classes=2):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_INDEX)
+        self.num_layers = num_layers
+        for i in range(num_layers):  # conv1, conv2, ...: kernel_size residues per filter, length preserved
+            width_in = embed_dim if i == 0 else hidden_dim
+            setattr(self, f"conv{{i + 1}}", nn.Conv1d(width_in, hidden_dim, kernel_size, padding=kernel_size // 2))
+        self.fc = nn.Linear(hidden_dim, num_classes)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, tokens, mask):
+        x = self.embedding(tokens).transpose(1, 2)          # (B, embed_dim, L)
+        keep = mask.unsqueeze(1)                            # (B, 1, L) 1 on residues, 0 on padding
+        for i in range(self.num_layers):
+            x = F.relu(getattr(self, f"conv{{i + 1}}")(x))  # (B, hidden_dim, L)
+            if i < self.num_layers - 1:
+                x = self.dropout(x) * keep                  # padding must not leak into the next convolution
+        x = (x * keep).sum(dim=2) / keep.sum(dim=2).clamp(min=1)  # (B, hidden_dim) mean over real residues
+        return self.fc(x)                                   # (B, 2) logits
+
+
+model = SolubilityCNN()
+'''
+
+
+def _dual(c: Mapping[str, Any]) -> str:
+    """The fundamentals note's dual-input model (sequence branch + global-feature branch)."""
+    return f'''\
+# ---------------------------------------------------------------- model
+class DualInputModel(nn.Module):
+    """Sequence branch (embedding + Conv1d + pooling) joined with a small branch for global features."""
+
+    def __init__(self, vocab_size={c["vocab_size"]!r}, embed_dim={c["embed_dim"]!r}, num_global_features=len(FEATURES),
+                 hidden_dim={c["hidden_dim"]!r}, kernel_size={c["kernel_size"]!r}, global_dim={c["global_dim"]!r},
+                 num_classes=2):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_INDEX)
+        self.conv = nn.Conv1d(embed_dim, hidden_dim, kernel_size, padding=kernel_size // 2)
+        self.global_fc = nn.Linear(num_global_features, global_dim)
+        self.classifier = nn.Linear(hidden_dim + global_dim, num_classes)
+
+    def forward(self, tokens, features, mask):
+        x = F.relu(self.conv(self.embedding(tokens).transpose(1, 2)))  # (B, hidden_dim, L)
+        m = mask.unsqueeze(1)                                           # (B, 1, L)
+        x = (x * m).sum(dim=2) / m.sum(dim=2).clamp(min=1)              # (B, hidden_dim)
+        g = F.relu(self.global_fc(features))                            # (B, global_dim); features standardised
+        return self.classifier(torch.cat([x, g], dim=1))                # (B, 2) logits
+
+
+model = DualInputModel()
+'''
+
+
+def _optimizer(t: Mapping[str, Any]) -> str:
+    """The chosen optimizer and learning-rate schedule."""
+    lr, wd = t["lr"], t["weight_decay"]
+    make = {
+        "adam": f"torch.optim.Adam(model.parameters(), lr={lr!r}, weight_decay={wd!r})",
+        "adamw": f"torch.optim.AdamW(model.parameters(), lr={lr!r}, weight_decay={wd!r})",
+        "sgd": f"torch.optim.SGD(model.parameters(), lr={lr!r}, weight_decay={wd!r})",
+        "sgd_momentum": f"torch.optim.SGD(model.parameters(), lr={lr!r}, momentum={t['momentum']!r}, "
+                        f"weight_decay={wd!r})",
+    }[t["optimizer"]]
+    if t["scheduler"] == "plateau":
+        sched = (f"scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=\"min\", "
+                 f"factor={PLATEAU_FACTOR}, patience={PLATEAU_PATIENCE})  # stepped once per epoch\n")
+    elif t["scheduler"] == "warmup":
+        sched = (f"# Linear warm-up over the first {t['warmup_steps']:,} optimizer steps, then constant\n"
+                 f"scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, "
+                 f"lambda step: min(1.0, (step + 1) / {t['warmup_steps']!r}))  # stepped once per optimizer step\n")
+    else:
+        sched = "scheduler = None  # constant learning rate\n"
+    return f'''\
+device = torch.device({"'cuda' if torch.cuda.is_available() else 'cpu'" if t["device"] == "auto" else repr(t["device"])})
+model = model.to(device)
+print(f"Model parameters: {{sum(p.numel() for p in model.parameters()):,}}")
+criterion = nn.CrossEntropyLoss()
+optimizer = {make}
+{sched}'''
+
+
+def _loops(s: TrainScriptSettings, t: Mapping[str, Any]) -> str:
+    """Train/evaluate functions and the epoch loop with early stopping."""
+    dual = s.model_kind == "dual"
+    call = 'model(b["sequence"], b["features"], b["mask"])' if dual else 'model(b["sequence"], b["mask"])'
+    amp = bool(t["mixed_precision"])
+    feats = "all_features" if dual else "None"
+    clip = (f"            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm={t['grad_clip']!r})\n"
+            if t["grad_clip"] else "")
+    scaler_step = "scaler.step(optimizer)\n            scaler.update()" if amp else "optimizer.step()"
+    unscale = "            scaler.unscale_(optimizer)\n" if amp and t["grad_clip"] else ""
+    backward = "scaler.scale(loss / ACCUM).backward()" if amp else "(loss / ACCUM).backward()"
+    warm = "            scheduler.step()\n" if t["scheduler"] == "warmup" else ""
+    plateau = "    scheduler.step(val_loss)\n" if t["scheduler"] == "plateau" else ""
+    return f'''\
+train_loader = DataLoader(ProteinDataset(split.train, {feats}), batch_size={t["batch_size"]!r}, shuffle=True,
+                          collate_fn=collate_proteins)
+val_loader = DataLoader(ProteinDataset(split.val, {feats}), batch_size=2 * {t["batch_size"]!r}, collate_fn=collate_proteins)
+test_loader = DataLoader(ProteinDataset(split.test, {feats}), batch_size=2 * {t["batch_size"]!r}, collate_fn=collate_proteins)
+ACCUM = {t["grad_accum_steps"]!r}  # mini-batches whose gradients are added up before one optimizer step
+USE_AMP = {amp!r} and device.type == "cuda"  # mixed precision only on a GPU
+scaler = torch.amp.GradScaler("cuda", enabled=USE_AMP)
+
+
+def to_device(b):
+    """Move every tensor of a batch to the model's device."""
+    return {{k: v.to(device) for k, v in b.items()}}
+
+
+def train_one_epoch():
+    """One pass over the training set: forward, loss, backward, (every ACCUM batches) step."""
+    model.train()
+    total, n = 0.0, 0
+    optimizer.zero_grad()
+    for i, b in enumerate(train_loader):
+        b = to_device(b)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=USE_AMP):
+            logits = {call}  # (B, 2)
+            loss = criterion(logits.float(), b["label"])
+        {backward}
+        if (i + 1) % ACCUM == 0 or i + 1 == len(train_loader):
+{unscale}{clip}            {scaler_step}
+            optimizer.zero_grad()
+{warm}        total += loss.item() * len(b["label"])
+        n += len(b["label"])
+    return total / n
+
+
+@torch.no_grad()
+def evaluate(loader):
+    """Mean loss, true labels and P(soluble) on a held-out set."""
+    model.eval()
+    total, ys, ps = 0.0, [], []
+    for b in loader:
+        b = to_device(b)
+        logits = {call}
+        total += criterion(logits, b["label"]).item() * len(b["label"])
+        ys.append(b["label"].cpu())
+        ps.append(F.softmax(logits, dim=-1)[:, 1].cpu())  # P(soluble)
+    y, p = torch.cat(ys).numpy(), torch.cat(ps).numpy()
+    return total / len(y), y, p
+
+
+# ---------------------------------------------------------------- training with early stopping
+best_val, bad_epochs = float("inf"), 0
+for epoch in range(1, {t["epochs"]!r} + 1):
+    train_loss = train_one_epoch()
+    val_loss, y_val, p_val = evaluate(val_loader)
+{plateau}    auc = roc_auc_score(y_val, p_val) if len(set(y_val)) == 2 else float("nan")
+    print(f"Epoch {{epoch:3d}} | train_loss={{train_loss:.4f}} | val_loss={{val_loss:.4f}} | "
+          f"val_auc={{auc:.3f}} | lr={{optimizer.param_groups[0]['lr']:.2e}}")
+    if val_loss < best_val:
+        best_val, bad_epochs = val_loss, 0
+        torch.save(model.state_dict(), "best_model.pt")  # keep the best model so far
+    else:
+        bad_epochs += 1
+        if bad_epochs >= {t["patience"]!r}:
+            print(f"Early stopping at epoch {{epoch}}")
+            break
+
+'''
+
+
+def _evaluation() -> str:
+    """Test-set metrics beside the majority-class baseline."""
+    return '''\
+# ---------------------------------------------------------------- test-set evaluation
+model.load_state_dict(torch.load("best_model.pt", weights_only=True))
+_, y_test, p_test = evaluate(test_loader)
+pred = (p_test >= 0.5).astype(int)
+precision, recall, f1, _ = precision_recall_fscore_support(y_test, pred, average="binary", zero_division=0)
+majority = int(np.bincount(labels[split.train], minlength=2).argmax())  # the most common class in training
+print(f"Accuracy:  {accuracy_score(y_test, pred):.4f}   (always '{majority}': {np.mean(y_test == majority):.4f})")
+print(f"Precision: {precision:.4f}")
+print(f"Recall:    {recall:.4f}")
+print(f"F1 Score:  {f1:.4f}")
+print(f"AUC-ROC:   {roc_auc_score(y_test, p_test) if len(set(y_test)) == 2 else float('nan'):.4f}   (baseline 0.5)")
+print(f"MCC:       {matthews_corrcoef(y_test, pred):.4f}   (baseline 0)")
+'''
+
+
+def training_script(settings: TrainScriptSettings) -> str:
+    """Return a runnable PyTorch script that repeats the Train page's run with these settings."""
+    t = _merged(NOTES_TRAIN_DEFAULTS, settings.train_config)
+    defaults = NOTES_DUAL_DEFAULTS if settings.model_kind == "dual" else NOTES_CNN_DEFAULTS
+    c = _merged(defaults, settings.model_config)
+    settings = TrainScriptSettings(**{**settings.__dict__, "model_config": c, "train_config": t})
+    model = _dual(c) if settings.model_kind == "dual" else _cnn(c)
+    return (_header(settings) + _data(settings, t) + _dataset(settings) + model + _optimizer(t)
+            + _loops(settings, t) + _evaluation())
+
+
+def prediction_script(model_source: str, sequences: Sequence[str], *, threshold: float = 0.5,
+                      with_attribution: bool = True) -> str:
+    """Return a runnable script that loads a checkpoint and predicts P(soluble) for these sequences."""
+    listing = ",\n    ".join(repr(s) for s in sequences[:MAX_LISTED])
+    more = f"\n    # ... {len(sequences) - MAX_LISTED:,} more sequences from your input" if len(sequences) > MAX_LISTED else ""
+    attribution = ""
+    if with_attribution:
+        attribution = f'''
+# Per-residue attribution for the first sequence: gradient x input on the embedding
+contributions = predictor.attribution(sequences[0])  # (L,) contribution of each residue to P(soluble)
+top = np.argsort(-np.abs(contributions))[:5]
+for i in top:
+    print(f"residue {{sequences[0][i]}}{{i + 1}}: {{contributions[i]:+.4f}}")
+'''
+    return f'''\
+"""Predict solubility exactly as the ProtLab Predict page did."""
+import numpy as np
+import torch
+
+from protlab.predict import Predictor
+
+torch.set_grad_enabled(False)
+predictor = {"Predictor.default()" if model_source == "default" else f"Predictor.from_checkpoint({model_source!r})"}
+sequences = [
+    {listing},{more}
+]
+THRESHOLD = {threshold!r}  # P(soluble) at or above this is called 'soluble'
+p_soluble = predictor.predict(sequences)  # (N,) probabilities from the softmax of the two logits
+for seq, p in zip(sequences, p_soluble):
+    call = "soluble" if p >= THRESHOLD else "insoluble"
+    print(f"{{seq[:20]}}... P(soluble) = {{p:.3f}} -> {{call}}")
+{attribution}'''
