@@ -64,6 +64,11 @@ class Surface:
     loss_label: str = "loss"  # what the loss measures, with units
     log_contours: bool = False  # colour the contours by log10(1 + loss) when the range is huge
     code: str = ""  # the loss as a Python expression of p1, p2 for generated code
+    default_lr: tuple[float, float, float] = (0.1, 0.05, 0.1)  # stable learning rates for sgd, momentum, adam
+
+    def suggested_lr(self, kind: str) -> float:
+        """Return a learning rate that descends this surface without diverging."""
+        return self.default_lr[OPTIMIZER_KINDS.index(kind)]
 
     def value(self, point: tuple[float, float]) -> float:
         """Return the loss at one point."""
@@ -108,6 +113,7 @@ SURFACES: dict[str, Surface] = {
             start=(-4.5, 1.2),
             minima=((0.0, 0.0),),
             code="0.5 * (p1 ** 2 + 25 * p2 ** 2)",
+            default_lr=(0.07, 0.02, 0.2),
         ),
         Surface(
             key="himmelblau",
@@ -124,6 +130,7 @@ SURFACES: dict[str, Surface] = {
             minima=((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
             log_contours=True,
             code="(p1 ** 2 + p2 - 11) ** 2 + (p1 + p2 ** 2 - 7) ** 2",
+            default_lr=(0.01, 0.002, 0.1),
         ),
         Surface(
             key="saddle",
@@ -154,6 +161,7 @@ SURFACES: dict[str, Surface] = {
             loss_label="MSE (°C²)",
             log_contours=True,
             code="((w * x + b - tm) ** 2).mean()",
+            default_lr=(0.1, 0.05, 1.0),
         ),
     ]
 }

@@ -1,0 +1,167 @@
+"""Lesson 1: encode a protein sequence as tensors (the notes' worked example and Exercise 1)."""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import streamlit as st
+
+from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS, UNKNOWN_INDEX
+from protlab.codegen import batch_code, encode_code
+from protlab.encoding import encode_trace, pad_batch
+from protlab.errors import InvalidSequenceError, ProtlabError
+from protlab.features import FEATURE_LABELS, NOTES_GLOBAL_FEATURES, features_frame
+from protlab.lesson_figures import batch_figure, onehot_figure
+from protlab.sequences import clean_sequence, parse_sequences
+from ui.common import explain, pytorch_panel
+
+NOTES_EXAMPLE = "MVLSPAD"  # first 7 residues of human hemoglobin alpha, the notes' worked example
+NOTES_PRINTED = [11, 19, 10, 16, 14, 1, 3]  # what the notes print for it (an erratum)
+DEFAULT_BATCH = """>hemoglobin_alpha (first 20 residues)
+MVLSPADKTNVKAAWGKVGA
+>insulin_B_chain
+FVNQHLCGSHLVEALYLVCGERGFFYTPKT
+>melittin (bee venom)
+GIGAVLKVLTTGLPALISWIKRKRQQ
+>hemoglobin_beta (first 12 residues)
+MVHLTPEEKSAV
+>ubiquitin (first 35 residues)
+MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEG
+"""
+WINDOW = 40  # residues shown on each side of a bad character
+
+
+def highlighted_sequence(sequence: str, positions: set[int], colour: str, title: str) -> str:
+    """Return HTML showing a sequence in a monospace box with the given 1-based positions highlighted."""
+    parts = []
+    for i, char in enumerate(sequence, start=1):
+        text = html.escape(char) if char.isprintable() and not char.isspace() else "␣"
+        if i in positions:
+            parts.append(f'<mark style="background:{colour};padding:0 2px;border-radius:3px" '
+                         f'title="{title} at position {i}">{text}</mark>')
+        else:
+            parts.append(text)
+    return ('<div style="font-family:monospace;font-size:1.05rem;word-break:break-all;'
+            f'line-height:1.6">{"".join(parts)}</div>')
+
+
+def show_bad_character(text: str, err: InvalidSequenceError) -> None:
+    """Show where the offending character sits in the pasted sequence, then the cleaner's message."""
+    body = "".join("".join(line.split()) for line in text.splitlines() if not line.lstrip().startswith(">"))
+    position = err.position
+    if err.character and (position is None or position > len(body) or body[position - 1] != err.character):
+        found = body.find(err.character)
+        position = found + 1 if found >= 0 else None
+    if err.character and position:
+        lo, hi = max(0, position - 1 - WINDOW), min(len(body), position + WINDOW)
+        snippet = ("…" if lo else "") + body[lo:hi] + ("…" if hi < len(body) else "")
+        shift = 1 if lo else 0
+        st.markdown(highlighted_sequence(snippet, {position - lo + shift}, "#ff8a80", "not an amino acid"),
+                    unsafe_allow_html=True)
+        st.caption(f"The highlighted character at position {position} is the one ProtLab cannot read.")
+    st.error(str(err), icon="🚫")
+
+
+def single_sequence_section() -> None:
+    """Encode one sequence: indices table, shapes at each step, one-hot heat-map."""
+    st.subheader("One protein, three tensors")
+    text = st.text_area("Protein sequence (one-letter code; a pasted FASTA record works too)", value=NOTES_EXAMPLE,
+                        key="encode_seq", height=90)
+    explain("Type any protein. Capital or small letters are fine; spaces, line breaks and a FASTA header line "
+            "starting with '>' are ignored.")
+    try:
+        cleaned = clean_sequence(text)
+        trace = encode_trace(cleaned.sequence)
+    except InvalidSequenceError as err:
+        show_bad_character(text, err)
+        return
+    except ProtlabError as err:
+        st.error(str(err), icon="🚫")
+        return
+    sequence = cleaned.sequence
+    for note in cleaned.notes:
+        st.info(note, icon="ℹ️")
+    if cleaned.unknown_positions:
+        st.markdown(highlighted_sequence(sequence, set(cleaned.unknown_positions), "#ffd54f", "ambiguous letter"),
+                    unsafe_allow_html=True)
+        st.warning(
+            f"The highlighted letters ({', '.join(sorted(set(AMBIGUOUS_LETTERS) & set(sequence)))}) do not name one "
+            f"amino acid (X means 'any', B means 'D or N', ...). They are kept, not dropped: each becomes the "
+            f"unknown token {UNKNOWN_INDEX} and an all-zero one-hot row.", icon="⚠️")
+
+    indices = trace[0].tensor.tolist()
+    st.markdown(f"**Step 1 · integer indices.** {trace[0].explanation}")
+    table = pd.DataFrame({"position": range(1, len(sequence) + 1), "residue": list(sequence), "index": indices})
+    left, right = st.columns([1, 2])
+    with left:
+        st.dataframe(table, hide_index=True, height=min(420, 38 + 35 * len(table)), key="indices_table")
+    with right:
+        if sequence == NOTES_EXAMPLE:
+            st.info(
+                f"**A small slip in the notes.** For {NOTES_EXAMPLE} the notes print {NOTES_PRINTED}, but their "
+                f"own code gives **{indices}**. Check it yourself: count along the alphabet "
+                f"{' '.join(AMINO_ACIDS)}. V is the 18th letter and P the 13th, so V → 18 and P → 13. Running the "
+                "notes' code (see *Show me the PyTorch* below) prints exactly the numbers in this table.",
+                icon="🔎")
+        st.markdown("**The shape after each step**")
+        for step in trace:
+            st.markdown(f"- {step.title}: shape `{step.shape}`")
+        explain("A shape lists the size of each dimension: (7,) is a list of 7 numbers, (7, 20) is a table with "
+                "7 rows and 20 columns, and (1, 7, 20) is a stack holding one such table: a batch of one protein.")
+
+    st.markdown(f"**Step 2 · one-hot encoding.** {trace[1].explanation}")
+    st.plotly_chart(onehot_figure(sequence, trace[1].tensor.numpy()), key="onehot_chart")
+    st.markdown(f"**Step 3 · add a batch dimension.** {trace[2].explanation}")
+    pytorch_panel(encode_code(sequence))
+
+
+def _as_records(text: str):
+    """Parse the batch box: FASTA records, or one sequence per line when there is no '>'."""
+    if ">" not in text:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        text = "\n".join(f">seq{i}\n{line}" for i, line in enumerate(lines, start=1))
+    return parse_sequences(text, max_records=64)
+
+
+def batch_section() -> None:
+    """Exercise 1: pad several sequences into one batch, with its mask and global features."""
+    st.subheader("Several proteins in one batch (Exercise 1)")
+    explain("A network reads proteins in batches, but proteins differ in length. The shorter ones are padded "
+            "with the token 0 up to the longest, and a mask records which positions are real (1) and which are "
+            "padding (0), so the model can ignore the padding.")
+    text = st.text_area("Sequences: FASTA records (lines starting with '>') or one sequence per line",
+                        value=DEFAULT_BATCH, key="batch_seqs", height=220)
+    try:
+        records = _as_records(text)
+        sequences, ids = [r.sequence for r in records], [r.id for r in records]
+        tokens, mask = pad_batch(sequences)
+        features = features_frame(sequences, ids)
+    except ProtlabError as err:
+        st.error(str(err), icon="🚫")
+        return
+    b, width = tokens.shape
+    lengths = [len(s) for s in sequences]
+    st.markdown(f"**{b} sequences** of lengths {lengths} → padded tokens of shape `({b}, {width})` and a mask of "
+                f"shape `({b}, {width})`.")
+    padding_ok = bool((mask[tokens == 0] == 0).all())
+    st.success(f"Check: every padding position (token 0) has mask value 0: {padding_ok}. "
+               f"{int(mask.sum()):,} of {b * width:,} positions are real residues.", icon="✅")
+    st.plotly_chart(batch_figure(tokens.numpy(), mask.numpy(), ids), key="batch_chart")
+
+    st.markdown(f"**Extension: global features**, one row per protein: a tensor of shape "
+                f"`({b}, {len(NOTES_GLOBAL_FEATURES)})`.")
+    table = features[["id", *NOTES_GLOBAL_FEATURES]].rename(columns=FEATURE_LABELS)
+    st.dataframe(table, hide_index=True, key="features_table")
+    explain("Molecular weight in daltons (Da); isoelectric point is the pH at which the protein carries no net "
+            "charge; GRAVY is the mean hydropathy per residue (positive = hydrophobic); an instability index "
+            "above 40 suggests the protein is unstable in a test tube; length counts residues.")
+    pytorch_panel(batch_code(sequences), title="Show me the PyTorch (padding and mask)")
+
+
+st.title("1 · Encode a protein")
+st.markdown("A neural network only understands numbers. This page follows the notes' worked example: a protein "
+            "sequence becomes a list of integers, then a one-hot table, then a batch ready for a model.")
+single_sequence_section()
+st.divider()
+batch_section()
