@@ -1,0 +1,218 @@
+"""Loading and validating labelled data: formats, encodings, dropped rows, refusals, fuzzing."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from Bio.Data.IUPACData import protein_letters
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from protlab.data import BUNDLED_DATA_PATH, LabelledData, ValidationReport, load_bundled, load_labelled
+from protlab.errors import ConfigError, DataFormatError
+
+# twelve distinct valid sequences, alternating labels
+GOOD = [(f"MKTAYIAKQR{letter}{letter}GLE", i % 2) for i, letter in enumerate("ACDEFGHIKLMN")]
+
+
+def table(rows: list[tuple[str, object]], sep: str = ",", header: str = "sequence,label", newline: str = "\n") -> str:
+    """A delimited text table from (sequence, label) rows."""
+    lines = [header.replace(",", sep)] + [f"{s}{sep}{y}" for s, y in rows]
+    return newline.join(lines) + newline
+
+
+def test_bundled_data_loads() -> None:
+    data, report = load_bundled()
+    reference = pd.read_csv(BUNDLED_DATA_PATH)
+    assert BUNDLED_DATA_PATH.name == "deepsol.csv" and BUNDLED_DATA_PATH.is_file()
+    assert len(data) == report.n_kept == len(reference) == 6942
+    assert data.labels.dtype == np.int64
+    np.testing.assert_array_equal(data.labels, reference["label"].to_numpy())
+    assert data.sequences == reference["sequence"].tolist()
+    assert report.class_counts == reference["label"].value_counts().to_dict()
+    np.testing.assert_array_equal(report.lengths, reference["sequence"].str.len().to_numpy())
+    assert (report.sequence_column, report.label_column) == ("sequence", "label")
+
+
+def test_simple_csv_from_path_bytes_and_file(tmp_path: Path) -> None:
+    text = table(GOOD)
+    path = tmp_path / "data.csv"
+    path.write_text(text, encoding="utf-8")
+    results = [load_labelled(path), load_labelled(str(path)), load_labelled(text.encode()),
+               load_labelled(io.BytesIO(text.encode()), filename="upload.csv")]
+    for data, report in results:
+        assert isinstance(data, LabelledData) and isinstance(report, ValidationReport)
+        assert data.sequences == [s for s, _ in GOOD]
+        assert data.labels.tolist() == [y for _, y in GOOD]
+        assert data.ids == [f"row{i}" for i in range(2, 14)]
+        assert report.n_read == report.n_kept == 12 and report.dropped.empty
+
+
+@pytest.mark.parametrize(
+    ("encoded", "note"),
+    [
+        (("\ufeff" + table(GOOD)).encode("utf-8"), None),  # UTF-8 with BOM
+        (table(GOOD, sep=";").encode(), None),
+        (table(GOOD, sep="\t").encode(), None),
+        (table(GOOD, newline="\r\n").encode(), None),
+        (table(GOOD, newline="\r").encode(), None),
+        (table(GOOD, header="ID,Sequence,Label").replace("MKT", "caf\u00e9,MKT").encode("latin-1"), "Latin-1"),
+        (table(GOOD).encode("utf-16"), "UTF-16"),
+    ],
+)
+def test_formats_and_encodings(encoded: bytes, note: str | None) -> None:
+    data, report = load_labelled(encoded)
+    assert data.sequences == [s for s, _ in GOOD]
+    assert data.labels.tolist() == [y for _, y in GOOD]
+    if note:
+        assert any(note in line for line in report.notes)
+        assert any(note in line for line in report.summary_lines())
+
+
+def test_latin1_ids_are_decoded() -> None:
+    text = table(GOOD, header="ID,Sequence,Label").replace("MKT", "caf\u00e9,MKT")
+    data, report = load_labelled(text.encode("latin-1"))
+    assert data.ids[0] == "caf\u00e9"
+    assert report.sequence_column == "Sequence"
+
+
+@pytest.mark.parametrize(
+    ("header", "spellings"),
+    [
+        ("Seq,Solubility", ["soluble", "insoluble"]),
+        ("PROTEIN,target", ["true", "false"]),
+        ("aa_sequence,class", ["yes", "no"]),
+        ("fasta,y", ["Y", "N"]),
+        ("sequence,soluble", ["positive", "negative"]),
+        ("sequence,label", ["1.0", "0.0"]),
+        ("sequence,label", [" 1 ", "0"]),
+    ],
+)
+def test_column_names_and_label_spellings(header: str, spellings: list[str]) -> None:
+    rows = [(s, spellings[1 - y]) for s, y in GOOD]
+    data, _ = load_labelled(table(rows, header=header).encode())
+    assert data.labels.tolist() == [y for _, y in GOOD]
+
+
+def test_dropped_rows_with_reasons() -> None:
+    rows = GOOD + [
+        ("mktayiakqraagle", "0"),  # duplicate of row 2 after cleaning, same label
+        ("MKTAYI1KQR", "1"),  # invalid character
+        ("", "1"),  # empty sequence
+        ("MKTAYIAKQRPPP", ""),  # missing label
+        ("MKTAYIAKQRWWW", "maybe"),  # unrecognised label
+        ("MKTAYIAKQRYYY", "0"),  # conflicting pair
+        ("MKTAYIAKQRYYY", "1"),
+        ("M" * 30, "1"),  # too long for max_length=20
+    ]
+    data, report = load_labelled(table(rows).encode(), max_length=20)
+    assert data.sequences == [s for s, _ in GOOD]
+    expected = [
+        (14, "duplicate"), (15, "invalid character"), (16, "empty sequence"), (17, "missing label"),
+        (18, "label not recognised"), (19, "conflicting duplicate"), (20, "conflicting duplicate"),
+        (21, "too long"),
+    ]
+    assert list(zip(report.dropped["row"], report.dropped["reason"])) == expected
+    details = dict(zip(report.dropped["row"], report.dropped["detail"]))
+    assert details[14] == "Same sequence and label as row 2; only the first copy is kept."
+    assert details[15].startswith("The sequence has '1' at position 7, which is not an amino-acid letter.")
+    assert details[18].startswith("label 'maybe' is not one of 0/1, true/false")
+    assert "30 residues long; the limit is 20" in details[21]
+    assert report.n_read == 20 and report.n_kept == 12
+    assert report.n_duplicates == 1 and report.n_conflicting == 2
+    assert report.reasons == {"duplicate": 1, "invalid character": 1, "empty sequence": 1,
+                              "missing label": 1, "label not recognised": 1, "conflicting duplicate": 2,
+                              "too long": 1}
+    assert "Dropped 8 rows" in " ".join(report.summary_lines())
+
+
+def test_nan_cells_and_blank_lines() -> None:
+    frame = pd.DataFrame({"sequence": [s for s, _ in GOOD] + [None, "MKTAAA"], "label": [y for _, y in GOOD] + [1, None]})
+    text = frame.to_csv(index=False).replace("\n", "\n\n", 1)  # a blank line after the header
+    data, report = load_labelled(text.encode())
+    assert len(data) == 12 and report.n_read == 14
+    assert sorted(report.dropped["reason"]) == ["empty sequence", "missing label"]
+    assert report.dropped["row"].tolist() == [15, 16]  # file lines, counting the blank line
+
+
+def test_id_column_is_used() -> None:
+    rows = [(f"P{i},{s}", y) for i, (s, y) in enumerate(GOOD)]
+    data, _ = load_labelled(table(rows, header="name,sequence,label").encode())
+    assert data.ids == [f"P{i}" for i in range(12)]
+
+
+def test_labelled_fasta() -> None:
+    records = [f">P{i} label={y}\n{s[:7]}\n{s[7:]}\n" for i, (s, y) in enumerate(GOOD[:8])]
+    records += [">sp|Q1|NAME|1\nMKTAYIAKQRQQ\n", ">R2 insoluble\nMKTAYIAKQRSS\n", ">R3 no label here\nMKTTTTTTT\n"]
+    data, report = load_labelled("".join(records).encode(), filename="set.fasta")
+    assert data.ids == [f"P{i}" for i in range(8)] + ["sp|Q1|NAME", "R2"]
+    assert data.sequences[:8] == [s for s, _ in GOOD[:8]]
+    assert data.labels.tolist() == [y for _, y in GOOD[:8]] + [1, 0]
+    assert report.file_format == "fasta"
+    assert report.dropped["reason"].tolist() == ["missing label"]
+    assert report.dropped["row"].tolist() == [8 * 3 + 5]  # the header line of R3
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"  \n\n", "is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00rest", "seems to be a PNG image"),
+        (b"PK\x03\x04\x14\x00[Content_Types].xml xl/workbook.xml", "Excel .xlsx"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "Excel .xls"),
+        (b"%PDF-1.7\n", "PDF document"),
+        (b"sequence,label\x00\x00", "binary file"),
+        (table(GOOD).replace("sequence,label\n", "").encode(), "has no header row"),
+        (table(GOOD, header="protein_name,score").encode(), "the columns found are: 'protein_name', 'score'"),
+        (table(GOOD[:3]).encode(), "Only 3 usable rows remain after cleaning (3 read, 0 dropped); at least 10"),
+        (table([(s, 1) for s, _ in GOOD]).encode(), "All 12 usable rows have label 1 (soluble)"),
+        (b"sequence,label\nMKT,1,5\nAAA,0\n", "more fields than the header"),
+        (b"sequence,label\nMKT,1\nAAA,0\nCCC,1,5\n", "line 4 has 3 fields but the header has 2"),
+        (b">a\nMKT\n>b\nAAA\n", "None of the 2 FASTA headers carries a label"),
+    ],
+)
+def test_refused_files(content: bytes, message: str) -> None:
+    with pytest.raises(DataFormatError) as info:
+        load_labelled(content, filename="upload.csv")
+    assert message in str(info.value)
+
+
+def test_no_header_message_suggests_header() -> None:
+    text = "".join(f"{s};{y}\n" for s, y in GOOD)
+    with pytest.raises(DataFormatError, match="Add a header line such as 'sequence;label'"):
+        load_labelled(text.encode())
+
+
+def test_limits(tmp_path: Path) -> None:
+    with pytest.raises(DataFormatError, match="The file has 12 rows; the limit is 5"):
+        load_labelled(table(GOOD).encode(), max_rows=5)
+    with pytest.raises(ConfigError, match="min_rows must be an integer of at least 2; got 0"):
+        load_labelled(table(GOOD).encode(), min_rows=0)
+    with pytest.raises(DataFormatError, match="No data file was found"):
+        load_labelled(tmp_path / "missing.csv")
+
+
+def test_many_rows_load() -> None:
+    rng = np.random.default_rng(0)
+    letters = np.frombuffer(protein_letters.encode(), dtype=np.uint8)
+    n = 20_000
+    seqs = [bytes(rng.choice(letters, size=60)).decode() for _ in range(n)]
+    text = "sequence,label\n" + "".join(f"{s},{i % 2}\n" for i, s in enumerate(seqs))
+    data, report = load_labelled(text.encode())
+    assert report.n_kept == n and data.sequences[:5] == seqs[:5]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400) | st.text(alphabet=st.sampled_from(list("MKTAXb1,;\t\n\r>|= \"'")), max_size=300).map(str.encode))
+def test_random_bytes_only_raise_data_format_error(content: bytes) -> None:
+    try:
+        data, report = load_labelled(content, min_rows=2)
+    except DataFormatError:
+        return
+    assert len(data) == report.n_kept >= 2
+    assert set(np.unique(data.labels)) == {0, 1}
