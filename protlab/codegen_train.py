@@ -3,23 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-NOTES_TRAIN_DEFAULTS: dict[str, Any] = {  # the intro note's sec. 5/7 settings, used for any missing key
-    "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "momentum": 0.9, "batch_size": 32, "epochs": 50,
-    "patience": 10, "scheduler": "plateau", "warmup_steps": 1000, "grad_clip": 1.0, "grad_accum_steps": 1,
-    "seed": 42, "device": "auto", "mixed_precision": False, "max_length": 1000,
-}
-NOTES_CNN_DEFAULTS: dict[str, Any] = {  # the intro note's ProteinSolubilityClassifier (protlab CNNConfig)
-    "vocab_size": 21, "embed_dim": 64, "hidden_dim": 128, "kernel_size": 5, "num_layers": 2, "dropout": 0.3,
-}
-NOTES_DUAL_DEFAULTS: dict[str, Any] = {  # the fundamentals note's DualInputProteinModel (protlab DualInputConfig)
-    "vocab_size": 21, "embed_dim": 64, "hidden_dim": 128, "kernel_size": 5, "global_dim": 32,
-}
-NOTES_GLOBAL_FEATURE_NAMES = ["molecular_weight", "isoelectric_point", "gravy", "instability_index", "length"]
-PLATEAU_FACTOR = 0.5  # ReduceLROnPlateau: multiply the learning rate by this ...
-PLATEAU_PATIENCE = 5  # ... after this many epochs without a better validation loss (notes' values)
 MAX_LISTED = 20  # sequences written into the prediction script
 
 
@@ -41,6 +27,16 @@ class TrainScriptSettings:
 def _merged(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
     """Defaults overridden by the given values (unknown keys are kept too)."""
     return {**defaults, **{k: v for k, v in given.items() if v is not None}}
+
+
+def _defaults(model_kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The real defaults of TrainConfig and of the chosen model's config, so the script never drifts."""
+    from protlab.models.cnn import CNNConfig
+    from protlab.models.dual import DualInputConfig
+    from protlab.training import TrainConfig
+
+    model = DualInputConfig() if model_kind == "dual" else CNNConfig()
+    return TrainConfig().to_dict(), asdict(model)
 
 
 def _header(s: TrainScriptSettings) -> str:
@@ -110,7 +106,7 @@ VOCAB_SIZE = {s.model_config.get("vocab_size", 22)!r}  # 0 padding, 1-20 residue
 
 def _dataset(s: TrainScriptSettings) -> str:
     """Dataset, per-batch padding and (for the dual model) standardised global features."""
-    features = list(s.model_config.get("feature_names") or NOTES_GLOBAL_FEATURE_NAMES)
+    features = list(s.model_config.get("feature_names", []))
     unknown = "UNKNOWN_INDEX if VOCAB_SIZE > 21 else PAD_INDEX"
     code = ""
     if s.model_kind == "dual":
@@ -225,7 +221,7 @@ model = DualInputModel()
 
 
 def _optimizer(t: Mapping[str, Any]) -> str:
-    """The chosen optimizer and learning-rate schedule."""
+    """The chosen optimizer, learning-rate schedule and loss (weights, smoothing)."""
     lr, wd = t["lr"], t["weight_decay"]
     make = {
         "adam": f"torch.optim.Adam(model.parameters(), lr={lr!r}, weight_decay={wd!r})",
@@ -235,79 +231,100 @@ def _optimizer(t: Mapping[str, Any]) -> str:
                         f"weight_decay={wd!r})",
     }[t["optimizer"]]
     if t["scheduler"] == "plateau":
-        sched = (f"scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=\"min\", "
-                 f"factor={PLATEAU_FACTOR}, patience={PLATEAU_PATIENCE})  # stepped once per epoch\n")
+        sched = (f"# Halve-style schedule: multiply the lr by {t['plateau_factor']} after "
+                 f"{t['plateau_patience']} epoch(s) without a lower validation loss\n"
+                 f"scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=\"min\", "
+                 f"factor={t['plateau_factor']!r}, patience={t['plateau_patience']!r})  # stepped once per epoch\n")
     elif t["scheduler"] == "warmup":
-        sched = (f"# Linear warm-up over the first {t['warmup_steps']:,} optimizer steps, then constant\n"
-                 f"scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, "
-                 f"lambda step: min(1.0, (step + 1) / {t['warmup_steps']!r}))  # stepped once per optimizer step\n")
+        sched = (f"# Linear warm-up from lr x 1e-4 to lr over the first {t['warmup_steps']:,} optimizer steps, "
+                 "then constant\n"
+                 f"scheduler = torch.optim.lr_scheduler.LambdaLR(\n"
+                 f"    optimizer, lambda step: 1e-4 + (1 - 1e-4) * min(step / {t['warmup_steps']!r}, 1.0))"
+                 "  # stepped once per optimizer step\n")
     else:
         sched = "scheduler = None  # constant learning rate\n"
-    return f'''\
-device = torch.device({"'cuda' if torch.cuda.is_available() else 'cpu'" if t["device"] == "auto" else repr(t["device"])})
+    weight = "None"
+    if t["class_weighting"] == "balanced":
+        weight = ("torch.tensor(len(split.train) / (2.0 * np.maximum(np.bincount(labels[split.train], minlength=2), 1)), "
+                  "dtype=torch.float32, device=device)  # rarer class counts more")
+    device = "'cuda' if torch.cuda.is_available() else 'cpu'" if t["device"] == "auto" else repr(t["device"])
+    return f"""\
+device = torch.device({device})
 model = model.to(device)
 print(f"Model parameters: {{sum(p.numel() for p in model.parameters()):,}}")
-criterion = nn.CrossEntropyLoss()
+class_weight = {weight}
+criterion = nn.CrossEntropyLoss(weight=class_weight, label_smoothing={t["label_smoothing"]!r})
 optimizer = {make}
-{sched}'''
+{sched}"""
 
 
-def _loops(s: TrainScriptSettings, t: Mapping[str, Any]) -> str:
-    """Train/evaluate functions and the epoch loop with early stopping."""
-    dual = s.model_kind == "dual"
-    call = 'model(b["sequence"], b["features"], b["mask"])' if dual else 'model(b["sequence"], b["mask"])'
-    amp = bool(t["mixed_precision"])
-    feats = "all_features" if dual else "None"
-    clip = (f"            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm={t['grad_clip']!r})\n"
-            if t["grad_clip"] else "")
-    scaler_step = "scaler.step(optimizer)\n            scaler.update()" if amp else "optimizer.step()"
-    unscale = "            scaler.unscale_(optimizer)\n" if amp and t["grad_clip"] else ""
-    backward = "scaler.scale(loss / ACCUM).backward()" if amp else "(loss / ACCUM).backward()"
+def _train_loop(s: TrainScriptSettings, t: Mapping[str, Any]) -> str:
+    """Loaders, mixed precision and the one-epoch training function (accumulation, clipping)."""
+    feats = "all_features" if s.model_kind == "dual" else "None"
+    call = 'model(b["sequence"], b["features"], b["mask"])' if s.model_kind == "dual" else 'model(b["sequence"], b["mask"])'
+    clip = ""
+    if t["grad_clip"]:
+        clip = ("            scaler.unscale_(optimizer)\n"
+                f"            torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm={t['grad_clip']!r})\n")
     warm = "            scheduler.step()\n" if t["scheduler"] == "warmup" else ""
-    plateau = "    scheduler.step(val_loss)\n" if t["scheduler"] == "plateau" else ""
-    return f'''\
+    return f"""\
 train_loader = DataLoader(ProteinDataset(split.train, {feats}), batch_size={t["batch_size"]!r}, shuffle=True,
                           collate_fn=collate_proteins)
-val_loader = DataLoader(ProteinDataset(split.val, {feats}), batch_size=2 * {t["batch_size"]!r}, collate_fn=collate_proteins)
-test_loader = DataLoader(ProteinDataset(split.test, {feats}), batch_size=2 * {t["batch_size"]!r}, collate_fn=collate_proteins)
-ACCUM = {t["grad_accum_steps"]!r}  # mini-batches whose gradients are added up before one optimizer step
-USE_AMP = {amp!r} and device.type == "cuda"  # mixed precision only on a GPU
-scaler = torch.amp.GradScaler("cuda", enabled=USE_AMP)
+val_loader = DataLoader(ProteinDataset(split.val, {feats}), batch_size={t["eval_batch_size"]!r}, collate_fn=collate_proteins)
+test_loader = DataLoader(ProteinDataset(split.test, {feats}), batch_size={t["eval_batch_size"]!r}, collate_fn=collate_proteins)
+ACCUM = {t["grad_accum_steps"]!r}  # mini-batches whose gradients add up before one optimizer step
+USE_AMP = {bool(t["mixed_precision"])!r} and device.type == "cuda"  # mixed precision only on a GPU
+AMP_DTYPE = torch.bfloat16 if USE_AMP and torch.cuda.is_bf16_supported() else torch.float16
+scaler = torch.amp.GradScaler("cuda", enabled=USE_AMP and AMP_DTYPE == torch.float16)  # fp16 needs loss scaling
 
 
 def to_device(b):
-    """Move every tensor of a batch to the model's device."""
+    \"\"\"Move every tensor of a batch to the model's device.\"\"\"
     return {{k: v.to(device) for k, v in b.items()}}
 
 
 def train_one_epoch():
-    """One pass over the training set: forward, loss, backward, (every ACCUM batches) step."""
+    \"\"\"One pass over the training set: forward, loss, backward and, every ACCUM batches, one step.\"\"\"
     model.train()
     total, n = 0.0, 0
     optimizer.zero_grad()
     for i, b in enumerate(train_loader):
         b = to_device(b)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=USE_AMP):
+        with torch.autocast(device.type, dtype=AMP_DTYPE, enabled=USE_AMP):
             logits = {call}  # (B, 2)
-            loss = criterion(logits.float(), b["label"])
-        {backward}
-        if (i + 1) % ACCUM == 0 or i + 1 == len(train_loader):
-{unscale}{clip}            {scaler_step}
+        loss = criterion(logits.float(), b["label"])
+        if not torch.isfinite(loss):
+            raise RuntimeError(f"The loss became {{loss.item()}} at batch {{i + 1}}: lower the learning rate.")
+        group_start = (i // ACCUM) * ACCUM
+        group_size = min(ACCUM, len(train_loader) - group_start)  # the last group may be shorter
+        scaler.scale(loss / group_size).backward()  # gradients add up over the group
+        if i + 1 - group_start == group_size:
+{clip}            scaler.step(optimizer)
+            scaler.update()
             optimizer.zero_grad()
 {warm}        total += loss.item() * len(b["label"])
         n += len(b["label"])
-    return total / n
+    return total / n  # mean loss per training sequence
 
 
+"""
+
+
+def _eval_loop(t: Mapping[str, Any], call: str) -> str:
+    """Evaluation and the epoch loop with scheduling and early stopping."""
+    plateau = "    scheduler.step(val_loss)\n" if t["scheduler"] == "plateau" else ""
+    stop = (f"    if bad_epochs >= {t['patience']!r}:\n        print(f\"Early stopping at epoch {{epoch}}\")\n"
+            "        break\n") if t["patience"] else "    # patience 0: no early stopping\n"
+    return f"""\
 @torch.no_grad()
 def evaluate(loader):
-    """Mean loss, true labels and P(soluble) on a held-out set."""
+    \"\"\"Mean cross-entropy per sequence, true labels and P(soluble) on a held-out set.\"\"\"
     model.eval()
     total, ys, ps = 0.0, [], []
     for b in loader:
         b = to_device(b)
-        logits = {call}
-        total += criterion(logits, b["label"]).item() * len(b["label"])
+        logits = {call}.float()  # (B, 2)
+        total += F.cross_entropy(logits, b["label"], reduction="sum").item()
         ys.append(b["label"].cpu())
         ps.append(F.softmax(logits, dim=-1)[:, 1].cpu())  # P(soluble)
     y, p = torch.cat(ys).numpy(), torch.cat(ps).numpy()
@@ -315,52 +332,52 @@ def evaluate(loader):
 
 
 # ---------------------------------------------------------------- training with early stopping
-best_val, bad_epochs = float("inf"), 0
+best_val, best_state, bad_epochs = float("inf"), None, 0
 for epoch in range(1, {t["epochs"]!r} + 1):
     train_loss = train_one_epoch()
     val_loss, y_val, p_val = evaluate(val_loader)
 {plateau}    auc = roc_auc_score(y_val, p_val) if len(set(y_val)) == 2 else float("nan")
     print(f"Epoch {{epoch:3d}} | train_loss={{train_loss:.4f}} | val_loss={{val_loss:.4f}} | "
           f"val_auc={{auc:.3f}} | lr={{optimizer.param_groups[0]['lr']:.2e}}")
-    if val_loss < best_val:
+    if val_loss < best_val:  # keep a copy of the best weights so far
         best_val, bad_epochs = val_loss, 0
-        torch.save(model.state_dict(), "best_model.pt")  # keep the best model so far
+        best_state = {{k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
     else:
         bad_epochs += 1
-        if bad_epochs >= {t["patience"]!r}:
-            print(f"Early stopping at epoch {{epoch}}")
-            break
-
-'''
+{stop}
+"""
 
 
 def _evaluation() -> str:
-    """Test-set metrics beside the majority-class baseline."""
-    return '''\
+    """Restore the best weights, then test-set metrics beside the majority-class baseline."""
+    return """\
 # ---------------------------------------------------------------- test-set evaluation
-model.load_state_dict(torch.load("best_model.pt", weights_only=True))
+model.load_state_dict(best_state)
+torch.save(model.state_dict(), "best_model.pt")
 _, y_test, p_test = evaluate(test_loader)
-pred = (p_test >= 0.5).astype(int)
+pred = (p_test >= 0.5).astype(int)  # threshold 0.5
 precision, recall, f1, _ = precision_recall_fscore_support(y_test, pred, average="binary", zero_division=0)
-majority = int(np.bincount(labels[split.train], minlength=2).argmax())  # the most common class in training
-print(f"Accuracy:  {accuracy_score(y_test, pred):.4f}   (always '{majority}': {np.mean(y_test == majority):.4f})")
+majority = int(np.bincount(labels[split.train], minlength=2).argmax())  # most common class in training
+print(f"Accuracy:  {accuracy_score(y_test, pred):.4f}   (always predicting {majority}: {np.mean(y_test == majority):.4f})")
 print(f"Precision: {precision:.4f}")
 print(f"Recall:    {recall:.4f}")
 print(f"F1 Score:  {f1:.4f}")
-print(f"AUC-ROC:   {roc_auc_score(y_test, p_test) if len(set(y_test)) == 2 else float('nan'):.4f}   (baseline 0.5)")
-print(f"MCC:       {matthews_corrcoef(y_test, pred):.4f}   (baseline 0)")
-'''
+print(f"AUC-ROC:   {roc_auc_score(y_test, p_test) if len(set(y_test)) == 2 else float('nan'):.4f}   (chance: 0.5)")
+print(f"MCC:       {matthews_corrcoef(y_test, pred):.4f}   (chance: 0)")
+"""
 
 
 def training_script(settings: TrainScriptSettings) -> str:
     """Return a runnable PyTorch script that repeats the Train page's run with these settings."""
-    t = _merged(NOTES_TRAIN_DEFAULTS, settings.train_config)
-    defaults = NOTES_DUAL_DEFAULTS if settings.model_kind == "dual" else NOTES_CNN_DEFAULTS
-    c = _merged(defaults, settings.model_config)
+    train_defaults, model_defaults = _defaults(settings.model_kind)
+    t = _merged(train_defaults, settings.train_config)
+    c = _merged(model_defaults, settings.model_config)
     settings = TrainScriptSettings(**{**settings.__dict__, "model_config": c, "train_config": t})
     model = _dual(c) if settings.model_kind == "dual" else _cnn(c)
+    call = 'model(b["sequence"], b["features"], b["mask"])' if settings.model_kind == "dual" \
+        else 'model(b["sequence"], b["mask"])'
     return (_header(settings) + _data(settings, t) + _dataset(settings) + model + _optimizer(t)
-            + _loops(settings, t) + _evaluation())
+            + _train_loop(settings, t) + _eval_loop(t, call) + _evaluation())
 
 
 def prediction_script(model_source: str, sequences: Sequence[str], *, threshold: float = 0.5,

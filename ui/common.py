@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import streamlit as st
@@ -32,3 +33,16 @@ def session_owner() -> str:
     if "owner_id" not in st.session_state:
         st.session_state["owner_id"] = uuid.uuid4().hex
     return st.session_state["owner_id"]
+
+
+@st.cache_resource(show_spinner=False)
+def _run_manager_for(home: str):  # -> protlab.runs.RunManager
+    """One RunManager per runs folder, shared by every page and every browser session."""
+    from protlab.runs import RunManager
+
+    return RunManager()
+
+
+def run_manager():  # -> protlab.runs.RunManager
+    """The app-wide RunManager: it survives reruns and page switches, and keeps each session's runs apart."""
+    return _run_manager_for(os.environ.get("PROTLAB_HOME", ""))

@@ -1,0 +1,176 @@
+"""Predict page: paste proteins, pick a model, get P(soluble), per-residue attributions and features."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from protlab.errors import CheckpointError, ProtlabError
+from ui.common import explain, pytorch_panel, run_manager, session_owner, stop_with_error
+
+UPLOAD_KEY = "uploaded_checkpoint"  # session key holding (file name, bytes) of an uploaded checkpoint; tests set it
+MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a checkpoint (.pt)")
+EXAMPLE = (">sp|P0AA25|THIO_ECOLI Thioredoxin 1 from E. coli (a famously soluble protein)\n"
+           "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVGALSK\n"
+           "GQLKEFLDANLA\n")
+SHOWN_FEATURES = ["length", "molecular_weight", "isoelectric_point", "gravy", "instability_index", "aromaticity"]
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=16)
+def predictor_from_path(path: str, mtime: float):  # -> protlab.predict.Predictor
+    """One shared Predictor per checkpoint file (mtime in the key reloads a file that changed)."""
+    from protlab.predict import Predictor
+
+    return Predictor.from_checkpoint(path)
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=8)
+def predictor_from_bytes(digest: str, _data: bytes):  # -> protlab.predict.Predictor
+    """One shared Predictor per uploaded file, keyed by the SHA-256 of its bytes."""
+    from protlab.predict import Predictor
+
+    return Predictor.from_checkpoint(_data)
+
+
+@st.cache_data(show_spinner="Computing features of the training proteins (once)...")
+def training_features() -> pd.DataFrame:
+    """Physicochemical features of every protein in the bundled DeepSol data."""
+    from protlab.data import load_bundled
+    from protlab.features import features_frame
+
+    data, _ = load_bundled()
+    return features_frame(data.sequences)[SHOWN_FEATURES]
+
+
+def _finished_runs() -> list:
+    """This browser session's finished runs that saved a checkpoint."""
+    manager = run_manager()
+    owner = session_owner()
+    runs = [manager.status(run_id, owner) for run_id in manager.list_runs(owner)]
+    return [r for r in runs if r.state == "finished" and r.checkpoint_path and Path(r.checkpoint_path).exists()]
+
+
+def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, code source
+    """Let the student pick the bundled model, one of their runs, or an uploaded checkpoint."""
+    from protlab.predict import DEFAULT_MODEL_PATH
+
+    source = st.radio("Model", MODEL_SOURCES, horizontal=True, key="model_source")
+    if source == MODEL_SOURCES[0]:
+        path = Path(DEFAULT_MODEL_PATH)
+        if not path.exists():
+            stop_with_error(CheckpointError(f"The bundled model {path} is missing; train one on the Train page."))
+        return predictor_from_path(str(path), path.stat().st_mtime), "Bundled default model", "default"
+    if source == MODEL_SOURCES[1]:
+        runs = _finished_runs()
+        if not runs:
+            st.info("You have no finished training runs yet. Train one on the **Train a classifier** page.")
+            st.stop()
+        labels = {r.run_id: f"{r.run_id} (test AUC {r.test_metrics.get('auc', float('nan')):.3f})" for r in runs}
+        run_id = st.selectbox("Run", list(labels), format_func=labels.get)
+        path = Path(next(r.checkpoint_path for r in runs if r.run_id == run_id))
+        return predictor_from_path(str(path), path.stat().st_mtime), f"Run {run_id}", str(path)
+    upload = st.file_uploader("Checkpoint file (.pt) saved by ProtLab", type=["pt"])
+    if upload is not None:
+        st.session_state[UPLOAD_KEY] = (upload.name, upload.getvalue())
+    if UPLOAD_KEY not in st.session_state:
+        st.info("Upload a .pt checkpoint, for example one downloaded from the Train page.")
+        st.stop()
+    name, data = st.session_state[UPLOAD_KEY]
+    return predictor_from_bytes(hashlib.sha256(data).hexdigest(), data), f"Uploaded {name}", name
+
+
+def _remember_model(name: str, predictor) -> None:
+    """Show the chosen model in the sidebar (it reads st.session_state['active_model'])."""
+    auc = (getattr(predictor, "metrics", None) or {}).get("auc")
+    chosen = {"name": name, "auc": float(auc) if isinstance(auc, (int, float)) else None}
+    if st.session_state.get("active_model") != chosen:
+        st.session_state["active_model"] = chosen
+        st.rerun()
+
+
+def show_one(predictor, record, threshold: float) -> None:
+    """Probability, call, per-residue attribution and features of one sequence."""
+    from protlab import run_figures as rf
+    from protlab.features import FEATURE_LABELS, compute_features
+
+    p = float(predictor.predict([record.sequence])[0])
+    call = "soluble" if p >= threshold else "insoluble"
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    left.metric(f"P(soluble) for {record.id}", f"{p:.3f}", help="The model's probability that this protein "
+                "stays soluble when expressed in E. coli.")
+    left.markdown(f"Call at threshold {threshold:.2f}: **{call}**")
+    right.plotly_chart(rf.probability_figure(p, threshold=threshold), key=f"bar-{record.id}")
+    for note in record.notes:
+        st.caption(f"Cleaning note: {note}")
+    st.subheader("Which residues drove the prediction?")
+    explain("Each bar is one residue. Green bars pushed the model towards *soluble*, orange bars towards "
+            "*insoluble* (gradient x input on the residue embeddings). Hover to see the residue letter. "
+            "This shows what the model uses, not proven biology.")
+    st.plotly_chart(rf.attribution_figure(record.sequence, predictor.attribution(record.sequence)),
+                    key=f"attr-{record.id}")
+    st.subheader("How does this protein compare with the training proteins?")
+    explain("Each box shows where the middle half of the 6,942 training proteins lie; the red diamond is "
+            "your protein. A protein far outside the boxes is unlike what the model learned from, so treat "
+            "its prediction with extra care.")
+    mine = compute_features(record.sequence)
+    st.plotly_chart(rf.feature_distribution_figure(training_features(), mine, SHOWN_FEATURES, FEATURE_LABELS,
+                                                   query_name=record.id), key=f"feat-{record.id}")
+
+
+def show_many(predictor, records, threshold: float) -> None:
+    """A sortable table of predictions with a CSV download, and details for one chosen sequence."""
+    table = predictor.predict_table(records, threshold=threshold)
+    st.subheader(f"Predictions for {len(records):,} sequences")
+    explain("Click a column header to sort. The bar shows P(soluble); the call uses your threshold.")
+    st.dataframe(table, hide_index=True, column_config={
+        "id": st.column_config.TextColumn("ID"),
+        "sequence": st.column_config.TextColumn("Sequence", width="medium"),
+        "length": st.column_config.NumberColumn("Length (residues)"),
+        "p_soluble": st.column_config.ProgressColumn("P(soluble)", min_value=0.0, max_value=1.0, format="%.3f"),
+        "prediction": st.column_config.TextColumn("Call"),
+    })
+    st.download_button("Download predictions (CSV)", table.to_csv(index=False).encode(), "protlab_predictions.csv",
+                       mime="text/csv", icon=":material/download:")
+    ids = [r.id for r in records]
+    chosen = st.selectbox("Look closer at one sequence", ids)
+    show_one(predictor, records[ids.index(chosen)], threshold)
+
+
+def render() -> None:
+    """Draw the Predict page."""
+    from protlab.codegen_train import prediction_script
+    from protlab.sequences import parse_sequences
+
+    st.title("Predict solubility")
+    st.markdown("Paste one protein or many (FASTA), choose a model, and see how likely each protein is to be "
+                "**soluble when expressed in *E. coli***, and which residues drove that call.")
+    text = st.text_area("Protein sequence(s): plain letters or FASTA", EXAMPLE, height=140, key="sequences")
+    explain("One-letter amino-acid codes. Several proteins: start each with a FASTA header line (>name). "
+            "Spaces, line breaks and numbering are removed; X, B, Z, J, U and O count as 'unknown'.")
+    try:
+        predictor, name, code_source = choose_model()
+    except ProtlabError as err:
+        stop_with_error(err)
+    _remember_model(name, predictor)
+    stored = getattr(predictor, "threshold", None)
+    default = float(stored) if isinstance(stored, (int, float)) else 0.5
+    threshold = st.slider("Decision threshold", 0.0, 1.0, default, 0.01, key=f"threshold-{name}")
+    explain(f"Proteins with P(soluble) at or above the threshold are called soluble. "
+            f"{'This model suggests ' + format(default, '.2f') if stored is not None else 'The usual choice is 0.5'}"
+            "; raise it to call fewer proteins soluble but be more sure of those you do.")
+    try:
+        records = parse_sequences(text)
+        if len(records) == 1:
+            show_one(predictor, records[0], threshold)
+        else:
+            show_many(predictor, records, threshold)
+    except ProtlabError as err:
+        stop_with_error(err)
+    pytorch_panel(prediction_script(code_source, [r.sequence for r in records], threshold=threshold))
+
+
+render()
