@@ -1,0 +1,241 @@
+"""Self-describing model checkpoints: saved atomically, loaded only through torch's weights_only loader."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+import protlab
+from protlab.alphabet import AMINO_ACIDS, NOTES_VOCAB_SIZE, PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
+from protlab.errors import CheckpointError, ConfigError
+from protlab.models import build_model, model_vocab_size
+
+FORMAT = "protlab-checkpoint"  # marker that tells a ProtLab checkpoint from any other torch file
+VERSION = 1  # layout version written by save_checkpoint
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default (zip) container
+_PICKLE_MAGIC = b"\x80"  # pickle protocol 2+ (torch's legacy container and plain pickles)
+
+
+@dataclass
+class LoadedCheckpoint:
+    """A loaded checkpoint: the ready model (eval mode, CPU) and everything saved beside it."""
+
+    model: nn.Module  # rebuilt architecture with the saved weights
+    kind: str  # registered model kind, e.g. "cnn"
+    model_config: dict  # config dict for build_model(kind, ...)
+    vocab: dict  # alphabet, pad, unknown, vocab_size used to encode sequences
+    train_config: dict | None = None  # training settings, if saved
+    metrics: dict | None = None  # evaluation metrics, if saved
+    data_summary: dict | None = None  # description of the training data, if saved
+    history: list | None = None  # per-epoch records, if saved
+    extra: dict | None = None  # anything else the saver attached
+    created: str = ""  # ISO-8601 UTC time of saving
+    protlab_version: str = ""  # protlab version that saved it
+    source: str = field(default="", repr=False)  # where it was read from, for messages
+
+    @property
+    def vocab_size(self) -> int:
+        """Vocabulary size the model's tokens must use."""
+        return int(self.vocab["vocab_size"])
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Everything except the model, as a plain dict."""
+        keys = ("kind", "model_config", "vocab", "train_config", "metrics", "data_summary", "history", "extra",
+                "created", "protlab_version", "source")
+        return {key: getattr(self, key) for key in keys} | {"vocab_size": self.vocab_size}
+
+
+def _plain(value: Any, where: str) -> Any:
+    """Convert value to plain Python types (and tensors) that weights_only loading accepts."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{where}.{k}") for k, v in value.items()}
+    raise ConfigError(
+        f"{where} holds a {type(value).__name__}, which a checkpoint cannot store; "
+        "use numbers, strings, lists, dicts or tensors."
+    )
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    *,
+    kind: str,
+    model_config: dict,
+    train_config: dict | None = None,
+    metrics: dict | None = None,
+    data_summary: dict | None = None,
+    history: list[dict] | None = None,
+    extra: dict | None = None,
+) -> Path:
+    """Write model and its description to path atomically; return the path."""
+    path = Path(path)
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "kind": str(kind),
+        "model_config": _plain(model_config, "model_config"),
+        "vocab": {
+            "alphabet": AMINO_ACIDS,
+            "pad": PAD_INDEX,
+            "unknown": UNKNOWN_INDEX,
+            "vocab_size": model_vocab_size(model),
+        },
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "train_config": _plain(train_config, "train_config"),
+        "metrics": _plain(metrics, "metrics"),
+        "data_summary": _plain(data_summary, "data_summary"),
+        "history": _plain(history, "history"),
+        "extra": _plain(extra, "extra"),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "protlab_version": protlab.__version__,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    try:
+        with handle:
+            torch.save(payload, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read_source(source: str | Path | bytes | IO[bytes]) -> tuple[IO[bytes], str]:
+    """Open the source as a binary stream and name it for messages; missing or empty sources raise."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, name = bytes(source), "The uploaded file"
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        name = f"The file {path}"
+        if not path.is_file():
+            raise CheckpointError(f"No checkpoint file exists at {path}; check the path.")
+        data = path.read_bytes()
+    elif hasattr(source, "read"):
+        data = source.read()
+        name = f"The file {getattr(source, 'name', 'that was given')}"
+        if not isinstance(data, bytes):
+            raise CheckpointError(f"{name} must be opened in binary mode ('rb') to be read as a checkpoint.")
+    else:
+        raise CheckpointError(f"A checkpoint must be a path, bytes or a binary file; got {type(source).__name__}.")
+    if not data:
+        raise CheckpointError(f"{name} is empty (0 bytes), so it holds no model.")
+    return io.BytesIO(data), name
+
+
+def _torch_load(stream: IO[bytes], name: str) -> Any:
+    """torch.load with weights_only=True, turning every failure into a CheckpointError."""
+    head = stream.getvalue()[:4] if isinstance(stream, io.BytesIO) else b""
+    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC)):
+        raise CheckpointError(f"{name} is not a PyTorch checkpoint file; choose a .pt file saved by ProtLab.")
+    try:
+        return torch.load(stream, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointError(
+            f"{name} was refused: it contains Python objects other than tensors, which ProtLab refuses to "
+            "load for safety (loading them could run code). Save models with ProtLab instead."
+        ) from exc
+    except Exception as exc:  # torch raises RuntimeError, EOFError, KeyError, ... on damaged files
+        if head.startswith(_ZIP_MAGIC):
+            raise CheckpointError(
+                f"{name} is damaged or incomplete (truncated or corrupt archive); save or download it again."
+            ) from exc
+        raise CheckpointError(f"{name} is not a PyTorch checkpoint file; choose a .pt file saved by ProtLab.") from exc
+
+
+def _check_payload(payload: Any, name: str) -> None:
+    """Raise CheckpointError unless payload is a ProtLab checkpoint of a known version and vocabulary."""
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        bare = isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values())
+        hint = " It looks like a bare state_dict (weights without an architecture)." if bare else ""
+        raise CheckpointError(
+            f"{name} is a PyTorch file but not a ProtLab checkpoint.{hint} "
+            "ProtLab needs a checkpoint saved by its Train page or `python -m protlab train`."
+        )
+    if payload.get("version") != VERSION:
+        raise CheckpointError(
+            f"{name} has checkpoint version {payload.get('version')!r}, but this ProtLab reads version "
+            f"{VERSION}; use a matching ProtLab release."
+        )
+    vocab = payload.get("vocab")
+    if not isinstance(vocab, dict) or vocab.get("alphabet") != AMINO_ACIDS or vocab.get("vocab_size") not in (NOTES_VOCAB_SIZE, VOCAB_SIZE):
+        raise CheckpointError(f"{name} was saved with a different residue alphabet or vocabulary, so it cannot be used.")
+    if not isinstance(payload.get("state_dict"), dict) or not isinstance(payload.get("model_config"), dict):
+        raise CheckpointError(f"{name} lacks its weights or model settings, so it cannot be used.")
+
+
+def _load_weights(model: nn.Module, state: dict, name: str) -> None:
+    """Load state into model, describing any missing, unexpected or wrongly shaped tensors."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    mismatched = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and (not isinstance(state[k], torch.Tensor) or state[k].shape != v.shape)
+    ]
+    if missing or unexpected or mismatched:
+        parts = [
+            f"{label}: {', '.join(items[:4])}{' ...' if len(items) > 4 else ''}"
+            for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", mismatched))
+            if items
+        ]
+        raise CheckpointError(
+            f"{name} has weights that do not match its declared architecture ({'; '.join(parts)})."
+        )
+    model.load_state_dict(state)
+
+
+def load_checkpoint(source: str | Path | bytes | IO[bytes]) -> LoadedCheckpoint:
+    """Read a ProtLab checkpoint safely and rebuild its model in eval mode on the CPU."""
+    stream, name = _read_source(source)
+    payload = _torch_load(stream, name)
+    _check_payload(payload, name)
+    kind = payload.get("kind")
+    try:
+        model = build_model(kind, payload["model_config"])
+    except ConfigError as exc:
+        raise CheckpointError(f"{name} describes a model ProtLab cannot build: {exc}") from exc
+    _load_weights(model, payload["state_dict"], name)
+    model.eval()
+    return LoadedCheckpoint(
+        model=model,
+        kind=kind,
+        model_config=payload["model_config"],
+        vocab=payload["vocab"],
+        train_config=payload.get("train_config"),
+        metrics=payload.get("metrics"),
+        data_summary=payload.get("data_summary"),
+        history=payload.get("history"),
+        extra=payload.get("extra"),
+        created=str(payload.get("created", "")),
+        protlab_version=str(payload.get("protlab_version", "")),
+        source=name,
+    )

@@ -1,0 +1,112 @@
+"""Classification metrics for solubility predictions, computed with scikit-learn.
+
+AUC is NaN when the true labels contain only one class: ranking needs at least one soluble and
+one insoluble protein, so the area under the ROC curve is undefined (shown as "n/a"), not 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from protlab.errors import ConfigError
+
+
+def _labels(y: Any, name: str = "y_true") -> np.ndarray:
+    """Validate labels as a 1-D array of 0/1 integers."""
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ConfigError(f"{name} must be a 1-D list of 0/1 labels; got an array of shape {arr.shape}.")
+    if arr.size and (arr.dtype.kind not in "biuf" or not np.isin(arr, (0, 1)).all()):
+        bad = sorted({str(v) for v in arr[~np.isin(arr, (0, 1))][:5]}) if arr.dtype.kind in "biuf" else [arr.dtype]
+        raise ConfigError(f"{name} must contain only 0 (insoluble) and 1 (soluble); got values such as {bad}.")
+    return arr.astype(np.int64)
+
+
+def _probabilities(p: Any, n: int) -> np.ndarray:
+    """Validate P(soluble) as a 1-D float array of length n with values in [0, 1]."""
+    arr = np.asarray(p, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ConfigError(f"p_soluble must be a 1-D list of probabilities; got an array of shape {arr.shape}.")
+    if arr.size != n:
+        raise ConfigError(f"y_true and p_soluble must have the same length; got {n} labels and {arr.size} probabilities.")
+    if arr.size and not (np.isfinite(arr).all() and (arr >= 0).all() and (arr <= 1).all()):
+        raise ConfigError(
+            f"p_soluble must hold probabilities between 0 and 1; got values from {np.nanmin(arr):.4g} to {np.nanmax(arr):.4g}."
+        )
+    return arr
+
+
+def _threshold(threshold: Any) -> float:
+    """Validate the decision threshold."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= float(threshold) <= 1.0:
+        raise ConfigError(f"threshold must be a number from 0 to 1; got {threshold!r}.")
+    return float(threshold)
+
+
+def confusion(y_true: Any, p_soluble: Any, threshold: float = 0.5) -> np.ndarray:
+    """Confusion matrix [[tn, fp], [fn, tp]] of predictions p_soluble >= threshold."""
+    y = _labels(y_true)
+    p = _probabilities(p_soluble, y.size)
+    pred = (p >= _threshold(threshold)).astype(np.int64)
+    return skm.confusion_matrix(y, pred, labels=[0, 1])
+
+
+def mcc_from_counts(tp: int, tn: int, fp: int, fn: int) -> float:
+    """Matthews correlation (TP*TN - FP*FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN)); 0 if the denominator is 0."""
+    denominator = math.sqrt(float(tp + fp) * float(tp + fn) * float(tn + fp) * float(tn + fn))
+    if denominator == 0:
+        return 0.0
+    return (float(tp) * tn - float(fp) * fn) / denominator
+
+
+def compute_metrics(y_true: Any, p_soluble: Any, *, threshold: float = 0.5) -> dict[str, float]:
+    """Accuracy, precision, recall, F1, AUC (NaN if one class), MCC and counts, treating 1 as positive."""
+    y = _labels(y_true)
+    p = _probabilities(p_soluble, y.size)
+    if y.size == 0:
+        raise ConfigError("compute_metrics needs at least one labelled prediction; got none.")
+    pred = (p >= _threshold(threshold)).astype(np.int64)
+    (tn, fp), (fn, tp) = skm.confusion_matrix(y, pred, labels=[0, 1])
+    both = 0 < y.sum() < y.size
+    return {
+        "accuracy": float(skm.accuracy_score(y, pred)),
+        "precision": float(skm.precision_score(y, pred, zero_division=0)),
+        "recall": float(skm.recall_score(y, pred, zero_division=0)),
+        "f1": float(skm.f1_score(y, pred, zero_division=0)),
+        "auc": float(skm.roc_auc_score(y, p)) if both else float("nan"),
+        "mcc": mcc_from_counts(int(tp), int(tn), int(fp), int(fn)),
+        "tp": int(tp),
+        "tn": int(tn),
+        "fp": int(fp),
+        "fn": int(fn),
+        "n": int(y.size),
+    }
+
+
+def roc_points(y_true: Any, p_soluble: Any) -> pd.DataFrame:
+    """ROC curve points (fpr, tpr, threshold); empty when only one class is present."""
+    y = _labels(y_true)
+    p = _probabilities(p_soluble, y.size)
+    if not 0 < y.sum() < y.size:
+        return pd.DataFrame({"fpr": [], "tpr": [], "threshold": []})
+    fpr, tpr, thresholds = skm.roc_curve(y, p)
+    thresholds = np.minimum(thresholds, 1.0)  # sklearn marks the "predict nothing" point with +inf
+    return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thresholds})
+
+
+def majority_baseline(train_labels: Any, test_labels: Any) -> dict[str, float]:
+    """Metrics of always predicting the training set's majority class on the test labels (AUC 0.5)."""
+    train = _labels(train_labels, "train_labels")
+    test = _labels(test_labels, "test_labels")
+    if train.size == 0:
+        raise ConfigError("majority_baseline needs at least one training label; got none.")
+    majority = int(train.sum() * 2 >= train.size)  # ties go to 'soluble'
+    result = compute_metrics(test, np.full(test.size, float(majority)))
+    result["auc"] = 0.5  # a constant score ranks no protein above another: chance level
+    result["majority_class"] = majority
+    return result

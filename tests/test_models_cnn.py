@@ -1,0 +1,145 @@
+"""SolubilityCNN against the notes' own ProteinSolubilityClassifier, padding exactness and the overfit check."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from protlab.errors import ConfigError
+from protlab.models import CNNConfig, SolubilityCNN, build_model, model_config_dict, model_forward
+
+
+class ProteinSolubilityClassifier(nn.Module):
+    """Reference: the course notes' section-7 network, retyped from the notes."""
+
+    def __init__(self, vocab_size=21, embed_dim=64, hidden_dim=128, num_classes=2):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.conv1 = nn.Conv1d(embed_dim, hidden_dim, kernel_size=5, padding=2)
+        self.conv2 = nn.Conv1d(hidden_dim, hidden_dim, kernel_size=5, padding=2)
+        self.fc = nn.Linear(hidden_dim, num_classes)
+        self.dropout = nn.Dropout(0.3)
+
+    def forward(self, x, mask=None):
+        x = self.embedding(x)
+        x = x.transpose(1, 2)
+        x = F.relu(self.conv1(x))
+        x = self.dropout(x)
+        x = F.relu(self.conv2(x))
+        if mask is not None:
+            mask = mask.unsqueeze(1)
+            x = (x * mask).sum(dim=2) / mask.sum(dim=2).clamp(min=1)
+        else:
+            x = x.mean(dim=2)
+        x = self.fc(x)
+        return x
+
+
+def test_default_parameter_count_matches_the_notes() -> None:
+    reference = sum(p.numel() for p in ProteinSolubilityClassifier().parameters())
+    assert sum(p.numel() for p in SolubilityCNN().parameters()) == reference == 124_738
+
+
+def test_notes_state_dict_loads_and_outputs_agree() -> None:
+    torch.manual_seed(0)
+    notes = ProteinSolubilityClassifier().eval()
+    ours = SolubilityCNN().eval()
+    ours.load_state_dict(notes.state_dict())
+    tokens = torch.randint(1, 21, (4, 30))
+    with torch.no_grad():
+        torch.testing.assert_close(ours(tokens), notes(tokens))
+        torch.testing.assert_close(ours(tokens, torch.ones(4, 30)), notes(tokens, torch.ones(4, 30)))
+
+
+def test_output_does_not_depend_on_extra_padding() -> None:
+    torch.manual_seed(1)
+    model = SolubilityCNN().eval()
+    seq = torch.randint(1, 21, (9,))
+    outs = []
+    for width in (9, 10, 50):
+        tokens = torch.zeros(1, width, dtype=torch.long)
+        tokens[0, :9] = seq
+        mask = (tokens != 0).float()
+        with torch.no_grad():
+            outs.append(model(tokens, mask))
+    torch.testing.assert_close(outs[0], outs[1])
+    torch.testing.assert_close(outs[0], outs[2])
+
+
+def test_batched_equals_one_at_a_time() -> None:
+    torch.manual_seed(2)
+    model = SolubilityCNN(CNNConfig(vocab_size=22, num_layers=3)).eval()
+    lengths = [5, 17, 12]
+    tokens = torch.zeros(3, 17, dtype=torch.long)
+    for i, n in enumerate(lengths):
+        tokens[i, :n] = torch.randint(1, 22, (n,))
+    mask = (tokens != 0).float()
+    with torch.no_grad():
+        batched = model(tokens, mask)
+        single = torch.cat([model(tokens[i : i + 1, :n]) for i, n in enumerate(lengths)])
+    torch.testing.assert_close(batched, single, rtol=1e-4, atol=1e-5)
+
+
+def test_configurable_shapes_and_parameter_count() -> None:
+    config = CNNConfig(vocab_size=22, embed_dim=16, hidden_dim=32, kernel_size=3, num_layers=1, num_classes=3)
+    model = SolubilityCNN(config)
+    expected = 22 * 16 + (16 * 32 * 3 + 32) + (32 * 3 + 3)
+    assert sum(p.numel() for p in model.parameters()) == expected
+    assert model(torch.randint(0, 22, (2, 11)), torch.ones(2, 11)).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("kernel_size", 4), ("num_layers", 0), ("vocab_size", 20), ("dropout", 1.0), ("hidden_dim", -1),
+     ("embed_dim", 2.5)],
+)
+def test_bad_config_raises_config_error_naming_the_field(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=field):
+        SolubilityCNN(CNNConfig(**{field: value}))
+
+
+def test_build_model_round_trips_the_config() -> None:
+    model = build_model("cnn", {"hidden_dim": 32, "num_layers": 3})
+    again = build_model("cnn", model_config_dict(model))
+    assert model_config_dict(again) == model_config_dict(model)
+    with pytest.raises(ConfigError, match="hiden_dim"):
+        build_model("cnn", {"hiden_dim": 32})
+    with pytest.raises(ConfigError, match="Unknown model kind"):
+        build_model("transformer", {})
+
+
+def test_model_forward_uses_batch_attributes() -> None:
+    class FakeBatch:
+        tokens = torch.randint(1, 21, (2, 8))
+        mask = torch.ones(2, 8)
+        features = None
+
+    model = SolubilityCNN().eval()
+    with torch.no_grad():
+        torch.testing.assert_close(model_forward(model, FakeBatch()), model(FakeBatch.tokens, FakeBatch.mask))
+
+
+def test_can_overfit_a_single_batch() -> None:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: one thread avoids oversubscribing a shared CPU
+    try:
+        _overfit()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _overfit() -> None:
+    torch.manual_seed(0)
+    model = SolubilityCNN()
+    tokens = torch.randint(1, 21, (16, 12))  # short sequences keep the 200 steps fast
+    labels = torch.randint(0, 2, (16,))
+    mask = torch.ones(16, 12)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(200):
+        loss = F.cross_entropy(model(tokens, mask), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.05
