@@ -66,11 +66,17 @@ def active_model_text() -> str:
     return f"**{name}**" + (f" · held-out AUC {auc:.3f}" if auc is not None else "")
 
 
-def sidebar() -> None:
-    """The sidebar shown on every page: device and active model."""
+def sidebar_slot():  # -> streamlit container
+    """Draw the sidebar heading now and return an empty slot for the device and model lines."""
     with st.sidebar:
         st.markdown("### ProtLab")
         st.caption("Protein machine learning, one step at a time.")
+        return st.empty()
+
+
+def fill_sidebar(slot) -> None:
+    """Write device and active model into the sidebar slot (after the page, so torch never delays it)."""
+    with slot.container():
         st.markdown(f":material/memory: **Device:** {_device_text()}")
         st.markdown(f":material/neurology: **Model for predictions:** {active_model_text()}")
 
@@ -86,8 +92,11 @@ def main() -> None:
         for section, entries in SECTIONS.items()
     }
     current = st.navigation(pages, expanded=True)
-    sidebar()
-    current.run()
+    slot = sidebar_slot()
+    try:
+        current.run()
+    finally:  # also after st.stop() or st.rerun() inside the page
+        fill_sidebar(slot)
 
 
 main()

@@ -32,7 +32,7 @@ LESSONS: list[tuple[str, str, str, str, str]] = [
 
 def render() -> None:
     """Draw the welcome text and the lesson map."""
-    st.title("🧬 ProtLab")
+    st.title(":material/genetics: ProtLab")
     st.markdown(
         "**A hands-on lab for protein machine learning.** You bring the biology; ProtLab shows, one step at a "
         "time, how a computer turns an amino-acid sequence into numbers, learns from thousands of measured "
