@@ -371,8 +371,9 @@ def load_labelled(source: Source, *, filename: str | None = None, max_length: in
     rows = rows.assign(clean=cleaned, y=labels)
     keep = rows["clean"].notna().to_numpy() & (labels >= 0)
     keep, dup_drops = _duplicates(rows, keep)
-    dropped = pd.concat([d for d in drops + dup_drops], ignore_index=True).sort_values("row", kind="stable")
-    dropped = dropped.reset_index(drop=True)
+    dropped = pd.concat([d for d in drops + dup_drops], ignore_index=True)
+    dropped = dropped.drop_duplicates("row", keep="first")  # one reason per row: the sequence problem first
+    dropped = dropped.sort_values("row", kind="stable").reset_index(drop=True)
     kept = rows[keep]
     n_kept = len(kept)
     if n_kept < min_rows:
