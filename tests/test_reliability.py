@@ -271,3 +271,13 @@ def test_upload_limit_is_set_deliberately() -> None:
 
     config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == 50  # MB; docs/limits.md states the same figure
+
+
+def test_a_row_with_two_problems_is_dropped_once() -> None:
+    data = (_table(GOOD) + ",maybe\n").encode()  # empty sequence and an unknown label on line 22
+    _, report = load_labelled(data)
+    assert report.dropped["row"].tolist() == [22]
+    assert report.reasons == {"empty sequence": 1}
+    assert report.summary_lines()[:3] == ["Read 21 rows (csv); kept 20.",
+                                          "Sequences from 'sequence', labels from 'label'.",
+                                          "Dropped 1 row: 1 empty sequence."]
