@@ -25,17 +25,19 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats; medians are reported")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores, at most 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: the machine is shared, and 2 threads on 2 busy cores stall)")
     return parser
 
 
-def set_threads(threads: int | None) -> int:
-    """Set torch's intra-op thread count (default: cores, capped at 2) and return it."""
+def set_threads(threads: int) -> int:
+    """Set torch's intra-op thread count and return it."""
     import torch
 
-    n = threads if threads is not None else max(1, min(2, os.cpu_count() or 1))
-    torch.set_num_threads(n)
-    return n
+    if threads < 1:
+        raise SystemExit(f"--threads must be a positive integer; got {threads}.")
+    torch.set_num_threads(threads)
+    return threads
 
 
 def cpu_model() -> str:
@@ -105,15 +107,21 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str,
     return times
 
 
-def matmul_peak_gflops(*, n: int = 2048, repeats: int = 5, dtype: str = "float32") -> float:
+def matmul_peak_gflops(*, n: int = 2048, repeats: int = 5, dtype: str = "float32", device: str = "cpu") -> float:
     """Measure the best torch.mm rate (GFLOP/s) on n x n matrices with the current thread count."""
     import torch
 
     torch_dtype = getattr(torch, dtype)
-    a = torch.randn(n, n).to(torch_dtype)  # (n, n)
-    b = torch.randn(n, n).to(torch_dtype)  # (n, n)
-    torch.mm(a, b)  # warm-up: lets oneDNN/MKL pick its kernel
-    best = min(timed(lambda: torch.mm(a, b))[0] for _ in range(repeats))
+    a = torch.randn(n, n, device=device).to(torch_dtype)  # (n, n)
+    b = torch.randn(n, n, device=device).to(torch_dtype)  # (n, n)
+
+    def one() -> None:
+        torch.mm(a, b)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    one()  # warm-up: lets oneDNN/MKL/cuBLAS pick its kernel
+    best = min(timed(one)[0] for _ in range(repeats))
     return 2.0 * n**3 / best / 1e9
 
 

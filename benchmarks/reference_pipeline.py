@@ -77,14 +77,17 @@ def reference_loader(sequences: Sequence[str], labels: Sequence[int], *, seed: i
     return DataLoader(dataset, batch_size=REFERENCE_BATCH_SIZE, shuffle=True, generator=generator)
 
 
-def reference_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer) -> float:
+def reference_epoch(
+    model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, device: torch.device
+) -> float:
     """The notes' train_one_epoch (with the mask passed to the model); returns the mean batch loss."""
     criterion = nn.CrossEntropyLoss()
     model.train()
     total = 0.0
     for batch in loader:
-        logits = model(batch["sequence"], batch["mask"])  # (B, 2)
-        loss = criterion(logits, batch["label"])
+        tokens, mask = batch["sequence"].to(device), batch["mask"].to(device)  # (B, 512) each
+        logits = model(tokens, mask)  # (B, 2)
+        loss = criterion(logits, batch["label"].to(device))
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
@@ -93,11 +96,16 @@ def reference_epoch(model: nn.Module, loader: DataLoader, optimizer: torch.optim
     return total / max(1, len(loader))
 
 
-def run_reference_epoch(sequences: Sequence[str], labels: Sequence[int], *, seed: int = 0) -> tuple[float, float]:
-    """Build model, optimizer and loader, train one epoch; return (seconds, mean loss)."""
+def run_reference_epoch(
+    sequences: Sequence[str], labels: Sequence[int], *, seed: int = 0, device: str = "cpu"
+) -> tuple[float, float]:
+    """Build model, optimizer and loader, train one epoch on `device`; return (seconds, mean loss)."""
     torch.manual_seed(seed)
+    dev = torch.device(device)
     start = time.perf_counter()
-    model = ReferenceCNN()
+    model = ReferenceCNN().to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss = reference_epoch(model, reference_loader(sequences, labels, seed=seed), optimizer)
+    loss = reference_epoch(model, reference_loader(sequences, labels, seed=seed), optimizer, dev)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
     return time.perf_counter() - start, loss
