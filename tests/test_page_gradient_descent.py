@@ -1,0 +1,75 @@
+"""The Gradient-descent page steps real optimizers, warns on divergence and checks autograd by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "gradient_descent.py")
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _tables(at: AppTest) -> dict:
+    """Return the per-step tables, keyed by optimizer, in the page's order (SGD, momentum, Adam)."""
+    frames = [d.value for d in at.dataframe if "loss" in d.value.columns]
+    return dict(zip(("sgd", "momentum", "adam"), frames))
+
+
+def test_step_adds_a_row_to_every_optimizer_table():
+    at = _page()
+    before = [len(_tables(at)[k]) for k in ("sgd", "momentum", "adam")]
+    at.button(key="gd_step").click().run()
+    after = [len(_tables(at)[k]) for k in ("sgd", "momentum", "adam")]
+    assert before == [1, 1, 1] and after == [2, 2, 2]
+    at.number_input(key="gd_n").set_value(5).run()
+    at.button(key="gd_run").click().run()
+    assert len(_tables(at)["adam"]) == 7
+
+
+def test_reset_returns_to_the_start():
+    at = _page()
+    at.button(key="gd_run").click().run()
+    at.button(key="gd_reset").click().run()
+    table = _tables(at)["sgd"]
+    assert len(table) == 1 and table.iloc[0, 1] == at.number_input(key="gd_start1_bowl").value
+
+
+def test_huge_learning_rate_shows_the_divergence_warning_without_crashing():
+    at = _page()
+    at.number_input(key="gd_lr_bowl_sgd").set_value(50.0).run()
+    at.button(key="gd_run").click().run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    assert any("too large for this surface" in w and "SGD (lr 50)" in w for w in warnings)
+    assert len(_tables(at)["sgd"]) < 21  # the diverged path was stopped
+    assert len(_tables(at)["adam"]) == 21
+
+
+def test_tm_surface_table_uses_w_and_b():
+    at = _page()
+    at.selectbox(key="gd_surface").set_value("tm_mse").run()
+    at.button(key="gd_step").click().run()
+    assert list(_tables(at)["sgd"].columns) == ["step", "w", "b", "dL/dw", "dL/db", "loss"]
+
+
+def test_autograd_panel_reproduces_the_notes_examples():
+    at = _page()
+    poly = next(d.value for d in at.dataframe if "x" in d.value.columns)
+    x = torch.tensor([2.0, 3.0], requires_grad=True)
+    (x**2 + 3 * x).sum().backward()
+    assert poly["autograd: x.grad"].tolist() == x.grad.tolist()
+    assert poly["by hand: 2x + 3"].tolist() == [7.0, 9.0]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["dL/dW by hand"] == metrics["dL/dW by autograd"]
+    assert metrics["dL/db by hand"] == metrics["dL/db by autograd"]
+    before = float(metrics["MSE before the step (°C²)"].replace(",", ""))
+    after = float(metrics["MSE after one step (°C²)"].replace(",", ""))
+    assert after < before
+    assert any("Largest difference" in s.value for s in at.success)
