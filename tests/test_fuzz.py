@@ -8,10 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
-from protlab.errors import InvalidSequenceError, ProtlabError
+from protlab.data import load_labelled
+from protlab.errors import DataFormatError, InvalidSequenceError, ProtlabError
 from protlab.sequences import CleanedSequence, clean_sequence, parse_sequences
 
-FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FILE_FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # pandas is slower
 RESIDUE_LETTERS = AMINO_ACIDS + AMBIGUOUS_LETTERS
 
 # Text a student might paste: residues in both cases, FASTA syntax, digits, blanks, punctuation, anything.
@@ -75,3 +77,83 @@ def test_fasta_round_trip(records: list[tuple[str, str]]) -> None:
     assert [r.sequence for r in parsed] == [seq.upper() for _, seq in records]
     assert [r.description for r in parsed] == ["some description"] * len(records)
     assert len({r.id for r in parsed}) == len(records)
+
+
+# ---------------------------------------------------------------- the CSV / FASTA reader
+HEADERS = ["sequence", "label", "Sequence", "LABEL", "id", "seq", "y", "class", "comment", "", "x y", '"q"']
+CELLS = st.one_of(residue_text, st.sampled_from(["0", "1", "2", "-1", "yes", "no", "soluble", "NaN", "", " ",
+                                                 '"', '""', "'", "a,b", "1.0", "true", "\u00e9", "\x00", "=1+1"]),
+                  st.text(max_size=12))
+
+
+@st.composite
+def delimited_files(draw) -> bytes:
+    """A CSV/TSV-like file: random header, rows, separator, newline style and encoding."""
+    sep = draw(st.sampled_from([",", ";", "\t", "|"]))
+    header = draw(st.lists(st.sampled_from(HEADERS), min_size=1, max_size=4))
+    width = draw(st.integers(1, 5))
+    rows = draw(st.lists(st.lists(CELLS, min_size=width, max_size=width), max_size=25))
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = newline.join([sep.join(header)] + [sep.join(row) for row in rows]) + draw(st.sampled_from(["", newline]))
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "latin-1", "utf-16"]))
+    return text.encode(encoding, errors="replace")
+
+
+@st.composite
+def labelled_fasta(draw) -> bytes:
+    """A FASTA file whose headers may or may not carry labels."""
+    records = draw(st.lists(st.tuples(st.sampled_from(["p1 label=1", "p2|0", "p3 soluble", "p4", "p5 label=7", ""]),
+                                      st.one_of(residue_text, messy_text)), max_size=15))
+    return "".join(f">{head}\n{body}\n" for head, body in records).encode("utf-8", errors="replace")
+
+
+def _assert_loaded(data: bytes) -> None:
+    """load_labelled either refuses with a ProtlabError or returns consistent, clean data."""
+    try:
+        labelled, report = load_labelled(data, filename="fuzz.csv", min_rows=2, max_length=200)
+    except ProtlabError as err:
+        assert str(err).strip().endswith(".")
+        return
+    assert len(labelled.sequences) == len(labelled.labels) == len(labelled.ids) == report.n_kept >= 2
+    assert set(labelled.labels.tolist()) == {0, 1}
+    assert report.n_read == report.n_kept + len(report.dropped)
+    assert sum(report.class_counts.values()) == report.n_kept
+    assert all(re.fullmatch(f"[{RESIDUE_LETTERS}]{{1,200}}", s) for s in labelled.sequences)
+    assert len(set(labelled.sequences)) == len(labelled.sequences)
+
+
+@FILE_FUZZ
+@given(data=st.binary(max_size=400))
+def test_reader_survives_arbitrary_bytes(data: bytes) -> None:
+    _assert_loaded(data)
+
+
+@FILE_FUZZ
+@given(data=delimited_files())
+def test_reader_survives_messy_tables(data: bytes) -> None:
+    _assert_loaded(data)
+
+
+@FILE_FUZZ
+@given(data=labelled_fasta())
+def test_reader_survives_messy_fasta(data: bytes) -> None:
+    _assert_loaded(data)
+
+
+@FILE_FUZZ
+@given(rows=st.lists(st.tuples(residue_text, st.sampled_from(["0", "1", "yes", "no"])), min_size=2, max_size=30),
+       sep=st.sampled_from([",", ";", "\t"]), bom=st.booleans(), crlf=st.booleans())
+def test_well_formed_tables_keep_every_distinct_row(rows, sep: str, bom: bool, crlf: bool) -> None:
+    newline = "\r\n" if crlf else "\n"
+    text = newline.join([f"sequence{sep}label"] + [f"{s}{sep}{y}" for s, y in rows]) + newline
+    data = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
+    truth: dict[str, set[int]] = {}
+    for s, y in rows:
+        truth.setdefault(s.upper(), set()).add(1 if y in ("1", "yes") else 0)
+    usable = {s: ys.pop() for s, ys in truth.items() if len(ys) == 1}
+    try:
+        labelled, _ = load_labelled(data, min_rows=2)
+    except DataFormatError as err:  # too few usable rows or one class only
+        assert len(usable) < 2 or len(set(usable.values())) == 1, str(err)
+        return
+    assert dict(zip(labelled.sequences, labelled.labels.tolist())) == usable
