@@ -58,12 +58,10 @@ class LoadedCheckpoint:
 
 def _plain(value: Any, where: str) -> Any:
     """Convert value to plain Python types (and tensors) that weights_only loading accepts."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value
-    if isinstance(value, np.generic):
+    if isinstance(value, np.generic):  # first: np.float64 is also a float subclass
         return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return type(value)(value) if value is not None else None
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, torch.Tensor):

@@ -142,15 +142,12 @@ class CompositionMLP(nn.Module):
         self.config = config
         self.net = build_mlp(config)
 
-    @property
-    def vocab_size(self) -> int:
-        """Token indices the composition counter accepts (padding, 20 residues, unknown)."""
-        return len(AMINO_ACIDS) + 2
+    vocab_size = None  # reads tokens of either vocabulary (21 or 22): composition ignores padding and unknown
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Map tokens (B, L) int64 and mask (B, L) to logits (B, num_classes) via composition (B, 20)."""
         weight = torch.ones(tokens.shape, device=tokens.device) if mask is None else mask.float()  # (B, L)
-        counts = torch.zeros(tokens.shape[0], self.vocab_size, device=tokens.device)  # (B, 22)
+        counts = torch.zeros(tokens.shape[0], len(AMINO_ACIDS) + 2, device=tokens.device)  # (B, 22)
         counts.scatter_add_(1, tokens, weight)
         length = weight.sum(dim=1, keepdim=True).clamp(min=1)  # (B, 1) residues incl. unknown
         composition = counts[:, 1 : len(AMINO_ACIDS) + 1] / length  # (B, 20) fractions

@@ -1,0 +1,168 @@
+"""Checkpoints: round trips, atomic writes, and every kind of bad file refused with a clear message."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from protlab import checkpoint as ckpt
+from protlab.errors import CheckpointError, ConfigError
+from protlab.models import build_model, model_config_dict
+
+
+def _saved(tmp_path: Path, kind: str = "cnn", config: dict | None = None, **kwargs) -> tuple[Path, torch.nn.Module]:
+    torch.manual_seed(0)
+    model = build_model(kind, config or {"hidden_dim": 16, "embed_dim": 8})
+    path = ckpt.save_checkpoint(tmp_path / "m.pt", model, kind=kind, model_config=model_config_dict(model), **kwargs)
+    return path, model
+
+
+def test_round_trip_restores_weights_metadata_and_predictions(tmp_path: Path) -> None:
+    path, model = _saved(
+        tmp_path,
+        metrics={"auc": np.float64(0.75), "n": np.int64(10)},
+        history=[{"epoch": 1, "loss": 0.5}],
+        train_config={"lr": 1e-3, "path": tmp_path},
+        data_summary={"lengths": np.arange(3)},
+    )
+    loaded = ckpt.load_checkpoint(path)
+    assert loaded.kind == "cnn" and loaded.vocab_size == 21 and not loaded.model.training
+    assert loaded.metrics == {"auc": 0.75, "n": 10} and type(loaded.metrics["n"]) is int
+    assert loaded.history == [{"epoch": 1, "loss": 0.5}]
+    assert loaded.data_summary == {"lengths": [0, 1, 2]} and loaded.train_config["path"] == str(tmp_path)
+    tokens, mask = torch.randint(1, 21, (3, 15)), torch.ones(3, 15)
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.model(tokens, mask), model(tokens, mask), rtol=0, atol=0)
+    # the same bytes load from memory and from an open file
+    assert ckpt.load_checkpoint(path.read_bytes()).kind == "cnn"
+    with path.open("rb") as handle:
+        assert ckpt.load_checkpoint(handle).kind == "cnn"
+
+
+def test_dual_and_ensemble_round_trip_including_feature_buffers(tmp_path: Path) -> None:
+    model = build_model("dual", {"hidden_dim": 8, "embed_dim": 4})
+    model.set_feature_stats([1.0, 2, 3, 4, 5], [2.0, 2, 2, 2, 2])
+    path = ckpt.save_checkpoint(tmp_path / "d.pt", model, kind="dual", model_config=model_config_dict(model))
+    loaded = ckpt.load_checkpoint(path).model
+    assert torch.equal(loaded.feature_mean, torch.tensor([1.0, 2, 3, 4, 5]))
+    mixed = {"members": [{"kind": "cnn", "config": {}}, {"kind": "dual", "config": {"vocab_size": 22}}]}
+    with pytest.raises(ConfigError, match="same vocab_size"):
+        build_model("ensemble", mixed)
+    ensemble_config = {"members": [{"kind": "cnn", "config": {"hidden_dim": 8}}, {"kind": "mlp", "config": {}}]}
+    path, model = _saved(tmp_path, "ensemble", ensemble_config)
+    assert ckpt.load_checkpoint(path).vocab_size == 21
+    tokens = torch.randint(1, 21, (2, 9))
+    with torch.no_grad():
+        torch.testing.assert_close(ckpt.load_checkpoint(path).model(tokens, None), model.eval()(tokens, None))
+
+
+def test_checkpoint_loads_with_plain_weights_only_torch_load(tmp_path: Path) -> None:
+    path, _ = _saved(tmp_path)
+    payload = torch.load(path, weights_only=True)
+    assert payload["format"] == "protlab-checkpoint" and payload["version"] == 1
+    assert payload["vocab"]["pad"] == 0 and payload["vocab"]["unknown"] == 21
+
+
+def test_failed_save_leaves_no_file_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path, _ = _saved(tmp_path)
+    before = path.read_bytes()
+
+    def broken_save(obj, handle, *args, **kwargs):
+        handle.write(b"PK\x03\x04 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ckpt.torch, "save", broken_save)
+    model = build_model("cnn", {"hidden_dim": 16, "embed_dim": 8})
+    with pytest.raises(OSError, match="disk full"):
+        ckpt.save_checkpoint(path, model, kind="cnn", model_config=model_config_dict(model))
+    assert path.read_bytes() == before  # the old checkpoint is untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]  # no temporary file remains
+
+
+def _expect(source, match: str) -> None:
+    with pytest.raises(CheckpointError, match=match):
+        ckpt.load_checkpoint(source)
+
+
+def test_missing_empty_and_random_files(tmp_path: Path) -> None:
+    _expect(tmp_path / "nope.pt", "No checkpoint file")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    _expect(tmp_path / "empty.pt", "empty")
+    _expect(os.urandom(64).replace(b"\x80", b"\x00").replace(b"P", b"Q"), "is not a PyTorch checkpoint file")
+    _expect(b"sequence,label\nMKV,1\n", "is not a PyTorch checkpoint file")
+    _expect(b"\x80\x02garbage that is not a pickle", "not a PyTorch checkpoint file|Python objects")
+
+
+def test_truncated_and_corrupt_archives(tmp_path: Path) -> None:
+    path, _ = _saved(tmp_path)
+    data = path.read_bytes()
+    _expect(data[: len(data) // 2], "damaged or incomplete")
+    _expect(data[:-30], "damaged or incomplete")
+    broken = io.BytesIO()
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("m/data.pkl", b"not a pickle at all")
+    _expect(broken.getvalue(), "damaged or incomplete")
+
+
+class _Payload:
+    """An object whose unpickling would create a marker file: the classic pickle attack."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("writer", ["pickle", "torch"])
+def test_pickles_carrying_code_are_refused_and_never_run(tmp_path: Path, writer: str) -> None:
+    marker = tmp_path / "marker"
+    evil = {"format": "protlab-checkpoint", "version": 1, "state_dict": _Payload(marker)}
+    path = tmp_path / "evil.pt"
+    if writer == "pickle":
+        path.write_bytes(pickle.dumps(evil, protocol=2))
+    else:
+        torch.save(evil, path)
+    pickle.loads(pickle.dumps(_Payload(tmp_path / "control")))  # the payload really does work when unpickled
+    assert (tmp_path / "control").exists()
+    _expect(path, "contains Python objects other than tensors, which ProtLab refuses to load for safety")
+    assert not marker.exists()
+
+
+def test_other_torch_files_are_not_protlab_checkpoints(tmp_path: Path) -> None:
+    model = build_model("cnn", {})
+    torch.save(model.state_dict(), tmp_path / "sd.pt")
+    _expect(tmp_path / "sd.pt", "is a PyTorch file but not a ProtLab checkpoint.*bare state_dict")
+    torch.save([1, 2, 3], tmp_path / "list.pt")
+    _expect(tmp_path / "list.pt", "is a PyTorch file but not a ProtLab checkpoint")
+
+
+def _rewrite(path: Path, **changes) -> Path:
+    payload = torch.load(path, weights_only=True)
+    payload.update(changes)
+    torch.save(payload, path)
+    return path
+
+
+def test_unknown_version_kind_and_mismatched_weights(tmp_path: Path) -> None:
+    path, _ = _saved(tmp_path)
+    _expect(_rewrite(path, version=99), "version 99")
+    path, _ = _saved(tmp_path)
+    _expect(_rewrite(path, kind="transformer"), "Unknown model kind 'transformer'")
+    path, model = _saved(tmp_path)
+    _expect(_rewrite(path, model_config=model_config_dict(model) | {"hidden_dim": 32}), "wrong shape.*conv1.weight")
+    path, _ = _saved(tmp_path)
+    _expect(_rewrite(path, model_config=model_config_dict(model) | {"num_layers": 3}), "missing: conv3.weight")
+    path, _ = _saved(tmp_path)
+    state = torch.load(path, weights_only=True)["state_dict"] | {"extra.weight": torch.zeros(1)}
+    _expect(_rewrite(path, state_dict=state), "unexpected: extra.weight")
+    path, _ = _saved(tmp_path)
+    _expect(_rewrite(path, model_config={"hidden_dim": -4}), "cannot build")
