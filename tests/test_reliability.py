@@ -7,17 +7,33 @@ the exact user-facing sentence (or the exact accepted result) that the student s
 
 from __future__ import annotations
 
+import ast
+import io
+import os
+import pickle
+import re
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from protlab.alphabet import AMINO_ACIDS
+from protlab.batching import TokenizedSet
+from protlab.checkpoint import load_checkpoint, save_checkpoint
 from protlab.data import load_labelled
-from protlab.errors import DataFormatError, InvalidSequenceError, ProtlabError
+from protlab.errors import (CheckpointError, ConfigError, DataFormatError, InvalidSequenceError, ProtlabError,
+                            TrainingDivergedError)
+from protlab.models import build_model, count_parameters, model_config_dict
+from protlab.models.mlp import LayerSpec, MLPConfig, build_mlp
 from protlab.sequences import MAX_TEXT_CHARS, clean_sequence, parse_sequences
+from protlab.training import BatchEvent, EpochEvent, TrainConfig, train_model
 
 LETTERS_HINT = "Use one-letter codes (A, C, D, ...); X, B, Z, J, U and O are read as unknown residues."
+REPO = Path(__file__).resolve().parents[1]
+PRODUCT_FILES = [*REPO.glob("protlab/**/*.py"), *REPO.glob("pages/*.py"), *REPO.glob("ui/*.py"), REPO / "app.py"]
 NO_SEQUENCE = "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN."
 
 
@@ -266,10 +282,7 @@ def test_more_rows_than_the_limit_are_refused() -> None:
 
 
 def test_upload_limit_is_set_deliberately() -> None:
-    import tomllib
-    from pathlib import Path
-
-    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] == 50  # MB; docs/limits.md states the same figure
 
 
@@ -281,3 +294,258 @@ def test_a_row_with_two_problems_is_dropped_once() -> None:
     assert report.summary_lines()[:3] == ["Read 21 rows (csv); kept 20.",
                                           "Sequences from 'sequence', labels from 'label'.",
                                           "Dropped 1 row: 1 empty sequence."]
+
+
+# ---------------------------------------------------------------- checkpoints
+def _cnn_checkpoint(tmp_path) -> bytes:
+    """A genuine small CNN checkpoint, as bytes."""
+    model = build_model("cnn", {"embed_dim": 8, "hidden_dim": 8})
+    path = save_checkpoint(tmp_path / "real.pt", model, kind="cnn", model_config=model_config_dict(model))
+    return path.read_bytes()
+
+
+def _evil_pickle(marker: Path, via_torch: bool) -> bytes:
+    """A pickle whose loading would create `marker` (code execution), plain or inside torch.save's zip."""
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    buffer = io.BytesIO()
+    if via_torch:
+        torch.save({"format": "protlab-checkpoint", "version": 1, "payload": Evil()}, buffer)
+    else:
+        pickle.dump(Evil(), buffer)
+    return buffer.getvalue()
+
+
+def _other_architecture(tmp_path) -> bytes:
+    """A ProtLab checkpoint whose weights are an MLP's but whose declared architecture is a CNN."""
+    mlp = build_model("mlp", {})
+    payload = torch.load(save_checkpoint(tmp_path / "mlp.pt", mlp, kind="mlp",
+                                         model_config=model_config_dict(mlp)), weights_only=True)
+    payload["kind"], payload["model_config"] = "cnn", {}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def _bare_state_dict() -> bytes:
+    """Weights of some other PyTorch model, saved without any ProtLab description."""
+    buffer = io.BytesIO()
+    torch.save(torch.nn.Linear(3, 2).state_dict(), buffer)
+    return buffer.getvalue()
+
+
+REFUSED_SAFETY = ("The uploaded file was refused: it contains Python objects other than tensors, which ProtLab "
+                  "refuses to load for safety (loading them could run code). Save models with ProtLab instead.")
+NOT_A_CHECKPOINT = "The uploaded file is not a PyTorch checkpoint file; choose a .pt file saved by ProtLab."
+DAMAGED = "The uploaded file is damaged or incomplete (truncated or corrupt archive); save or download it again."
+CHECKPOINT_CASES = {
+    "random bytes": (lambda tmp: np.random.default_rng(0).bytes(5000), NOT_A_CHECKPOINT),
+    "text file": (lambda tmp: b"sequence,label\nMKV,1\n", NOT_A_CHECKPOINT),
+    "empty file": (lambda tmp: b"", "The uploaded file is empty (0 bytes), so it holds no model."),
+    "truncated checkpoint": (lambda tmp: _cnn_checkpoint(tmp)[:-2000], DAMAGED),
+    "zip header then garbage": (lambda tmp: b"PK\x03\x04" + bytes(500), DAMAGED),
+    "another architecture": (lambda tmp: _other_architecture(tmp),
+        "The uploaded file has weights that do not match its declared architecture (missing: embedding.weight, "
+        "conv1.weight, conv1.bias, conv2.weight ...; unexpected: net.0.weight, net.0.bias, net.2.weight, "
+        "net.2.bias)."),
+    "bare state_dict of another model": (lambda tmp: _bare_state_dict(),
+        "The uploaded file is a PyTorch file but not a ProtLab checkpoint. It looks like a bare state_dict "
+        "(weights without an architecture). ProtLab needs a checkpoint saved by its Train page or "
+        "`python -m protlab train`."),
+    "pickle carrying code": (lambda tmp: _evil_pickle(tmp / "pwned", via_torch=False), REFUSED_SAFETY),
+    "torch file carrying code": (lambda tmp: _evil_pickle(tmp / "pwned", via_torch=True), REFUSED_SAFETY),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+@pytest.mark.parametrize("case", list(CHECKPOINT_CASES), ids=list(CHECKPOINT_CASES))
+def test_bad_checkpoint(case: str, tmp_path) -> None:
+    make, message = CHECKPOINT_CASES[case]
+    data = make(tmp_path)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(data)
+    assert str(info.value) == message
+    assert not (tmp_path / "pwned").exists()  # no code ran while refusing
+
+
+def test_a_real_checkpoint_loads(tmp_path) -> None:
+    assert load_checkpoint(_cnn_checkpoint(tmp_path)).kind == "cnn"
+
+
+def test_torch_load_is_only_ever_called_with_weights_only_true() -> None:
+    calls = []
+    for path in PRODUCT_FILES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in ("torch.load", "load") \
+                    and "torch" in path.read_text(encoding="utf-8"):
+                flags = {k.arg: ast.unparse(k.value) for k in node.keywords}
+                calls.append((path.name, flags.get("weights_only")))
+    assert calls and all(flag == "True" for _, flag in calls), calls
+
+
+# ---------------------------------------------------------------- network builder
+class _NoAllocation:
+    """Stands in for nn.Linear: any construction means memory was about to be allocated."""
+
+    def __init__(self, *args, **kwargs):
+        raise AssertionError(f"nn.Linear{args} was constructed before the settings were checked")
+
+
+BUILDER_CASES = {
+    "width 0": ([LayerSpec(0)], "Layer 1 width must be an integer from 1 to 4096; got 0."),
+    "10,000-wide layer": ([LayerSpec(64), LayerSpec(10_000)],
+                          "Layer 2 width must be an integer from 1 to 4096; got 10000."),
+    "100 layers": ([LayerSpec(8)] * 100, "An MLP may have at most 32 hidden layers; got 100."),
+    "too many parameters in total": ([LayerSpec(4096)] * 32,
+        "This network would have 520,314,882 parameters, above the limit of 20,000,000; "
+        "use fewer or narrower layers."),
+    "negative width": ([LayerSpec(-5)], "Layer 1 width must be an integer from 1 to 4096; got -5."),
+    "fractional width": ([LayerSpec(2.5)], "Layer 1 width must be an integer from 1 to 4096; got 2.5."),
+}
+
+
+@pytest.mark.parametrize("case", list(BUILDER_CASES), ids=list(BUILDER_CASES))
+def test_network_builder_refuses_before_allocating(case: str, monkeypatch) -> None:
+    layers, message = BUILDER_CASES[case]
+    monkeypatch.setattr(torch.nn, "Linear", _NoAllocation)
+    for build in (lambda: build_mlp(MLPConfig(layers=list(layers))),
+                  lambda: build_model("mlp", {"layers": [vars(spec) for spec in layers]})):
+        with pytest.raises(ConfigError) as info:
+            build()
+        assert str(info.value) == message
+
+
+def test_zero_layers_is_logistic_regression() -> None:
+    net = build_mlp(MLPConfig(input_dim=20, layers=[]))
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(20, 2)]
+    assert count_parameters(net) == 20 * 2 + 2
+
+
+# ---------------------------------------------------------------- training settings
+def _tiny_sets(n: int = 24, length: int = 20) -> tuple[TokenizedSet, TokenizedSet]:
+    """Small train/val sets of random sequences with alternating labels (notes' vocabulary of 21)."""
+    sequences = _random_sequences(n, length=length, seed=3)
+    labels = np.arange(n) % 2
+    half = n // 2
+    make = lambda s, y: TokenizedSet.from_sequences(s, y, vocab_size=21, max_length=200)  # noqa: E731
+    return make(sequences[:half], labels[:half]), make(sequences[half:], labels[half:])
+
+
+def _tiny_cnn() -> torch.nn.Module:
+    """A very small CNN for fast training tests."""
+    return build_model("cnn", {"embed_dim": 8, "hidden_dim": 8, "dropout": 0.0})
+
+
+SETTINGS_CASES = {
+    "learning rate 0": ({"lr": 0.0}, "lr must be a number above 0 and at most 1e6 (1e-3 is a good start); got 0.0."),
+    "learning rate above 1e6": ({"lr": 1e7},
+                                "lr must be a number above 0 and at most 1e6 (1e-3 is a good start); got 10000000.0."),
+    "learning rate NaN": ({"lr": float("nan")},
+                          "lr must be a number above 0 and at most 1e6 (1e-3 is a good start); got nan."),
+    "0 epochs": ({"epochs": 0},
+                 "epochs must be an integer from 1 to 1000 (at least 1 epoch is needed to learn anything); got 0."),
+    "batch size 0": ({"batch_size": 0}, "batch_size must be an integer from 1 to 4096; got 0."),
+    "batch size above the maximum": ({"batch_size": 100_000},
+                                     "batch_size must be an integer from 1 to 4096; got 100000."),
+}
+
+
+@pytest.mark.parametrize("case", list(SETTINGS_CASES), ids=list(SETTINGS_CASES))
+def test_bad_training_setting(case: str) -> None:
+    values, message = SETTINGS_CASES[case]
+    with pytest.raises(ConfigError) as info:
+        TrainConfig(**values).validate()
+    assert str(info.value) == message
+    train, val = _tiny_sets()
+    model = _tiny_cnn()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(ConfigError):
+        train_model(model, train, val, TrainConfig(**values))
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # nothing was trained
+
+
+def test_batch_size_larger_than_the_data_trains_on_one_batch() -> None:
+    train, val = _tiny_sets()
+    events = []
+    result = train_model(_tiny_cnn(), train, val, TrainConfig(batch_size=4096, epochs=2, scheduler="none"),
+                         callback=events.append)
+    assert result.stopped_reason == "finished" and [e.epoch for e in result.history] == [1, 2]
+    batches = [e for e in events if isinstance(e, BatchEvent)]
+    assert [(e.batch, e.n_batches, e.seqs_done) for e in batches] == [(1, 1, len(train))] * 2
+
+
+DIVERGED = re.compile(r"The (loss became (NaN|infinite)|loss exploded to \S+|gradients became infinite) "
+                      r"at epoch \d+, batch \d+: the learning rate 1e\+06 is probably too high; try 1e-3\.")
+
+
+def test_learning_rate_1e6_diverges_with_a_message() -> None:
+    train, val = _tiny_sets()
+    config = TrainConfig(lr=1e6, optimizer="sgd", grad_clip=0.0, batch_size=4, epochs=3, scheduler="none")
+    with pytest.raises(TrainingDivergedError) as info:
+        train_model(_tiny_cnn(), train, val, config)
+    assert DIVERGED.fullmatch(str(info.value)), str(info.value)
+    assert info.value.partial_result.stopped_reason == "diverged"
+
+
+def test_divergence_keeps_the_best_weights_so_far() -> None:
+    train, val = _tiny_sets()
+    model = _tiny_cnn()
+    saved = {}
+
+    def sabotage(event) -> None:  # after epoch 1, poison the weights as an exploding step would
+        if isinstance(event, EpochEvent) and event.epoch == 1:
+            saved.update({k: v.clone() for k, v in model.state_dict().items()})
+            with torch.no_grad():
+                next(model.parameters()).fill_(float("nan"))
+
+    with pytest.raises(TrainingDivergedError) as info:
+        train_model(model, train, val, TrainConfig(epochs=3, batch_size=4, scheduler="none"), callback=sabotage)
+    partial = info.value.partial_result
+    assert (partial.best_epoch, [e.epoch for e in partial.history]) == (1, [1])
+    assert all(torch.equal(saved[k], v) for k, v in partial.best_state.items())
+    assert all(torch.isfinite(p).all() for p in model.parameters())  # the best weights are back in the model
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_every_truncation_of_a_checkpoint_is_refused_cleanly(tmp_path) -> None:
+    data = _cnn_checkpoint(tmp_path)
+    for cut in range(0, len(data), max(1, len(data) // 60)):
+        with pytest.raises(CheckpointError):
+            load_checkpoint(data[:cut])
+
+
+# ---------------------------------------------------------------- no user text reaches code, a shell or a path
+FORBIDDEN_CALLS = {"eval", "exec", "compile", "os.system", "os.popen", "subprocess.run", "subprocess.Popen",
+                   "subprocess.call", "subprocess.check_output", "pickle.load", "pickle.loads", "yaml.load",
+                   "__import__", "importlib.import_module"}
+PATH_WRITERS = ("open", "write_bytes", "write_text", "save_checkpoint", "to_csv", "Path", "mkdir")
+
+
+def _calls(path: Path):
+    """Every call node of a source file with its dotted function name."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            yield node, ast.unparse(node.func)
+
+
+def test_no_eval_exec_shell_or_pickle_in_the_product() -> None:
+    offenders = [f"{path.relative_to(REPO)}:{node.lineno} {name}" for path in PRODUCT_FILES
+                 for node, name in _calls(path) if name in FORBIDDEN_CALLS]
+    # the model registry imports protlab/models/<kind>.py only for kinds matching [a-z][a-z0-9_]* that exist on disk
+    allowed = {"protlab/models/__init__.py"}
+    assert [o for o in offenders if o.split(":")[0] not in allowed] == []
+
+
+def test_pages_never_use_an_uploaded_file_name_as_a_path() -> None:
+    offenders = []
+    for path in [*REPO.glob("pages/*.py"), *REPO.glob("ui/*.py"), REPO / "app.py"]:
+        for node, name in _calls(path):
+            if name.split(".")[-1] in PATH_WRITERS:
+                args = " ".join(ast.unparse(a) for a in [*node.args, *(k.value for k in node.keywords)])
+                if "upload" in args.lower() or ".name" in args:
+                    offenders.append(f"{path.name}:{node.lineno} {ast.unparse(node)[:80]}")
+    assert offenders == []
