@@ -17,7 +17,11 @@ MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a c
 EXAMPLE = (">sp|P0AA25|THIO_ECOLI Thioredoxin 1 from E. coli (a famously soluble protein)\n"
            "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVGALSK\n"
            "GQLKEFLDANLA\n")
-SHOWN_FEATURES = ["length", "molecular_weight", "isoelectric_point", "gravy", "instability_index", "aromaticity"]
+SHOWN_FEATURES = {  # feature column -> short panel title with units
+    "length": "Length (residues)", "molecular_weight": "Molecular weight (Da)",
+    "isoelectric_point": "Isoelectric point (pH)", "gravy": "GRAVY hydropathy (per residue)",
+    "instability_index": "Instability index (>40 unstable)", "aromaticity": "Aromatic fraction (F+W+Y)",
+}
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=16)
@@ -43,7 +47,7 @@ def training_features() -> pd.DataFrame:
     from protlab.features import features_frame
 
     data, _ = load_bundled()
-    return features_frame(data.sequences)[SHOWN_FEATURES]
+    return features_frame(data.sequences)[list(SHOWN_FEATURES)]
 
 
 def _finished_runs() -> list:
@@ -104,13 +108,13 @@ def _remember_model(name: str, predictor) -> None:
 def show_one(predictor, record, threshold: float) -> None:
     """Probability, call, per-residue attribution and features of one sequence."""
     from protlab import run_figures as rf
-    from protlab.features import FEATURE_LABELS, compute_features
+    from protlab.features import compute_features
 
     p = float(predictor.predict([record.sequence])[0])
     call = "soluble" if p >= threshold else "insoluble"
     left, right = st.columns([1, 3], vertical_alignment="center")
-    left.metric(f"P(soluble) for {record.id}", f"{p:.3f}", help="The model's probability that this protein "
-                "stays soluble when expressed in E. coli.")
+    left.metric("P(soluble)", f"{p:.3f}", help=f"The model's probability that {record.id} stays soluble "
+                "when expressed in E. coli.")
     left.markdown(f"Call at threshold {threshold:.2f}: **{call}**")
     right.plotly_chart(rf.probability_figure(p, threshold=threshold), key=f"bar-{record.id}")
     for note in record.notes:
@@ -126,7 +130,7 @@ def show_one(predictor, record, threshold: float) -> None:
             "your protein. A protein far outside the boxes is unlike what the model learned from, so treat "
             "its prediction with extra care.")
     mine = compute_features(record.sequence)
-    st.plotly_chart(rf.feature_distribution_figure(training_features(), mine, SHOWN_FEATURES, FEATURE_LABELS,
+    st.plotly_chart(rf.feature_distribution_figure(training_features(), mine, list(SHOWN_FEATURES), SHOWN_FEATURES,
                                                    query_name=record.id), key=f"feat-{record.id}")
 
 

@@ -201,10 +201,9 @@ def feature_distribution_figure(reference: pd.DataFrame, query: Mapping[str, flo
                                                  "line": {"color": "black", "width": 1}},
                         showlegend=i == 0, legendgroup="query", row=row + 1, col=col + 1,
                         hovertemplate=f"{labels.get(column, column)}: %{{y:.3f}}<extra>{query_name}</extra>")
-        fig.update_yaxes(title_text=labels.get(column, column), title_standoff=2, row=row + 1, col=col + 1)
         fig.update_xaxes(showticklabels=False, row=row + 1, col=col + 1)
     fig.update_layout(
-        title={"text": "Your protein against the training data (box: middle 50%, whiskers: typical range)",
+        title={"text": "Your protein against the training data (box: middle 50%, whiskers: lowest to highest)",
                "x": 0.0}, height=300 * n_rows + 60, margin={"l": 60, "r": 20, "t": 90, "b": 30},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1.0})
     return fig
