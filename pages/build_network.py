@@ -168,7 +168,7 @@ def render_network(config: MLPConfig) -> None:
     if not config.layers:
         st.info("No hidden layers: the network is a single linear layer followed by softmax over the classes, "
                 "which is (multinomial) logistic regression. It can only draw straight decision boundaries.",
-                icon="ℹ️")
+                icon=":material/info:")
     c1, c2 = st.columns(2)
     c1.metric("Total parameters", f"{total:,}")
     c2.metric("Layers with weights", f"{len(config.layers) + 1}")
@@ -178,7 +178,7 @@ def render_network(config: MLPConfig) -> None:
         same = "unchanged" if before == total else "different"
         st.success(f"{message}; after: {total:,} ({same}). Activations like ReLU and GELU are fixed "
                    "functions applied to each number: they have no weights to learn, so swapping one for another "
-                   "never changes the parameter count.", icon="✅")
+                   "never changes the parameter count.", icon=":material/check_circle:")
     left, right = st.columns([1, 1])
     with left:
         st.plotly_chart(network_figure(summary, config.input_dim, BATCH), key="bn_diagram")
@@ -209,4 +209,4 @@ try:
     render_network(config)
 except ProtlabError as err:
     st.session_state.pop("bn_total", None)
-    st.error(str(err), icon="🚫")
+    st.error(str(err), icon=":material/block:")

@@ -29,6 +29,9 @@ MVHLTPEEKSAV
 >ubiquitin (first 35 residues)
 MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEG
 """
+SHORT_LABELS = {"molecular_weight": "MW (Da)", "isoelectric_point": "pI (pH units)",
+                "gravy": "GRAVY (per residue)", "instability_index": "instability index",
+                "length": "length (residues)"}  # compact column titles with units
 WINDOW = 40  # residues shown on each side of a bad character
 
 
@@ -60,7 +63,7 @@ def show_bad_character(text: str, err: InvalidSequenceError) -> None:
         st.markdown(highlighted_sequence(snippet, {position - lo + shift}, "#ff8a80", "not an amino acid"),
                     unsafe_allow_html=True)
         st.caption(f"The highlighted character at position {position} is the one ProtLab cannot read.")
-    st.error(str(err), icon="🚫")
+    st.error(str(err), icon=":material/block:")
 
 
 def single_sequence_section() -> None:
@@ -77,18 +80,18 @@ def single_sequence_section() -> None:
         show_bad_character(text, err)
         return
     except ProtlabError as err:
-        st.error(str(err), icon="🚫")
+        st.error(str(err), icon=":material/block:")
         return
     sequence = cleaned.sequence
     for note in cleaned.notes:
-        st.info(note, icon="ℹ️")
+        st.info(note, icon=":material/info:")
     if cleaned.unknown_positions:
         st.markdown(highlighted_sequence(sequence, set(cleaned.unknown_positions), "#ffd54f", "ambiguous letter"),
                     unsafe_allow_html=True)
         st.warning(
             f"The highlighted letters ({', '.join(sorted(set(AMBIGUOUS_LETTERS) & set(sequence)))}) do not name one "
             f"amino acid (X means 'any', B means 'D or N', ...). They are kept, not dropped: each becomes the "
-            f"unknown token {UNKNOWN_INDEX} and an all-zero one-hot row.", icon="⚠️")
+            f"unknown token {UNKNOWN_INDEX} and an all-zero one-hot row.", icon=":material/warning:")
 
     indices = trace[0].tensor.tolist()
     st.markdown(f"**Step 1 · integer indices.** {trace[0].explanation}")
@@ -103,7 +106,7 @@ def single_sequence_section() -> None:
                 f"own code gives **{indices}**. Check it yourself: count along the alphabet "
                 f"{' '.join(AMINO_ACIDS)}. V is the 18th letter and P the 13th, so V → 18 and P → 13. Running the "
                 "notes' code (see *Show me the PyTorch* below) prints exactly the numbers in this table.",
-                icon="🔎")
+                icon=":material/search:")
         st.markdown("**The shape after each step**")
         for step in trace:
             st.markdown(f"- {step.title}: shape `{step.shape}`")
@@ -138,7 +141,7 @@ def batch_section() -> None:
         tokens, mask = pad_batch(sequences)
         features = features_frame(sequences, ids)
     except ProtlabError as err:
-        st.error(str(err), icon="🚫")
+        st.error(str(err), icon=":material/block:")
         return
     b, width = tokens.shape
     lengths = [len(s) for s in sequences]
@@ -146,13 +149,15 @@ def batch_section() -> None:
                 f"shape `({b}, {width})`.")
     padding_ok = bool((mask[tokens == 0] == 0).all())
     st.success(f"Check: every padding position (token 0) has mask value 0: {padding_ok}. "
-               f"{int(mask.sum()):,} of {b * width:,} positions are real residues.", icon="✅")
+               f"{int(mask.sum()):,} of {b * width:,} positions are real residues.", icon=":material/check_circle:")
     st.plotly_chart(batch_figure(tokens.numpy(), mask.numpy(), ids), key="batch_chart")
 
     st.markdown(f"**Extension: global features**, one row per protein: a tensor of shape "
                 f"`({b}, {len(NOTES_GLOBAL_FEATURES)})`.")
-    table = features[["id", *NOTES_GLOBAL_FEATURES]].rename(columns=FEATURE_LABELS)
-    st.dataframe(table, hide_index=True, key="features_table")
+    table = features[["id", *NOTES_GLOBAL_FEATURES]]
+    st.dataframe(table, hide_index=True, key="features_table", column_config={
+        name: st.column_config.NumberColumn(SHORT_LABELS[name], help=FEATURE_LABELS[name], format=fmt)
+        for name, fmt in zip(NOTES_GLOBAL_FEATURES, ("%.1f", "%.2f", "%.3f", "%.1f", "%d"))})
     explain("Molecular weight in daltons (Da); isoelectric point is the pH at which the protein carries no net "
             "charge; GRAVY is the mean hydropathy per residue (positive = hydrophobic); an instability index "
             "above 40 suggests the protein is unstable in a test tube; length counts residues.")

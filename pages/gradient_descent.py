@@ -95,7 +95,7 @@ def landscape_tab() -> None:
         state = current_paths(surface, specs, start)
         step_controls(state)
     except ProtlabError as err:
-        st.error(str(err), icon="🚫")
+        st.error(str(err), icon=":material/block:")
         return
     paths = state["paths"]
     for path in paths:
@@ -104,10 +104,10 @@ def landscape_tab() -> None:
                 f"**{path.spec.label} diverged:** the learning rate is too large for this surface, so every step "
                 f"overshoots the valley by more than the last and {path.diverged_reason}. Its path is stopped and "
                 f"marked on the charts. Lower the learning rate (try {path.spec.lr / 10:g}) and press Reset.",
-                icon="💥")
+                icon=":material/error:")
         elif path.left_domain_at() is not None:
             st.info(f"{path.spec.label} left the plotted area at step {path.left_domain_at()} (marked ▲); the map "
-                    "stays on the interesting region.", icon="↗️")
+                    "stays on the interesting region.", icon=":material/open_in_new:")
     st.plotly_chart(contour_figure(surface, paths), key="gd_contour")
     explain("Each contour line joins points of equal loss, like height lines on a hiking map; darker means lower. "
             "Circles mark the starts, squares the current points, gold stars the minima.")
@@ -133,13 +133,13 @@ def autograd_tab() -> None:
     try:
         values = tuple(float(v) for v in text.replace(";", ",").split(",") if v.strip())
     except ValueError:
-        st.error(f"x values must be numbers separated by commas, such as 2, 3; got {text!r}.", icon="🚫")
+        st.error(f"x values must be numbers separated by commas, such as 2, 3; got {text!r}.", icon=":material/block:")
         values = None
     if values is not None:
         try:
             poly = polynomial_gradient(values)
         except ProtlabError as err:
-            st.error(str(err), icon="🚫")
+            st.error(str(err), icon=":material/block:")
         else:
             st.dataframe(pd.DataFrame({"x": poly.x, "by hand: 2x + 3": poly.by_hand, "autograd: x.grad": poly.autograd}),
                          hide_index=True, key="ag_poly_table")
@@ -163,7 +163,7 @@ def autograd_tab() -> None:
         st.metric("dL/dW by autograd", f"{check.grad_w_autograd:.10f}")
         st.metric("dL/db by autograd", f"{check.grad_b_autograd:.10f}")
     st.success(f"Largest difference between the two: {check.max_abs_diff:.2e} (rounding in the last digits of "
-               f"64-bit numbers). W = {check.w:.4f}, b = {check.b:.1f}, loss = {check.loss:.4f}.", icon="✅")
+               f"64-bit numbers). W = {check.w:.4f}, b = {check.b:.1f}, loss = {check.loss:.4f}.", icon=":material/check_circle:")
     pytorch_panel(linear_check_code(10, int(seed)), title="Show me the PyTorch (Exercise 3)")
 
     st.markdown("#### 3. The notes' melting-temperature model: one gradient step")

@@ -15,6 +15,9 @@ from protlab.landscape import Surface, Trajectory
 PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]  # one colour per path
 FONT = dict(size=13)
 MAX_LABELLED_ROWS = 60  # longer sequences get no per-residue tick labels
+_PAD_EDGE = 0.5 / 21  # token 0 (padding) sits below this fraction of the 0..21 colour range
+TOKEN_COLOURS = [[0.0, "#eeeeee"], [_PAD_EDGE, "#eeeeee"], [_PAD_EDGE, "#3b528b"], [0.5, "#21918c"],
+                 [1.0, "#fde725"]]  # padding light grey, residues blue -> green -> yellow
 
 
 def _rows_height(n_rows: int, per_row: int = 22, base: int = 140, cap: int = 720) -> int:
@@ -54,7 +57,7 @@ def batch_figure(tokens: np.ndarray, mask: np.ndarray, ids: Sequence[str]) -> go
     )
     positions = list(range(1, width + 1))
     fig.add_trace(
-        go.Heatmap(z=tokens, x=positions, y=list(ids), colorscale="Viridis", zmin=0, zmax=21, showscale=False,
+        go.Heatmap(z=tokens, x=positions, y=list(ids), colorscale=TOKEN_COLOURS, zmin=0, zmax=21, showscale=False,
                    text=tokens.astype(str) if show_text else None, texttemplate="%{text}" if show_text else None,
                    xgap=1, ygap=1, hovertemplate="%{y}, position %{x}: token %{z}<extra></extra>"),
         row=1, col=1,
@@ -66,8 +69,8 @@ def batch_figure(tokens: np.ndarray, mask: np.ndarray, ids: Sequence[str]) -> go
                    hovertemplate="%{y}, position %{x}: mask %{z}<extra></extra>"),
         row=2, col=1,
     )
+    fig.update_xaxes(title="position in the sequence", row=2, col=1)
     for row in (1, 2):
-        fig.update_xaxes(title="position in the sequence", row=row, col=1)
         fig.update_yaxes(title="sequence", autorange="reversed", row=row, col=1)
     fig.update_layout(height=_rows_height(2 * b, per_row=34, base=220, cap=900), margin=dict(l=80, r=20, t=50, b=50),
                       font=FONT)
@@ -120,6 +123,8 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], grid: i
     x_min, x_max, y_min, y_max = surface.domain
     fig.update_xaxes(title=surface.axis_labels[0], range=[x_min, x_max], autorange=False, constrain="domain")
     fig.update_yaxes(title=surface.axis_labels[1], range=[y_min, y_max], autorange=False)
+    if surface.axis_labels[0].startswith("parameter") and surface.axis_labels[1].startswith("parameter"):
+        fig.update_yaxes(scaleanchor="x", scaleratio=1)  # same units on both axes: keep circles round
     fig.update_layout(
         title=f"{surface.title}: {surface.formula}", height=560, font=FONT, margin=dict(l=70, r=20, t=60, b=120),
         legend=dict(orientation="h", yanchor="top", y=-0.14, xanchor="left", x=0),
@@ -233,7 +238,7 @@ def network_figure(summary: pd.DataFrame, input_dim: int, batch: int = 32) -> go
         fig.add_shape(type="rect", x0=0.05, x1=0.95, y0=top - box_h, y1=top, fillcolor=colour,
                       line=dict(color="#555", width=1))
         params = "" if i == 0 else f" · {block['parameters']:,} parameters"
-        fig.add_annotation(x=0.5, y=top - box_h / 2, showarrow=False, font=dict(size=13),
+        fig.add_annotation(x=0.5, y=top - box_h / 2, showarrow=False, font=dict(size=13, color="#222"),
                            text=f"<b>{block['name']}</b>: {' → '.join(block['parts'])}<br>"
                                 f"output shape {block['shape']}{params}")
         if i < n - 1:
