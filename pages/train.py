@@ -290,7 +290,6 @@ def render() -> None:
         split = split_section()
         kind, model_config = model_section()
         train_config = settings_section()
-        spec = _spec(source, raw, sample, split, kind, model_config, train_config)
     except ProtlabError as err:
         stop_with_error(err)
     status = status_of(st.session_state.get(RUN_KEY))
@@ -298,6 +297,7 @@ def render() -> None:
     c1, c2, _ = st.columns([1, 1, 4])
     if c1.button("Start training", type="primary", disabled=running, key="start"):
         try:
+            spec = _spec(source, raw, sample, split, kind, model_config, train_config)
             st.session_state[RUN_KEY] = run_manager().start(spec, session_owner())
             st.session_state.pop("_drawn_state", None)
         except ProtlabError as err:
