@@ -207,8 +207,6 @@ def attribution(predictor: Predictor, sequence: str) -> np.ndarray:
             "available; use occlusion instead."
         )
     encoded = _encode_all([sequence], predictor.vocab_size)[0]
-    tokens = torch.from_numpy(encoded.astype(np.int64))[None, :]  # (1, L)
-    features = predictor._features([sequence]) if predictor.uses_features else None
     captured: list[torch.Tensor] = []
 
     def capture(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
@@ -219,7 +217,9 @@ def attribution(predictor: Predictor, sequence: str) -> np.ndarray:
     with predictor._lock:
         handles = [m.register_forward_hook(capture) for m in embeddings]
         try:
-            with torch.inference_mode(False), torch.enable_grad():
+            with torch.inference_mode(False), torch.enable_grad():  # callers may sit in inference mode
+                tokens = torch.from_numpy(encoded.astype(np.int64))[None, :]  # (1, L)
+                features = predictor._features([sequence]) if predictor.uses_features else None  # (1, F)
                 logits = predictor._logits(tokens, None, features).float()  # (1, C)
                 target = logits[0, 1] - logits[0, 0]
                 grads = torch.autograd.grad(target, captured)

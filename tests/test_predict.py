@@ -1,0 +1,163 @@
+"""Predictor: batched prediction equals one-at-a-time model calls; attribution equals autograd by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+
+from protlab import predict as predict_module
+from protlab.alphabet import AMINO_ACIDS
+from protlab.checkpoint import save_checkpoint
+from protlab.encoding import encode
+from protlab.errors import CheckpointError, ConfigError, InvalidSequenceError
+from protlab.features import features_frame
+from protlab.models import EnsembleModel, build_model, model_config_dict
+from protlab.predict import Predictor
+from protlab.sequences import parse_sequences
+
+
+def _random_sequences(n: int, low: int = 5, high: int = 60, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    letters = np.array(list(AMINO_ACIDS))
+    return ["".join(rng.choice(letters, int(rng.integers(low, high)))) for _ in range(n)]
+
+
+def _model(kind: str = "cnn", config: dict | None = None, seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return build_model(kind, config if config is not None else {"hidden_dim": 16, "embed_dim": 8}).eval()
+
+
+def _one_at_a_time(model: torch.nn.Module, sequences: list[str], vocab_size: int) -> np.ndarray:
+    with torch.no_grad():
+        return np.array([F.softmax(model(encode(s, vocab_size=vocab_size)[None]), -1)[0, 1].item() for s in sequences])
+
+
+def test_batched_prediction_equals_single_calls_in_input_order() -> None:
+    model = _model()
+    sequences = _random_sequences(150)  # more than one batch, many lengths
+    p = Predictor(model, {"vocab_size": 21}).predict(sequences)
+    assert p.shape == (150,) and p.dtype == np.float64
+    np.testing.assert_allclose(p, _one_at_a_time(model, sequences, 21), rtol=1e-5, atol=1e-6)
+
+
+def test_checkpoint_round_trip_gives_identical_predictions(tmp_path: Path) -> None:
+    model = _model("cnn", {"vocab_size": 22, "hidden_dim": 16})
+    path = save_checkpoint(tmp_path / "m.pt", model, kind="cnn", model_config=model_config_dict(model))
+    sequences = _random_sequences(20, seed=1) + ["MKXXVLA"]
+    before = Predictor(model).predict(sequences)
+    after = Predictor.from_checkpoint(path).predict(sequences)
+    np.testing.assert_array_equal(before, after)
+    assert Predictor.from_checkpoint(path).vocab_size == 22
+
+
+def test_checkpoint_vocab_decides_encoding(tmp_path: Path) -> None:
+    model = _model()  # vocab 21: unknown letters read as padding, as in the notes
+    predictor = Predictor.from_checkpoint(
+        save_checkpoint(tmp_path / "m.pt", model, kind="cnn", model_config=model_config_dict(model))
+    )
+    np.testing.assert_allclose(predictor.predict(["MKVXB"]), _one_at_a_time(model, ["MKVXB"], 21), rtol=1e-6)
+
+
+def test_dual_model_gets_its_features() -> None:
+    model = _model("dual", {"hidden_dim": 8, "embed_dim": 4})
+    model.set_feature_stats([20_000.0, 7.0, 0.0, 40.0, 50.0], [5_000.0, 2.0, 1.0, 10.0, 20.0])
+    sequences = _random_sequences(7, seed=2)
+    frame = features_frame(sequences)[model.feature_names]
+    expected = []
+    with torch.no_grad():
+        for i, s in enumerate(sequences):
+            features = torch.tensor(frame.iloc[[i]].to_numpy(), dtype=torch.float32)
+            expected.append(F.softmax(model(encode(s, vocab_size=21)[None], features), -1)[0, 1].item())
+    np.testing.assert_allclose(Predictor(model).predict(sequences), expected, rtol=1e-5)
+
+
+def test_predict_table_columns_and_threshold() -> None:
+    model = _model()
+    records = parse_sequences(">a\nMKTAYIAKQR\n>b\nMVLSPADKTNVKAAW\n")
+    predictor = Predictor(model)
+    table = predictor.predict_table(records, threshold=0.5)
+    assert list(table.columns) == ["id", "sequence", "length", "p_soluble", "prediction"]
+    assert list(table["id"]) == ["a", "b"] and list(table["length"]) == [10, 15]
+    expected = np.where(table["p_soluble"] >= 0.5, "soluble", "insoluble")
+    assert list(table["prediction"]) == list(expected)
+    assert set(predictor.predict_table(records, threshold=0.0)["prediction"]) == {"soluble"}
+    with pytest.raises(ConfigError, match="threshold"):
+        predictor.predict_table(records, threshold=2)
+    assert isinstance(table, pd.DataFrame)
+
+
+@pytest.mark.parametrize("bad, match", [(["MKV", "mkv"], "Sequence 2"), (["MK1"], "Sequence 1"),
+                                        ([""], "non-empty"), ("MKV", "single string")])
+def test_invalid_sequences_raise(bad, match: str) -> None:
+    with pytest.raises(InvalidSequenceError, match=match):
+        Predictor(_model()).predict(bad)
+
+
+def test_empty_list_gives_empty_result() -> None:
+    assert Predictor(_model()).predict([]).shape == (0,)
+
+
+def _reference_attribution(model, sequence: str) -> np.ndarray:
+    """Gradient x input written out by hand with torch.autograd on the notes' layer order."""
+    tokens = encode(sequence, vocab_size=21)[None]
+    emb = model.embedding(tokens).detach().requires_grad_(True)  # (1, L, E)
+    x = F.relu(model.conv1(emb.transpose(1, 2)))
+    x = F.relu(model.conv2(x)).mean(dim=2)
+    logits = model.fc(x)
+    (logits[0, 1] - logits[0, 0]).backward()
+    return (emb.grad * emb).sum(-1)[0].detach().numpy()
+
+
+def test_attribution_matches_autograd_by_hand_and_leaves_no_trace() -> None:
+    model = _model("cnn", {})
+    sequence = _random_sequences(1, 30, 31, seed=4)[0]
+    predictor = Predictor(model)
+    scores = predictor.attribution(sequence)
+    assert scores.shape == (30,)
+    assert all(p.grad is None for p in model.parameters())
+    assert not model.embedding._forward_hooks
+    np.testing.assert_allclose(scores, _reference_attribution(model, sequence), rtol=1e-4, atol=1e-6)
+    with torch.inference_mode():  # also works when called inside an inference-mode block
+        np.testing.assert_allclose(predictor.attribution(sequence), scores, rtol=1e-5, atol=1e-7)
+
+
+def test_attribution_of_one_member_ensemble_equals_the_member() -> None:
+    member = _model("cnn", {})
+    sequence = "MKTAYIAKQRQISFVKSHFSRQ"
+    single = Predictor(member).attribution(sequence)
+    np.testing.assert_allclose(Predictor(EnsembleModel([member]).eval()).attribution(sequence), single,
+                               rtol=1e-4, atol=1e-6)
+    pair = EnsembleModel([member, _model("cnn", {}, seed=1)]).eval()
+    assert Predictor(pair).attribution(sequence).shape == (len(sequence),)
+
+
+def test_attribution_needs_an_embedding() -> None:
+    with pytest.raises(ConfigError, match="no embedding"):
+        Predictor(_model("mlp", {})).attribution("MKTAYIAK")
+
+
+def test_occlusion_equals_predicting_with_each_residue_hidden() -> None:
+    predictor = Predictor(_model("cnn", {"vocab_size": 22, "hidden_dim": 16}))
+    sequence = "MKTAYIAKQRQISF"
+    hidden = [sequence[:i] + "X" + sequence[i + 1 :] for i in range(len(sequence))]
+    expected = predictor.predict([sequence])[0] - predictor.predict(hidden)
+    np.testing.assert_allclose(predictor.occlusion(sequence), expected, rtol=1e-5, atol=1e-7)
+    assert predictor.occlusion(sequence, window=3).shape == (len(sequence),)
+    with pytest.raises(ConfigError, match="window"):
+        predictor.occlusion(sequence, window=0)
+
+
+def test_default_model_missing_and_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(predict_module, "DEFAULT_MODEL_PATH", tmp_path / "default.pt")
+    with pytest.raises(CheckpointError, match="default model"):
+        Predictor.default()
+    model = _model()
+    save_checkpoint(tmp_path / "default.pt", model, kind="cnn", model_config=model_config_dict(model))
+    first = Predictor.default()
+    assert Predictor.default() is first
+    assert first.meta["kind"] == "cnn"
