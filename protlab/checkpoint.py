@@ -78,6 +78,20 @@ def _plain(value: Any, where: str) -> Any:
     )
 
 
+def _check_description(model: nn.Module, kind: str, model_config: dict) -> None:
+    """Refuse to save a checkpoint whose kind and config would not rebuild this model's weights."""
+    try:
+        rebuilt = build_model(kind, model_config).state_dict()
+    except ConfigError as exc:
+        raise ConfigError(f"save_checkpoint got a kind/model_config that cannot be rebuilt: {exc}") from exc
+    actual = model.state_dict()
+    if set(rebuilt) != set(actual) or any(rebuilt[k].shape != v.shape for k, v in actual.items()):
+        raise ConfigError(
+            f"save_checkpoint: kind {kind!r} with the given model_config builds a different architecture "
+            f"than the {type(model).__name__} being saved; pass model_config=model_config_dict(model)."
+        )
+
+
 def save_checkpoint(
     path: str | Path,
     model: nn.Module,
@@ -92,6 +106,7 @@ def save_checkpoint(
 ) -> Path:
     """Write model and its description to path atomically; return the path."""
     path = Path(path)
+    _check_description(model, kind, model_config)
     payload = {
         "format": FORMAT,
         "version": VERSION,

@@ -166,3 +166,17 @@ def test_unknown_version_kind_and_mismatched_weights(tmp_path: Path) -> None:
     _expect(_rewrite(path, state_dict=state), "unexpected: extra.weight")
     path, _ = _saved(tmp_path)
     _expect(_rewrite(path, model_config={"hidden_dim": -4}), "cannot build")
+
+
+def test_save_refuses_a_description_that_would_not_rebuild_the_model(tmp_path: Path) -> None:
+    model = build_model("cnn", {"hidden_dim": 16})
+    with pytest.raises(ConfigError, match="different architecture"):
+        ckpt.save_checkpoint(tmp_path / "m.pt", model, kind="cnn", model_config={"hidden_dim": 32})
+    with pytest.raises(ConfigError, match="different architecture"):
+        ckpt.save_checkpoint(tmp_path / "m.pt", model, kind="dual", model_config={"hidden_dim": 16})
+    with pytest.raises(ConfigError, match="Unknown model kind"):
+        ckpt.save_checkpoint(tmp_path / "m.pt", model, kind="nope", model_config={})
+    with pytest.raises(ConfigError, match="cannot store"):
+        ckpt.save_checkpoint(tmp_path / "m.pt", model, kind="cnn", model_config=model_config_dict(model),
+                             extra={"bad": object()})
+    assert not any(tmp_path.iterdir())
