@@ -146,16 +146,18 @@ def launch_chromium(playwright):  # -> playwright.sync_api.Browser
 
 
 def wait_until_idle(page, *, timeout_ms: int = 60_000) -> None:
-    """Wait until Streamlit has finished running the page script (no 'Running...' widget)."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    page.wait_for_timeout(300)  # let a rerun triggered by the last action register
-    page.wait_for_function(
-        """() => {
-            const widget = document.querySelector('[data-testid="stStatusWidget"]');
-            return !widget || !/Running|Connecting/i.test(widget.innerText || '');
-        }""",
-        timeout=timeout_ms,
-    )
+    """Wait until the app is connected and Streamlit has finished running the page script."""
+    page.wait_for_timeout(250)  # let a rerun triggered by the last action register
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout_ms)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
+
+
+def open_page(page, url: str, heading: str, *, timeout_ms: int = 60_000) -> None:
+    """Go to url, wait for the page heading and the end of the script run, and check for tracebacks."""
+    page.goto(url)
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=timeout_ms)
+    wait_until_idle(page, timeout_ms=timeout_ms)
+    assert_no_traceback(page, url)
 
 
 def page_text(page) -> str:

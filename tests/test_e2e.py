@@ -1,0 +1,191 @@
+"""End to end: `streamlit run app.py` driven in real headless Chromium, the way a student uses it.
+
+Open every page, encode a sequence, train two epochs on a small sample (double-clicking Start),
+read the metrics table, predict a sequence with the new model, and see clear messages (never a
+traceback) for bad input and an oversized upload. Screenshots land in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.e2e_support import (
+    VIEWPORT,
+    StreamlitServer,
+    assert_no_traceback,
+    launch_chromium,
+    open_page,
+    screenshot,
+    wait_until_idle,
+)
+
+pytestmark = pytest.mark.e2e
+
+# (url path, page heading, sidebar link) for every page of the app
+PAGES = [
+    ("", "ProtLab", "Welcome"),
+    ("encode", "1 · Encode a protein", "1 · Encode a protein"),
+    ("gradient-descent", "2 · Gradient descent", "2 · Gradient descent"),
+    ("build-network", "3 · Build a network", "3 · Build a network"),
+    ("train", "Train a solubility classifier", "4 · Train a classifier"),
+    ("predict", "Predict solubility", "5 · Predict solubility"),
+]
+TRAIN_TIMEOUT_MS = 150_000  # two tiny epochs take seconds; generous for a loaded 2-core CI machine
+QUERY = "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASK"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium (the test fails, never skips, when it is missing)."""
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, browser):
+    """One real Streamlit server for the module, with its own PROTLAB_HOME, opened once at its home page."""
+    srv = StreamlitServer(home=tmp_path_factory.mktemp("e2e-home"))
+    srv.start()
+    try:
+        context = browser.new_context(viewport=VIEWPORT)
+        open_page(context.new_page(), srv.url, "ProtLab")  # the instructor opens the app first
+        context.close()
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser tab (its own Streamlit session) at 1280x800."""
+    context = browser.new_context(viewport=VIEWPORT)
+    tab = context.new_page()
+    tab.set_default_timeout(60_000)
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def _go_by_sidebar(page, link: str, heading: str) -> None:
+    """Switch page with the sidebar (keeps the same Streamlit session, unlike a reload)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+    page.get_by_role("heading", name=heading).first.wait_for()
+    wait_until_idle(page)
+    assert_no_traceback(page, link)
+
+
+def _set_number(page, label: str, value: int) -> None:
+    """Type into a number input and commit it with Enter."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_until_idle(page)
+
+
+def _set_text_area(page, label: str, text: str) -> None:
+    """Replace a text area's content and commit it with Ctrl+Enter."""
+    area = page.get_by_label(label)
+    area.fill(text)
+    area.press("Control+Enter")
+    wait_until_idle(page)
+
+
+def _main_text(page) -> str:
+    """Visible text of the page body (without the sidebar)."""
+    return page.get_by_test_id("stMain").inner_text()
+
+
+def test_every_page_opens_without_an_error(server, page) -> None:
+    for path, heading, _ in PAGES:
+        open_page(page, f"{server.url}/{path}", heading)
+        expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
+        screenshot(page, f"page-{path or 'home'}")
+
+
+def test_a_deep_link_as_the_very_first_visit_gets_the_full_app(tmp_path, page) -> None:
+    # After a restart, a student may open a shared link such as /train before anyone opens the home page.
+    with StreamlitServer(home=tmp_path / "fresh-home") as fresh:
+        open_page(page, f"{fresh.url}/encode", "1 · Encode a protein")
+        nav = page.get_by_test_id("stSidebarNav")
+        expect(nav.get_by_role("link", name="4 · Train a classifier")).to_be_visible(timeout=10_000)
+        expect(page.get_by_test_id("stSidebar")).to_contain_text("Device:")
+
+
+def test_encode_a_sequence_and_see_a_clear_message_for_a_bad_one(server, page) -> None:
+    open_page(page, f"{server.url}/encode", "1 · Encode a protein")
+    label = "Protein sequence (one-letter code; a pasted FASTA record works too)"
+    _set_text_area(page, label, "mvlspadktn")
+    expect(page.get_by_test_id("stMain")).to_contain_text("shape (10,)")
+    expect(page.get_by_test_id("stMain")).to_contain_text("shape (10, 20)")
+    screenshot(page, "encode-mvlspadktn")
+    _set_text_area(page, label, "MVL5PAD")
+    alert = page.get_by_test_id("stAlert").filter(has_text="'5' at position 4")
+    expect(alert).to_contain_text("which is not an amino-acid letter")
+    assert_no_traceback(page, "encode with a digit")
+    screenshot(page, "encode-bad-input")
+
+
+def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
+    open_page(page, f"{server.url}/train", "Train a solubility classifier")
+    page.get_by_text("Custom sample size").click()
+    wait_until_idle(page)
+    _set_number(page, "Rows to sample", 60)
+    _set_number(page, "Embedding size", 4)
+    _set_number(page, "Filters per layer", 4)
+    _set_number(page, "Conv layers", 1)
+    _set_number(page, "Epochs", 2)
+    _set_number(page, "Early-stopping patience", 0)
+    page.get_by_role("button", name="Start training").dblclick()  # an impatient double-click
+    results = page.get_by_role("heading", name="4 · Results on the held-out test set")
+    results.wait_for(timeout=TRAIN_TIMEOUT_MS)
+    wait_until_idle(page)
+    assert_no_traceback(page, "train")
+    metrics = page.get_by_test_id("stDataFrame").filter(has=page.locator("[data-testid]")).first
+    expect(metrics).to_be_visible()
+    text = _main_text(page)
+    assert re.search(r"Run \S+: finished", text), text[:2000]
+    screenshot(page, "train-results")
+    runs = [p for p in (server.home / "runs").iterdir() if p.is_dir()]
+    assert len(runs) == 1, f"double-clicking Start made {len(runs)} runs: {[p.name for p in runs]}"
+
+    _go_by_sidebar(page, "5 · Predict solubility", "Predict solubility")
+    page.get_by_text("One of my training runs").click()
+    wait_until_idle(page)
+    _set_text_area(page, "Protein sequence(s): plain letters or FASTA", QUERY)
+    expect(page.get_by_test_id("stMain")).to_contain_text("P(soluble) for seq1")
+    assert_no_traceback(page, "predict")
+    screenshot(page, "predict-with-my-run")
+
+
+def test_predict_page_explains_bad_input(server, page) -> None:
+    open_page(page, f"{server.url}/predict", "Predict solubility")
+    label = "Protein sequence(s): plain letters or FASTA"
+    for text, message in [
+        ("", "No sequence was given."),
+        (">only_a_header", "is not followed by a sequence"),
+        ("MVL\U0001F600SPAD", "U+1F600 GRINNING FACE"),
+    ]:
+        _set_text_area(page, label, text)
+        expect(page.get_by_test_id("stAlert").filter(has_text=message)).to_be_visible()
+        assert_no_traceback(page, f"predict with {text!r}")
+    screenshot(page, "predict-bad-input")
+
+
+def test_an_upload_over_the_limit_is_refused_with_a_message(server, page) -> None:
+    open_page(page, f"{server.url}/train", "Train a solubility classifier")
+    page.get_by_text("Upload my own CSV or FASTA").click()
+    wait_until_idle(page)
+    big = b"sequence,label\n" + b"MKV" * (51 * 1024 * 1024 // 3)  # 51 MB, over server.maxUploadSize = 50
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        files=[{"name": "huge.csv", "mimeType": "text/csv", "buffer": big}])
+    expect(page.get_by_test_id("stMain")).to_contain_text(re.compile(r"File must be 50(\.0)? ?MB or smaller"))
+    assert_no_traceback(page, "oversized upload")
+    screenshot(page, "train-upload-too-large")
