@@ -549,3 +549,29 @@ def test_pages_never_use_an_uploaded_file_name_as_a_path() -> None:
                 if "upload" in args.lower() or ".name" in args:
                     offenders.append(f"{path.name}:{node.lineno} {ast.unparse(node)[:80]}")
     assert offenders == []
+
+
+BUILDER_PAGE_CASES = {  # quick fill (N layers, width) -> the red message on the page, or None when it builds
+    "zero layers": (0, 64, None),
+    "width 0": (2, 0, "Layer 1 width must be an integer from 1 to 4096; got 0."),
+    "10,000-wide layers": (2, 10_000, "Layer 1 width must be an integer from 1 to 4096; got 10000."),
+    "100 layers": (100, 8, "An MLP may have at most 32 hidden layers; got 100."),
+    "10,000 layers of 10,000": (10_000, 10_000, "An MLP may have at most 32 hidden layers; got 10000."),
+}
+
+
+def test_network_builder_page_shows_each_refusal_as_a_message(monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO / "pages" / "build_network.py"), default_timeout=120).run()
+    for case, (n_layers, width, message) in BUILDER_PAGE_CASES.items():
+        at.number_input(key="bn_fill_n").set_value(n_layers)
+        at.number_input(key="bn_fill_width").set_value(width)
+        at.button(key="bn_fill").click().run()
+        assert not at.exception, (case, at.exception)
+        errors = [e.value for e in at.error]
+        if message is None:
+            assert errors == [], (case, errors)
+            assert [i.value for i in at.info if "logistic regression" in i.value], case
+        else:
+            assert errors == [message], (case, errors)
