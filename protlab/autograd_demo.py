@@ -9,8 +9,7 @@ import torch
 import torch.nn as nn
 
 from protlab.errors import ConfigError
-
-ACTIVATIONS = ("ReLU", "GELU", "Sigmoid", "Tanh", "SiLU", "LeakyReLU")  # hidden-layer activations taught
+from protlab.models.mlp import ACTIVATIONS
 
 
 @dataclass(frozen=True)
@@ -115,11 +114,10 @@ def tm_one_step(n_proteins: int = 100, n_features: int = 10, lr: float = 0.01, s
 
 
 def make_activation(name: str) -> nn.Module:
-    """Return the torch.nn activation module for a name in ACTIVATIONS ('Swish' is SiLU)."""
-    name = "SiLU" if name == "Swish" else name
+    """Return the torch.nn activation module for a name in protlab.models.mlp.ACTIVATIONS."""
     if name not in ACTIVATIONS:
         raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {name!r}.")
-    return getattr(nn, name)()
+    return ACTIVATIONS[name]()
 
 
 def activation_curves(names: list[str], z_min: float = -4.0, z_max: float = 4.0, n: int = 201) -> dict:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from protlab.alphabet import AMINO_ACIDS, UNKNOWN_INDEX
-from protlab.landscape import Surface, OptimizerSpec, tm_dataset
-
-_NORM_CODE = {"LayerNorm": "nn.LayerNorm({w})", "BatchNorm": "nn.BatchNorm1d({w})"}
+from protlab.landscape import OptimizerSpec, Surface, tm_dataset
+from protlab.models.mlp import ACTIVATIONS, NORMS
 
 
 def _alphabet_lines() -> list[str]:
@@ -202,21 +201,20 @@ def _layer_exprs(config: Any) -> list[list[str]]:
     for spec in _attr(config, "layers"):
         width = int(_attr(spec, "width"))
         block = [f"nn.Linear({width_in}, {width})"]
-        norm = _attr(spec, "norm") or "None"
-        if norm in _NORM_CODE:
-            block.append(_NORM_CODE[norm].format(w=width))
-        activation = _attr(spec, "activation")
-        activation = "SiLU" if activation == "Swish" else activation
-        if activation and activation != "None":
-            block.append(f"nn.{activation}()")
+        norm = _attr(spec, "norm")
+        if norm is not None:
+            block.append(f"nn.{NORMS[norm].__name__}({width})")
+        block.append(f"nn.{ACTIVATIONS[_attr(spec, 'activation')].__name__}()")
         dropout = float(_attr(spec, "dropout") or 0.0)
         if dropout > 0:
             block.append(f"nn.Dropout({dropout!r})")
         blocks.append(block)
         width_in = width
     output = [f"nn.Linear({width_in}, {int(_attr(config, 'num_classes'))})"]
-    if (_attr(config, "output_activation") or "").lower() == "softmax":
+    if _attr(config, "output_activation") == "softmax":
         output.append("nn.Softmax(dim=-1)")
+    elif _attr(config, "output_activation") == "sigmoid":
+        output.append("nn.Sigmoid()")
     blocks.append(output)
     return blocks
 
