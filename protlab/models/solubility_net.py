@@ -1,0 +1,179 @@
+"""SolubilityNet: a small multi-kernel CNN plus global sequence statistics, for the default model.
+
+Two branches read the same token tensor:
+
+- a motif branch: embedding -> parallel Conv1d filters of several widths -> masked max and mean pooling;
+- a statistics branch, computed inside forward from the tokens so prediction needs no extra feature code:
+  residue composition, dipeptide composition, N- and C-terminal composition and log length, standardised
+  with buffers (``stat_mean``, ``stat_std``) that are fitted on training data and saved in the checkpoint.
+
+Both are concatenated and read by one linear layer that outputs (B, 2) logits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from protlab.alphabet import PAD_INDEX, VOCAB_SIZE
+from protlab.errors import ConfigError
+
+
+@dataclass
+class SolubilityNetConfig:
+    """Settings of SolubilityNet; every field is a plain int/float/tuple so it can live in a checkpoint."""
+
+    vocab_size: int = VOCAB_SIZE  # token vocabulary (22: padding + 20 residues + unknown)
+    embed_dim: int = 32  # size of the learned vector per residue
+    kernel_sizes: tuple[int, ...] = (3, 5, 9)  # widths of the parallel convolution filters (odd)
+    channels: int = 32  # filters per kernel width
+    terminal_window: int = 25  # residues counted as the N- or C-terminus
+    use_motifs: bool = True  # include the convolutional motif branch
+    use_dipeptides: bool = True  # include dipeptide composition in the statistics branch
+    dropout: float = 0.3  # dropout before the output layer
+    num_classes: int = 2  # output logits (insoluble, soluble)
+
+    def __post_init__(self) -> None:
+        """Turn a JSON list into a tuple and check every field."""
+        self.kernel_sizes = tuple(int(k) for k in self.kernel_sizes)
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ConfigError for any value outside its allowed range."""
+        if self.vocab_size not in (21, 22):
+            raise ConfigError(f"vocab_size must be 21 or 22; got {self.vocab_size}.")
+        for name in ("embed_dim", "channels", "terminal_window"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 1 <= value <= 1024:
+                raise ConfigError(f"{name} must be an integer from 1 to 1024; got {value!r}.")
+        if not self.kernel_sizes or any(k < 1 or k > 31 or k % 2 == 0 for k in self.kernel_sizes):
+            raise ConfigError(
+                f"kernel_sizes must be a non-empty list of odd integers from 1 to 31; got {list(self.kernel_sizes)}."
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be at least 0 and below 1; got {self.dropout}.")
+        if self.num_classes != 2:
+            raise ConfigError(f"num_classes must be 2 (insoluble, soluble); got {self.num_classes}.")
+
+    def to_dict(self) -> dict:
+        """Plain-dict form for checkpoints (tuples become lists)."""
+        out = asdict(self)
+        out["kernel_sizes"] = list(self.kernel_sizes)
+        return out
+
+
+def stat_dim(config: SolubilityNetConfig) -> int:
+    """Number of global statistics the model computes from tokens."""
+    v = config.vocab_size
+    return 3 * v + (v * v if config.use_dipeptides else 0) + 1
+
+
+def sequence_stats(onehot: torch.Tensor, mask: torch.Tensor, config: SolubilityNetConfig) -> torch.Tensor:
+    """Composition, terminal composition, dipeptide composition and log length from one-hot residues."""
+    onehot = onehot * mask.unsqueeze(-1)  # (B, L, V) padding rows zeroed
+    length = mask.sum(dim=1, keepdim=True).clamp(min=1.0)  # (B, 1)
+    comp = onehot.sum(dim=1) / length  # (B, V)
+    pos = torch.arange(mask.shape[1], device=mask.device).unsqueeze(0)  # (1, L)
+    w = config.terminal_window
+    n_win = (pos < w).to(mask.dtype) * mask  # (B, L) first w residues
+    c_win = (pos >= length - w).to(mask.dtype) * mask  # (B, L) last w residues
+    n_comp = torch.bmm(n_win.unsqueeze(1), onehot).squeeze(1) / n_win.sum(1, keepdim=True).clamp(min=1.0)  # (B, V)
+    c_comp = torch.bmm(c_win.unsqueeze(1), onehot).squeeze(1) / c_win.sum(1, keepdim=True).clamp(min=1.0)  # (B, V)
+    parts = [comp, n_comp, c_comp]
+    if config.use_dipeptides:
+        pairs = torch.bmm(onehot[:, :-1].transpose(1, 2), onehot[:, 1:])  # (B, V, V) counts of residue i then j
+        n_pairs = (mask[:, 1:] * mask[:, :-1]).sum(dim=1, keepdim=True).clamp(min=1.0)  # (B, 1)
+        parts.append(pairs.flatten(1) / n_pairs)  # (B, V*V)
+    parts.append(torch.log(length))
+    return torch.cat(parts, dim=1)  # (B, stat_dim)
+
+
+class SolubilityNet(nn.Module):
+    """Multi-kernel CNN (motifs) + standardised global statistics -> (B, 2) solubility logits."""
+
+    uses_features = False  # everything is computed from the tokens
+
+    def __init__(self, config: SolubilityNetConfig | None = None):
+        super().__init__()
+        self.config = config or SolubilityNetConfig()
+        c = self.config
+        n_stats = stat_dim(c)
+        self.register_buffer("stat_mean", torch.zeros(n_stats))  # (S,) fitted on training data
+        self.register_buffer("stat_std", torch.ones(n_stats))  # (S,) fitted on training data
+        # a frozen identity embedding: one-hot residues whose output gradient-x-input attribution can read
+        self.residue_onehot = nn.Embedding(c.vocab_size, c.vocab_size, padding_idx=PAD_INDEX)
+        with torch.no_grad():
+            self.residue_onehot.weight.copy_(torch.eye(c.vocab_size))
+            self.residue_onehot.weight[PAD_INDEX] = 0.0
+        self.residue_onehot.weight.requires_grad_(False)
+        width = n_stats
+        if c.use_motifs:
+            self.embedding = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_INDEX)
+            self.convs = nn.ModuleList(nn.Conv1d(c.embed_dim, c.channels, k, padding=k // 2) for k in c.kernel_sizes)
+            width += 2 * c.channels * len(c.kernel_sizes)
+        self.dropout = nn.Dropout(c.dropout)
+        self.head = nn.Linear(width, c.num_classes)
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of token indices the model accepts."""
+        return self.config.vocab_size
+
+    @torch.no_grad()
+    def fit_standardizer(self, tokens: torch.Tensor, mask: torch.Tensor) -> None:
+        """Set stat_mean/stat_std from a batch of training sequences (constant statistics get std 1)."""
+        tokens, mask = tokens.to(self.stat_mean.device), mask.to(self.stat_mean.device)
+        stats = sequence_stats(self.residue_onehot(tokens.clamp(0, self.config.vocab_size - 1)), mask, self.config)
+        std = stats.std(dim=0)
+        self.stat_mean.copy_(stats.mean(dim=0))
+        self.stat_std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
+
+    def motif_features(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Masked max and mean of every convolution filter over the sequence."""
+        x = self.embedding(tokens).transpose(1, 2)  # (B, E, L)
+        m = mask.unsqueeze(1)  # (B, 1, L)
+        length = m.sum(dim=2).clamp(min=1.0)  # (B, 1)
+        pooled = []
+        for conv in self.convs:
+            h = F.relu(conv(x))  # (B, C, L)
+            pooled.append(h.masked_fill(m == 0, 0.0).amax(dim=2))  # (B, C); ReLU >= 0 so 0 is a safe fill
+            pooled.append((h * m).sum(dim=2) / length)  # (B, C)
+        return torch.cat(pooled, dim=1)  # (B, 2 * C * K)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens (B, L) int64, mask (B, L) float32 -> logits (B, 2)."""
+        if mask is None:
+            mask = (tokens != PAD_INDEX).float()  # (B, L)
+        mask = mask.to(self.stat_mean.dtype)
+        tokens = tokens.clamp(0, self.config.vocab_size - 1)  # (B, L) int64; stray indices never pass the table
+        onehot = self.residue_onehot(tokens)  # (B, L, V)
+        stats = (sequence_stats(onehot, mask, self.config) - self.stat_mean) / self.stat_std  # (B, S)
+        parts = [stats]
+        if self.config.use_motifs:
+            parts.append(self.motif_features(tokens, mask))
+        return self.head(self.dropout(torch.cat(parts, dim=1)))  # (B, 2)
+
+
+def build(config: dict | SolubilityNetConfig | None = None) -> SolubilityNet:
+    """Build a SolubilityNet from a config dict (as stored in checkpoints) or a config object."""
+    if isinstance(config, dict):
+        known = set(SolubilityNetConfig.__dataclass_fields__)
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ConfigError(f"Unknown SolubilityNet setting(s) {unknown}; allowed settings are {sorted(known)}.")
+        config = SolubilityNetConfig(**config)
+    return SolubilityNet(config)
+
+
+def register() -> None:
+    """Register kind "solubility_net" with protlab.models (safe to call more than once)."""
+    from protlab.models import register_model
+
+    register_model("solubility_net", SolubilityNetConfig, SolubilityNet)
+
+
+
+register()

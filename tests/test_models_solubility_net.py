@@ -1,0 +1,124 @@
+"""SolubilityNet: statistics against a plain-Python reference, padding exactness, registry and checkpoints."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from protlab.alphabet import AA_TO_INDEX, AMINO_ACIDS, VOCAB_SIZE
+from protlab.checkpoint import load_checkpoint, save_checkpoint
+from protlab.errors import ConfigError
+from protlab.models import build_model, model_config_dict
+from protlab.models.solubility_net import SolubilityNet, SolubilityNetConfig, sequence_stats, stat_dim
+
+SEQS = ["MKTAYIAKQRQISFVKSHFSRQ", "GSHMLEDPVDAFQ", "MVLSPADKTNVKAAWGKVGAHAGEYGAEALERMFLSFPTTKTYFPHF"]
+
+
+def _tokens(seqs: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad sequences into tokens (B, L) int64 and mask (B, L) float32 with a hand-written loop."""
+    width = max(len(s) for s in seqs)
+    tokens = torch.zeros(len(seqs), width, dtype=torch.long)
+    mask = torch.zeros(len(seqs), width)
+    for row, seq in enumerate(seqs):
+        tokens[row, : len(seq)] = torch.tensor([AA_TO_INDEX[a] for a in seq])
+        mask[row, : len(seq)] = 1.0
+    return tokens, mask
+
+
+def _reference_stats(seq: str, window: int) -> np.ndarray:
+    """Composition, N/C-terminal composition, dipeptide composition and log length, with Counter."""
+    v = VOCAB_SIZE
+
+    def comp(part: str) -> np.ndarray:
+        out = np.zeros(v)
+        for aa, n in Counter(part).items():
+            out[AA_TO_INDEX[aa]] = n / len(part)
+        return out
+
+    pairs = np.zeros((v, v))
+    for (a, b), n in Counter(zip(seq, seq[1:])).items():
+        pairs[AA_TO_INDEX[a], AA_TO_INDEX[b]] = n / (len(seq) - 1)
+    return np.concatenate([comp(seq), comp(seq[:window]), comp(seq[-window:]), pairs.ravel(), [np.log(len(seq))]])
+
+
+def test_sequence_stats_match_counter_reference() -> None:
+    config = SolubilityNetConfig(terminal_window=5)
+    model = SolubilityNet(config)
+    tokens, mask = _tokens(SEQS)
+    got = sequence_stats(model.residue_onehot(tokens), mask, config).numpy()
+    assert got.shape == (len(SEQS), stat_dim(config))
+    for row, seq in enumerate(SEQS):
+        np.testing.assert_allclose(got[row], _reference_stats(seq, 5), rtol=1e-5, atol=1e-6)
+
+
+def test_padding_and_missing_mask_do_not_change_logits() -> None:
+    torch.manual_seed(0)
+    model = SolubilityNet().eval()
+    tokens, mask = _tokens(SEQS)
+    model.fit_standardizer(tokens, mask)
+    batched = model(tokens, mask)
+    for row, seq in enumerate(SEQS):
+        alone, _ = _tokens([seq])
+        torch.testing.assert_close(model(alone, None)[0], batched[row], rtol=1e-5, atol=1e-5)
+
+
+def test_fit_standardizer_centres_and_scales_the_statistics() -> None:
+    model = SolubilityNet(SolubilityNetConfig(use_dipeptides=False))
+    tokens, mask = _tokens(SEQS)
+    model.fit_standardizer(tokens, mask)
+    raw = sequence_stats(model.residue_onehot(tokens), mask, model.config)
+    z = (raw - model.stat_mean) / model.stat_std
+    varying = raw.std(dim=0) > 1e-6
+    torch.testing.assert_close(z.mean(dim=0), torch.zeros(raw.shape[1]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(z[:, varying].std(dim=0), torch.ones(int(varying.sum())), atol=1e-4, rtol=0)
+    assert torch.all(model.stat_std[~varying] == 1.0)
+
+
+def test_gradients_reach_trainable_layers_but_not_the_frozen_one_hot() -> None:
+    model = SolubilityNet()
+    tokens, mask = _tokens(SEQS)
+    torch.nn.functional.cross_entropy(model(tokens, mask), torch.tensor([0, 1, 1])).backward()
+    assert model.residue_onehot.weight.grad is None
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters() if p.requires_grad)
+    assert model.embedding.weight.grad.abs().sum() > 0
+
+
+def test_statistics_only_variant_has_no_embedding_branch() -> None:
+    model = SolubilityNet(SolubilityNetConfig(use_motifs=False, use_dipeptides=False))
+    assert not hasattr(model, "embedding")
+    assert model.head.in_features == 3 * VOCAB_SIZE + 1
+    tokens, mask = _tokens(SEQS)
+    assert model(tokens, mask).shape == (len(SEQS), 2)
+
+
+@pytest.mark.parametrize("bad", [{"kernel_sizes": [4]}, {"kernel_sizes": []}, {"dropout": 1.0},
+                                 {"vocab_size": 30}, {"channels": 0}, {"num_classes": 3}])
+def test_bad_settings_raise_config_error_naming_the_setting(bad: dict) -> None:
+    with pytest.raises(ConfigError, match=next(iter(bad))):
+        build_model("solubility_net", bad)
+
+
+def test_registry_and_checkpoint_round_trip(tmp_path) -> None:
+    torch.manual_seed(1)
+    model = build_model("solubility_net", {"kernel_sizes": [3, 7], "channels": 8})
+    tokens, mask = _tokens(SEQS)
+    model.fit_standardizer(tokens, mask)
+    model.eval()
+    config = model_config_dict(model)
+    path = save_checkpoint(tmp_path / "net.pt", model, kind="solubility_net", model_config=config)
+    raw = torch.load(path, weights_only=True)
+    assert raw["kind"] == "solubility_net"
+    loaded = load_checkpoint(path)
+    torch.testing.assert_close(loaded.model(tokens, mask), model(tokens, mask))
+    assert loaded.vocab_size == VOCAB_SIZE
+
+
+def test_every_residue_letter_has_a_column() -> None:
+    model = SolubilityNet(SolubilityNetConfig(use_dipeptides=False))
+    tokens, mask = _tokens([AMINO_ACIDS])
+    comp = sequence_stats(model.residue_onehot(tokens), mask, model.config)[0, :VOCAB_SIZE]
+    assert comp[0] == 0 and comp[-1] == 0  # padding and unknown columns are empty
+    torch.testing.assert_close(comp[1:-1], torch.full((20,), 1 / 20))
