@@ -140,8 +140,8 @@ def load_deepsol(limit: int | None = None, seed: int = 0) -> tuple[list[str], np
     return frame["sequence"].tolist(), frame["label"].to_numpy(dtype=np.int64)
 
 
-def synthetic_sequences(n: int, *, seed: int = 0) -> list[str]:
-    """Sample n sequences whose lengths and residue composition follow the bundled data."""
+def synthetic_sequences(n: int, *, seed: int = 0, chunk: int = 2_000) -> list[str]:
+    """Sample n sequences whose lengths and residue composition follow the bundled data (in small chunks)."""
     from protlab.alphabet import AMINO_ACIDS
 
     real, _ = load_deepsol()
@@ -150,11 +150,14 @@ def synthetic_sequences(n: int, *, seed: int = 0) -> list[str]:
     joined = np.frombuffer("".join(real).encode("ascii"), dtype=np.uint8)
     letters = np.frombuffer(AMINO_ACIDS.encode("ascii"), dtype=np.uint8)
     counts = np.array([(joined == c).sum() for c in letters], dtype=np.float64)
-    chosen = rng.choice(lengths, size=n, replace=True)
-    flat = rng.choice(letters, size=int(chosen.sum()), p=counts / counts.sum())
-    text = flat.tobytes().decode("ascii")
-    ends = np.cumsum(chosen)
-    return [text[end - length : end] for end, length in zip(ends, chosen)]
+    probs = counts / counts.sum()
+    out: list[str] = []
+    for start in range(0, n, chunk):  # chunked, so sampling temporaries stay small next to the result
+        chosen = rng.choice(lengths, size=min(chunk, n - start), replace=True)
+        text = rng.choice(letters, size=int(chosen.sum()), p=probs).tobytes().decode("ascii")
+        ends = np.cumsum(chosen)
+        out.extend(text[end - length : end] for end, length in zip(ends, chosen))
+    return out
 
 
 def result_line(name: str, value: float, digits: int = 2) -> str:

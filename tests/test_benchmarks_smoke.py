@@ -57,7 +57,7 @@ def test_scale_prints_one_row_per_size_and_peak_memory():
     lines = run_quick("scale.py")
     rows = [line for line in lines if re.match(r"\s*[0-9,]+\s+[0-9,]+\s+[0-9.]+\s", line)]
     assert len(rows) == 2, lines
-    assert re.fullmatch(rf"peak_rss_mb_at_[0-9]+={NUMBER} rss_growth_per_string_mb=-?{NUMBER}", lines[-1])
+    assert re.fullmatch(rf"peak_rss_mb_at_[0-9]+={NUMBER} data_mb_per_string_mb=-?{NUMBER}", lines[-1])
 
 
 def test_gpu_train_skips_cleanly_or_runs():
