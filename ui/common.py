@@ -12,13 +12,13 @@ from protlab.errors import ProtlabError
 
 def stop_with_error(err: ProtlabError) -> None:
     """Show a user error as a red box and stop the page script here."""
-    st.error(str(err), icon="🚫")
+    st.error(str(err), icon=":material/error:")
     st.stop()
 
 
 def pytorch_panel(code: str, *, title: str = "Show me the PyTorch") -> None:
     """Show the code that does what the page just did, generated from the student's choices."""
-    with st.expander(title, icon="🐍"):
+    with st.expander(title, icon=":material/code:"):
         st.caption("Copy this into a notebook: it reproduces exactly what this page just computed.")
         st.code(code, language="python")
 
