@@ -1,0 +1,135 @@
+"""Recipes: the notes' settings, the homology-aware split, threshold choice, end-to-end training, the shipped model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import matthews_corrcoef, roc_auc_score
+
+from protlab.alphabet import AMINO_ACIDS
+from protlab.checkpoint import load_checkpoint
+from protlab.data import LabelledData, load_bundled
+from protlab.errors import ConfigError
+from protlab.predict import Predictor
+from protlab.recipes import RECIPES, cluster_split, get_recipe, kmer_clusters, mcc_threshold, train_recipe
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PT = ROOT / "assets" / "models" / "default.pt"
+DEFAULT_CARD = ROOT / "assets" / "models" / "default.json"
+
+
+def test_notes_cnn_recipe_is_the_notes_model_and_training() -> None:
+    recipe = get_recipe("notes-cnn")
+    assert recipe.kind == "cnn"
+    assert recipe.model_config == {"vocab_size": 21, "embed_dim": 64, "hidden_dim": 128, "kernel_size": 5,
+                                   "num_layers": 2, "dropout": 0.3}
+    t = recipe.train
+    assert (t["optimizer"], t["lr"], t["batch_size"], t["grad_clip"]) == ("adam", 1e-3, 32, 1.0)
+    assert (t["scheduler"], t["plateau_patience"], t["plateau_factor"], t["patience"]) == ("plateau", 5, 0.5, 10)
+    assert (recipe.split, recipe.split_seed, recipe.val_fraction, recipe.test_fraction) == ("stratified", 42, 0.1, 0.1)
+
+
+def test_unknown_recipe_names_the_choices() -> None:
+    with pytest.raises(ConfigError, match="default"):
+        get_recipe("best-model")
+    assert {"notes-cnn", "default"} <= set(RECIPES)
+
+
+def test_kmer_clusters_join_relatives_and_separate_strangers() -> None:
+    rng = np.random.default_rng(0)
+    letters = np.array(list(AMINO_ACIDS))
+    a = "".join(rng.choice(letters, 200))
+    b = "".join(rng.choice(letters, 200))
+    a_variant = a[:100] + "".join(rng.choice(letters, 10)) + a[110:]  # 95% identical to a
+    clusters = kmer_clusters([a, b, a_variant])
+    assert clusters[0] == clusters[2] != clusters[1]
+
+
+def test_cluster_split_keeps_clusters_whole_and_is_reproducible() -> None:
+    data, _ = load_bundled()
+    rows = np.arange(0, len(data), 12)  # 579 rows keeps the test quick
+    seqs, labels = [data.sequences[i] for i in rows], data.labels[rows]
+    seqs = seqs + [seqs[0][:-3] + "W", seqs[1] + "K"]  # two near copies that must follow their originals
+    labels = np.concatenate([labels, labels[:2]])
+    first = cluster_split(seqs, labels, val_fraction=0.1, test_fraction=0.2, seed=3)
+    again = cluster_split(seqs, labels, val_fraction=0.1, test_fraction=0.2, seed=3)
+    for part in ("train", "val", "test"):
+        np.testing.assert_array_equal(first[part], again[part])
+    parts = {part: set(first[part].tolist()) for part in ("train", "val", "test")}
+    assert sorted(parts["train"] | parts["val"] | parts["test"]) == list(range(len(seqs)))
+    assert not (parts["train"] & parts["test"]) and not (parts["val"] & parts["test"])
+    clusters = kmer_clusters(seqs)
+    for part in parts.values():
+        others = set(range(len(seqs))) - part
+        assert not {clusters[i] for i in part} & {clusters[i] for i in others}
+    assert 0.18 * len(seqs) <= len(first["test"]) <= 0.25 * len(seqs)
+
+
+def test_mcc_threshold_matches_a_brute_force_search_with_sklearn() -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 300)
+    probs = np.clip(0.35 + 0.3 * labels + rng.normal(0, 0.2, 300), 0, 1)
+    grid = np.round(np.arange(0.2, 0.801, 0.01), 2)
+    best = max(grid, key=lambda t: (matthews_corrcoef(labels, probs >= t), -t))
+    assert mcc_threshold(labels, probs) == pytest.approx(best)
+
+
+def _tiny_data() -> LabelledData:
+    """60 short bundled sequences (both classes) so training takes seconds."""
+    data, _ = load_bundled()
+    short = [i for i, s in enumerate(data.sequences) if len(s) < 120]
+    rows = [i for i in short if data.labels[i] == 1][:30] + [i for i in short if data.labels[i] == 0][:30]
+    return LabelledData([data.sequences[i] for i in rows], data.labels[rows], [data.ids[i] for i in rows])
+
+
+@pytest.mark.parametrize("name", ["default", "notes-cnn"])
+def test_recipe_trains_end_to_end_and_writes_a_loadable_checkpoint(tmp_path, name: str) -> None:
+    messages: list[str] = []
+    out = tmp_path / f"{name}.pt"
+    overrides = {"train": {"epochs": 2, "batch_size": 16}, "seeds": [1, 2]}
+    if name == "default":
+        overrides["model_config"] = {"channels": 4, "kernel_sizes": [3]}
+    metrics = train_recipe(name, _tiny_data(), out, progress=messages.append, test_fraction=0.2, seed=5,
+                           overrides=overrides)
+    assert {"auc", "accuracy", "mcc", "f1", "precision", "recall"} <= set(metrics["test"])
+    loaded = load_checkpoint(out)
+    assert loaded.kind == "ensemble"
+    assert len(loaded.extra["held_out_rows"]) == metrics["test"]["n"]
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["metrics"]["test"]["auc"] == pytest.approx(metrics["test"]["auc"])
+    assert card["split"]["held_out_rows"] == loaded.extra["held_out_rows"]
+    probs = Predictor.from_checkpoint(out).predict(["MKTAYIAKQRQISFVKSHFSRQ", "GSHMLEDPVDAFQ"])
+    assert probs.shape == (2,) and np.all((probs > 0) & (probs < 1))
+    assert any("Held-out test" in m for m in messages)
+
+
+def test_bad_override_is_a_config_error(tmp_path) -> None:
+    with pytest.raises(ConfigError):
+        train_recipe("default", _tiny_data(), tmp_path / "x.pt", overrides={"train": {"lr": -1.0}})
+
+
+def test_shipped_default_model_loads_safely_and_ranks_held_out_rows() -> None:
+    assert DEFAULT_PT.stat().st_size < 5 * 1024 * 1024
+    raw = torch.load(DEFAULT_PT, weights_only=True, map_location="cpu")
+    card = json.loads(DEFAULT_CARD.read_text())
+    assert raw["extra"]["held_out_rows"] == card["split"]["held_out_rows"]
+    data, _ = load_bundled()
+    held_out = np.array(card["split"]["held_out_rows"])
+    rows = np.random.default_rng(0).choice(held_out, 300, replace=False)
+    probs = Predictor.from_checkpoint(DEFAULT_PT).predict([data.sequences[i] for i in rows])
+    assert np.all((probs > 0) & (probs < 1))
+    assert roc_auc_score(data.labels[rows], probs) > 0.6
+    assert 0.0 < card["threshold"] < 1.0 and raw["extra"]["threshold"] == card["threshold"]
+
+
+def test_shipped_held_out_rows_are_rebuilt_by_the_recorded_split() -> None:
+    card = json.loads(DEFAULT_CARD.read_text())
+    data, _ = load_bundled()
+    recipe = get_recipe("default")
+    split = cluster_split(data.sequences, data.labels, val_fraction=recipe.val_fraction,
+                          test_fraction=card["data"]["test_fraction"], seed=card["split"]["seed"])
+    assert split["test"].tolist() == card["split"]["held_out_rows"]
