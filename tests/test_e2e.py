@@ -160,7 +160,7 @@ def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
     page.get_by_text("One of my training runs").click()
     wait_until_idle(page)
     _set_text_area(page, "Protein sequence(s): plain letters or FASTA", QUERY)
-    expect(page.get_by_test_id("stMain")).to_contain_text("P(soluble) for seq1")
+    expect(page.get_by_test_id("stMetric").first).to_contain_text("P(soluble)")
     assert_no_traceback(page, "predict")
     screenshot(page, "predict-with-my-run")
 
