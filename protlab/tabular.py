@@ -1,0 +1,253 @@
+"""Read a labelled-sequence file into raw rows: bytes, text encoding, CSV/TSV/FASTA, columns, labels.
+
+This is the file-format half of loading; `protlab.data` validates the rows
+(cleaning, dropping with reasons, de-duplication, the report). Nothing here
+drops a row: every data row (or FASTA record) comes back with its 1-based
+file line, its raw sequence text and its raw label text. Files that cannot be
+read as a table at all raise DataFormatError with a sentence saying how to fix
+them.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Union
+
+import numpy as np
+import pandas as pd
+
+from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
+from protlab.errors import DataFormatError
+from protlab.sequences import split_fasta
+
+SEQUENCE_NAMES = ("sequence", "seq", "fasta", "aa_sequence", "protein", "protein_sequence", "sequences")
+LABEL_NAMES = ("label", "solubility", "soluble", "target", "class", "y", "labels")
+ID_NAMES = ("id", "name", "accession", "protein_id", "identifier", "uniprot", "entry")
+LABEL_SPELLINGS: dict[str, int] = {
+    **dict.fromkeys(("1", "1.0", "true", "yes", "y", "t", "soluble", "positive", "pos"), 1),
+    **dict.fromkeys(("0", "0.0", "false", "no", "n", "f", "insoluble", "negative", "neg"), 0),
+}
+ALLOWED_LABELS_TEXT = "0/1, true/false, yes/no, y/n, soluble/insoluble or positive/negative"
+CLEAN_SEQUENCE = re.compile(f"[{AMINO_ACIDS}{AMBIGUOUS_LETTERS}]+")  # an already-clean uppercase sequence
+
+_KEY_VALUE = re.compile(r"(?:^|[\s|;])(?:label|solubility|soluble|class|target|y)\s*[=:]\s*([^\s|;]+)", re.I)
+
+Source = Union[str, Path, bytes, bytearray, IO[bytes], IO[str]]  # a path, raw bytes or a file-like object
+
+_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel .xls (or other Microsoft Office) file"),
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+)
+
+
+@dataclass
+class RawRows:
+    """The rows of a labelled file before validation, and how the file was read."""
+
+    rows: pd.DataFrame  # columns row (int64, 1-based file line), id, sequence, label (raw strings)
+    sequence_column: str  # column used for sequences ("FASTA records" for FASTA)
+    label_column: str  # column used for labels ("FASTA header" for FASTA)
+    file_format: str  # "csv", "tsv", "semicolon-separated" or "fasta"
+    notes: list[str] = field(default_factory=list)  # encoding fallbacks and similar remarks
+
+
+def read_source(source: Source, filename: str | None = None) -> tuple[bytes, str]:
+    """Read all bytes of a path, bytes or file-like object; returns (data, display name)."""
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source), filename or "uploaded data"
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        try:
+            return path.read_bytes(), filename or path.name
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise DataFormatError(f"No data file was found at '{path}'. Check the path and try again.") from None
+        except (OSError, ValueError) as error:
+            raise DataFormatError(f"The file '{path}' could not be opened ({error}).") from None
+    if hasattr(source, "read"):
+        if hasattr(source, "seek"):
+            source.seek(0)
+        data = source.read()
+        name = filename or Path(str(getattr(source, "name", "uploaded data"))).name
+        return (data.encode("utf-8") if isinstance(data, str) else bytes(data)), name
+    raise DataFormatError(
+        f"source must be a file path, bytes or an open file; got a value of type {type(source).__name__}."
+    )
+
+
+def decode_text(data: bytes, name: str) -> tuple[str, list[str]]:
+    """Refuse binary files and decode text (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else Latin-1)."""
+    if not data.strip():
+        raise DataFormatError(f"The file '{name}' is empty. Upload a CSV with a header and one row per protein.")
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16"), ["The file was read as UTF-16 text."]
+        except UnicodeDecodeError:
+            pass
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise DataFormatError(
+                f"The file '{name}' seems to be {what}, not a text table. Export the data as CSV "
+                "(comma-separated, with columns sequence and label) and upload that file."
+            )
+    if b"\x00" in data[:65536]:
+        raise DataFormatError(
+            f"The file '{name}' seems to be a binary file (it contains NUL bytes), not a text table. "
+            "Export the data as CSV (comma-separated, with columns sequence and label) and upload that."
+        )
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    controls = sum(text.count(chr(code)) for code in (*range(1, 9), 11, 12, *range(14, 32), 127))
+    if controls > 0.01 * len(text):
+        raise DataFormatError(
+            f"The file '{name}' could not be read as text: it is neither UTF-8 nor Latin-1 text. "
+            "Save it as a UTF-8 CSV file and upload it again."
+        )
+    return text, [f"The file '{name}' is not valid UTF-8; it was read as Latin-1 text."]
+
+
+def find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
+    """The first column whose name (case-insensitive, trimmed) is one of names, by names' order."""
+    lookup = {str(c).strip().lower(): c for c in reversed(columns)}
+    return next((lookup[name] for name in names if name in lookup), None)
+
+
+def sniff_separator(text: str) -> tuple[str, str]:
+    """Pick comma, semicolon or tab from the first non-blank line; returns (separator, format name)."""
+    first = next((line for line in text.split("\n", 50)[:50] if line.strip()), "")
+    counts = {sep: first.count(sep) for sep in (",", ";", "\t")}
+    sep = max(counts, key=lambda s: counts[s]) if any(counts.values()) else ","
+    return sep, {",": "csv", ";": "semicolon-separated", "\t": "tsv"}[sep]
+
+
+def parse_labels(text: pd.Series) -> np.ndarray:
+    """Map label spellings (and the numbers 0 and 1) to 0/1; -1 where missing or not recognised.  # (N,) int64"""
+    text = text.str.strip()
+    mapped = text.str.lower().map(LABEL_SPELLINGS)
+    numeric = pd.to_numeric(text, errors="coerce")
+    mapped = mapped.fillna(numeric.where(numeric.isin([0, 1])))
+    return mapped.fillna(-1).to_numpy(np.int64)
+
+
+def _looks_like_data(cells: list[str]) -> tuple[int, int] | None:
+    """Positions of (sequence, label) when a header row is really a data row."""
+    seq_at = next((i for i, c in enumerate(cells)
+                   if len(c.strip()) >= 5 and CLEAN_SEQUENCE.fullmatch(c.strip().upper())), None)
+    label_at = next((i for i, c in enumerate(cells) if i != seq_at and c.strip().lower() in LABEL_SPELLINGS), None)
+    return (seq_at, label_at) if seq_at is not None and label_at is not None else None
+
+
+def _columns_error(columns: list[str], sep: str) -> DataFormatError:
+    """Explain a header without recognisable columns (or a missing header)."""
+    positions = _looks_like_data([str(c) for c in columns])
+    if positions is not None:
+        names = ["id"] * len(columns)
+        names[positions[0]], names[positions[1]] = "sequence", "label"
+        return DataFormatError(
+            "The file has no header row: its first row already looks like data (a protein sequence and a "
+            f"label). Add a header line such as '{sep.join(names)}' as the first line of the file."
+        )
+    shown = ", ".join(repr(str(c)) for c in columns[:20])
+    return DataFormatError(
+        f"The file needs a sequence column and a label column; the columns found are: {shown}. "
+        f"Name the sequence column one of {', '.join(SEQUENCE_NAMES)} and the label column one of "
+        f"{', '.join(LABEL_NAMES)} (case does not matter)."
+    )
+
+
+def _read_table(text: str) -> tuple[pd.DataFrame, str, str, str | None, str]:
+    """Parse delimited text; returns (frame, sequence column, label column, id column, format)."""
+    sep, file_format = sniff_separator(text)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, na_filter=False,
+                                skip_blank_lines=False, index_col=False, engine="c")
+    except pd.errors.EmptyDataError:
+        raise DataFormatError("The file has no rows. Upload a CSV with a header and one row per protein.") from None
+    except pd.errors.ParserWarning:
+        raise DataFormatError(
+            f"The first data row has more fields than the header ({file_format} file). Add the missing "
+            "column names to the header, or remove the extra separators from that row."
+        ) from None
+    except (pd.errors.ParserError, ValueError, OverflowError) as error:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+        detail = (f"line {found[2]} has {found[3]} fields but the header has {found[1]}" if found
+                  else str(error).strip().splitlines()[-1][:200])
+        raise DataFormatError(
+            f"The file could not be read as a {file_format} table: {detail}. Check that every row has "
+            "the same number of columns as the header and that quotes are balanced."
+        ) from None
+    columns = [str(c) for c in frame.columns]
+    seq_col, label_col = find_column(columns, SEQUENCE_NAMES), find_column(columns, LABEL_NAMES)
+    if seq_col is None or label_col is None or seq_col == label_col:
+        raise _columns_error(columns, sep)
+    return frame, seq_col, label_col, find_column(columns, ID_NAMES), file_format
+
+
+def _table_rows(text: str) -> tuple[pd.DataFrame, str, str, str]:
+    """Rows as a frame with columns row, id, sequence, label (strings); blank lines left out."""
+    frame, seq_col, label_col, id_col, file_format = _read_table(text)
+    rows = pd.DataFrame({
+        "row": np.arange(len(frame), dtype=np.int64) + 2,  # header is line 1
+        "sequence": frame[seq_col].astype(str),
+        "label": frame[label_col].astype(str),
+    })
+    rows["id"] = frame[id_col].astype(str).str.strip() if id_col else "row" + rows["row"].astype(str)
+    rows.loc[rows["id"] == "", "id"] = "row" + rows["row"].astype(str)
+    blank = (frame.astype(str).apply(lambda col: col.str.strip()) == "").all(axis=1)
+    return rows[~blank.to_numpy()].reset_index(drop=True), seq_col, label_col, file_format
+
+
+def _header_label(header: str) -> tuple[str, str]:
+    """Split a labelled FASTA header into (id, raw label text); label '' when none is found."""
+    words = header.split()
+    record_id = words[0] if words else ""
+    found = _KEY_VALUE.search(header)
+    if found:
+        return record_id.split("|")[0] if "|" in record_id and "=" in record_id else record_id, found[1]
+    if "|" in record_id and record_id.rsplit("|", 1)[1].strip().lower() in LABEL_SPELLINGS:
+        head, tail = record_id.rsplit("|", 1)
+        return head, tail
+    if len(words) > 1 and words[-1].lower() in LABEL_SPELLINGS:
+        return record_id, words[-1]
+    return record_id, ""
+
+
+def _fasta_rows(text: str) -> pd.DataFrame:
+    """Rows (row, id, sequence, label) from a FASTA file with labels in the headers."""
+    records = split_fasta(text)
+    parsed = [(_header_label(r.header or ""), r) for r in records]
+    if parsed and not any(label for (_, label), _r in parsed):
+        raise DataFormatError(
+            f"None of the {len(records):,} FASTA headers carries a label. Put a label in every header, "
+            "for example '>P12345 label=1', '>P12345|1' or '>P12345 soluble'."
+        )
+    return pd.DataFrame({
+        "row": [r.line_number for _, r in parsed],
+        "id": [rid or f"record{i}" for i, ((rid, _), _r) in enumerate(parsed, start=1)],
+        "sequence": ["\n".join(r.lines) for _, r in parsed],
+        "label": [label for (_, label), _r in parsed],
+    })
+
+
+def read_rows(source: Source, *, filename: str | None = None) -> RawRows:
+    """Read a CSV/TSV/semicolon table or a labelled FASTA file into raw rows (nothing dropped yet)."""
+    data, name = read_source(source, filename)
+    text, notes = decode_text(data, name)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    first = next((line.strip() for line in text.split("\n", 20)[:20] if line.strip()), "")
+    if first.startswith(">"):
+        return RawRows(_fasta_rows(text), "FASTA records", "FASTA header", "fasta", notes)
+    rows, seq_col, label_col, file_format = _table_rows(text)
+    return RawRows(rows, seq_col, label_col, file_format, notes)
