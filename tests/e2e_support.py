@@ -160,6 +160,42 @@ def open_page(page, url: str, heading: str, *, timeout_ms: int = 60_000) -> None
     assert_no_traceback(page, url)
 
 
+def go_by_sidebar(page, link: str, heading: str) -> None:
+    """Switch page with the sidebar (keeps the same Streamlit session, unlike a reload)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+    page.get_by_role("heading", name=heading).first.wait_for()
+    wait_until_idle(page)
+    assert_no_traceback(page, link)
+
+
+def set_number(page, label: str, value: int) -> None:
+    """Type into a number input and commit it with Enter."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
+    wait_until_idle(page)
+
+
+def set_text_area(page, label: str, text: str) -> None:
+    """Replace a text area's content and commit it with Ctrl+Enter."""
+    area = page.get_by_label(label)
+    area.fill(text)
+    area.press("Control+Enter")
+    wait_until_idle(page)
+
+
+def configure_tiny_training(page) -> None:
+    """On the Train page: a 60-row sample, a 4-wide one-layer CNN, 2 epochs, no early stopping."""
+    page.get_by_text("Custom sample size").click()
+    wait_until_idle(page)
+    set_number(page, "Rows to sample", 60)
+    set_number(page, "Embedding size", 4)
+    set_number(page, "Filters per layer", 4)
+    set_number(page, "Conv layers", 1)
+    set_number(page, "Epochs", 2)
+    set_number(page, "Early-stopping patience", 0)
+
+
 def page_text(page) -> str:
     """Return the visible text of the main app area."""
     return page.locator('[data-testid="stApp"]').inner_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from protlab.checkpoint import save_checkpoint
 from protlab.models import build_model, model_config_dict
+from tests.e2e_support import (VIEWPORT, StreamlitServer, configure_tiny_training, http_get, launch_chromium,
+                               open_page, set_text_area, wait_until_idle)
 
 REPO = Path(__file__).resolve().parents[1]
 PREDICT_PAGE = str(REPO / "pages" / "predict.py")
@@ -70,3 +73,95 @@ def test_eight_sessions_predict_and_share_one_cached_model(default_model, monkey
         assert at.metric[0].label.startswith("P(soluble)")
         assert float(at.metric[0].value) == pytest.approx(float(expected), abs=5e-4), text[:20]
     assert loads == [str(default_model)]  # the model was loaded once for every session
+
+
+# ---------------------------------------------------------------- a real server under a class's load
+class _Pollers:
+    """HTTP clients that keep asking the server for its health and its page while the class works."""
+
+    def __init__(self, base_url: str, n_clients: int = N_SESSIONS, period: float = 0.25, timeout: float = 10.0):
+        self.base_url, self.n_clients, self.period, self.timeout = base_url, n_clients, period, timeout
+        self.latencies: list[float] = []  # seconds per answered request
+        self.failures: list[str] = []  # requests that errored or timed out
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._poll, args=(i,), daemon=True) for i in range(n_clients)]
+
+    def _poll(self, i: int) -> None:
+        """Alternate health checks and page loads until stopped."""
+        paths = ["/_stcore/health", "/"]
+        k = i
+        while not self._stop.is_set():
+            path = paths[k % 2]
+            status, seconds, _ = http_get(self.base_url + path, timeout=self.timeout)
+            (self.latencies if status == 200 else self.failures).append(
+                seconds if status == 200 else f"{path}: status {status} after {seconds:.1f} s")
+            k += 1
+            self._stop.wait(self.period)
+
+    def __enter__(self) -> _Pollers:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self.timeout + 5)
+
+
+def _upload_checkpoint_and_predict(page, checkpoint: bytes, sequence: str) -> None:
+    """On the Predict page: choose an uploaded checkpoint and predict one sequence."""
+    page.get_by_text("Upload a checkpoint (.pt)").click()
+    wait_until_idle(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        files=[{"name": "class_model.pt", "mimeType": "application/octet-stream", "buffer": checkpoint}])
+    wait_until_idle(page)
+    set_text_area(page, "Protein sequence(s): plain letters or FASTA", sequence)
+
+
+def test_eight_browser_sessions_two_training_on_one_server(tmp_path, default_model) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    checkpoint = default_model.read_bytes()
+    with StreamlitServer(home=tmp_path / "class-home") as server, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(N_SESSIONS)]
+        pages = [context.new_page() for context in contexts]
+        for tab in pages:
+            tab.set_default_timeout(120_000)
+        trainers, predictors = pages[:2], pages[2:]
+        with _Pollers(server.url) as pollers:
+            open_page(pages[0], server.url, "ProtLab")  # the instructor opens the app
+            for tab in trainers:
+                open_page(tab, f"{server.url}/train", "Train a solubility classifier")
+                configure_tiny_training(tab)
+            for tab in trainers:  # both runs start within a moment of each other
+                tab.get_by_role("button", name="Start training").click()
+            shown = []
+            for tab, sequence in zip(predictors, SEQUENCES[2:]):  # the others predict while those two train
+                open_page(tab, f"{server.url}/predict", "Predict solubility")
+                _upload_checkpoint_and_predict(tab, checkpoint, sequence)
+            for tab in predictors:  # read every session's answer after all of them have asked
+                value = tab.get_by_test_id("stMetricValue").first.inner_text()
+                shown.append(float(value))
+            run_ids = []
+            for tab in trainers:
+                tab.get_by_role("heading", name="4 · Results on the held-out test set").wait_for(timeout=240_000)
+                wait_until_idle(tab)
+                found = re.search(r"Run (\S+): finished", tab.get_by_test_id("stMain").inner_text())
+                assert found, "a trainer's page does not show its finished run"
+                run_ids.append(found[1])
+            for tab in predictors:  # nobody sees another session's run
+                tab.get_by_text("One of my training runs").click()
+                wait_until_idle(tab)
+                expect(tab.get_by_test_id("stMain")).to_contain_text("You have no finished training runs yet")
+        browser.close()
+    from protlab.predict import Predictor
+
+    expected = Predictor.from_checkpoint(default_model).predict(SEQUENCES[2:])  # (6,)
+    assert shown == pytest.approx([round(float(p), 3) for p in expected], abs=1.5e-3)
+    assert len(set(run_ids)) == 2
+    assert sorted(p.name for p in (server.home / "runs").iterdir() if p.is_dir()) == sorted(run_ids)
+    assert pollers.failures == [], pollers.failures[:5]
+    assert pollers.latencies, "the HTTP clients made no request"
+    print(f"\n{len(pollers.latencies)} HTTP requests during the class, max latency {max(pollers.latencies):.2f} s")

@@ -16,9 +16,12 @@ from tests.e2e_support import (
     VIEWPORT,
     StreamlitServer,
     assert_no_traceback,
+    configure_tiny_training,
+    go_by_sidebar,
     launch_chromium,
     open_page,
     screenshot,
+    set_text_area,
     wait_until_idle,
 )
 
@@ -74,30 +77,6 @@ def page(browser):
         context.close()
 
 
-def _go_by_sidebar(page, link: str, heading: str) -> None:
-    """Switch page with the sidebar (keeps the same Streamlit session, unlike a reload)."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
-    page.get_by_role("heading", name=heading).first.wait_for()
-    wait_until_idle(page)
-    assert_no_traceback(page, link)
-
-
-def _set_number(page, label: str, value: int) -> None:
-    """Type into a number input and commit it with Enter."""
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    wait_until_idle(page)
-
-
-def _set_text_area(page, label: str, text: str) -> None:
-    """Replace a text area's content and commit it with Ctrl+Enter."""
-    area = page.get_by_label(label)
-    area.fill(text)
-    area.press("Control+Enter")
-    wait_until_idle(page)
-
-
 def _main_text(page) -> str:
     """Visible text of the page body (without the sidebar)."""
     return page.get_by_test_id("stMain").inner_text()
@@ -122,11 +101,11 @@ def test_a_deep_link_as_the_very_first_visit_gets_the_full_app(tmp_path, page) -
 def test_encode_a_sequence_and_see_a_clear_message_for_a_bad_one(server, page) -> None:
     open_page(page, f"{server.url}/encode", "1 · Encode a protein")
     label = "Protein sequence (one-letter code; a pasted FASTA record works too)"
-    _set_text_area(page, label, "mvlspadktn")
+    set_text_area(page, label, "mvlspadktn")
     expect(page.get_by_test_id("stMain")).to_contain_text("shape (10,)")
     expect(page.get_by_test_id("stMain")).to_contain_text("shape (10, 20)")
     screenshot(page, "encode-mvlspadktn")
-    _set_text_area(page, label, "MVL5PAD")
+    set_text_area(page, label, "MVL5PAD")
     alert = page.get_by_test_id("stAlert").filter(has_text="'5' at position 4")
     expect(alert).to_contain_text("which is not an amino-acid letter")
     assert_no_traceback(page, "encode with a digit")
@@ -135,14 +114,7 @@ def test_encode_a_sequence_and_see_a_clear_message_for_a_bad_one(server, page) -
 
 def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
     open_page(page, f"{server.url}/train", "Train a solubility classifier")
-    page.get_by_text("Custom sample size").click()
-    wait_until_idle(page)
-    _set_number(page, "Rows to sample", 60)
-    _set_number(page, "Embedding size", 4)
-    _set_number(page, "Filters per layer", 4)
-    _set_number(page, "Conv layers", 1)
-    _set_number(page, "Epochs", 2)
-    _set_number(page, "Early-stopping patience", 0)
+    configure_tiny_training(page)
     page.get_by_role("button", name="Start training").dblclick()  # an impatient double-click
     results = page.get_by_role("heading", name="4 · Results on the held-out test set")
     results.wait_for(timeout=TRAIN_TIMEOUT_MS)
@@ -156,10 +128,10 @@ def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
     runs = [p for p in (server.home / "runs").iterdir() if p.is_dir()]
     assert len(runs) == 1, f"double-clicking Start made {len(runs)} runs: {[p.name for p in runs]}"
 
-    _go_by_sidebar(page, "5 · Predict solubility", "Predict solubility")
+    go_by_sidebar(page, "5 · Predict solubility", "Predict solubility")
     page.get_by_text("One of my training runs").click()
     wait_until_idle(page)
-    _set_text_area(page, "Protein sequence(s): plain letters or FASTA", QUERY)
+    set_text_area(page, "Protein sequence(s): plain letters or FASTA", QUERY)
     expect(page.get_by_test_id("stMetric").first).to_contain_text("P(soluble)")
     assert_no_traceback(page, "predict")
     screenshot(page, "predict-with-my-run")
@@ -173,7 +145,7 @@ def test_predict_page_explains_bad_input(server, page) -> None:
         (">only_a_header", "is not followed by a sequence"),
         ("MVL\U0001F600SPAD", "U+1F600 GRINNING FACE"),
     ]:
-        _set_text_area(page, label, text)
+        set_text_area(page, label, text)
         expect(page.get_by_test_id("stAlert").filter(has_text=message)).to_be_visible()
         assert_no_traceback(page, f"predict with {text!r}")
     screenshot(page, "predict-bad-input")
