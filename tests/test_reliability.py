@@ -12,6 +12,7 @@ import io
 import os
 import pickle
 import re
+import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -575,3 +576,24 @@ def test_network_builder_page_shows_each_refusal_as_a_message(monkeypatch) -> No
             assert [i.value for i in at.info if "logistic regression" in i.value], case
         else:
             assert errors == [message], (case, errors)
+
+
+# ---------------------------------------------------------------- faults: Stop
+def test_stop_ends_training_within_one_batch_and_keeps_what_it_learned() -> None:
+    train, val = _tiny_sets(n=48)
+    model = _tiny_cnn()
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    stop, batches = threading.Event(), []
+
+    def press_stop_during_batch_3(event) -> None:
+        if isinstance(event, BatchEvent):
+            batches.append((event.epoch, event.batch))
+            if (event.epoch, event.batch) == (1, 3):
+                stop.set()
+
+    config = TrainConfig(batch_size=4, epochs=50, batch_events=True, scheduler="none")
+    result = train_model(model, train, val, config, callback=press_stop_during_batch_3, stop=stop)
+    assert result.stopped_reason == "stopped"
+    assert batches == [(1, 1), (1, 2), (1, 3)]  # no batch started after Stop
+    assert result.best_state is not None
+    assert any(not torch.equal(initial[k], v) for k, v in result.best_state.items())  # three steps were kept
