@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import os
 import pickle
 import re
 import threading
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +26,12 @@ import torch
 from protlab.alphabet import AMINO_ACIDS
 from protlab.batching import TokenizedSet
 from protlab.checkpoint import load_checkpoint, save_checkpoint
-from protlab.data import load_labelled
+from protlab.data import LabelledData, load_labelled
 from protlab.errors import (CheckpointError, ConfigError, DataFormatError, InvalidSequenceError, ProtlabError,
-                            TrainingDivergedError)
+                            RunError, TrainingDivergedError)
 from protlab.models import build_model, count_parameters, model_config_dict
 from protlab.models.mlp import LayerSpec, MLPConfig, build_mlp
+from protlab.runs import RUN_ID, RunManager, RunSpec
 from protlab.sequences import MAX_TEXT_CHARS, clean_sequence, parse_sequences
 from protlab.training import BatchEvent, EpochEvent, TrainConfig, train_model
 
@@ -597,3 +600,150 @@ def test_stop_ends_training_within_one_batch_and_keeps_what_it_learned() -> None
     assert batches == [(1, 1), (1, 2), (1, 3)]  # no batch started after Stop
     assert result.best_state is not None
     assert any(not torch.equal(initial[k], v) for k, v in result.best_state.items())  # three steps were kept
+
+
+# ---------------------------------------------------------------- faults: background runs
+def _labelled(n: int = 40) -> LabelledData:
+    """n random proteins with alternating labels."""
+    sequences = _random_sequences(n, length=24, seed=5)
+    return LabelledData(sequences, np.arange(n) % 2, [f"p{i}" for i in range(n)])
+
+
+def _spec(name: str = "run", epochs: int = 2, **train) -> RunSpec:
+    """A tiny CNN run on 40 proteins."""
+    config = TrainConfig(epochs=epochs, batch_size=4, scheduler="none", patience=0, **train)
+    return RunSpec(name=name, data=_labelled(), model_kind="cnn",
+                   model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1, "dropout": 0.0},
+                   train_config=config)
+
+
+def _finished(manager: RunManager, run_id: str, owner: str):
+    """Wait for a run's thread and return its status."""
+    assert manager.wait(run_id, timeout=120), "the run did not end within 2 minutes"
+    return manager.status(run_id, owner)
+
+
+def test_start_pressed_twice_starts_one_run(tmp_path) -> None:
+    manager = RunManager(tmp_path / "runs")
+    barrier, outcomes = threading.Barrier(2), []
+
+    def press_start() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(manager.start(_spec(epochs=3), "alice"))
+        except RunError as err:
+            outcomes.append(err)
+
+    clicks = [threading.Thread(target=press_start) for _ in range(2)]
+    for click in clicks:
+        click.start()
+    for click in clicks:
+        click.join()
+    run_ids = [o for o in outcomes if isinstance(o, str)]
+    errors = [str(o) for o in outcomes if isinstance(o, RunError)]
+    assert len(run_ids) == 1 and errors == ["A training run is already going for this session; stop it first."]
+    assert [r["run_id"] for r in manager.list_runs("alice")] == run_ids
+    assert _finished(manager, run_ids[0], "alice").state == "finished"
+    assert RUN_ID.fullmatch(manager.start(_spec(), "alice"))  # once it has ended, Start works again
+
+
+def test_stop_ends_a_run_and_keeps_its_best_weights(tmp_path) -> None:
+    manager = RunManager(tmp_path / "runs")
+    run_id = manager.start(_spec(epochs=1000), "bob")
+    deadline = time.monotonic() + 60
+    while manager.status(run_id, "bob").progress <= 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    manager.stop(run_id, "bob")
+    status = _finished(manager, run_id, "bob")
+    assert (status.state, status.error) == ("stopped", None)
+    assert status.progress < 0.5
+    assert load_checkpoint(status.checkpoint_path).kind == "cnn"  # what it learned is kept
+
+
+def test_a_finished_run_survives_a_server_restart(tmp_path) -> None:
+    first = RunManager(tmp_path / "runs")
+    run_id = first.start(_spec(), "carol")
+    before = _finished(first, run_id, "carol")
+    restarted = RunManager(tmp_path / "runs")  # a new process reads the same folder
+    after = restarted.status(run_id, "carol")
+    assert (after.state, after.test_metrics, after.baseline) == ("finished", before.test_metrics, before.baseline)
+    assert [e["val_loss"] for e in after.events] == pytest.approx([e["val_loss"] for e in before.events])
+    assert np.array_equal(after.test_labels, before.test_labels)
+    assert [r["run_id"] for r in restarted.list_runs("carol")] == [run_id]
+    assert load_checkpoint(after.checkpoint_path).kind == "cnn"
+
+
+def test_a_run_cut_off_by_a_restart_is_reported_as_interrupted(tmp_path) -> None:
+    manager = RunManager(tmp_path / "runs")
+    run_id = manager.start(_spec(), "dave")
+    _finished(manager, run_id, "dave")
+    record_path = tmp_path / "runs" / run_id / "run.json"
+    record = json.loads(record_path.read_text())
+    record["state"] = "running"  # as if the server died mid-run
+    record_path.write_text(json.dumps(record))
+    status = RunManager(tmp_path / "runs").status(run_id, "dave")
+    assert (status.state, status.error) == ("interrupted", "The server stopped while this run was going.")
+
+
+def test_a_run_that_raises_is_recorded_and_the_server_keeps_working(tmp_path, monkeypatch) -> None:
+    import protlab.runs as runs
+
+    real_train = runs.train_model
+
+    def out_of_memory_for_one_run(model, train, val, config, **kwargs):
+        if config.seed == 7:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return real_train(model, train, val, config, **kwargs)
+
+    monkeypatch.setattr(runs, "train_model", out_of_memory_for_one_run)
+    manager = RunManager(tmp_path / "runs")
+    failed = _finished(manager, manager.start(_spec(seed=7), "erin"), "erin")
+    assert (failed.state, failed.error) == (
+        "failed", "The run failed: RuntimeError: CUDA out of memory. Tried to allocate 20.00 GiB")
+    other = _finished(manager, manager.start(_spec(), "frank"), "frank")
+    again = _finished(manager, manager.start(_spec(), "erin"), "erin")
+    assert (other.state, again.state) == ("finished", "finished")
+
+
+def test_a_diverging_run_fails_with_a_message_and_keeps_the_best_checkpoint(tmp_path, monkeypatch) -> None:
+    import protlab.runs as runs
+
+    real_train = runs.train_model
+
+    def poison_after_epoch_1(model, train, val, config, *, callback=None, stop=None):
+        def chained(event) -> None:
+            callback(event)
+            if isinstance(event, EpochEvent) and event.epoch == 1:
+                with torch.no_grad():
+                    next(model.parameters()).mul_(1e30).fill_(float("inf"))
+
+        return real_train(model, train, val, config, callback=chained, stop=stop)
+
+    monkeypatch.setattr(runs, "train_model", poison_after_epoch_1)
+    manager = RunManager(tmp_path / "runs")
+    status = _finished(manager, manager.start(_spec(epochs=3), "gina"), "gina")
+    assert status.state == "failed"
+    assert status.error == ("The loss became NaN at epoch 2, batch 1 even though the learning rate is 0.001; try a "
+                            "lower learning rate (for example 1e-4) or turn gradient clipping on (grad_clip 1.0).")
+    assert [e["epoch"] for e in status.events] == [1]
+    checkpoint = load_checkpoint(status.checkpoint_path)
+    assert all(torch.isfinite(p).all() for p in checkpoint.model.parameters())
+
+
+def test_learning_rate_1e6_run_fails_with_the_divergence_message(tmp_path) -> None:
+    manager = RunManager(tmp_path / "runs")
+    status = _finished(manager, manager.start(_spec(lr=1e6, optimizer="sgd", grad_clip=0.0), "hank"), "hank")
+    assert status.state == "failed" and DIVERGED.fullmatch(status.error), status.error
+
+
+def test_run_files_get_generated_names_and_are_complete(tmp_path) -> None:
+    manager = RunManager(tmp_path / "runs")
+    spec = _spec(name="../../etc/passwd; rm -rf ~ $(reboot)")
+    run_id = manager.start(spec, "ivy")
+    status = _finished(manager, run_id, "ivy")
+    assert status.name == spec.name  # shown as typed ...
+    assert RUN_ID.fullmatch(run_id)  # ... but every path is generated by the server
+    files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert files == ["runs", f"runs/{run_id}"] + [f"runs/{run_id}/{name}" for name in (
+        "history.csv", "model.pt", "run.json", "test_predictions.csv")]
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.rglob("*"))  # atomic writes left nothing behind
