@@ -6,13 +6,19 @@ import re
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
+from protlab.alphabet import AMINO_ACIDS
 from protlab.checkpoint import save_checkpoint
+from protlab.data import LabelledData
+from protlab.errors import RunError
 from protlab.models import build_model, model_config_dict
+from protlab.runs import RunManager, RunSpec
+from protlab.training import TrainConfig
 from tests.e2e_support import (VIEWPORT, StreamlitServer, configure_tiny_training, http_get, launch_chromium,
                                open_page, set_text_area, wait_until_idle)
 
@@ -165,3 +171,64 @@ def test_eight_browser_sessions_two_training_on_one_server(tmp_path, default_mod
     assert pollers.failures == [], pollers.failures[:5]
     assert pollers.latencies, "the HTTP clients made no request"
     print(f"\n{len(pollers.latencies)} HTTP requests during the class, max latency {max(pollers.latencies):.2f} s")
+
+
+# ---------------------------------------------------------------- the RunManager shared by every session
+def _tiny_spec(seed: int) -> RunSpec:
+    """A two-epoch run of a 4-wide CNN on 40 random proteins."""
+    rng = np.random.default_rng(seed)
+    letters = np.frombuffer(AMINO_ACIDS.encode(), dtype=np.uint8)
+    sequences = [row.tobytes().decode() for row in letters[rng.integers(0, 20, size=(40, 24))]]
+    data = LabelledData(sequences, np.arange(40) % 2, [f"p{i}" for i in range(40)])
+    return RunSpec(name=f"seed {seed}", data=data, model_kind="cnn",
+                   model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1},
+                   train_config=TrainConfig(epochs=2, batch_size=4, seed=seed, scheduler="none"))
+
+
+def test_two_sessions_train_at_once_and_each_sees_only_its_own_run(tmp_path) -> None:
+    manager = RunManager(tmp_path / "runs", max_concurrent=2)
+    mine, theirs = manager.start(_tiny_spec(1), "alice"), manager.start(_tiny_spec(2), "bob")
+    with pytest.raises(RunError) as info:  # a third student while both run
+        manager.start(_tiny_spec(3), "carol")
+    assert str(info.value) == ("2 training runs are already going on this server (the limit is 2); "
+                               "wait for one to finish and try again.")
+    assert manager.wait(mine, 120) and manager.wait(theirs, 120)
+    assert [r["run_id"] for r in manager.list_runs("alice")] == [mine]
+    assert [r["run_id"] for r in manager.list_runs("bob")] == [theirs]
+    assert manager.list_runs("carol") == []
+    for run_id, owner in ((theirs, "alice"), (mine, "bob")):
+        with pytest.raises(RunError) as info:
+            manager.status(run_id, owner)
+        assert str(info.value) == f"There is no run {run_id!r} in this session."
+        with pytest.raises(RunError):
+            manager.stop(run_id, owner)
+    a, b = manager.status(mine, "alice"), manager.status(theirs, "bob")
+    assert (a.state, b.state) == ("finished", "finished")
+    assert (a.spec["name"], b.spec["name"]) == ("seed 1", "seed 2")
+    assert a.checkpoint_path != b.checkpoint_path
+    assert manager.start(_tiny_spec(3), "carol")  # a place is free again
+
+
+def test_many_sessions_polling_a_run_while_it_trains_never_error(tmp_path) -> None:
+    manager = RunManager(tmp_path / "runs")
+    run_id = manager.start(_tiny_spec(4), "dana")
+    errors: list[str] = []
+
+    def poll() -> None:  # eight pages refreshing their live panel
+        while True:
+            try:
+                status = manager.status(run_id, "dana")
+                manager.list_runs("dana")
+            except Exception as err:  # noqa: BLE001 - any error here is the failure being tested for
+                errors.append(f"{type(err).__name__}: {err}")
+                return
+            if status.state not in ("queued", "running"):
+                return
+
+    pollers = [threading.Thread(target=poll) for _ in range(N_SESSIONS)]
+    for thread in pollers:
+        thread.start()
+    for thread in pollers:
+        thread.join(timeout=120)
+    assert errors == []
+    assert manager.status(run_id, "dana").state == "finished"
