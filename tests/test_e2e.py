@@ -137,8 +137,23 @@ def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
     screenshot(page, "predict-with-my-run")
 
 
-def test_predict_page_explains_bad_input(server, page) -> None:
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """A small real CNN checkpoint file that a student uploads on the Predict page."""
+    from protlab.checkpoint import save_checkpoint
+    from protlab.models import build_model, model_config_dict
+
+    model = build_model("cnn", {"embed_dim": 4, "hidden_dim": 4, "num_layers": 1})
+    path = tmp_path_factory.mktemp("upload") / "my_model.pt"
+    return save_checkpoint(path, model, kind="cnn", model_config=model_config_dict(model))
+
+
+def test_predict_page_explains_bad_input(server, page, tiny_checkpoint) -> None:
     open_page(page, f"{server.url}/predict", "Predict solubility")
+    page.get_by_text("Upload a checkpoint (.pt)").click()
+    wait_until_idle(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(tiny_checkpoint))
+    wait_until_idle(page)
     label = "Protein sequence(s): plain letters or FASTA"
     for text, message in [
         ("", "No sequence was given."),
@@ -151,13 +166,13 @@ def test_predict_page_explains_bad_input(server, page) -> None:
     screenshot(page, "predict-bad-input")
 
 
-def test_an_upload_over_the_limit_is_refused_with_a_message(server, page) -> None:
+def test_an_upload_over_the_limit_is_refused_with_a_message(server, page, tmp_path) -> None:
     open_page(page, f"{server.url}/train", "Train a solubility classifier")
     page.get_by_text("Upload my own CSV or FASTA").click()
     wait_until_idle(page)
-    big = b"sequence,label\n" + b"MKV" * (51 * 1024 * 1024 // 3)  # 51 MB, over server.maxUploadSize = 50
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
-        files=[{"name": "huge.csv", "mimeType": "text/csv", "buffer": big}])
+    big = tmp_path / "huge.csv"  # 51 MB, over server.maxUploadSize = 50
+    big.write_bytes(b"sequence,label\n" + b"MKV" * (51 * 1024 * 1024 // 3))
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(big))
     expect(page.get_by_test_id("stMain")).to_contain_text(re.compile(r"File must be 50(\.0)? ?MB or smaller"))
     assert_no_traceback(page, "oversized upload")
     screenshot(page, "train-upload-too-large")
