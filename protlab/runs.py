@@ -310,25 +310,48 @@ def _progress(run: _Run, event: EpochEvent | BatchEvent) -> None:
         _atomic_write(run.folder / "history.csv", pd.DataFrame(rows).to_csv(index=False))
 
 
-def _finish(run: _Run, model: torch.nn.Module, result: TrainResult, sets: dict, data: LabelledData,
-            split: Split) -> None:
-    """Save the best model, test predictions and metrics of a run that produced weights."""
+@dataclass
+class PreparedRun:
+    """A spec turned into tensors: the data, its split, tokenised subsets and a fresh model."""
+
+    data: LabelledData  # the cleaned labelled sequences
+    split: Split  # train/val/test row indices
+    sets: dict[str, TokenizedSet]  # 'train', 'val', 'test' subsets, tokenised once
+    model: torch.nn.Module  # built from spec.model_kind / model_config (feature scaling set from train rows)
+
+
+def prepare_run(spec: RunSpec, data: LabelledData | None = None) -> PreparedRun:
+    """Load (unless given), split, tokenise and build the model of a spec; seeded by the training seed."""
+    data = data if data is not None else (spec.data if spec.data is not None else load_labelled(spec.data_path)[0])
+    split = _split(spec, data)
+    set_seed(spec.train_config.seed)
+    model = build_model(spec.model_kind, spec.model_config)
+    full = _tokenise(spec, data, model)
+    sets = {part: full.subset(getattr(split, part)) for part in ("train", "val", "test")}
+    if getattr(model, "uses_features", False):
+        train_features = sets["train"].features  # (N_train, F)
+        model.set_feature_stats(train_features.mean(axis=0), train_features.std(axis=0))
+    return PreparedRun(data, split, sets, model)
+
+
+def evaluate_and_save(prepared: PreparedRun, result: TrainResult, spec: RunSpec, path: Path,
+                      extra: dict | None = None) -> dict:
+    """Load the best weights, score the test split, save the checkpoint; returns metrics, baseline, predictions."""
+    model, split, data = prepared.model, prepared.split, prepared.data
     model.load_state_dict(result.best_state)
     model.cpu()
-    _, probs, labels = evaluate(model, sets["test"], "cpu")
-    ids = [data.ids[i] for i in split.test]
-    _atomic_write(run.folder / "test_predictions.csv",
-                  pd.DataFrame({"id": ids, "label": labels, "p_soluble": probs}).to_csv(index=False))
+    _, probs, labels = evaluate(model, prepared.sets["test"], "cpu")
     metrics = compute_metrics(labels, probs)
     baseline = majority_baseline(data.labels[split.train], labels)
     summary = {"n_rows": len(data), "n_train": len(split.train), "n_val": len(split.val),
                "n_test": len(split.test), "split": split.method, "identity": split.identity}
-    path = save_checkpoint(run.folder / "model.pt", model, kind=run.spec.model_kind,
-                           model_config=model_config_dict(model), train_config=result.config,
-                           metrics={"test": metrics, "validation": result.best_metrics}, data_summary=summary,
-                           history=result.history_rows(), extra={"run_id": run.run_id})
-    run.results.update(test_metrics=metrics, baseline=baseline, best_epoch=result.best_epoch,
-                       stopped_reason=result.stopped_reason, data_summary=summary, checkpoint=str(path))
+    saved = save_checkpoint(path, model, kind=spec.model_kind, model_config=model_config_dict(model),
+                            train_config=result.config, metrics={"test": metrics, "validation": result.best_metrics},
+                            data_summary=summary, history=result.history_rows(), extra=extra)
+    predictions = pd.DataFrame({"id": [data.ids[i] for i in split.test], "label": labels, "p_soluble": probs})
+    return {"test_metrics": metrics, "baseline": baseline, "best_epoch": result.best_epoch,
+            "stopped_reason": result.stopped_reason, "data_summary": summary, "checkpoint": str(saved),
+            "predictions": predictions}
 
 
 def _work(run: _Run) -> None:
@@ -337,19 +360,10 @@ def _work(run: _Run) -> None:
     with run.lock:
         run.state, run.timings["started"] = "running", time.time()
     run.save()
-    state, error, result, context = "finished", None, None, None
+    state, error, result, prepared = "finished", None, None, None
     try:
-        data = spec.data if spec.data is not None else load_labelled(spec.data_path)[0]
-        split = _split(spec, data)
-        set_seed(spec.train_config.seed)
-        model = build_model(spec.model_kind, spec.model_config)
-        full = _tokenise(spec, data, model)
-        sets = {part: full.subset(getattr(split, part)) for part in ("train", "val", "test")}
-        if getattr(model, "uses_features", False):
-            train_features = sets["train"].features
-            model.set_feature_stats(train_features.mean(axis=0), train_features.std(axis=0))
-        context = (model, sets, data, split)
-        result = train_model(model, sets["train"], sets["val"], spec.train_config,
+        prepared = prepare_run(spec)
+        result = train_model(prepared.model, prepared.sets["train"], prepared.sets["val"], spec.train_config,
                              callback=lambda e: _progress(run, e), stop=run.stop)
         state = "stopped" if result.stopped_reason == "stopped" else "finished"
     except TrainingDivergedError as err:
@@ -359,9 +373,10 @@ def _work(run: _Run) -> None:
     except Exception as err:  # noqa: BLE001 - any crash (out of memory, ...) must end as a readable failure
         state, error = "failed", f"The run failed: {type(err).__name__}: {err}"
     try:
-        if context is not None and result is not None and result.best_state is not None:
-            model, sets, data, split = context
-            _finish(run, model, result, sets, data, split)
+        if prepared is not None and result is not None and result.best_state is not None:
+            saved = evaluate_and_save(prepared, result, spec, run.folder / "model.pt", {"run_id": run.run_id})
+            _atomic_write(run.folder / "test_predictions.csv", saved.pop("predictions").to_csv(index=False))
+            run.results.update(saved)
     except Exception as err:  # noqa: BLE001 - saving failed: report it rather than lose the state
         state, error = "failed", error or f"The run failed while saving: {type(err).__name__}: {err}"
     with run.lock:

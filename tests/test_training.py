@@ -155,7 +155,7 @@ def test_gradient_accumulation_equals_one_big_batch(accum: int, batch_size: int)
     F.cross_entropy(ref(batch.tokens, batch.mask), batch.labels).backward()
     lr = 0.5
     cfg = TrainConfig(optimizer="sgd", lr=lr, batch_size=batch_size, grad_accum_steps=accum, epochs=1,
-                      grad_clip=0.0, scheduler="none", device="cpu")
+                      grad_clip=0.0, scheduler="none", device="cpu", cpu_bf16=False)
     train_model(model, data, data, cfg)
     for name, param in ref.named_parameters():
         expected = start[name] - lr * param.grad
