@@ -60,6 +60,7 @@ class TinyBag(nn.Module):
 
 def test_training_on_real_data_learns(frame) -> None:
     train, val, test = _set(frame[:700]), _set(frame[700:850]), _set(frame[850:])
+    torch.manual_seed(0)
     model = build_model("cnn", {**TINY, "dropout": 0.0})
     events: list[EpochEvent] = []
     cfg = TrainConfig(epochs=4, lr=3e-3, batch_size=32, patience=0, device="cpu")
@@ -229,3 +230,13 @@ def test_config_limits_and_round_trip() -> None:
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ConfigError, match="Unknown training setting"):
         TrainConfig.from_dict({"learning_rate": 0.1})
+
+
+def test_cpu_bf16_autocast_tracks_fp32(frame) -> None:
+    train, val = _set(frame[:128]), _set(frame[128:192])
+    losses = {}
+    for bf16 in (False, True):
+        torch.manual_seed(0)
+        result = train_model(build_model("cnn", TINY), train, val, TrainConfig(epochs=2, cpu_bf16=bf16, device="cpu"))
+        losses[bf16] = [e.val_loss for e in result.history]
+    assert losses[True] == pytest.approx(losses[False], rel=0.02)
