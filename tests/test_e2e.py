@@ -117,9 +117,9 @@ def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
     configure_tiny_training(page)
     page.get_by_role("button", name="Start training").dblclick()  # an impatient double-click
     results = page.get_by_role("heading", name="4 · Results on the held-out test set")
-    results.wait_for(timeout=TRAIN_TIMEOUT_MS)
-    wait_until_idle(page)
+    results.or_(page.get_by_test_id("stException")).first.wait_for(timeout=TRAIN_TIMEOUT_MS)  # fail fast on a crash
     assert_no_traceback(page, "train")
+    wait_until_idle(page)
     metrics = page.get_by_test_id("stDataFrame").filter(has=page.locator("[data-testid]")).first
     expect(metrics).to_be_visible()
     text = _main_text(page)
