@@ -5,9 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from Bio.Align import PairwiseAligner, substitution_matrices
 from Bio.Data.IUPACData import protein_letters
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import train_test_split
 
+import protlab.splits as splits_module
+from protlab.data import load_bundled
 from protlab.errors import ConfigError
 from protlab.splits import Split, homology_split, pairwise_identity, stratified_split
 
@@ -118,7 +123,7 @@ def test_homology_split_keeps_families_together() -> None:
         where[part] = s
     for f in np.unique(family):
         assert np.unique(where[family == f]).size == 1, f"family {f} was split"
-    assert split.n_clusters == 40
+    assert split.n_clusters == 40 and split.largest_cluster == 4
     assert split.max_cross_identity is not None and split.max_cross_identity < 0.5
     assert len(split.train) == pytest.approx(0.8 * len(sequences), abs=8)
     assert len(split.val) > 0 and len(split.test) > 0
@@ -138,3 +143,173 @@ def test_homology_split_validation() -> None:
         homology_split(sequences, labels, identity=40)
     with pytest.raises(ConfigError, match="same length; got 20 and 19"):
         homology_split(sequences, labels[:-1])
+
+
+def aligned_identity(a: str, b: str) -> float:
+    """Reference identity: identical columns of a global BLOSUM62 alignment over the shorter length."""
+    aligner = PairwiseAligner(mode="global", substitution_matrix=substitution_matrices.load("BLOSUM62"),
+                              open_gap_score=-10, extend_gap_score=-0.5, end_gap_score=0)
+    top = aligner.align(a, b)[0]
+    return sum(x == y != "-" for x, y in zip(top[0], top[1])) / min(len(a), len(b))
+
+
+def mutate_with_indels(rng: np.random.Generator, sequence: str, identity: float, n_indels: int = 4) -> str:
+    """Substitutions at rate 1 - identity, then short insertions and deletions."""
+    residues = list(mutate(rng, sequence, identity))
+    for _ in range(n_indels):
+        at, size = int(rng.integers(0, len(residues))), int(rng.integers(1, 6))
+        if rng.random() < 0.5:
+            del residues[at : at + size]
+        else:
+            residues[at:at] = list(rng.choice(LETTERS, size=size))
+    return "".join(residues)
+
+
+def test_identity_estimate_agrees_with_global_alignment() -> None:
+    rng = np.random.default_rng(11)
+    for identity in (0.7, 0.8, 0.9):
+        for _ in range(3):
+            base = random_sequence(rng, 250)
+            other = mutate_with_indels(rng, base, identity)
+            estimate = float(pairwise_identity([base, other])[0, 1])
+            assert estimate == pytest.approx(aligned_identity(base, other), abs=0.08)
+    for _ in range(3):  # below the detection floor the estimate reads "no similarity", never a made-up value
+        base = random_sequence(rng, 250)
+        other = mutate_with_indels(rng, base, 0.3)
+        assert aligned_identity(base, other) < 0.4
+        assert pairwise_identity([base, other])[0, 1] == 0.0
+
+
+def where_is(split: Split, n: int) -> np.ndarray:
+    """Split number (0 train, 1 val, 2 test) of every row."""
+    where = np.full(n, -1)
+    for s, part in enumerate([split.train, split.val, split.test]):
+        where[part] = s
+    assert (where >= 0).all()
+    return where
+
+
+def check_against_dense(sequences: list[str], split: Split, threshold: float) -> None:
+    """Compare the split with single linkage on the dense pairwise estimate (the reference)."""
+    estimate = pairwise_identity(sequences).astype(np.float64)  # (N, N)
+    n_ref, component = connected_components(sparse.csr_matrix(estimate >= threshold), directed=False)
+    where = where_is(split, len(sequences))
+    assert split.n_clusters == n_ref
+    assert split.largest_cluster == np.bincount(component).max()
+    for c in range(n_ref):
+        assert np.unique(where[component == c]).size == 1, f"component {c} is split"
+    cross = estimate[np.ix_(np.concatenate([split.val, split.test]), split.train)]
+    assert cross.max() < threshold
+    assert split.max_cross_identity == pytest.approx(cross.max(), abs=1e-5)
+
+
+def substitute(rng: np.random.Generator, sequence: str, positions: np.ndarray) -> str:
+    """Replace the residues at the given positions with different ones."""
+    arr = np.array(list(sequence))
+    arr[positions] = [rng.choice(LETTERS[LETTERS != a]) for a in arr[positions]]
+    return "".join(arr)
+
+
+def make_chains(n_chains: int = 30, seed: int = 4) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Triples A, B, C: A~B and B~C at 80% identity, A~C at 60% (disjoint scattered positions mutated)."""
+    rng = np.random.default_rng(seed)
+    sequences, labels, chain = [], [], []
+    for c in range(n_chains):
+        a = random_sequence(rng, 300)
+        order = rng.permutation(300)
+        b = substitute(rng, a, order[:60])
+        sequences += [a, b, substitute(rng, b, order[60:120])]
+        labels += [c % 2] * 3
+        chain += [c] * 3
+    return sequences, np.array(labels), np.array(chain)
+
+
+def test_chains_stay_together_single_linkage() -> None:
+    sequences, labels, chain = make_chains()
+    estimate = pairwise_identity(sequences[:3])
+    assert estimate[0, 1] >= 0.7 and estimate[1, 2] >= 0.7 and estimate[0, 2] < 0.7  # a true chain
+    split = homology_split(sequences, labels, identity=0.7, seed=3)
+    where = where_is(split, len(sequences))
+    for c in range(30):
+        assert np.unique(where[chain == c]).size == 1, f"chain {c} was split"
+    assert split.n_clusters == 30 and split.largest_cluster == 3
+    check_against_dense(sequences, split, 0.7)
+
+
+def test_family_split_matches_dense_reference_and_blocking(monkeypatch: pytest.MonkeyPatch) -> None:
+    sequences, labels, _ = make_families(n_families=30, members=3, seed=9)
+    split = homology_split(sequences, labels, identity=0.5)
+    check_against_dense(sequences, split, 0.5)
+    assert "50%" in split.notes and split.notes.endswith(".")
+    monkeypatch.setattr(splits_module, "PAIRS_PER_BLOCK", 7)  # one row per block, and tiny products
+    small = homology_split(sequences, labels, identity=0.5)
+    assert all(np.array_equal(a, b) for a, b in zip([split.train, split.val, split.test],
+                                                    [small.train, small.val, small.test]))
+    assert small.max_cross_identity == split.max_cross_identity
+
+
+def test_bundled_sample_has_no_close_relative_across_the_split() -> None:
+    data, _ = load_bundled()
+    pick = np.random.default_rng(0).choice(len(data), size=1500, replace=False)
+    sequences = [data.sequences[i] for i in pick]
+    labels = data.labels[pick]
+    for threshold in (0.4, 0.6):
+        split = homology_split(sequences, labels, identity=threshold)
+        check_against_dense(sequences, split, threshold)
+        assert len(split.train) == pytest.approx(1200, abs=15)
+        assert len(split.val) == pytest.approx(150, abs=15) and len(split.test) == pytest.approx(150, abs=15)
+        for part in (split.val, split.test):
+            assert labels[part].mean() == pytest.approx(labels.mean(), abs=0.03)
+
+
+def test_identical_sequences_share_a_cluster_even_when_too_short_for_kmers() -> None:
+    rng = np.random.default_rng(2)
+    sequences = [random_sequence(rng, 60) for _ in range(38)] + ["MK", "MK"]
+    labels = np.array([i % 2 for i in range(40)])
+    split = homology_split(sequences, labels, identity=0.9)
+    where = where_is(split, 40)
+    assert where[38] == where[39] and split.largest_cluster == 2 and split.n_clusters == 39
+
+
+def test_giant_cluster_goes_to_train_and_is_reported() -> None:
+    rng = np.random.default_rng(6)
+    base = random_sequence(rng, 200)
+    family = [mutate(rng, base, 0.9) for _ in range(110)]
+    others = [random_sequence(rng, 200) for _ in range(20)]
+    labels = np.array([i % 2 for i in range(130)])
+    split = homology_split(family + others, labels, identity=0.5)
+    assert split.largest_cluster == 110 and split.n_clusters == 21
+    assert set(range(110)) <= set(split.train.tolist())
+    assert len(split.val) > 0 and len(split.test) > 0
+    assert "largest cluster (110 of 130 proteins, 85%)" in split.notes and "put in train" in split.notes
+    check_against_dense(family + others, split, 0.5)
+    with pytest.raises(ConfigError, match="could not fill the validation set: at identity 50% the 110 sequences "
+                                          "form only 1 clusters"):
+        homology_split(family, labels[:110], identity=0.5)
+
+
+def test_a_family_common_in_the_data_is_not_mistaken_for_a_tag() -> None:
+    rng = np.random.default_rng(8)
+    tag = "MGSSHHHHHHSSGLVPRGSH"  # an expression tag on a quarter of the unrelated proteins
+    others = [(tag if i % 4 == 0 else "") + random_sequence(rng, int(rng.integers(60, 300))) for i in range(160)]
+    base = random_sequence(rng, 250)
+    family = [mutate(rng, base, 0.85) for _ in range(40)]  # 20% of the data: its k-mers are "common"
+    sequences = others + family
+    labels = np.array([i % 2 for i in range(200)])
+    split = homology_split(sequences, labels, identity=0.5)
+    where = where_is(split, 200)
+    assert np.unique(where[160:]).size == 1, "the family was split"
+    assert split.largest_cluster == 40 and split.n_clusters == 161  # the tag links nothing
+    check_against_dense(sequences, split, 0.5)
+
+
+def test_homology_split_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    sequences, labels, _ = make_families(n_families=5)
+    monkeypatch.setattr(splits_module, "MAX_HOMOLOGY_SEQUENCES", 10)
+    with pytest.raises(ConfigError, match="accepts at most 10 sequences; got 20. Use a sample"):
+        homology_split(sequences, labels)
+
+
+def test_stratified_split_has_no_homology_report() -> None:
+    split = stratified_split(labels_like_deepsol(100))
+    assert (split.n_clusters, split.largest_cluster, split.max_cross_identity, split.notes) == (None, None, None, "")
