@@ -98,13 +98,27 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
 
 
 def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    """Time each function in turn (a, b, a, b, ...) and return the seconds of every run per name."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    """Time each function in turn (a, b, a, b, ...) and return the wall seconds of every run per name."""
+    return interleaved_wall_cpu(fns, repeats)[0]
+
+
+def interleaved_wall_cpu(
+    fns: dict[str, Callable[[], object]], repeats: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Like interleaved, but also return this process's CPU seconds per run (robust on a busy machine).
+
+    With one torch thread, CPU seconds are what the wall time would be on an idle core: time spent
+    waiting for a core taken by another process is not counted.
+    """
+    wall: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
-            seconds, _ = timed(fn)
-            times[name].append(seconds)
-    return times
+            cpu_start, wall_start = time.process_time(), time.perf_counter()
+            fn()
+            wall[name].append(time.perf_counter() - wall_start)
+            cpu[name].append(time.process_time() - cpu_start)
+    return wall, cpu
 
 
 def matmul_peak_gflops(*, n: int = 2048, repeats: int = 5, dtype: str = "float32", device: str = "cpu") -> float:
@@ -121,7 +135,13 @@ def matmul_peak_gflops(*, n: int = 2048, repeats: int = 5, dtype: str = "float32
             torch.cuda.synchronize()
 
     one()  # warm-up: lets oneDNN/MKL/cuBLAS pick its kernel
-    best = min(timed(one)[0] for _ in range(repeats))
+    # one CPU thread: count CPU seconds, so time spent descheduled by other processes does not count
+    clock = time.process_time if device == "cpu" and torch.get_num_threads() == 1 else time.perf_counter
+    best = float("inf")
+    for _ in range(repeats):
+        start = clock()
+        one()
+        best = min(best, clock() - start)
     return 2.0 * n**3 / best / 1e9
 
 

@@ -39,13 +39,13 @@ def maxrss_mb() -> float:
 
 
 def timed_median(fn, repeats: int) -> float:
-    """Median seconds of `repeats` calls of fn (after one warm-up call)."""
+    """Median CPU seconds of `repeats` calls of fn (after one warm-up call); one thread, so load does not count."""
     fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return sorted(times)[len(times) // 2]
 
 
@@ -107,9 +107,9 @@ def child(n: int, quick: bool) -> dict:
     train_residues = int(sum(data.lengths[g].sum() for g in groups))
     val = data.subset(np.arange(min(64, n)))
     train_fixed(data, val, 1)  # warm-up: kernel selection and first allocations are not throughput
-    start = time.perf_counter()
+    start = time.process_time()
     train_fixed(data, val, n_train)
-    t_train = time.perf_counter() - start
+    t_train = time.process_time() - start
     with tempfile.TemporaryDirectory() as tmp:
         path = save_checkpoint(Path(tmp) / "m.pt", SolubilityCNN(), kind="cnn", model_config=asdict(CNNConfig()))
         predictor = Predictor.from_checkpoint(path)
@@ -135,7 +135,8 @@ def main() -> None:
         return
     print(machine_header("scale: throughput and peak memory per data-set size (fresh process each)", threads))
     print(f"# training pass: {1 if args.quick else TRAIN_BATCHES} batches of 32; prediction: "
-          f"{20 if args.quick else PREDICT_SEQUENCES} sequences; throughput in residues/s unless noted")
+          f"{20 if args.quick else PREDICT_SEQUENCES} sequences; throughput in residues per CPU-second "
+          "(one thread; time spent waiting for a busy core is not counted) unless noted")
     print(f"{'n':>8} {'residues':>11} {'strings MB':>10} {'tokenise/s':>10} {'tok peak MB':>11} "
           f"{'batch/s':>10} {'bat peak MB':>11} {'data RSS +MB':>12} {'train/s':>9} {'pred seq/s':>10} "
           f"{'maxrss MB':>9}")

@@ -19,7 +19,7 @@ import common  # noqa: F401  (puts the repository on sys.path)
 from common import (
     base_parser,
     conv_flops_per_residue,
-    interleaved,
+    interleaved_wall_cpu,
     load_deepsol,
     machine_header,
     matmul_peak_gflops,
@@ -30,7 +30,7 @@ from common import (
 from protlab.alphabet import NOTES_VOCAB_SIZE
 from protlab.batching import TokenizedSet
 from protlab.models.cnn import CNNConfig, SolubilityCNN
-from protlab.training import TrainConfig, train_model
+from protlab.training import TrainConfig, cpu_bf16_available, train_model
 from reference_pipeline import REFERENCE_MAX_LEN, run_reference_epoch
 
 PROTLAB_MAX_LENGTH = 2000  # ProtLab keeps every residue of sequences up to this length (DeepSol max: 1,696)
@@ -43,8 +43,17 @@ def conv_layers(config: CNNConfig) -> list[tuple[int, int, int]]:
             for i in range(config.num_layers)]
 
 
+def protlab_precision(device: str, fp32: bool) -> str:
+    """Describe the arithmetic train_model will use with this benchmark's settings."""
+    if device == "cuda":
+        return "CUDA mixed precision (TrainConfig.mixed_precision)"
+    if not fp32 and TrainConfig().cpu_bf16 and cpu_bf16_available():
+        return "bf16 autocast on the CPU (TrainConfig.cpu_bf16 default; native AVX512-BF16/AMX)"
+    return "fp32" + (" (--fp32)" if fp32 else "")
+
+
 def protlab_epoch(sequences: list[str], labels: np.ndarray, val: tuple[list[str], np.ndarray], *,
-                  seed: int, device: str, mixed: bool) -> float:
+                  seed: int, device: str, mixed: bool, fp32: bool = False) -> float:
     """Tokenise, build the default CNN and run train_model for one epoch; returns its training loss."""
     train_set = TokenizedSet.from_sequences(sequences, labels, vocab_size=NOTES_VOCAB_SIZE,
                                             max_length=PROTLAB_MAX_LENGTH)
@@ -53,7 +62,7 @@ def protlab_epoch(sequences: list[str], labels: np.ndarray, val: tuple[list[str]
     model = SolubilityCNN(CNNConfig(vocab_size=NOTES_VOCAB_SIZE))
     config = TrainConfig(optimizer="adam", lr=1e-3, batch_size=32, epochs=1, patience=0, scheduler="none",
                          grad_clip=1.0, seed=seed, device=device, mixed_precision=mixed,
-                         max_length=PROTLAB_MAX_LENGTH)
+                         max_length=PROTLAB_MAX_LENGTH, cpu_bf16=not fp32)
     result = train_model(model, train_set, val_set, config)
     if device == "cuda":
         torch.cuda.synchronize()
@@ -65,6 +74,7 @@ def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
     parser = base_parser(__doc__)
     parser.add_argument("--subset", type=int, default=None, help="sequences per epoch (default: all 6,942)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=default_device)
+    parser.add_argument("--fp32", action="store_true", help="turn ProtLab's CPU bf16 autocast off (TrainConfig.cpu_bf16)")
     args = parser.parse_args(argv)
     if args.repeats == parser.get_default("repeats"):
         args.repeats = 3
@@ -83,25 +93,34 @@ def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
     print(f"# data: {n} DeepSol sequences{' (full epoch)' if n == 6942 else ' (random subset)'}, "
           f"{int(useful_protlab):,} residues; reference keeps {int(useful_reference):,} (cut at "
           f"{REFERENCE_MAX_LEN}), pads to {n * REFERENCE_MAX_LEN:,} positions; {repeats} interleaved repeats")
+    print(f"# protlab arithmetic: {protlab_precision(args.device, args.fp32)}; reference: fp32 (as in the notes)")
     fns = {
         "reference": lambda: run_reference_epoch(sequences, labels, seed=0, device=args.device),
-        "protlab": lambda: protlab_epoch(sequences, labels, val, seed=0, device=args.device, mixed=mixed),
+        "protlab": lambda: protlab_epoch(sequences, labels, val, seed=0, device=args.device, mixed=mixed,
+                                         fp32=args.fp32),
         "peak": lambda: peak.append(matmul_peak_gflops(device=args.device, repeats=3)),
     }
     peak: list[float] = []
-    if not args.quick:
-        fns["protlab"]()  # warm-up: first-call kernel selection and allocator growth are not throughput
-    times = interleaved(fns, repeats)
+    if not args.quick:  # warm-up both: first-call kernel selection and allocator growth are not throughput
+        run_reference_epoch(sequences[:64], labels[:64], seed=0, device=args.device)
+        fns["protlab"]()
+    times, cpu = interleaved_wall_cpu(fns, repeats)
     ratios = [r / p for r, p in zip(times["reference"], times["protlab"])]  # paired, same load
-    ref_t, pl_t, peak_g = median(times["reference"]), median(times["protlab"]), median(peak)
-    print(f"reference   {n / ref_t:9.1f} seqs/s  (epoch seconds: {', '.join(f'{t:.2f}' for t in times['reference'])})")
-    print(f"protlab     {n / pl_t:9.1f} seqs/s  (epoch seconds: {', '.join(f'{t:.2f}' for t in times['protlab'])})")
-    ref_rate, pl_rate = useful_reference * flops / ref_t / 1e9, useful_protlab * flops / pl_t / 1e9
-    print(f"fp32 matmul peak ({threads} thread(s)): {peak_g:.1f} GFLOP/s (median of {len(peak)}, "
+    cpu_ratios = [r / p for r, p in zip(cpu["reference"], cpu["protlab"])]
+    peak_g = median(peak)
+    for name in ("reference", "protlab"):
+        print(f"{name:10s} {n / median(times[name]):9.1f} seqs/s wall, {n / median(cpu[name]):9.1f} seqs/s per "
+              f"CPU-second  (epoch wall s: {', '.join(f'{t:.2f}' for t in times[name])}; CPU s: "
+              f"{', '.join(f'{t:.2f}' for t in cpu[name])})")
+    print(f"fp32 matmul peak ({threads} thread(s)): {peak_g:.1f} GFLOP/s (median of {len(peak)} best-of-3, "
           "measured between epochs)")
-    print(f"useful conv FLOP rate: reference {ref_rate:.1f} GFLOP/s ({100 * ref_rate / peak_g:.0f}% of peak), "
-          f"protlab {pl_rate:.1f} GFLOP/s ({100 * pl_rate / peak_g:.0f}% of peak)")
-    print(f"paired speedups: {', '.join(f'{r:.2f}' for r in ratios)}")
+    for clock, t in (("wall", times), ("CPU", cpu)):
+        ref_rate = useful_reference * flops / median(t["reference"]) / 1e9
+        pl_rate = useful_protlab * flops / median(t["protlab"]) / 1e9
+        print(f"useful conv FLOP rate ({clock} time): reference {ref_rate:.1f} GFLOP/s ({100 * ref_rate / peak_g:.0f}% "
+              f"of peak), protlab {pl_rate:.1f} GFLOP/s ({100 * pl_rate / peak_g:.0f}% of peak)")
+    print(f"paired speedups, wall: {', '.join(f'{r:.2f}' for r in ratios)}; CPU time: "
+          f"{', '.join(f'{r:.2f}' for r in cpu_ratios)} (CPU-time median {median(cpu_ratios):.2f})")
     print(result_line("speedup_vs_reference", median(ratios)))
 
 

@@ -39,9 +39,9 @@ def test_encoding_speed_prints_rates_and_speedup():
 def test_train_throughput_prints_both_pipelines_and_speedup():
     lines = run_quick("train_throughput.py")
     text = "\n".join(lines)
-    assert re.search(rf"^reference\s+{NUMBER} seqs/s", text, re.M)
-    assert re.search(rf"^protlab\s+{NUMBER} seqs/s", text, re.M)
-    assert re.search(rf"useful conv FLOP rate: reference {NUMBER} GFLOP/s \({NUMBER}% of peak\)", text)
+    assert re.search(rf"^reference\s+{NUMBER} seqs/s wall, +{NUMBER} seqs/s per CPU-second", text, re.M)
+    assert re.search(rf"^protlab\s+{NUMBER} seqs/s wall", text, re.M)
+    assert re.search(rf"useful conv FLOP rate \(CPU time\): reference {NUMBER} GFLOP/s \({NUMBER}% of peak\)", text)
     assert "load average" in text
     assert re.fullmatch(rf"speedup_vs_reference={NUMBER}", lines[-1])
 
