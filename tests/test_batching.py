@@ -75,7 +75,7 @@ def test_unknown_letters_by_vocabulary() -> None:
 
 
 def test_agrees_with_encoding_pad_batch(sample) -> None:
-    encoding = pytest.importorskip("protlab.encoding")
+    from protlab import encoding
     seqs = sample[0][:20]
     tokens, mask = encoding.pad_batch(seqs, vocab_size=VOCAB_SIZE)
     batch = make_batch(TokenizedSet.from_sequences(seqs), np.arange(20))
