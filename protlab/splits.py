@@ -316,7 +316,8 @@ def homology_split(sequences: Sequence[str], labels: Sequence[int] | np.ndarray,
         if wanted > 0 and part.size == 0:
             raise ConfigError(
                 f"The homology-aware split could not fill the {name} set: at identity {identity:.0%} the "
-                f"{y.size:,} sequences form only {sizes.size:,} clusters (the largest has {sizes.max():,}). "
+                f"{y.size:,} sequences form only {sizes.size:,} {'cluster' if sizes.size == 1 else 'clusters'} "
+                f"(the largest has {sizes.max():,}). "
                 "Use a higher identity threshold, more data, or the stratified split."
             )
     cross = _max_cross(x, np.concatenate([val, test]), train, k, chance)

@@ -284,7 +284,7 @@ def test_giant_cluster_goes_to_train_and_is_reported() -> None:
     assert "largest cluster (110 of 130 proteins, 85%)" in split.notes and "put in train" in split.notes
     check_against_dense(family + others, split, 0.5)
     with pytest.raises(ConfigError, match="could not fill the validation set: at identity 50% the 110 sequences "
-                                          "form only 1 clusters"):
+                                          r"form only 1 cluster \(the largest has 110\)"):
         homology_split(family, labels[:110], identity=0.5)
 
 
