@@ -211,10 +211,15 @@ class RunManager:
         for folder in sorted(self.root.iterdir(), reverse=True):
             if not RUN_ID.match(folder.name) or not (folder / "run.json").exists():
                 continue
-            try:
-                record = self._read(folder.name)
-            except RunError:
-                continue
+            live = self._runs.get(folder.name)
+            if live is not None:
+                with live.lock:
+                    record = live.record()  # fresher than run.json while the run is going
+            else:
+                try:
+                    record = self._read(folder.name)
+                except RunError:
+                    continue
             if (owner is None and record["state"] == "finished") or (owner is not None and record["owner"] == owner):
                 if owner is None:
                     record.pop("owner", None)

@@ -56,7 +56,7 @@ class TrainConfig:
     mixed_precision: bool = False  # autocast + GradScaler; only on a CUDA GPU
     max_length: int = 2000  # longest sequence accepted for training (longer ones are dropped by the data layer)
     batch_events: bool = False  # send a BatchEvent after every batch (else every batch_event_every batches)
-    batch_event_every: int = 20  # BatchEvent interval when batch_events is False
+    batch_event_every: int = 10  # BatchEvent interval when batch_events is False
     label_smoothing: float = 0.0  # cross-entropy label smoothing, 0 to 0.5
     class_weighting: str = "none"  # 'none' or 'balanced' (weights inversely proportional to class counts)
     eval_batch_size: int = 64  # sequences per batch when validating (no gradients, so larger is fine)

@@ -107,3 +107,10 @@ def test_errors_through_a_real_process(tmp_path) -> None:
     out = _cli("predict", "bad.csv", "--model", "nope.pt", cwd=tmp_path)
     assert out.returncode == 2 and out.stdout == ""
     assert out.stderr.count("\n") == 1 and out.stderr.startswith("error: ") and "Traceback" not in out.stderr
+
+
+def test_unknown_recipe_is_refused(trained, capsys) -> None:
+    folder, _, _ = trained
+    assert main(["train", str(folder / "tiny.csv"), "--recipe", "no-such-recipe", "--out", str(folder / "r.pt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --recipe must be one of") and "\n" not in err
