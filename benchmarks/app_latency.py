@@ -2,8 +2,9 @@
 
 Every run starts a fresh server on a free port, times (a) launching the
 server process until the home page heading is visible in the browser and
-(b) clicking each sidebar link until that page's heading is visible, then
-kills the server. Runs alternate with a bare Streamlit app (one title, two
+(b) clicking each sidebar link until that page's heading is visible (every
+page twice: the first visit pays imports and cold caches, the second is the
+warm steady state), then kills the server. Runs alternate with a bare Streamlit app (one title, two
 pages) so ProtLab's figures come with a ratio to Streamlit's own floor.
 """
 
@@ -128,11 +129,13 @@ def main() -> None:
     parser = base_parser(__doc__)
     args = parser.parse_args()
     runs = 1 if args.quick else max(3, args.repeats)
-    pages = PAGES[:1] if args.quick else PAGES
+    pages = [PAGES[0], PAGES[-1]] if args.quick else PAGES
     print(f"# app latency: streamlit run -> home painted, sidebar click -> heading visible ({runs} runs each)")
     print(f"# machine: {common.cpu_model()}, {os.cpu_count()} cores; {load_text()}")
     cold = {"bare": [], "protlab": []}
-    switch = {"bare": [], "protlab": []}
+    first = {"bare": [], "protlab": []}  # first visit of each page on a fresh server (imports, cold caches)
+    warm = {"bare": [], "protlab": []}  # the same pages visited again in the same session
+    per_page: dict[str, list[float]] = {link: [] for link, _ in pages}
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         bare_app = Path(tmp) / "bare_app.py"
         bare_app.write_text(BARE_APP)
@@ -141,19 +144,27 @@ def main() -> None:
             for _ in range(runs):
                 for name, app, title, visit in (("bare", bare_app, "Bare home", BARE_PAGES),
                                                 ("protlab", REPO_ROOT / "app.py", HOME_HEADING, pages)):
-                    c, s = one_run(browser, app, title, visit, Path(tmp) / "home")
+                    c, s = one_run(browser, app, title, visit + visit, Path(tmp) / "home")
                     cold[name].append(c)
-                    switch[name].extend(s)
+                    first[name].extend(s[: len(visit)])
+                    warm[name].extend(s[len(visit):])
+                    if name == "protlab":
+                        for (link, _), seconds in zip(visit, s):
+                            per_page[link].append(seconds)
         finally:
             browser.close()
     for name in ("bare", "protlab"):
         print(f"{name:8s} start->home painted: median {median(cold[name]):.2f} s (runs: "
-              f"{', '.join(f'{c:.2f}' for c in cold[name])}); page switch: median {median(switch[name]):.3f} s, "
-              f"max {max(switch[name]):.3f} s over {len(switch[name])} switches")
+              f"{', '.join(f'{c:.2f}' for c in cold[name])}); page switch: first visit median "
+              f"{median(first[name]):.3f} s (max {max(first[name]):.3f}), warm median {median(warm[name]):.3f} s "
+              f"(max {max(warm[name]):.3f}) over {len(warm[name])} switches")
+    print("protlab first visit per page (median over runs, each on a fresh server): "
+          + "; ".join(f"{link} {median(t):.2f} s (max {max(t):.2f} s)" for link, t in per_page.items()))
     print(f"protlab / bare streamlit: start x{median(cold['protlab']) / median(cold['bare']):.2f}, "
-          f"switch x{median(switch['protlab']) / median(switch['bare']):.2f}; {load_text()}")
+          f"warm switch x{median(warm['protlab']) / median(warm['bare']):.2f}; {load_text()}")
     print(result_line("start_seconds", median(cold["protlab"])) + " "
-          + result_line("switch_seconds", median(switch["protlab"]), 3))
+          + result_line("switch_seconds", median(warm["protlab"]), 3) + " "
+          + result_line("first_visit_seconds", median(first["protlab"]), 3))
 
 
 if __name__ == "__main__":

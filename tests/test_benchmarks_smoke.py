@@ -72,4 +72,4 @@ def test_gpu_train_skips_cleanly_or_runs():
 def test_app_latency_prints_start_and_switch_times():
     lines = run_quick("app_latency.py")
     assert any(line.startswith("protlab  start->home painted") for line in lines)
-    assert re.fullmatch(rf"start_seconds={NUMBER} switch_seconds={NUMBER}", lines[-1])
+    assert re.fullmatch(rf"start_seconds={NUMBER} switch_seconds={NUMBER} first_visit_seconds={NUMBER}", lines[-1])
