@@ -30,6 +30,8 @@ class SolubilityNetConfig:
     embed_dim: int = 32  # size of the learned vector per residue
     kernel_sizes: tuple[int, ...] = (3, 5, 9)  # widths of the parallel convolution filters (odd)
     channels: int = 32  # filters per kernel width
+    mix_channels: int = 0  # 0: pool the filter bank; >0: a second Conv1d (width mix_kernel) mixes it first
+    mix_kernel: int = 5  # width of that second convolution (odd)
     terminal_window: int = 25  # residues counted as the N- or C-terminus
     use_motifs: bool = True  # include the convolutional motif branch
     use_dipeptides: bool = True  # include dipeptide composition in the statistics branch
@@ -45,6 +47,10 @@ class SolubilityNetConfig:
         """Raise ConfigError for any value outside its allowed range."""
         if self.vocab_size not in (21, 22):
             raise ConfigError(f"vocab_size must be 21 or 22; got {self.vocab_size}.")
+        if not isinstance(self.mix_channels, int) or not 0 <= self.mix_channels <= 1024:
+            raise ConfigError(f"mix_channels must be an integer from 0 (no mixing layer) to 1024; got {self.mix_channels!r}.")
+        if self.mix_kernel not in range(1, 32, 2):
+            raise ConfigError(f"mix_kernel must be an odd integer from 1 to 31; got {self.mix_kernel!r}.")
         for name in ("embed_dim", "channels", "terminal_window"):
             value = getattr(self, name)
             if not isinstance(value, int) or not 1 <= value <= 1024:
@@ -113,7 +119,10 @@ class SolubilityNet(nn.Module):
         if c.use_motifs:
             self.embedding = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_INDEX)
             self.convs = nn.ModuleList(nn.Conv1d(c.embed_dim, c.channels, k, padding=k // 2) for k in c.kernel_sizes)
-            width += 2 * c.channels * len(c.kernel_sizes)
+            bank = c.channels * len(c.kernel_sizes)
+            if c.mix_channels:
+                self.mix = nn.Conv1d(bank, c.mix_channels, c.mix_kernel, padding=c.mix_kernel // 2)
+            width += 2 * (c.mix_channels or bank)
         self.dropout = nn.Dropout(c.dropout)
         self.head = nn.Linear(width, c.num_classes)
 
@@ -132,16 +141,19 @@ class SolubilityNet(nn.Module):
         self.stat_std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
 
     def motif_features(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Masked max and mean of every convolution filter over the sequence."""
+        """Masked max and mean over the sequence of every filter (of the mixing layer, if there is one)."""
         x = self.embedding(tokens).transpose(1, 2)  # (B, E, L)
         m = mask.unsqueeze(1)  # (B, 1, L)
+        maps = [F.relu(conv(x)) for conv in self.convs]  # K x (B, C, L)
+        if self.config.mix_channels:
+            bank = torch.cat(maps, dim=1) * m  # (B, K*C, L); padding zeroed so it cannot leak into real positions
+            maps = [F.relu(self.mix(bank))]  # 1 x (B, M, L)
         length = m.sum(dim=2).clamp(min=1.0)  # (B, 1)
         pooled = []
-        for conv in self.convs:
-            h = F.relu(conv(x))  # (B, C, L)
-            pooled.append(h.masked_fill(m == 0, 0.0).amax(dim=2))  # (B, C); ReLU >= 0 so 0 is a safe fill
-            pooled.append((h * m).sum(dim=2) / length)  # (B, C)
-        return torch.cat(pooled, dim=1)  # (B, 2 * C * K)
+        for h in maps:
+            h = h * m  # (B, H, L); ReLU >= 0, so zeroed padding never wins the max
+            pooled += [h.amax(dim=2), h.sum(dim=2) / length]  # 2 x (B, H)
+        return torch.cat(pooled, dim=1)  # (B, 2 * sum of H)
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """tokens (B, L) int64, mask (B, L) float32 -> logits (B, 2)."""
