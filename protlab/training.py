@@ -243,7 +243,7 @@ def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def _diverged_message(what: str, epoch: int, batch: int, lr: float) -> str:
     """Explain a divergence in one sentence, with the likely cure."""
-    where = f"at epoch {epoch}, batch {batch}"
+    where = f"at epoch {epoch}, batch {batch}" if batch else f"at the end of epoch {epoch}"
     if lr > 1e-2:
         return f"{what} {where}: the learning rate {lr:g} is probably too high; try 1e-3."
     return (f"{what} {where} even though the learning rate is {lr:g}; try a lower learning rate "
@@ -297,7 +297,7 @@ class _Stepper:
         return float(self.optimizer.param_groups[0]["lr"])
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        """Forward pass and training loss for one batch (autocast on CUDA when mixed precision is on)."""
+        """Forward pass and training loss for one batch (autocast when mixed precision / CPU bf16 is on)."""
         with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             logits = model_forward(self.model, batch)  # (B, 2)
         return F.cross_entropy(logits.float(), batch.labels, weight=self.weights,
@@ -351,14 +351,14 @@ def _train_epoch(
         if not math.isfinite(value) or value > EXPLODED_LOSS:
             what = "The loss became NaN" if math.isnan(value) else (
                 "The loss became infinite" if math.isinf(value) else f"The loss exploded to {value:.3g}")
-            diverged(_diverged_message(what, epoch, i + 1, stepper.lr))
+            diverged(_diverged_message(what, epoch, i + 1, config.lr))
         stepper.backward(loss, group_size)
         loss_sum += value * len(idx)
         seen += len(idx)
         if i + 1 - group_start == group_size:
             norm = stepper.step()
             if config.grad_clip > 0 and not stepper.scaler.is_enabled() and not math.isfinite(norm):
-                diverged(_diverged_message("The gradients became infinite", epoch, i + 1, stepper.lr))
+                diverged(_diverged_message("The gradients became infinite", epoch, i + 1, config.lr))
         if callback is not None and (config.batch_events or (i + 1) % config.batch_event_every == 0
                                      or i + 1 == n_batches):
             callback(BatchEvent(epoch, i + 1, n_batches, value, seen, stepper.lr))
@@ -437,7 +437,7 @@ def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: Train
         t_train = time.perf_counter() - t0
         val_loss, probs, labels = evaluate(model, val, device, config.eval_batch_size)
         if not math.isfinite(val_loss):
-            diverged(_diverged_message("The validation loss became non-finite", epoch, 0, stepper.lr))
+            diverged(_diverged_message("The validation loss became non-finite", epoch, 0, config.lr))
         stepper.end_epoch(val_loss)
         is_best = val_loss < best["loss"]
         if is_best:
