@@ -172,8 +172,9 @@ class RunManager:
             run.thread.start()
         return run_id
 
-    def status(self, run_id: str, owner: str) -> RunStatus:
-        """Snapshot of one of owner's runs (live if running here, else read from disk)."""
+    def status(self, run_id: str | dict, owner: str) -> RunStatus:
+        """Snapshot of one of owner's runs (live if running here, else read from disk); a list_runs row works too."""
+        run_id = _run_id(run_id)
         run = self._own(run_id, owner)
         if run is not None:
             with run.lock:
@@ -244,6 +245,7 @@ class RunManager:
     def _own(self, run_id: str, owner: str) -> _Run | None:
         """The live run if it belongs to owner; None if it exists only on disk (owner checked); RunError else."""
         _check_owner(owner)
+        run_id = _run_id(run_id)
         run = self._runs.get(run_id) if isinstance(run_id, str) else None
         if run is not None:
             if run.owner != owner:
@@ -270,6 +272,11 @@ class RunManager:
         """Epoch rows from history.csv (empty if none yet)."""
         path = self.root / run_id / "history.csv"
         return pd.read_csv(path).to_dict("records") if path.exists() else []
+
+
+def _run_id(run: object) -> object:
+    """Accept a run id or a row from list_runs (its 'run_id')."""
+    return run.get("run_id") if isinstance(run, dict) else run
 
 
 def _check_owner(owner: object) -> None:

@@ -140,6 +140,7 @@ def test_persistence_and_interrupted_runs(small_data) -> None:
     (manager.root / ghost / "run.json").write_text(json.dumps(record))
     fresh = RunManager(manager.root)
     states = {r["run_id"]: r["state"] for r in fresh.list_runs("jo")}
+    assert {fresh.status(r, "jo").run_id for r in fresh.list_runs("jo")} == {run_id, ghost}  # rows work as ids
     assert states == {run_id: "finished", ghost: "interrupted"}
     status = fresh.status(run_id, "jo")
     assert status.state == "finished" and len(status.events) == 1 and status.test_probs is not None
@@ -164,3 +165,17 @@ def test_owner_isolation(small_data) -> None:
         manager.status("../../secret", "kim")
     manager.delete_run(run_id, "kim")
     assert manager.list_runs("kim") == [] and not (manager.root / run_id).exists()
+
+
+def test_dual_model_with_homology_split(small_data) -> None:
+    manager = RunManager()
+    spec = _spec(small_data, epochs=1)
+    spec.model_kind, spec.model_config = "dual", {"embed_dim": 8, "hidden_dim": 8, "global_dim": 4}
+    spec.split_method, spec.split_params = "homology", {"identity": 0.4}
+    run_id = manager.start(spec, owner="max")
+    status = _wait(manager, run_id, "max")
+    assert status.state == "finished", status.error
+    loaded = load_checkpoint(status.checkpoint_path)
+    # feature standardisation comes from the training rows, so it is not the identity any more
+    assert loaded.kind == "dual" and not np.allclose(loaded.model.feature_std.numpy(), 1.0)
+    assert status.spec["split_method"] == "homology"
