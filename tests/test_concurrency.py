@@ -20,7 +20,7 @@ from protlab.models import build_model, model_config_dict
 from protlab.runs import RunManager, RunSpec
 from protlab.training import TrainConfig
 from tests.e2e_support import (VIEWPORT, StreamlitServer, assert_no_traceback, configure_tiny_training, http_get, launch_chromium,
-                               open_page, set_text_area, wait_until_idle)
+                               open_page, screenshot, set_text_area, wait_until_idle)
 
 REPO = Path(__file__).resolve().parents[1]
 PREDICT_PAGE = str(REPO / "pages" / "predict.py")
@@ -115,20 +115,24 @@ class _Pollers:
             thread.join(timeout=self.timeout + 5)
 
 
-def _upload_checkpoint_and_predict(page, checkpoint: bytes, sequence: str) -> None:
+def _upload_checkpoint_and_predict(page, checkpoint: Path, sequence: str) -> None:
     """On the Predict page: choose an uploaded checkpoint and predict one sequence."""
     page.get_by_text("Upload a checkpoint (.pt)").click()
     wait_until_idle(page)
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
-        files=[{"name": "class_model.pt", "mimeType": "application/octet-stream", "buffer": checkpoint}])
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(checkpoint))
     wait_until_idle(page)
     set_text_area(page, "Protein sequence(s): plain letters or FASTA", sequence)
+    try:
+        page.get_by_test_id("stMetricValue").or_(page.get_by_test_id("stException")).first.wait_for()
+    finally:
+        screenshot(page, f"load-predictor-{sequence[:8]}")  # for a human when this fails
+    assert_no_traceback(page, "predictor")
 
 
 def test_eight_browser_sessions_two_training_on_one_server(tmp_path, default_model) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    checkpoint = default_model.read_bytes()
+    checkpoint = default_model
     with StreamlitServer(home=tmp_path / "class-home") as server, sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         contexts = [browser.new_context(viewport=VIEWPORT) for _ in range(N_SESSIONS)]
