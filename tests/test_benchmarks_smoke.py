@@ -73,3 +73,11 @@ def test_app_latency_prints_start_and_switch_times():
     lines = run_quick("app_latency.py")
     assert any(line.startswith("protlab  start->home painted") for line in lines)
     assert re.fullmatch(rf"start_seconds={NUMBER} switch_seconds={NUMBER} first_visit_seconds={NUMBER}", lines[-1])
+
+
+def test_cpu_bf16_prints_speedup_and_auc_delta():
+    lines = run_quick("cpu_bf16.py")
+    assert any(line.startswith("# native CPU bf16") for line in lines)
+    assert any(re.match(rf"fp32: epoch wall s {NUMBER}, CPU s {NUMBER}; val acc {NUMBER} auc {NUMBER}", line)
+               for line in lines)
+    assert re.fullmatch(rf"bf16_epoch_speedup={NUMBER} test_auc_delta=-?{NUMBER}", lines[-1])
