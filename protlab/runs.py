@@ -13,6 +13,7 @@ Decisions (documented for the pages):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -119,6 +120,7 @@ class _Run:
 
     def __init__(self, run_id: str, owner: str, spec: RunSpec, folder: Path):
         self.run_id, self.owner, self.spec, self.folder = run_id, owner, spec, folder
+        self.summary = spec.summary()  # kept so the data can be released when the run ends
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.state, self.error = "queued", None
@@ -131,7 +133,7 @@ class _Run:
     def record(self) -> dict:
         """The run.json content."""
         return {"run_id": self.run_id, "owner": self.owner, "state": self.state, "error": self.error,
-                "spec": self.spec.summary(), "timings": self.timings, "progress": self.progress,
+                "spec": self.summary, "timings": self.timings, "progress": self.progress,
                 **{k: v for k, v in self.results.items() if k in ("test_metrics", "baseline", "best_epoch",
                                                                   "stopped_reason", "data_summary")},
                 "checkpoint": self.results.get("checkpoint")}
@@ -388,7 +390,8 @@ def _work(run: _Run) -> None:
         if prepared is not None and result is not None and result.best_state is not None:
             saved = evaluate_and_save(prepared, result, spec, run.folder / "model.pt", {"run_id": run.run_id})
             _atomic_write(run.folder / "test_predictions.csv", saved.pop("predictions").to_csv(index=False))
-            run.results.update(saved)
+            with run.lock:
+                run.results.update(saved)
     except Exception as err:  # noqa: BLE001 - saving failed: report it rather than lose the state
         state, error = "failed", error or f"The run failed while saving: {type(err).__name__}: {err}"
     with run.lock:
@@ -397,6 +400,7 @@ def _work(run: _Run) -> None:
         run.timings["ended"] = time.time()
         run.timings["seconds"] = run.timings["ended"] - run.timings["started"]
         run.eta = 0.0
+        run.spec = dataclasses.replace(spec, data=None)  # release the sequences; the summary stays
     run.save()
 
 

@@ -343,7 +343,10 @@ def _train_epoch(
         if stop is not None and stop.is_set():
             stepper.optimizer.zero_grad(set_to_none=True)
             return loss_sum / max(seen, 1), seen, True
-        batch = make_batch(train, idx).to(stepper.device, non_blocking=True)
+        batch = make_batch(train, idx)
+        if stepper.device.type == "cuda":
+            batch = batch.pin_memory()  # page-locked, so the copy below can overlap with GPU work
+        batch = batch.to(stepper.device, non_blocking=True)
         group_start = (i // accum) * accum
         group_size = min(accum, n_batches - group_start)  # the last group may be shorter
         loss = stepper.loss(batch)
