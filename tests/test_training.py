@@ -240,3 +240,23 @@ def test_cpu_bf16_autocast_tracks_fp32(frame) -> None:
         result = train_model(build_model("cnn", TINY), train, val, TrainConfig(epochs=2, cpu_bf16=bf16, device="cpu"))
         losses[bf16] = [e.val_loss for e in result.history]
     assert losses[True] == pytest.approx(losses[False], rel=0.02)
+
+
+@pytest.mark.parametrize("weighting,smoothing", [("balanced", 0.0), ("none", 0.1), ("balanced", 0.2)])
+def test_class_weighting_and_label_smoothing_match_torch(weighting: str, smoothing: float) -> None:
+    rng = np.random.default_rng(2)
+    seqs = ["".join(rng.choice(np.array(list(AMINO_ACIDS)), 10)) for _ in range(8)]
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1])
+    data = TokenizedSet.from_sequences(seqs, labels, vocab_size=NOTES_VOCAB_SIZE)
+    torch.manual_seed(3)
+    model, ref = TinyBag(), TinyBag()
+    ref.load_state_dict(model.state_dict())
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    batch = make_batch(data, np.arange(8))
+    weight = torch.tensor([8 / 12, 8 / 4]) if weighting == "balanced" else None
+    F.cross_entropy(ref(batch.tokens, batch.mask), batch.labels, weight=weight, label_smoothing=smoothing).backward()
+    cfg = TrainConfig(optimizer="sgd", lr=0.5, batch_size=8, epochs=1, grad_clip=0.0, scheduler="none",
+                      class_weighting=weighting, label_smoothing=smoothing, device="cpu", cpu_bf16=False)
+    train_model(model, data, data, cfg)
+    for name, param in ref.named_parameters():
+        assert torch.allclose(model.state_dict()[name], start[name] - 0.5 * param.grad, atol=1e-6), name
