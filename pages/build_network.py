@@ -15,6 +15,9 @@ from protlab.lesson_figures import activation_figure, network_figure
 from protlab.models.mlp import MAX_LAYERS, MAX_WIDTH, LayerSpec, MLPConfig, build_mlp
 from protlab.models.summary import count_parameters, summarize
 from ui.common import explain, pytorch_panel
+from ui.router import ensure_router
+
+ensure_router()
 
 ACTIVATION_NAMES = {"ReLU": "relu", "GELU": "gelu", "Sigmoid": "sigmoid", "Tanh": "tanh", "SiLU (Swish)": "silu",
                     "LeakyReLU": "leaky_relu"}  # shown name -> protlab.models.mlp key

@@ -15,6 +15,9 @@ from protlab.features import FEATURE_LABELS, NOTES_GLOBAL_FEATURES, features_fra
 from protlab.lesson_figures import batch_figure, onehot_figure
 from protlab.sequences import clean_sequence, parse_sequences
 from ui.common import explain, pytorch_panel
+from ui.router import ensure_router
+
+ensure_router()
 
 NOTES_EXAMPLE = "MVLSPAD"  # first 7 residues of human hemoglobin alpha, the notes' worked example
 NOTES_PRINTED = [11, 19, 10, 16, 14, 1, 3]  # what the notes print for it (an erratum)

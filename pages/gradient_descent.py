@@ -19,6 +19,9 @@ from protlab.landscape import (
 )
 from protlab.lesson_figures import contour_figure, loss_figure
 from ui.common import explain, pytorch_panel
+from ui.router import ensure_router
+
+ensure_router()
 
 STATE = "gd_state"  # session-state key holding {"settings": ..., "paths": [...], "steps": int}
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
+from ui.router import ensure_router
+
+ensure_router()
 
 # (page file, lesson title, what the student does, notes sections, exercises the page covers)
 LESSONS: list[tuple[str, str, str, str, str]] = [

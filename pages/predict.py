@@ -11,6 +11,9 @@ import streamlit as st
 
 from protlab.errors import CheckpointError, ProtlabError
 from ui.common import explain, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.router import ensure_router
+
+ensure_router()
 
 UPLOAD_KEY = "uploaded_checkpoint"  # session key holding (file name, bytes) of an uploaded checkpoint; tests set it
 MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a checkpoint (.pt)")
