@@ -434,7 +434,7 @@ def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: Train
         train_loss, seen, stopped = _train_epoch(stepper, train, epoch, callback=callback, stop=stop,
                                                  diverged=diverged)
         if stopped:
-            if best["state"] is None:
+            if best["state"] is None and seen:
                 best["state"] = _state_copy(model)  # nothing validated yet: keep what was learned so far
             return result("stopped")
         t_train = time.perf_counter() - t0

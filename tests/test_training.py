@@ -113,6 +113,10 @@ def test_stop_flag_is_honoured_within_one_batch(frame) -> None:
     result = train_model(build_model("cnn", TINY), train, val, cfg, callback=callback, stop=stop)
     assert result.stopped_reason == "stopped" and len(seen) == 2 and result.history == []
     assert result.best_state is not None
+    stop_first = threading.Event()
+    stop_first.set()
+    untrained = train_model(build_model("cnn", TINY), train, val, cfg, stop=stop_first)
+    assert untrained.stopped_reason == "stopped" and untrained.best_state is None  # nothing learned, nothing kept
 
 
 def test_huge_learning_rate_diverges_with_clear_message(frame) -> None:
