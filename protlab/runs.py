@@ -231,12 +231,14 @@ class RunManager:
 
     def run_history(self, run_id: str) -> list[dict]:
         """Epoch rows of a finished run (any session may read these, to compare runs)."""
+        run_id = _run_id(run_id)
         if self._read(run_id)["state"] != "finished":
             raise RunError(f"Run {run_id} has not finished, so its curves are not shared.")
         return self._history(run_id)
 
     def delete_run(self, run_id: str, owner: str) -> None:
         """Delete one of owner's runs that is not active."""
+        run_id = _run_id(run_id)
         run = self._own(run_id, owner)
         if run is not None and run.state in ACTIVE:
             raise RunError("This run is still going; stop it first, then delete it.")
