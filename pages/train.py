@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from protlab import run_figures as rf
-from protlab.errors import ProtlabError
-from ui.common import explain, pytorch_panel, run_manager, session_owner, stop_with_error
+from protlab.errors import ProtlabError, RunError
+from ui.common import duration_text, explain, pytorch_panel, run_manager, session_owner, stop_with_error
 
 UPLOAD_KEY = "uploaded_bytes"  # session key with (file name, bytes) of the uploaded data; tests set it directly
 RUN_KEY = "train_run_id"  # session key with the id of this session's latest run
 QUICK_SAMPLE = 1_000  # rows in the "quick class demo" sample
 OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd_momentum": "SGD + momentum"}
-ACTIVE_STATES = ("queued", "running")
+ACTIVE_STATES = ("queued", "running")  # a run in these states is not over yet
+POLL_SECONDS = 1.0  # how often the live panel asks the background run for news
+RESULT_METRICS = ["accuracy", "precision", "recall", "f1", "auc", "mcc"]  # rows of the test-metrics table
 
 
 @st.cache_data(show_spinner="Reading the bundled DeepSol data...")
@@ -35,13 +35,13 @@ def uploaded_data(data: bytes, filename: str):  # -> tuple[LabelledData, Validat
     return load_labelled(data, filename=filename)
 
 
-def data_section():  # -> tuple[LabelledData, ValidationReport, str, bytes | None]
-    """Choose the bundled data or an upload; returns data, report, source name and uploaded bytes."""
+def data_section():  # -> tuple[LabelledData, ValidationReport, str]
+    """Choose the bundled data or an upload; returns data, report and the source name."""
     st.header("1 · Data")
     choice = st.radio("Training data", ["Bundled DeepSol data (6,942 proteins)", "Upload my own CSV or FASTA"],
                       horizontal=True, key="data_choice")
-    if choice.startswith("Bundled") and UPLOAD_KEY not in st.session_state:
-        return (*bundled_data(), "bundled", None)
+    if choice.startswith("Bundled"):
+        return (*bundled_data(), "bundled")
     explain("CSV: a column of sequences and a column of 0/1 labels (1 = soluble). FASTA: put the label at the "
             "end of each header line, e.g. `>myprotein label=1`.")
     upload = st.file_uploader("Labelled sequences", type=["csv", "tsv", "txt", "fasta", "fa", "faa"])
@@ -51,7 +51,7 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str, bytes | Non
         st.info("Upload a file to continue, or switch back to the bundled data.")
         st.stop()
     name, raw = st.session_state[UPLOAD_KEY]
-    return (*uploaded_data(raw, name), name, raw)
+    return (*uploaded_data(raw, name), name)
 
 
 def report_section(data, report) -> None:
@@ -63,16 +63,19 @@ def report_section(data, report) -> None:
     counts = report.class_counts
     c3.metric("Soluble (1)", f"{int(counts.get(1, 0)):,}")
     c4.metric("Insoluble (0)", f"{int(counts.get(0, 0)):,}")
-    for line in report.summary_lines():
-        st.caption(line)
-    if len(report.dropped):
-        with st.expander(f"Why {dropped:,} rows were dropped"):
-            st.dataframe(pd.DataFrame(list(report.reasons.items()), columns=["reason", "rows"]), hide_index=True)
-            st.dataframe(report.dropped, hide_index=True)
-    explain("A model that always answers the larger class already gets that class's share right, so look at "
-            "the balance before you celebrate an accuracy number.")
-    st.plotly_chart(rf.length_histogram(report.lengths, data.labels, title="Sequence lengths by class"),
-                    key="lengths")
+    left, right = st.columns([2, 3])
+    with left:
+        for line in report.summary_lines():
+            st.caption(line)
+        if len(report.dropped):
+            with st.expander(f"Why {dropped:,} rows were dropped"):
+                st.dataframe(pd.DataFrame(list(report.reasons.items()), columns=["reason", "rows"]),
+                             hide_index=True)
+                st.dataframe(report.dropped, hide_index=True)
+        explain("A model that always answers the larger class already gets that class's share right, so look "
+                "at the balance before you celebrate an accuracy number.")
+    right.plotly_chart(rf.length_histogram(report.lengths, data.labels, title="Sequence lengths by class"),
+                       key="lengths")
 
 
 def sample_section(n_rows: int) -> int | None:
@@ -84,7 +87,18 @@ def sample_section(n_rows: int) -> int | None:
         return None
     if choice.startswith("Quick"):
         return QUICK_SAMPLE
-    return st.number_input("Rows to sample", 30, n_rows, min(500, n_rows), 10, key="sample_size")
+    return int(st.number_input("Rows to sample", 30, max(n_rows, 30), min(500, n_rows), 10, key="sample_size"))
+
+
+def sample_rows(data, size: int | None, seed: int):  # -> LabelledData
+    """The rows the run trains on: all of them, or a seeded random sample drawn like the generated script."""
+    from protlab.data import LabelledData
+
+    if size is None or size >= len(data):
+        return data
+    keep = np.sort(np.random.default_rng(seed).choice(len(data), size=size, replace=False))  # (size,) int64
+    return LabelledData([data.sequences[i] for i in keep], np.asarray(data.labels)[keep],
+                        [data.ids[i] for i in keep])
 
 
 def split_section() -> tuple[str, float]:
@@ -105,86 +119,117 @@ def split_section() -> tuple[str, float]:
 
 
 def model_section() -> tuple[str, dict]:
-    """The notes' CNN (editable widths, kernel, depth) or the dual-input model."""
+    """The notes' CNN (editable widths, kernel, depth) or the dual-input model, with their defaults."""
+    from protlab.models.cnn import CNNConfig
+
+    d = CNNConfig()
     st.header("2 · Model")
     kind = st.radio("Architecture", ["cnn", "dual"], horizontal=True, key="model_kind",
                     format_func={"cnn": "1D-CNN (intro note, sec. 7)",
                                  "dual": "Dual input: sequence + 5 global features (fundamentals, sec. 6)"}.get)
     c1, c2, c3, c4 = st.columns(4)
     config = {
-        "embed_dim": c1.number_input("Embedding size", 2, 512, 64, key="embed_dim",
-                                     help="Length of the learned vector for each amino acid."),
-        "hidden_dim": c2.number_input("Filters per layer", 2, 1024, 128, key="hidden_dim",
-                                      help="How many different motif detectors each convolution learns."),
-        "kernel_size": c3.select_slider("Kernel (residues)", [1, 3, 5, 7, 9, 11, 15], 5, key="kernel_size",
-                                        help="How many neighbouring residues each filter looks at."),
+        "embed_dim": int(c1.number_input("Embedding size", 1, 1024, d.embed_dim, key="embed_dim",
+                                         help="Length of the learned vector for each amino acid.")),
+        "hidden_dim": int(c2.number_input("Filters per layer", 1, 2048, d.hidden_dim, key="hidden_dim",
+                                          help="How many different motif detectors each convolution learns.")),
+        "kernel_size": c3.select_slider("Kernel (residues)", [1, 3, 5, 7, 9, 11, 15], d.kernel_size,
+                                        key="kernel_size", help="How many neighbouring residues each filter sees."),
     }
     if kind == "cnn":
-        config["num_layers"] = c4.number_input("Conv layers", 1, 8, 2, key="num_layers")
-        config["dropout"] = st.slider("Dropout", 0.0, 0.8, 0.3, 0.05, key="dropout",
+        config["num_layers"] = int(c4.number_input("Conv layers", 1, 8, d.num_layers, key="num_layers"))
+        config["dropout"] = st.slider("Dropout", 0.0, 0.8, d.dropout, 0.05, key="dropout",
                                       help="Share of activations switched off at random while training.")
+        explain("The 1D-CNN slides small filters along the sequence to find local motifs (charge clusters, "
+                "hydrophobic stretches) and averages them over the whole protein.")
     else:
-        config["global_dim"] = c4.number_input("Global branch width", 2, 256, 32, key="global_dim")
-    explain("The 1D-CNN slides small filters along the sequence to find local motifs (charge clusters, "
-            "hydrophobic stretches) and averages them over the whole protein.")
+        config["global_dim"] = int(c4.number_input("Global branch width", 1, 1024, 32, key="global_dim"))
+        explain("The dual-input model adds a small branch for five whole-protein numbers (weight, pI, GRAVY, "
+                "instability, length), standardised with the training set's mean and spread.")
     return kind, config
 
 
 def settings_section():  # -> protlab.training.TrainConfig
-    """Optimizer and training settings (the notes' defaults), device and mixed precision."""
+    """Optimizer and training settings (TrainConfig's defaults), device and mixed precision."""
     from protlab.device import device_label, mixed_precision_available, resolve_device
     from protlab.training import OPTIMIZERS, TrainConfig
 
+    d = TrainConfig()
     st.header("3 · Training settings")
     c1, c2, c3, c4 = st.columns(4)
     optimizer = c1.selectbox("Optimizer", OPTIMIZERS, format_func=OPTIMIZER_NAMES.get, key="optimizer")
-    lr = c2.select_slider("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0], 1e-3,
+    lr = c2.select_slider("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0], d.lr,
                           key="lr", format_func=lambda v: f"{v:g}")
-    batch_size = c3.select_slider("Batch size", [8, 16, 32, 64, 128, 256], 32, key="batch_size")
-    epochs = c4.number_input("Epochs", 1, 200, 20, key="epochs")
+    batch_size = c3.select_slider("Batch size", [8, 16, 32, 64, 128, 256], d.batch_size, key="batch_size")
+    epochs = c4.number_input("Epochs", 1, 1000, d.epochs, key="epochs")
     c1, c2, c3, c4 = st.columns(4)
-    patience = c1.number_input("Early-stopping patience", 0, 100, 5, key="patience",
+    patience = c1.number_input("Early-stopping patience", 0, 1000, d.patience, key="patience",
                                help="Stop after this many epochs without a lower validation loss (0: never).")
     scheduler = c2.selectbox("LR schedule", ["plateau", "warmup", "none"], key="scheduler", format_func={
         "plateau": "Reduce on plateau", "warmup": "Linear warm-up (Exercise 2)", "none": "Constant"}.get)
-    weight_decay = c3.select_slider("Weight decay", [0.0, 1e-4, 1e-3, 0.01, 0.1], 0.0, key="weight_decay")
-    grad_accum = c4.number_input("Gradient accumulation", 1, 64, 1, key="grad_accum",
+    weight_decay = c3.select_slider("Weight decay", [0.0, 1e-4, 1e-3, 0.01, 0.1], d.weight_decay,
+                                    key="weight_decay", help="AdamW in Exercise 4 uses 0.01.")
+    grad_accum = c4.number_input("Gradient accumulation", 1, 64, d.grad_accum_steps, key="grad_accum",
                                  help="Add up gradients of this many batches before one step (Exercise 3).")
-    c1, c2, c3 = st.columns(3)
-    grad_clip = c1.number_input("Gradient clipping (max norm, 0 = off)", 0.0, 100.0, 1.0, 0.5, key="grad_clip")
-    seed = c2.number_input("Random seed", 0, 2**31 - 1, 42, key="seed")
+    c1, c2, c3, c4 = st.columns(4)
+    grad_clip = c1.number_input("Gradient clipping (0 = off)", 0.0, 100.0, d.grad_clip, 0.5, key="grad_clip",
+                                help="Largest allowed length (norm) of the gradient vector.")
+    seed = c2.number_input("Random seed", 0, 2**31 - 1, d.seed, key="seed")
     device = resolve_device("auto")
     c3.markdown(f"**Device:** {device_label(device)}")
     mixed = False
     if mixed_precision_available(device):
-        mixed = c3.checkbox("Mixed precision (GPU only)", False, key="mixed_precision")
-    explain("Adam adapts each weight's step size and is the notes' default; compare it with SGD and AdamW "
-            "(Exercise 4) using **Compare runs** below.")
-    config = TrainConfig(optimizer=optimizer, lr=float(lr), weight_decay=float(weight_decay), batch_size=batch_size,
-                         epochs=int(epochs), patience=int(patience), scheduler=scheduler, grad_clip=float(grad_clip),
-                         grad_accum_steps=int(grad_accum), seed=int(seed), mixed_precision=mixed)
+        mixed = c4.checkbox("Mixed precision (GPU only)", False, key="mixed_precision",
+                            help="16-bit arithmetic on the GPU: faster, same accuracy for this model.")
+    explain("Adam adapts each weight's step size and is the notes' default; train once each with SGD + momentum, "
+            "Adam and AdamW (weight decay 0.01) and overlay them in **Compare runs** below (Exercise 4).")
+    config = TrainConfig(optimizer=optimizer, lr=float(lr), weight_decay=float(weight_decay),
+                         batch_size=int(batch_size), epochs=int(epochs), patience=int(patience), scheduler=scheduler,
+                         grad_clip=float(grad_clip), grad_accum_steps=int(grad_accum), seed=int(seed),
+                         mixed_precision=mixed, batch_events=True)
     config.validate()
     return config
 
 
-def _spec(source: str, raw: bytes | None, sample: int | None, split: tuple[str, float], kind: str,
-          model_config: dict, train_config):  # -> protlab.runs.RunSpec
-    """Bundle every choice into the RunSpec the background worker runs."""
+def run_label(spec: dict) -> str:
+    """A short description of a run's settings, e.g. 'Adam, lr 0.001, CNN'."""
+    t = spec.get("train_config", {})
+    wd = f", wd {t['weight_decay']:g}" if t.get("weight_decay") else ""
+    return (f"{OPTIMIZER_NAMES.get(t.get('optimizer'), t.get('optimizer'))}, lr {t.get('lr', 0):g}{wd}, "
+            f"{spec.get('model_kind', '?').upper()}, {spec.get('split_method', '?')} split")
+
+
+def build_spec(data, source: str, sample: int | None, split: tuple[str, float], kind: str, model_config: dict,
+               train_config):  # -> protlab.runs.RunSpec
+    """Bundle every choice into the RunSpec the background worker runs (data already validated in memory)."""
     from protlab.runs import RunSpec
 
-    return RunSpec(data=raw if raw is not None else "bundled", filename=None if raw is None else source,
-                   sample_size=sample, split_method=split[0], identity=split[1], model_kind=kind,
-                   model_config=model_config, train_config=train_config.to_dict())
+    rows = sample_rows(data, sample, train_config.seed)
+    where = "bundled DeepSol" if source == "bundled" else "uploaded file"
+    description = f"{where}, {len(rows):,} rows" + (f" sampled from {len(data):,}" if len(rows) < len(data) else "")
+    params = {"identity": split[1]} if split[0] == "homology" else {}
+    spec = RunSpec(data=rows, data_description=description, split_method=split[0], split_params=params,
+                   model_kind=kind, model_config=model_config, train_config=train_config)
+    spec.name = run_label(spec.summary())
+    return spec
 
 
-def _script(source: str, sample: int | None, split: tuple[str, float], kind: str, model_config: dict,
-            train_config) -> str:
-    """The runnable script for these settings."""
+def script_for(source: str, sample: int | None, split: tuple[str, float], kind: str, model_config: dict,
+               train_config) -> str:
+    """The runnable PyTorch script for these settings."""
     from protlab.codegen_train import TrainScriptSettings, training_script
 
     return training_script(TrainScriptSettings(
         data_source=source, sample_size=sample, split_method=split[0], identity=split[1], model_kind=kind,
         model_config=model_config, train_config=train_config.to_dict()))
+
+
+def current_run_id() -> str | None:
+    """This session's run to show: the one last started here, else its newest run on disk."""
+    if st.session_state.get(RUN_KEY):
+        return st.session_state[RUN_KEY]
+    mine = run_manager().list_runs(session_owner())
+    return mine[0]["run_id"] if mine else None
 
 
 def status_of(run_id: str | None):  # -> RunStatus | None
@@ -197,49 +242,85 @@ def status_of(run_id: str | None):  # -> RunStatus | None
         return None
 
 
-def live_panel() -> None:
-    """Progress, ETA and live curves of the current run; polled every second while it runs."""
-    status = status_of(st.session_state.get(RUN_KEY))
+def start_run(spec) -> None:
+    """Start the run, unless this session already has one going (a double-clicked Start adopts that one)."""
+    manager, owner = run_manager(), session_owner()
+    try:
+        st.session_state[RUN_KEY] = manager.start(spec, owner)
+    except RunError:
+        active = [r for r in manager.list_runs(owner) if r["state"] in ACTIVE_STATES]
+        if not active:
+            raise
+        st.session_state[RUN_KEY] = active[0]["run_id"]
+
+
+def live_panel(poll: bool) -> None:
+    """Progress with ETA, live curves and the epoch table of the current run; polled while it trains."""
+    status = status_of(current_run_id())
     if status is None:
         return
+    if poll and status.state not in ACTIVE_STATES:
+        st.rerun(scope="app")  # the run just ended: redraw the whole page for the results and stop polling
     history = rf.history_frame(status.events)
-    eta = f" · about {status.eta:.0f} s left" if status.eta is not None and status.state in ACTIVE_STATES else ""
-    st.progress(min(max(float(status.progress), 0.0), 1.0), text=f"Run {status.run_id}: {status.state}{eta}")
-    if not history.empty:
-        left, right = st.columns(2)
-        left.plotly_chart(rf.loss_curves(history), key="live-loss")
-        right.plotly_chart(rf.metric_curves(history), key="live-metrics")
-        left, right = st.columns([1, 2])
-        left.plotly_chart(rf.lr_curve(history), key="live-lr")
-        shown = [c for c in ["epoch", "train_loss", "val_loss", "val_auc", "val_accuracy", "val_mcc", "lr",
-                             "seconds"] if c in history]
-        right.dataframe(history[shown], hide_index=True, key="live-table")
-    if status.state not in ACTIVE_STATES and st.session_state.get("_drawn_state") != status.state:
-        st.session_state["_drawn_state"] = status.state
-        st.rerun()  # the run just ended: redraw the whole page once to show the results and stop polling
+    if status.state in ACTIVE_STATES:
+        detail = ("preparing the data and the model" if status.eta_seconds is None and not status.events
+                  else f"about {duration_text(status.eta_seconds)} left")
+        text = f"Run {status.run_id}: {status.state} · {status.progress:.0%} · {detail}"
+    else:
+        took = status.timings.get("seconds")
+        text = f"Run {status.run_id}: {status.state}" + (f" in {duration_text(took)}" if took else "")
+    st.progress(min(max(float(status.progress), 0.0), 1.0), text=text)
+    st.caption(f"{status.name} · data: {status.spec.get('data', '')} · "
+               f"{len(history)} of {status.spec['train_config']['epochs']} epochs done")
+    if history.empty:
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(rf.loss_curves(history), key="live-loss")
+    right.plotly_chart(rf.metric_curves(history), key="live-metrics")
+    left, right = st.columns([2, 3])
+    left.plotly_chart(rf.lr_curve(history), key="live-lr")
+    shown = [c for c in ["epoch", "train_loss", "val_loss", "val_auc", "val_accuracy", "val_mcc", "lr", "seconds",
+                         "is_best"] if c in history]
+    right.dataframe(history[shown], hide_index=True, key="live-table", height=340, column_config={
+        "epoch": "Epoch", "train_loss": st.column_config.NumberColumn("Train loss", format="%.4f"),
+        "val_loss": st.column_config.NumberColumn("Val loss", format="%.4f"),
+        "val_auc": st.column_config.NumberColumn("Val AUC", format="%.3f"),
+        "val_accuracy": st.column_config.NumberColumn("Val accuracy", format="%.3f"),
+        "val_mcc": st.column_config.NumberColumn("Val MCC", format="%.3f"),
+        "lr": st.column_config.NumberColumn("LR", format="%.2e"),
+        "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
+        "is_best": st.column_config.CheckboxColumn("Best so far")})
 
 
 def results_section(status) -> None:
     """Test metrics beside the baseline, confusion matrix with a threshold, ROC and downloads."""
     from protlab.metrics import compute_metrics, roc_points
 
-    if status.state == "failed":
-        st.error(f"The run stopped with an error: {status.error}", icon="🚫")
-        return
+    if status.state in ("failed", "interrupted"):
+        st.error(f"Run {status.run_id} {status.state}: {status.error}", icon=":material/error:")
     if not status.test_metrics:
-        st.warning(f"Run {status.run_id} ended ({status.state}) before it could be tested.")
+        if status.state != "failed":
+            st.warning(f"Run {status.run_id} ended ({status.state}) before any epoch finished, so it has no "
+                       "test results.", icon=":material/warning:")
         return
     st.header("4 · Results on the held-out test set")
-    names = ["accuracy", "precision", "recall", "f1", "auc", "mcc"]
-    table = pd.DataFrame({"metric": [rf.METRIC_NAMES.get(n, n) for n in names],
-                          "your model": [status.test_metrics.get(n) for n in names],
-                          "majority-class baseline": [(status.baseline or {}).get(n) for n in names]})
-    st.dataframe(table, hide_index=True, key="test-metrics",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns[1:]})
-    explain("The baseline always predicts the most common training class. A useful model must beat it, "
-            "especially on MCC and AUC, which a constant guess cannot improve.")
-    y, p = np.asarray(status.test_labels), np.asarray(status.test_probabilities)
-    threshold = st.slider("Decision threshold", 0.0, 1.0, 0.5, 0.01, key="result_threshold")
+    if status.state == "stopped":
+        st.info("You stopped this run early; these results use the best epoch it reached.", icon=":material/info:")
+    base = status.baseline or {}
+    table = pd.DataFrame({"metric": [rf.METRIC_NAMES.get(n, n) for n in RESULT_METRICS],
+                          "your model": [status.test_metrics.get(n) for n in RESULT_METRICS],
+                          "majority-class baseline": [base.get(n) for n in RESULT_METRICS]})
+    left, right = st.columns([2, 3])
+    left.dataframe(table, hide_index=True, key="test-metrics",
+                   column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns[1:]})
+    majority = {0: "insoluble", 1: "soluble"}.get(base.get("majority_class"), "the larger class")
+    right.caption(f"Test set: {int(status.test_metrics.get('n', 0)):,} proteins the model never saw while "
+                  f"training. The baseline always answers '{majority}', the larger class in the training set. A "
+                  "useful model must beat it, above all on MCC and AUC, which a constant guess cannot improve. "
+                  "The table uses threshold 0.5; move the slider below to trade precision for recall.")
+    y, p = np.asarray(status.test_labels), np.asarray(status.test_probs)  # (N_test,) int64, float64
+    threshold = st.slider("Decision threshold (P(soluble) at or above it counts as soluble)", 0.0, 1.0, 0.5, 0.01,
+                          key="result_threshold")
     m = compute_metrics(y, p, threshold=threshold)
     left, right = st.columns(2)
     left.plotly_chart(rf.confusion_figure(int(m["tn"]), int(m["fp"]), int(m["fn"]), int(m["tp"]),
@@ -248,34 +329,58 @@ def results_section(status) -> None:
     fpr, tpr = m["fp"] / max(m["fp"] + m["tn"], 1), m["tp"] / max(m["tp"] + m["fn"], 1)
     right.plotly_chart(rf.roc_figure(roc["fpr"], roc["tpr"], auc=m["auc"], point=(fpr, tpr)), key="roc")
     st.caption(f"At threshold {threshold:.2f}: accuracy {m['accuracy']:.3f}, precision {m['precision']:.3f}, "
-               f"recall {m['recall']:.3f}, MCC {m['mcc']:.3f}.")
-    c1, c2 = st.columns(2)
+               f"recall {m['recall']:.3f}, F1 {m['f1']:.3f}, MCC {m['mcc']:.3f}.")
+    c1, c2, _ = st.columns([1, 1, 1])
     if status.checkpoint_path:
-        with open(status.checkpoint_path, "rb") as fh:
-            c1.download_button("Download the trained model (.pt)", fh.read(), f"protlab_{status.run_id}.pt",
-                               icon=":material/download:")
+        c1.download_button("Download the trained model (.pt)", _reader(status.checkpoint_path),
+                           f"protlab_{status.run_id}.pt", mime="application/octet-stream", on_click="ignore",
+                           icon=":material/download:", key="download-model")
     csv = rf.history_frame(status.events).to_csv(index=False).encode()
     c2.download_button("Download per-epoch metrics (CSV)", csv, f"protlab_{status.run_id}_epochs.csv",
-                       mime="text/csv", icon=":material/download:")
+                       mime="text/csv", on_click="ignore", icon=":material/download:", key="download-history")
+
+
+def _reader(path: str):  # -> Callable[[], bytes]
+    """Read the checkpoint only when the student downloads it."""
+    def read() -> bytes:
+        with open(path, "rb") as handle:
+            return handle.read()
+    return read
 
 
 def compare_section() -> None:
-    """Overlay the loss curves of several finished runs (e.g. SGD vs Adam vs AdamW)."""
+    """Overlay the curves of several finished runs (e.g. SGD vs Adam vs AdamW, Exercise 4)."""
     manager, owner = run_manager(), session_owner()
-    runs = [manager.status(r, owner) for r in manager.list_runs(owner)]
-    runs = [r for r in runs if r.state not in ACTIVE_STATES and r.events]
     st.header("5 · Compare runs")
+    runs = {r["run_id"]: r for r in manager.list_runs(owner) if r["state"] in ("finished", "stopped")}
+    if st.toggle("Include finished runs from other sessions on this server", key="compare_everyone",
+                 help="For the whole class: compare everyone's finished runs (names only, no owners)."):
+        runs.update({r["run_id"]: r for r in manager.list_runs() if r["run_id"] not in runs})
     if len(runs) < 2:
-        st.caption("Finish two or more runs (for example SGD, Adam and AdamW, Exercise 4) to compare them here.")
+        st.caption("Finish two or more runs (for example SGD + momentum, Adam and AdamW, Exercise 4) to compare "
+                   "them here. Every run is kept on disk.")
         return
 
-    def label(r) -> str:
-        t = r.spec.train_config
-        return f"{r.run_id}: {OPTIMIZER_NAMES.get(t['optimizer'], t['optimizer'])}, lr={t['lr']:g}"
+    def label(run_id: str) -> str:
+        clock = f"{run_id[9:11]}:{run_id[11:13]}:{run_id[13:15]}"
+        return f"{clock} UTC #{run_id[-4:]} · {runs[run_id]['spec']['name']}"
 
-    chosen = st.multiselect("Runs to overlay", runs, default=runs[-3:], format_func=label, key="compare")
-    if chosen:
-        st.plotly_chart(rf.runs_overlay({label(r): rf.history_frame(r.events) for r in chosen}), key="overlay")
+    chosen = st.multiselect("Runs to overlay", list(runs), default=list(runs)[:3], format_func=label,
+                            key="compare")
+    histories = {}
+    for run_id in chosen:
+        try:
+            rows = manager.status(run_id, owner).events if runs[run_id].get("owner") else \
+                manager.run_history(run_id)
+        except ProtlabError:
+            continue
+        histories[label(run_id)] = rf.history_frame(rows)
+    if not histories:
+        return
+    metric = st.radio("Curves", ["loss", "auc", "mcc", "accuracy"], horizontal=True, key="compare_metric",
+                      format_func=lambda m: "Loss" if m == "loss" else f"Validation {rf.METRIC_NAMES[m]}")
+    st.plotly_chart(rf.runs_overlay(histories, metric=metric), key="overlay")
+    st.dataframe(rf.runs_table({label(r): runs[r] for r in chosen}, histories), hide_index=True, key="compare-table")
 
 
 def render() -> None:
@@ -284,7 +389,7 @@ def render() -> None:
     st.markdown("Train the course's 1D-CNN on real proteins. Training runs in the background: you can switch "
                 "pages and come back, and the run keeps going.")
     try:
-        data, report, source, raw = data_section()
+        data, report, source = data_section()
         report_section(data, report)
         sample = sample_section(report.n_kept)
         split = split_section()
@@ -292,24 +397,25 @@ def render() -> None:
         train_config = settings_section()
     except ProtlabError as err:
         stop_with_error(err)
-    status = status_of(st.session_state.get(RUN_KEY))
+    status = status_of(current_run_id())
     running = status is not None and status.state in ACTIVE_STATES
-    c1, c2, _ = st.columns([1, 1, 4])
-    if c1.button("Start training", type="primary", disabled=running, key="start"):
-        try:
-            spec = _spec(source, raw, sample, split, kind, model_config, train_config)
-            st.session_state[RUN_KEY] = run_manager().start(spec, session_owner())
-            st.session_state.pop("_drawn_state", None)
-        except ProtlabError as err:
-            stop_with_error(err)
-        st.rerun()
-    if c2.button("Stop", disabled=not running, key="stop"):
-        run_manager().stop(st.session_state[RUN_KEY], session_owner())
-    st.fragment(live_panel, run_every=1.0 if running else None)()
+    st.subheader("Train", divider="gray")
+    c1, c2, _ = st.columns([1, 1, 3])
+    if c1.button("Start training", type="primary", disabled=running, key="start", icon=":material/play_arrow:"):
+        if not running:
+            try:
+                start_run(build_spec(data, source, sample, split, kind, model_config, train_config))
+            except ProtlabError as err:
+                stop_with_error(err)
+            st.rerun()
+    if c2.button("Stop", disabled=not running, key="stop", icon=":material/stop:"):
+        run_manager().stop(status.run_id, session_owner())
+        st.toast("Stopping after the current batch; the best weights so far are kept.", icon=":material/stop:")
+    st.fragment(live_panel, run_every=POLL_SECONDS if running else None)(running)
     if status is not None and not running:
         results_section(status)
     compare_section()
-    pytorch_panel(_script(source, sample, split, kind, model_config, train_config))
+    pytorch_panel(script_for(source, sample, split, kind, model_config, train_config))
 
 
 render()

@@ -127,3 +127,24 @@ def test_runs_overlay_has_train_and_val_for_each_run() -> None:
     assert [t.name for t in fig.data] == ["Adam lr=1e-3: training", "Adam lr=1e-3: validation",
                                           "SGD lr=1e-2: training", "SGD lr=1e-2: validation"]
     assert fig.data[0].line.color != fig.data[2].line.color
+
+
+def test_runs_overlay_of_a_validation_metric_draws_one_curve_per_run() -> None:
+    history = rf.history_frame(_events())
+    fig = rf.runs_overlay({"Adam": history, "SGD": history.iloc[:2]}, metric="auc")
+    assert [t.name for t in fig.data] == ["Adam: validation", "SGD: validation"]
+    assert list(fig.data[0].y) == [0.55, 0.65, 0.66] and list(fig.data[1].y) == [0.55, 0.65]
+    assert fig.layout.yaxis.title.text == "AUC-ROC"
+
+
+def test_runs_table_reports_the_best_validation_epoch_and_test_scores() -> None:
+    history = rf.history_frame(_events())
+    record = {"spec": {"train_config": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01}},
+              "test_metrics": {"auc": 0.7, "mcc": 0.3}}
+    table = rf.runs_table({"run A": record, "run B": {"spec": {}}}, {"run A": history})
+    row = table.set_index("run").loc["run A"]
+    assert row["optimizer"] == "adamw" and row["epochs run"] == 3
+    assert row["best val loss"] == min(e["val_loss"] if isinstance(e, dict) else e.val_loss
+                                       for e in _events() if not isinstance(e, dict) or "val_loss" in e)
+    assert row["val AUC at best"] == 0.65 and row["test MCC"] == 0.3
+    assert table.set_index("run").loc["run B", "epochs run"] == 0

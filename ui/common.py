@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import streamlit as st
 
@@ -36,13 +37,26 @@ def session_owner() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _run_manager_for(home: str):  # -> protlab.runs.RunManager
-    """One RunManager per runs folder, shared by every page and every browser session."""
+def _run_manager_for(runs_root: str):  # -> protlab.runs.RunManager
+    """One RunManager per runs folder, shared by every page and every browser session of this server."""
     from protlab.runs import RunManager
 
-    return RunManager()
+    return RunManager(runs_root)
 
 
 def run_manager():  # -> protlab.runs.RunManager
-    """The app-wide RunManager: it survives reruns and page switches, and keeps each session's runs apart."""
-    return _run_manager_for(os.environ.get("PROTLAB_HOME", ""))
+    """The app-wide RunManager for $PROTLAB_HOME/runs: it outlives reruns and page switches."""
+    home = os.environ.get("PROTLAB_HOME") or str(Path.home() / ".protlab")
+    return _run_manager_for(str(Path(home) / "runs"))
+
+
+def duration_text(seconds: float | None) -> str:
+    """Seconds as short readable text: '45 s', '3 min 05 s', '1 h 02 min'."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "unknown"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
