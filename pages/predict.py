@@ -57,7 +57,7 @@ def _finished_runs() -> list:
     """This browser session's finished runs that saved a checkpoint."""
     manager = run_manager()
     owner = session_owner()
-    runs = [manager.status(run_id, owner) for run_id in manager.list_runs(owner)]
+    runs = [manager.status(row["run_id"], owner) for row in manager.list_runs(owner)]
     return [r for r in runs if r.state == "finished" and r.checkpoint_path and Path(r.checkpoint_path).exists()]
 
 
