@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import common  # noqa: F401  (puts the repository on sys.path)
 from common import REPO_ROOT, base_parser, load_text, median, result_line
@@ -91,12 +92,12 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60.0) -> 
     raise SystemExit(f"streamlit did not become healthy within {timeout:.0f} s.")
 
 
-def heading(page, text: str):
+def heading(page: Any, text: str) -> Any:  # playwright Page -> Locator
     """Locator of the main-area h1 that contains text."""
     return page.locator('[data-testid="stMain"] h1', has_text=text).first
 
 
-def one_run(browser, app: Path, home_heading: str, pages: list[tuple[str, str]], home: Path) -> tuple[float, list[float]]:
+def one_run(browser: Any, app: Path, home_heading: str, pages: list[tuple[str, str]], home: Path) -> tuple[float, list[float]]:
     """Cold start to painted home page, then each page switch; returns (start seconds, switch seconds)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"

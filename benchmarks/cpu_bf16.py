@@ -28,7 +28,7 @@ from protlab.training import evaluate
 class Run:
     """One model trained in one precision: its optimizer, per-epoch seconds and the autocast switch."""
 
-    def __init__(self, bf16: bool, seed: int):
+    def __init__(self, bf16: bool, seed: int) -> None:
         torch.manual_seed(seed)
         self.bf16 = bf16  # autocast the forward pass to bfloat16 on the CPU
         self.model = SolubilityCNN()
@@ -36,7 +36,7 @@ class Run:
         self.seconds: list[float] = []  # wall time of each training epoch
         self.cpu_seconds: list[float] = []  # CPU time of each training epoch (one thread: load does not count)
 
-    def autocast(self):
+    def autocast(self) -> torch.autocast:
         """The autocast context of this run (disabled for fp32)."""
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
 

@@ -8,8 +8,9 @@ encoding, padding to 512, the notes' CNN) so the figures come with a ratio.
 from __future__ import annotations
 
 import tempfile
-import time
 import textwrap
+import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def fasta_text(sequences: list[str]) -> str:
     return "".join(f">seq{i + 1}\n" + "\n".join(textwrap.wrap(s, 60)) + "\n" for i, s in enumerate(sequences))
 
 
-def paired(ours, theirs, repeats: int) -> tuple[list[float], list[float], list[float]]:
+def paired(ours: Callable[[], object], theirs: Callable[[], object], repeats: int) -> tuple[list[float], list[float], list[float]]:
     """Time ours() and theirs() alternately; returns ours' wall and CPU seconds and theirs' wall seconds."""
     wall, cpu, other = [], [], []
     for _ in range(repeats):

@@ -20,8 +20,10 @@ import tempfile
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import common  # noqa: F401  (puts the repository on sys.path)
 from common import base_parser, machine_header, set_threads, synthetic_sequences
@@ -38,7 +40,7 @@ def maxrss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def timed_median(fn, repeats: int) -> float:
+def timed_median(fn: Callable[[], object], repeats: int) -> float:
     """Median CPU seconds of `repeats` calls of fn (after one warm-up call); one thread, so load does not count."""
     fn()
     times = []
@@ -49,7 +51,7 @@ def timed_median(fn, repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def traced_peak_mb(fn) -> float:
+def traced_peak_mb(fn: Callable[[], object]) -> float:
     """Peak of Python/NumPy allocations (tracemalloc) during one call of fn, above what was live before, MiB."""
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
@@ -59,14 +61,14 @@ def traced_peak_mb(fn) -> float:
     return (peak - base) / MB
 
 
-def train_fixed(train, val, n_batches: int) -> None:
+def train_fixed(train: Any, val: Any, n_batches: int) -> None:
     """train_model on `train`, stopped after exactly n_batches batches via its stop event."""
     from protlab.models.cnn import SolubilityCNN
     from protlab.training import BatchEvent, TrainConfig, train_model
 
     stop = threading.Event()
 
-    def on_event(event) -> None:
+    def on_event(event: object) -> None:
         if isinstance(event, BatchEvent) and event.batch >= n_batches:
             stop.set()
 
