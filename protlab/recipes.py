@@ -43,6 +43,16 @@ KMER_MIN_SHARED = 0.1  # fraction of the shorter sequence's distinct 4-mers two 
 
 
 @dataclass(frozen=True)
+class Member:
+    """One ensemble member: its model, its seed and any training settings of its own."""
+
+    kind: str  # model kind (protlab.models registry)
+    config: dict  # config dict for build_model(kind, ...)
+    seed: int  # seeds the weights and the batch order
+    train: dict = field(default_factory=dict)  # TrainConfig fields that override the recipe's for this member
+
+
+@dataclass(frozen=True)
 class Recipe:
     """Everything needed to reproduce one trained model."""
 
@@ -57,6 +67,11 @@ class Recipe:
     val_fraction: float = 0.1  # fraction of all rows used for early stopping and threshold choice
     split_seed: int = 42  # seed of the split
     tune_threshold: bool = False  # choose the MCC-optimal threshold on validation predictions
+    extra_members: tuple[Member, ...] = ()  # further members (other kinds) trained after the seed members
+
+    def members(self) -> list[Member]:
+        """Every member in training order: one per seed of (kind, model_config), then extra_members."""
+        return [Member(self.kind, self.model_config, s) for s in self.seeds] + list(self.extra_members)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -73,8 +88,9 @@ RECIPES: dict[str, Recipe] = {
     ),
     "default": Recipe(
         name="default",
-        description="ProtLab's default: an ensemble of small SolubilityNets (multi-kernel CNN + composition, "
-        "terminal and dipeptide statistics) trained with AdamW and early stopping; homology-aware test set.",
+        description="ProtLab's default: an ensemble averaging three small SolubilityNets (multi-kernel CNN + "
+        "composition, terminal and dipeptide statistics; AdamW) and one compact two-layer CNN in the notes' style "
+        "(Adam), each early-stopped on validation loss; homology-aware (k-mer cluster) held-out test set.",
         kind="solubility_net",
         model_config={"embed_dim": 32, "kernel_sizes": [3, 5, 9], "channels": 32, "dropout": 0.3},
         train={"optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-2, "batch_size": 32, "epochs": 40,
@@ -83,6 +99,11 @@ RECIPES: dict[str, Recipe] = {
         seeds=(1, 2, 3),
         split="kmer_cluster",
         tune_threshold=True,
+        extra_members=(
+            Member("cnn", {"vocab_size": VOCAB_SIZE, "embed_dim": 32, "hidden_dim": 64, "kernel_size": 5,
+                           "num_layers": 2, "dropout": 0.3},
+                   seed=11, train={"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0}),
+        ),
     ),
 }
 
@@ -225,15 +246,24 @@ def train_recipe(name: str, data: LabelledData | str | Path, out_path: str | Pat
                                        max_length=max(len(s) for s in data.sequences))
     sets = {part: full.subset(split[part]) for part in ("train", "val", "test")}
     members, history = [], []
-    for member_seed in recipe.seeds:
-        model, member_history = _train_member(recipe, member_seed, sets["train"], sets["val"], progress, config)
-        members.append(model)
+    for member in recipe.members():
+        member_config = TrainConfig(**{**recipe.train, **member.train, **(overrides or {}).get("train", {})})
+        model, member_history = _train_member(replace(recipe, kind=member.kind, model_config=member.config),
+                                              member.seed, sets["train"], sets["val"], progress, member_config)
+        members.append((member.kind, model))
         history += member_history
+    return finish_recipe(recipe, data, split, sets, members, history, out_path, progress, started, config)
+
+
+def finish_recipe(recipe: Recipe, data: LabelledData, split: dict, sets: dict, members: list, history: list,
+                  out_path: str | Path, progress: Callable[[str], None], started: float,
+                  config: TrainConfig) -> dict:
+    """Average trained (kind, model) members, pick the threshold, evaluate on test, save checkpoint and card."""
     if len(members) == 1:
-        model, kind, model_config = members[0], recipe.kind, _config_dict(members[0])
+        (kind, model), model_config = members[0], _config_dict(members[0][1])
     else:
-        model, kind = EnsembleModel(members), "ensemble"
-        model_config = {"members": [{"kind": recipe.kind, "config": _config_dict(m)} for m in members]}
+        model, kind = EnsembleModel([m for _, m in members]), "ensemble"
+        model_config = {"members": [{"kind": k, "config": _config_dict(m)} for k, m in members]}
     val_probs, test_probs = predict_set(model, sets["val"]), predict_set(model, sets["test"])
     threshold = mcc_threshold(data.labels[split["val"]], val_probs) if recipe.tune_threshold else 0.5
     metrics = {"test": compute_metrics(data.labels[split["test"]], test_probs),
@@ -250,7 +280,7 @@ def train_recipe(name: str, data: LabelledData | str | Path, out_path: str | Pat
     out_path = Path(out_path)
     save_checkpoint(out_path, model, kind=kind, model_config=model_config, train_config=config.to_dict(),
                     metrics=metrics, data_summary=summary, history=history, extra=extra)
-    write_card(out_path.with_suffix(".json"), recipe, model, metrics, summary, extra)
+    write_card(out_path.with_suffix(".json"), recipe, model, metrics, summary, extra, {"model_config": model_config})
     progress(f"Held-out test: AUC {metrics['test']['auc']:.3f}, accuracy {metrics['test']['accuracy']:.3f}, "
              f"MCC {metrics['test']['mcc']:.3f}; saved {out_path} ({seconds:.0f} s).")
     return metrics
@@ -268,9 +298,9 @@ def write_card(path: Path, recipe: Recipe, model: torch.nn.Module, metrics: dict
     card = {
         "name": recipe.name,
         "description": recipe.description,
-        "architecture": {"kind": recipe.kind, "members": len(recipe.seeds), "member_config": recipe.model_config,
-                         "parameters": int(sum(p.numel() for p in model.parameters()))},
-        "training": {"settings": recipe.train, "seeds": list(recipe.seeds), "seconds": extra["training_seconds"]},
+        "architecture": {"members": [asdict(m) for m in recipe.members()],
+                         "parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad))},
+        "training": {"settings": recipe.train, "seconds": extra["training_seconds"]},
         "data": summary,
         "split": {"method": recipe.split, "seed": recipe.split_seed, "kmer_size": KMER_SIZE,
                   "kmer_min_shared": KMER_MIN_SHARED, "held_out_rows": extra["held_out_rows"]},
