@@ -1,4 +1,8 @@
-"""The training engine: forward, loss, backward, clip, step; validation, scheduling, early stopping; UI via callbacks."""
+"""The training engine: forward, loss, backward, clip, step; validation, scheduling, early stopping; UI via callbacks.
+
+Settings live in protlab.train_config, the optimizer step in protlab.stepper and the reported events in
+protlab.train_events; their public names are importable from here too.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import torch
@@ -20,183 +23,18 @@ from protlab.device import resolve_device
 from protlab.errors import ConfigError, DataFormatError, TrainingDivergedError
 from protlab.metrics import compute_metrics
 from protlab.models import model_forward
+from protlab.stepper import WARMUP_START_FACTOR, Stepper, build_optimizer, cpu_bf16_available, warmup_lr
+from protlab.train_config import CLASS_WEIGHTINGS, DEVICES, OPTIMIZERS, SCHEDULERS, TrainConfig
+from protlab.train_events import BatchEvent, EpochEvent, TrainResult
 
 __all__ = [
     "TrainConfig", "EpochEvent", "BatchEvent", "TrainResult", "train_model", "evaluate",
     "overfit_one_batch", "set_seed", "build_optimizer", "warmup_lr",
+    # re-exported from protlab.train_config and protlab.stepper for existing callers
+    "OPTIMIZERS", "SCHEDULERS", "DEVICES", "CLASS_WEIGHTINGS", "WARMUP_START_FACTOR", "cpu_bf16_available",
 ]
 
-OPTIMIZERS = ("adam", "adamw", "sgd", "sgd_momentum")  # the notes' Exercise 4 compares these
-SCHEDULERS = ("plateau", "warmup", "none")
-DEVICES = ("auto", "cpu", "cuda")
-CLASS_WEIGHTINGS = ("none", "balanced")
-WARMUP_START_FACTOR = 1e-4  # warmup starts at lr * 1e-4 (the notes' Exercise 2: 1e-7 -> 1e-3)
 EXPLODED_LOSS = 1e4  # a mean cross-entropy above this means training has blown up, even if still finite
-
-
-@dataclass
-class TrainConfig:
-    """Every training setting; the defaults follow the notes' solubility case study."""
-
-    optimizer: str = "adam"  # 'adam', 'adamw', 'sgd' or 'sgd_momentum'
-    lr: float = 1e-3  # learning rate (peak rate when warming up); above 0, at most 1e6 (so divergence can be shown)
-    weight_decay: float = 0.0  # L2 penalty (Adam/SGD) or decoupled decay (AdamW); 0 to 1
-    momentum: float = 0.9  # used by 'sgd_momentum' only; 0 to below 1
-    batch_size: int = 32  # sequences per mini-batch, 1 to 4096
-    epochs: int = 20  # passes over the training set, 1 to 1000
-    patience: int = 5  # stop after this many epochs without a lower val loss; 0 = never stop early
-    scheduler: str = "plateau"  # 'plateau' (ReduceLROnPlateau), 'warmup' (linear warmup, then constant) or 'none'
-    plateau_factor: float = 0.5  # ReduceLROnPlateau: multiply the lr by this when val loss stalls
-    plateau_patience: int = 2  # ReduceLROnPlateau: epochs without improvement before the lr is cut
-    warmup_steps: int = 1000  # optimizer steps of linear warmup from lr * 1e-4 up to lr
-    grad_clip: float = 1.0  # max gradient norm; 0 turns clipping off
-    grad_accum_steps: int = 1  # mini-batches whose gradients add up to one optimizer step (Exercise 3)
-    seed: int = 42  # seeds Python, NumPy and PyTorch and the batch order
-    device: str = "auto"  # 'auto' (CUDA when present), 'cpu' or 'cuda'
-    mixed_precision: bool = False  # autocast + GradScaler; only on a CUDA GPU
-    max_length: int = 2000  # longest sequence accepted for training (longer ones are dropped by the data layer)
-    batch_events: bool = False  # send a BatchEvent after every batch (else every batch_event_every batches)
-    batch_event_every: int = 10  # BatchEvent interval when batch_events is False
-    label_smoothing: float = 0.0  # cross-entropy label smoothing, 0 to 0.5
-    class_weighting: str = "none"  # 'none' or 'balanced' (weights inversely proportional to class counts)
-    eval_batch_size: int = 64  # sequences per batch when validating (no gradients, so larger is fine)
-    num_threads: int = 0  # torch CPU threads; 0 leaves PyTorch's default
-    cpu_bf16: bool = True  # bf16 autocast on CPUs with native bf16 (AVX512-BF16/AMX): ~1.4x faster, same AUC
-    flush_denormal: bool = True  # treat subnormal floats as 0 on the CPU while training (up to 5x faster, same results)
-
-    def validate(self) -> None:
-        """Raise ConfigError naming the first setting outside its allowed range."""
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _number("lr", self.lr, 0.0, 1e6, "a number above 0 and at most 1e6 (1e-3 is a good start)", low_open=True)
-        _number("weight_decay", self.weight_decay, 0.0, 1.0, "a number from 0 to 1")
-        _number("momentum", self.momentum, 0.0, 1.0, "a number from 0 up to but not including 1", high_open=True)
-        _integer("batch_size", self.batch_size, 1, 4096)
-        _integer("epochs", self.epochs, 1, 1000, " (at least 1 epoch is needed to learn anything)")
-        _integer("patience", self.patience, 0, 1000, " (0 turns early stopping off)")
-        _choice("scheduler", self.scheduler, SCHEDULERS)
-        _number("plateau_factor", self.plateau_factor, 0.0, 1.0, "a number above 0 and below 1",
-                low_open=True, high_open=True)
-        _integer("plateau_patience", self.plateau_patience, 0, 1000)
-        _integer("warmup_steps", self.warmup_steps, 1, 1_000_000)
-        _number("grad_clip", self.grad_clip, 0.0, 1e6, "a number from 0 (off) to 1e6")
-        _integer("grad_accum_steps", self.grad_accum_steps, 1, 1024)
-        _integer("seed", self.seed, 0, 2**32 - 1)
-        _choice("device", self.device, DEVICES)
-        for name in ("mixed_precision", "batch_events", "flush_denormal", "cpu_bf16"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"{name} must be true or false; got {getattr(self, name)!r}.")
-        if self.mixed_precision and (self.device == "cpu" or not torch.cuda.is_available()):
-            raise ConfigError("mixed_precision needs a CUDA GPU; this machine has none (or device is 'cpu'). "
-                              "Turn mixed precision off.")
-        _integer("max_length", self.max_length, 1, 100_000)
-        _integer("batch_event_every", self.batch_event_every, 1, 100_000)
-        _number("label_smoothing", self.label_smoothing, 0.0, 0.5, "a number from 0 to 0.5")
-        _choice("class_weighting", self.class_weighting, CLASS_WEIGHTINGS)
-        _integer("eval_batch_size", self.eval_batch_size, 1, 4096)
-        _integer("num_threads", self.num_threads, 0, 256, " (0 keeps the default)")
-
-    def to_dict(self) -> dict:
-        """All settings as a plain JSON-friendly dict."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> TrainConfig:
-        """Build and validate a config from a dict; unknown keys are refused, missing keys take defaults."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"Unknown training setting(s) {unknown}; allowed settings are {sorted(known)}.")
-        config = cls(**values)
-        config.validate()
-        return config
-
-
-def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    """Raise ConfigError unless value is one of `allowed`."""
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {', '.join(repr(a) for a in allowed)}; got {value!r}.")
-
-
-def _integer(name: str, value: object, low: int, high: int, hint: str = "") -> None:
-    """Raise ConfigError unless value is an integer in [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ConfigError(f"{name} must be an integer from {low} to {high}{hint}; got {value!r}.")
-
-
-def _number(name: str, value: object, low: float, high: float, allowed: str,
-            low_open: bool = False, high_open: bool = False) -> None:
-    """Raise ConfigError unless value is a finite number in the given range."""
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
-    if not ok:
-        raise ConfigError(f"{name} must be {allowed}; got {value!r}.")
-
-
-def warmup_lr(step: int, lr: float, warmup_steps: int) -> float:
-    """Learning rate for optimizer step `step` (0-based): linear from lr * 1e-4 to lr, then constant."""
-    frac = min(step / warmup_steps, 1.0)
-    return lr * (WARMUP_START_FACTOR + (1.0 - WARMUP_START_FACTOR) * frac)
-
-
-@dataclass
-class EpochEvent:
-    """What one finished epoch looked like; sent to the callback and kept in TrainResult.history."""
-
-    epoch: int  # 1-based epoch number
-    epochs: int  # epochs planned (config.epochs)
-    train_loss: float  # mean training loss per sequence over the epoch
-    val_loss: float  # mean validation cross-entropy per sequence
-    val_metrics: dict[str, float]  # compute_metrics on the validation set (threshold 0.5)
-    lr: float  # learning rate at the end of the epoch
-    seconds: float  # wall time of the epoch, training plus validation
-    seqs_per_sec: float  # training throughput (sequences per second of the training phase)
-    is_best: bool  # lowest validation loss so far
-    eta_seconds: float  # estimated seconds until the planned epochs are done
-
-    def to_row(self) -> dict[str, float]:
-        """Flatten to one CSV/table row (validation metrics get a 'val_' prefix)."""
-        row = {k: v for k, v in asdict(self).items() if k != "val_metrics"}
-        row.update({f"val_{k}": float(v) for k, v in self.val_metrics.items()})
-        return row
-
-
-@dataclass
-class BatchEvent:
-    """Progress inside an epoch (every batch when config.batch_events, else every few batches)."""
-
-    epoch: int  # 1-based epoch number
-    batch: int  # 1-based batch number within the epoch
-    n_batches: int  # batches in this epoch
-    loss: float  # this batch's training loss
-    seqs_done: int  # training sequences processed so far in this epoch
-    lr: float  # learning rate used for this batch
-
-
-@dataclass
-class TrainResult:
-    """The outcome of train_model: history, best epoch and the best weights (already loaded into the model)."""
-
-    history: list[EpochEvent]  # one event per finished epoch
-    best_epoch: int  # epoch with the lowest validation loss (0: no epoch finished)
-    best_val_loss: float  # that loss (inf when no epoch finished)
-    best_state: dict[str, torch.Tensor] | None  # CPU copy of the best weights; None if none are usable
-    stopped_reason: str  # 'finished', 'early_stopped', 'stopped' (stop flag) or 'diverged'
-    seconds: float  # total wall time
-    device: str  # where training ran, e.g. 'cpu' or 'cuda:0'
-    config: dict = field(default_factory=dict)  # TrainConfig.to_dict() used
-
-    @property
-    def best_metrics(self) -> dict[str, float]:
-        """Validation metrics of the best epoch (empty if no epoch finished)."""
-        for event in self.history:
-            if event.epoch == self.best_epoch:
-                return dict(event.val_metrics)
-        return {}
-
-    def history_rows(self) -> list[dict[str, float]]:
-        """The history as flat rows for a table or CSV."""
-        return [event.to_row() for event in self.history]
 
 
 def set_seed(seed: int) -> None:
@@ -204,36 +42,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def cpu_bf16_available() -> bool:
-    """True when this CPU has native bfloat16 matrix units that oneDNN can use."""
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
-def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Create the optimizer named in config ('sgd', 'sgd_momentum', 'adam', 'adamw')."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ConfigError("The model has no trainable parameters; build a model with at least one layer.")
-    fused = all(p.dtype == torch.float32 and p.device.type in ("cpu", "cuda") for p in params)  # one kernel per step
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
-    if config.optimizer == "sgd_momentum":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
-                               fused=fused)
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
-    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
-
-
-def _class_weights(config: TrainConfig, labels: np.ndarray, device: torch.device) -> torch.Tensor | None:
-    """Inverse-frequency class weights when config.class_weighting == 'balanced'."""
-    if config.class_weighting != "balanced":
-        return None
-    counts = np.bincount(labels, minlength=2).astype(np.float64)  # (2,)
-    weights = counts.sum() / (2.0 * np.maximum(counts, 1.0))
-    return torch.tensor(weights, dtype=torch.float32, device=device)
 
 
 def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -273,64 +81,8 @@ def evaluate(
     return loss, probs, data.labels.copy()
 
 
-class _Stepper:
-    """Owns optimizer, LR schedule, mixed precision and gradient accumulation for one training run."""
-
-    def __init__(self, model: nn.Module, config: TrainConfig, device: torch.device, train_labels: np.ndarray):
-        self.model, self.config, self.device = model, config, device
-        self.optimizer = build_optimizer(model, config)
-        self.plateau = None
-        if config.scheduler == "plateau":
-            self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience)
-        cuda_amp = bool(config.mixed_precision and device.type == "cuda")
-        cpu_amp = config.cpu_bf16 and device.type == "cpu" and cpu_bf16_available()
-        self.amp = cuda_amp or cpu_amp
-        self.amp_dtype = torch.float16 if cuda_amp and not torch.cuda.is_bf16_supported() else torch.bfloat16
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
-        self.weights = _class_weights(config, train_labels, device)
-        self.steps = 0  # optimizer steps taken
-
-    @property
-    def lr(self) -> float:
-        """Current learning rate of the first parameter group."""
-        return float(self.optimizer.param_groups[0]["lr"])
-
-    def loss(self, batch: Batch) -> torch.Tensor:
-        """Forward pass and training loss for one batch (autocast when mixed precision / CPU bf16 is on)."""
-        with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            logits = model_forward(self.model, batch)  # (B, 2)
-        return F.cross_entropy(logits.float(), batch.labels, weight=self.weights,
-                               label_smoothing=self.config.label_smoothing)
-
-    def backward(self, loss: torch.Tensor, group_size: int) -> None:
-        """Accumulate this micro-batch's gradient, scaled so a group averages like one big batch."""
-        self.scaler.scale(loss / group_size).backward()
-
-    def step(self) -> float:
-        """Clip, step and zero the gradients; returns the gradient norm (nan when clipping is off)."""
-        if self.config.scheduler == "warmup":
-            for group in self.optimizer.param_groups:
-                group["lr"] = warmup_lr(self.steps, self.config.lr, self.config.warmup_steps)
-        norm = float("nan")
-        if self.config.grad_clip > 0:
-            self.scaler.unscale_(self.optimizer)
-            norm_t = nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-            norm = float(norm_t)
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
-        self.optimizer.zero_grad(set_to_none=True)
-        self.steps += 1
-        return norm
-
-    def end_epoch(self, val_loss: float) -> None:
-        """Let ReduceLROnPlateau look at the validation loss."""
-        if self.plateau is not None:
-            self.plateau.step(val_loss)
-
-
 def _train_epoch(
-    stepper: _Stepper, train: TokenizedSet, epoch: int, *, callback, stop, diverged: Callable[..., None]
+    stepper: Stepper, train: TokenizedSet, epoch: int, *, callback, stop, diverged: Callable[..., None]
 ) -> tuple[float, int, bool]:
     """One pass over the training set; returns (mean loss, sequences seen, stopped?)."""
     config, model = stepper.config, stepper.model
@@ -412,7 +164,7 @@ def _flush_denormal(enabled: bool) -> Iterator[None]:
 def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: TrainConfig, device: torch.device,
          callback: Callable | None, stop: threading.Event | None) -> TrainResult:
     """The epoch loop of train_model (arguments already validated)."""
-    stepper = _Stepper(model, config, device, train.labels)
+    stepper = Stepper(model, config, device, train.labels)
     history: list[EpochEvent] = []
     best = {"epoch": 0, "loss": math.inf, "state": None}
     started = time.perf_counter()

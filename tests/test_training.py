@@ -1,4 +1,7 @@
-"""Tests for protlab.training against torch references, on small real DeepSol samples."""
+"""Tests for protlab.training against torch references, on small real DeepSol samples.
+
+Settings are tested in test_train_config.py, the optimizer step in test_stepper.py.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +17,12 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 from protlab.alphabet import AMINO_ACIDS, NOTES_VOCAB_SIZE
 from protlab.batching import TokenizedSet, make_batch
-from protlab.errors import ConfigError, TrainingDivergedError
+from protlab.errors import TrainingDivergedError
 from protlab.models import build_model
 from protlab.training import (
     BatchEvent,
     EpochEvent,
     TrainConfig,
-    build_optimizer,
     evaluate,
     overfit_one_batch,
     train_model,
@@ -167,17 +169,6 @@ def test_gradient_accumulation_equals_one_big_batch(accum: int, batch_size: int)
         assert torch.allclose(model.state_dict()[name], expected, atol=1e-6), name
 
 
-def test_warmup_matches_torch_linear_lr() -> None:
-    param = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([param], lr=1e-3)
-    sched = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1e-4, end_factor=1.0, total_iters=10)
-    for step in range(14):
-        assert warmup_lr(step, 1e-3, 10) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-9)
-        opt.step()
-        sched.step()
-    assert warmup_lr(0, 1e-3, 1000) == pytest.approx(1e-7)
-
-
 def test_warmup_schedule_is_used_in_training(frame) -> None:
     train, val = _set(frame[:64]), _set(frame[64:80])
     lrs: list[float] = []
@@ -205,35 +196,6 @@ def test_overfit_one_batch_drives_loss_down(frame) -> None:
     torch.manual_seed(0)
     losses = overfit_one_batch(build_model("cnn", {**TINY, "dropout": 0.0}), batch, steps=100, lr=2e-2)
     assert len(losses) == 100 and losses[-1] < 0.1 < losses[0]
-
-
-@pytest.mark.parametrize("name,cls", [("sgd", torch.optim.SGD), ("sgd_momentum", torch.optim.SGD),
-                                      ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)])
-def test_optimizers(name: str, cls: type) -> None:
-    opt = build_optimizer(TinyBag(), TrainConfig(optimizer=name, lr=0.01, weight_decay=0.01))
-    assert type(opt) is cls and opt.param_groups[0]["lr"] == 0.01
-    assert opt.param_groups[0].get("momentum", 0.9) == (0.0 if name == "sgd" else 0.9)
-
-
-@pytest.mark.parametrize("field,value,match", [
-    ("lr", 0, "lr must be"), ("lr", -1.0, "lr must be"), ("lr", 2e6, "lr must be"), ("epochs", 0, "epochs must be"),
-    ("batch_size", 0, "batch_size must be an integer from 1 to 4096; got 0"), ("optimizer", "rmsprop", "optimizer"),
-    ("scheduler", "cosine", "scheduler"), ("grad_accum_steps", 0, "grad_accum_steps"), ("momentum", 1.0, "momentum"),
-    ("device", "tpu", "device"), ("batch_size", True, "batch_size"), ("lr", float("nan"), "lr"),
-])
-def test_config_validation(field: str, value: object, match: str) -> None:
-    with pytest.raises(ConfigError, match=match):
-        TrainConfig(**{field: value}).validate()
-
-
-def test_config_limits_and_round_trip() -> None:
-    TrainConfig(lr=1e6).validate()  # allowed, so divergence can be demonstrated
-    with pytest.raises(ConfigError, match="CUDA"):
-        TrainConfig(mixed_precision=True, device="cpu").validate()
-    cfg = TrainConfig(optimizer="adamw", lr=5e-4, epochs=3)
-    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
-    with pytest.raises(ConfigError, match="Unknown training setting"):
-        TrainConfig.from_dict({"learning_rate": 0.1})
 
 
 def test_cpu_bf16_autocast_tracks_fp32(frame) -> None:

@@ -1,0 +1,152 @@
+"""Tests for protlab.stepper against torch references: optimizers, warmup, accumulation, clipping, weights."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from sklearn.utils.class_weight import compute_class_weight
+
+import protlab.training
+from protlab.alphabet import AMINO_ACIDS, NOTES_VOCAB_SIZE
+from protlab.batching import TokenizedSet, make_batch
+from protlab.errors import ConfigError
+from protlab.stepper import Stepper, build_optimizer, cpu_bf16_available, warmup_lr
+from protlab.train_config import TrainConfig
+
+CPU = torch.device("cpu")
+
+
+class Bag(nn.Module):
+    """A dropout-free embedding-bag classifier with deterministic gradients."""
+
+    uses_features = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(NOTES_VOCAB_SIZE, 4, padding_idx=0)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = (self.embedding(tokens) * mask.unsqueeze(2)).sum(1) / mask.sum(1, keepdim=True)  # (B, 4)
+        return self.fc(x)  # (B, 2)
+
+
+def _data(n: int = 8, seed: int = 0) -> TokenizedSet:
+    rng = np.random.default_rng(seed)
+    seqs = ["".join(rng.choice(np.array(list(AMINO_ACIDS)), 10)) for _ in range(n)]
+    return TokenizedSet.from_sequences(seqs, np.array([0, 1] * (n // 2)), vocab_size=NOTES_VOCAB_SIZE)
+
+
+def _config(**overrides) -> TrainConfig:
+    return TrainConfig(**{"optimizer": "sgd", "lr": 0.5, "grad_clip": 0.0, "scheduler": "none", "device": "cpu",
+                          "cpu_bf16": False, **overrides})
+
+
+def test_warmup_matches_torch_linear_lr() -> None:
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=1e-3)
+    sched = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1e-4, end_factor=1.0, total_iters=10)
+    for step in range(14):
+        assert warmup_lr(step, 1e-3, 10) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-9)
+        opt.step()
+        sched.step()
+    assert warmup_lr(0, 1e-3, 1000) == pytest.approx(1e-7)
+
+
+@pytest.mark.parametrize("name,cls", [("sgd", torch.optim.SGD), ("sgd_momentum", torch.optim.SGD),
+                                      ("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW)])
+def test_optimizers(name: str, cls: type) -> None:
+    opt = build_optimizer(Bag(), TrainConfig(optimizer=name, lr=0.01, weight_decay=0.01))
+    assert type(opt) is cls and opt.param_groups[0]["lr"] == 0.01
+    assert opt.param_groups[0].get("momentum", 0.9) == (0.0 if name == "sgd" else 0.9)
+    assert protlab.training.build_optimizer is build_optimizer
+
+
+def test_a_model_without_trainable_parameters_is_refused() -> None:
+    model = Bag().requires_grad_(False)
+    with pytest.raises(ConfigError, match="no trainable parameters"):
+        build_optimizer(model, TrainConfig())
+
+
+def test_accumulated_micro_batches_step_like_one_big_batch() -> None:
+    data = _data()
+    torch.manual_seed(0)
+    model, ref = Bag(), Bag()
+    ref.load_state_dict(model.state_dict())
+    full = make_batch(data, np.arange(8))
+    F.cross_entropy(ref(full.tokens, full.mask), full.labels).backward()  # autograd reference on all 8
+    stepper = Stepper(model, _config(), CPU, data.labels)
+    for half in (np.arange(4), np.arange(4, 8)):
+        stepper.backward(stepper.loss(make_batch(data, half)), group_size=2)
+    stepper.step()
+    for name, param in ref.named_parameters():
+        expected = ref.state_dict()[name] - 0.5 * param.grad
+        assert torch.allclose(model.state_dict()[name], expected, atol=1e-6), name
+    assert stepper.steps == 1 and all(p.grad is None for p in model.parameters())
+
+
+def test_step_clips_and_reports_the_norm_torch_computes() -> None:
+    data = _data()
+    torch.manual_seed(1)
+    model, ref = Bag(), Bag()
+    ref.load_state_dict(model.state_dict())
+    batch = make_batch(data, np.arange(8))
+    F.cross_entropy(ref(batch.tokens, batch.mask), batch.labels).backward()
+    expected = float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in ref.parameters()])))
+    stepper = Stepper(model, _config(grad_clip=1e-3), CPU, data.labels)
+    stepper.backward(stepper.loss(batch), group_size=1)
+    assert stepper.step() == pytest.approx(expected, rel=1e-5)
+    assert math.isnan(Stepper(Bag(), _config(), CPU, data.labels).step())  # clipping off: no norm
+
+
+def test_warmup_sets_the_lr_before_each_step() -> None:
+    data = _data()
+    stepper = Stepper(Bag(), _config(scheduler="warmup", warmup_steps=3, lr=1e-2), CPU, data.labels)
+    seen = []
+    for _ in range(5):
+        stepper.backward(stepper.loss(make_batch(data, np.arange(8))), group_size=1)
+        stepper.step()
+        seen.append(stepper.lr)
+    assert seen == pytest.approx([warmup_lr(s, 1e-2, 3) for s in range(5)])
+
+
+def test_plateau_cuts_the_lr_like_torch() -> None:
+    data = _data()
+    stepper = Stepper(Bag(), _config(scheduler="plateau", plateau_factor=0.5, plateau_patience=1), CPU, data.labels)
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=0.5)
+    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=1)
+    for val_loss in (0.7, 0.7, 0.7, 0.6, 0.6, 0.6):
+        stepper.end_epoch(val_loss)
+        ref.step(val_loss)
+        assert stepper.lr == opt.param_groups[0]["lr"]
+    assert stepper.lr < 0.5
+
+
+def test_balanced_weights_match_sklearn_and_label_smoothing_matches_torch() -> None:
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1])
+    rng = np.random.default_rng(2)
+    seqs = ["".join(rng.choice(np.array(list(AMINO_ACIDS)), 10)) for _ in range(8)]
+    data = TokenizedSet.from_sequences(seqs, labels, vocab_size=NOTES_VOCAB_SIZE)
+    model = Bag()
+    stepper = Stepper(model, _config(class_weighting="balanced", label_smoothing=0.2), CPU, labels)
+    reference = compute_class_weight("balanced", classes=np.array([0, 1]), y=labels)
+    assert np.allclose(stepper.weights.numpy(), reference)
+    batch = make_batch(data, np.arange(8))
+    expected = F.cross_entropy(model(batch.tokens, batch.mask), batch.labels,
+                               weight=torch.tensor(reference, dtype=torch.float32), label_smoothing=0.2)
+    assert stepper.loss(batch).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert Stepper(Bag(), _config(), CPU, labels).weights is None
+
+
+def test_cpu_bf16_is_used_only_when_asked_and_available() -> None:
+    assert isinstance(cpu_bf16_available(), bool)
+    labels = _data().labels
+    assert Stepper(Bag(), _config(cpu_bf16=True), CPU, labels).amp == cpu_bf16_available()
+    off = Stepper(Bag(), _config(cpu_bf16=False), CPU, labels)
+    assert off.amp is False and off.scaler.is_enabled() is False
