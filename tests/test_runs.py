@@ -1,4 +1,7 @@
-"""Tests for protlab.runs: background runs, persistence, stop, failures and owner isolation."""
+"""Tests for protlab.runs: background runs, persistence, stop, failures and owner isolation.
+
+The spec, preparation and run folders are tested directly in test_run_spec.py, test_run_prep.py, test_run_store.py.
+"""
 
 from __future__ import annotations
 

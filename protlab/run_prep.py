@@ -1,0 +1,87 @@
+"""Turn a RunSpec into tensors and a fresh model, and a finished training run into test metrics and a checkpoint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from protlab.batching import TokenizedSet
+from protlab.checkpoint import save_checkpoint
+from protlab.data import LabelledData, load_labelled
+from protlab.metrics import compute_metrics, majority_baseline
+from protlab.models import build_model, model_config_dict, model_vocab_size
+from protlab.run_spec import RunSpec
+from protlab.splits import Split, homology_split, stratified_split
+from protlab.train_events import TrainResult
+from protlab.training import evaluate, set_seed
+
+__all__ = ["PreparedRun", "prepare_run", "evaluate_and_save"]
+
+
+def _split(spec: RunSpec, data: LabelledData) -> Split:
+    """Split the data as the spec asks (seed defaults to the training seed)."""
+    params = {"seed": spec.train_config.seed, **spec.split_params}
+    if spec.split_method == "homology":
+        return homology_split(data.sequences, data.labels, **params)
+    return stratified_split(data.labels, **params)
+
+
+def _tokenise(spec: RunSpec, data: LabelledData, model: torch.nn.Module) -> TokenizedSet:
+    """Tokenise once for the model's vocabulary, with its global features when it uses them."""
+    features = None
+    if getattr(model, "uses_features", False):
+        from protlab.features import features_frame
+
+        features = features_frame(data.sequences)[list(model.feature_names)].to_numpy(np.float32)  # (N, F)
+    max_length = max(spec.train_config.max_length, max(len(s) for s in data.sequences))
+    return TokenizedSet.from_sequences(data.sequences, data.labels, vocab_size=model_vocab_size(model),
+                                       max_length=max_length, features=features)
+
+
+@dataclass
+class PreparedRun:
+    """A spec turned into tensors: the data, its split, tokenised subsets and a fresh model."""
+
+    data: LabelledData  # the cleaned labelled sequences
+    split: Split  # train/val/test row indices
+    sets: dict[str, TokenizedSet]  # 'train', 'val', 'test' subsets, tokenised once
+    model: torch.nn.Module  # built from spec.model_kind / model_config (feature scaling set from train rows)
+
+
+def prepare_run(spec: RunSpec, data: LabelledData | None = None) -> PreparedRun:
+    """Load (unless given), split, tokenise and build the model of a spec; seeded by the training seed."""
+    data = data if data is not None else (spec.data if spec.data is not None else load_labelled(spec.data_path)[0])
+    split = _split(spec, data)
+    set_seed(spec.train_config.seed)
+    model = build_model(spec.model_kind, spec.model_config)
+    full = _tokenise(spec, data, model)
+    sets = {part: full.subset(getattr(split, part)) for part in ("train", "val", "test")}
+    if getattr(model, "uses_features", False):
+        train_features = sets["train"].features  # (N_train, F)
+        model.set_feature_stats(train_features.mean(axis=0), train_features.std(axis=0))
+    return PreparedRun(data, split, sets, model)
+
+
+def evaluate_and_save(prepared: PreparedRun, result: TrainResult, spec: RunSpec, path: Path,
+                      extra: dict | None = None) -> dict:
+    """Load the best weights, score the test split, save the checkpoint; returns metrics, baseline, predictions."""
+    model, split, data = prepared.model, prepared.split, prepared.data
+    model.load_state_dict(result.best_state)
+    model.cpu()
+    _, probs, labels = evaluate(model, prepared.sets["test"], "cpu")
+    metrics = compute_metrics(labels, probs)
+    baseline = majority_baseline(data.labels[split.train], labels)
+    summary = {"n_rows": len(data), "n_train": len(split.train), "n_val": len(split.val),
+               "n_test": len(split.test), "split": split.method, "identity": split.identity}
+    saved = save_checkpoint(path, model, kind=spec.model_kind, model_config=model_config_dict(model),
+                            train_config=result.config, metrics={"test": metrics, "validation": result.best_metrics},
+                            data_summary=summary, history=result.history_rows(), extra=extra)
+    predictions = pd.DataFrame({"id": [data.ids[i] for i in split.test], "label": labels, "p_soluble": probs})
+    return {"test_metrics": metrics, "baseline": baseline, "best_epoch": result.best_epoch,
+            "stopped_reason": result.stopped_reason, "data_summary": summary, "checkpoint": str(saved),
+            "predictions": predictions}
+

@@ -1,0 +1,71 @@
+"""What a training run is: the settings a page hands over (RunSpec) and the snapshot it gets back (RunStatus)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from protlab.data import LabelledData
+from protlab.errors import ConfigError
+from protlab.models import make_config
+from protlab.train_config import TrainConfig
+
+__all__ = ["RunSpec", "RunStatus", "SPLIT_METHODS"]
+
+SPLIT_METHODS = ("stratified", "homology")
+
+
+@dataclass
+class RunSpec:
+    """Everything a training run needs; data is given as LabelledData or as a file path."""
+
+    name: str = "run"  # display name typed by the user (shown only, never used in paths)
+    data: LabelledData | None = None  # labelled sequences already loaded (bundled or uploaded) ...
+    data_path: str | None = None  # ... or a CSV/FASTA path read with protlab.data.load_labelled
+    data_description: str = ""  # e.g. "bundled DeepSol, 6,942 rows"
+    split_method: str = "stratified"  # 'stratified' or 'homology'
+    split_params: dict = field(default_factory=dict)  # val_fraction, test_fraction, seed, identity (homology)
+    model_kind: str = "cnn"  # a kind known to protlab.models.build_model
+    model_config: dict = field(default_factory=dict)  # settings of that model kind
+    train_config: TrainConfig = field(default_factory=TrainConfig)  # optimizer, epochs, ...
+
+    def validate(self) -> None:
+        """Raise a ProtlabError for any setting that cannot work, before a thread is started."""
+        if (self.data is None) == (self.data_path is None):
+            raise ConfigError("A run needs exactly one data source: give either data or data_path.")
+        if self.split_method not in SPLIT_METHODS:
+            raise ConfigError(f"split_method must be 'stratified' or 'homology'; got {self.split_method!r}.")
+        allowed = {"val_fraction", "test_fraction", "seed"} | ({"identity"} if self.split_method == "homology" else set())
+        if set(self.split_params) - allowed:
+            raise ConfigError(f"Unknown split settings {sorted(set(self.split_params) - allowed)}; "
+                              f"allowed are {sorted(allowed)}.")
+        make_config(self.model_kind, self.model_config)
+        self.train_config.validate()
+
+    def summary(self) -> dict:
+        """A JSON-friendly description (no sequences)."""
+        return {"name": str(self.name)[:200], "data": self.data_description or self.data_path or "uploaded data",
+                "n_rows": None if self.data is None else len(self.data), "split_method": self.split_method,
+                "split_params": dict(self.split_params), "model_kind": self.model_kind,
+                "model_config": dict(self.model_config), "train_config": self.train_config.to_dict()}
+
+
+@dataclass
+class RunStatus:
+    """A snapshot of one run for the page to render."""
+
+    run_id: str  # generated id
+    name: str  # display name
+    state: str  # queued, running, finished, stopped, failed or interrupted
+    events: list[dict]  # one flat row per finished epoch (EpochEvent.to_row())
+    progress: float  # 0..1 of the planned epochs
+    eta_seconds: float | None  # estimated seconds left (None before the first batch)
+    error: str | None  # why the run failed, as one sentence
+    test_metrics: dict | None  # compute_metrics on the test split
+    baseline: dict | None  # majority-class baseline on the test split
+    checkpoint_path: str | None  # model.pt of the best epoch, when saved
+    test_labels: np.ndarray | None  # (N_test,) int64, for a movable threshold
+    test_probs: np.ndarray | None  # (N_test,) float64 P(soluble)
+    spec: dict  # RunSpec.summary()
+    timings: dict  # created/started/ended (epoch seconds) and seconds taken

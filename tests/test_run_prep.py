@@ -1,0 +1,87 @@
+"""Tests for protlab.run_prep: a spec becomes split, tokenised data and a model; a result becomes a checkpoint."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+import protlab.runs
+from protlab.batching import make_batch
+from protlab.checkpoint import load_checkpoint
+from protlab.data import LabelledData
+from protlab.encoding import encode
+from protlab.features import features_frame
+from protlab.run_prep import evaluate_and_save, prepare_run
+from protlab.run_spec import RunSpec
+from protlab.splits import stratified_split
+from protlab.train_config import TrainConfig
+from protlab.training import evaluate, train_model
+
+TINY = {"embed_dim": 8, "hidden_dim": 8}
+
+
+@pytest.fixture(scope="module")
+def data() -> LabelledData:
+    df = pd.read_csv("assets/data/deepsol.csv")
+    df = df[df["sequence"].str.len() <= 150].sample(100, random_state=11)
+    return LabelledData(df["sequence"].tolist(), df["label"].to_numpy(np.int64), [f"row{i}" for i in df.index])
+
+
+def _spec(data: LabelledData, **changes) -> RunSpec:
+    settings = {"model_config": TINY, "train_config": TrainConfig(epochs=1, batch_size=16, seed=9, device="cpu")}
+    return RunSpec(data=data, **{**settings, **changes})
+
+
+def test_split_is_seeded_by_the_training_seed_and_tokens_match_encode(data) -> None:
+    prepared = prepare_run(_spec(data))
+    reference = stratified_split(data.labels, seed=9)
+    for part in ("train", "val", "test"):
+        assert np.array_equal(getattr(prepared.split, part), getattr(reference, part))
+        assert np.array_equal(prepared.sets[part].labels, data.labels[getattr(reference, part)])
+    test_rows = prepared.split.test
+    batch = make_batch(prepared.sets["test"], np.arange(3))
+    for i in range(3):
+        expected = encode(data.sequences[test_rows[batch.index[i]]], vocab_size=prepared.model.config.vocab_size)
+        assert torch.equal(batch.tokens[i, : len(expected)], expected)
+    explicit = prepare_run(_spec(data, split_params={"seed": 1}))
+    assert np.array_equal(explicit.split.test, stratified_split(data.labels, seed=1).test)
+
+
+def test_data_is_read_from_a_path_when_not_given(data, tmp_path) -> None:
+    path = tmp_path / "mine.csv"
+    pd.DataFrame({"sequence": data.sequences, "label": data.labels}).to_csv(path, index=False)
+    prepared = prepare_run(RunSpec(data_path=str(path), model_config=TINY, train_config=TrainConfig(seed=9)))
+    assert len(prepared.data) == len(data) and sorted(prepared.data.sequences) == sorted(data.sequences)
+
+
+def test_dual_model_is_standardised_with_training_rows_only(data) -> None:
+    prepared = prepare_run(_spec(data, model_kind="dual", model_config={"embed_dim": 8, "hidden_dim": 8,
+                                                                        "global_dim": 4}))
+    names = list(prepared.model.feature_names)
+    rows = features_frame([data.sequences[i] for i in prepared.split.train])[names].to_numpy(np.float64)
+    assert np.allclose(prepared.model.feature_mean.numpy(), rows.mean(axis=0), rtol=1e-5)
+    assert prepared.sets["train"].features.shape == (len(prepared.split.train), len(names))
+
+
+def test_evaluate_and_save_scores_the_test_split_and_writes_a_loadable_checkpoint(data, tmp_path) -> None:
+    spec = _spec(data)
+    prepared = prepare_run(spec)
+    result = train_model(prepared.model, prepared.sets["train"], prepared.sets["val"], spec.train_config)
+    saved = evaluate_and_save(prepared, result, spec, tmp_path / "model.pt", {"run_id": "r1"})
+    table = saved["predictions"]
+    assert list(table["id"]) == [data.ids[i] for i in prepared.split.test]
+    assert saved["test_metrics"]["auc"] == pytest.approx(roc_auc_score(table["label"], table["p_soluble"]))
+    assert saved["test_metrics"]["accuracy"] == pytest.approx(accuracy_score(table["label"], table["p_soluble"] >= 0.5))
+    majority = int(np.bincount(data.labels[prepared.split.train], minlength=2).argmax())
+    assert saved["baseline"]["accuracy"] == pytest.approx(np.mean(table["label"] == majority))
+    assert saved["best_epoch"] == result.best_epoch and saved["data_summary"]["n_test"] == len(table)
+    loaded = load_checkpoint(saved["checkpoint"])
+    _, probs, _ = evaluate(loaded.model, prepared.sets["test"], "cpu")
+    assert np.allclose(probs, table["p_soluble"], atol=1e-6) and loaded.extra == {"run_id": "r1"}
+
+
+def test_runs_module_still_exports_the_preparation_steps() -> None:
+    assert protlab.runs.prepare_run is prepare_run and protlab.runs.evaluate_and_save is evaluate_and_save
