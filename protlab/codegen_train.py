@@ -1,12 +1,19 @@
-"""Write the "Show me the PyTorch" scripts for the Train and Predict pages from the student's real settings."""
+"""Write the "Show me the PyTorch" scripts for the Train and Predict pages from the student's real settings.
+
+The model classes are written by protlab.codegen_models and the prediction script by protlab.codegen_predict
+(`prediction_script` is importable from here too).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-MAX_LISTED = 20  # sequences written into the prediction script
+from protlab.codegen_models import cnn_code, dual_code
+from protlab.codegen_predict import MAX_LISTED, prediction_script
+
+__all__ = ["TrainScriptSettings", "training_script", "prediction_script", "MAX_LISTED"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,7 @@ def _defaults(model_kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The real defaults of TrainConfig and of the chosen model's config, so the script never drifts."""
     from protlab.models.cnn import CNNConfig
     from protlab.models.dual import DualInputConfig
-    from protlab.training import TrainConfig
+    from protlab.train_config import TrainConfig
 
     model = DualInputConfig() if model_kind == "dual" else CNNConfig()
     return TrainConfig().to_dict(), asdict(model)
@@ -157,67 +164,6 @@ def collate_proteins(batch):
 
 
 {code}'''
-
-
-def _cnn(c: Mapping[str, Any]) -> str:
-    """The notes' 1D-CNN with the chosen widths, kernel, depth and dropout (same layer names as protlab's)."""
-    return f'''\
-# ---------------------------------------------------------------- model
-class SolubilityCNN(nn.Module):
-    """Embedding -> num_layers x (Conv1d + ReLU) -> masked average pooling -> linear classifier."""
-
-    def __init__(self, vocab_size={c["vocab_size"]!r}, embed_dim={c["embed_dim"]!r}, hidden_dim={c["hidden_dim"]!r},
-                 kernel_size={c["kernel_size"]!r}, num_layers={c["num_layers"]!r}, dropout={c["dropout"]!r}, num_classes=2):
-        super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_INDEX)
-        self.num_layers = num_layers
-        for i in range(num_layers):  # conv1, conv2, ...: kernel_size residues per filter, length preserved
-            width_in = embed_dim if i == 0 else hidden_dim
-            setattr(self, f"conv{{i + 1}}", nn.Conv1d(width_in, hidden_dim, kernel_size, padding=kernel_size // 2))
-        self.fc = nn.Linear(hidden_dim, num_classes)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, tokens, mask):
-        x = self.embedding(tokens).transpose(1, 2)          # (B, embed_dim, L)
-        keep = mask.unsqueeze(1)                            # (B, 1, L) 1 on residues, 0 on padding
-        for i in range(self.num_layers):
-            x = F.relu(getattr(self, f"conv{{i + 1}}")(x))  # (B, hidden_dim, L)
-            if i < self.num_layers - 1:
-                x = self.dropout(x) * keep                  # padding must not leak into the next convolution
-        x = (x * keep).sum(dim=2) / keep.sum(dim=2).clamp(min=1)  # (B, hidden_dim) mean over real residues
-        return self.fc(x)                                   # (B, 2) logits
-
-
-model = SolubilityCNN()
-'''
-
-
-def _dual(c: Mapping[str, Any]) -> str:
-    """The fundamentals note's dual-input model (sequence branch + global-feature branch)."""
-    return f'''\
-# ---------------------------------------------------------------- model
-class DualInputModel(nn.Module):
-    """Sequence branch (embedding + Conv1d + pooling) joined with a small branch for global features."""
-
-    def __init__(self, vocab_size={c["vocab_size"]!r}, embed_dim={c["embed_dim"]!r}, num_global_features=len(FEATURES),
-                 hidden_dim={c["hidden_dim"]!r}, kernel_size={c["kernel_size"]!r}, global_dim={c["global_dim"]!r},
-                 num_classes=2):
-        super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_INDEX)
-        self.conv = nn.Conv1d(embed_dim, hidden_dim, kernel_size, padding=kernel_size // 2)
-        self.global_fc = nn.Linear(num_global_features, global_dim)
-        self.classifier = nn.Linear(hidden_dim + global_dim, num_classes)
-
-    def forward(self, tokens, features, mask):
-        x = F.relu(self.conv(self.embedding(tokens).transpose(1, 2)))  # (B, hidden_dim, L)
-        m = mask.unsqueeze(1)                                           # (B, 1, L)
-        x = (x * m).sum(dim=2) / m.sum(dim=2).clamp(min=1)              # (B, hidden_dim)
-        g = F.relu(self.global_fc(features))                            # (B, global_dim); features standardised
-        return self.classifier(torch.cat([x, g], dim=1))                # (B, 2) logits
-
-
-model = DualInputModel()
-'''
 
 
 def _optimizer(t: Mapping[str, Any]) -> str:
@@ -373,42 +319,9 @@ def training_script(settings: TrainScriptSettings) -> str:
     t = _merged(train_defaults, settings.train_config)
     c = _merged(model_defaults, settings.model_config)
     settings = TrainScriptSettings(**{**settings.__dict__, "model_config": c, "train_config": t})
-    model = _dual(c) if settings.model_kind == "dual" else _cnn(c)
+    model = dual_code(c) if settings.model_kind == "dual" else cnn_code(c)
     call = 'model(b["sequence"], b["features"], b["mask"])' if settings.model_kind == "dual" \
         else 'model(b["sequence"], b["mask"])'
     return (_header(settings) + _data(settings, t) + _dataset(settings) + model + _optimizer(t)
             + _train_loop(settings, t) + _eval_loop(t, call) + _evaluation())
 
-
-def prediction_script(model_source: str, sequences: Sequence[str], *, threshold: float = 0.5,
-                      with_attribution: bool = True) -> str:
-    """Return a runnable script that loads a checkpoint and predicts P(soluble) for these sequences."""
-    listing = ",\n    ".join(repr(s) for s in sequences[:MAX_LISTED])
-    more = f"\n    # ... {len(sequences) - MAX_LISTED:,} more sequences from your input" if len(sequences) > MAX_LISTED else ""
-    attribution = ""
-    if with_attribution:
-        attribution = f'''
-# Per-residue attribution for the first sequence: gradient x input on the embedding
-contributions = predictor.attribution(sequences[0])  # (L,) contribution of each residue to P(soluble)
-top = np.argsort(-np.abs(contributions))[:5]
-for i in top:
-    print(f"residue {{sequences[0][i]}}{{i + 1}}: {{contributions[i]:+.4f}}")
-'''
-    return f'''\
-"""Predict solubility exactly as the ProtLab Predict page did."""
-import numpy as np
-import torch
-
-from protlab.predict import Predictor
-
-torch.set_grad_enabled(False)
-predictor = {"Predictor.default()" if model_source == "default" else f"Predictor.from_checkpoint({model_source!r})"}
-sequences = [
-    {listing},{more}
-]
-THRESHOLD = {threshold!r}  # P(soluble) at or above this is called 'soluble'
-p_soluble = predictor.predict(sequences)  # (N,) probabilities from the softmax of the two logits
-for seq, p in zip(sequences, p_soluble):
-    call = "soluble" if p >= THRESHOLD else "insoluble"
-    print(f"{{seq[:20]}}... P(soluble) = {{p:.3f}} -> {{call}}")
-{attribution}'''
