@@ -42,7 +42,7 @@ __all__ = [
 class RunManager:
     """Starts, tracks, stops and lists background training runs under <root>/<run_id>/."""
 
-    def __init__(self, root: Path | str | None = None, max_concurrent: int = 2):
+    def __init__(self, root: Path | str | None = None, max_concurrent: int = 2) -> None:
         self.root = Path(root) if root is not None else home() / "runs"
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_concurrent = max_concurrent  # active runs allowed at once over all sessions
@@ -194,6 +194,7 @@ def _progress(run: LiveRun, event: EpochEvent | BatchEvent) -> None:
 
 def _work(run: LiveRun) -> None:
     """Thread body: load, split, tokenise, build, train, save; every outcome ends in run.json."""
+    # Kept in this module on purpose: it calls protlab.runs.train_model, which tests replace to simulate crashes.
     spec = run.spec
     with run.lock:
         run.state, run.timings["started"] = "running", time.time()
