@@ -122,3 +122,14 @@ def test_every_residue_letter_has_a_column() -> None:
     comp = sequence_stats(model.residue_onehot(tokens), mask, model.config)[0, :VOCAB_SIZE]
     assert comp[0] == 0 and comp[-1] == 0  # padding and unknown columns are empty
     torch.testing.assert_close(comp[1:-1], torch.full((20,), 1 / 20))
+
+
+def test_stat_clip_clamps_standardised_statistics_before_the_head() -> None:
+    torch.manual_seed(2)
+    model = SolubilityNet(SolubilityNetConfig(use_motifs=False, stat_clip=1.0)).eval()
+    tokens, mask = _tokens(SEQS)
+    model.fit_standardizer(tokens[:2], mask[:2])  # the third sequence is then far outside the fitted range
+    z = (sequence_stats(model.residue_onehot(tokens), mask, model.config) - model.stat_mean) / model.stat_std
+    assert z.abs().max() > 1.0
+    expected = z.clamp(-1.0, 1.0) @ model.head.weight.T + model.head.bias
+    torch.testing.assert_close(model(tokens, mask), expected)

@@ -36,6 +36,7 @@ class SolubilityNetConfig:
     use_motifs: bool = True  # include the convolutional motif branch
     use_dipeptides: bool = True  # include dipeptide composition in the statistics branch
     dropout: float = 0.3  # dropout before the output layer
+    stat_clip: float = 0.0  # clamp standardised statistics to +-stat_clip (tames very short or odd sequences); 0: off
     num_classes: int = 2  # output logits (insoluble, soluble)
 
     def __post_init__(self) -> None:
@@ -61,6 +62,8 @@ class SolubilityNetConfig:
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be at least 0 and below 1; got {self.dropout}.")
+        if not 0.0 <= self.stat_clip <= 1e6:
+            raise ConfigError(f"stat_clip must be 0 (off) or a positive number of standard deviations; got {self.stat_clip}.")
         if self.num_classes != 2:
             raise ConfigError(f"num_classes must be 2 (insoluble, soluble); got {self.num_classes}.")
 
@@ -163,6 +166,8 @@ class SolubilityNet(nn.Module):
         tokens = tokens.clamp(0, self.config.vocab_size - 1)  # (B, L) int64; stray indices never pass the table
         onehot = self.residue_onehot(tokens)  # (B, L, V)
         stats = (sequence_stats(onehot, mask, self.config) - self.stat_mean) / self.stat_std  # (B, S)
+        if self.config.stat_clip:
+            stats = stats.clamp(-self.config.stat_clip, self.config.stat_clip)  # (B, S)
         parts = [stats]
         if self.config.use_motifs:
             parts.append(self.motif_features(tokens, mask))
