@@ -86,13 +86,13 @@ def _tiny_data() -> LabelledData:
     return LabelledData([data.sequences[i] for i in rows], data.labels[rows], [data.ids[i] for i in rows])
 
 
-@pytest.mark.parametrize("name", ["default", "notes-cnn"])
+@pytest.mark.parametrize("name", ["default", "notes-cnn", "solubility-net"])
 def test_recipe_trains_end_to_end_and_writes_a_loadable_checkpoint(tmp_path, name: str) -> None:
     messages: list[str] = []
     out = tmp_path / f"{name}.pt"
     overrides = {"train": {"epochs": 2, "batch_size": 16}, "seeds": [1, 2]}
-    if name == "default":
-        overrides["model_config"] = {"channels": 4, "kernel_sizes": [3]}
+    small = {"solubility_net": {"channels": 4, "kernel_sizes": [3]}, "cnn": {"embed_dim": 8, "hidden_dim": 8}}
+    overrides["model_config"] = small[get_recipe(name).kind]
     metrics = train_recipe(name, _tiny_data(), out, progress=messages.append, test_fraction=0.2, seed=5,
                            overrides=overrides)
     assert {"auc", "accuracy", "mcc", "f1", "precision", "recall"} <= set(metrics["test"])
