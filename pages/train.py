@@ -7,16 +7,19 @@ import pandas as pd
 import streamlit as st
 
 from protlab import run_figures as rf
-from protlab.errors import ProtlabError, RunError
-from ui.common import duration_text, explain, pytorch_panel, run_manager, session_owner, stop_with_error
+from protlab.errors import ProtlabError
+from ui.common import explain, keep_widgets, kept, kept_index, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.train_runs import (ACTIVE_STATES, OPTIMIZER_NAMES, compare_section, current_run_id, live_panel,
+                           results_section, run_label, start_run, status_of)
 
 UPLOAD_KEY = "uploaded_bytes"  # session key with (file name, bytes) of the uploaded data; tests set it directly
-RUN_KEY = "train_run_id"  # session key with the id of this session's latest run
 QUICK_SAMPLE = 1_000  # rows in the "quick class demo" sample
-OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd_momentum": "SGD + momentum"}
-ACTIVE_STATES = ("queued", "running")  # a run in these states is not over yet
 POLL_SECONDS = 1.0  # how often the live panel asks the background run for news
-RESULT_METRICS = ["accuracy", "precision", "recall", "f1", "auc", "mcc"]  # rows of the test-metrics table
+DATA_CHOICES = ["Bundled DeepSol data (6,942 proteins)", "Upload my own CSV or FASTA"]
+SETTING_KEYS = ["data_choice", "sample_choice", "sample_size", "split_method", "identity", "model_kind", "embed_dim",
+                "hidden_dim", "kernel_size", "num_layers", "dropout", "global_dim", "optimizer", "lr", "batch_size",
+                "epochs", "patience", "scheduler", "weight_decay", "grad_accum", "grad_clip", "seed",
+                "mixed_precision", "compare_everyone", "compare_metric"]  # widgets remembered across page switches
 
 
 @st.cache_data(show_spinner="Reading the bundled DeepSol data...")
@@ -38,8 +41,8 @@ def uploaded_data(data: bytes, filename: str):  # -> tuple[LabelledData, Validat
 def data_section():  # -> tuple[LabelledData, ValidationReport, str]
     """Choose the bundled data or an upload; returns data, report and the source name."""
     st.header("1 · Data")
-    choice = st.radio("Training data", ["Bundled DeepSol data (6,942 proteins)", "Upload my own CSV or FASTA"],
-                      horizontal=True, key="data_choice")
+    choice = st.radio("Training data", DATA_CHOICES, kept_index("data_choice", DATA_CHOICES), horizontal=True,
+                      key="data_choice")
     if choice.startswith("Bundled"):
         return (*bundled_data(), "bundled")
     explain("CSV: a column of sequences and a column of 0/1 labels (1 = soluble). FASTA: put the label at the "
@@ -82,12 +85,15 @@ def sample_section(n_rows: int) -> int | None:
     """Optionally train on a random sample of rows (for a fast class demo)."""
     options = ["All rows"] + ([f"Quick demo: {QUICK_SAMPLE:,} random rows"] if n_rows > QUICK_SAMPLE else []) \
         + ["Custom sample size"]
-    choice = st.radio("How much of the data to use", options, horizontal=True, key="sample_choice")
+    choice = st.radio("How much of the data to use", options, kept_index("sample_choice", options), horizontal=True,
+                      key="sample_choice")
     if choice == "All rows":
         return None
     if choice.startswith("Quick"):
         return QUICK_SAMPLE
-    return int(st.number_input("Rows to sample", 30, max(n_rows, 30), min(500, n_rows), 10, key="sample_size"))
+    top = max(n_rows, 30)
+    return int(st.number_input("Rows to sample", 30, top, max(30, min(kept("sample_size", 500), top)), 10,
+                               key="sample_size"))
 
 
 def sample_rows(data, size: int | None, seed: int):  # -> LabelledData
@@ -103,13 +109,13 @@ def sample_rows(data, size: int | None, seed: int):  # -> LabelledData
 
 def split_section() -> tuple[str, float]:
     """Stratified (the notes' method) or homology-aware split."""
-    method = st.radio("How to split train / validation / test (80 / 10 / 10)",
-                      ["stratified", "homology"], horizontal=True, key="split_method",
+    method = st.radio("How to split train / validation / test (80 / 10 / 10)", ["stratified", "homology"],
+                      kept_index("split_method", ["stratified", "homology"]), horizontal=True, key="split_method",
                       format_func={"stratified": "Stratified by label (the notes)",
                                    "homology": "Homology-aware (keep similar proteins together)"}.get)
     identity = 0.4
     if method == "homology":
-        identity = st.slider("Identity threshold", 0.3, 0.9, 0.4, 0.05, key="identity")
+        identity = st.slider("Identity threshold", 0.3, 0.9, kept("identity", 0.4), 0.05, key="identity")
         explain("Proteins at least this identical end up in the same set, so the test set holds no close "
                 "relatives of training proteins. Scores are lower but more honest.")
     else:
@@ -124,26 +130,27 @@ def model_section() -> tuple[str, dict]:
 
     d = CNNConfig()
     st.header("2 · Model")
-    kind = st.radio("Architecture", ["cnn", "dual"], horizontal=True, key="model_kind",
+    kind = st.radio("Architecture", ["cnn", "dual"], kept_index("model_kind", ["cnn", "dual"]), horizontal=True,
+                    key="model_kind",
                     format_func={"cnn": "1D-CNN (intro note, sec. 7)",
                                  "dual": "Dual input: sequence + 5 global features (fundamentals, sec. 6)"}.get)
     c1, c2, c3, c4 = st.columns(4)
     config = {
-        "embed_dim": int(c1.number_input("Embedding size", 1, 1024, d.embed_dim, key="embed_dim",
+        "embed_dim": int(c1.number_input("Embedding size", 1, 1024, kept("embed_dim", d.embed_dim), key="embed_dim",
                                          help="Length of the learned vector for each amino acid.")),
-        "hidden_dim": int(c2.number_input("Filters per layer", 1, 2048, d.hidden_dim, key="hidden_dim",
+        "hidden_dim": int(c2.number_input("Filters per layer", 1, 2048, kept("hidden_dim", d.hidden_dim), key="hidden_dim",
                                           help="How many different motif detectors each convolution learns.")),
-        "kernel_size": c3.select_slider("Kernel (residues)", [1, 3, 5, 7, 9, 11, 15], d.kernel_size,
+        "kernel_size": c3.select_slider("Kernel (residues)", [1, 3, 5, 7, 9, 11, 15], kept("kernel_size", d.kernel_size),
                                         key="kernel_size", help="How many neighbouring residues each filter sees."),
     }
     if kind == "cnn":
-        config["num_layers"] = int(c4.number_input("Conv layers", 1, 8, d.num_layers, key="num_layers"))
-        config["dropout"] = st.slider("Dropout", 0.0, 0.8, d.dropout, 0.05, key="dropout",
+        config["num_layers"] = int(c4.number_input("Conv layers", 1, 8, kept("num_layers", d.num_layers), key="num_layers"))
+        config["dropout"] = st.slider("Dropout", 0.0, 0.8, kept("dropout", d.dropout), 0.05, key="dropout",
                                       help="Share of activations switched off at random while training.")
         explain("The 1D-CNN slides small filters along the sequence to find local motifs (charge clusters, "
                 "hydrophobic stretches) and averages them over the whole protein.")
     else:
-        config["global_dim"] = int(c4.number_input("Global branch width", 1, 1024, 32, key="global_dim"))
+        config["global_dim"] = int(c4.number_input("Global branch width", 1, 1024, kept("global_dim", 32), key="global_dim"))
         explain("The dual-input model adds a small branch for five whole-protein numbers (weight, pI, GRAVY, "
                 "instability, length), standardised with the training set's mean and spread.")
     return kind, config
@@ -152,34 +159,34 @@ def model_section() -> tuple[str, dict]:
 def settings_section():  # -> protlab.training.TrainConfig
     """Optimizer and training settings (TrainConfig's defaults), device and mixed precision."""
     from protlab.device import device_label, mixed_precision_available, resolve_device
-    from protlab.training import OPTIMIZERS, TrainConfig
+    from protlab.training import OPTIMIZERS, SCHEDULERS, TrainConfig
 
     d = TrainConfig()
     st.header("3 · Training settings")
     c1, c2, c3, c4 = st.columns(4)
-    optimizer = c1.selectbox("Optimizer", OPTIMIZERS, format_func=OPTIMIZER_NAMES.get, key="optimizer")
-    lr = c2.select_slider("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0], d.lr,
+    optimizer = c1.selectbox("Optimizer", OPTIMIZERS, kept_index("optimizer", OPTIMIZERS), format_func=OPTIMIZER_NAMES.get, key="optimizer")
+    lr = c2.select_slider("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0], kept("lr", d.lr),
                           key="lr", format_func=lambda v: f"{v:g}")
-    batch_size = c3.select_slider("Batch size", [8, 16, 32, 64, 128, 256], d.batch_size, key="batch_size")
-    epochs = c4.number_input("Epochs", 1, 1000, d.epochs, key="epochs")
+    batch_size = c3.select_slider("Batch size", [8, 16, 32, 64, 128, 256], kept("batch_size", d.batch_size), key="batch_size")
+    epochs = c4.number_input("Epochs", 1, 1000, kept("epochs", d.epochs), key="epochs")
     c1, c2, c3, c4 = st.columns(4)
-    patience = c1.number_input("Early-stopping patience", 0, 1000, d.patience, key="patience",
+    patience = c1.number_input("Early-stopping patience", 0, 1000, kept("patience", d.patience), key="patience",
                                help="Stop after this many epochs without a lower validation loss (0: never).")
-    scheduler = c2.selectbox("LR schedule", ["plateau", "warmup", "none"], key="scheduler", format_func={
+    scheduler = c2.selectbox("LR schedule", SCHEDULERS, kept_index("scheduler", SCHEDULERS), key="scheduler", format_func={
         "plateau": "Reduce on plateau", "warmup": "Linear warm-up (Exercise 2)", "none": "Constant"}.get)
-    weight_decay = c3.select_slider("Weight decay", [0.0, 1e-4, 1e-3, 0.01, 0.1], d.weight_decay,
+    weight_decay = c3.select_slider("Weight decay", [0.0, 1e-4, 1e-3, 0.01, 0.1], kept("weight_decay", d.weight_decay),
                                     key="weight_decay", help="AdamW in Exercise 4 uses 0.01.")
-    grad_accum = c4.number_input("Gradient accumulation", 1, 64, d.grad_accum_steps, key="grad_accum",
+    grad_accum = c4.number_input("Gradient accumulation", 1, 64, kept("grad_accum", d.grad_accum_steps), key="grad_accum",
                                  help="Add up gradients of this many batches before one step (Exercise 3).")
     c1, c2, c3, c4 = st.columns(4)
-    grad_clip = c1.number_input("Gradient clipping (0 = off)", 0.0, 100.0, d.grad_clip, 0.5, key="grad_clip",
+    grad_clip = c1.number_input("Gradient clipping (0 = off)", 0.0, 100.0, kept("grad_clip", d.grad_clip), 0.5, key="grad_clip",
                                 help="Largest allowed length (norm) of the gradient vector.")
-    seed = c2.number_input("Random seed", 0, 2**31 - 1, d.seed, key="seed")
+    seed = c2.number_input("Random seed", 0, 2**31 - 1, kept("seed", d.seed), key="seed")
     device = resolve_device("auto")
     c3.markdown(f"**Device:** {device_label(device)}")
     mixed = False
     if mixed_precision_available(device):
-        mixed = c4.checkbox("Mixed precision (GPU only)", False, key="mixed_precision",
+        mixed = c4.checkbox("Mixed precision (GPU only)", kept("mixed_precision", False), key="mixed_precision",
                             help="16-bit arithmetic on the GPU: faster, same accuracy for this model.")
     explain("Adam adapts each weight's step size and is the notes' default; train once each with SGD + momentum, "
             "Adam and AdamW (weight decay 0.01) and overlay them in **Compare runs** below (Exercise 4).")
@@ -189,14 +196,6 @@ def settings_section():  # -> protlab.training.TrainConfig
                          mixed_precision=mixed, batch_events=True)
     config.validate()
     return config
-
-
-def run_label(spec: dict) -> str:
-    """A short description of a run's settings, e.g. 'Adam, lr 0.001, CNN'."""
-    t = spec.get("train_config", {})
-    wd = f", wd {t['weight_decay']:g}" if t.get("weight_decay") else ""
-    return (f"{OPTIMIZER_NAMES.get(t.get('optimizer'), t.get('optimizer'))}, lr {t.get('lr', 0):g}{wd}, "
-            f"{spec.get('model_kind', '?').upper()}, {spec.get('split_method', '?')} split")
 
 
 def build_spec(data, source: str, sample: int | None, split: tuple[str, float], kind: str, model_config: dict,
@@ -224,165 +223,6 @@ def script_for(source: str, sample: int | None, split: tuple[str, float], kind: 
         model_config=model_config, train_config=train_config.to_dict()))
 
 
-def current_run_id() -> str | None:
-    """This session's run to show: the one last started here, else its newest run on disk."""
-    if st.session_state.get(RUN_KEY):
-        return st.session_state[RUN_KEY]
-    mine = run_manager().list_runs(session_owner())
-    return mine[0]["run_id"] if mine else None
-
-
-def status_of(run_id: str | None):  # -> RunStatus | None
-    """This session's run status, or None if there is no run (or it belongs to someone else)."""
-    if not run_id:
-        return None
-    try:
-        return run_manager().status(run_id, session_owner())
-    except ProtlabError:
-        return None
-
-
-def start_run(spec) -> None:
-    """Start the run, unless this session already has one going (a double-clicked Start adopts that one)."""
-    manager, owner = run_manager(), session_owner()
-    try:
-        st.session_state[RUN_KEY] = manager.start(spec, owner)
-    except RunError:
-        active = [r for r in manager.list_runs(owner) if r["state"] in ACTIVE_STATES]
-        if not active:
-            raise
-        st.session_state[RUN_KEY] = active[0]["run_id"]
-
-
-def live_panel(poll: bool) -> None:
-    """Progress with ETA, live curves and the epoch table of the current run; polled while it trains."""
-    status = status_of(current_run_id())
-    if status is None:
-        return
-    if poll and status.state not in ACTIVE_STATES:
-        st.rerun(scope="app")  # the run just ended: redraw the whole page for the results and stop polling
-    history = rf.history_frame(status.events)
-    if status.state in ACTIVE_STATES:
-        detail = ("preparing the data and the model" if status.eta_seconds is None and not status.events
-                  else f"about {duration_text(status.eta_seconds)} left")
-        text = f"Run {status.run_id}: {status.state} · {status.progress:.0%} · {detail}"
-    else:
-        took = status.timings.get("seconds")
-        text = f"Run {status.run_id}: {status.state}" + (f" in {duration_text(took)}" if took else "")
-    st.progress(min(max(float(status.progress), 0.0), 1.0), text=text)
-    st.caption(f"{status.name} · data: {status.spec.get('data', '')} · "
-               f"{len(history)} of {status.spec['train_config']['epochs']} epochs done")
-    if history.empty:
-        return
-    left, right = st.columns(2)
-    left.plotly_chart(rf.loss_curves(history), key="live-loss")
-    right.plotly_chart(rf.metric_curves(history), key="live-metrics")
-    left, right = st.columns([2, 3])
-    left.plotly_chart(rf.lr_curve(history), key="live-lr")
-    shown = [c for c in ["epoch", "train_loss", "val_loss", "val_auc", "val_accuracy", "val_mcc", "lr", "seconds",
-                         "is_best"] if c in history]
-    right.dataframe(history[shown], hide_index=True, key="live-table", height=340, column_config={
-        "epoch": "Epoch", "train_loss": st.column_config.NumberColumn("Train loss", format="%.4f"),
-        "val_loss": st.column_config.NumberColumn("Val loss", format="%.4f"),
-        "val_auc": st.column_config.NumberColumn("Val AUC", format="%.3f"),
-        "val_accuracy": st.column_config.NumberColumn("Val accuracy", format="%.3f"),
-        "val_mcc": st.column_config.NumberColumn("Val MCC", format="%.3f"),
-        "lr": st.column_config.NumberColumn("LR", format="%.2e"),
-        "seconds": st.column_config.NumberColumn("Seconds", format="%.1f"),
-        "is_best": st.column_config.CheckboxColumn("Best so far")})
-
-
-def results_section(status) -> None:
-    """Test metrics beside the baseline, confusion matrix with a threshold, ROC and downloads."""
-    from protlab.metrics import compute_metrics, roc_points
-
-    if status.state in ("failed", "interrupted"):
-        st.error(f"Run {status.run_id} {status.state}: {status.error}", icon=":material/error:")
-    if not status.test_metrics:
-        if status.state != "failed":
-            st.warning(f"Run {status.run_id} ended ({status.state}) before any epoch finished, so it has no "
-                       "test results.", icon=":material/warning:")
-        return
-    st.header("4 · Results on the held-out test set")
-    if status.state == "stopped":
-        st.info("You stopped this run early; these results use the best epoch it reached.", icon=":material/info:")
-    base = status.baseline or {}
-    table = pd.DataFrame({"metric": [rf.METRIC_NAMES.get(n, n) for n in RESULT_METRICS],
-                          "your model": [status.test_metrics.get(n) for n in RESULT_METRICS],
-                          "majority-class baseline": [base.get(n) for n in RESULT_METRICS]})
-    left, right = st.columns([2, 3])
-    left.dataframe(table, hide_index=True, key="test-metrics",
-                   column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns[1:]})
-    majority = {0: "insoluble", 1: "soluble"}.get(base.get("majority_class"), "the larger class")
-    right.caption(f"Test set: {int(status.test_metrics.get('n', 0)):,} proteins the model never saw while "
-                  f"training. The baseline always answers '{majority}', the larger class in the training set. A "
-                  "useful model must beat it, above all on MCC and AUC, which a constant guess cannot improve. "
-                  "The table uses threshold 0.5; move the slider below to trade precision for recall.")
-    y, p = np.asarray(status.test_labels), np.asarray(status.test_probs)  # (N_test,) int64, float64
-    threshold = st.slider("Decision threshold (P(soluble) at or above it counts as soluble)", 0.0, 1.0, 0.5, 0.01,
-                          key="result_threshold")
-    m = compute_metrics(y, p, threshold=threshold)
-    left, right = st.columns(2)
-    left.plotly_chart(rf.confusion_figure(int(m["tn"]), int(m["fp"]), int(m["fn"]), int(m["tp"]),
-                                          threshold=threshold), key="confusion")
-    roc = roc_points(y, p)
-    fpr, tpr = m["fp"] / max(m["fp"] + m["tn"], 1), m["tp"] / max(m["tp"] + m["fn"], 1)
-    right.plotly_chart(rf.roc_figure(roc["fpr"], roc["tpr"], auc=m["auc"], point=(fpr, tpr)), key="roc")
-    st.caption(f"At threshold {threshold:.2f}: accuracy {m['accuracy']:.3f}, precision {m['precision']:.3f}, "
-               f"recall {m['recall']:.3f}, F1 {m['f1']:.3f}, MCC {m['mcc']:.3f}.")
-    c1, c2, _ = st.columns([1, 1, 1])
-    if status.checkpoint_path:
-        c1.download_button("Download the trained model (.pt)", _reader(status.checkpoint_path),
-                           f"protlab_{status.run_id}.pt", mime="application/octet-stream", on_click="ignore",
-                           icon=":material/download:", key="download-model")
-    csv = rf.history_frame(status.events).to_csv(index=False).encode()
-    c2.download_button("Download per-epoch metrics (CSV)", csv, f"protlab_{status.run_id}_epochs.csv",
-                       mime="text/csv", on_click="ignore", icon=":material/download:", key="download-history")
-
-
-def _reader(path: str):  # -> Callable[[], bytes]
-    """Read the checkpoint only when the student downloads it."""
-    def read() -> bytes:
-        with open(path, "rb") as handle:
-            return handle.read()
-    return read
-
-
-def compare_section() -> None:
-    """Overlay the curves of several finished runs (e.g. SGD vs Adam vs AdamW, Exercise 4)."""
-    manager, owner = run_manager(), session_owner()
-    st.header("5 · Compare runs")
-    runs = {r["run_id"]: r for r in manager.list_runs(owner) if r["state"] in ("finished", "stopped")}
-    if st.toggle("Include finished runs from other sessions on this server", key="compare_everyone",
-                 help="For the whole class: compare everyone's finished runs (names only, no owners)."):
-        runs.update({r["run_id"]: r for r in manager.list_runs() if r["run_id"] not in runs})
-    if len(runs) < 2:
-        st.caption("Finish two or more runs (for example SGD + momentum, Adam and AdamW, Exercise 4) to compare "
-                   "them here. Every run is kept on disk.")
-        return
-
-    def label(run_id: str) -> str:
-        clock = f"{run_id[9:11]}:{run_id[11:13]}:{run_id[13:15]}"
-        return f"{clock} UTC #{run_id[-4:]} · {runs[run_id]['spec']['name']}"
-
-    chosen = st.multiselect("Runs to overlay", list(runs), default=list(runs)[:3], format_func=label,
-                            key="compare")
-    histories = {}
-    for run_id in chosen:
-        try:
-            rows = manager.status(run_id, owner).events if runs[run_id].get("owner") else \
-                manager.run_history(run_id)
-        except ProtlabError:
-            continue
-        histories[label(run_id)] = rf.history_frame(rows)
-    if not histories:
-        return
-    metric = st.radio("Curves", ["loss", "auc", "mcc", "accuracy"], horizontal=True, key="compare_metric",
-                      format_func=lambda m: "Loss" if m == "loss" else f"Validation {rf.METRIC_NAMES[m]}")
-    st.plotly_chart(rf.runs_overlay(histories, metric=metric), key="overlay")
-    st.dataframe(rf.runs_table({label(r): runs[r] for r in chosen}, histories), hide_index=True, key="compare-table")
-
-
 def render() -> None:
     """Draw the Train page."""
     st.title("Train a solubility classifier")
@@ -397,6 +237,8 @@ def render() -> None:
         train_config = settings_section()
     except ProtlabError as err:
         stop_with_error(err)
+    finally:
+        keep_widgets(SETTING_KEYS)
     status = status_of(current_run_id())
     running = status is not None and status.state in ACTIVE_STATES
     st.subheader("Train", divider="gray")
@@ -415,6 +257,7 @@ def render() -> None:
     if status is not None and not running:
         results_section(status)
     compare_section()
+    keep_widgets(SETTING_KEYS)
     pytorch_panel(script_for(source, sample, split, kind, model_config, train_config))
 
 

@@ -60,3 +60,28 @@ def duration_text(seconds: float | None) -> str:
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
+
+
+KEEP_PREFIX = "_kept_"  # session keys that remember widget values while the student is on another page
+
+
+def kept(key: str, default):  # -> the remembered value or default
+    """The value widget `key` had when this session last showed it, else default (pass it as the widget's default).
+
+    Streamlit forgets a page's widget values when the student switches page; this brings them back.
+    """
+    return st.session_state.get(KEEP_PREFIX + key, default)
+
+
+def kept_index(key: str, options, default=None) -> int:
+    """Index of the remembered choice of a radio/selectbox in options (default's index, else 0)."""
+    options = list(options)
+    value = kept(key, default)
+    return options.index(value) if value in options else (options.index(default) if default in options else 0)
+
+
+def keep_widgets(keys) -> None:
+    """Remember the current values of these widgets for the next visit to this page."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[KEEP_PREFIX + key] = st.session_state[key]
