@@ -74,6 +74,15 @@ class Recipe:
         return [Member(self.kind, self.model_config, s) for s in self.seeds] + list(self.extra_members)
 
 
+SOLUBILITY_NET_CONFIG = {"embed_dim": 32, "kernel_sizes": [3, 5, 9], "channels": 32, "dropout": 0.3,
+                         "stat_clip": 4.0}  # SolubilityNet as shipped in the default ensemble
+SOLUBILITY_NET_TRAIN = {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-2, "batch_size": 32, "epochs": 40,
+                        "patience": 6, "scheduler": "plateau", "plateau_factor": 0.5, "plateau_patience": 2,
+                        "grad_clip": 1.0, "max_length": 2000}  # its training settings
+COMPACT_CNN_CONFIG = {"vocab_size": VOCAB_SIZE, "embed_dim": 32, "hidden_dim": 64, "kernel_size": 5,
+                      "num_layers": 2, "dropout": 0.3}  # a notes-style CNN at a quarter of the notes' cost
+COMPACT_CNN_TRAIN = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0}  # overrides SOLUBILITY_NET_TRAIN
+
 RECIPES: dict[str, Recipe] = {
     "notes-cnn": Recipe(
         name="notes-cnn",
@@ -91,29 +100,25 @@ RECIPES: dict[str, Recipe] = {
         description="Three SolubilityNets (multi-kernel CNN + composition, terminal and dipeptide statistics) "
         "trained with AdamW and early stopping, averaged; homology-aware (k-mer cluster) held-out test set.",
         kind="solubility_net",
-        model_config={"embed_dim": 32, "kernel_sizes": [3, 5, 9], "channels": 32, "dropout": 0.3,
-                      "stat_clip": 4.0},
-        train={"optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-2, "batch_size": 32, "epochs": 40,
-               "patience": 6, "scheduler": "plateau", "plateau_factor": 0.5, "plateau_patience": 2,
-               "grad_clip": 1.0, "max_length": 2000},
+        model_config=SOLUBILITY_NET_CONFIG,
+        train=SOLUBILITY_NET_TRAIN,
         seeds=(1, 2, 3),
         split="kmer_cluster",
         tune_threshold=True,
     ),
     "default": Recipe(
         name="default",
-        description="ProtLab's default: two compact notes-style CNNs (vocabulary 22, embedding 32, two Conv1d "
-        "layers of 64 channels, masked mean pooling), each trained with Adam and early stopping on validation "
-        "loss, probabilities averaged; homology-aware (k-mer cluster) held-out test set.",
-        kind="cnn",
-        model_config={"vocab_size": VOCAB_SIZE, "embed_dim": 32, "hidden_dim": 64, "kernel_size": 5,
-                      "num_layers": 2, "dropout": 0.3},
-        train={"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "batch_size": 32, "epochs": 40,
-               "patience": 6, "scheduler": "plateau", "plateau_factor": 0.5, "plateau_patience": 2,
-               "grad_clip": 1.0, "max_length": 2000},
-        seeds=(11, 12),
+        description="ProtLab's default: an ensemble of three SolubilityNets (multi-kernel CNN + composition, "
+        "terminal and dipeptide statistics; AdamW) and three compact notes-style CNNs (vocabulary 22, embedding "
+        "32, two Conv1d layers of 64 channels; Adam), each trained with early stopping on validation loss, "
+        "probabilities averaged; homology-aware (k-mer cluster) held-out test set.",
+        kind="solubility_net",
+        model_config=SOLUBILITY_NET_CONFIG,
+        train=SOLUBILITY_NET_TRAIN,
+        seeds=(1, 2, 3),
         split="kmer_cluster",
         tune_threshold=True,
+        extra_members=tuple(Member("cnn", COMPACT_CNN_CONFIG, seed, COMPACT_CNN_TRAIN) for seed in (11, 12, 13)),
     ),
 }
 
