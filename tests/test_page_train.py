@@ -196,3 +196,10 @@ def test_a_crashing_run_shows_its_error_and_the_page_stays_usable(monkeypatch) -
     at.button(key="start").click().run()  # the next run works
     _run_until(at, _has_results)
     assert not at.error, [e.value for e in at.error]
+
+
+def test_durations_read_as_seconds_minutes_and_hours() -> None:
+    from ui.common import duration_text
+
+    assert [duration_text(s) for s in (None, float("nan"), 0.4, 59, 61, 3599, 3725)] == [
+        "unknown", "unknown", "0 s", "59 s", "1 min 01 s", "59 min 59 s", "1 h 02 min"]
