@@ -247,9 +247,9 @@ def render() -> None:
         if not running:
             try:
                 start_run(build_spec(data, source, sample, split, kind, model_config, train_config))
-            except ProtlabError as err:
-                stop_with_error(err)
-            st.rerun()
+                st.rerun()
+            except ProtlabError as err:  # e.g. the server's run limit: say so, keep the rest of the page
+                st.error(str(err), icon=":material/error:")
     if c2.button("Stop", disabled=not running, key="stop", icon=":material/stop:"):
         run_manager().stop(status.run_id, session_owner())
         st.toast("Stopping after the current batch; the best weights so far are kept.", icon=":material/stop:")

@@ -203,3 +203,21 @@ def test_durations_read_as_seconds_minutes_and_hours() -> None:
 
     assert [duration_text(s) for s in (None, float("nan"), 0.4, 59, 61, 3599, 3725)] == [
         "unknown", "unknown", "0 s", "59 s", "1 min 01 s", "59 min 59 s", "1 h 02 min"]
+
+
+def test_a_full_server_refuses_a_new_run_with_a_message_and_keeps_the_page() -> None:
+    from ui.common import run_manager
+
+    at = _page()
+    _configure_tiny_run(at)
+    manager = run_manager()  # the same cached manager the page uses (same PROTLAB_HOME, same process)
+    limit = manager.max_concurrent
+    manager.max_concurrent = 0
+    try:
+        at.button(key="start").click().run()
+    finally:
+        manager.max_concurrent = limit
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("the limit is 0" in e.value for e in at.error), [e.value for e in at.error]
+    assert any(h.value == "5 · Compare runs" for h in at.header)
+    assert "train_run_id" not in at.session_state
