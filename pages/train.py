@@ -11,6 +11,9 @@ from protlab.errors import ProtlabError
 from ui.common import explain, keep_widgets, kept, kept_index, pytorch_panel, run_manager, session_owner, stop_with_error
 from ui.train_runs import (ACTIVE_STATES, OPTIMIZER_NAMES, compare_section, current_run_id, live_panel,
                            results_section, run_label, start_run, status_of)
+from ui.router import ensure_router
+
+ensure_router()
 
 UPLOAD_KEY = "uploaded_bytes"  # session key with (file name, bytes) of the uploaded data; tests set it directly
 QUICK_SAMPLE = 1_000  # rows in the "quick class demo" sample

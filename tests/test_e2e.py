@@ -89,10 +89,12 @@ def test_every_page_opens_without_an_error(server, page) -> None:
         screenshot(page, f"page-{path or 'home'}")
 
 
-def test_a_deep_link_as_the_very_first_visit_gets_the_full_app(tmp_path, page) -> None:
+@pytest.mark.parametrize(("path", "heading"), [("encode", "1 · Encode a protein"),
+                                              ("train", "Train a solubility classifier")])
+def test_a_deep_link_as_the_very_first_visit_gets_the_full_app(tmp_path, page, path, heading) -> None:
     # After a restart, a student may open a shared link such as /train before anyone opens the home page.
     with StreamlitServer(home=tmp_path / "fresh-home") as fresh:
-        open_page(page, f"{fresh.url}/encode", "1 · Encode a protein")
+        open_page(page, f"{fresh.url}/{path}", heading)
         nav = page.get_by_test_id("stSidebarNav")
         expect(nav.get_by_role("link", name="4 · Train a classifier")).to_be_visible(timeout=10_000)
         expect(page.get_by_test_id("stSidebar")).to_contain_text("Device:")
