@@ -90,15 +90,6 @@ def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, 
     return predictor_from_bytes(hashlib.sha256(data).hexdigest(), data), f"Uploaded {name}", name
 
 
-def stored_threshold(predictor) -> float | None:
-    """The decision threshold saved with the checkpoint (metrics or extra), if any."""
-    for block in (predictor.meta.get("extra"), predictor.meta.get("metrics")):
-        value = (block or {}).get("threshold")
-        if isinstance(value, (int, float)) and 0 <= value <= 1:
-            return float(value)
-    return None
-
-
 def _remember_model(name: str, predictor) -> None:
     """Show the chosen model in the sidebar (it reads st.session_state['active_model'])."""
     auc = (predictor.meta.get("metrics") or {}).get("auc")
@@ -172,7 +163,7 @@ def render() -> None:
     except ProtlabError as err:
         stop_with_error(err)
     _remember_model(name, predictor)
-    stored = stored_threshold(predictor)
+    stored = predictor.stored_threshold
     default = float(stored) if isinstance(stored, (int, float)) else 0.5
     threshold = st.slider("Decision threshold", 0.0, 1.0, default, 0.01, key=f"threshold-{name}")
     explain(f"Proteins with P(soluble) at or above the threshold are called soluble. "

@@ -51,7 +51,8 @@ def _build_parser() -> argparse.ArgumentParser:
     predict.add_argument("input", help="a protein sequence, or a FASTA/CSV file")
     predict.add_argument("--model", default=None, help="checkpoint file (default: the bundled model)")
     predict.add_argument("--out", default=None, help="CSV to write for file input (default: standard output)")
-    predict.add_argument("--threshold", type=float, default=0.5, help="P(soluble) at or above this is 'soluble'")
+    predict.add_argument("--threshold", type=float, default=None,
+                         help="P(soluble) at or above this is 'soluble' (default: the model's saved threshold, else 0.5)")
     features = commands.add_parser("features", help="the physicochemical features table")
     features.add_argument("input", help="a protein sequence, or a FASTA/CSV file")
     features.add_argument("--out", default=None, help="CSV to write (default: standard output)")
@@ -119,10 +120,12 @@ def _predict(args: argparse.Namespace) -> None:
     """The predict command."""
     from protlab.predict import Predictor
 
-    if not 0.0 <= args.threshold <= 1.0:
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         raise ConfigError(f"--threshold must be a number from 0 to 1; got {args.threshold}.")
     records, is_file = _read_records(args.input)
     predictor = Predictor.from_checkpoint(args.model) if args.model else Predictor.default()
+    if args.threshold is None:
+        args.threshold = predictor.stored_threshold if predictor.stored_threshold is not None else 0.5
     table = predictor.predict_table(records, threshold=args.threshold)
     if not is_file and args.out is None:
         p = float(table["p_soluble"].iloc[0])

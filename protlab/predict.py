@@ -110,6 +110,15 @@ class Predictor:
                 _DEFAULT_CACHE[key] = cls.from_checkpoint(path)
             return _DEFAULT_CACHE[key]
 
+    @property
+    def stored_threshold(self) -> float | None:
+        """The decision threshold saved with the checkpoint (in extra or metrics), if any."""
+        for block in (self.meta.get("extra"), self.meta.get("metrics")):
+            value = (block or {}).get("threshold") if isinstance(block, Mapping) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+                return float(value)
+        return None
+
     def _features(self, sequences: Sequence[str]) -> torch.Tensor:
         """Raw global features the model expects, in its column order.  # (N, F) float32"""
         from protlab.features import compute_features

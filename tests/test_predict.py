@@ -161,3 +161,25 @@ def test_default_model_missing_and_cached(tmp_path: Path, monkeypatch: pytest.Mo
     first = Predictor.default()
     assert Predictor.default() is first
     assert first.meta["kind"] == "cnn"
+
+
+@pytest.mark.parametrize(("meta", "expected"), [
+    ({"extra": {"threshold": 0.37}}, 0.37),
+    ({"metrics": {"threshold": 0.6}}, 0.6),
+    ({"extra": {"threshold": 1.5}}, None),
+    ({"extra": {"recipe": "x"}}, None),
+    ({}, None),
+])
+def test_stored_threshold_comes_from_the_checkpoint(meta: dict, expected: float | None) -> None:
+    assert Predictor(_model(), meta).stored_threshold == expected
+
+
+def test_cli_uses_the_saved_threshold_by_default(tmp_path: Path, capsys) -> None:
+    from protlab.cli import main
+
+    model = _model()
+    path = save_checkpoint(tmp_path / "m.pt", model, kind="cnn", model_config=model_config_dict(model),
+                           extra={"threshold": 0.25})
+    code = main(["predict", "MVLSPADKTNVKAAW", "--model", str(path)])
+    assert code in (0, None)
+    assert "(threshold 0.25)" in capsys.readouterr().out
