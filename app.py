@@ -9,6 +9,7 @@ import streamlit as st
 
 ROOT = Path(__file__).resolve().parent  # the checkout that holds app.py, pages/ and assets/
 DEFAULT_MODEL_CARD = ROOT / "assets" / "models" / "default.json"  # the bundled model's metrics card
+BUNDLED_NAMES = ("Bundled default model", "default")  # Predict page names for the bundled model: its card describes it
 
 # (file, title, icon, url path) per section; home is the default page
 SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
@@ -44,8 +45,8 @@ def _default_model_card(path: str, mtime: float) -> dict:
 
 def _card_auc(card: dict) -> float | None:
     """Find the held-out AUC in a model card, wherever the card keeps it."""
-    for key in ("test_metrics", "metrics", "test"):
-        block = card.get(key)
+    nested = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
+    for block in (nested.get("test"), card.get("test_metrics"), nested, card.get("test")):
         if isinstance(block, dict) and isinstance(block.get("auc"), (int, float)):
             return float(block["auc"])
     value = card.get("auc")
@@ -55,15 +56,17 @@ def _card_auc(card: dict) -> float | None:
 def active_model_text() -> str:
     """Describe the model the Predict page is using: the student's choice, else the bundled default."""
     chosen = st.session_state.get("active_model")
-    if isinstance(chosen, dict) and chosen.get("name"):
+    if isinstance(chosen, dict) and chosen.get("name") and chosen["name"] not in BUNDLED_NAMES:
         auc = chosen.get("auc")
         return f"**{chosen['name']}**" + (f" · test AUC {auc:.3f}" if isinstance(auc, float) else "")
     if not DEFAULT_MODEL_CARD.exists():
         return "Bundled default model (no model card found)"
     card = _default_model_card(str(DEFAULT_MODEL_CARD), DEFAULT_MODEL_CARD.stat().st_mtime)
-    name = card.get("name", "Bundled default model")
+    name = card.get("name") or "default"
+    if name == "default":  # the card's internal name reads badly on its own: show what it is
+        name = "ProtLab default"
     auc = _card_auc(card)
-    return f"**{name}**" + (f" · held-out AUC {auc:.3f}" if auc is not None else "")
+    return f"**{name}**" + (f" (held-out AUC {auc:.3f})" if auc is not None else "")
 
 
 def sidebar_slot():  # -> streamlit container

@@ -36,6 +36,29 @@ def _layout(fig: go.Figure, title: str, x_title: str, y_title: str, height: int 
     return fig
 
 
+def epoch_dtick(n_epochs: int) -> int:
+    """Spacing of integer epoch ticks so that about ten labels at most fit under a half-width chart."""
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500):
+        if n_epochs <= 10 * step:
+            return step
+    return int(10 ** math.ceil(math.log10(max(n_epochs, 1) / 10)))
+
+
+def _epoch_axis(fig: go.Figure, history: pd.DataFrame) -> None:
+    """Integer epoch ticks, spaced by the number of epochs (never '0 1 2 3 ...' running together)."""
+    n = int(history["epoch"].max()) if "epoch" in history and not history.empty else 1
+    fig.update_xaxes(tick0=1, dtick=epoch_dtick(n), tickformat="d", rangemode="normal")
+
+
+def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """Readable tick values and labels for a positive log axis from low to high (1-2-5 steps or decades)."""
+    lo, hi = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    mantissas = (1,) if hi - lo > 3 else (1, 2, 5) if hi - lo > 1 else (1, 2, 3, 5)
+    values = [m * 10.0 ** k for k in range(lo, hi + 1) for m in mantissas]
+    values = [v for v in values if low / 1.001 <= v <= high * 1.001] or [10.0 ** round(math.log10(low))]
+    return values, [f"{v:g}" for v in values]
+
+
 def _event_row(event: Any) -> dict[str, Any]:
     """Flatten one epoch event (dataclass or dict) into a row with val_<metric> columns."""
     row = dict(asdict(event) if is_dataclass(event) else event)
@@ -67,7 +90,7 @@ def loss_curves(history: pd.DataFrame, *, title: str = "Loss per epoch") -> go.F
             fig.add_scatter(x=[best["epoch"]], y=[best["val_loss"]], name="Best validation epoch",
                             mode="markers", marker={"symbol": "star", "size": 14, "color": "gold",
                                                     "line": {"color": "black", "width": 1}})
-    fig.update_xaxes(dtick=1 if len(history) <= 20 else None)
+    _epoch_axis(fig, history)
     return _layout(fig, title, "Epoch", "Cross-entropy loss (nats)")
 
 
@@ -81,7 +104,7 @@ def metric_curves(history: pd.DataFrame, metrics: Sequence[str] = VAL_METRICS,
             fig.add_scatter(x=history["epoch"], y=history[column], name=METRIC_NAMES.get(name, name),
                             mode="lines+markers")
     fig.update_yaxes(range=[-0.05 if "mcc" not in metrics else -1.02, 1.02])
-    fig.update_xaxes(dtick=1 if len(history) <= 20 else None)
+    _epoch_axis(fig, history)
     return _layout(fig, title, "Epoch", "Score (MCC from -1 to 1, others 0 to 1)")
 
 
@@ -91,8 +114,16 @@ def lr_curve(history: pd.DataFrame, *, title: str = "Learning rate per epoch") -
     if "lr" in history and not history.empty:
         fig.add_scatter(x=history["epoch"], y=history["lr"], name="Learning rate", mode="lines+markers",
                         line={"color": "#7570b3", "shape": "hv"})
-    fig.update_yaxes(type="log", exponentformat="power")
-    fig.update_xaxes(dtick=1 if len(history) <= 20 else None)
+        rates = history["lr"].astype(float)
+        rates = rates[rates > 0]
+        if len(rates):
+            low, high = float(rates.min()), float(rates.max())
+            low, high = min(low, high / 3.2), max(high, low * 3.2)  # a flat schedule still gets half a decade
+            values, labels = log_ticks(low / 1.25, high * 1.25)
+            fig.update_yaxes(range=[math.log10(low / 1.25), math.log10(high * 1.25)], tickvals=values,
+                             ticktext=labels)
+    fig.update_yaxes(type="log")
+    _epoch_axis(fig, history)
     return _layout(fig, title, "Epoch", "Learning rate (log scale)")
 
 
@@ -145,7 +176,7 @@ def attribution_figure(sequence: str, contributions: Sequence[float]) -> go.Figu
         x=positions, y=values, marker={"color": colours, "line": {"width": 0}}, customdata=list(sequence),
         name="Contribution", hovertemplate="Residue %{customdata}%{x}<br>Contribution %{y:+.4f}<extra></extra>"))
     fig.add_hline(y=0, line={"color": "black", "width": 1})
-    fig = _layout(fig, "Which residues push the prediction? (green: towards soluble, orange: towards insoluble)",
+    fig = _layout(fig, "Green: pushes towards soluble · orange: towards insoluble",
                   "Residue position", "Contribution to P(soluble)")
     fig.update_layout(hovermode="closest", bargap=0.0, showlegend=False)
     return fig
@@ -203,7 +234,7 @@ def feature_distribution_figure(reference: pd.DataFrame, query: Mapping[str, flo
                         hovertemplate=f"{labels.get(column, column)}: %{{y:.3f}}<extra>{query_name}</extra>")
         fig.update_xaxes(showticklabels=False, row=row + 1, col=col + 1)
     fig.update_layout(
-        title={"text": "Your protein against the training data (box: middle 50%, whiskers: lowest to highest)",
+        title={"text": "Your protein among the training proteins (box: middle 50%, whiskers: full range)",
                "x": 0.0}, height=300 * n_rows + 60, margin={"l": 60, "r": 20, "t": 90, "b": 30},
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1.0})
     return fig
@@ -234,6 +265,8 @@ def runs_overlay(histories: Mapping[str, pd.DataFrame], *, metric: str = "loss",
         fig = _layout(fig, title or f"Compare runs: validation {label} per epoch", "Epoch", label, height=460)
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0},
                       margin={"l": 60, "r": 20, "t": 50, "b": 40})
+    longest = max(histories.values(), key=len, default=pd.DataFrame())
+    _epoch_axis(fig, longest)
     return fig
 
 

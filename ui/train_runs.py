@@ -77,7 +77,7 @@ def live_panel(poll: bool) -> None:
     left, right = st.columns(2)
     left.plotly_chart(rf.loss_curves(history), key="live-loss")
     right.plotly_chart(rf.metric_curves(history), key="live-metrics")
-    left, right = st.columns([1, 2])
+    left, right = st.columns(2)  # half width: the epoch and log-scale ticks need the room
     left.plotly_chart(rf.lr_curve(history), key="live-lr")
     shown = [c for c in ["epoch", "train_loss", "val_loss", "val_auc", "val_mcc", "lr", "seconds", "is_best"]
              if c in history]
