@@ -81,7 +81,8 @@ def live_panel(poll: bool) -> None:
     left.plotly_chart(rf.lr_curve(history), key="live-lr")
     shown = [c for c in ["epoch", "train_loss", "val_loss", "val_auc", "val_mcc", "lr", "seconds", "is_best"]
              if c in history]
-    right.dataframe(history[shown], hide_index=True, key="live-table", height=340, column_config={
+    right.dataframe(history[shown], hide_index=True, key="live-table", height=min(340, 35 * len(history) + 38),
+                    column_config={
         "epoch": "Epoch", "train_loss": st.column_config.NumberColumn("Train loss", format="%.4f"),
         "val_loss": st.column_config.NumberColumn("Val loss", format="%.4f"),
         "val_auc": st.column_config.NumberColumn("Val AUC", format="%.3f"),
