@@ -17,7 +17,7 @@ ensure_router()
 
 UPLOAD_KEY = "uploaded_checkpoint"  # session key holding (file name, bytes) of an uploaded checkpoint; tests set it
 MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a checkpoint (.pt)")
-EXAMPLE = (">sp|P0AA25|THIO_ECOLI Thioredoxin 1 from E. coli (a famously soluble protein)\n"
+EXAMPLE = (">sp|P0AA25|THIO_ECOLI Thioredoxin 1 from E. coli\n"
            "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVGALSK\n"
            "GQLKEFLDANLA\n")
 SHOWN_FEATURES = {  # feature column -> short panel title with units
