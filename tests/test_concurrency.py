@@ -19,7 +19,7 @@ from protlab.errors import RunError
 from protlab.models import build_model, model_config_dict
 from protlab.runs import RunManager, RunSpec
 from protlab.training import TrainConfig
-from tests.e2e_support import (VIEWPORT, StreamlitServer, assert_no_traceback, configure_tiny_training, http_get, launch_chromium,
+from tests.e2e_support import (VIEWPORT, StreamlitServer, assert_no_traceback, configure_tiny_training, start_training, http_get, launch_chromium,
                                open_page, screenshot, set_text_area, wait_until_idle)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -155,9 +155,14 @@ def test_eight_browser_sessions_two_training_on_one_server(tmp_path, default_mod
                 value = tab.get_by_test_id("stMetricValue").first.inner_text()
                 shown.append(float(value))
             run_ids = []
-            for tab in trainers:
+            for number, tab in enumerate(trainers, start=1):
                 results = tab.get_by_role("heading", name="4 · Results on the held-out test set")
-                results.or_(tab.get_by_test_id("stException")).first.wait_for(timeout=240_000)
+                tab.bring_to_front()  # a foreground tab keeps its once-a-second poll timer at full rate
+                try:
+                    results.or_(tab.get_by_test_id("stException")).first.wait_for(timeout=240_000)
+                except Exception:
+                    screenshot(tab, f"load-trainer-{number}")  # what the stuck trainer saw, for humans
+                    raise
                 assert_no_traceback(tab, "trainer")
                 wait_until_idle(tab)
                 found = re.search(r"Run (\S+): finished", tab.get_by_test_id("stMain").inner_text())
