@@ -83,6 +83,9 @@ COMPACT_CNN_CONFIG = {"vocab_size": VOCAB_SIZE, "embed_dim": 32, "hidden_dim": 6
                       "num_layers": 2, "dropout": 0.3}  # a notes-style CNN at a quarter of the notes' cost
 COMPACT_CNN_TRAIN = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0}  # overrides SOLUBILITY_NET_TRAIN
 
+THREE_SOLUBILITY_NETS = {"kind": "solubility_net", "model_config": SOLUBILITY_NET_CONFIG, "train": SOLUBILITY_NET_TRAIN,
+                         "seeds": (1, 2, 3), "split": "kmer_cluster", "tune_threshold": True}  # shared by two recipes
+
 RECIPES: dict[str, Recipe] = {
     "notes-cnn": Recipe(
         name="notes-cnn",
@@ -99,12 +102,7 @@ RECIPES: dict[str, Recipe] = {
         name="solubility-net",
         description="Three SolubilityNets (multi-kernel CNN + composition, terminal and dipeptide statistics) "
         "trained with AdamW and early stopping, averaged; homology-aware (k-mer cluster) held-out test set.",
-        kind="solubility_net",
-        model_config=SOLUBILITY_NET_CONFIG,
-        train=SOLUBILITY_NET_TRAIN,
-        seeds=(1, 2, 3),
-        split="kmer_cluster",
-        tune_threshold=True,
+        **THREE_SOLUBILITY_NETS,
     ),
     "default": Recipe(
         name="default",
@@ -112,12 +110,7 @@ RECIPES: dict[str, Recipe] = {
         "terminal and dipeptide statistics; AdamW) and three compact notes-style CNNs (vocabulary 22, embedding "
         "32, two Conv1d layers of 64 channels; Adam), each trained with early stopping on validation loss, "
         "probabilities averaged; homology-aware (k-mer cluster) held-out test set.",
-        kind="solubility_net",
-        model_config=SOLUBILITY_NET_CONFIG,
-        train=SOLUBILITY_NET_TRAIN,
-        seeds=(1, 2, 3),
-        split="kmer_cluster",
-        tune_threshold=True,
+        **THREE_SOLUBILITY_NETS,
         extra_members=tuple(Member("cnn", COMPACT_CNN_CONFIG, seed, COMPACT_CNN_TRAIN) for seed in (11, 12, 13)),
     ),
 }
