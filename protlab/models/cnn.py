@@ -33,6 +33,16 @@ def check_vocab(value: object) -> None:
         )
 
 
+def check_conv_branch(config: object) -> None:
+    """Check the settings every embedding + Conv1d branch shares: vocab, widths and an odd kernel."""
+    check_vocab(config.vocab_size)
+    check_int("embed_dim", config.embed_dim, 1, 1024)
+    check_int("hidden_dim", config.hidden_dim, 1, 2048)
+    check_int("kernel_size", config.kernel_size, 1, 31)
+    if config.kernel_size % 2 == 0:
+        raise ConfigError(f"kernel_size must be odd so the sequence length is preserved; got {config.kernel_size}.")
+
+
 def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """Average (B, H, L) features over real positions only -> (B, H)."""
     if mask is None:
@@ -56,12 +66,7 @@ class CNNConfig:
 
     def validate(self) -> None:
         """Raise ConfigError if any setting is outside its allowed range."""
-        check_vocab(self.vocab_size)
-        check_int("embed_dim", self.embed_dim, 1, 1024)
-        check_int("hidden_dim", self.hidden_dim, 1, 2048)
-        check_int("kernel_size", self.kernel_size, 1, 31)
-        if self.kernel_size % 2 == 0:
-            raise ConfigError(f"kernel_size must be odd so the sequence length is preserved; got {self.kernel_size}.")
+        check_conv_branch(self)
         check_int("num_layers", self.num_layers, 1, 8)
         check_dropout(self.dropout)
         check_int("num_classes", self.num_classes, 2, 100)

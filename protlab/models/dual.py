@@ -9,7 +9,7 @@ import torch.nn as nn
 
 from protlab.alphabet import NOTES_VOCAB_SIZE, PAD_INDEX
 from protlab.errors import ConfigError
-from protlab.models.cnn import check_int, check_vocab, masked_mean
+from protlab.models.cnn import check_conv_branch, check_int, masked_mean
 
 
 def _notes_global_features() -> list[str]:
@@ -33,12 +33,7 @@ class DualInputConfig:
 
     def validate(self) -> None:
         """Raise ConfigError if any setting is outside its allowed range."""
-        check_vocab(self.vocab_size)
-        check_int("embed_dim", self.embed_dim, 1, 1024)
-        check_int("hidden_dim", self.hidden_dim, 1, 2048)
-        check_int("kernel_size", self.kernel_size, 1, 31)
-        if self.kernel_size % 2 == 0:
-            raise ConfigError(f"kernel_size must be odd so the sequence length is preserved; got {self.kernel_size}.")
+        check_conv_branch(self)
         check_int("global_dim", self.global_dim, 1, 1024)
         check_int("num_classes", self.num_classes, 2, 100)
         names = self.feature_names
