@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from protlab.errors import CheckpointError, ProtlabError
-from ui.common import explain, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.common import explain, pytorch_panel, remembered_upload, run_manager, session_owner, stop_with_error
 from ui.router import ensure_router
 
 ensure_router()
@@ -80,13 +80,8 @@ def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, 
         run_id = st.selectbox("Run", list(labels), format_func=labels.get)
         path = Path(next(r.checkpoint_path for r in runs if r.run_id == run_id))
         return predictor_from_path(str(path), path.stat().st_mtime), f"Run {run_id}", str(path)
-    upload = st.file_uploader("Checkpoint file (.pt) saved by ProtLab", type=["pt"])
-    if upload is not None:
-        st.session_state[UPLOAD_KEY] = (upload.name, upload.getvalue())
-    if UPLOAD_KEY not in st.session_state:
-        st.info("Upload a .pt checkpoint, for example one downloaded from the Train page.")
-        st.stop()
-    name, data = st.session_state[UPLOAD_KEY]
+    name, data = remembered_upload("Checkpoint file (.pt) saved by ProtLab", ["pt"], UPLOAD_KEY,
+                                   "Upload a .pt checkpoint, for example one downloaded from the Train page.")
     return predictor_from_bytes(hashlib.sha256(data).hexdigest(), data), f"Uploaded {name}", name
 
 

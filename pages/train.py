@@ -8,7 +8,7 @@ import streamlit as st
 
 from protlab import run_figures as rf
 from protlab.errors import ProtlabError
-from ui.common import explain, keep_widgets, kept, kept_index, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.common import explain, keep_widgets, remembered_upload, kept, kept_index, pytorch_panel, run_manager, session_owner, stop_with_error
 from ui.train_runs import (ACTIVE_STATES, OPTIMIZER_NAMES, compare_section, current_run_id, live_panel,
                            results_section, run_label, start_run, status_of)
 from ui.router import ensure_router
@@ -50,13 +50,8 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
         return (*bundled_data(), "bundled")
     explain("CSV: a column of sequences and a column of 0/1 labels (1 = soluble). FASTA: put the label at the "
             "end of each header line, e.g. `>myprotein label=1`.")
-    upload = st.file_uploader("Labelled sequences", type=["csv", "tsv", "txt", "fasta", "fa", "faa"])
-    if upload is not None:
-        st.session_state[UPLOAD_KEY] = (upload.name, upload.getvalue())
-    if UPLOAD_KEY not in st.session_state:
-        st.info("Upload a file to continue, or switch back to the bundled data.")
-        st.stop()
-    name, raw = st.session_state[UPLOAD_KEY]
+    name, raw = remembered_upload("Labelled sequences", ["csv", "tsv", "txt", "fasta", "fa", "faa"], UPLOAD_KEY,
+                                  "Upload a file to continue, or switch back to the bundled data.")
     return (*uploaded_data(raw, name), name)
 
 

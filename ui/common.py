@@ -85,3 +85,14 @@ def keep_widgets(keys) -> None:
     for key in keys:
         if key in st.session_state:
             st.session_state[KEEP_PREFIX + key] = st.session_state[key]
+
+
+def remembered_upload(label: str, types: list[str], key: str, hint: str) -> tuple[str, bytes]:
+    """Offer a file upload and keep the last file in session state (tests set it directly); stop with a hint if none."""
+    upload = st.file_uploader(label, type=types)
+    if upload is not None:
+        st.session_state[key] = (upload.name, upload.getvalue())
+    if key not in st.session_state:
+        st.info(hint)
+        st.stop()
+    return st.session_state[key]
