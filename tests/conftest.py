@@ -14,3 +14,15 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 def _protlab_home(tmp_path, monkeypatch):
     """Keep every test's runs and caches in its own temporary folder."""
     monkeypatch.setenv("PROTLAB_HOME", str(tmp_path / "protlab-home"))
+
+
+def deepsol_sample(n: int, *, max_length: int, seed: int):
+    """A reproducible sample of n bundled DeepSol rows no longer than max_length, as LabelledData."""
+    import numpy as np
+    import pandas as pd
+
+    from protlab.data import BUNDLED_DATA_PATH, LabelledData
+
+    df = pd.read_csv(BUNDLED_DATA_PATH)
+    df = df[df["sequence"].str.len() <= max_length].sample(n, random_state=seed)
+    return LabelledData(df["sequence"].tolist(), df["label"].to_numpy(np.int64), [f"row{i}" for i in df.index])

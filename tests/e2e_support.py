@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -195,22 +194,6 @@ def configure_tiny_training(page) -> None:
     set_number(page, "Conv layers", 1)
     set_number(page, "Epochs", 2)
     set_number(page, "Early-stopping patience", 0)
-
-
-def start_training(page, *, attempts: int = 3) -> None:
-    """Press Start and wait until the page reports the run; press again if the click was lost in a rerun."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
-    run_line = page.get_by_text(re.compile(r"^Run \d{8}-\d{6}-[0-9a-f]+"))
-    for _ in range(attempts):
-        wait_until_idle(page)
-        page.get_by_role("button", name="Start training").click()
-        try:
-            run_line.first.wait_for(timeout=20_000)
-            return
-        except PlaywrightTimeoutError:
-            continue  # a second press is safe: the page never starts two runs for one session
-    pytest.fail("Pressing 'Start training' never started a run.")
 
 
 def page_text(page) -> str:

@@ -19,7 +19,7 @@ from protlab.errors import RunError
 from protlab.models import build_model, model_config_dict
 from protlab.runs import RunManager, RunSpec
 from protlab.training import TrainConfig
-from tests.e2e_support import (VIEWPORT, StreamlitServer, assert_no_traceback, configure_tiny_training, start_training, http_get, launch_chromium,
+from tests.e2e_support import (VIEWPORT, StreamlitServer, assert_no_traceback, configure_tiny_training, http_get, launch_chromium,
                                open_page, screenshot, set_text_area, wait_until_idle)
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_squared_error
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import deepsol_sample
 import torch
 from sklearn.metrics import accuracy_score, roc_auc_score
 
@@ -25,9 +26,7 @@ TINY = {"embed_dim": 8, "hidden_dim": 8}
 
 @pytest.fixture(scope="module")
 def data() -> LabelledData:
-    df = pd.read_csv("assets/data/deepsol.csv")
-    df = df[df["sequence"].str.len() <= 150].sample(100, random_state=11)
-    return LabelledData(df["sequence"].tolist(), df["label"].to_numpy(np.int64), [f"row{i}" for i in df.index])
+    return deepsol_sample(100, max_length=150, seed=11)
 
 
 def _spec(data: LabelledData, **changes) -> RunSpec:

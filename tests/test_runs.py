@@ -9,8 +9,8 @@ import json
 import time
 
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import deepsol_sample
 
 import protlab.runs as runs_module
 from protlab.checkpoint import load_checkpoint
@@ -25,9 +25,7 @@ TINY = {"embed_dim": 8, "hidden_dim": 16}
 
 @pytest.fixture(scope="module")
 def small_data() -> LabelledData:
-    df = pd.read_csv("assets/data/deepsol.csv")
-    df = df[df["sequence"].str.len() <= 200].sample(160, random_state=3)
-    return LabelledData(df["sequence"].tolist(), df["label"].to_numpy(np.int64), [f"row{i}" for i in df.index])
+    return deepsol_sample(160, max_length=200, seed=3)
 
 
 def _spec(data: LabelledData, **train) -> RunSpec:
