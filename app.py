@@ -29,7 +29,7 @@ SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
 @st.cache_resource(show_spinner=False)
 def _device_text() -> str:
     """The compute device ProtLab trains on, as a short label (computed once per server)."""
-    from protlab.device import device_label, resolve_device
+    from protlab.training import device_label, resolve_device
 
     return device_label(resolve_device("auto"))
 

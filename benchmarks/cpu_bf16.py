@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
+import common  # noqa: F401  (puts the repository on sys.path)
 import torch
 import torch.nn.functional as F
+from common import base_parser, has_cpu_bf16, load_deepsol, machine_header, median, result_line, set_threads
 from sklearn.metrics import accuracy_score, roc_auc_score
 
-import common  # noqa: F401  (puts the repository on sys.path)
-from common import base_parser, has_cpu_bf16, load_deepsol, machine_header, median, result_line, set_threads
 from protlab.alphabet import NOTES_VOCAB_SIZE
-from protlab.batching import TokenizedSet, batch_indices, make_batch
-from protlab.models.cnn import SolubilityCNN
-from protlab.splits import stratified_split
+from protlab.data import TokenizedSet, batch_indices, make_batch, stratified_split
+from protlab.models import SolubilityCNN
 from protlab.training import evaluate
 
 

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import torch
-
 import common  # noqa: F401  (puts the repository on sys.path)
-from common import base_parser, interleaved_wall_cpu, load_deepsol, machine_header, median, result_line, set_threads
+import torch
+from common import (
+    base_parser,
+    interleaved_wall_cpu,
+    load_deepsol,
+    machine_header,
+    median,
+    result_line,
+    set_threads,
+)
+
 from protlab.alphabet import AA_TO_INDEX, NOTES_VOCAB_SIZE
-from protlab.batching import TokenizedSet
-from protlab.encoding import encode, pad_batch
+from protlab.data import TokenizedSet, encode, pad_batch
 
 
 def notes_loop(sequences: Sequence[str]) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sys
 
-import torch
-
 import common  # noqa: F401  (puts the repository on sys.path)
+import torch
 
 SKIP_LINE = "GPU benchmark skipped: no CUDA device on this machine"
 

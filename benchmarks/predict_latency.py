@@ -14,17 +14,16 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+import common  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
 import torch
-
-import common  # noqa: F401  (puts the repository on sys.path)
 from common import base_parser, load_deepsol, machine_header, median, result_line, set_threads, timed
-from protlab.alphabet import AA_TO_INDEX
-from protlab.checkpoint import save_checkpoint
-from protlab.models.cnn import CNNConfig, SolubilityCNN
-from protlab.predict import DEFAULT_MODEL_PATH, Predictor
-from protlab.sequences import clean_sequence, parse_sequences
 from reference_pipeline import REFERENCE_MAX_LEN, ReferenceCNN
+
+from protlab.alphabet import AA_TO_INDEX
+from protlab.data import clean_sequence, parse_sequences
+from protlab.models import CNNConfig, SolubilityCNN, save_checkpoint
+from protlab.predict import DEFAULT_MODEL_PATH, Predictor
 
 SINGLE_LENGTH = 300  # residues in the single-sequence case (close to DeepSol's mean, 302)
 

@@ -63,7 +63,7 @@ def traced_peak_mb(fn: Callable[[], object]) -> float:
 
 def train_fixed(train: Any, val: Any, n_batches: int) -> None:
     """train_model on `train`, stopped after exactly n_batches batches via its stop event."""
-    from protlab.models.cnn import SolubilityCNN
+    from protlab.models import SolubilityCNN
     from protlab.training import BatchEvent, TrainConfig, train_model
 
     stop = threading.Event()
@@ -81,9 +81,8 @@ def child(n: int, quick: bool) -> dict:
     import numpy as np
 
     from protlab.alphabet import NOTES_VOCAB_SIZE
-    from protlab.batching import TokenizedSet, batch_indices, length_bucketed_batches
-    from protlab.checkpoint import save_checkpoint
-    from protlab.models.cnn import CNNConfig, SolubilityCNN
+    from protlab.data import TokenizedSet, batch_indices, length_bucketed_batches
+    from protlab.models import CNNConfig, SolubilityCNN, save_checkpoint
     from protlab.predict import Predictor
 
     sequences = synthetic_sequences(n, seed=n)

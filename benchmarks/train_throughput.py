@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import sys
 
+import common  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
 import torch
-
-import common  # noqa: F401  (puts the repository on sys.path)
 from common import (
     base_parser,
     conv_flops_per_residue,
@@ -27,11 +26,12 @@ from common import (
     result_line,
     set_threads,
 )
-from protlab.alphabet import NOTES_VOCAB_SIZE
-from protlab.batching import TokenizedSet
-from protlab.models.cnn import CNNConfig, SolubilityCNN
-from protlab.training import TrainConfig, cpu_bf16_available, train_model
 from reference_pipeline import REFERENCE_MAX_LEN, run_reference_epoch
+
+from protlab.alphabet import NOTES_VOCAB_SIZE
+from protlab.data import TokenizedSet
+from protlab.models import CNNConfig, SolubilityCNN
+from protlab.training import TrainConfig, cpu_bf16_available, train_model
 
 PROTLAB_MAX_LENGTH = 2000  # ProtLab keeps every residue of sequences up to this length (DeepSol max: 1,696)
 VAL_SIZE = 64  # sequences in the small validation set train_model needs (its time counts against ProtLab)

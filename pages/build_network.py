@@ -8,12 +8,10 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from protlab.autograd_demo import activation_curves
 from protlab.codegen import module_code, sequential_code
 from protlab.errors import ConfigError, ProtlabError
-from protlab.lesson_figures import activation_figure, network_figure
-from protlab.models.mlp import MAX_LAYERS, MAX_WIDTH, LayerSpec, MLPConfig, build_mlp
-from protlab.models.summary import count_parameters, summarize
+from protlab.lessons import activation_curves, activation_figure, network_figure
+from protlab.models import MAX_LAYERS, MAX_WIDTH, LayerSpec, MLPConfig, build_mlp, count_parameters, summarize
 from ui.common import explain, pytorch_panel
 from ui.router import ensure_router
 

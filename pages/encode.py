@@ -9,11 +9,17 @@ import streamlit as st
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS, UNKNOWN_INDEX
 from protlab.codegen import batch_code, encode_code
-from protlab.encoding import encode_trace, pad_batch
+from protlab.data import (
+    FEATURE_LABELS,
+    NOTES_GLOBAL_FEATURES,
+    clean_sequence,
+    encode_trace,
+    features_frame,
+    pad_batch,
+    parse_sequences,
+)
 from protlab.errors import InvalidSequenceError, ProtlabError
-from protlab.features import FEATURE_LABELS, NOTES_GLOBAL_FEATURES, features_frame
-from protlab.lesson_figures import batch_figure, onehot_figure
-from protlab.sequences import clean_sequence, parse_sequences
+from protlab.lessons import batch_figure, onehot_figure
 from ui.common import explain, pytorch_panel
 from ui.router import ensure_router
 

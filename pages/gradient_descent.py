@@ -5,19 +5,22 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from protlab.autograd_demo import linear_gradient_check, polynomial_gradient, tm_one_step
 from protlab.codegen import descent_code, linear_check_code, polynomial_code, tm_step_code
 from protlab.errors import ConfigError, ProtlabError
-from protlab.landscape import (
+from protlab.lessons import (
     MAX_STEPS_PER_CALL,
     OPTIMIZER_KINDS,
     OPTIMIZER_LABELS,
     SURFACES,
     OptimizerSpec,
     Trajectory,
+    contour_figure,
+    linear_gradient_check,
+    loss_figure,
     path_table,
+    polynomial_gradient,
+    tm_one_step,
 )
-from protlab.lesson_figures import contour_figure, loss_figure
 from ui.common import explain, pytorch_panel
 from ui.router import ensure_router
 

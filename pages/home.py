@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from ui.router import ensure_router
 
 ensure_router()

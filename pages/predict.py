@@ -45,8 +45,7 @@ def predictor_from_bytes(digest: str, _data: bytes):  # -> protlab.predict.Predi
 @st.cache_data(show_spinner="Computing features of the training proteins (once)...")
 def training_features() -> pd.DataFrame:
     """Physicochemical features of every protein in the bundled DeepSol data."""
-    from protlab.data import load_bundled
-    from protlab.features import features_frame
+    from protlab.data import features_frame, load_bundled
 
     data, _ = load_bundled()
     return features_frame(data.sequences)[list(SHOWN_FEATURES)]
@@ -95,8 +94,8 @@ def _remember_model(name: str, predictor) -> None:
 
 def show_one(predictor, record, threshold: float) -> None:
     """Probability, call, per-residue attribution and features of one sequence."""
-    from protlab import run_figures as rf
-    from protlab.features import compute_features
+    from protlab.data import compute_features
+    from protlab.lessons import result_figures as rf
 
     p = float(predictor.predict([record.sequence])[0])
     call = "soluble" if p >= threshold else "insoluble"
@@ -143,8 +142,8 @@ def show_many(predictor, records, threshold: float) -> None:
 
 def render() -> None:
     """Draw the Predict page."""
-    from protlab.codegen_train import prediction_script
-    from protlab.sequences import parse_sequences
+    from protlab.codegen import prediction_script
+    from protlab.data import parse_sequences
 
     st.title("Predict solubility")
     st.markdown("Paste one protein or many (FASTA), choose a model, and see how likely each protein is to be "

@@ -6,12 +6,31 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from protlab import run_figures as rf
 from protlab.errors import ProtlabError
-from ui.common import explain, keep_widgets, remembered_upload, kept, kept_index, pytorch_panel, run_manager, session_owner, stop_with_error
-from ui.train_runs import (ACTIVE_STATES, OPTIMIZER_NAMES, compare_section, current_run_id, live_panel,
-                           results_section, run_label, start_run, status_of)
+from protlab.lessons import result_figures as rf
+from ui.common import (
+    explain,
+    keep_widgets,
+    kept,
+    kept_index,
+    pytorch_panel,
+    remembered_upload,
+    run_manager,
+    session_owner,
+    stop_with_error,
+)
 from ui.router import ensure_router
+from ui.train_runs import (
+    ACTIVE_STATES,
+    OPTIMIZER_NAMES,
+    compare_section,
+    current_run_id,
+    live_panel,
+    results_section,
+    run_label,
+    start_run,
+    status_of,
+)
 
 ensure_router()
 
@@ -124,7 +143,7 @@ def split_section() -> tuple[str, float]:
 
 def model_section() -> tuple[str, dict]:
     """The notes' CNN (editable widths, kernel, depth) or the dual-input model, with their defaults."""
-    from protlab.models.cnn import CNNConfig
+    from protlab.models import CNNConfig
 
     d = CNNConfig()
     st.header("2 · Model")
@@ -156,8 +175,14 @@ def model_section() -> tuple[str, dict]:
 
 def settings_section():  # -> protlab.training.TrainConfig
     """Optimizer and training settings (TrainConfig's defaults), device and mixed precision."""
-    from protlab.device import device_label, mixed_precision_available, resolve_device
-    from protlab.training import OPTIMIZERS, SCHEDULERS, TrainConfig
+    from protlab.training import (
+        OPTIMIZERS,
+        SCHEDULERS,
+        TrainConfig,
+        device_label,
+        mixed_precision_available,
+        resolve_device,
+    )
 
     d = TrainConfig()
     st.header("3 · Training settings")
@@ -214,7 +239,7 @@ def build_spec(data, source: str, sample: int | None, split: tuple[str, float], 
 def script_for(source: str, sample: int | None, split: tuple[str, float], kind: str, model_config: dict,
                train_config) -> str:
     """The runnable PyTorch script for these settings."""
-    from protlab.codegen_train import TrainScriptSettings, training_script
+    from protlab.codegen import TrainScriptSettings, training_script
 
     return training_script(TrainScriptSettings(
         data_source=source, sample_size=sample, split_method=split[0], identity=split[1], model_kind=kind,

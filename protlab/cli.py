@@ -61,7 +61,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _read_records(text_or_path: str) -> tuple[list, bool]:
     """Cleaned records from a file path the user gave, or from the argument as one sequence; (records, is_file)."""
-    from protlab.sequences import clean_sequence, parse_sequences
+    from protlab.data import clean_sequence, parse_sequences
 
     path = Path(text_or_path)
     if not path.is_file():
@@ -76,7 +76,7 @@ def _read_records(text_or_path: str) -> tuple[list, bool]:
 
 def _csv_records(text: str, name: str) -> list:
     """Cleaned records from a CSV with a 'sequence' column and an optional 'id' column."""
-    from protlab.sequences import clean_sequence
+    from protlab.data import clean_sequence
 
     try:
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
@@ -136,7 +136,7 @@ def _predict(args: argparse.Namespace) -> None:
 
 def _features(args: argparse.Namespace) -> None:
     """The features command."""
-    from protlab.features import features_frame
+    from protlab.data import features_frame
 
     records, _ = _read_records(args.input)
     _write_csv(features_frame([r.sequence for r in records], [r.id for r in records]), args.out)

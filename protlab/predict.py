@@ -13,10 +13,9 @@ import torch
 import torch.nn as nn
 
 from protlab.alphabet import PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
-from protlab.checkpoint import load_checkpoint
-from protlab.encoding import encode_numpy
+from protlab.data import encode_numpy
 from protlab.errors import CheckpointError, ConfigError, InvalidSequenceError
-from protlab.models import model_vocab_size
+from protlab.models import load_checkpoint, model_vocab_size
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "models" / "default.pt"
 MAX_BATCH = 64  # sequences per forward pass
@@ -87,7 +86,7 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, source: str | Path | bytes | IO[bytes], device: str = "cpu") -> Predictor:
         """Load a ProtLab checkpoint (path, bytes or binary file) for prediction on device."""
-        from protlab.device import resolve_device
+        from protlab.training import resolve_device
 
         loaded = load_checkpoint(source)
         loaded.model.to(resolve_device(device))
@@ -121,7 +120,7 @@ class Predictor:
 
     def _features(self, sequences: Sequence[str]) -> torch.Tensor:
         """Raw global features the model expects, in its column order.  # (N, F) float32"""
-        from protlab.features import compute_features
+        from protlab.data import compute_features
 
         rows = []
         for number, seq in enumerate(sequences, start=1):

@@ -25,16 +25,11 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from protlab.alphabet import BYTE_TO_INDEX, VOCAB_SIZE
-from protlab.batching import TokenizedSet, make_batch
-from protlab.checkpoint import save_checkpoint
-from protlab.data import LabelledData, load_labelled
+from protlab.data import LabelledData, TokenizedSet, load_labelled, make_batch, stratified_split
 from protlab.errors import ConfigError
-from protlab.metrics import compute_metrics
-from protlab.models import build_model, model_forward
-from protlab.models.ensemble import EnsembleModel
+from protlab.models import EnsembleModel, build_model, model_forward, save_checkpoint
 from protlab.models.solubility_net import register as _register_solubility_net
-from protlab.splits import stratified_split
-from protlab.training import TrainConfig, train_model
+from protlab.training import TrainConfig, compute_metrics, train_model
 
 _register_solubility_net()
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from protlab.autograd_demo import activation_curves, linear_gradient_check, polynomial_gradient, tm_one_step
 from protlab.errors import ConfigError
+from protlab.lessons import activation_curves, linear_gradient_check, polynomial_gradient, tm_one_step
 
 
 def test_polynomial_gradient_is_the_notes_7_and_9():

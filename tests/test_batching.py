@@ -1,4 +1,4 @@
-"""Tests for protlab.batching: one-time tokenising, bucketed batches, padding efficiency."""
+"""Tests for protlab.data.batching: one-time tokenising, bucketed batches, padding efficiency."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protlab.alphabet import AMINO_ACIDS, NOTES_VOCAB_SIZE, VOCAB_SIZE
-from protlab.batching import (
+from protlab.data import (
     Batch,
     TokenizedSet,
     batch_indices,
@@ -75,7 +75,7 @@ def test_unknown_letters_by_vocabulary() -> None:
 
 
 def test_agrees_with_encoding_pad_batch(sample) -> None:
-    from protlab import encoding
+    from protlab.data import encoding
     seqs = sample[0][:20]
     tokens, mask = encoding.pad_batch(seqs, vocab_size=VOCAB_SIZE)
     batch = make_batch(TokenizedSet.from_sequences(seqs), np.arange(20))

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from protlab import checkpoint as ckpt
 from protlab.errors import CheckpointError, ConfigError
 from protlab.models import build_model, model_config_dict
+from protlab.models import checkpoint as ckpt
 
 
 def _saved(tmp_path: Path, kind: str = "cnn", config: dict | None = None, **kwargs) -> tuple[Path, torch.nn.Module]:

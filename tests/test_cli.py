@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from protlab.checkpoint import load_checkpoint
 from protlab.cli import main
-from protlab.features import features_frame
+from protlab.data import features_frame
+from protlab.models import load_checkpoint
 from protlab.predict import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]

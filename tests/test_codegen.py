@@ -12,7 +12,6 @@ import pytest
 import torch
 from Bio.Data.IUPACData import protein_letters  # an independent copy of the one-letter alphabet
 
-from protlab.autograd_demo import linear_gradient_check, polynomial_gradient, tm_one_step
 from protlab.codegen import (
     batch_code,
     descent_code,
@@ -23,9 +22,16 @@ from protlab.codegen import (
     sequential_code,
     tm_step_code,
 )
-from protlab.encoding import one_hot, pad_batch
-from protlab.landscape import SURFACES, OptimizerSpec, Trajectory
-from protlab.models.mlp import LayerSpec, MLPConfig, build_mlp, mlp_parameter_count
+from protlab.data import one_hot, pad_batch
+from protlab.lessons import (
+    SURFACES,
+    OptimizerSpec,
+    Trajectory,
+    linear_gradient_check,
+    polynomial_gradient,
+    tm_one_step,
+)
+from protlab.models import LayerSpec, MLPConfig, build_mlp, mlp_parameter_count
 
 
 def run(code: str) -> tuple[dict, str]:

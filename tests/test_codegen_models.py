@@ -7,9 +7,8 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from protlab.codegen_models import cnn_code, dual_code
-from protlab.models.cnn import CNNConfig, SolubilityCNN
-from protlab.models.dual import DualInputConfig, DualInputModel
+from protlab.codegen import cnn_code, dual_code
+from protlab.models import CNNConfig, DualInputConfig, DualInputModel, SolubilityCNN
 
 PRELUDE = "import torch, torch.nn as nn, torch.nn.functional as F\nfrom protlab.alphabet import PAD_INDEX\n"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from protlab.codegen_predict import MAX_LISTED, prediction_script
+from protlab.codegen import MAX_LISTED, prediction_script
 from protlab.predict import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]

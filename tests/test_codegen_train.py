@@ -13,11 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from protlab import codegen_predict
-from protlab.codegen_models import cnn_code, dual_code
-from protlab.codegen_train import TrainScriptSettings, prediction_script, training_script
-from protlab.models.cnn import CNNConfig
-from protlab.models.dual import DualInputConfig, DualInputModel
+from protlab.codegen import TrainScriptSettings, cnn_code, dual_code, prediction_script, training_script
+from protlab.codegen import predict as codegen_predict
+from protlab.models import CNNConfig, DualInputConfig, DualInputModel
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,14 +13,23 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from protlab.alphabet import AMINO_ACIDS
-from protlab.checkpoint import save_checkpoint
 from protlab.data import LabelledData
 from protlab.errors import RunError
-from protlab.models import build_model, model_config_dict
+from protlab.models import build_model, model_config_dict, save_checkpoint
 from protlab.runs import RunManager, RunSpec
 from protlab.training import TrainConfig
-from tests.e2e_support import (VIEWPORT, StreamlitServer, assert_no_traceback, configure_tiny_training, http_get, launch_chromium,
-                               open_page, screenshot, set_text_area, wait_until_idle)
+from tests.e2e_support import (
+    VIEWPORT,
+    StreamlitServer,
+    assert_no_traceback,
+    configure_tiny_training,
+    http_get,
+    launch_chromium,
+    open_page,
+    screenshot,
+    set_text_area,
+    wait_until_idle,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 PREDICT_PAGE = str(REPO / "pages" / "predict.py")

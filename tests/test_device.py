@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from protlab import device as device_module
-from protlab.device import device_label, mixed_precision_available, resolve_device
 from protlab.errors import ConfigError
+from protlab.training import device as device_module
+from protlab.training import device_label, mixed_precision_available, resolve_device
 
 
 def test_cpu_is_always_available() -> None:

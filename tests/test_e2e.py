@@ -142,8 +142,7 @@ def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     """A small real CNN checkpoint file that a student uploads on the Predict page."""
-    from protlab.checkpoint import save_checkpoint
-    from protlab.models import build_model, model_config_dict
+    from protlab.models import build_model, model_config_dict, save_checkpoint
 
     model = build_model("cnn", {"embed_dim": 4, "hidden_dim": 4, "num_layers": 1})
     path = tmp_path_factory.mktemp("upload") / "my_model.pt"

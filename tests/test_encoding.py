@@ -10,7 +10,7 @@ import torch
 from Bio.Data.IUPACData import protein_letters  # independent source of the 20 one-letter codes
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, NOTES_VOCAB_SIZE, UNKNOWN_INDEX, VOCAB_SIZE
-from protlab.encoding import TraceStep, encode, encode_numpy, encode_trace, one_hot, pad_batch
+from protlab.data import TraceStep, encode, encode_numpy, encode_trace, one_hot, pad_batch
 from protlab.errors import ConfigError, InvalidSequenceError
 
 NOTES_AA_TO_IDX = {aa: i + 1 for i, aa in enumerate(protein_letters)}  # the notes' dict comprehension

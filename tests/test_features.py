@@ -10,14 +10,14 @@ import pytest
 from Bio.Data.IUPACData import protein_letters
 from Bio.SeqUtils.ProtParam import ProteinAnalysis
 
-from protlab.errors import InvalidSequenceError
-from protlab.features import (
+from protlab.data import (
     FEATURE_COLUMNS,
     FEATURE_LABELS,
     NOTES_GLOBAL_FEATURES,
     compute_features,
     features_frame,
 )
+from protlab.errors import InvalidSequenceError
 
 SEQUENCES = [
     "MVLSPADKTNVKAAWGKVGAHAGEYGAEALERMFLSFPTTKTYFPHF",

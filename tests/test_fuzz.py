@@ -8,9 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
-from protlab.data import load_labelled
+from protlab.data import CleanedSequence, clean_sequence, load_labelled, parse_sequences
 from protlab.errors import DataFormatError, InvalidSequenceError, ProtlabError
-from protlab.sequences import CleanedSequence, clean_sequence, parse_sequences
 
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FILE_FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # pandas is slower

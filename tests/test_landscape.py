@@ -10,7 +10,7 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_squared_error
 
 from protlab.errors import ConfigError
-from protlab.landscape import (
+from protlab.lessons import (
     OPTIMIZER_KINDS,
     SURFACES,
     OptimizerSpec,

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from protlab.autograd_demo import activation_curves
-from protlab.encoding import one_hot, pad_batch
-from protlab.landscape import SURFACES, OptimizerSpec, Trajectory
-from protlab.lesson_figures import (
+from protlab.data import one_hot, pad_batch
+from protlab.lessons import (
+    SURFACES,
+    OptimizerSpec,
+    Trajectory,
+    activation_curves,
     activation_figure,
     batch_figure,
     contour_figure,
@@ -19,8 +21,7 @@ from protlab.lesson_figures import (
     network_figure,
     onehot_figure,
 )
-from protlab.models.mlp import LayerSpec, MLPConfig, build_mlp
-from protlab.models.summary import count_parameters, summarize
+from protlab.models import LayerSpec, MLPConfig, build_mlp, count_parameters, summarize
 
 
 def test_onehot_figure_shows_the_one_hot_matrix_with_labelled_axes():

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from protlab.errors import ConfigError
-from protlab.metrics import compute_metrics, confusion, majority_baseline, mcc_from_counts, roc_points
+from protlab.training import compute_metrics, confusion, majority_baseline, mcc_from_counts, roc_points
 
 
 def _sample(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn as nn
 
+from protlab.data import NOTES_GLOBAL_FEATURES
 from protlab.errors import ConfigError
-from protlab.features import NOTES_GLOBAL_FEATURES
 from protlab.models import DualInputConfig, DualInputModel, build_model, model_config_dict
 
 

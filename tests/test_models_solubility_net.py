@@ -9,9 +9,8 @@ import pytest
 import torch
 
 from protlab.alphabet import AA_TO_INDEX, AMINO_ACIDS, VOCAB_SIZE
-from protlab.checkpoint import load_checkpoint, save_checkpoint
 from protlab.errors import ConfigError
-from protlab.models import build_model, model_config_dict
+from protlab.models import build_model, load_checkpoint, model_config_dict, save_checkpoint
 from protlab.models.solubility_net import SolubilityNet, SolubilityNetConfig, sequence_stats, stat_dim
 
 SEQS = ["MKTAYIAKQRQISFVKSHFSRQ", "GSHMLEDPVDAFQ", "MVLSPADKTNVKAAWGKVGAHAGEYGAEALERMFLSFPTTKTYFPHF"]

@@ -16,8 +16,7 @@ def checkpoint_bytes(tmp_path_factory) -> bytes:
     """A small real CNN checkpoint, saved by protlab (the page gets it as an 'upload')."""
     import torch
 
-    from protlab.checkpoint import save_checkpoint
-    from protlab.models.cnn import CNNConfig, SolubilityCNN
+    from protlab.models import CNNConfig, SolubilityCNN, save_checkpoint
 
     torch.manual_seed(0)
     config = CNNConfig(embed_dim=8, hidden_dim=8, num_layers=1)
@@ -44,8 +43,8 @@ def page(checkpoint_bytes):
 
 
 def test_example_sequence_gets_a_probability_between_0_and_1(page, checkpoint_bytes) -> None:
+    from protlab.data import parse_sequences
     from protlab.predict import Predictor
-    from protlab.sequences import parse_sequences
 
     at = page()
     assert not at.exception, [e.value for e in at.exception]
@@ -70,8 +69,8 @@ def test_threshold_changes_the_call(page) -> None:
 
 
 def test_bad_sequence_shows_the_cleaners_message(page) -> None:
+    from protlab.data import parse_sequences
     from protlab.errors import InvalidSequenceError
-    from protlab.sequences import parse_sequences
 
     bad = "MKTAYIAKQR1QISFVKS"
     with pytest.raises(InvalidSequenceError) as expected:

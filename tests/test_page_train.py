@@ -180,12 +180,12 @@ def test_stop_ends_a_long_run_and_keeps_its_results() -> None:
 
 
 def test_a_crashing_run_shows_its_error_and_the_page_stays_usable(monkeypatch) -> None:
-    import protlab.runs
+    import protlab.runs.manager as runs
 
     def crash(*args, **kwargs):
         raise RuntimeError("CUDA out of memory (simulated)")
 
-    monkeypatch.setattr(protlab.runs, "train_model", crash)
+    monkeypatch.setattr(runs, "train_model", crash)
     at = _page()
     _configure_tiny_run(at)
     at.button(key="start").click().run()

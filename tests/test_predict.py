@@ -12,13 +12,10 @@ import torch.nn.functional as F
 
 from protlab import predict as predict_module
 from protlab.alphabet import AMINO_ACIDS
-from protlab.checkpoint import save_checkpoint
-from protlab.encoding import encode
+from protlab.data import encode, features_frame, parse_sequences
 from protlab.errors import CheckpointError, ConfigError, InvalidSequenceError
-from protlab.features import features_frame
-from protlab.models import EnsembleModel, build_model, model_config_dict
+from protlab.models import EnsembleModel, build_model, model_config_dict, save_checkpoint
 from protlab.predict import Predictor
-from protlab.sequences import parse_sequences
 
 
 def _random_sequences(n: int, low: int = 5, high: int = 60, seed: int = 0) -> list[str]:

@@ -11,9 +11,9 @@ import torch
 from sklearn.metrics import matthews_corrcoef, roc_auc_score
 
 from protlab.alphabet import AMINO_ACIDS
-from protlab.checkpoint import load_checkpoint
 from protlab.data import LabelledData, load_bundled
 from protlab.errors import ConfigError
+from protlab.models import load_checkpoint
 from protlab.predict import Predictor
 from protlab.recipes import RECIPES, cluster_split, get_recipe, kmer_clusters, mcc_threshold, train_recipe
 

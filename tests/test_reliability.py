@@ -24,15 +24,34 @@ import pytest
 import torch
 
 from protlab.alphabet import AMINO_ACIDS
-from protlab.batching import TokenizedSet
-from protlab.checkpoint import load_checkpoint, save_checkpoint
-from protlab.data import LabelledData, load_labelled
-from protlab.errors import (CheckpointError, ConfigError, DataFormatError, InvalidSequenceError, ProtlabError,
-                            RunError, TrainingDivergedError)
-from protlab.models import build_model, count_parameters, model_config_dict
-from protlab.models.mlp import LayerSpec, MLPConfig, build_mlp
+from protlab.data import (
+    MAX_TEXT_CHARS,
+    LabelledData,
+    TokenizedSet,
+    clean_sequence,
+    load_labelled,
+    parse_sequences,
+)
+from protlab.errors import (
+    CheckpointError,
+    ConfigError,
+    DataFormatError,
+    InvalidSequenceError,
+    ProtlabError,
+    RunError,
+    TrainingDivergedError,
+)
+from protlab.models import (
+    LayerSpec,
+    MLPConfig,
+    build_mlp,
+    build_model,
+    count_parameters,
+    load_checkpoint,
+    model_config_dict,
+    save_checkpoint,
+)
 from protlab.runs import RUN_ID, RunManager, RunSpec
-from protlab.sequences import MAX_TEXT_CHARS, clean_sequence, parse_sequences
 from protlab.training import BatchEvent, EpochEvent, TrainConfig, train_model
 
 LETTERS_HINT = "Use one-letter codes (A, C, D, ...); X, B, Z, J, U and O are read as unknown residues."
@@ -686,7 +705,7 @@ def test_a_run_cut_off_by_a_restart_is_reported_as_interrupted(tmp_path) -> None
 
 
 def test_a_run_that_raises_is_recorded_and_the_server_keeps_working(tmp_path, monkeypatch) -> None:
-    import protlab.runs as runs
+    import protlab.runs.manager as runs
 
     real_train = runs.train_model
 
@@ -706,7 +725,7 @@ def test_a_run_that_raises_is_recorded_and_the_server_keeps_working(tmp_path, mo
 
 
 def test_a_diverging_run_fails_with_a_message_and_keeps_the_best_checkpoint(tmp_path, monkeypatch) -> None:
-    import protlab.runs as runs
+    import protlab.runs.manager as runs
 
     real_train = runs.train_model
 

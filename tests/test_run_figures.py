@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_curve
 
-from protlab import run_figures as rf
+from protlab.lessons import result_figures as rf
 
 
 @dataclass

@@ -1,25 +1,18 @@
-"""Tests for protlab.run_prep: a spec becomes split, tokenised data and a model; a result becomes a checkpoint."""
+"""Tests for protlab.runs.prep: a spec becomes split, tokenised data and a model; a result becomes a checkpoint."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import deepsol_sample
 import torch
+from conftest import deepsol_sample
 from sklearn.metrics import accuracy_score, roc_auc_score
 
-import protlab.runs
-from protlab.batching import make_batch
-from protlab.checkpoint import load_checkpoint
-from protlab.data import LabelledData
-from protlab.encoding import encode
-from protlab.features import features_frame
-from protlab.run_prep import evaluate_and_save, prepare_run
-from protlab.run_spec import RunSpec
-from protlab.splits import stratified_split
-from protlab.train_config import TrainConfig
-from protlab.training import evaluate, train_model
+from protlab.data import LabelledData, encode, features_frame, make_batch, stratified_split
+from protlab.models import load_checkpoint
+from protlab.runs import RunSpec, evaluate_and_save, prepare_run
+from protlab.training import TrainConfig, evaluate, train_model
 
 TINY = {"embed_dim": 8, "hidden_dim": 8}
 
@@ -82,5 +75,4 @@ def test_evaluate_and_save_scores_the_test_split_and_writes_a_loadable_checkpoin
     assert np.allclose(probs, table["p_soluble"], atol=1e-6) and loaded.extra == {"run_id": "r1"}
 
 
-def test_runs_module_still_exports_the_preparation_steps() -> None:
-    assert protlab.runs.prepare_run is prepare_run and protlab.runs.evaluate_and_save is evaluate_and_save
+

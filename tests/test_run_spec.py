@@ -1,4 +1,4 @@
-"""Tests for protlab.run_spec: a RunSpec is checked before any thread starts, and summarised without data."""
+"""Tests for protlab.runs.spec: a RunSpec is checked before any thread starts, and summarised without data."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import json
 import numpy as np
 import pytest
 
-import protlab.runs
 from protlab.data import LabelledData
 from protlab.errors import ConfigError, ProtlabError
-from protlab.run_spec import RunSpec, RunStatus
-from protlab.train_config import TrainConfig
+from protlab.runs import RunSpec
+from protlab.training import TrainConfig
 
 DATA = LabelledData(["MKV" * 5, "ACDE" * 4], np.array([0, 1], dtype=np.int64), ["a", "b"])
 
@@ -49,5 +48,4 @@ def test_summary_is_json_friendly_and_holds_no_sequences() -> None:
     assert from_path["n_rows"] is None and from_path["data"] == "my.csv"
 
 
-def test_runs_module_still_exports_the_types() -> None:
-    assert protlab.runs.RunSpec is RunSpec and protlab.runs.RunStatus is RunStatus
+

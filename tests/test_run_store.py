@@ -1,4 +1,4 @@
-"""Tests for protlab.run_store: atomic files, run.json records, interrupted runs and history rows."""
+"""Tests for protlab.runs.store: atomic files, run.json records, interrupted runs and history rows."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import protlab.runs
 from protlab.errors import RunError
-from protlab.run_spec import RunSpec
-from protlab.run_store import RUN_ID, LiveRun, atomic_write, home, read_history, read_record
+from protlab.runs import RUN_ID, LiveRun, RunSpec, atomic_write, home, read_history, read_record
 
 RUN = "20260101-120000-0123abcd"
 
@@ -35,7 +33,6 @@ def test_atomic_write_replaces_and_leaves_nothing_behind_on_failure(tmp_path) ->
 
 def test_run_ids() -> None:
     assert RUN_ID.match(RUN) and not RUN_ID.match("../../etc") and not RUN_ID.match(RUN + "x")
-    assert protlab.runs.RUN_ID is RUN_ID
 
 
 def test_live_run_saves_a_record_that_reads_back(tmp_path) -> None:

@@ -1,4 +1,4 @@
-"""Tests for protlab.runs: background runs, persistence, stop, failures and owner isolation.
+"""Tests for protlab.runs.manager: background runs, persistence, stop, failures and owner isolation.
 
 The spec, preparation and run folders are tested directly in test_run_spec.py, test_run_prep.py, test_run_store.py.
 """
@@ -12,13 +12,12 @@ import numpy as np
 import pytest
 from conftest import deepsol_sample
 
-import protlab.runs as runs_module
-from protlab.checkpoint import load_checkpoint
+import protlab.runs.manager as runs_module
 from protlab.data import LabelledData
 from protlab.errors import ConfigError, RunError
-from protlab.metrics import compute_metrics
+from protlab.models import load_checkpoint
 from protlab.runs import RunManager, RunSpec
-from protlab.training import TrainConfig
+from protlab.training import TrainConfig, compute_metrics
 
 TINY = {"embed_dim": 8, "hidden_dim": 16}
 

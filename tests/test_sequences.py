@@ -1,4 +1,4 @@
-"""Cleaning policy of protlab.sequences: accepted inputs, exact error messages, fuzzing."""
+"""Cleaning policy of protlab.data.sequences: accepted inputs, exact error messages, fuzzing."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
+from protlab.data import DEFAULT_MAX_LENGTH, MAX_TEXT_CHARS, CleanedSequence, clean_sequence, parse_sequences
 from protlab.errors import ConfigError, InvalidSequenceError
-from protlab.sequences import (
-    DEFAULT_MAX_LENGTH,
-    MAX_TEXT_CHARS,
-    CleanedSequence,
-    clean_sequence,
-    parse_sequences,
-)
 
 HBA = "MVLSPADKTNVKAAWGKVGAHAGEYGAEALERMFLSFPTTKTYFPHF"  # human hemoglobin alpha, first 47 residues
 

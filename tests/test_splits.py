@@ -11,10 +11,9 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import train_test_split
 
-import protlab.splits as splits_module
-from protlab.data import load_bundled
+import protlab.data.splits as splits_module
+from protlab.data import Split, homology_split, load_bundled, pairwise_identity, stratified_split
 from protlab.errors import ConfigError
-from protlab.splits import Split, homology_split, pairwise_identity, stratified_split
 
 LETTERS = np.array(list(protein_letters))
 

@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protlab.errors import DataFormatError
-from protlab.tabular import (
+from protlab.data import (
     LABEL_SPELLINGS,
     RawRows,
     decode_text,
@@ -22,6 +21,7 @@ from protlab.tabular import (
     read_source,
     sniff_separator,
 )
+from protlab.errors import DataFormatError
 
 # twelve distinct valid sequences, alternating labels
 GOOD = [(f"MKTAYIAKQR{letter}{letter}GLE", i % 2) for i, letter in enumerate("ACDEFGHIKLMN")]

@@ -1,4 +1,4 @@
-"""Tests for protlab.train_config: defaults, range checks with full-sentence messages, dict round trip."""
+"""Tests for protlab.training.config: defaults, range checks with full-sentence messages, dict round trip."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-import protlab.training
 from protlab.errors import ConfigError
-from protlab.train_config import CLASS_WEIGHTINGS, DEVICES, OPTIMIZERS, SCHEDULERS, TrainConfig
+from protlab.training import CLASS_WEIGHTINGS, DEVICES, OPTIMIZERS, SCHEDULERS, TrainConfig
 
 
 @pytest.mark.parametrize("field,value,match", [
@@ -76,5 +75,4 @@ def test_missing_keys_take_defaults_and_bad_values_are_refused() -> None:
         TrainConfig.from_dict({"epochs": 0})
 
 
-def test_training_module_still_exports_the_config() -> None:
-    assert protlab.training.TrainConfig is TrainConfig and protlab.training.OPTIMIZERS is OPTIMIZERS
+

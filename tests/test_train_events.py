@@ -1,4 +1,4 @@
-"""Tests for protlab.train_events: flat history rows and the best epoch's metrics."""
+"""Tests for protlab.training.events: flat history rows and the best epoch's metrics."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import math
 
 import torch
 
-import protlab.training
-from protlab.train_events import BatchEvent, EpochEvent, TrainResult
+from protlab.training import BatchEvent, EpochEvent, TrainResult
 
 
 def _event(epoch: int, val_loss: float, auc: float) -> EpochEvent:
@@ -40,8 +39,6 @@ def test_no_finished_epoch_means_no_metrics() -> None:
     assert empty.best_metrics == {} and empty.history_rows() == []
 
 
-def test_batch_event_fields_and_reexport() -> None:
+def test_batch_event_fields() -> None:
     event = BatchEvent(epoch=1, batch=3, n_batches=10, loss=0.5, seqs_done=48, lr=1e-3)
     assert dataclasses.astuple(event) == (1, 3, 10, 0.5, 48, 1e-3)
-    assert protlab.training.BatchEvent is BatchEvent and protlab.training.EpochEvent is EpochEvent
-    assert protlab.training.TrainResult is TrainResult

@@ -1,4 +1,4 @@
-"""Tests for protlab.training against torch references, on small real DeepSol samples.
+"""Tests for protlab.training.loop against torch references, on small real DeepSol samples.
 
 Settings are tested in test_train_config.py, the optimizer step in test_stepper.py.
 """
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from sklearn.metrics import log_loss, roc_auc_score
 
 from protlab.alphabet import AMINO_ACIDS, NOTES_VOCAB_SIZE
-from protlab.batching import TokenizedSet, make_batch
+from protlab.data import TokenizedSet, make_batch
 from protlab.errors import TrainingDivergedError
 from protlab.models import build_model
 from protlab.training import (

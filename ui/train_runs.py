@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from protlab import run_figures as rf
 from protlab.errors import ProtlabError, RunError
+from protlab.lessons import result_figures as rf
 from ui.common import duration_text, kept, kept_index, run_manager, session_owner
 
 RUN_KEY = "train_run_id"  # session key with the id of this session's latest run
@@ -94,7 +94,7 @@ def live_panel(poll: bool) -> None:
 
 def results_section(status) -> None:
     """Test metrics beside the baseline, confusion matrix with a threshold, ROC and downloads."""
-    from protlab.metrics import compute_metrics, roc_points
+    from protlab.training import compute_metrics, roc_points
 
     if status.state in ("failed", "interrupted"):
         st.error(f"Run {status.run_id} {status.state}: {status.error}", icon=":material/error:")

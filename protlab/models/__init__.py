@@ -28,7 +28,18 @@ from protlab.errors import ConfigError
 from protlab.models.cnn import CNNConfig, SolubilityCNN
 from protlab.models.dual import DualInputConfig, DualInputModel
 from protlab.models.ensemble import EnsembleConfig, EnsembleModel
-from protlab.models.mlp import CompositionMLP, LayerSpec, MLPConfig, build_mlp, mlp_parameter_count
+from protlab.models.mlp import (
+    ACTIVATIONS,
+    MAX_LAYERS,
+    MAX_PARAMETERS,
+    MAX_WIDTH,
+    NORMS,
+    CompositionMLP,
+    LayerSpec,
+    MLPConfig,
+    build_mlp,
+    mlp_parameter_count,
+)
 from protlab.models.summary import count_parameters, summarize
 
 _REGISTRY: dict[str, tuple[type, type[nn.Module]]] = {}
@@ -142,6 +153,16 @@ register_model("ensemble", EnsembleConfig, EnsembleModel)
 
 __all__ = [
     "CNNConfig",
+    "FORMAT",
+    "VERSION",
+    "LoadedCheckpoint",
+    "load_checkpoint",
+    "save_checkpoint",
+    "ACTIVATIONS",
+    "NORMS",
+    "MAX_WIDTH",
+    "MAX_LAYERS",
+    "MAX_PARAMETERS",
     "CompositionMLP",
     "DualInputConfig",
     "DualInputModel",
@@ -163,3 +184,13 @@ __all__ = [
     "register_model",
     "summarize",
 ]
+
+
+# Checkpoints build models through the registry above, so they are imported last.
+from protlab.models.checkpoint import (  # noqa: E402
+    FORMAT,
+    VERSION,
+    LoadedCheckpoint,
+    load_checkpoint,
+    save_checkpoint,
+)

@@ -13,8 +13,8 @@ from protlab.models.cnn import check_conv_branch, check_int, masked_mean
 
 
 def _notes_global_features() -> list[str]:
-    """The notes' five global features, read from protlab.features when a config is made."""
-    from protlab.features import NOTES_GLOBAL_FEATURES
+    """The notes' five global features, read from protlab.data.features when a config is made."""
+    from protlab.data.features import NOTES_GLOBAL_FEATURES
 
     return list(NOTES_GLOBAL_FEATURES)
 
@@ -29,7 +29,7 @@ class DualInputConfig:
     kernel_size: int = 5  # residues each filter sees at once (odd)
     global_dim: int = 32  # width of the global-feature branch
     num_classes: int = 2  # output logits
-    feature_names: list[str] = field(default_factory=_notes_global_features)  # protlab.features columns fed in
+    feature_names: list[str] = field(default_factory=_notes_global_features)  # protlab.data.features columns fed in
 
     def validate(self) -> None:
         """Raise ConfigError if any setting is outside its allowed range."""
@@ -39,7 +39,7 @@ class DualInputConfig:
         names = self.feature_names
         if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
             raise ConfigError(f"feature_names must be a non-empty list of feature column names; got {names!r}.")
-        from protlab.features import FEATURE_COLUMNS
+        from protlab.data.features import FEATURE_COLUMNS
 
         unknown = [n for n in names if n not in FEATURE_COLUMNS]
         if unknown:

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from protlab.data import LabelledData
+from protlab.data.loading import LabelledData
 from protlab.errors import ConfigError
 from protlab.models import make_config
-from protlab.train_config import TrainConfig
+from protlab.training.config import TrainConfig
 
 __all__ = ["RunSpec", "RunStatus", "SPLIT_METHODS"]
 

@@ -40,7 +40,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import train_test_split
 
 from protlab.alphabet import VOCAB_SIZE
-from protlab.encoding import encode_numpy
+from protlab.data.encoding import encode_numpy
 from protlab.errors import ConfigError
 
 PAIRS_PER_BLOCK = 1_000_000  # pair estimates held in memory at once (sets the rows per block)

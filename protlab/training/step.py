@@ -7,10 +7,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from protlab.batching import Batch
+from protlab.data.batching import Batch
 from protlab.errors import ConfigError
 from protlab.models import model_forward
-from protlab.train_config import TrainConfig
+from protlab.training.config import TrainConfig
 
 __all__ = ["Stepper", "build_optimizer", "warmup_lr", "cpu_bf16_available", "WARMUP_START_FACTOR"]
 

@@ -15,7 +15,7 @@ import pandas as pd
 from Bio.SeqUtils.ProtParam import ProteinAnalysis
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
-from protlab.encoding import encode_numpy
+from protlab.data.encoding import encode_numpy
 from protlab.errors import InvalidSequenceError
 
 GLOBAL_COLUMNS = [

@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from protlab.batching import TokenizedSet
-from protlab.checkpoint import save_checkpoint
-from protlab.data import LabelledData, load_labelled
-from protlab.metrics import compute_metrics, majority_baseline
+from protlab.data.batching import TokenizedSet
+from protlab.data.loading import LabelledData, load_labelled
+from protlab.data.splits import Split, homology_split, stratified_split
 from protlab.models import build_model, model_config_dict, model_vocab_size
-from protlab.run_spec import RunSpec
-from protlab.splits import Split, homology_split, stratified_split
-from protlab.train_events import TrainResult
-from protlab.training import evaluate, set_seed
+from protlab.models.checkpoint import save_checkpoint
+from protlab.runs.spec import RunSpec
+from protlab.training.events import TrainResult
+from protlab.training.loop import evaluate, set_seed
+from protlab.training.metrics import compute_metrics, majority_baseline
 
 __all__ = ["PreparedRun", "prepare_run", "evaluate_and_save"]
 
@@ -34,7 +34,7 @@ def _tokenise(spec: RunSpec, data: LabelledData, model: torch.nn.Module) -> Toke
     """Tokenise once for the model's vocabulary, with its global features when it uses them."""
     features = None
     if getattr(model, "uses_features", False):
-        from protlab.features import features_frame
+        from protlab.data.features import features_frame
 
         features = features_frame(data.sequences)[list(model.feature_names)].to_numpy(np.float32)  # (N, F)
     max_length = max(spec.train_config.max_length, max(len(s) for s in data.sequences))

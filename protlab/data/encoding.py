@@ -22,8 +22,8 @@ from protlab.alphabet import (
     UNKNOWN_INDEX,
     VOCAB_SIZE,
 )
+from protlab.data.sequences import describe_character
 from protlab.errors import ConfigError, InvalidSequenceError
-from protlab.sequences import describe_character
 
 N_RESIDUES = len(AMINO_ACIDS)  # 20 one-hot columns
 

@@ -1,6 +1,6 @@
 """Read a labelled-sequence file into raw rows: bytes, text encoding, CSV/TSV/FASTA, columns, labels.
 
-This is the file-format half of loading; `protlab.data` validates the rows
+This is the file-format half of loading; `protlab.data.loading` validates the rows
 (cleaning, dropping with reasons, de-duplication, the report). Nothing here
 drops a row: every data row (or FASTA record) comes back with its 1-based
 file line, its raw sequence text and its raw label text. Files that cannot be
@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
+from protlab.data.sequences import split_fasta
 from protlab.errors import DataFormatError
-from protlab.sequences import split_fasta
 
 SEQUENCE_NAMES = ("sequence", "seq", "fasta", "aa_sequence", "protein", "protein_sequence", "sequences")
 LABEL_NAMES = ("label", "solubility", "soluble", "target", "class", "y", "labels")

@@ -1,6 +1,6 @@
 """Write the "Show me the PyTorch" scripts for the Train and Predict pages from the student's real settings.
 
-The model classes are written by protlab.codegen_models and the prediction script by protlab.codegen_predict
+The model classes are written by protlab.codegen.models and the prediction script by protlab.codegen.predict
 (`prediction_script` is importable from here too).
 """
 
@@ -10,10 +10,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from protlab.codegen_models import cnn_code, dual_code
-from protlab.codegen_predict import MAX_LISTED, prediction_script
+from protlab.codegen.models import cnn_code, dual_code
 
-__all__ = ["TrainScriptSettings", "training_script", "prediction_script", "MAX_LISTED"]
+__all__ = ["TrainScriptSettings", "training_script"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ def _defaults(model_kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The real defaults of TrainConfig and of the chosen model's config, so the script never drifts."""
     from protlab.models.cnn import CNNConfig
     from protlab.models.dual import DualInputConfig
-    from protlab.train_config import TrainConfig
+    from protlab.training.config import TrainConfig
 
     model = DualInputConfig() if model_kind == "dual" else CNNConfig()
     return TrainConfig().to_dict(), asdict(model)
@@ -64,8 +63,8 @@ from sklearn.metrics import accuracy_score, matthews_corrcoef, precision_recall_
 from torch.utils.data import DataLoader, Dataset
 
 from protlab.alphabet import AA_TO_INDEX, PAD_INDEX, UNKNOWN_INDEX
-from protlab.data import {"load_bundled" if s.data_source == "bundled" else "load_labelled"}
-from protlab.splits import {"stratified_split" if s.split_method == "stratified" else "homology_split"}
+from protlab.data.loading import {"load_bundled" if s.data_source == "bundled" else "load_labelled"}
+from protlab.data.splits import {"stratified_split" if s.split_method == "stratified" else "homology_split"}
 
 
 def set_seed(seed):
@@ -118,7 +117,7 @@ def _dataset(s: TrainScriptSettings) -> str:
     code = ""
     if s.model_kind == "dual":
         code = f'''\
-from protlab.features import features_frame
+from protlab.data.features import features_frame
 
 # Global features per protein, standardised with the training set's mean and standard deviation
 FEATURES = {features!r}

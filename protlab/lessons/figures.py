@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from protlab.alphabet import AMINO_ACIDS
-from protlab.landscape import Surface, Trajectory
+from protlab.lessons.landscape import Surface, Trajectory
 
 PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]  # one colour per path
 FONT = dict(size=13)

@@ -10,8 +10,8 @@ Decisions (documented for the pages):
 - Runs whose run.json says queued/running but that this process is not running (the server restarted) are
   reported as 'interrupted'.
 
-The spec and status types live in protlab.run_spec, data preparation and saving in protlab.run_prep and the
-run folders in protlab.run_store; their public names are importable from here too.
+The spec and status types live in protlab.runs.spec, data preparation and saving in protlab.runs.prep and the
+run folders in protlab.runs.store; their public names are importable from here too.
 """
 
 from __future__ import annotations
@@ -27,16 +27,13 @@ import numpy as np
 import pandas as pd
 
 from protlab.errors import ProtlabError, RunError, TrainingDivergedError
-from protlab.run_prep import PreparedRun, evaluate_and_save, prepare_run
-from protlab.run_spec import SPLIT_METHODS, RunSpec, RunStatus
-from protlab.run_store import ACTIVE, RUN_ID, LiveRun, atomic_write, home, read_history, read_record
-from protlab.training import BatchEvent, EpochEvent, train_model
+from protlab.runs.prep import evaluate_and_save, prepare_run
+from protlab.runs.spec import RunSpec, RunStatus
+from protlab.runs.store import ACTIVE, RUN_ID, LiveRun, atomic_write, home, read_history, read_record
+from protlab.training.events import BatchEvent, EpochEvent
+from protlab.training.loop import train_model
 
-__all__ = [
-    "RunManager", "get_manager",
-    # re-exported from protlab.run_spec, protlab.run_prep and protlab.run_store for existing callers
-    "RunSpec", "RunStatus", "PreparedRun", "prepare_run", "evaluate_and_save", "SPLIT_METHODS", "ACTIVE", "RUN_ID",
-]
+__all__ = ["RunManager", "get_manager"]
 
 
 class RunManager:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from protlab.errors import RunError
-from protlab.run_spec import RunSpec
+from protlab.runs.spec import RunSpec
 
 __all__ = ["ACTIVE", "RUN_ID", "LiveRun", "home", "atomic_write", "read_record", "read_history"]
 

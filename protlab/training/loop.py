@@ -1,7 +1,7 @@
 """The training engine: forward, loss, backward, clip, step; validation, scheduling, early stopping; UI via callbacks.
 
-Settings live in protlab.train_config, the optimizer step in protlab.stepper and the reported events in
-protlab.train_events; their public names are importable from here too.
+Settings live in protlab.training.config, the optimizer step in protlab.training.step and the reported events in
+protlab.training.events; their public names are importable from here too.
 """
 
 from __future__ import annotations
@@ -18,21 +18,16 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from protlab.batching import Batch, TokenizedSet, batch_indices, length_bucketed_batches, make_batch
-from protlab.device import resolve_device
+from protlab.data.batching import Batch, TokenizedSet, batch_indices, length_bucketed_batches, make_batch
 from protlab.errors import ConfigError, DataFormatError, TrainingDivergedError
-from protlab.metrics import compute_metrics
 from protlab.models import model_forward
-from protlab.stepper import WARMUP_START_FACTOR, Stepper, build_optimizer, cpu_bf16_available, warmup_lr
-from protlab.train_config import CLASS_WEIGHTINGS, DEVICES, OPTIMIZERS, SCHEDULERS, TrainConfig
-from protlab.train_events import BatchEvent, EpochEvent, TrainResult
+from protlab.training.config import TrainConfig
+from protlab.training.device import resolve_device
+from protlab.training.events import BatchEvent, EpochEvent, TrainResult
+from protlab.training.metrics import compute_metrics
+from protlab.training.step import Stepper
 
-__all__ = [
-    "TrainConfig", "EpochEvent", "BatchEvent", "TrainResult", "train_model", "evaluate",
-    "overfit_one_batch", "set_seed", "build_optimizer", "warmup_lr",
-    # re-exported from protlab.train_config and protlab.stepper for existing callers
-    "OPTIMIZERS", "SCHEDULERS", "DEVICES", "CLASS_WEIGHTINGS", "WARMUP_START_FACTOR", "cpu_bf16_available",
-]
+__all__ = ["train_model", "evaluate", "overfit_one_batch", "set_seed"]
 
 EXPLODED_LOSS = 1e4  # a mean cross-entropy above this means training has blown up, even if still finite
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from protlab.alphabet import AMINO_ACIDS, UNKNOWN_INDEX
-from protlab.landscape import OptimizerSpec, Surface, tm_dataset
+from protlab.lessons.landscape import OptimizerSpec, Surface, tm_dataset
 from protlab.models.mlp import ACTIVATIONS, NORMS
 
 

@@ -1,6 +1,6 @@
 """Validate labelled sequences read from CSV/TSV or labelled FASTA into LabelledData.
 
-`protlab.tabular` reads the file into raw rows; this module cleans each
+`protlab.data.tables` reads the file into raw rows; this module cleans each
 sequence, maps labels, drops bad rows with a reason and de-duplicates, then
 summarises what happened in a ValidationReport. Bad rows are dropped rather
 than failing the whole file; the file is refused (DataFormatError) only when
@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from protlab.data.sequences import clean_sequence
+from protlab.data.tables import ALLOWED_LABELS_TEXT, CLEAN_SEQUENCE, Source, parse_labels, read_rows
 from protlab.errors import ConfigError, DataFormatError, InvalidSequenceError
-from protlab.sequences import clean_sequence
-from protlab.tabular import ALLOWED_LABELS_TEXT, CLEAN_SEQUENCE, Source, parse_labels, read_rows
 
-BUNDLED_DATA_PATH = Path(__file__).resolve().parents[1] / "assets" / "data" / "deepsol.csv"
+BUNDLED_DATA_PATH = Path(__file__).resolve().parents[2] / "assets" / "data" / "deepsol.csv"
 CLASS_NAMES = {0: "insoluble", 1: "soluble"}
 
 

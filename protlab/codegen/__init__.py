@@ -1,0 +1,43 @@
+"""'Show me the PyTorch': runnable code generated from what each page just did."""
+
+from __future__ import annotations
+
+from protlab.codegen.lessons import (
+    batch_code,
+    descent_code,
+    encode_code,
+    linear_check_code,
+    module_code,
+    polynomial_code,
+    sequential_code,
+    tm_step_code,
+)
+from protlab.codegen.models import (
+    cnn_code,
+    dual_code,
+)
+from protlab.codegen.predict import (
+    MAX_LISTED,
+    prediction_script,
+)
+from protlab.codegen.train import (
+    TrainScriptSettings,
+    training_script,
+)
+
+__all__ = [
+    "encode_code",
+    "batch_code",
+    "descent_code",
+    "polynomial_code",
+    "linear_check_code",
+    "tm_step_code",
+    "sequential_code",
+    "module_code",
+    "cnn_code",
+    "dual_code",
+    "prediction_script",
+    "MAX_LISTED",
+    "TrainScriptSettings",
+    "training_script",
+]
