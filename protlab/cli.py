@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import io
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from protlab.errors import ConfigError, DataFormatError, InvalidSequenceError, ProtlabError
+from protlab.files import atomic_write
 
 EXIT_USAGE = 2  # bad input or settings (argparse's own convention)
 
@@ -105,14 +104,7 @@ def _write_csv(table: pd.DataFrame, out: str | None) -> None:
     target = Path(out)
     if not target.parent.is_dir():
         raise DataFormatError(f"The folder of --out {out!r} does not exist; create it or choose another path.")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            table.to_csv(handle, index=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(target, table.to_csv(index=False))
     print(f"Wrote {len(table)} rows to {target}.", file=sys.stderr)
 
 
@@ -161,10 +153,21 @@ def _epoch_line(event: object) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    """The train command."""
+    """The train command; under torchrun every process runs it, rank 0 alone prints and saves."""
+    from protlab.training import distributed_session
+
+    with distributed_session(args.device) as distributed:
+        if distributed and args.recipe:
+            raise ConfigError("--recipe trains in a single process; run it with `python -m protlab train` "
+                              "instead of torchrun.")
+        _train_run(args)
+
+
+def _train_run(args: argparse.Namespace) -> None:
+    """Load, split, train and (on rank 0) evaluate and save one model."""
     from protlab.data import load_labelled
     from protlab.runs import RunSpec, evaluate_and_save, prepare_run
-    from protlab.training import TrainConfig, train_model
+    from protlab.training import TrainConfig, is_main, train_model
 
     config = TrainConfig(optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
                          seed=args.seed, device=args.device)
@@ -186,6 +189,8 @@ def _train(args: argparse.Namespace) -> None:
     split = prepared.split
     print(f"Split ({split.method}): {len(split.train)} train, {len(split.val)} validation, {len(split.test)} test.")
     result = train_model(prepared.model, prepared.sets["train"], prepared.sets["val"], config, callback=_epoch_line)
+    if not is_main():
+        return  # rank 0 alone scores the test split and writes the checkpoint
     saved = evaluate_and_save(prepared, result, spec, Path(args.out))
     print(f"Best epoch {result.best_epoch} ({result.stopped_reason}, {_duration(result.seconds)}).")
     for title, metrics in (("Test", saved["test_metrics"]), ("Majority baseline", saved["baseline"])):

@@ -1,4 +1,4 @@
-"""Tests for protlab.runs.store: atomic files, run.json records, interrupted runs and history rows."""
+"""Tests for protlab.runs.store: run.json records, interrupted runs and history rows."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from protlab.errors import RunError
-from protlab.runs import RUN_ID, LiveRun, RunSpec, atomic_write, home, read_history, read_record
+from protlab.runs import RUN_ID, LiveRun, RunSpec, home, read_history, read_record
 
 RUN = "20260101-120000-0123abcd"
 
@@ -19,16 +19,6 @@ def test_home_follows_the_environment(monkeypatch, tmp_path) -> None:
     assert home() == tmp_path / "h"
     monkeypatch.delenv("PROTLAB_HOME")
     assert home() == Path.home() / ".protlab"
-
-
-def test_atomic_write_replaces_and_leaves_nothing_behind_on_failure(tmp_path) -> None:
-    target = tmp_path / "run.json"
-    atomic_write(target, "first")
-    atomic_write(target, "second")
-    assert target.read_text() == "second"
-    with pytest.raises(TypeError):
-        atomic_write(target, 12345)  # the write fails after the temporary file was made
-    assert target.read_text() == "second" and [p.name for p in tmp_path.iterdir()] == ["run.json"]
 
 
 def test_run_ids() -> None:

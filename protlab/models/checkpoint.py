@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
-import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +16,7 @@ import torch.nn as nn
 import protlab
 from protlab.alphabet import AMINO_ACIDS, NOTES_VOCAB_SIZE, PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
 from protlab.errors import CheckpointError, ConfigError
+from protlab.files import atomic_write_with
 from protlab.models import build_model, model_vocab_size
 
 FORMAT = "protlab-checkpoint"  # marker that tells a ProtLab checkpoint from any other torch file
@@ -128,17 +127,12 @@ def save_checkpoint(
         "protlab_version": protlab.__version__,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as handle:
             torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return path
+
+    return atomic_write_with(path, write)
 
 
 def _read_source(source: str | Path | bytes | IO[bytes]) -> tuple[IO[bytes], str]:

@@ -20,7 +20,6 @@ from protlab.runs.store import (
     ACTIVE,
     RUN_ID,
     LiveRun,
-    atomic_write,
     home,
     read_history,
     read_record,
@@ -39,7 +38,6 @@ __all__ = [
     "RUN_ID",
     "LiveRun",
     "home",
-    "atomic_write",
     "read_record",
     "read_history",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Container
@@ -14,9 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from protlab.errors import RunError
+from protlab.files import atomic_write
 from protlab.runs.spec import RunSpec
 
-__all__ = ["ACTIVE", "RUN_ID", "LiveRun", "home", "atomic_write", "read_record", "read_history"]
+__all__ = ["ACTIVE", "RUN_ID", "LiveRun", "home", "read_record", "read_history"]
 
 ACTIVE = ("queued", "running")  # states of a run that is not over yet
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{8}$")  # the shape of generated run ids
@@ -25,18 +25,6 @@ RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{8}$")  # the shape of generated run 
 def home() -> Path:
     """$PROTLAB_HOME, or ~/.protlab."""
     return Path(os.environ.get("PROTLAB_HOME") or Path.home() / ".protlab")
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write text next to path under a temporary name, then rename it over path."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class LiveRun:
