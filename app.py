@@ -7,6 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.identity import identity_panel, page_link, replaced_notice, student_token
+from ui.router import mark_routed
+
 ROOT = Path(__file__).resolve().parent  # the checkout that holds app.py, pages/ and assets/
 DEFAULT_MODEL_CARD = ROOT / "assets" / "models" / "default.json"  # the bundled model's metrics card
 BUNDLED_NAMES = ("Bundled default model", "default")  # Predict page names for the bundled model: its card describes it
@@ -22,6 +25,7 @@ SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
     "Solubility lab": [
         ("pages/train.py", "4 · Train a classifier", ":material/model_training:", "train"),
         ("pages/predict.py", "5 · Predict solubility", ":material/science:", "predict"),
+        ("pages/class_view.py", "6 · Class results", ":material/groups:", "class-results"),
     ],
 }
 
@@ -69,19 +73,30 @@ def active_model_text() -> str:
     return f"**{name}**" + (f" (held-out AUC {auc:.3f})" if auc is not None else "")
 
 
-def sidebar_slot():  # -> streamlit container
-    """Draw the sidebar heading now and return an empty slot for the device and model lines."""
+def sidebar_slot(pages: dict):  # -> streamlit container
+    """Draw the sidebar heading and page links now; return an empty slot for the device and model lines.
+
+    The links are drawn here rather than by st.navigation because Streamlit's own menu drops the query string,
+    and the query string holds the student's identity (ui.identity): every link here carries it.
+    """
     with st.sidebar:
         st.markdown("### ProtLab")
         st.caption("Protein machine learning, one step at a time.")
+        with st.container(key="protlab-nav"):
+            for section, entries in pages.items():
+                st.caption(f"**{section}**")
+                for page in entries:
+                    page_link(page, width="stretch")
         return st.empty()
 
 
 def fill_sidebar(slot) -> None:
-    """Write device and active model into the sidebar slot (after the page, so torch never delays it)."""
+    """Write device, active model and the personal link into the sidebar slot (after the page, so torch never
+    delays it)."""
     with slot.container():
         st.markdown(f":material/memory: **Device:** {_device_text()}")
         st.markdown(f":material/neurology: **Model for predictions:** {active_model_text()}")
+        identity_panel()
 
 
 def main() -> None:
@@ -94,11 +109,15 @@ def main() -> None:
         ]
         for section, entries in SECTIONS.items()
     }
-    current = st.navigation(pages, expanded=True)
-    slot = sidebar_slot()
+    current = st.navigation(pages, position="hidden")  # the sidebar links are drawn by sidebar_slot
+    student_token()  # the student's identity, from the address or new; kept in the address from now on
+    replaced_notice()
+    slot = sidebar_slot(pages)
+    mark_routed(True)
     try:
         current.run()
     finally:  # also after st.stop() or st.rerun() inside the page
+        mark_routed(False)
         fill_sidebar(slot)
 
 

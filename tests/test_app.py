@@ -52,7 +52,7 @@ def test_app_imports_nothing_heavy_at_start() -> None:
             top_level.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             top_level.add(node.module.split(".")[0])
-    assert top_level <= {"__future__", "json", "pathlib", "streamlit"}
+    assert top_level <= {"__future__", "json", "pathlib", "streamlit", "ui"}
 
 
 def test_every_page_switch_renders_without_exception() -> None:

@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
+
+ROUTED_RUN = "_protlab_routed_run"  # session key app.py sets while it runs the chosen page
+
+
+def mark_routed(routed: bool) -> None:
+    """app.py calls this around page.run(), so a page can tell that the router is running it."""
+    if routed:
+        st.session_state[ROUTED_RUN] = True
+    else:
+        st.session_state.pop(ROUTED_RUN, None)
 
 
 def ensure_router() -> None:
     """Hand a direct first visit to a page over to app.py, so the page gets the full app around it.
 
-    Until app.py has called st.navigation once, Streamlit treats a folder named pages/ as an old-style
-    page list and would run this page on its own (no menu sections, no sidebar, no page settings).
-    Clearing that mode and rerunning makes Streamlit run app.py, which routes to this same page.
+    Until app.py has called st.navigation once in this server process, Streamlit treats a folder named
+    pages/ as an old-style page list and runs a directly visited page on its own (no menu sections, no
+    sidebar, no page settings). Calling st.navigation is Streamlit's documented way to take over from the
+    pages/ folder; switching to the page at the visited address then runs app.py, which routes to it.
     """
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    if st.session_state.get(ROUTED_RUN):
+        return
+    requested = st.navigation(_page_files(), position="hidden")  # the page at the visited address
+    st.switch_page(requested)
+
+
+def url_path(page_file: str) -> str:
+    """The address of a page file: pages/gradient_descent.py is served at /gradient-descent."""
+    return Path(page_file).stem.replace("_", "-")
+
+
+def _page_files() -> list:  # -> list[st.Page]
+    """Every page file under its address, so the visited address still names a page after the hand-over."""
+    pages = sorted((Path(__file__).resolve().parents[1] / "pages").glob("*.py"))
+    return [st.Page(str(page), url_path=url_path(str(page)), default=page.stem == "home") for page in pages]
