@@ -9,7 +9,7 @@ import pytest
 import torch
 from Bio.Data.IUPACData import protein_letters  # independent source of the 20 one-letter codes
 
-from protlab.alphabet import AMBIGUOUS_LETTERS, NOTES_VOCAB_SIZE, UNKNOWN_INDEX, VOCAB_SIZE
+from protlab.alphabet import AMBIGUOUS_LETTERS, NOTES_VOCAB_SIZE, PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
 from protlab.data import TraceStep, encode, encode_numpy, encode_trace, one_hot, pad_batch
 from protlab.errors import ConfigError, InvalidSequenceError
 
@@ -128,7 +128,9 @@ def test_pad_batch_names_the_bad_sequence() -> None:
 def test_bad_vocab_size() -> None:
     with pytest.raises(ConfigError, match="vocab_size must be 22 .* or 21 .*; got 20"):
         encode("MKT", vocab_size=20)
-    assert VOCAB_SIZE == 22
+    # the two allowed vocabularies differ only in where an ambiguous letter goes
+    assert encode("MXK", vocab_size=VOCAB_SIZE)[1].item() == UNKNOWN_INDEX
+    assert encode("MXK", vocab_size=NOTES_VOCAB_SIZE)[1].item() == PAD_INDEX
 
 
 def test_long_batch_is_consistent() -> None:
@@ -140,3 +142,24 @@ def test_long_batch_is_consistent() -> None:
         expected = [NOTES_AA_TO_IDX.get(aa, UNKNOWN_INDEX) for aa in seq]
         assert tokens[i, : len(seq)].tolist() == expected
     assert mask.sum().item() == sum(len(s) for s in batch)
+
+
+def _old_pad_batch(sequences: list[str], vocab_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A frozen copy of the padder pad_batch used before it called make_batch (a boolean-mask fill)."""
+    flat = np.concatenate([encode_numpy(s, vocab_size=vocab_size) for s in sequences]).astype(np.int64)
+    lengths = np.array([len(s) for s in sequences])
+    real = np.arange(int(lengths.max()))[None, :] < lengths[:, None]  # (B, Lmax) bool
+    tokens = np.zeros(real.shape, dtype=np.int64)
+    tokens[real] = flat
+    return torch.from_numpy(tokens), torch.from_numpy(real.astype(np.float32))
+
+
+@pytest.mark.parametrize("vocab_size", [VOCAB_SIZE, NOTES_VOCAB_SIZE])
+def test_pad_batch_equals_the_previous_padder(vocab_size: int) -> None:
+    rng = np.random.default_rng(7)
+    letters = np.array(list(protein_letters + AMBIGUOUS_LETTERS))
+    batch = ["".join(rng.choice(letters, size=n)) for n in rng.integers(0, 120, size=40)] + ["M"]
+    tokens, mask = pad_batch(batch, vocab_size=vocab_size)
+    ref_tokens, ref_mask = _old_pad_batch(batch, vocab_size)
+    assert torch.equal(tokens, ref_tokens) and torch.equal(mask, ref_mask)
+    assert tokens.dtype == torch.int64 and mask.dtype == torch.float32

@@ -39,7 +39,6 @@ from protlab.errors import (
     InvalidSequenceError,
     ProtlabError,
     RunError,
-    TrainingDivergedError,
 )
 from protlab.models import (
     LayerSpec,
@@ -505,32 +504,10 @@ DIVERGED = re.compile(r"The (loss became (NaN|infinite)|loss exploded to \S+|gra
                       r"at epoch \d+, batch \d+: the learning rate 1e\+06 is probably too high; try 1e-3\.")
 
 
-def test_learning_rate_1e6_diverges_with_a_message() -> None:
-    train, val = _tiny_sets()
-    config = TrainConfig(lr=1e6, optimizer="sgd", grad_clip=0.0, batch_size=4, epochs=3, scheduler="none")
-    with pytest.raises(TrainingDivergedError) as info:
-        train_model(_tiny_cnn(), train, val, config)
-    assert DIVERGED.fullmatch(str(info.value)), str(info.value)
-    assert info.value.partial_result.stopped_reason == "diverged"
 
 
-def test_divergence_keeps_the_best_weights_so_far() -> None:
-    train, val = _tiny_sets()
-    model = _tiny_cnn()
-    saved = {}
 
-    def sabotage(event) -> None:  # after epoch 1, poison the weights as an exploding step would
-        if isinstance(event, EpochEvent) and event.epoch == 1:
-            saved.update({k: v.clone() for k, v in model.state_dict().items()})
-            with torch.no_grad():
-                next(model.parameters()).fill_(float("nan"))
 
-    with pytest.raises(TrainingDivergedError) as info:
-        train_model(model, train, val, TrainConfig(epochs=3, batch_size=4, scheduler="none"), callback=sabotage)
-    partial = info.value.partial_result
-    assert (partial.best_epoch, [e.epoch for e in partial.history]) == (1, [1])
-    assert all(torch.equal(saved[k], v) for k, v in partial.best_state.items())
-    assert all(torch.isfinite(p).all() for p in model.parameters())  # the best weights are back in the model
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
@@ -601,24 +578,7 @@ def test_network_builder_page_shows_each_refusal_as_a_message(monkeypatch) -> No
 
 
 # ---------------------------------------------------------------- faults: Stop
-def test_stop_ends_training_within_one_batch_and_keeps_what_it_learned() -> None:
-    train, val = _tiny_sets(n=48)
-    model = _tiny_cnn()
-    initial = {k: v.clone() for k, v in model.state_dict().items()}
-    stop, batches = threading.Event(), []
 
-    def press_stop_during_batch_3(event) -> None:
-        if isinstance(event, BatchEvent):
-            batches.append((event.epoch, event.batch))
-            if (event.epoch, event.batch) == (1, 3):
-                stop.set()
-
-    config = TrainConfig(batch_size=4, epochs=50, batch_events=True, scheduler="none")
-    result = train_model(model, train, val, config, callback=press_stop_during_batch_3, stop=stop)
-    assert result.stopped_reason == "stopped"
-    assert batches == [(1, 1), (1, 2), (1, 3)]  # no batch started after Stop
-    assert result.best_state is not None
-    assert any(not torch.equal(initial[k], v) for k, v in result.best_state.items())  # three steps were kept
 
 
 # ---------------------------------------------------------------- faults: background runs

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
 from protlab.data import DEFAULT_MAX_LENGTH, MAX_TEXT_CHARS, CleanedSequence, clean_sequence, parse_sequences
@@ -146,37 +143,7 @@ def test_non_string_input_is_an_invalid_sequence() -> None:
         clean_sequence(b"MKT")  # type: ignore[arg-type]
 
 
-def test_long_sequence_cleans_fast() -> None:
+def test_a_long_multiline_sequence_is_joined_exactly() -> None:
     lines = "\n".join((AMINO_ACIDS * 3)[i % 7 :] for i in range(1_800))  # about 100,000 residues
-    start = time.perf_counter()
     cleaned = clean_sequence(lines, max_length=200_000)
-    elapsed = time.perf_counter() - start
-    assert len(cleaned.sequence) > 95_000
-    print(f"cleaned {len(cleaned.sequence):,} residues in {elapsed * 1000:.1f} ms")
-
-
-FUZZ_ALPHABET = st.sampled_from(list(AMINO_ACIDS + AMBIGUOUS_LETTERS.lower() + ">*;\n\r\t 0123456789-.|#\u200b\U0001f600\x00\ud800"))
-fuzz_text = st.one_of(st.text(), st.text(FUZZ_ALPHABET, max_size=200))
-
-
-@settings(max_examples=300, deadline=None)
-@given(fuzz_text)
-def test_clean_sequence_only_raises_invalid_sequence(text: str) -> None:
-    try:
-        cleaned = clean_sequence(text)
-    except InvalidSequenceError:
-        return
-    assert set(cleaned.sequence) <= set(AMINO_ACIDS + AMBIGUOUS_LETTERS)
-    assert cleaned.sequence
-
-
-@settings(max_examples=300, deadline=None)
-@given(fuzz_text)
-def test_parse_sequences_only_raises_invalid_sequence(text: str) -> None:
-    try:
-        records = parse_sequences(text)
-    except InvalidSequenceError:
-        return
-    ids = [r.id for r in records]
-    assert len(set(ids)) == len(ids)
-    assert all(r.sequence and set(r.sequence) <= set(AMINO_ACIDS + AMBIGUOUS_LETTERS) for r in records)
+    assert cleaned.sequence == "".join(lines.split())  # the reference: every line, in order, nothing else
