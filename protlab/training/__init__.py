@@ -1,4 +1,4 @@
-"""The training engine: settings, optimizer step, events, loop, metrics and device choice."""
+"""The training engine: settings, optimizer step, events, loop, metrics, device choice and multi-process runs."""
 
 from __future__ import annotations
 
@@ -14,6 +14,23 @@ from protlab.training.device import (
     device_label,
     mixed_precision_available,
     resolve_device,
+)
+from protlab.training.distributed import (
+    any_rank,
+    broadcast_from_main,
+    cleanup,
+    distributed_session,
+    global_mean,
+    init_from_env,
+    is_distributed,
+    is_main,
+    launched_by_torchrun,
+    local_device,
+    rank,
+    shard_batches,
+    sync_gradients,
+    world_size,
+    wrap_model,
 )
 from protlab.training.events import (
     BatchEvent,
@@ -68,4 +85,19 @@ __all__ = [
     "warmup_lr",
     "cpu_bf16_available",
     "WARMUP_START_FACTOR",
+    "launched_by_torchrun",
+    "init_from_env",
+    "is_distributed",
+    "rank",
+    "world_size",
+    "is_main",
+    "local_device",
+    "shard_batches",
+    "wrap_model",
+    "sync_gradients",
+    "global_mean",
+    "any_rank",
+    "broadcast_from_main",
+    "cleanup",
+    "distributed_session",
 ]

@@ -23,6 +23,17 @@ from protlab.errors import ConfigError, DataFormatError, TrainingDivergedError
 from protlab.models import model_forward
 from protlab.training.config import TrainConfig
 from protlab.training.device import resolve_device
+from protlab.training.distributed import (
+    any_rank,
+    broadcast_from_main,
+    global_mean,
+    is_main,
+    local_device,
+    rank,
+    shard_batches,
+    sync_gradients,
+    wrap_model,
+)
 from protlab.training.events import BatchEvent, EpochEvent, TrainResult
 from protlab.training.metrics import compute_metrics
 from protlab.training.step import Stepper
@@ -83,11 +94,12 @@ def _train_epoch(
     config, model = stepper.config, stepper.model
     model.train()
     groups = batch_indices(train, batch_size=config.batch_size, shuffle=True, seed=config.seed, epoch=epoch)
+    groups = shard_batches(groups)  # this rank's share when distributed (same count on every rank)
     n_batches, accum = len(groups), config.grad_accum_steps
     loss_sum, seen = 0.0, 0
     stepper.optimizer.zero_grad(set_to_none=True)
     for i, idx in enumerate(groups):
-        if stop is not None and stop.is_set():
+        if stop is not None and any_rank(stop.is_set()):
             stepper.optimizer.zero_grad(set_to_none=True)
             return loss_sum / max(seen, 1), seen, True
         batch = make_batch(train, idx)
@@ -96,15 +108,16 @@ def _train_epoch(
         batch = batch.to(stepper.device, non_blocking=True)
         group_start = (i // accum) * accum
         group_size = min(accum, n_batches - group_start)  # the last group may be shorter
-        loss = stepper.loss(batch)
-        value = loss.item()  # the one host sync per batch: NaN check + bookkeeping
-        if not math.isfinite(value) or value > EXPLODED_LOSS:
-            what = "The loss became NaN" if math.isnan(value) else (
-                "The loss became infinite" if math.isinf(value) else f"The loss exploded to {value:.3g}")
-            diverged(_diverged_message(what, epoch, i + 1, config.lr))
-        stepper.backward(loss, group_size)
-        loss_sum += value * len(idx)
-        seen += len(idx)
+        with sync_gradients(model, sync=i + 1 - group_start == group_size):  # all-reduce once per group
+            loss = stepper.loss(batch)
+            value, rows = global_mean(loss, len(idx))  # the one host sync per batch: NaN check + bookkeeping
+            if not math.isfinite(value) or value > EXPLODED_LOSS:
+                what = "The loss became NaN" if math.isnan(value) else (
+                    "The loss became infinite" if math.isinf(value) else f"The loss exploded to {value:.3g}")
+                diverged(_diverged_message(what, epoch, i + 1, config.lr))
+            stepper.backward(loss, group_size)
+        loss_sum += value * rows
+        seen += rows
         if i + 1 - group_start == group_size:
             norm = stepper.step()
             if config.grad_clip > 0 and not stepper.scaler.is_enabled() and not math.isfinite(norm):
@@ -138,9 +151,10 @@ def train_model(
     _check_sets(train, val)
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
-    set_seed(config.seed)
-    device = resolve_device(config.device)
+    set_seed(config.seed + rank())  # under torchrun each rank draws its own dropout masks
+    device = local_device(resolve_device(config.device))  # cuda:LOCAL_RANK under torchrun
     model.to(device)
+    callback = callback if is_main() else None  # rank 0 alone reports progress
     with _flush_denormal(config.flush_denormal):
         return _fit(model, train, val, config, device, callback, stop)
 
@@ -159,7 +173,7 @@ def _flush_denormal(enabled: bool) -> Iterator[None]:
 def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: TrainConfig, device: torch.device,
          callback: Callable | None, stop: threading.Event | None) -> TrainResult:
     """The epoch loop of train_model (arguments already validated)."""
-    stepper = Stepper(model, config, device, train.labels)
+    stepper = Stepper(wrap_model(model, device), config, device, train.labels)  # DDP when distributed
     history: list[EpochEvent] = []
     best = {"epoch": 0, "loss": math.inf, "state": None}
     started = time.perf_counter()
@@ -186,6 +200,7 @@ def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: Train
             return result("stopped")
         t_train = time.perf_counter() - t0
         val_loss, probs, labels = evaluate(model, val, device, config.eval_batch_size)
+        val_loss = broadcast_from_main(val_loss)  # every rank takes the same best/plateau/early-stop decisions
         if not math.isfinite(val_loss):
             diverged(_diverged_message("The validation loss became non-finite", epoch, 0, config.lr))
         stepper.end_epoch(val_loss)
