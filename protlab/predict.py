@@ -13,9 +13,10 @@ import torch
 import torch.nn as nn
 
 from protlab.alphabet import PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
-from protlab.data import encode_numpy
+from protlab.data import TokenizedSet, encode_numpy
 from protlab.errors import CheckpointError, ConfigError, InvalidSequenceError
 from protlab.models import load_checkpoint, model_vocab_size
+from protlab.training import predict_probabilities, resolve_device
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "models" / "default.pt"
 MAX_BATCH = 64  # sequences per forward pass
@@ -43,33 +44,6 @@ def _encode_all(sequences: Sequence[str], vocab_size: int) -> list[np.ndarray]:
     return encoded
 
 
-def _length_batches(lengths: np.ndarray) -> list[np.ndarray]:
-    """Group indices sorted by length into batches within MAX_BATCH and TOKEN_BUDGET."""
-    order = np.argsort(lengths, kind="stable")
-    batches, start = [], 0
-    for stop in range(1, len(order) + 1):
-        longest = int(lengths[order[stop - 1]])
-        if stop - start > MAX_BATCH or (stop - start) * longest > TOKEN_BUDGET and stop - 1 > start:
-            batches.append(order[start : stop - 1])
-            start = stop - 1
-    if start < len(order):
-        batches.append(order[start:])
-    return batches
-
-
-def _pad(encoded: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Stack encoded sequences into tokens (B, Lmax) int64 and mask (B, Lmax) float32 (None if equal lengths)."""
-    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))  # (B,)
-    width = int(lengths.max())
-    tokens = np.full((len(encoded), width), PAD_INDEX, dtype=np.int64)  # (B, Lmax)
-    for row, e in enumerate(encoded):
-        tokens[row, : len(e)] = e
-    if int(lengths.min()) == width:
-        return torch.from_numpy(tokens), None  # no padding: mask None is exact and cheaper
-    mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.float32)  # (B, Lmax)
-    return torch.from_numpy(tokens), torch.from_numpy(mask)
-
-
 class Predictor:
     """A model ready for prediction: eval mode, its vocabulary, and the features it needs."""
 
@@ -77,8 +51,8 @@ class Predictor:
         self.model = model.eval()
         self.meta = dict(checkpoint_meta or {})  # what the checkpoint said about the model (metrics, ...)
         self.vocab_size = int(self.meta.get("vocab_size") or model_vocab_size(model))
-        self.uses_features = bool(getattr(model, "uses_features", False))
-        self.feature_names = list(getattr(model, "feature_names", [])) if self.uses_features else []
+        self.uses_features = bool(model.uses_features)
+        self.feature_names = list(model.feature_names) if self.uses_features else []
         param = next(model.parameters(), None)
         self.device = param.device if param is not None else torch.device("cpu")
         self._lock = threading.Lock()  # attribution hooks must not interleave between threads
@@ -86,8 +60,6 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, source: str | Path | bytes | IO[bytes], device: str = "cpu") -> Predictor:
         """Load a ProtLab checkpoint (path, bytes or binary file) for prediction on device."""
-        from protlab.training import resolve_device
-
         loaded = load_checkpoint(source)
         loaded.model.to(resolve_device(device))
         return cls(loaded.model, loaded.meta)
@@ -143,18 +115,14 @@ class Predictor:
     def predict(self, sequences: Sequence[str]) -> np.ndarray:
         """P(soluble) for each cleaned sequence, batched by length.  # (N,) float64"""
         encoded = _encode_all(sequences, self.vocab_size)
-        out = np.empty(len(encoded), dtype=np.float64)
         if not encoded:
-            return out
-        features = self._features(sequences) if self.uses_features else None  # (N, F)
-        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-        with torch.inference_mode():
-            for index in _length_batches(lengths):
-                tokens, mask = _pad([encoded[i] for i in index])
-                batch_features = None if features is None else features[torch.from_numpy(index)]
-                logits = self._logits(tokens, mask, batch_features)  # (B, C)
-                out[index] = torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy()
-        return out
+            return np.empty(0, dtype=np.float64)
+        features = self._features(sequences).numpy() if self.uses_features else None  # (N, F) float32
+        lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))  # (N,)
+        data = TokenizedSet.from_codes(np.concatenate(encoded), lengths, vocab_size=self.vocab_size,
+                                       features=features)
+        return predict_probabilities(self.model, data, device=self.device, batch_size=MAX_BATCH,
+                                     token_budget=TOKEN_BUDGET, half_precision=True).probs
 
     def predict_table(self, records: Sequence[Any], threshold: float = 0.5) -> pd.DataFrame:
         """A table id, sequence, length, p_soluble, prediction for cleaned records."""

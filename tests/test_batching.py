@@ -18,6 +18,7 @@ from protlab.data import (
     length_bucketed_batches,
     make_batch,
     padding_efficiency,
+    sorted_batch_indices,
 )
 from protlab.errors import ConfigError, DataFormatError, InvalidSequenceError
 
@@ -153,3 +154,39 @@ def test_batch_to_device_keeps_values() -> None:
     batch = make_batch(TokenizedSet.from_sequences(["ACD", "E"], [1, 0]), np.array([0, 1]))
     moved = batch.to("cpu")
     assert isinstance(moved, Batch) and torch.equal(moved.tokens, batch.tokens) and len(moved) == 2
+
+
+def _old_length_batches(lengths: np.ndarray, max_batch: int, budget: int) -> list[np.ndarray]:
+    """A frozen copy of the Predictor's former batching: sorted by length, within max_batch and budget."""
+    order = np.argsort(lengths, kind="stable")
+    batches, start = [], 0
+    for stop in range(1, len(order) + 1):
+        longest = int(lengths[order[stop - 1]])
+        if stop - start > max_batch or (stop - start) * longest > budget and stop - 1 > start:
+            batches.append(order[start : stop - 1])
+            start = stop - 1
+    if start < len(order):
+        batches.append(order[start:])
+    return batches
+
+
+@pytest.mark.parametrize(("max_batch", "budget"), [(64, 64 * 1024), (5, 300), (3, 10), (100, 1)])
+def test_sorted_batch_indices_equal_the_previous_prediction_batches(max_batch: int, budget: int) -> None:
+    lengths = np.random.default_rng(4).integers(1, 400, size=257)
+    got = sorted_batch_indices(lengths, batch_size=max_batch, token_budget=budget)
+    want = _old_length_batches(lengths, max_batch, budget)
+    assert len(got) == len(want) and all(np.array_equal(a, b) for a, b in zip(got, want))
+    assert all(len(g) == 1 or (len(g) <= max_batch and len(g) * lengths[g].max() <= budget) for g in got)
+    unbounded = sorted_batch_indices(lengths, batch_size=max_batch)
+    assert np.array_equal(np.concatenate(unbounded), np.argsort(lengths, kind="stable"))
+    assert all(len(g) == max_batch for g in unbounded[:-1])
+
+
+def test_from_codes_equals_from_sequences(sample) -> None:
+    seqs, labels = sample
+    data = TokenizedSet.from_sequences(seqs[:50], labels[:50], vocab_size=NOTES_VOCAB_SIZE)
+    codes = np.concatenate([_notes_encode(s) for s in seqs[:50]]).astype(np.uint8)
+    lengths = [len(s) for s in seqs[:50]]
+    again = TokenizedSet.from_codes(codes, lengths, labels[:50], vocab_size=NOTES_VOCAB_SIZE)
+    for name in ("flat", "offsets", "lengths", "labels"):
+        assert np.array_equal(getattr(again, name), getattr(data, name))

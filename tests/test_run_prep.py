@@ -9,8 +9,9 @@ import torch
 from conftest import deepsol_sample
 from sklearn.metrics import accuracy_score, roc_auc_score
 
+from protlab.alphabet import AMINO_ACIDS
 from protlab.data import LabelledData, encode, features_frame, make_batch, stratified_split
-from protlab.models import load_checkpoint
+from protlab.models import build_model, load_checkpoint
 from protlab.runs import RunSpec, evaluate_and_save, prepare_run
 from protlab.training import TrainConfig, evaluate, train_model
 
@@ -56,6 +57,20 @@ def test_dual_model_is_standardised_with_training_rows_only(data) -> None:
     rows = features_frame([data.sequences[i] for i in prepared.split.train])[names].to_numpy(np.float64)
     assert np.allclose(prepared.model.feature_mean.numpy(), rows.mean(axis=0), rtol=1e-5)
     assert prepared.sets["train"].features.shape == (len(prepared.split.train), len(names))
+
+
+def test_solubility_net_is_standardised_with_training_rows_like_the_recipes(data) -> None:
+    prepared = prepare_run(_spec(data, model_kind="solubility_net", model_config={"channels": 4,
+                                                                                  "kernel_sizes": [3]}))
+    train = prepared.sets["train"]
+    reference = build_model("solubility_net", {"channels": 4, "kernel_sizes": [3]})
+    everything = make_batch(train, np.arange(len(train)))  # the recipes' fit: every training row at once
+    reference.fit_standardizer(everything.tokens, everything.mask)
+    torch.testing.assert_close(prepared.model.stat_mean, reference.stat_mean, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(prepared.model.stat_std, reference.stat_std, rtol=1e-5, atol=1e-6)
+    seqs = [data.sequences[i] for i in prepared.split.train]
+    composition = np.array([[s.count(a) / len(s) for a in AMINO_ACIDS] for s in seqs])  # (N, 20) by hand
+    np.testing.assert_allclose(prepared.model.stat_mean[1:21].numpy(), composition.mean(axis=0), atol=1e-6)
 
 
 def test_evaluate_and_save_scores_the_test_split_and_writes_a_loadable_checkpoint(data, tmp_path) -> None:

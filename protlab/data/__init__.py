@@ -12,6 +12,7 @@ from protlab.data.batching import (
     length_bucketed_batches,
     make_batch,
     padding_efficiency,
+    sorted_batch_indices,
 )
 from protlab.data.encoding import (
     N_RESIDUES,
@@ -92,6 +93,7 @@ __all__ = [
     "batch_indices",
     "length_bucketed_batches",
     "padding_efficiency",
+    "sorted_batch_indices",
     "fixed_padding_efficiency",
     "N_RESIDUES",
     "TraceStep",

@@ -22,6 +22,7 @@ from protlab.alphabet import (
     UNKNOWN_INDEX,
     VOCAB_SIZE,
 )
+from protlab.data.batching import TokenizedSet, make_batch
 from protlab.data.sequences import describe_character
 from protlab.errors import ConfigError, InvalidSequenceError
 
@@ -120,13 +121,11 @@ def pad_batch(sequences: Sequence[str], *, vocab_size: int = VOCAB_SIZE) -> tupl
         for number, seq in enumerate(sequences, start=1):  # only to name the offending sequence
             _indices(seq, f" number {number} in the batch")
         raise
-    flat = _apply_vocab(flat, vocab_size)
+    codes = _apply_vocab(flat, vocab_size).astype(np.uint8)  # (sum L,) uint8
     lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))  # (B,)
-    width = int(lengths.max())
-    real = np.arange(width)[None, :] < lengths[:, None]  # (B, Lmax) bool
-    tokens = np.full(real.shape, PAD_INDEX, dtype=np.int64)  # (B, Lmax) int64
-    tokens[real] = flat  # row-major fill matches the concatenation order
-    return torch.from_numpy(tokens), torch.from_numpy(real.astype(np.float32))
+    data = TokenizedSet.from_codes(codes, lengths, vocab_size=vocab_size)
+    batch = make_batch(data, np.arange(len(sequences)))
+    return batch.tokens, batch.mask  # (B, Lmax) int64, (B, Lmax) float32
 
 
 def encode_trace(sequence: str) -> list[TraceStep]:

@@ -7,9 +7,11 @@ mapped to a dataclass config and an nn.Module class. To add a model:
 
 MyNet(config) must build the network; if the class defines a classmethod from_config(config),
 that is used instead. A kind whose module is protlab/models/<kind>.py is imported on first use,
-so checkpoints of such a kind load without importing that module beforehand. Sequence models take
-forward(tokens (B, L) int64, mask (B, L) float32) -> (B, C) logits; models whose class attribute
-uses_features is True take forward(tokens, features (B, F) float32, mask).
+so checkpoints of such a kind load without importing that module beforehand. What a model provides
+is stated once in protlab/models/protocol.py (ProteinClassifier, checked by build_model): forward(tokens
+(B, L) int64, mask (B, L) float32) -> (B, C) logits, or forward(tokens, features (B, F) float32, mask)
+when uses_features is True, plus feature_names and vocab_size; a model whose input scaling is fitted on
+the training rows also provides fit_training_rows (FitsTrainingRows).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from protlab.models.mlp import (
     build_mlp,
     mlp_parameter_count,
 )
+from protlab.models.protocol import FitsTrainingRows, ProteinClassifier, missing_members
 from protlab.models.summary import count_parameters, summarize
 
 _REGISTRY: dict[str, tuple[type, type[nn.Module]]] = {}
@@ -98,6 +101,12 @@ def build_model(kind: str, config: dict[str, Any] | None = None) -> nn.Module:
     model = from_config(cfg) if callable(from_config) else model_cls(cfg)
     if not hasattr(model, "config"):
         model.config = cfg
+    if not isinstance(model, ProteinClassifier):
+        raise ConfigError(
+            f"Model kind {kind!r} built a {type(model).__name__} without {missing_members(model)}; a ProtLab "
+            "model must provide config, uses_features, feature_names, vocab_size and forward "
+            "(see protlab.models.ProteinClassifier)."
+        )
     return model
 
 
@@ -120,15 +129,12 @@ def model_config_dict(model: nn.Module) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
-def model_vocab_size(model: nn.Module) -> int:
-    """Vocabulary size the model's tokens must use (22 when the model does not say)."""
-    size = getattr(model, "vocab_size", None)
-    if size is None:
-        size = getattr(getattr(model, "config", None), "vocab_size", None)
-    return int(size) if size is not None else VOCAB_SIZE
+def model_vocab_size(model: ProteinClassifier) -> int:
+    """Vocabulary size the model's tokens must use (22 when the model reads either)."""
+    return int(model.vocab_size) if model.vocab_size is not None else VOCAB_SIZE
 
 
-def model_forward(model: nn.Module, batch: Any) -> torch.Tensor:
+def model_forward(model: ProteinClassifier, batch: Any) -> torch.Tensor:
     """Run model on a Batch (tokens, mask, features) and return (B, C) logits."""
     try:
         device = next(model.parameters()).device
@@ -136,7 +142,7 @@ def model_forward(model: nn.Module, batch: Any) -> torch.Tensor:
         device = batch.tokens.device
     tokens = batch.tokens.to(device, non_blocking=True)  # (B, L) int64
     mask = None if batch.mask is None else batch.mask.to(device, non_blocking=True)  # (B, L) float32
-    if getattr(model, "uses_features", False):
+    if model.uses_features:
         if batch.features is None:
             raise ConfigError(
                 f"{type(model).__name__} needs global features, but the batch has none; "
@@ -168,6 +174,9 @@ __all__ = [
     "DualInputModel",
     "EnsembleConfig",
     "EnsembleModel",
+    "FitsTrainingRows",
+    "ProteinClassifier",
+    "missing_members",
     "LayerSpec",
     "MLPConfig",
     "SolubilityCNN",

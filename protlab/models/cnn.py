@@ -75,7 +75,8 @@ class CNNConfig:
 class SolubilityCNN(nn.Module):
     """Embedding -> Conv1d stack (ReLU) -> masked mean pooling -> Linear, as in the notes' section 7."""
 
-    uses_features = False
+    uses_features = False  # reads tokens only
+    feature_names: tuple[str, ...] = ()  # no global features
 
     def __init__(self, config: CNNConfig | None = None):
         super().__init__()

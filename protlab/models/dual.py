@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
@@ -10,6 +11,9 @@ import torch.nn as nn
 from protlab.alphabet import NOTES_VOCAB_SIZE, PAD_INDEX
 from protlab.errors import ConfigError
 from protlab.models.cnn import check_conv_branch, check_int, masked_mean
+
+if TYPE_CHECKING:
+    from protlab.data.batching import TokenizedSet
 
 
 def _notes_global_features() -> list[str]:
@@ -98,6 +102,15 @@ class DualInputModel(nn.Module):
         std_t = torch.where(std_t > 1e-8, std_t, torch.ones_like(std_t))  # a constant feature is left unscaled
         self.feature_mean.copy_(mean_t)
         self.feature_std.copy_(std_t)
+
+    def fit_training_rows(self, train: TokenizedSet) -> None:
+        """Standardise features with the training rows' mean and standard deviation."""
+        if train.features is None:
+            raise ConfigError(
+                f"{type(self).__name__} standardises its global features on the training rows, but the "
+                "training set has none; tokenise it with features (protlab.runs.prepare_run does)."
+            )
+        self.set_feature_stats(train.features.mean(axis=0), train.features.std(axis=0))  # (F,), (F,)
 
     def forward(
         self, tokens: torch.Tensor, features: torch.Tensor, mask: torch.Tensor | None = None

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
 
 from protlab.errors import ConfigError
+from protlab.models.protocol import FitsTrainingRows
+
+if TYPE_CHECKING:
+    from protlab.data.batching import TokenizedSet
 
 MAX_MEMBERS = 16  # most models one ensemble may hold
 
@@ -40,14 +45,14 @@ class EnsembleModel(nn.Module):
         if not 1 <= len(members) <= MAX_MEMBERS:
             raise ConfigError(f"An ensemble needs 1 to {MAX_MEMBERS} member models; got {len(members)}.")
         self.members = nn.ModuleList(members)
-        self.uses_features = any(getattr(m, "uses_features", False) for m in members)
-        vocab_sizes = {getattr(m, "vocab_size", None) for m in members} - {None}
+        self.uses_features = any(m.uses_features for m in members)
+        vocab_sizes = {m.vocab_size for m in members} - {None}
         if len(vocab_sizes) > 1:
             raise ConfigError(
                 f"All ensemble members must use the same vocab_size; got {sorted(vocab_sizes)}."
             )
         self._vocab_size = vocab_sizes.pop() if vocab_sizes else None
-        names = [list(m.feature_names) for m in members if getattr(m, "uses_features", False)]
+        names = [list(m.feature_names) for m in members if m.uses_features]
         if any(n != names[0] for n in names):
             raise ConfigError(f"Ensemble members that use features must use the same feature_names; got {names}.")
         self._feature_names = names[0] if names else []
@@ -72,12 +77,18 @@ class EnsembleModel(nn.Module):
         """Global features the feature-using members expect, in column order."""
         return self._feature_names
 
+    def fit_training_rows(self, train: TokenizedSet) -> None:
+        """Fit every member that learns its input scaling from the training rows."""
+        for member in self.members:
+            if isinstance(member, FitsTrainingRows):
+                member.fit_training_rows(train)
+
     def forward(self, tokens: torch.Tensor, *inputs: torch.Tensor | None) -> torch.Tensor:
         """forward(tokens, mask) or, when uses_features, forward(tokens, features, mask) -> (B, C) log-probs."""
         features, mask = (inputs + (None, None))[:2] if self.uses_features else (None, (inputs + (None,))[0])
         log_probs = []
         for member in self.members:
-            if getattr(member, "uses_features", False):
+            if member.uses_features:
                 logits = member(tokens, features, mask)  # (B, C)
             else:
                 logits = member(tokens, mask)  # (B, C)

@@ -123,7 +123,8 @@ def build_mlp(config: MLPConfig) -> nn.Sequential:
 class CompositionMLP(nn.Module):
     """An MLP on each protein's amino-acid composition (20 fractions) computed from its tokens."""
 
-    uses_features = False
+    uses_features = False  # reads tokens only
+    feature_names: tuple[str, ...] = ()  # no global features
 
     def __init__(self, config: MLPConfig | None = None):
         super().__init__()

@@ -13,6 +13,7 @@ Both are concatenated and read by one linear layer that outputs (B, 2) logits.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +21,11 @@ from torch import nn
 
 from protlab.alphabet import PAD_INDEX, VOCAB_SIZE
 from protlab.errors import ConfigError
+
+if TYPE_CHECKING:
+    from protlab.data.batching import TokenizedSet
+
+FIT_TOKEN_BUDGET = 1 << 18  # padded tokens per chunk when fitting the standardiser on the training rows
 
 
 @dataclass
@@ -104,6 +110,7 @@ class SolubilityNet(nn.Module):
     """Multi-kernel CNN (motifs) + standardised global statistics -> (B, 2) solubility logits."""
 
     uses_features = False  # everything is computed from the tokens
+    feature_names: tuple[str, ...] = ()  # no global features
 
     def __init__(self, config: SolubilityNetConfig | None = None):
         super().__init__()
@@ -135,13 +142,30 @@ class SolubilityNet(nn.Module):
         return self.config.vocab_size
 
     @torch.no_grad()
-    def fit_standardizer(self, tokens: torch.Tensor, mask: torch.Tensor) -> None:
-        """Set stat_mean/stat_std from a batch of training sequences (constant statistics get std 1)."""
+    def _raw_stats(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Unstandardised statistics of tokens (B, L) int64 with mask (B, L) float32.  # (B, S) float32"""
         tokens, mask = tokens.to(self.stat_mean.device), mask.to(self.stat_mean.device)
-        stats = sequence_stats(self.residue_onehot(tokens.clamp(0, self.config.vocab_size - 1)), mask, self.config)
-        std = stats.std(dim=0)
+        onehot = self.residue_onehot(tokens.clamp(0, self.config.vocab_size - 1))  # (B, L, V)
+        return sequence_stats(onehot, mask, self.config)
+
+    @torch.no_grad()
+    def _set_standardizer(self, stats: torch.Tensor) -> None:
+        """stat_mean/stat_std from training statistics (N, S); constant statistics get std 1."""
+        std = stats.std(dim=0)  # (S,)
         self.stat_mean.copy_(stats.mean(dim=0))
         self.stat_std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
+
+    def fit_standardizer(self, tokens: torch.Tensor, mask: torch.Tensor) -> None:
+        """Set stat_mean/stat_std from a batch of training sequences (constant statistics get std 1)."""
+        self._set_standardizer(self._raw_stats(tokens, mask))
+
+    def fit_training_rows(self, train: TokenizedSet) -> None:
+        """Fit the standardiser on every training row, read in length-sorted chunks (bounded memory)."""
+        from protlab.data.batching import make_batch, sorted_batch_indices
+
+        groups = sorted_batch_indices(train.lengths, batch_size=len(train), token_budget=FIT_TOKEN_BUDGET)
+        batches = (make_batch(train, rows) for rows in groups)
+        self._set_standardizer(torch.cat([self._raw_stats(b.tokens, b.mask) for b in batches]))  # (N, S)
 
     def motif_features(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Masked max and mean over the sequence of every filter (of the mixing layer, if there is one)."""

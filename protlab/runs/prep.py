@@ -1,4 +1,4 @@
-"""Turn a RunSpec into tensors and a fresh model, and a finished training run into test metrics and a checkpoint."""
+"""Turn a RunSpec into tensors and a fresh model; turn a finished run into test metrics and a checkpoint."""
 
 from __future__ import annotations
 
@@ -7,16 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from protlab.data.batching import TokenizedSet
 from protlab.data.loading import LabelledData, load_labelled
 from protlab.data.splits import Split, homology_split, stratified_split
 from protlab.models import build_model, model_config_dict, model_vocab_size
 from protlab.models.checkpoint import save_checkpoint
+from protlab.models.protocol import FitsTrainingRows, ProteinClassifier
 from protlab.runs.spec import RunSpec
 from protlab.training.events import TrainResult
-from protlab.training.loop import evaluate, set_seed
+from protlab.training.inference import predict_probabilities
+from protlab.training.loop import set_seed
 from protlab.training.metrics import compute_metrics, majority_baseline
 
 __all__ = ["PreparedRun", "prepare_run", "evaluate_and_save"]
@@ -30,10 +31,10 @@ def _split(spec: RunSpec, data: LabelledData) -> Split:
     return stratified_split(data.labels, **params)
 
 
-def _tokenise(spec: RunSpec, data: LabelledData, model: torch.nn.Module) -> TokenizedSet:
+def _tokenise(spec: RunSpec, data: LabelledData, model: ProteinClassifier) -> TokenizedSet:
     """Tokenise once for the model's vocabulary, with its global features when it uses them."""
     features = None
-    if getattr(model, "uses_features", False):
+    if model.uses_features:
         from protlab.data.features import features_frame
 
         features = features_frame(data.sequences)[list(model.feature_names)].to_numpy(np.float32)  # (N, F)
@@ -49,20 +50,20 @@ class PreparedRun:
     data: LabelledData  # the cleaned labelled sequences
     split: Split  # train/val/test row indices
     sets: dict[str, TokenizedSet]  # 'train', 'val', 'test' subsets, tokenised once
-    model: torch.nn.Module  # built from spec.model_kind / model_config (feature scaling set from train rows)
+    model: ProteinClassifier  # built from spec.model_kind / model_config (input scaling fitted on train rows)
 
 
 def prepare_run(spec: RunSpec, data: LabelledData | None = None) -> PreparedRun:
     """Load (unless given), split, tokenise and build the model of a spec; seeded by the training seed."""
-    data = data if data is not None else (spec.data if spec.data is not None else load_labelled(spec.data_path)[0])
+    if data is None:
+        data = spec.data if spec.data is not None else load_labelled(spec.data_path)[0]
     split = _split(spec, data)
     set_seed(spec.train_config.seed)
     model = build_model(spec.model_kind, spec.model_config)
     full = _tokenise(spec, data, model)
     sets = {part: full.subset(getattr(split, part)) for part in ("train", "val", "test")}
-    if getattr(model, "uses_features", False):
-        train_features = sets["train"].features  # (N_train, F)
-        model.set_feature_stats(train_features.mean(axis=0), train_features.std(axis=0))
+    if isinstance(model, FitsTrainingRows):
+        model.fit_training_rows(sets["train"])  # feature / statistics standardisation from training rows only
     return PreparedRun(data, split, sets, model)
 
 
@@ -72,14 +73,16 @@ def evaluate_and_save(prepared: PreparedRun, result: TrainResult, spec: RunSpec,
     model, split, data = prepared.model, prepared.split, prepared.data
     model.load_state_dict(result.best_state)
     model.cpu()
-    _, probs, labels = evaluate(model, prepared.sets["test"], "cpu")
+    probs = predict_probabilities(model, prepared.sets["test"], device="cpu").probs  # (N_test,)
+    labels = prepared.sets["test"].labels  # (N_test,)
     metrics = compute_metrics(labels, probs)
     baseline = majority_baseline(data.labels[split.train], labels)
     summary = {"n_rows": len(data), "n_train": len(split.train), "n_val": len(split.val),
                "n_test": len(split.test), "split": split.method, "identity": split.identity}
+    metrics_block = {"test": metrics, "validation": result.best_metrics}
     saved = save_checkpoint(path, model, kind=spec.model_kind, model_config=model_config_dict(model),
-                            train_config=result.config, metrics={"test": metrics, "validation": result.best_metrics},
-                            data_summary=summary, history=result.history_rows(), extra=extra)
+                            train_config=result.config, metrics=metrics_block, data_summary=summary,
+                            history=result.history_rows(), extra=extra)
     predictions = pd.DataFrame({"id": [data.ids[i] for i in split.test], "label": labels, "p_soluble": probs})
     return {"test_metrics": metrics, "baseline": baseline, "best_epoch": result.best_epoch,
             "stopped_reason": result.stopped_reason, "data_summary": summary, "checkpoint": str(saved),

@@ -37,6 +37,10 @@ from protlab.training.events import (
     EpochEvent,
     TrainResult,
 )
+from protlab.training.inference import (
+    Inference,
+    predict_probabilities,
+)
 from protlab.training.loop import (
     evaluate,
     overfit_one_batch,
@@ -59,6 +63,8 @@ from protlab.training.step import (
 )
 
 __all__ = [
+    "Inference",
+    "predict_probabilities",
     "TrainConfig",
     "OPTIMIZERS",
     "SCHEDULERS",

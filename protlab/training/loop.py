@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from protlab.data.batching import Batch, TokenizedSet, batch_indices, length_bucketed_batches, make_batch
+from protlab.data.batching import Batch, TokenizedSet, batch_indices, make_batch
 from protlab.errors import ConfigError, DataFormatError, TrainingDivergedError
 from protlab.models import model_forward
 from protlab.training.config import TrainConfig
@@ -35,6 +35,7 @@ from protlab.training.distributed import (
     wrap_model,
 )
 from protlab.training.events import BatchEvent, EpochEvent, TrainResult
+from protlab.training.inference import predict_probabilities
 from protlab.training.metrics import compute_metrics
 from protlab.training.step import Stepper
 
@@ -64,27 +65,12 @@ def _diverged_message(what: str, epoch: int, batch: int, lr: float) -> str:
             "(for example 1e-4) or turn gradient clipping on (grad_clip 1.0).")
 
 
-@torch.inference_mode()
 def evaluate(
     model: nn.Module, data: TokenizedSet, device: torch.device | str | None = None, batch_size: int = 64
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Return (mean cross-entropy, P(soluble) (N,), labels (N,)) in the set's original row order."""
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    probs = np.zeros(len(data), dtype=np.float64)  # (N,)
-    total = torch.zeros((), dtype=torch.float64, device=device)
-    try:
-        for batch in length_bucketed_batches(data, batch_size=batch_size, shuffle=False):
-            b = batch.to(device, non_blocking=True)
-            logits = model_forward(model, b).float()  # (B, 2)
-            if data.has_labels:
-                total += F.cross_entropy(logits, b.labels, reduction="sum").double()
-            probs[batch.index.numpy()] = torch.softmax(logits, dim=1)[:, 1].double().cpu().numpy()
-    finally:
-        model.train(was_training)
-    loss = float(total) / len(data) if data.has_labels else float("nan")
-    return loss, probs, data.labels.copy()
+    """Return (mean cross-entropy, NaN if unlabelled; P(soluble) (N,); labels (N,)) in the set's row order."""
+    result = predict_probabilities(model, data, device=device, batch_size=batch_size)
+    return (float("nan") if result.loss is None else result.loss), result.probs, data.labels.copy()
 
 
 def _train_epoch(
