@@ -12,14 +12,15 @@ from ui.router import mark_routed
 
 ROOT = Path(__file__).resolve().parent  # the checkout that holds app.py, pages/ and assets/
 DEFAULT_MODEL_CARD = ROOT / "assets" / "models" / "default.json"  # the bundled model's metrics card
-BUNDLED_NAMES = ("Bundled default model", "default")  # Predict page names for the bundled model: its card describes it
+BUNDLED_NAMES = ("Bundled default model", "default")  # Predict page names of the bundled model (see its card)
 
 # (file, title, icon, url path) per section; home is the default page
 SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
     "Start": [("pages/home.py", "Welcome", ":material/home:", "home")],
     "Lessons": [
         ("pages/encode.py", "1 · Encode a protein", ":material/text_fields:", "encode"),
-        ("pages/gradient_descent.py", "2 · Gradient descent", ":material/trending_down:", "gradient-descent"),
+        ("pages/gradient_descent.py", "2 · Gradient descent", ":material/trending_down:",
+         "gradient-descent"),
         ("pages/build_network.py", "3 · Build a network", ":material/hub:", "build-network"),
     ],
     "Solubility lab": [

@@ -21,6 +21,7 @@ from protlab.data import (
 from protlab.errors import InvalidSequenceError, ProtlabError
 from protlab.lessons import batch_figure, onehot_figure
 from ui.common import explain, pytorch_panel
+from ui.memory import remember_text, remembered_text
 from ui.router import ensure_router
 
 ensure_router()
@@ -78,8 +79,9 @@ def show_bad_character(text: str, err: InvalidSequenceError) -> None:
 def single_sequence_section() -> None:
     """Encode one sequence: indices table, shapes at each step, one-hot heat-map."""
     st.subheader("One protein, three tensors")
-    text = st.text_area("Protein sequence (one-letter code; a pasted FASTA record works too)", value=NOTES_EXAMPLE,
-                        key="encode_seq", height=90)
+    text = st.text_area("Protein sequence (one-letter code; a pasted FASTA record works too)",
+                        value=remembered_text("encode_seq", NOTES_EXAMPLE), key="encode_seq", height=90)
+    remember_text("encode_seq", text)
     explain("Type any protein. Capital or small letters are fine; spaces, line breaks and a FASTA header line "
             "starting with '>' are ignored.")
     try:
@@ -143,7 +145,8 @@ def batch_section() -> None:
             "with the token 0 up to the longest, and a mask records which positions are real (1) and which are "
             "padding (0), so the model can ignore the padding.")
     text = st.text_area("Sequences: FASTA records (lines starting with '>') or one sequence per line",
-                        value=DEFAULT_BATCH, key="batch_seqs", height=220)
+                        value=remembered_text("batch_seqs", DEFAULT_BATCH), key="batch_seqs", height=220)
+    remember_text("batch_seqs", text)
     try:
         records = _as_records(text)
         sequences, ids = [r.sequence for r in records], [r.id for r in records]

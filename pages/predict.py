@@ -9,12 +9,16 @@ import pandas as pd
 import streamlit as st
 
 from protlab.errors import CheckpointError, ProtlabError
-from ui.common import explain, pytorch_panel, remembered_upload, run_manager, session_owner, stop_with_error
+from ui.common import explain, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.memory import keep_widgets, kept_index, remember_text, remembered_text, remembered_upload
 from ui.router import ensure_router
+from ui.run_labels import run_title, unique_titles
 
 ensure_router()
 
 UPLOAD_KEY = "uploaded_checkpoint"  # session key holding (file name, bytes) of an uploaded checkpoint; tests set it
+UPLOAD_SLOT = "predict_checkpoint"  # the student's saved checkpoint upload
+USABLE_STATES = ("finished", "stopped")  # runs whose best weights were saved
 MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a checkpoint (.pt)")
 EXAMPLE = (">sp|P0AA25|THIO_ECOLI Thioredoxin 1 from E. coli\n"
            "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVGALSK\n"
@@ -51,35 +55,39 @@ def training_features() -> pd.DataFrame:
     return features_frame(data.sequences)[list(SHOWN_FEATURES)]
 
 
-def _finished_runs() -> list:
-    """This browser session's finished runs that saved a checkpoint."""
-    manager = run_manager()
-    owner = session_owner()
-    runs = [manager.status(row["run_id"], owner) for row in manager.list_runs(owner)]
-    return [r for r in runs if r.state == "finished" and r.checkpoint_path and Path(r.checkpoint_path).exists()]
+def _usable_runs() -> list[dict]:
+    """The student's finished or stopped runs that saved a checkpoint, newest first."""
+    rows = run_manager().list_runs(session_owner())
+    return [r for r in rows if r["state"] in USABLE_STATES and r.get("checkpoint") and Path(r["checkpoint"]).exists()]
 
 
 def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, code source
     """Let the student pick the bundled model, one of their runs, or an uploaded checkpoint."""
     from protlab.predict import DEFAULT_MODEL_PATH
 
-    source = st.radio("Model", MODEL_SOURCES, horizontal=True, key="model_source")
+    source = st.radio("Model", MODEL_SOURCES, kept_index("model_source", MODEL_SOURCES), horizontal=True,
+                      key="model_source")
+    keep_widgets(["model_source"])
     if source == MODEL_SOURCES[0]:
         path = Path(DEFAULT_MODEL_PATH)
         if not path.exists():
             stop_with_error(CheckpointError(f"The bundled model {path} is missing; train one on the Train page."))
         return predictor_from_path(str(path), path.stat().st_mtime), "Bundled default model", "default"
     if source == MODEL_SOURCES[1]:
-        runs = _finished_runs()
+        runs = _usable_runs()
         if not runs:
             st.info("You have no finished training runs yet. Train one on the **Train a classifier** page.")
             st.stop()
-        labels = {r.run_id: f"{r.run_id} (test AUC {r.test_metrics.get('auc', float('nan')):.3f})" for r in runs}
-        run_id = st.selectbox("Run", list(labels), format_func=labels.get)
-        path = Path(next(r.checkpoint_path for r in runs if r.run_id == run_id))
-        return predictor_from_path(str(path), path.stat().st_mtime), f"Run {run_id}", str(path)
+        labels = unique_titles(runs)
+        run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="predict_run",
+                              help="Your finished runs (and runs you stopped early), newest first.")
+        row = next(r for r in runs if r["run_id"] == run_id)
+        path = Path(row["checkpoint"])
+        return predictor_from_path(str(path), path.stat().st_mtime), f"My run: {run_title(row, with_auc=False)}", \
+            str(path)
     name, data = remembered_upload("Checkpoint file (.pt) saved by ProtLab", ["pt"], UPLOAD_KEY,
-                                   "Upload a .pt checkpoint, for example one downloaded from the Train page.")
+                                   "Upload a .pt checkpoint, for example one downloaded from the Train page.",
+                                   slot=UPLOAD_SLOT)
     return predictor_from_bytes(hashlib.sha256(data).hexdigest(), data), f"Uploaded {name}", name
 
 
@@ -148,7 +156,9 @@ def render() -> None:
     st.title("Predict solubility")
     st.markdown("Paste one protein or many (FASTA), choose a model, and see how likely each protein is to be "
                 "**soluble when expressed in *E. coli***, and which residues drove that call.")
-    text = st.text_area("Protein sequence(s): plain letters or FASTA", EXAMPLE, height=140, key="sequences")
+    text = st.text_area("Protein sequence(s): plain letters or FASTA", remembered_text("sequences", EXAMPLE),
+                        height=140, key="sequences")
+    remember_text("sequences", text)
     explain("One-letter amino-acid codes. Several proteins: start each with a FASTA header line (>name). "
             "Spaces, line breaks and numbering are removed; X, B, Z, J, U and O count as 'unknown'.")
     try:
@@ -170,7 +180,8 @@ def render() -> None:
             show_many(predictor, records, threshold)
     except ProtlabError as err:
         stop_with_error(err)
-    pytorch_panel(prediction_script(code_source, [r.sequence for r in records], threshold=threshold))
+    pytorch_panel(prediction_script(code_source, [r.sequence for r in records], threshold=threshold,
+                                    ids=[r.id for r in records]))
 
 
 render()

@@ -8,40 +8,36 @@ import streamlit as st
 
 from protlab.errors import ProtlabError
 from protlab.lessons import result_figures as rf
-from ui.common import (
-    explain,
-    keep_widgets,
-    kept,
-    kept_index,
-    pytorch_panel,
-    remembered_upload,
-    run_manager,
-    session_owner,
-    stop_with_error,
-)
+from ui.common import explain, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.memory import keep_widgets, kept, kept_index, remembered_upload
 from ui.router import ensure_router
+from ui.run_labels import OPTIMIZER_NAMES, settings_text
+from ui.run_results import compare_section, results_section
 from ui.train_runs import (
     ACTIVE_STATES,
-    OPTIMIZER_NAMES,
-    compare_section,
+    POLL_SECONDS,
+    RERUN_STATES,
     current_run_id,
+    epoch_cap,
     live_panel,
-    results_section,
-    run_label,
-    start_run,
+    run_again,
+    run_picker,
+    share_controls,
     status_of,
+    submit_run,
 )
 
 ensure_router()
 
 UPLOAD_KEY = "uploaded_bytes"  # session key with (file name, bytes) of the uploaded data; tests set it directly
+UPLOAD_SLOT = "train_data"  # the student's saved upload of training data
 QUICK_SAMPLE = 1_000  # rows in the "quick class demo" sample
-POLL_SECONDS = 1.0  # how often the live panel asks the background run for news
+MAX_EPOCHS = 1000  # the epochs widget's top when the class has no epoch cap
 DATA_CHOICES = ["Bundled DeepSol data (6,942 proteins)", "Upload my own CSV or FASTA"]
 SETTING_KEYS = ["data_choice", "sample_choice", "sample_size", "split_method", "identity", "model_kind", "embed_dim",
                 "hidden_dim", "kernel_size", "num_layers", "dropout", "global_dim", "optimizer", "lr", "batch_size",
                 "epochs", "patience", "scheduler", "weight_decay", "grad_accum", "grad_clip", "seed",
-                "mixed_precision", "compare_everyone", "compare_metric"]  # widgets remembered across page switches
+                "mixed_precision", "compare_metric"]  # widgets remembered across page switches and visits
 
 
 @st.cache_data(show_spinner="Reading the bundled DeepSol data...")
@@ -70,7 +66,7 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
     explain("CSV: a column of sequences and a column of 0/1 labels (1 = soluble). FASTA: put the label at the "
             "end of each header line, e.g. `>myprotein label=1`.")
     name, raw = remembered_upload("Labelled sequences", ["csv", "tsv", "txt", "fasta", "fa", "faa"], UPLOAD_KEY,
-                                  "Upload a file to continue, or switch back to the bundled data.")
+                                  "Upload a file to continue, or switch back to the bundled data.", slot=UPLOAD_SLOT)
     return (*uploaded_data(raw, name), name)
 
 
@@ -191,7 +187,10 @@ def settings_section():  # -> protlab.training.TrainConfig
     lr = c2.select_slider("Learning rate", [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0], kept("lr", d.lr),
                           key="lr", format_func=lambda v: f"{v:g}")
     batch_size = c3.select_slider("Batch size", [8, 16, 32, 64, 128, 256], kept("batch_size", d.batch_size), key="batch_size")
-    epochs = c4.number_input("Epochs", 1, 1000, kept("epochs", d.epochs), key="epochs")
+    cap = epoch_cap()
+    top = cap or MAX_EPOCHS
+    epochs = c4.number_input("Epochs", 1, top, kept("epochs", min(d.epochs, top), low=1, high=top), key="epochs",
+                             help=f"Your class allows at most {cap} epochs per run." if cap else None)
     c1, c2, c3, c4 = st.columns(4)
     patience = c1.number_input("Early-stopping patience", 0, 1000, kept("patience", d.patience), key="patience",
                                help="Stop after this many epochs without a lower validation loss (0: never).")
@@ -227,12 +226,12 @@ def build_spec(data, source: str, sample: int | None, split: tuple[str, float], 
     from protlab.runs import RunSpec
 
     rows = sample_rows(data, sample, train_config.seed)
-    where = "bundled DeepSol" if source == "bundled" else "uploaded file"
+    where = "bundled DeepSol" if source == "bundled" else f"uploaded {source}"
     description = f"{where}, {len(rows):,} rows" + (f" sampled from {len(data):,}" if len(rows) < len(data) else "")
     params = {"identity": split[1]} if split[0] == "homology" else {}
     spec = RunSpec(data=rows, data_description=description, split_method=split[0], split_params=params,
                    model_kind=kind, model_config=model_config, train_config=train_config)
-    spec.name = run_label(spec.summary())
+    spec.name = settings_text(spec.summary())
     return spec
 
 
@@ -249,8 +248,8 @@ def script_for(source: str, sample: int | None, split: tuple[str, float], kind: 
 def render() -> None:
     """Draw the Train page."""
     st.title("Train a solubility classifier")
-    st.markdown("Train the course's 1D-CNN on real proteins. Training runs in the background: you can switch "
-                "pages and come back, and the run keeps going.")
+    st.markdown("Train the course's 1D-CNN on real proteins. Your run waits its turn in the class queue, then "
+                "trains in the background: switch pages, reload, or come back later with your personal link.")
     try:
         data, report, source = data_section()
         report_section(data, report)
@@ -262,23 +261,39 @@ def render() -> None:
         stop_with_error(err)
     finally:
         keep_widgets(SETTING_KEYS)
-    status = status_of(current_run_id())
-    running = status is not None and status.state in ACTIVE_STATES
     st.subheader("Train", divider="gray")
-    c1, c2, _ = st.columns([1, 1, 3])
-    if c1.button("Start training", type="primary", disabled=running, key="start", icon=":material/play_arrow:"):
-        if not running:
-            try:
-                start_run(build_spec(data, source, sample, split, kind, model_config, train_config))
-                st.rerun()
-            except ProtlabError as err:  # e.g. the server's run limit: say so, keep the rest of the page
-                st.error(str(err), icon=":material/error:")
-    if c2.button("Stop", disabled=not running, key="stop", icon=":material/stop:"):
-        run_manager().stop(status.run_id, session_owner())
-        st.toast("Stopping after the current batch; the best weights so far are kept.", icon=":material/stop:")
-    st.fragment(live_panel, run_every=POLL_SECONDS if running else None)(running)
-    if status is not None and not running:
-        results_section(status)
+    run_picker()
+    status = status_of(current_run_id())
+    active = status is not None and status.state in ACTIVE_STATES
+    c1, c2, c3, _ = st.columns([1, 1, 1, 2])
+    if c1.button("Start training", type="primary", disabled=active, key="start", icon=":material/play_arrow:"):
+        try:
+            submit_run(build_spec(data, source, sample, split, kind, model_config, train_config))
+            st.rerun()
+        except ProtlabError as err:  # a full queue, the epoch cap: say so, keep the rest of the page
+            st.error(str(err), icon=":material/error:")
+    queued = status is not None and status.state == "queued"
+    if c2.button("Cancel" if queued else "Stop", disabled=not active, key="stop",
+                 icon=":material/close:" if queued else ":material/stop:"):
+        try:
+            run_manager().stop(status.run_id, session_owner())
+        except ProtlabError as err:
+            st.error(str(err), icon=":material/error:")
+        if not queued:
+            st.toast("Stopping after the current batch; the best weights so far are kept.", icon=":material/stop:")
+        st.rerun()
+    if status is not None and status.state in RERUN_STATES and c3.button(
+            "Run again", key="rerun", icon=":material/replay:", help="Queue a new run with exactly these settings."):
+        try:
+            run_again(status.run_id)
+            st.rerun()
+        except ProtlabError as err:
+            st.error(str(err), icon=":material/error:")
+    if status is not None:
+        st.fragment(live_panel, run_every=POLL_SECONDS if active else None)(status.state)
+        share_controls(status)
+        if not active:
+            results_section(status)
     compare_section()
     keep_widgets(SETTING_KEYS)
     pytorch_panel(script_for(source, sample, split, kind, model_config, train_config))

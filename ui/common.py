@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 import os
-import uuid
 from pathlib import Path
 
 import streamlit as st
@@ -30,10 +30,10 @@ def explain(markdown: str) -> None:
 
 
 def session_owner() -> str:
-    """Return a random id for this browser session, used to keep training runs apart."""
-    if "owner_id" not in st.session_state:
-        st.session_state["owner_id"] = uuid.uuid4().hex
-    return st.session_state["owner_id"]
+    """The student's owner id for runs and saved state: the same after a reload or with the personal link."""
+    from ui.identity import owner_id
+
+    return owner_id()
 
 
 @st.cache_resource(show_spinner=False)
@@ -44,17 +44,34 @@ def _run_manager_for(runs_root: str):  # -> protlab.runs.RunManager
     return RunManager(runs_root)
 
 
+def protlab_home() -> Path:
+    """$PROTLAB_HOME, or ~/.protlab: where runs and students' saved state live."""
+    return Path(os.environ.get("PROTLAB_HOME") or Path.home() / ".protlab")
+
+
 def run_manager():  # -> protlab.runs.RunManager
     """The app-wide RunManager for $PROTLAB_HOME/runs: it outlives reruns and page switches."""
-    home = os.environ.get("PROTLAB_HOME") or str(Path.home() / ".protlab")
-    return _run_manager_for(str(Path(home) / "runs"))
+    return _run_manager_for(str(protlab_home() / "runs"))
+
+
+@st.cache_resource(show_spinner=False)
+def _student_store_for(root: str):  # -> protlab.students.StudentStore
+    """One StudentStore per folder, shared by every session."""
+    from protlab.students import StudentStore
+
+    return StudentStore(root)
+
+
+def student_store():  # -> protlab.students.StudentStore
+    """The store of every student's saved settings, pasted text and uploads ($PROTLAB_HOME/students)."""
+    return _student_store_for(str(protlab_home() / "students"))
 
 
 def duration_text(seconds: float | None) -> str:
     """Seconds as short readable text: '45 s', '3 min 05 s', '1 h 02 min'."""
-    if seconds is None or seconds != seconds or seconds < 0:
+    if seconds is None or math.isnan(seconds) or seconds < 0:
         return "unknown"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:
@@ -62,37 +79,13 @@ def duration_text(seconds: float | None) -> str:
     return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
 
 
-KEEP_PREFIX = "_kept_"  # session keys that remember widget values while the student is on another page
 
 
-def kept(key: str, default):  # -> the remembered value or default
-    """The value widget `key` had when this session last showed it, else default (pass it as the widget's default).
+def restart_run_manager(stop_runs: bool = True) -> None:
+    """Close the app-wide RunManager of this process, as a server shutdown does (tests, restarts).
 
-    Streamlit forgets a page's widget values when the student switches page; this brings them back.
+    With stop_runs, its running runs end as 'interrupted'; queued runs stay queued for the next manager.
     """
-    return st.session_state.get(KEEP_PREFIX + key, default)
-
-
-def kept_index(key: str, options, default=None) -> int:
-    """Index of the remembered choice of a radio/selectbox in options (default's index, else 0)."""
-    options = list(options)
-    value = kept(key, default)
-    return options.index(value) if value in options else (options.index(default) if default in options else 0)
-
-
-def keep_widgets(keys) -> None:
-    """Remember the current values of these widgets for the next visit to this page."""
-    for key in keys:
-        if key in st.session_state:
-            st.session_state[KEEP_PREFIX + key] = st.session_state[key]
-
-
-def remembered_upload(label: str, types: list[str], key: str, hint: str) -> tuple[str, bytes]:
-    """Offer a file upload and keep the last file in session state (tests set it directly); stop with a hint if none."""
-    upload = st.file_uploader(label, type=types)
-    if upload is not None:
-        st.session_state[key] = (upload.name, upload.getvalue())
-    if key not in st.session_state:
-        st.info(hint)
-        st.stop()
-    return st.session_state[key]
+    root = str(protlab_home() / "runs")
+    _run_manager_for(root).close(stop_runs=stop_runs)
+    _run_manager_for.clear()

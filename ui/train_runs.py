@@ -1,39 +1,39 @@
-"""The Train page's run panels: live progress of the background run, test results, and runs compared."""
+"""The Train page's run panels: the student's runs, the queue, live progress, and sharing with the class."""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+
 import pandas as pd
 import streamlit as st
 
 from protlab.errors import ProtlabError, RunError
 from protlab.lessons import result_figures as rf
-from ui.common import duration_text, kept, kept_index, run_manager, session_owner
+from ui.common import duration_text, run_manager, session_owner, student_store
+from ui.run_labels import STATE_NAMES, clean_display_name, clock, created_at, run_title, unique_titles
 
-RUN_KEY = "train_run_id"  # session key with the id of this session's latest run
-OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd_momentum": "SGD + momentum"}
+RUN_KEY = "train_run_id"  # session key with the id of the run the page shows
 ACTIVE_STATES = ("queued", "running")  # a run in these states is not over yet
-RESULT_METRICS = ["accuracy", "precision", "recall", "f1", "auc", "mcc"]  # rows of the test-metrics table
+RERUN_STATES = ("interrupted", "failed", "stopped", "cancelled")  # states offering "Run again"
+POLL_SECONDS = 1.0  # how often the live panel asks for news while a run is queued or training
+DISPLAY_NAME = "display_name"  # store key and widget key of the name shown to the class
 
 
-def run_label(spec: dict) -> str:
-    """A short description of a run's settings, e.g. 'Adam, lr 0.001, CNN'."""
-    t = spec.get("train_config", {})
-    wd = f", wd {t['weight_decay']:g}" if t.get("weight_decay") else ""
-    return (f"{OPTIMIZER_NAMES.get(t.get('optimizer'), t.get('optimizer'))}, lr {t.get('lr', 0):g}{wd}, "
-            f"{spec.get('model_kind', '?').upper()}, {spec.get('split_method', '?')} split")
+def my_runs() -> list[dict]:
+    """The student's runs, newest first."""
+    return run_manager().list_runs(session_owner())
 
 
 def current_run_id() -> str | None:
-    """This session's run to show: the one last started here, else its newest run on disk."""
+    """The run to show: the one chosen or started here, else the student's newest run."""
     if st.session_state.get(RUN_KEY):
         return st.session_state[RUN_KEY]
-    mine = run_manager().list_runs(session_owner())
+    mine = my_runs()
     return mine[0]["run_id"] if mine else None
 
 
 def status_of(run_id: str | None):  # -> RunStatus | None
-    """This session's run status, or None if there is no run (or it belongs to someone else)."""
+    """The student's run status, or None if there is no run (or it belongs to someone else)."""
     if not run_id:
         return None
     try:
@@ -42,11 +42,11 @@ def status_of(run_id: str | None):  # -> RunStatus | None
         return None
 
 
-def start_run(spec) -> None:
-    """Start the run, unless this session already has one going (a double-clicked Start adopts that one)."""
+def submit_run(spec) -> None:
+    """Queue the run, unless the student already has one going (a double-clicked Start adopts that one)."""
     manager, owner = run_manager(), session_owner()
     try:
-        st.session_state[RUN_KEY] = manager.start(spec, owner)
+        st.session_state[RUN_KEY] = manager.submit(spec, owner)
     except RunError:
         active = [r for r in manager.list_runs(owner) if r["state"] in ACTIVE_STATES]
         if not active:
@@ -54,24 +54,77 @@ def start_run(spec) -> None:
         st.session_state[RUN_KEY] = active[0]["run_id"]
 
 
-def live_panel(poll: bool) -> None:
-    """Progress with ETA, live curves and the epoch table of the current run; polled while it trains."""
+def run_again(run_id: str) -> None:
+    """Submit the same settings again and show the new run."""
+    st.session_state[RUN_KEY] = run_manager().rerun(run_id, session_owner())
+
+
+def run_picker() -> None:
+    """Choose which of the student's runs the page shows (newest first)."""
+    runs = my_runs()
+    if len(runs) < 2:
+        return
+    titles = unique_titles(runs)
+    ids = [r["run_id"] for r in runs]
+    states = {r["run_id"]: STATE_NAMES.get(r["state"], r["state"]) for r in runs}
+    when = {r["run_id"]: clock(created_at(r)) for r in runs}
+    current = current_run_id()
+    chosen = st.selectbox("Your runs", ids, ids.index(current) if current in ids else 0, key="shown_run",
+                          format_func=lambda i: f"{when[i]} · {titles[i]} · {states[i]}".lstrip(" ·"))
+    st.session_state[RUN_KEY] = chosen
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st, ..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def wait_text(seconds: float | None) -> str:
+    """'about 4 min', 'less than a minute', or nothing when the wait is unknown."""
+    if seconds is None or math.isnan(seconds):
+        return ""
+    if seconds < 60:
+        return "less than a minute"
+    return f"about {round(seconds / 60)} min"
+
+
+def queue_text(status) -> str:
+    """'Queued: 7th in line, about 4 min'."""
+    place = (f"{ordinal(status.queue_position)} in line" if status.queue_position
+             else "waiting for a free place")
+    wait = wait_text(status.queue_wait_seconds)
+    return f"Queued: {place}" + (f", {wait}" if wait else "")
+
+
+def live_panel(shown_state: str) -> None:
+    """Queue place, or progress with ETA and live curves; redraws the page when the run changes state."""
     status = status_of(current_run_id())
     if status is None:
         return
-    if poll and status.state not in ACTIVE_STATES:
-        st.rerun(scope="app")  # the run just ended: redraw the whole page for the results and stop polling
+    if status.state != shown_state:
+        st.rerun(scope="app")  # started, ended, cancelled: the buttons and the results change with it
+    title = run_title(status, with_auc=False)
+    if status.state == "queued":
+        st.info(queue_text(status), icon=":material/hourglass_top:")
+        summary = run_manager().queue_summary()
+        st.caption(f"{title}. The class shares {summary['workers']} training places; "
+                   f"{summary['running']} runs are training and {summary['queued']} are waiting. Your run "
+                   "starts by itself when its turn comes: you can switch pages or close this tab meanwhile.")
+        return
     history = rf.history_frame(status.events)
     if status.state in ACTIVE_STATES:
-        detail = ("preparing the data and the model" if status.eta_seconds is None and not status.events
+        detail = ("preparing the data and the model" if status.eta_seconds is None and not status.batch_losses
                   else f"about {duration_text(status.eta_seconds)} left")
-        text = f"Run {status.run_id}: {status.state} · {status.progress:.0%} · {detail}"
+        text = f"{title}: training · {status.progress:.0%} · {detail}"
     else:
-        took = status.timings.get("seconds")
-        text = f"Run {status.run_id}: {status.state}" + (f" in {duration_text(took)}" if took else "")
+        took = (status.timings or {}).get("seconds")
+        text = f"{title}: {status.state}" + (f" in {duration_text(took)}" if took else "")
     st.progress(min(max(float(status.progress), 0.0), 1.0), text=text)
-    st.caption(f"{status.name} · data: {status.spec.get('data', '')} · "
-               f"{len(history)} of {status.spec['train_config']['epochs']} epochs done")
+    epochs = status.spec.get("train_config", {}).get("epochs", "?")
+    st.caption(f"Data: {status.spec.get('data', '')} · {len(history)} of {epochs} epochs done · "
+               f"run {status.run_id}")
+    batch_loss_chart(status.batch_losses)
     if history.empty:
         return
     left, right = st.columns(2)
@@ -79,9 +132,27 @@ def live_panel(poll: bool) -> None:
     right.plotly_chart(rf.metric_curves(history), key="live-metrics")
     left, right = st.columns(2)  # half width: the epoch and log-scale ticks need the room
     left.plotly_chart(rf.lr_curve(history), key="live-lr")
+    epoch_table(right, history)
+
+
+def batch_loss_chart(points: list[dict] | None) -> None:
+    """Training loss every few batches: a curve that moves from the first minute of the first epoch."""
+    if not points:
+        return
+    frame = pd.DataFrame(points)
+    if not {"epoch", "loss"} <= set(frame.columns):
+        return
+    st.markdown("**Training loss, batch by batch**")
+    st.line_chart(frame, x="epoch", y="loss", x_label="Epoch (fractions: batches within an epoch)",
+                  y_label="Training loss", height=220, color=rf.TRAIN_COLOUR)
+
+
+def epoch_table(where, history: pd.DataFrame) -> None:
+    """One row per finished epoch."""
     shown = [c for c in ["epoch", "train_loss", "val_loss", "val_auc", "val_mcc", "lr", "seconds", "is_best"]
              if c in history]
-    right.dataframe(history[shown], hide_index=True, key="live-table", height=min(340, 35 * len(history) + 38),
+    where.dataframe(history[shown], hide_index=True, key="live-table",
+                    height=min(340, 35 * len(history) + 38),
                     column_config={
         "epoch": "Epoch", "train_loss": st.column_config.NumberColumn("Train loss", format="%.4f"),
         "val_loss": st.column_config.NumberColumn("Val loss", format="%.4f"),
@@ -92,94 +163,43 @@ def live_panel(poll: bool) -> None:
         "is_best": st.column_config.CheckboxColumn("Best")})
 
 
-def results_section(status) -> None:
-    """Test metrics beside the baseline, confusion matrix with a threshold, ROC and downloads."""
-    from protlab.training import compute_metrics, roc_points
+def _sharing_changed(run_id: str) -> None:
+    """Widget callback: share or unshare the run under the typed name, and remember the name."""
+    shared = bool(st.session_state.get(f"share_{run_id}"))
+    name = clean_display_name(st.session_state.get(DISPLAY_NAME))
+    try:
+        run_manager().set_sharing(run_id, session_owner(), shared, name)
+        student_store().save(session_owner(), DISPLAY_NAME, name)
+    except (ProtlabError, OSError) as err:
+        st.session_state["_share_error"] = str(err)
 
-    if status.state in ("failed", "interrupted"):
-        st.error(f"Run {status.run_id} {status.state}: {status.error}", icon=":material/error:")
-    if not status.test_metrics:
-        if status.state != "failed":
-            st.warning(f"Run {status.run_id} ended ({status.state}) before any epoch finished, so it has no "
-                       "test results.", icon=":material/warning:")
+
+def share_controls(status) -> None:
+    """'Share with the class' for one run, with the name the class sees; nothing shared without the tick."""
+    if status.state in ("failed", "cancelled"):
         return
-    st.header("4 · Results on the held-out test set")
-    if status.state == "stopped":
-        st.info("You stopped this run early; these results use the best epoch it reached.", icon=":material/info:")
-    base = status.baseline or {}
-    table = pd.DataFrame({"metric": [rf.METRIC_NAMES.get(n, n) for n in RESULT_METRICS],
-                          "your model": [status.test_metrics.get(n) for n in RESULT_METRICS],
-                          "majority-class baseline": [base.get(n) for n in RESULT_METRICS]})
-    left, right = st.columns([2, 3])
-    left.dataframe(table, hide_index=True, key="test-metrics",
-                   column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns[1:]})
-    majority = {0: "insoluble", 1: "soluble"}.get(base.get("majority_class"), "the larger class")
-    right.caption(f"Test set: {int(status.test_metrics.get('n', 0)):,} proteins the model never saw while "
-                  f"training. The baseline always answers '{majority}', the larger class in the training set. A "
-                  "useful model must beat it, above all on MCC and AUC, which a constant guess cannot improve. "
-                  "The table uses threshold 0.5; move the slider below to trade precision for recall.")
-    y, p = np.asarray(status.test_labels), np.asarray(status.test_probs)  # (N_test,) int64, float64
-    threshold = st.slider("Decision threshold (P(soluble) at or above it counts as soluble)", 0.0, 1.0, 0.5, 0.01,
-                          key="result_threshold")
-    m = compute_metrics(y, p, threshold=threshold)
-    left, right = st.columns(2)
-    left.plotly_chart(rf.confusion_figure(int(m["tn"]), int(m["fp"]), int(m["fn"]), int(m["tp"]),
-                                          threshold=threshold), key="confusion")
-    roc = roc_points(y, p)
-    fpr, tpr = m["fp"] / max(m["fp"] + m["tn"], 1), m["tp"] / max(m["tp"] + m["fn"], 1)
-    right.plotly_chart(rf.roc_figure(roc["fpr"], roc["tpr"], auc=m["auc"], point=(fpr, tpr)), key="roc")
-    st.caption(f"At threshold {threshold:.2f}: accuracy {m['accuracy']:.3f}, precision {m['precision']:.3f}, "
-               f"recall {m['recall']:.3f}, F1 {m['f1']:.3f}, MCC {m['mcc']:.3f}.")
-    c1, c2, _ = st.columns([1, 1, 1])
-    if status.checkpoint_path:
-        c1.download_button("Download the trained model (.pt)", _reader(status.checkpoint_path),
-                           f"protlab_{status.run_id}.pt", mime="application/octet-stream", on_click="ignore",
-                           icon=":material/download:", key="download-model")
-    csv = rf.history_frame(status.events).to_csv(index=False).encode()
-    c2.download_button("Download per-epoch metrics (CSV)", csv, f"protlab_{status.run_id}_epochs.csv",
-                       mime="text/csv", on_click="ignore", icon=":material/download:", key="download-history")
+    if DISPLAY_NAME not in st.session_state:
+        saved = student_store().load(session_owner(), DISPLAY_NAME, "")
+        st.session_state[DISPLAY_NAME] = status.display_name or (saved if isinstance(saved, str) else "")
+    left, right = st.columns([1, 2], vertical_alignment="bottom")
+    left.checkbox("Share with the class", value=bool(status.shared), key=f"share_{status.run_id}",
+                  on_change=_sharing_changed, args=(status.run_id,),
+                  help="Your curves, settings and test AUC appear on the Class results page under the name "
+                       "you give. Untick to take them back.")
+    right.text_input("Name shown to the class", key=DISPLAY_NAME, max_chars=40,
+                     placeholder="e.g. Team Otter (no real name needed)",
+                     on_change=_sharing_changed, args=(status.run_id,))
+    if error := st.session_state.pop("_share_error", None):
+        st.error(error, icon=":material/error:")
+    elif status.shared:
+        st.caption(":material/groups: Shared: this run is on the **Class results** page.")
 
 
-def _reader(path: str):  # -> Callable[[], bytes]
-    """Read the checkpoint only when the student downloads it."""
-    def read() -> bytes:
-        with open(path, "rb") as handle:
-            return handle.read()
-    return read
+def epoch_cap() -> int | None:
+    """The class's largest number of epochs per run (None: no cap)."""
+    settings = getattr(run_manager(), "settings", None)
+    if settings is None:
+        from protlab.runs import ClassSettings
 
-
-def compare_section() -> None:
-    """Overlay the curves of several finished runs (e.g. SGD vs Adam vs AdamW, Exercise 4)."""
-    manager, owner = run_manager(), session_owner()
-    st.header("5 · Compare runs")
-    runs = {r["run_id"]: r for r in manager.list_runs(owner) if r["state"] in ("finished", "stopped")}
-    if st.toggle("Include finished runs from other sessions on this server", kept("compare_everyone", False),
-                 key="compare_everyone",
-                 help="For the whole class: compare everyone's finished runs (names only, no owners)."):
-        runs.update({r["run_id"]: r for r in manager.list_runs() if r["run_id"] not in runs})
-    if len(runs) < 2:
-        st.caption("Finish two or more runs (for example SGD + momentum, Adam and AdamW, Exercise 4) to compare "
-                   "them here. Every run is kept on disk.")
-        return
-
-    def label(run_id: str) -> str:
-        clock = f"{run_id[9:11]}:{run_id[11:13]}:{run_id[13:15]}"
-        return f"{clock} UTC #{run_id[-4:]} · {runs[run_id]['spec']['name']}"
-
-    chosen = st.multiselect("Runs to overlay", list(runs), default=list(runs)[:3], format_func=label,
-                            key="compare")
-    histories = {}
-    for run_id in chosen:
-        try:
-            rows = manager.status(run_id, owner).events if runs[run_id].get("owner") else \
-                manager.run_history(run_id)
-        except ProtlabError:
-            continue
-        histories[label(run_id)] = rf.history_frame(rows)
-    if not histories:
-        return
-    curves = ["loss", "auc", "mcc", "accuracy"]
-    metric = st.radio("Curves", curves, kept_index("compare_metric", curves), horizontal=True, key="compare_metric",
-                      format_func=lambda m: "Loss" if m == "loss" else f"Validation {rf.METRIC_NAMES[m]}")
-    st.plotly_chart(rf.runs_overlay(histories, metric=metric), key="overlay")
-    st.dataframe(rf.runs_table({label(r): runs[r] for r in chosen}, histories), hide_index=True, key="compare-table")
+        settings = ClassSettings.from_env()
+    return settings.epoch_cap

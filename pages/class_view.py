@@ -1,0 +1,79 @@
+"""Class results: every run a student chose to share, overlaid and ranked by held-out AUC, refreshed live."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from protlab.lessons import result_figures as rf
+from ui.class_results import class_histories, class_rows, optimizer_table, ranking_table, run_names
+from ui.common import explain, run_manager
+from ui.memory import keep_widgets, kept, kept_index
+from ui.router import ensure_router
+
+ensure_router()
+
+REFRESH_SECONDS = 5  # how often the page asks for the class's newest results
+METRICS = ["auc", "loss"]  # curves to overlay: validation AUC, or training and validation loss
+SETTING_KEYS = ["class_metric", "class_top"]
+
+
+def queue_summary() -> None:
+    """For the instructor: how busy the training places are."""
+    summary = run_manager().queue_summary()
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Training now", summary.get("running", 0))
+    c2.metric("Waiting in the queue", summary.get("queued", 0))
+    c3.metric("Training places (workers)", summary.get("workers", 0))
+
+
+def class_panel(metric: str, top: int) -> None:
+    """Queue summary, ranking, optimizer comparison and overlaid curves of the shared runs."""
+    queue_summary()
+    rows = class_rows()
+    if not rows:
+        st.info("No run is shared yet. On **Train a classifier**, tick **Share with the class** under a run: "
+                "it appears here within a few seconds.", icon=":material/groups:")
+        return
+    names = run_names(rows)
+    histories = class_histories(rows)
+    ranking = ranking_table(rows, names, histories)
+    st.subheader(f"Ranking by held-out AUC ({len(rows)} shared runs)")
+    st.dataframe(ranking, hide_index=True, key="class-ranking", column_config={
+        "rank": st.column_config.NumberColumn("Rank", format="%d"),
+        "test AUC": st.column_config.NumberColumn(format="%.3f"),
+        "test MCC": st.column_config.NumberColumn(format="%.3f"),
+        "best val AUC": st.column_config.NumberColumn(format="%.3f"),
+        "learning rate": st.column_config.NumberColumn(format="%g"),
+        "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0,
+                                                    format="percent"),
+        "run_id": None})
+    explain("Runs still training are ranked below the finished ones until they have a test AUC. The test set "
+            "is 10% of each student's data that their model never saw; runs on the same data compare fairly.")
+    st.subheader("Which optimizer did best?")
+    st.dataframe(optimizer_table(rows), hide_index=True, key="class-optimizers", column_config={
+        c: st.column_config.NumberColumn(format="%.3f") for c in ("best test AUC", "median test AUC")})
+    shown = {names[r]: histories[r] for r in ranking["run_id"].head(top)
+             if r in histories and not histories[r].empty}
+    if shown:
+        label = "loss" if metric == "loss" else "validation AUC"
+        st.plotly_chart(rf.runs_overlay(shown, metric=metric, title=f"Class runs: {label} per epoch "
+                                        f"(top {len(shown)} by held-out AUC)"), key="class-overlay")
+
+
+def render() -> None:
+    """Draw the class view."""
+    st.title("Class results")
+    st.markdown("Everyone's shared runs side by side: the notes' optimizer comparison (SGD + momentum, Adam, "
+                "AdamW), done by the whole class at once. Only runs whose owner ticked **Share with the "
+                "class** appear, under the name they chose. The page refreshes by itself.")
+    left, right = st.columns([2, 1])
+    names = {"auc": "Validation AUC", "loss": "Loss (dashed: training, solid: validation)"}
+    metric = left.radio("Curves", METRICS, kept_index("class_metric", METRICS), horizontal=True,
+                        key="class_metric", format_func=names.get)
+    top = right.slider("Runs in the chart", 1, 20, kept("class_top", 8, low=1, high=20), key="class_top",
+                       help="The best runs by held-out AUC; the table lists every shared run.")
+    keep_widgets(SETTING_KEYS)
+    st.fragment(class_panel, run_every=REFRESH_SECONDS)(metric, int(top))
+
+
+render()

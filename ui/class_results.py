@@ -1,0 +1,96 @@
+"""The class view's data: shared runs, their curves, the ranking and the optimizer comparison (no owners)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from protlab.errors import ProtlabError
+from protlab.lessons import result_figures as rf
+from ui.common import protlab_home, run_manager
+from ui.run_labels import STATE_NAMES, clean_display_name, data_name, model_name, optimizer_name, test_auc
+
+CACHE_SECONDS = 3  # every open class view shares one read of the shared runs per this many seconds
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _class_rows(runs_root: str) -> list[dict]:
+    """manager.class_runs(), read once per CACHE_SECONDS for every viewer."""
+    return run_manager().class_runs()
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False, max_entries=2000)
+def _history(runs_root: str, run_id: str, state: str) -> pd.DataFrame:
+    """Epoch rows of a shared run (state in the key: a finished run's curves are read again, then kept)."""
+    try:
+        return rf.history_frame(run_manager().run_history(run_id))
+    except ProtlabError:
+        return pd.DataFrame()
+
+
+def class_rows() -> list[dict]:
+    """Every shared run of the class."""
+    return _class_rows(str(protlab_home() / "runs"))
+
+
+def class_histories(rows: list[dict]) -> dict[str, pd.DataFrame]:
+    """run_id -> epoch history of each shared run."""
+    root = str(protlab_home() / "runs")
+    return {r["run_id"]: _history(root, r["run_id"], r.get("state", "")) for r in rows}
+
+
+def run_names(rows: list[dict]) -> dict[str, str]:
+    """run_id -> 'Team Otter · Adam lr 0.001' (a number added when two would read the same)."""
+    names, seen = {}, {}
+    for row in rows:
+        spec = row.get("spec") or {}
+        lr = (spec.get("train_config") or {}).get("lr")
+        who = clean_display_name(row.get("display_name")) or "A student"
+        base = f"{who} · {optimizer_name(spec)}" + (f" lr {lr:g}" if isinstance(lr, (int, float)) else "")
+        seen[base] = seen.get(base, 0) + 1
+        names[row["run_id"]] = base if seen[base] == 1 else f"{base} #{seen[base]}"
+    return names
+
+
+def _best_val_auc(history: pd.DataFrame) -> float | None:
+    """Highest validation AUC of any epoch so far."""
+    if "val_auc" not in history or history["val_auc"].dropna().empty:
+        return None
+    return float(history["val_auc"].max())
+
+
+def ranking_table(rows: list[dict], names: dict[str, str],
+                  histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per shared run with who used which settings, best first by held-out (test) AUC."""
+    table = []
+    for row in rows:
+        spec, history = row.get("spec") or {}, histories.get(row["run_id"], pd.DataFrame())
+        train = spec.get("train_config") or {}
+        metrics = row.get("test_metrics") or {}
+        table.append({
+            "run_id": row["run_id"], "name": names[row["run_id"]].split(" · ", 1)[0],
+            "model": model_name(spec), "optimizer": optimizer_name(spec), "learning rate": train.get("lr"),
+            "weight decay": train.get("weight_decay"), "batch size": train.get("batch_size"),
+            "epochs": f"{len(history)} of {train.get('epochs', '?')}", "data": data_name(spec),
+            "state": STATE_NAMES.get(row.get("state"), row.get("state")),
+            "progress": float(row.get("progress") or 0.0), "best val AUC": _best_val_auc(history),
+            "test AUC": test_auc(row), "test MCC": metrics.get("mcc") if isinstance(metrics, dict) else None})
+    columns = ["rank", "name", "test AUC", "test MCC", "best val AUC", "model", "optimizer", "learning rate",
+               "weight decay", "batch size", "epochs", "data", "state", "progress", "run_id"]
+    if not table:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(table)
+    frame = frame.sort_values(["test AUC", "best val AUC"], ascending=False, na_position="last",
+                              kind="stable")
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    return frame[columns].reset_index(drop=True)
+
+
+def optimizer_table(rows: list[dict]) -> pd.DataFrame:
+    """Per optimizer: how many shared runs, and their best and median held-out AUC."""
+    frame = pd.DataFrame({"optimizer": [optimizer_name(r.get("spec") or {}) for r in rows],
+                          "test AUC": [test_auc(r) for r in rows]})
+    grouped = frame.groupby("optimizer", sort=True)["test AUC"]
+    table = pd.DataFrame({"runs": grouped.size(), "finished runs": grouped.count(),
+                          "best test AUC": grouped.max(), "median test AUC": grouped.median()}).reset_index()
+    return table.sort_values("best test AUC", ascending=False, na_position="last").reset_index(drop=True)

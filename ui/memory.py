@@ -1,0 +1,135 @@
+"""What a page remembers for the student: widget settings, pasted text and uploaded files.
+
+Streamlit forgets a page's widgets when the student switches page, and a reload starts a new session. These
+helpers keep the values in this session's memory and in the student's folder on disk (protlab.students), so
+they come back after a page switch, a reload, a reopened link and a server restart.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from protlab.errors import ProtlabError
+from ui.common import session_owner, student_store
+
+KEEP_PREFIX = "_kept_"  # session keys that remember widget values while the student is on another page
+LOADED_KEY = "_kept_loaded"  # session flag: the saved settings were read from disk in this session
+SAVED_KEY = "_kept_saved"  # session copy of the settings last written to disk (to skip unchanged writes)
+SETTINGS = "settings"  # store key holding every remembered widget value
+TEXT_PREFIX = "text_"  # store keys of remembered text areas
+
+
+def _load_saved_settings() -> None:
+    """Bring the student's saved widget values into this session, once."""
+    if st.session_state.get(LOADED_KEY):
+        return
+    st.session_state[LOADED_KEY] = True
+    saved = student_store().load(session_owner(), SETTINGS, {})
+    if isinstance(saved, dict):
+        for key, value in saved.items():
+            st.session_state.setdefault(KEEP_PREFIX + key, value)
+        st.session_state[SAVED_KEY] = dict(saved)
+
+
+def kept(key: str, default, *, options=None, low=None, high=None):  # -> the remembered value or default
+    """The value widget `key` last had for this student, else default (pass it as the widget's default).
+
+    A remembered value of another type than default, or not among options, gives default; a number outside
+    low..high is moved to the nearest end (say the class epoch cap was lowered since).
+    """
+    _load_saved_settings()
+    value = st.session_state.get(KEEP_PREFIX + key, default)
+    if default is not None and type(value) is not type(default):
+        return default
+    if options is not None and value not in list(options):
+        return default
+    if low is not None and value < low:
+        return low
+    if high is not None and value > high:
+        return high
+    return value
+
+
+def kept_index(key: str, options, default=None) -> int:
+    """Index of the remembered choice of a radio/selectbox in options (default's index, else 0)."""
+    options = list(options)
+    value = kept(key, default)
+    return options.index(value) if value in options else (options.index(default) if default in options else 0)
+
+
+def keep_widgets(keys) -> None:
+    """Remember the current values of these widgets for the next visit (this session and on disk)."""
+    _load_saved_settings()
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[KEEP_PREFIX + key] = st.session_state[key]
+    values = {k[len(KEEP_PREFIX):]: v for k, v in st.session_state.items()
+              if k.startswith(KEEP_PREFIX) and k not in (LOADED_KEY, SAVED_KEY)
+              and isinstance(v, (bool, int, float, str))}
+    if values != st.session_state.get(SAVED_KEY):
+        try:
+            student_store().save(session_owner(), SETTINGS, values)
+        except (ProtlabError, OSError):
+            return  # not remembered on disk this time; the session still has the values
+        st.session_state[SAVED_KEY] = values
+
+
+def remembered_text(key: str, default: str) -> str:
+    """The text the student last left in text area `key` (this session, else saved), else default."""
+    if key in st.session_state:
+        return st.session_state[key]
+    saved = student_store().load(session_owner(), TEXT_PREFIX + key)
+    text = saved if isinstance(saved, str) else default
+    st.session_state.setdefault(f"_saved_{TEXT_PREFIX}{key}", text)  # unchanged text is not written again
+    return text
+
+
+def remember_text(key: str, text: str) -> None:
+    """Save the text of text area `key` for the student's next visit (only when it changed)."""
+    seen = f"_saved_{TEXT_PREFIX}{key}"
+    if st.session_state.get(seen) == text:
+        return
+    try:
+        student_store().save(session_owner(), TEXT_PREFIX + key, text)
+    except (ProtlabError, OSError):
+        st.caption("This text is too long to be remembered for your next visit.")
+        return
+    st.session_state[seen] = text
+
+
+def remembered_upload(label: str, types: list[str], key: str, hint: str, *, slot: str) -> tuple[str, bytes]:
+    """An upload that stays: the file in use is named with a Clear button after page switches and reloads.
+
+    Returns (file name, bytes); stops the page with hint when there is no file. Tests may put (name, bytes)
+    into st.session_state[key] directly, as the uploader would.
+    """
+    store, owner = student_store(), session_owner()
+    if key not in st.session_state:
+        saved = store.load_upload(owner, slot)
+        if saved is not None:
+            st.session_state[key] = (saved.name, saved.data)
+    in_use = st.container()  # above the uploader: the file the page is using
+    nonce_key = f"_{key}_uploader"  # a new uploader key empties the uploader after each accepted file
+    upload = st.file_uploader(label if key not in st.session_state else "Replace it with another file",
+                              type=types, key=f"{key}_uploader_{st.session_state.get(nonce_key, 0)}")
+    if upload is not None:
+        try:
+            stored = store.save_upload(owner, slot, upload.name, upload.getvalue())
+        except ProtlabError as err:
+            st.error(str(err), icon=":material/error:")
+            st.stop()
+        st.session_state[key] = (stored.name, stored.data)
+        st.session_state[nonce_key] = st.session_state.get(nonce_key, 0) + 1
+        st.rerun()
+    if key not in st.session_state:
+        st.info(hint, icon=":material/upload_file:")
+        st.stop()
+    name, data = st.session_state[key]
+    left, right = in_use.columns([5, 1], vertical_alignment="center")
+    left.markdown(f":material/description: Using **{name}** ({len(data) / 1024:,.1f} kB). It stays here when "
+                  "you switch pages or come back later.")
+    if right.button("Clear", key=f"{key}_clear", icon=":material/close:"):
+        store.clear_upload(owner, slot)
+        del st.session_state[key]
+        st.rerun()
+    return name, data
