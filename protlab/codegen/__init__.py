@@ -12,13 +12,13 @@ from protlab.codegen.lessons import (
     sequential_code,
     tm_step_code,
 )
-from protlab.codegen.models import (
-    cnn_code,
-    dual_code,
-)
 from protlab.codegen.predict import (
     MAX_LISTED,
     prediction_script,
+)
+from protlab.codegen.script_template import (
+    fill_settings,
+    read_template,
 )
 from protlab.codegen.train import (
     TrainScriptSettings,
@@ -34,10 +34,10 @@ __all__ = [
     "tm_step_code",
     "sequential_code",
     "module_code",
-    "cnn_code",
-    "dual_code",
     "prediction_script",
     "MAX_LISTED",
     "TrainScriptSettings",
     "training_script",
+    "read_template",
+    "fill_settings",
 ]

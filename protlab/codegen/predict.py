@@ -1,43 +1,49 @@
-"""Write the "Show me the PyTorch" prediction script for the Predict page from the student's real input."""
+"""Write the Predict page's "Show me the PyTorch" script: templates/predict_script.py with the page's input.
+
+The template is a complete plain-PyTorch prediction script (checkpoint loading, the model classes, encoding,
+prediction and attribution); this module only writes its settings: the checkpoint, the proteins as FASTA, the
+threshold and whether to explain the first protein.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-__all__ = ["prediction_script", "MAX_LISTED"]
+from protlab.codegen.script_template import Code, fill_settings, read_template
 
-MAX_LISTED = 20  # sequences written into the prediction script
+__all__ = ["MAX_LISTED", "prediction_script"]
+
+MAX_LISTED = 20  # proteins written into the prediction script
+FASTA_WIDTH = 60  # residues per FASTA line
+DEFAULT_CHECKPOINT = "assets/models/default.pt"  # the bundled model, relative to the ProtLab folder
+_PLAIN_ID = re.compile(r'[^\s"\\>]{1,60}')  # ids written as they are; others become seq1, seq2, ...
+
+
+def _fasta(sequences: Sequence[str], ids: Sequence[str] | None) -> Code:
+    """The first MAX_LISTED proteins as a FASTA string literal (a comment says how many were left out)."""
+    records = []
+    for number, sequence in enumerate(sequences[:MAX_LISTED], start=1):
+        name = ids[number - 1] if ids is not None and number <= len(ids) else ""
+        name = name if _PLAIN_ID.fullmatch(name) else f"seq{number}"
+        lines = [sequence[i:i + FASTA_WIDTH] for i in range(0, len(sequence), FASTA_WIDTH)]
+        records.append("\n".join([f">{name}", *lines]))
+    more = f"  # the first {MAX_LISTED} of your {len(sequences):,} proteins" if len(sequences) > MAX_LISTED \
+        else ""
+    return Code('"""\n' + "\n".join(records) + '\n"""' + more)
 
 
 def prediction_script(model_source: str, sequences: Sequence[str], *, threshold: float = 0.5,
-                      with_attribution: bool = True) -> str:
-    """Return a runnable script that loads a checkpoint and predicts P(soluble) for these sequences."""
-    listing = ",\n    ".join(repr(s) for s in sequences[:MAX_LISTED])
-    more = f"\n    # ... {len(sequences) - MAX_LISTED:,} more sequences from your input" if len(sequences) > MAX_LISTED else ""
-    attribution = ""
-    if with_attribution:
-        attribution = f'''
-# Per-residue attribution for the first sequence: gradient x input on the embedding
-contributions = predictor.attribution(sequences[0])  # (L,) contribution of each residue to P(soluble)
-top = np.argsort(-np.abs(contributions))[:5]
-for i in top:
-    print(f"residue {{sequences[0][i]}}{{i + 1}}: {{contributions[i]:+.4f}}")
-'''
-    return f'''\
-"""Predict solubility exactly as the ProtLab Predict page did."""
-import numpy as np
-import torch
+                      with_attribution: bool = True, ids: Sequence[str] | None = None) -> str:
+    """Return a runnable plain-PyTorch script that loads the checkpoint and predicts P(soluble) for them.
 
-from protlab.predict import Predictor
-
-torch.set_grad_enabled(False)
-predictor = {"Predictor.default()" if model_source == "default" else f"Predictor.from_checkpoint({model_source!r})"}
-sequences = [
-    {listing},{more}
-]
-THRESHOLD = {threshold!r}  # P(soluble) at or above this is called 'soluble'
-p_soluble = predictor.predict(sequences)  # (N,) probabilities from the softmax of the two logits
-for seq, p in zip(sequences, p_soluble):
-    call = "soluble" if p >= THRESHOLD else "insoluble"
-    print(f"{{seq[:20]}}... P(soluble) = {{p:.3f}} -> {{call}}")
-{attribution}'''
+    model_source is "default" for the bundled model, else the checkpoint's path or file name; sequences are
+    cleaned (uppercase letters only); ids, when given, name them in the FASTA block.
+    """
+    checkpoint = DEFAULT_CHECKPOINT if model_source == "default" else str(model_source)
+    return fill_settings(read_template("predict_script.py"), {
+        "CHECKPOINT": checkpoint,
+        "FASTA": _fasta(sequences, ids),
+        "THRESHOLD": float(threshold),
+        "ATTRIBUTION": bool(with_attribution and len(sequences) > 0),
+    })
