@@ -47,3 +47,52 @@ def app_runs():
 
     yield run_manager()
     restart_run_manager(stop_runs=True)
+
+
+def frozen_kmer_clusters(sequences: list[str], k: int = 4, min_shared: float = 0.1):  # -> (N,) ids
+    """Frozen copy of the recipes' former kmer_clusters: components of pairs sharing > min_shared k-mers."""
+    import numpy as np
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    from protlab.alphabet import BYTE_TO_INDEX, VOCAB_SIZE
+
+    rows, cols = [], []
+    for i, seq in enumerate(sequences):
+        tokens = BYTE_TO_INDEX[np.frombuffer(seq.encode("ascii"), dtype=np.uint8)]
+        if len(tokens) < k:
+            continue
+        code = np.zeros(len(tokens) - k + 1, dtype=np.int64)
+        for j in range(k):
+            code = code * VOCAB_SIZE + tokens[j : len(tokens) - k + 1 + j]
+        distinct = np.unique(code)
+        rows.append(np.full(distinct.size, i))
+        cols.append(distinct)
+    n = len(sequences)
+    rows_, cols_ = np.concatenate(rows), np.concatenate(cols)
+    _, cols_ = np.unique(cols_, return_inverse=True)
+    x = sparse.csr_matrix((np.ones(rows_.size, np.float32), (rows_, cols_)), shape=(n, int(cols_.max()) + 1))
+    counts = np.asarray(x.sum(axis=1)).ravel()
+    shared = (x @ x.T).tocoo()
+    upper = shared.row < shared.col
+    r, c, v = shared.row[upper], shared.col[upper], shared.data[upper]
+    linked = v / np.maximum(np.minimum(counts[r], counts[c]), 1) > min_shared
+    graph = sparse.coo_matrix((np.ones(linked.sum()), (r[linked], c[linked])), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def frozen_cluster_split(sequences: list[str], val_fraction: float, test_fraction: float,
+                         seed: int):  # -> (train, val, test) row indices
+    """Frozen copy of the recipes' former cluster_split: random cluster order fills test, val, then train."""
+    import numpy as np
+
+    clusters = frozen_kmer_clusters(sequences)
+    n_clusters = int(clusters.max()) + 1
+    order = np.random.default_rng(seed).permutation(n_clusters)
+    filled = np.cumsum(np.bincount(clusters, minlength=n_clusters)[order])
+    n = len(sequences)
+    n_test = int(np.searchsorted(filled, test_fraction * n)) + 1
+    n_val = int(np.searchsorted(filled, (test_fraction + val_fraction) * n)) + 1
+    test = np.where(np.isin(clusters, order[:n_test]))[0]
+    val = np.where(np.isin(clusters, order[n_test:n_val]))[0]
+    return np.setdiff1d(np.arange(n), np.concatenate([test, val])), val, test

@@ -1,21 +1,32 @@
-"""Recipes: the notes' settings, the homology-aware split, threshold choice, end-to-end training, the shipped model."""
+"""Recipes: the notes' settings, the homology-aware split, threshold, training end to end, the shipped model."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import frozen_cluster_split
 from sklearn.metrics import matthews_corrcoef, roc_auc_score
 
 from protlab.alphabet import AMINO_ACIDS
-from protlab.data import LabelledData, load_bundled
+from protlab.data import (
+    LabelledData,
+    TokenizedSet,
+    cluster_sequences,
+    homology_split,
+    load_bundled,
+    make_batch,
+)
 from protlab.errors import ConfigError
-from protlab.models import load_checkpoint
+from protlab.models import EnsembleModel, build_model, load_checkpoint
 from protlab.predict import Predictor
-from protlab.recipes import RECIPES, cluster_split, get_recipe, kmer_clusters, mcc_threshold, train_recipe
+from protlab.recipes import KMER_CLUSTER_SPLIT, RECIPES, get_recipe, mcc_threshold, run_specs, train_recipe
+from protlab.runs import prepare_run
+from protlab.training import TrainConfig, train_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PT = ROOT / "assets" / "models" / "default.pt"
@@ -29,8 +40,10 @@ def test_notes_cnn_recipe_is_the_notes_model_and_training() -> None:
                                    "num_layers": 2, "dropout": 0.3}
     t = recipe.train
     assert (t["optimizer"], t["lr"], t["batch_size"], t["grad_clip"]) == ("adam", 1e-3, 32, 1.0)
-    assert (t["scheduler"], t["plateau_patience"], t["plateau_factor"], t["patience"]) == ("plateau", 5, 0.5, 10)
-    assert (recipe.split, recipe.split_seed, recipe.val_fraction, recipe.test_fraction) == ("stratified", 42, 0.1, 0.1)
+    assert (t["scheduler"], t["plateau_patience"], t["plateau_factor"], t["patience"]) == \
+        ("plateau", 5, 0.5, 10)
+    assert (recipe.split, recipe.split_seed, recipe.val_fraction, recipe.test_fraction) == \
+        ("stratified", 42, 0.1, 0.1)
 
 
 def test_unknown_recipe_names_the_choices() -> None:
@@ -39,34 +52,41 @@ def test_unknown_recipe_names_the_choices() -> None:
     assert {"notes-cnn", "default"} <= set(RECIPES)
 
 
-def test_kmer_clusters_join_relatives_and_separate_strangers() -> None:
+def test_recipe_clustering_joins_relatives_and_separates_strangers() -> None:
     rng = np.random.default_rng(0)
     letters = np.array(list(AMINO_ACIDS))
     a = "".join(rng.choice(letters, 200))
     b = "".join(rng.choice(letters, 200))
     a_variant = a[:100] + "".join(rng.choice(letters, 10)) + a[110:]  # 95% identical to a
-    clusters = kmer_clusters([a, b, a_variant])
+    clusters = cluster_sequences([a, b, a_variant], identity=KMER_CLUSTER_SPLIT["identity"],
+                                 method=KMER_CLUSTER_SPLIT["clustering"], k=KMER_CLUSTER_SPLIT["k"])
     assert clusters[0] == clusters[2] != clusters[1]
 
 
-def test_cluster_split_keeps_clusters_whole_and_is_reproducible() -> None:
+def _recipe_split(sequences, labels, **fractions):  # -> protlab.data.Split
+    """The kmer_cluster split exactly as the recipes' run specs ask prepare_run for it."""
+    return homology_split(sequences, labels, **KMER_CLUSTER_SPLIT, **fractions)
+
+
+def test_recipe_split_keeps_clusters_whole_and_is_reproducible() -> None:
     data, _ = load_bundled()
     rows = np.arange(0, len(data), 12)  # 579 rows keeps the test quick
     seqs, labels = [data.sequences[i] for i in rows], data.labels[rows]
     seqs = seqs + [seqs[0][:-3] + "W", seqs[1] + "K"]  # two near copies that must follow their originals
     labels = np.concatenate([labels, labels[:2]])
-    first = cluster_split(seqs, labels, val_fraction=0.1, test_fraction=0.2, seed=3)
-    again = cluster_split(seqs, labels, val_fraction=0.1, test_fraction=0.2, seed=3)
+    first = _recipe_split(seqs, labels, val_fraction=0.1, test_fraction=0.2, seed=3)
+    again = _recipe_split(seqs, labels, val_fraction=0.1, test_fraction=0.2, seed=3)
     for part in ("train", "val", "test"):
-        np.testing.assert_array_equal(first[part], again[part])
-    parts = {part: set(first[part].tolist()) for part in ("train", "val", "test")}
+        np.testing.assert_array_equal(getattr(first, part), getattr(again, part))
+    parts = {part: set(getattr(first, part).tolist()) for part in ("train", "val", "test")}
     assert sorted(parts["train"] | parts["val"] | parts["test"]) == list(range(len(seqs)))
     assert not (parts["train"] & parts["test"]) and not (parts["val"] & parts["test"])
-    clusters = kmer_clusters(seqs)
+    clusters = cluster_sequences(seqs, identity=KMER_CLUSTER_SPLIT["identity"],
+                                 method=KMER_CLUSTER_SPLIT["clustering"], k=KMER_CLUSTER_SPLIT["k"])
     for part in parts.values():
         others = set(range(len(seqs))) - part
         assert not {clusters[i] for i in part} & {clusters[i] for i in others}
-    assert 0.18 * len(seqs) <= len(first["test"]) <= 0.25 * len(seqs)
+    assert 0.18 * len(seqs) <= len(first.test) <= 0.25 * len(seqs)
 
 
 def test_mcc_threshold_matches_a_brute_force_search_with_sklearn() -> None:
@@ -107,6 +127,42 @@ def test_recipe_trains_end_to_end_and_writes_a_loadable_checkpoint(tmp_path, nam
     assert any("Held-out test" in m for m in messages)
 
 
+def _former_recipe_ensemble(recipe_name: str, data: LabelledData, overrides: dict, test_fraction: float,
+                            split_seed: int) -> tuple[torch.nn.Module, np.ndarray]:
+    """Members trained as train_recipe did before it used prepare_run (frozen here); (ensemble, test rows)."""
+    recipe = get_recipe(recipe_name)
+    _, val, test = frozen_cluster_split(data.sequences, recipe.val_fraction, test_fraction, split_seed)
+    full = TokenizedSet.from_sequences(data.sequences, data.labels, max_length=max(map(len, data.sequences)))
+    train_rows = np.setdiff1d(np.arange(len(data)), np.concatenate([val, test]))
+    train, val_set = full.subset(train_rows), full.subset(val)
+    members = []
+    for seed in overrides["seeds"]:
+        torch.manual_seed(seed)
+        model = build_model(recipe.kind, {**recipe.model_config, **overrides["model_config"]})
+        everything = make_batch(train, np.arange(len(train)))
+        model.fit_standardizer(everything.tokens, everything.mask)
+        config = TrainConfig(**{**recipe.train, **overrides["train"], "seed": seed})
+        train_model(model, train, val_set, config)
+        members.append(model.cpu().eval())
+    return EnsembleModel(members), test
+
+
+def test_recipe_members_train_exactly_as_the_former_recipe_code(tmp_path) -> None:
+    overrides = {"train": {"epochs": 2, "batch_size": 16}, "seeds": [1, 2],
+                 "model_config": {"channels": 4, "kernel_sizes": [3]}}
+    data = _tiny_data()
+    train_recipe("solubility-net", data, tmp_path / "m.pt", progress=lambda _: None, test_fraction=0.2,
+                 seed=5, overrides=overrides)
+    loaded = load_checkpoint(tmp_path / "m.pt")
+    reference, test = _former_recipe_ensemble("solubility-net", data, overrides, 0.2, 5)
+    assert loaded.extra["held_out_rows"] == test.tolist()
+    tokens = make_batch(TokenizedSet.from_sequences([data.sequences[i] for i in test]), np.arange(len(test)))
+    with torch.no_grad():
+        expected = torch.softmax(reference(tokens.tokens, tokens.mask), dim=1)[:, 1]
+        got = torch.softmax(loaded.model(tokens.tokens, tokens.mask), dim=1)[:, 1]
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+
+
 def test_bad_override_is_a_config_error(tmp_path) -> None:
     with pytest.raises(ConfigError):
         train_recipe("default", _tiny_data(), tmp_path / "x.pt", overrides={"train": {"lr": -1.0}})
@@ -130,6 +186,12 @@ def test_shipped_held_out_rows_are_rebuilt_by_the_recorded_split() -> None:
     card = json.loads(DEFAULT_CARD.read_text())
     data, _ = load_bundled()
     recipe = get_recipe("default")
-    split = cluster_split(data.sequences, data.labels, val_fraction=recipe.val_fraction,
-                          test_fraction=card["data"]["test_fraction"], seed=card["split"]["seed"])
-    assert split["test"].tolist() == card["split"]["held_out_rows"]
+    recipe = replace(recipe, test_fraction=card["data"]["test_fraction"], split_seed=card["split"]["seed"])
+    spec = run_specs(recipe, data)[0]
+    split = prepare_run(spec, data).split  # the split every member of the recipe trains on
+    assert split.test.tolist() == card["split"]["held_out_rows"]
+    assert split.n_clusters == card["data"]["n_clusters"]
+    frozen = frozen_cluster_split(data.sequences, recipe.val_fraction, recipe.test_fraction,
+                                  recipe.split_seed)
+    for got, want in zip((split.train, split.val, split.test), frozen):  # the former recipe code's exact rows
+        np.testing.assert_array_equal(got, want)

@@ -7,12 +7,22 @@ import pandas as pd
 import pytest
 from Bio.Align import PairwiseAligner, substitution_matrices
 from Bio.Data.IUPACData import protein_letters
+from conftest import frozen_cluster_split, frozen_kmer_clusters
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import train_test_split
 
+import protlab.data.kmers as kmers_module
 import protlab.data.splits as splits_module
-from protlab.data import Split, homology_split, load_bundled, pairwise_identity, stratified_split
+from protlab.data import (
+    Split,
+    assign_clusters,
+    cluster_sequences,
+    homology_split,
+    load_bundled,
+    pairwise_identity,
+    stratified_split,
+)
 from protlab.errors import ConfigError
 
 LETTERS = np.array(list(protein_letters))
@@ -240,7 +250,7 @@ def test_family_split_matches_dense_reference_and_blocking(monkeypatch: pytest.M
     split = homology_split(sequences, labels, identity=0.5)
     check_against_dense(sequences, split, 0.5)
     assert "50%" in split.notes and split.notes.endswith(".")
-    monkeypatch.setattr(splits_module, "PAIRS_PER_BLOCK", 7)  # one row per block, and tiny products
+    monkeypatch.setattr(kmers_module, "PAIRS_PER_BLOCK", 7)  # one row per block, and tiny products
     small = homology_split(sequences, labels, identity=0.5)
     assert all(np.array_equal(a, b) for a, b in zip([split.train, split.val, split.test],
                                                     [small.train, small.val, small.test]))
@@ -312,3 +322,46 @@ def test_homology_split_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_stratified_split_has_no_homology_report() -> None:
     split = stratified_split(labels_like_deepsol(100))
     assert (split.n_clusters, split.largest_cluster, split.max_cross_identity, split.notes) == (None, None, None, "")
+
+
+SHARED_4MERS = {"identity": 0.1 ** (1 / 4), "k": 4}  # the default recipe: more than 10% of 4-mers shared
+
+
+def test_shared_kmers_method_equals_the_recipes_former_clustering_and_split() -> None:
+    data, _ = load_bundled()
+    pick = np.sort(np.random.default_rng(2).choice(len(data), size=1200, replace=False))
+    sequences, labels = [data.sequences[i] for i in pick], data.labels[pick]
+    sequences += [sequences[0][:-3] + "W", sequences[1] + "K", sequences[2][:10]]  # near copies, a fragment
+    labels = np.concatenate([labels, labels[:3]])
+    clusters = cluster_sequences(sequences, method="shared_kmers", **SHARED_4MERS)
+    assert np.array_equal(clusters, frozen_kmer_clusters(sequences))
+    for seed, val_fraction, test_fraction in ((42, 0.1, 0.1), (3, 0.1, 0.2)):
+        split = homology_split(sequences, labels, clustering="shared_kmers", assignment="random", seed=seed,
+                               val_fraction=val_fraction, test_fraction=test_fraction, **SHARED_4MERS)
+        frozen = frozen_cluster_split(sequences, val_fraction, test_fraction, seed)
+        for got, want in zip((split.train, split.val, split.test), frozen):
+            np.testing.assert_array_equal(got, want)
+        assert split.n_clusters == int(clusters.max()) + 1
+        assert split.max_cross_identity <= SHARED_4MERS["identity"] and "10% of the shorter" in split.notes
+
+
+def test_homology_split_is_cluster_sequences_then_assign_clusters() -> None:
+    sequences, labels, family = make_families(seed=6)
+    clusters = cluster_sequences(sequences, identity=0.5)
+    assert len(np.unique(clusters)) == 40
+    assert all(len(np.unique(clusters[family == f])) == 1 for f in np.unique(family))
+    split = homology_split(sequences, labels, identity=0.5, seed=4)
+    parts = assign_clusters(clusters, labels, seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip(parts, (split.train, split.val, split.test)))
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda s, y: cluster_sequences(s, identity=0.5, method="mmseqs"), "clustering method must be one of"),
+    (lambda s, y: cluster_sequences(s, identity=0.1), "identity must be a number from 0.2 to 1.0"),
+    (lambda s, y: assign_clusters(np.zeros(len(y), dtype=int), y, strategy="size"), "strategy must be"),
+    (lambda s, y: assign_clusters(np.zeros(3, dtype=int), y), "same length"),
+])
+def test_clustering_settings_are_checked(call, message: str) -> None:
+    sequences, labels, _ = make_families(n_families=5)
+    with pytest.raises(ConfigError, match=message):
+        call(sequences, labels)

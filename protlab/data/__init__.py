@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from protlab.data.batching import (
     BUCKET_CHUNK_BATCHES,
+    IGNORE_INDEX,
     NOT_A_RESIDUE,
     Batch,
     TokenizedSet,
@@ -32,6 +33,20 @@ from protlab.data.features import (
     compute_features,
     features_frame,
 )
+from protlab.data.kmers import (
+    CHANCE_Z,
+    COMMON_KMER_FRACTION,
+    FAMILY_IDENTITY,
+    LINK_MARGIN,
+    MAX_BLOCK_ROWS,
+    MIN_EXCESS,
+    MIN_SEQUENCES_FOR_FILTER,
+    PAIRS_PER_BLOCK,
+    KmerLinkage,
+    kmer_linkage,
+    kmer_matrix,
+    pairwise_identity,
+)
 from protlab.data.loading import (
     BUNDLED_DATA_PATH,
     CLASS_NAMES,
@@ -52,19 +67,13 @@ from protlab.data.sequences import (
     split_fasta,
 )
 from protlab.data.splits import (
-    CHANCE_Z,
-    COMMON_KMER_FRACTION,
-    FAMILY_IDENTITY,
-    LINK_MARGIN,
-    MAX_BLOCK_ROWS,
+    ASSIGNMENTS,
+    CLUSTER_METHODS,
     MAX_HOMOLOGY_SEQUENCES,
-    MIN_EXCESS,
-    MIN_SEQUENCES_FOR_FILTER,
-    PAIRS_PER_BLOCK,
     Split,
+    assign_clusters,
+    cluster_sequences,
     homology_split,
-    kmer_matrix,
-    pairwise_identity,
     stratified_split,
 )
 from protlab.data.tables import (
@@ -86,6 +95,7 @@ from protlab.data.tables import (
 
 __all__ = [
     "BUCKET_CHUNK_BATCHES",
+    "IGNORE_INDEX",
     "Batch",
     "NOT_A_RESIDUE",
     "TokenizedSet",
@@ -138,6 +148,12 @@ __all__ = [
     "kmer_matrix",
     "pairwise_identity",
     "homology_split",
+    "CLUSTER_METHODS",
+    "ASSIGNMENTS",
+    "cluster_sequences",
+    "assign_clusters",
+    "KmerLinkage",
+    "kmer_linkage",
     "SEQUENCE_NAMES",
     "LABEL_NAMES",
     "ID_NAMES",

@@ -10,6 +10,7 @@ from protlab.runs.prep import (
     PreparedRun,
     evaluate_and_save,
     prepare_run,
+    tokenise_for_model,
 )
 from protlab.runs.spec import (
     SPLIT_METHODS,
@@ -31,6 +32,7 @@ __all__ = [
     "PreparedRun",
     "prepare_run",
     "evaluate_and_save",
+    "tokenise_for_model",
     "RunSpec",
     "RunStatus",
     "SPLIT_METHODS",

@@ -20,7 +20,7 @@ from protlab.training.inference import predict_probabilities
 from protlab.training.loop import set_seed
 from protlab.training.metrics import compute_metrics, majority_baseline
 
-__all__ = ["PreparedRun", "prepare_run", "evaluate_and_save"]
+__all__ = ["PreparedRun", "prepare_run", "evaluate_and_save", "tokenise_for_model"]
 
 
 def _split(spec: RunSpec, data: LabelledData) -> Split:
@@ -31,16 +31,16 @@ def _split(spec: RunSpec, data: LabelledData) -> Split:
     return stratified_split(data.labels, **params)
 
 
-def _tokenise(spec: RunSpec, data: LabelledData, model: ProteinClassifier) -> TokenizedSet:
-    """Tokenise once for the model's vocabulary, with its global features when it uses them."""
+def tokenise_for_model(model: ProteinClassifier, data: LabelledData) -> TokenizedSet:
+    """Tokenise every row once for the model's vocabulary, with its global features when it uses them."""
     features = None
     if model.uses_features:
         from protlab.data.features import features_frame
 
         features = features_frame(data.sequences)[list(model.feature_names)].to_numpy(np.float32)  # (N, F)
-    max_length = max(spec.train_config.max_length, max(len(s) for s in data.sequences))
+    longest = max(len(s) for s in data.sequences)  # the data layer has already dropped what is too long
     return TokenizedSet.from_sequences(data.sequences, data.labels, vocab_size=model_vocab_size(model),
-                                       max_length=max_length, features=features)
+                                       max_length=longest, features=features)
 
 
 @dataclass
@@ -60,7 +60,7 @@ def prepare_run(spec: RunSpec, data: LabelledData | None = None) -> PreparedRun:
     split = _split(spec, data)
     set_seed(spec.train_config.seed)
     model = build_model(spec.model_kind, spec.model_config)
-    full = _tokenise(spec, data, model)
+    full = tokenise_for_model(model, data)
     sets = {part: full.subset(getattr(split, part)) for part in ("train", "val", "test")}
     if isinstance(model, FitsTrainingRows):
         model.fit_training_rows(sets["train"])  # feature / statistics standardisation from training rows only
@@ -69,7 +69,7 @@ def prepare_run(spec: RunSpec, data: LabelledData | None = None) -> PreparedRun:
 
 def evaluate_and_save(prepared: PreparedRun, result: TrainResult, spec: RunSpec, path: Path,
                       extra: dict | None = None) -> dict:
-    """Load the best weights, score the test split, save the checkpoint; returns metrics, baseline, predictions."""
+    """Load the best weights, score the test split, save the checkpoint; return metrics and predictions."""
     model, split, data = prepared.model, prepared.split, prepared.data
     model.load_state_dict(result.best_state)
     model.cpu()

@@ -25,7 +25,7 @@ class RunSpec:
     data_path: str | None = None  # ... or a CSV/FASTA path read with protlab.data.load_labelled
     data_description: str = ""  # e.g. "bundled DeepSol, 6,942 rows"
     split_method: str = "stratified"  # 'stratified' or 'homology'
-    split_params: dict = field(default_factory=dict)  # val_fraction, test_fraction, seed, identity (homology)
+    split_params: dict = field(default_factory=dict)  # val/test_fraction, seed (+ homology_split's settings)
     model_kind: str = "cnn"  # a kind known to protlab.models.build_model
     model_config: dict = field(default_factory=dict)  # settings of that model kind
     train_config: TrainConfig = field(default_factory=TrainConfig)  # optimizer, epochs, ...
@@ -36,7 +36,8 @@ class RunSpec:
             raise ConfigError("A run needs exactly one data source: give either data or data_path.")
         if self.split_method not in SPLIT_METHODS:
             raise ConfigError(f"split_method must be 'stratified' or 'homology'; got {self.split_method!r}.")
-        allowed = {"val_fraction", "test_fraction", "seed"} | ({"identity"} if self.split_method == "homology" else set())
+        homology = {"identity", "k", "clustering", "assignment"} if self.split_method == "homology" else set()
+        allowed = {"val_fraction", "test_fraction", "seed"} | homology
         if set(self.split_params) - allowed:
             raise ConfigError(f"Unknown split settings {sorted(set(self.split_params) - allowed)}; "
                               f"allowed are {sorted(allowed)}.")
