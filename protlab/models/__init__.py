@@ -123,10 +123,9 @@ def model_config_dict(model: nn.Module) -> dict[str, Any]:
     if isinstance(model, EnsembleModel):
         members = [{"kind": model_kind(m), "config": model_config_dict(m)} for m in model.members]
         return {"members": members}
-    config = getattr(model, "config", None)
-    if config is None or not dataclasses.is_dataclass(config):
+    if not isinstance(model, ProteinClassifier) or not dataclasses.is_dataclass(model.config):
         raise ConfigError(f"{type(model).__name__} has no dataclass .config, so it cannot be described.")
-    return dataclasses.asdict(config)
+    return dataclasses.asdict(model.config)
 
 
 def model_vocab_size(model: ProteinClassifier) -> int:
