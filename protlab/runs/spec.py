@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from protlab.checks import Choice, check_fields, setting
 from protlab.data.loading import LabelledData
 from protlab.errors import ConfigError
 from protlab.models import make_config
@@ -24,7 +25,7 @@ class RunSpec:
     data: LabelledData | None = None  # labelled sequences already loaded (bundled or uploaded) ...
     data_path: str | None = None  # ... or a CSV/FASTA path read with protlab.data.load_labelled
     data_description: str = ""  # e.g. "bundled DeepSol, 6,942 rows"
-    split_method: str = "stratified"  # 'stratified' or 'homology'
+    split_method: str = setting("stratified", Choice(SPLIT_METHODS))  # 'stratified' or 'homology'
     split_params: dict = field(default_factory=dict)  # val/test_fraction, seed (+ homology_split's settings)
     model_kind: str = "cnn"  # a kind known to protlab.models.build_model
     model_config: dict = field(default_factory=dict)  # settings of that model kind
@@ -34,8 +35,7 @@ class RunSpec:
         """Raise a ProtlabError for any setting that cannot work, before a thread is started."""
         if (self.data is None) == (self.data_path is None):
             raise ConfigError("A run needs exactly one data source: give either data or data_path.")
-        if self.split_method not in SPLIT_METHODS:
-            raise ConfigError(f"split_method must be 'stratified' or 'homology'; got {self.split_method!r}.")
+        check_fields(self)
         homology = {"identity", "k", "clustering", "assignment"} if self.split_method == "homology" else set()
         allowed = {"val_fraction", "test_fraction", "seed"} | homology
         if set(self.split_params) - allowed:
@@ -58,7 +58,7 @@ class RunStatus:
 
     run_id: str  # generated id
     name: str  # display name
-    state: str  # queued, running, finished, stopped, failed or interrupted
+    state: str  # queued, running, finished, stopped, failed, cancelled or interrupted
     events: list[dict]  # one flat row per finished epoch (EpochEvent.to_row())
     progress: float  # 0..1 of the planned epochs
     eta_seconds: float | None  # estimated seconds left (None before the first batch)
@@ -70,3 +70,8 @@ class RunStatus:
     test_probs: np.ndarray | None  # (N_test,) float64 P(soluble)
     spec: dict  # RunSpec.summary()
     timings: dict  # created/started/ended (epoch seconds) and seconds taken
+    queue_position: int | None = None  # 1-based place among queued runs; None unless queued
+    queue_wait_seconds: float | None = None  # estimated wait before it starts; None if unknown or not queued
+    batch_losses: list[dict] = field(default_factory=list)  # {'step', 'epoch', 'loss'} every few batches
+    shared: bool = False  # the owner shares it with the class (class_runs)
+    display_name: str = ""  # the name shown to the class when shared
