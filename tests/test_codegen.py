@@ -39,7 +39,7 @@ def run(code: str) -> tuple[dict, str]:
     namespace: dict = {"__name__": "generated"}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, "<generated>", "exec"), namespace)
+        exec(compile(code, "<generated>", "exec"), namespace)  # noqa: S102 - running generated code is the test
     return namespace, out.getvalue()
 
 
@@ -80,6 +80,17 @@ def test_descent_code_reproduces_the_page_paths(key):
         assert spec.label in printed
 
 
+@pytest.mark.parametrize("kind", ["sgd", "momentum", "adam"])
+def test_descent_code_builds_the_same_torch_optimizer_as_the_page(kind):
+    spec = OptimizerSpec(kind, 0.07, momentum=0.6, betas=(0.85, 0.95))
+    ns, _ = run(descent_code(SURFACES["bowl"], [spec], (1.0, 1.0), 1))
+    page = Trajectory(SURFACES["bowl"], spec, (1.0, 1.0)).optimizer
+    generated = ns["optimizer"]
+    assert type(generated) is type(page)
+    assert [{k: v for k, v in g.items() if k != "params"} for g in generated.param_groups] == [
+        {k: v for k, v in g.items() if k != "params"} for g in page.param_groups]
+
+
 def test_descent_code_reports_divergence():
     _, printed = run(descent_code(SURFACES["bowl"], [OptimizerSpec("sgd", 1e150)], (1.0, 1.0), 20))
     assert "diverged" in printed
@@ -93,7 +104,7 @@ def test_autograd_snippets_reproduce_the_page_numbers():
     assert float(ns["W"].grad) == pytest.approx(check.grad_w_autograd, rel=1e-12)
     assert float(ns["grad_b_hand"]) == pytest.approx(check.grad_b_hand, rel=1e-12)
     step = tm_one_step(lr=0.02, seed=0)
-    ns, printed = run(tm_step_code(step.n_proteins, step.n_features, step.lr, 0))
+    ns, _ = run(tm_step_code(step.n_proteins, step.n_features, step.lr, 0))
     assert float(ns["loss"].detach()) == pytest.approx(step.loss_before, rel=1e-6)
     assert float(ns["loss_new"]) == pytest.approx(step.loss_after, rel=1e-6)
 
@@ -103,7 +114,8 @@ CONFIGS = [
     MLPConfig(20, [LayerSpec(128), LayerSpec(64), LayerSpec(32)], 4),
     MLPConfig(20, [], 2),
     MLPConfig(7, [LayerSpec(16, "gelu", 0.2, "layernorm"), LayerSpec(8, "swish", 0.0, "batchnorm"),
-                  LayerSpec(5, "leaky_relu", 0.1, None), LayerSpec(3, "tanh"), LayerSpec(4, "sigmoid")], 3, "softmax"),
+                  LayerSpec(5, "leaky_relu", 0.1, None), LayerSpec(3, "tanh"), LayerSpec(4, "sigmoid")],
+              3, "softmax"),
     MLPConfig(10, [LayerSpec(6, "silu")], 1, "sigmoid"),
 ]
 
@@ -123,13 +135,15 @@ def test_sequential_code_builds_the_same_network(config):
 
 @pytest.mark.parametrize("config", CONFIGS)
 def test_module_code_has_the_same_parameter_count(config):
-    ns, printed = run(module_code(config))
+    ns, _ = run(module_code(config))
     model = ns["model"]
-    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in build_mlp(config).parameters())
+    reference = build_mlp(config)
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in reference.parameters())
     assert tuple(model(torch.randn(32, config.input_dim)).shape) == (32, config.num_classes)
 
 
 def test_module_code_runs_as_a_standalone_script():
     code = module_code(MLPConfig(20, [LayerSpec(128), LayerSpec(64), LayerSpec(32)], 4))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         check=True)
     assert "Total parameters: 13,156" in out.stdout  # 20*128+128 + 128*64+64 + 64*32+32 + 32*4+4

@@ -1,4 +1,4 @@
-"""Loss surfaces and optimizer paths, checked against autograd, finite differences, sklearn and hand formulas."""
+"""Loss surfaces and optimizer paths, checked against autograd, finite differences, sklearn, torch."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_squared_error
 
@@ -141,15 +142,49 @@ def test_overflow_to_infinity_is_caught_without_crashing():
     assert not all(math.isfinite(v) for v in (last.p1, last.p2, last.loss)) or abs(last.p1) > 100
 
 
-def test_bad_settings_raise_config_errors_with_the_value():
-    with pytest.raises(ConfigError, match="learning rate.*0"):
-        Trajectory(SURFACES["bowl"], OptimizerSpec("sgd", 0.0), (1.0, 1.0))
-    with pytest.raises(ConfigError, match="optimizer.*'rmsprop'"):
-        Trajectory(SURFACES["bowl"], OptimizerSpec("rmsprop", 0.1), (1.0, 1.0))
-    with pytest.raises(ConfigError, match="momentum"):
-        OptimizerSpec("momentum", 0.1, momentum=1.5).validate()
-    with pytest.raises(ConfigError, match="surface"):
+def _settings(optimizer):
+    """Every parameter group's hyper-parameters (the tensors left out)."""
+    return [{k: v for k, v in group.items() if k != "params"} for group in optimizer.param_groups]
+
+
+TORCH_REFERENCE = {  # the optimizer each kind stands for, written out by hand with torch.optim
+    "sgd": lambda p, spec: torch.optim.SGD([p], lr=spec.lr),
+    "momentum": lambda p, spec: torch.optim.SGD([p], lr=spec.lr, momentum=spec.momentum),
+    "adam": lambda p, spec: torch.optim.Adam([p], lr=spec.lr, betas=spec.betas),
+}
+
+
+@pytest.mark.parametrize("kind", OPTIMIZER_KINDS)
+def test_each_kind_builds_the_torch_optimizer_it_names(kind):
+    spec = OptimizerSpec(kind, 0.03, momentum=0.7, betas=(0.8, 0.99))
+    traj = Trajectory(SURFACES["bowl"], spec, (1.0, 1.0))
+    ref = TORCH_REFERENCE[kind](torch.zeros(2, requires_grad=True), spec)
+    assert type(traj.optimizer) is type(ref) and _settings(traj.optimizer) == _settings(ref)
+    assert traj.optimizer.param_groups[0]["params"] == [traj.params]
+
+
+LR_RANGE = "learning rate must be a number above 0 and at most 10000"
+
+
+@pytest.mark.parametrize("spec,message", [
+    (OptimizerSpec("sgd", 0.0), f"{LR_RANGE}; got 0.0. Try 0.1."),
+    (OptimizerSpec("sgd", float("inf")), f"{LR_RANGE}; got inf. Try 0.1."),
+    (OptimizerSpec("rmsprop", 0.1), "optimizer must be one of 'sgd', 'momentum' or 'adam'; got 'rmsprop'."),
+    (OptimizerSpec("momentum", 0.1, momentum=1.5),
+     "momentum must be a number from 0 to below 1; got 1.5. Try 0.9."),
+])
+def test_bad_optimizer_settings_name_the_setting_the_value_and_the_range(spec, message):
+    with pytest.raises(ConfigError) as info:
+        Trajectory(SURFACES["bowl"], spec, (1.0, 1.0))
+    assert str(info.value) == message
+
+
+def test_bad_surface_and_step_count_are_refused():
+    with pytest.raises(ConfigError, match="surface must be one of 'bowl', .* or 'tm_mse'; got 'mountain'"):
         get_surface("mountain")
     traj = Trajectory(SURFACES["bowl"], OptimizerSpec("sgd", 0.1), (1.0, 1.0))
-    with pytest.raises(ConfigError, match="number of steps.*got 0"):
-        traj.step(0)
+    for bad in (0, 1001, 2.0, True):
+        expected = f"number of steps must be an integer from 1 to 1000; got {bad!r}"
+        with pytest.raises(ConfigError, match=expected):
+            traj.step(bad)
+    assert traj.step(np.int64(2)) == 2

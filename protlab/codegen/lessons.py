@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from protlab.alphabet import AMINO_ACIDS, UNKNOWN_INDEX
 from protlab.lessons.landscape import OptimizerSpec, Surface, tm_dataset
 from protlab.models.mlp import ACTIVATIONS, NORMS
+from protlab.training.step import optimizer_code
 
 
 def _alphabet_lines() -> list[str]:
     """Return the notes' index dictionary, extended with the unknown token."""
     return [
-        "# 20 standard amino acids -> indices 1-20; 0 is padding; ambiguous letters (X, B, ...) -> "
-        f"{UNKNOWN_INDEX}",
+        ("# 20 standard amino acids -> indices 1-20; 0 is padding; ambiguous letters (X, B, ...) -> "
+        f"{UNKNOWN_INDEX}"),
         f'AA_TO_IDX = {{aa: i + 1 for i, aa in enumerate("{AMINO_ACIDS}")}}',
         f"UNKNOWN = {UNKNOWN_INDEX}",
     ]
@@ -96,16 +98,8 @@ def _surface_lines(surface: Surface) -> list[str]:
     ]
 
 
-def _optimizer_expr(spec: OptimizerSpec) -> str:
-    """Return the torch.optim constructor call for one spec."""
-    if spec.kind == "sgd":
-        return f"torch.optim.SGD([params], lr={spec.lr!r})"
-    if spec.kind == "momentum":
-        return f"torch.optim.SGD([params], lr={spec.lr!r}, momentum={spec.momentum!r})"
-    return f"torch.optim.Adam([params], lr={spec.lr!r}, betas={tuple(spec.betas)!r})"
-
-
-def descent_code(surface: Surface, specs: Sequence[OptimizerSpec], start: tuple[float, float], steps: int) -> str:
+def descent_code(surface: Surface, specs: Sequence[OptimizerSpec], start: tuple[float, float],
+                 steps: int) -> str:
     """Return code that runs each optimizer for `steps` steps from `start` and prints where it ends."""
     lines = ["import torch", "", *_surface_lines(surface), "", f"start = {tuple(float(v) for v in start)!r}",
              f"steps = {int(steps)}", "results = {}", ""]
@@ -113,7 +107,7 @@ def descent_code(surface: Surface, specs: Sequence[OptimizerSpec], start: tuple[
         lines += [
             f"# {spec.label}",
             "params = torch.tensor(start, dtype=torch.float64, requires_grad=True)  # (2,)",
-            f"optimizer = {_optimizer_expr(spec)}",
+            f"optimizer = {optimizer_code('[params]', spec.optimizer, **spec.settings)}",
             "for step in range(steps):",
             "    optimizer.zero_grad()",
             "    loss = loss_fn(params)",
@@ -124,7 +118,8 @@ def descent_code(surface: Surface, specs: Sequence[OptimizerSpec], start: tuple[
             "        break",
             "with torch.no_grad():",
             f"    results[{spec.label!r}] = (params.tolist(), float(loss_fn(params)))",
-            f"print({spec.label!r}, 'ends at', results[{spec.label!r}][0], 'loss', results[{spec.label!r}][1])",
+            f"print({spec.label!r}, 'ends at', results[{spec.label!r}][0], "
+            f"'loss', results[{spec.label!r}][1])",
             "",
         ]
     return "\n".join(lines)
@@ -245,7 +240,8 @@ def module_code(config: Any, class_name: str = "ProteinMLP") -> str:
     init, forward = [], []
     for i, block in enumerate(blocks[:-1], start=1):
         init.append(f"        self.block{i} = nn.Sequential({', '.join(block)})")
-        forward.append(f"        x = self.block{i}(x)  # (batch, {_attr(_attr(config, 'layers')[i - 1], 'width')})")
+        width = _attr(_attr(config, "layers")[i - 1], "width")
+        forward.append(f"        x = self.block{i}(x)  # (batch, {width})")
     init.append(f"        self.output = nn.Sequential({', '.join(blocks[-1])})")
     forward.append(f"        return self.output(x)  # (batch, {_attr(config, 'num_classes')})")
     lines = [
@@ -254,8 +250,8 @@ def module_code(config: Any, class_name: str = "ProteinMLP") -> str:
         "",
         "",
         f"class {class_name}(nn.Module):",
-        f'    """A feed-forward network: {int(_attr(config, "input_dim"))} input features -> '
-        f'{int(_attr(config, "num_classes"))} classes."""',
+        (f'    """A feed-forward network: {int(_attr(config, "input_dim"))} input features -> '
+        f'{int(_attr(config, "num_classes"))} classes."""'),
         "",
         "    def __init__(self):",
         "        super().__init__()",

@@ -39,7 +39,6 @@ from protlab.lessons.landscape import (
     Trajectory,
     autograd_gradient,
     get_surface,
-    make_optimizer,
     path_table,
     tm_dataset,
 )
@@ -99,7 +98,6 @@ __all__ = [
     "get_surface",
     "autograd_gradient",
     "OptimizerSpec",
-    "make_optimizer",
     "StepRecord",
     "Trajectory",
     "path_table",

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
 
+from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
 from protlab.errors import ConfigError
+from protlab.training.step import make_optimizer
 
 OPTIMIZER_KINDS = ("sgd", "momentum", "adam")  # the optimizers a student can compare
 OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
+_TRAINING_NAMES = {"sgd": "sgd", "momentum": "sgd_momentum", "adam": "adam"}  # kind -> protlab.training name
 MAX_STEPS_PER_CALL = 1000  # most steps one "Run N" request may take
 ESCAPE_FACTOR = 50.0  # a path this many half-widths away from the plotted domain has diverged
 MAX_LOSS = 1e12  # a loss above this counts as exploding
@@ -105,7 +108,8 @@ SURFACES: dict[str, Surface] = {
         Surface(
             key="valley",
             title="Narrow valley (ill-conditioned)",
-            description="Steep walls across, a gentle slope along: plain SGD zig-zags; momentum rolls along the floor.",
+            description=("Steep walls across, a gentle slope along: plain SGD zig-zags; "
+                         "momentum rolls along the floor."),
             formula="L = 0.5 · (p1² + 25 · p2²)",
             loss=lambda a, b: 0.5 * (a**2 + 25 * b**2),
             grad=lambda a, b: (a, 25 * b),
@@ -135,7 +139,8 @@ SURFACES: dict[str, Surface] = {
         Surface(
             key="saddle",
             title="Saddle between two valleys",
-            description="At (0, 0) the slope is flat but it is not a minimum: a path that starts on the ridge line p2 = 0 stalls there.",
+            description=("At (0, 0) the slope is flat but it is not a minimum: "
+                         "a path that starts on the ridge line p2 = 0 stalls there."),
             formula="L = p1² + p2⁴/4 − p2²/2",
             loss=lambda a, b: a**2 + b**4 / 4 - b**2 / 2,
             grad=lambda a, b: (2 * a, b**3 - b),
@@ -169,8 +174,7 @@ SURFACES: dict[str, Surface] = {
 
 def get_surface(key: str) -> Surface:
     """Return the surface with this key, or raise ConfigError naming the allowed keys."""
-    if key not in SURFACES:
-        raise ConfigError(f"surface must be one of {', '.join(SURFACES)}; got {key!r}. Pick one from the list.")
+    Choice(tuple(SURFACES), tip="Pick one from the list.").check(key, "surface")
     return SURFACES[key]
 
 
@@ -187,9 +191,9 @@ def autograd_gradient(surface: Surface, point: tuple[float, float]) -> tuple[flo
 class OptimizerSpec:
     """One optimizer a student wants to run on the surface."""
 
-    kind: str  # "sgd", "momentum" or "adam"
-    lr: float  # learning rate (step size)
-    momentum: float = 0.9  # momentum coefficient, used only by "momentum"
+    kind: str = setting(check=Choice(OPTIMIZER_KINDS))  # "sgd", "momentum" or "adam"
+    lr: float = setting(check=FloatRange(0, 10_000, low_open=True, tip="Try 0.1."))  # step size
+    momentum: float = setting(0.9, FloatRange(0, 1, high_open=True, tip="Try 0.9."))  # "momentum" only
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's decay rates for the two running averages
 
     @property
@@ -197,23 +201,19 @@ class OptimizerSpec:
         """Return the legend label, e.g. 'Adam (lr 0.1)'."""
         return f"{OPTIMIZER_LABELS[self.kind]} (lr {self.lr:g})"
 
+    @property
+    def settings(self) -> dict:
+        """The protlab.training optimizer settings of this spec (each optimizer uses the ones it needs)."""
+        return {"lr": self.lr, "momentum": self.momentum, "betas": tuple(self.betas)}
+
+    @property
+    def optimizer(self) -> str:
+        """The protlab.training optimizer name of this kind ('momentum' is 'sgd_momentum')."""
+        return _TRAINING_NAMES[self.kind]
+
     def validate(self) -> None:
         """Raise ConfigError if a setting is outside its allowed range."""
-        if self.kind not in OPTIMIZER_KINDS:
-            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZER_KINDS)}; got {self.kind!r}.")
-        if not (np.isfinite(self.lr) and 0 < self.lr <= 1e4):
-            raise ConfigError(f"learning rate must be a number above 0 and at most 10000; got {self.lr}. Try 0.1.")
-        if not 0 <= self.momentum < 1:
-            raise ConfigError(f"momentum must be from 0 up to (not including) 1; got {self.momentum}. Try 0.9.")
-
-
-def make_optimizer(params: torch.Tensor, spec: OptimizerSpec) -> torch.optim.Optimizer:
-    """Build the torch.optim optimizer that the spec describes."""
-    if spec.kind == "sgd":
-        return torch.optim.SGD([params], lr=spec.lr)
-    if spec.kind == "momentum":
-        return torch.optim.SGD([params], lr=spec.lr, momentum=spec.momentum)
-    return torch.optim.Adam([params], lr=spec.lr, betas=spec.betas)
+        check_fields(self, {"kind": "optimizer", "lr": "learning rate"})
 
 
 @dataclass
@@ -244,7 +244,7 @@ class Trajectory:
         if not all(np.isfinite(v) for v in self.start):
             raise ConfigError(f"start point must be two finite numbers; got {self.start}.")
         self.params = torch.tensor(self.start, dtype=torch.float64, requires_grad=True)  # (2,) float64
-        self.optimizer = make_optimizer(self.params, self.spec)
+        self.optimizer = make_optimizer([self.params], self.spec.optimizer, **self.spec.settings)
         self._record(0, *self._loss_and_grad())
 
     def _loss_and_grad(self) -> tuple[float, float, float]:
@@ -274,8 +274,7 @@ class Trajectory:
 
     def step(self, n: int = 1) -> int:
         """Take up to n optimizer steps (fewer if the path diverges); return how many were taken."""
-        if not (isinstance(n, int) and 1 <= n <= MAX_STEPS_PER_CALL):
-            raise ConfigError(f"number of steps must be an integer from 1 to {MAX_STEPS_PER_CALL}; got {n}.")
+        IntRange(1, MAX_STEPS_PER_CALL).check(n, "n", label="number of steps")
         taken = 0
         while taken < n and not self.diverged:
             self.optimizer.step()  # uses the gradient left in params.grad by the last evaluation
@@ -299,18 +298,20 @@ class Trajectory:
         """Return the first step whose point lies outside the plotted domain, or None."""
         x_min, x_max, y_min, y_max = self.surface.domain
         for r in self.records:
-            if not (np.isfinite(r.p1) and np.isfinite(r.p2)) or not (x_min <= r.p1 <= x_max and y_min <= r.p2 <= y_max):
+            inside = x_min <= r.p1 <= x_max and y_min <= r.p2 <= y_max
+            if not (np.isfinite(r.p1) and np.isfinite(r.p2)) or not inside:
                 return r.step
         return None
 
 
-def path_table(trajectory: Trajectory) -> "pd.DataFrame":  # noqa: F821 - pandas imported lazily
+def path_table(trajectory: Trajectory) -> pd.DataFrame:  # noqa: F821 - pandas imported lazily
     """Return one row per step: parameters, gradient and loss."""
     import pandas as pd
 
     p1_name, p2_name = ("w", "b") if trajectory.surface.key == "tm_mse" else ("p1", "p2")
     rows = [
-        {"step": r.step, p1_name: r.p1, p2_name: r.p2, f"dL/d{p1_name}": r.grad1, f"dL/d{p2_name}": r.grad2, "loss": r.loss}
+        {"step": r.step, p1_name: r.p1, p2_name: r.p2, f"dL/d{p1_name}": r.grad1, f"dL/d{p2_name}": r.grad2,
+         "loss": r.loss}
         for r in trajectory.records
     ]
     return pd.DataFrame(rows)

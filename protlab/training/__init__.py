@@ -59,6 +59,9 @@ from protlab.training.step import (
     Stepper,
     build_optimizer,
     cpu_bf16_available,
+    make_optimizer,
+    optimizer_code,
+    optimizer_recipe,
     warmup_lr,
 )
 
@@ -88,6 +91,9 @@ __all__ = [
     "majority_baseline",
     "Stepper",
     "build_optimizer",
+    "make_optimizer",
+    "optimizer_recipe",
+    "optimizer_code",
     "warmup_lr",
     "cpu_bf16_available",
     "WARMUP_START_FACTOR",

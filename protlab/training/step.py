@@ -1,18 +1,30 @@
-"""One optimizer step at a time: optimizer, learning-rate schedule, mixed precision and gradient accumulation."""
+"""One optimizer step at a time: optimizer factory, learning-rate schedule, mixed precision, accumulation."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
-from protlab.data.batching import Batch
+from protlab.checks import Choice
+from protlab.data.batching import IGNORE_INDEX, Batch
 from protlab.errors import ConfigError
 from protlab.models import model_forward
-from protlab.training.config import TrainConfig
+from protlab.training.config import OPTIMIZERS, TrainConfig
 
-__all__ = ["Stepper", "build_optimizer", "warmup_lr", "cpu_bf16_available", "WARMUP_START_FACTOR"]
+__all__ = [
+    "WARMUP_START_FACTOR",
+    "Stepper",
+    "build_optimizer",
+    "cpu_bf16_available",
+    "make_optimizer",
+    "optimizer_code",
+    "optimizer_recipe",
+    "warmup_lr",
+]
 
 WARMUP_START_FACTOR = 1e-4  # warmup starts at lr * 1e-4 (the notes' Exercise 2: 1e-7 -> 1e-3)
 
@@ -28,28 +40,74 @@ def cpu_bf16_available() -> bool:
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+# torch.optim class and the settings (besides lr) each optimizer name uses, in torch's argument order
+_RECIPES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "adam": ("Adam", ("betas", "weight_decay")),  # adaptive step per weight; the notes' default
+    "adamw": ("AdamW", ("betas", "weight_decay")),  # Adam with decoupled weight decay
+    "sgd": ("SGD", ("weight_decay",)),  # plain gradient descent
+    "sgd_momentum": ("SGD", ("momentum", "weight_decay")),  # gradient descent with a running velocity
+}
+_DEFAULT_MOMENTUM = 0.9  # momentum of 'sgd_momentum' when none is given (TrainConfig's default)
+
+
+def optimizer_recipe(
+    name: str, *, lr: float, weight_decay: float | None = None, momentum: float | None = None,
+    betas: tuple[float, float] | None = None,
+) -> tuple[str, dict]:
+    """The torch.optim class name and keyword arguments for an optimizer name.
+
+    lr is always passed; weight_decay, momentum and betas only when given and used by that optimizer
+    (otherwise torch's default applies; 'sgd_momentum' without momentum gets 0.9).
+    """
+    Choice(OPTIMIZERS).check(name, "optimizer")
+    class_name, used = _RECIPES[name]
+    if name == "sgd_momentum" and momentum is None:
+        momentum = _DEFAULT_MOMENTUM
+    given = {"weight_decay": weight_decay, "momentum": momentum, "betas": betas}
+    return class_name, {"lr": lr, **{key: given[key] for key in used if given[key] is not None}}
+
+
+def make_optimizer(params: Iterable, name: str, *, fused: bool | None = None,
+                   **settings: object) -> torch.optim.Optimizer:
+    """Build torch.optim.<Class>(params, **kwargs) from optimizer_recipe(name, **settings); fused if given."""
+    class_name, kwargs = optimizer_recipe(name, **settings)
+    if fused is not None:
+        kwargs["fused"] = fused
+    return getattr(torch.optim, class_name)(params, **kwargs)
+
+
+def optimizer_code(params: str, name: str, **settings) -> str:
+    """Python source that builds the same optimizer, e.g. 'torch.optim.SGD(model.parameters(), lr=0.1)'."""
+    class_name, kwargs = optimizer_recipe(name, **settings)
+    args = "".join(f", {key}={_literal(value)}" for key, value in kwargs.items())
+    return f"torch.optim.{class_name}({params}{args})"
+
+
+def _literal(value: object) -> str:
+    """A setting as Python source: plain floats/ints (NumPy scalars unwrapped), tuples element by element."""
+    if isinstance(value, (tuple, list)):
+        return repr(tuple(float(v) for v in value))
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Create the optimizer named in config ('sgd', 'sgd_momentum', 'adam', 'adamw')."""
+    """The optimizer named in config.optimizer over the model's trainable parameters."""
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ConfigError("The model has no trainable parameters; build a model with at least one layer.")
-    fused = all(p.dtype == torch.float32 and p.device.type in ("cpu", "cuda") for p in params)  # one kernel per step
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
-    if config.optimizer == "sgd_momentum":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
-                               fused=fused)
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
-    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
+    # one fused kernel per step when every weight is float32 on the CPU or a CUDA GPU
+    fused = all(p.dtype == torch.float32 and p.device.type in ("cpu", "cuda") for p in params)
+    return make_optimizer(params, config.optimizer, lr=config.lr, weight_decay=config.weight_decay,
+                          momentum=config.momentum, fused=fused)
 
 
 def _class_weights(config: TrainConfig, labels: np.ndarray, device: torch.device) -> torch.Tensor | None:
     """Inverse-frequency class weights when config.class_weighting == 'balanced'."""
     if config.class_weighting != "balanced":
         return None
-    counts = np.bincount(labels, minlength=2).astype(np.float64)  # (2,)
-    weights = counts.sum() / (2.0 * np.maximum(counts, 1.0))
+    labels = labels[labels >= 0]  # scored labels only (per-residue sets mark the rest IGNORE_INDEX)
+    counts = np.bincount(labels, minlength=2).astype(np.float64)  # (C,)
+    weights = counts.sum() / (counts.size * np.maximum(counts, 1.0))
     return torch.tensor(weights, dtype=torch.float32, device=device)
 
 
@@ -81,9 +139,10 @@ class Stepper:
     def loss(self, batch: Batch) -> torch.Tensor:
         """Forward pass and training loss for one batch (autocast when mixed precision / CPU bf16 is on)."""
         with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.amp):
-            logits = model_forward(self.model, batch)  # (B, 2)
-        return F.cross_entropy(logits.float(), batch.labels, weight=self.weights,
-                               label_smoothing=self.config.label_smoothing)
+            logits = model_forward(self.model, batch)  # (B, C), or (B, L, C) from a per-residue model
+        # per-residue logits (B*L, C) and labels (B*L,) are flattened; IGNORE_INDEX labels do not count
+        return F.cross_entropy(logits.float().flatten(0, -2), batch.labels.flatten(), weight=self.weights,
+                               label_smoothing=self.config.label_smoothing, ignore_index=IGNORE_INDEX)
 
     def backward(self, loss: torch.Tensor, group_size: int) -> None:
         """Accumulate this micro-batch's gradient, scaled so a group averages like one big batch."""
