@@ -1,4 +1,4 @@
-"""Command line: `python -m protlab train|predict|features`; user errors end with one 'error: ...' line, exit 2."""
+"""Command line: `python -m protlab train|predict|features|structure`; a user error: one line, exit 2."""
 
 from __future__ import annotations
 
@@ -55,6 +55,10 @@ def _build_parser() -> argparse.ArgumentParser:
     features = commands.add_parser("features", help="the physicochemical features table")
     features.add_argument("input", help="a protein sequence, or a FASTA/CSV file")
     features.add_argument("--out", default=None, help="CSV to write (default: standard output)")
+    structure = commands.add_parser("structure", help="H/E/C secondary structure per residue")
+    structure.add_argument("input", help="a protein sequence, or a FASTA/CSV file")
+    structure.add_argument("--model", default=None, help="per-residue checkpoint (default: the bundled one)")
+    structure.add_argument("--out", default=None, help="CSV id,sequence,ss3 to write (default: stdout)")
     return parser
 
 
@@ -124,6 +128,19 @@ def _predict(args: argparse.Namespace) -> None:
         print(f"P(soluble) = {p:.3f} -> {table['prediction'].iloc[0]} (threshold {args.threshold:.2f})")
         return
     _write_csv(table[["id", "sequence", "p_soluble", "prediction"]], args.out)
+
+
+def _structure(args: argparse.Namespace) -> None:
+    """The structure command: one H/E/C letter per residue."""
+    from protlab.structure import StructurePredictor
+
+    records, is_file = _read_records(args.input)
+    predictor = StructurePredictor.from_checkpoint(args.model) if args.model else StructurePredictor.default()
+    table = predictor.predict_table(records)
+    if not is_file and args.out is None:
+        print(table["ss3"].iloc[0])
+        return
+    _write_csv(table, args.out)
 
 
 def _features(args: argparse.Namespace) -> None:
@@ -215,7 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
     try:
         args = _build_parser().parse_args(argv)
-        {"train": _train, "predict": _predict, "features": _features}[args.command](args)
+        commands = {"train": _train, "predict": _predict, "features": _features, "structure": _structure}
+        commands[args.command](args)
     except ProtlabError as err:
         print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
         return EXIT_USAGE

@@ -12,6 +12,7 @@ from protlab.alphabet import BYTE_TO_INDEX, NOTES_VOCAB_SIZE, PAD_INDEX, UNKNOWN
 from protlab.errors import ConfigError, DataFormatError, InvalidSequenceError
 
 BUCKET_CHUNK_BATCHES = 50  # batches per shuffled chunk that is sorted by length (more = less padding, less randomness)
+IGNORE_INDEX = -100  # per-residue label no loss or metric counts (padding, unresolved); torch's default
 
 
 @dataclass
@@ -20,7 +21,8 @@ class Batch:
 
     tokens: torch.Tensor  # (B, L) int64 token indices, PAD_INDEX after each sequence's end
     mask: torch.Tensor  # (B, L) float32, 1.0 on real residues and 0.0 on padding
-    labels: torch.Tensor  # (B,) int64 class labels (0 insoluble, 1 soluble); -1 when the set is unlabelled
+    labels: torch.Tensor  # (B,) int64 class labels (0 insoluble, 1 soluble); -1 when the set is unlabelled;
+    # (B, L) int64 per-residue classes when the set has residue_labels (IGNORE_INDEX: padding, not scored)
     features: torch.Tensor | None  # (B, F) float32 per-sequence features, or None
     index: torch.Tensor  # (B,) int64 positions of these rows in the TokenizedSet
 
@@ -98,6 +100,8 @@ class TokenizedSet:
     labels: np.ndarray  # (N,) int64 class labels, -1 where unknown
     features: np.ndarray | None  # (N, F) float32 per-sequence features, or None
     vocab_size: int  # 22 (ProtLab: unknown -> 21) or 21 (the notes: unknown -> 0)
+    # (T + 1,) int8 one class per residue, aligned with `flat` (IGNORE_INDEX where not scored), or None
+    residue_labels: np.ndarray | None = None
 
     @classmethod
     def from_sequences(
@@ -108,8 +112,12 @@ class TokenizedSet:
         vocab_size: int = VOCAB_SIZE,
         max_length: int = 2000,
         features: np.ndarray | None = None,
+        residue_labels: np.ndarray | None = None,
     ) -> TokenizedSet:
-        """Tokenise `sequences` once (vectorised); sequences longer than `max_length` are refused, never cut."""
+        """Tokenise `sequences` once (vectorised); sequences longer than `max_length` are refused, never cut.
+
+        residue_labels: (T,) class of every residue, sequences back to back (IGNORE_INDEX: not scored).
+        """
         if vocab_size not in (VOCAB_SIZE, NOTES_VOCAB_SIZE):
             raise ConfigError(f"vocab_size must be {VOCAB_SIZE} or {NOTES_VOCAB_SIZE}; got {vocab_size!r}.")
         if not isinstance(max_length, int) or max_length < 1:
@@ -120,7 +128,8 @@ class TokenizedSet:
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=n)  # (N,)
         _check_lengths(lengths, max_length)
         codes = _encode_joined(sequences, vocab_size)  # (T,) uint8
-        return cls.from_codes(codes, lengths, labels, vocab_size=vocab_size, features=features)
+        return cls.from_codes(codes, lengths, labels, vocab_size=vocab_size, features=features,
+                              residue_labels=residue_labels)
 
     @classmethod
     def from_codes(
@@ -131,6 +140,7 @@ class TokenizedSet:
         *,
         vocab_size: int = VOCAB_SIZE,
         features: np.ndarray | None = None,
+        residue_labels: np.ndarray | None = None,
     ) -> TokenizedSet:
         """A set from tokens encoded for `vocab_size`, back to back (T,) uint8, and each sequence's length."""
         lengths = np.asarray(lengths, dtype=np.int64)  # (N,)
@@ -140,7 +150,8 @@ class TokenizedSet:
         flat = np.empty(codes.size + 1, dtype=np.uint8)  # (T + 1,) uint8
         flat[:-1] = codes
         flat[-1] = PAD_INDEX  # gather sentinel
-        return cls(flat, offsets, lengths, _labels_array(labels, n), _features_array(features, n), vocab_size)
+        return cls(flat, offsets, lengths, _labels_array(labels, n), _features_array(features, n), vocab_size,
+                   _residue_labels_array(residue_labels, codes.size))
 
     def __len__(self) -> int:
         return int(self.lengths.shape[0])
@@ -152,7 +163,9 @@ class TokenizedSet:
 
     @property
     def has_labels(self) -> bool:
-        """True when every row has a 0/1 label."""
+        """True when every row has a 0/1 label (per-residue sets: when at least one residue is scored)."""
+        if self.residue_labels is not None:
+            return bool((self.residue_labels >= 0).any())
         return bool(len(self) and (self.labels >= 0).all())
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> TokenizedSet:
@@ -168,7 +181,11 @@ class TokenizedSet:
         shift = np.repeat(self.offsets[idx] - offsets, lengths)  # (T',)
         flat = np.concatenate([self.flat[shift + np.arange(total)], np.zeros(1, dtype=np.uint8)])
         features = None if self.features is None else self.features[idx]
-        return TokenizedSet(flat, offsets, lengths, self.labels[idx], features, self.vocab_size)
+        residue = None
+        if self.residue_labels is not None:
+            residue = self.residue_labels[shift + np.arange(total)]  # (T',) int8
+            residue = np.append(residue, np.int8(IGNORE_INDEX))  # (T' + 1,) with the sentinel
+        return TokenizedSet(flat, offsets, lengths, self.labels[idx], features, self.vocab_size, residue)
 
 
 def _check_lengths(lengths: np.ndarray, max_length: int) -> None:
@@ -196,6 +213,21 @@ def _labels_array(labels: Sequence[int] | np.ndarray | None, n: int) -> np.ndarr
     return arr.astype(np.int64)
 
 
+def _residue_labels_array(residue_labels: np.ndarray | None, n_tokens: int) -> np.ndarray | None:
+    """Validate per-residue classes (T,) and append the IGNORE_INDEX sentinel -> (T + 1,) int8, or None."""
+    if residue_labels is None:
+        return None
+    arr = np.asarray(residue_labels)
+    if arr.shape != (n_tokens,):
+        raise DataFormatError(
+            f"residue_labels must have one entry per residue ({n_tokens}); got shape {arr.shape}.")
+    allowed = (arr == IGNORE_INDEX) | ((arr >= 0) & (arr < 100)) if arr.dtype.kind in "iu" else None
+    if arr.size and (allowed is None or not allowed.all()):
+        raise DataFormatError(
+            f"residue_labels must be class numbers from 0 to 99 or {IGNORE_INDEX} (not scored).")
+    return np.append(arr.astype(np.int8), np.int8(IGNORE_INDEX))
+
+
 def _features_array(features: np.ndarray | None, n: int) -> np.ndarray | None:
     """Validate features as a finite (N, F) float32 matrix."""
     if features is None:
@@ -219,7 +251,10 @@ def make_batch(data: TokenizedSet, indices: np.ndarray) -> Batch:
     positions = np.where(valid, data.offsets[idx][:, None] + cols[None, :], sentinel)  # (B, L)
     tokens = torch.from_numpy(data.flat[positions].astype(np.int64))  # (B, L) int64
     mask = torch.from_numpy(valid.astype(np.float32))  # (B, L) float32
-    labels = torch.from_numpy(data.labels[idx])  # (B,) int64
+    if data.residue_labels is None:
+        labels = torch.from_numpy(data.labels[idx])  # (B,) int64
+    else:
+        labels = torch.from_numpy(data.residue_labels[positions].astype(np.int64))  # (B, L); pad: sentinel
     features = None if data.features is None else torch.from_numpy(data.features[idx])  # (B, F) float32
     return Batch(tokens, mask, labels, features, torch.from_numpy(idx))
 

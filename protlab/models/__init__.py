@@ -46,6 +46,7 @@ from protlab.models.protocol import FitsTrainingRows, ProteinClassifier, missing
 from protlab.models.summary import count_parameters, summarize
 
 _REGISTRY: dict[str, tuple[type, type[nn.Module]]] = {}
+_ELSEWHERE = {"residue_cnn": "protlab.structure.model"}  # kinds defined outside protlab/models: their module
 
 
 def register_model(kind: str, config_cls: type, model_cls: type[nn.Module]) -> None:
@@ -63,7 +64,9 @@ def available_kinds() -> list[str]:
 
 
 def _lookup(kind: object) -> tuple[type, type[nn.Module]]:
-    """Find a registered kind, importing protlab/models/<kind>.py once if it exists."""
+    """Find a registered kind, importing protlab/models/<kind>.py (or its module in _ELSEWHERE) once."""
+    if isinstance(kind, str) and kind in _ELSEWHERE and kind not in _REGISTRY:
+        importlib.import_module(_ELSEWHERE[kind])
     if isinstance(kind, str) and kind not in _REGISTRY and re.fullmatch(r"[a-z][a-z0-9_]{0,39}", kind):
         if (Path(__file__).parent / f"{kind}.py").is_file():
             importlib.import_module(f"{__name__}.{kind}")

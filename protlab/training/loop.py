@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from protlab.data.batching import Batch, TokenizedSet, batch_indices, make_batch
 from protlab.errors import ConfigError, DataFormatError, TrainingDivergedError
 from protlab.models import model_forward
+from protlab.structure.inference import evaluate_residues
 from protlab.training.config import TrainConfig
 from protlab.training.device import resolve_device
 from protlab.training.distributed import (
@@ -71,6 +72,15 @@ def evaluate(
     """Return (mean cross-entropy, NaN if unlabelled; P(soluble) (N,); labels (N,)) in the set's row order."""
     result = predict_probabilities(model, data, device=device, batch_size=batch_size)
     return (float("nan") if result.loss is None else result.loss), result.probs, data.labels.copy()
+
+
+def _validate(model: nn.Module, val: TokenizedSet, device: torch.device,
+              batch_size: int) -> tuple[float, dict[str, float]]:
+    """Validation loss and metrics: compute_metrics per protein, or Q3 and per-class scores per residue."""
+    if val.residue_labels is not None:
+        return evaluate_residues(model, val, device, batch_size)
+    val_loss, probs, labels = evaluate(model, val, device, batch_size)
+    return val_loss, compute_metrics(labels, probs)
 
 
 def _train_epoch(
@@ -159,7 +169,8 @@ def _flush_denormal(enabled: bool) -> Iterator[None]:
 def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: TrainConfig, device: torch.device,
          callback: Callable | None, stop: threading.Event | None) -> TrainResult:
     """The epoch loop of train_model (arguments already validated)."""
-    stepper = Stepper(wrap_model(model, device), config, device, train.labels)  # DDP when distributed
+    labels = train.labels if train.residue_labels is None else train.residue_labels  # per protein / residue
+    stepper = Stepper(wrap_model(model, device), config, device, labels.astype(np.int64))  # DDP if distributed
     history: list[EpochEvent] = []
     best = {"epoch": 0, "loss": math.inf, "state": None}
     started = time.perf_counter()
@@ -185,7 +196,7 @@ def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: Train
                 best["state"] = _state_copy(model)  # nothing validated yet: keep what was learned so far
             return result("stopped")
         t_train = time.perf_counter() - t0
-        val_loss, probs, labels = evaluate(model, val, device, config.eval_batch_size)
+        val_loss, val_metrics = _validate(model, val, device, config.eval_batch_size)
         val_loss = broadcast_from_main(val_loss)  # every rank takes the same best/plateau/early-stop decisions
         if not math.isfinite(val_loss):
             diverged(_diverged_message("The validation loss became non-finite", epoch, 0, config.lr))
@@ -195,7 +206,7 @@ def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: Train
             best.update(epoch=epoch, loss=val_loss, state=_state_copy(model))
         waited = 0 if is_best else waited + 1
         seconds = time.perf_counter() - t0
-        event = EpochEvent(epoch, config.epochs, train_loss, val_loss, compute_metrics(labels, probs),
+        event = EpochEvent(epoch, config.epochs, train_loss, val_loss, val_metrics,
                            stepper.lr, seconds, seen / max(t_train, 1e-9), is_best,
                            (time.perf_counter() - started) / epoch * (config.epochs - epoch))
         history.append(event)

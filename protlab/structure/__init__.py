@@ -1,0 +1,76 @@
+"""Per-residue prediction: secondary structure (helix H, strand E, coil C) for every residue of a protein.
+
+The data (CB513 to train and validate, TS115 to test), a 1-D CNN whose output keeps the sequence length,
+the masked loss and Q3 metrics, per-residue inference and prediction for typed sequences. Training goes
+through protlab.training.train_model like every other model: per-residue labels travel in the
+TokenizedSet (residue_labels), so batches carry (B, L) labels with IGNORE_INDEX where nothing is scored.
+This package never imports protlab.training (the training loop imports it for per-residue validation).
+"""
+
+from __future__ import annotations
+
+from protlab.structure.code import structure_code
+from protlab.structure.data import (
+    RELATED_TEST_IDS,
+    SS3_CLASSES,
+    SS3_NAMES,
+    STRUCTURE_DATA_DIR,
+    ResidueData,
+    load_bundled_structure,
+    load_structure_csv,
+    residue_labels,
+    structure_split,
+    tokenize_structure,
+)
+from protlab.structure.inference import (
+    ResidueInference,
+    evaluate_residues,
+    predict_residues,
+)
+from protlab.structure.metrics import (
+    confusion_hec,
+    majority_q3,
+    masked_cross_entropy,
+    q3,
+    residue_metrics,
+    scored_pairs,
+)
+from protlab.structure.model import (
+    ResidueCNN,
+    ResidueCNNConfig,
+    receptive_field,
+)
+from protlab.structure.predict import (
+    DEFAULT_STRUCTURE_MODEL,
+    StructurePrediction,
+    StructurePredictor,
+)
+
+__all__ = [
+    "DEFAULT_STRUCTURE_MODEL",
+    "RELATED_TEST_IDS",
+    "SS3_CLASSES",
+    "SS3_NAMES",
+    "STRUCTURE_DATA_DIR",
+    "ResidueCNN",
+    "ResidueCNNConfig",
+    "ResidueData",
+    "ResidueInference",
+    "StructurePrediction",
+    "StructurePredictor",
+    "confusion_hec",
+    "evaluate_residues",
+    "load_bundled_structure",
+    "load_structure_csv",
+    "majority_q3",
+    "masked_cross_entropy",
+    "predict_residues",
+    "q3",
+    "receptive_field",
+    "residue_labels",
+    "residue_metrics",
+    "scored_pairs",
+    "structure_code",
+    "structure_split",
+    "tokenize_structure",
+]
