@@ -96,3 +96,30 @@ def frozen_cluster_split(sequences: list[str], val_fraction: float, test_fractio
     test = np.where(np.isin(clusters, order[:n_test]))[0]
     val = np.where(np.isin(clusters, order[n_test:n_val]))[0]
     return np.setdiff1d(np.arange(n), np.concatenate([test, val])), val, test
+
+
+def train_tiny_run(manager, owner: str, optimizer: str = "adam", epochs: int = 2, *, rows: int = 60,
+                   lr: float = 1e-3, stop_after_first_epoch: bool = False, wait: bool = True) -> str:
+    """Submit a real tiny run (`rows` bundled proteins, a 4-wide CNN) for owner; wait for its end unless told not.
+
+    With stop_after_first_epoch the run is stopped once it has a best epoch: it ends 'stopped', with weights.
+    """
+    import time
+
+    from protlab.runs import RunSpec
+    from protlab.training import TrainConfig
+
+    spec = RunSpec(data=deepsol_sample(rows, max_length=200, seed=5),
+                   data_description=f"bundled DeepSol, {rows} rows", model_kind="cnn",
+                   model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1},
+                   train_config=TrainConfig(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=8, patience=0,
+                                            scheduler="none"))
+    run_id = manager.submit(spec, owner)
+    if stop_after_first_epoch:
+        deadline = time.monotonic() + 240
+        while not manager.status(run_id, owner).events and time.monotonic() < deadline:
+            time.sleep(0.2)
+        manager.stop(run_id, owner)
+    if wait:
+        assert manager.wait(run_id, 240), f"run {run_id} did not end within 240 s"
+    return run_id

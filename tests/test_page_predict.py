@@ -1,14 +1,31 @@
-"""The Predict page: one sequence gives a probability and plots, bad input the cleaner's message, many a table."""
+"""The Predict page: one sequence gives a probability and plots, bad input the cleaner's message, many a
+table; the student's own runs are offered by what they trained, and pasted text comes back after a reload."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+import sklearn.metrics as skm
 from streamlit.testing.v1 import AppTest
+
+from tests.conftest import train_tiny_run
+from ui.router import ROUTED_RUN
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "predict.py")
 TIMEOUT = 180  # seconds per script run (features of the training proteins are computed on the first run)
+ALICE, BOB = "alice-token-0123456789", "bob-token-9876543210xyz"
+
+
+def _open(token: str = ALICE, session: dict | None = None) -> AppTest:
+    """The Predict page with this student token in the address."""
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state[ROUTED_RUN] = True  # as when app.py runs the page (tests/test_app.py covers the router)
+    at.query_params["student"] = token
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    return at.run()
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +48,8 @@ def page(checkpoint_bytes):
     """Open the page with the tiny checkpoint chosen as an uploaded model; optionally type a text."""
 
     def open_page(text: str | None = None, data: bytes = checkpoint_bytes) -> AppTest:
-        at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-        at.session_state["uploaded_checkpoint"] = ("tiny.pt", data)
-        at.session_state["model_source"] = "Upload a checkpoint (.pt)"
-        at.run()
+        at = _open(session={"uploaded_checkpoint": ("tiny.pt", data),
+                            "model_source": "Upload a checkpoint (.pt)"})
         if text is not None:
             at.text_area(key="sequences").set_value(text).run()
         return at
@@ -53,7 +68,8 @@ def test_example_sequence_gets_a_probability_between_0_and_1(page, checkpoint_by
     p = float(metric.value)
     assert 0.0 <= p <= 1.0
     record = parse_sequences(at.text_area(key="sequences").value)[0]
-    assert p == pytest.approx(float(Predictor.from_checkpoint(checkpoint_bytes).predict([record.sequence])[0]), abs=5e-4)
+    expected = float(Predictor.from_checkpoint(checkpoint_bytes).predict([record.sequence])[0])
+    assert p == pytest.approx(expected, abs=5e-4)
     markdown = " ".join(m.value for m in at.markdown)
     assert ("**soluble**" in markdown) == (p >= at.slider[0].value)
     assert any("Show me the PyTorch" in e.label for e in at.expander)
@@ -98,3 +114,54 @@ def test_a_file_that_is_not_a_checkpoint_shows_a_clear_error(page) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert at.error and "checkpoint" in at.error[0].value.lower()
     assert not at.metric
+
+
+def _owner(token: str) -> str:
+    from ui.identity import owner_id
+
+    return owner_id(token)
+
+
+def test_my_runs_are_listed_by_model_optimizer_data_and_test_auc(app_runs) -> None:
+    finished = train_tiny_run(app_runs, _owner(ALICE), "adam", epochs=2)
+    stopped = train_tiny_run(app_runs, _owner(ALICE), "sgd_momentum", epochs=500, stop_after_first_epoch=True)
+    train_tiny_run(app_runs, _owner(BOB), "adamw", epochs=1)  # someone else's run is never offered
+    expected = {}
+    for run_id, optimizer in ((finished, "Adam"), (stopped, "SGD + momentum")):
+        status = app_runs.status(run_id, _owner(ALICE))
+        assert status.state in ("finished", "stopped") and status.checkpoint_path
+        auc = skm.roc_auc_score(np.asarray(status.test_labels), np.asarray(status.test_probs))
+        expected[run_id] = f"CNN · {optimizer} · bundled DeepSol · test AUC {auc:.2f}"
+    at = _open(session={"model_source": "One of my training runs"})
+    assert not at.exception, [e.value for e in at.exception]
+    runs = at.selectbox(key="predict_run")
+    assert runs.options == [expected[stopped], expected[finished]]  # newest first, no run ids
+    assert not any(run_id in " ".join(runs.options) for run_id in (finished, stopped))
+    runs.set_value(finished).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert 0.0 <= float(at.metric[0].value) <= 1.0
+    other = _open(BOB, session={"model_source": "One of my training runs"})
+    (only,) = other.selectbox(key="predict_run").options  # Bob sees his run only
+    assert only.startswith("CNN · AdamW · bundled DeepSol · test AUC ")
+
+
+def test_pasted_sequences_and_the_model_choice_come_back_after_a_reload(page) -> None:
+    fasta = ">mine\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n"
+    at = page(fasta)
+    assert not at.exception, [e.value for e in at.exception]
+    again = _open()  # a reload: a new session with the same address
+    assert again.text_area(key="sequences").value == fasta
+    assert again.radio(key="model_source").value == "Upload a checkpoint (.pt)"
+    stranger = _open(BOB)
+    assert stranger.text_area(key="sequences").value.startswith(">sp|P0AA25|THIO_ECOLI")
+    assert stranger.radio(key="model_source").value == "Bundled default model"
+
+
+def test_a_saved_checkpoint_upload_comes_back_named(checkpoint_bytes) -> None:
+    from ui.common import student_store
+
+    student_store().save_upload(_owner(ALICE), "predict_checkpoint", "my_model.pt", checkpoint_bytes)
+    at = _open(session={"model_source": "Upload a checkpoint (.pt)"})
+    assert not at.exception and not at.error, ([e.value for e in at.exception], [e.value for e in at.error])
+    assert any("Using **my_model.pt**" in m.value for m in at.markdown)
+    assert 0.0 <= float(at.metric[0].value) <= 1.0

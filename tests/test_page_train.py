@@ -1,13 +1,12 @@
-"""The Train page: validation report first, a real background run to the end, results beside the baseline.
+"""The Train page: validation report first, a queued run trained to the end, results beside the baseline.
 
-AppTest cannot upload files, so the page reads an upload from st.session_state["uploaded_bytes"] as
-(file name, bytes); the tests put a CSV there exactly as the file uploader would.
+The student is the token in the address (?student=...): a second AppTest with the same token is the same
+student after a reload, one with another token is someone else. AppTest cannot upload files, so the page reads
+an upload from st.session_state["uploaded_bytes"] as (file name, bytes), or from the student's saved upload.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -17,54 +16,33 @@ import pytest
 import sklearn.metrics as skm
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import deepsol_sample
+from ui.router import ROUTED_RUN
+
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
 TIMEOUT = 180  # seconds per script run (the first one reads the data and imports torch)
+ALICE, BOB = "alice-token-0123456789", "bob-token-9876543210xyz"
 
 
-def _page() -> AppTest:
+def _page(token: str | None = ALICE, session: dict | None = None) -> AppTest:
+    """The Train page opened with this token in the address (a reload is another call with the same token)."""
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.run()
-    return at
+    at.session_state[ROUTED_RUN] = True  # as when app.py runs the page (tests/test_app.py covers the router)
+    if token is not None:
+        at.query_params["student"] = token
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def _owner(token: str) -> str:
+    from ui.identity import owner_id
+
+    return owner_id(token)
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
-
-
-def test_bundled_data_report_shows_all_rows_kept() -> None:
-    at = _page()
-    assert not at.exception, [e.value for e in at.exception]
-    shown = _metrics(at)
-    assert shown["Rows kept"] == "6,942"
-    assert shown["Rows dropped"] == "0"
-    assert shown["Soluble (1)"] == "2,897" and shown["Insoluble (0)"] == "4,045"
-    assert at.button(key="start").disabled is False
-    assert at.button(key="stop").disabled is True
-    assert any("Show me the PyTorch" in e.label for e in at.expander)
-
-
-def test_uploaded_csv_shows_its_report_with_dropped_rows() -> None:
-    good = ["MKTAYIAKQRQISFVKSHFSRQ", "MSDKIIHLTDDSFDTDVLKADG", "MVLSPADKTNVKAAWGKVGAHA", "GSHMLEDPVDAFQEGLQEAAKK"]
-    rows = [(good[i % 4] + "A" * i, i % 2) for i in range(24)] + [("MK1LV", 1)]  # last row has a digit
-    csv = pd.DataFrame(rows, columns=["sequence", "label"]).to_csv(index=False).encode()
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state["uploaded_bytes"] = ("my_proteins.csv", csv)
-    at.run()
-    at.radio(key="data_choice").set_value("Upload my own CSV or FASTA").run()
-    assert not at.exception, [e.value for e in at.exception]
-    shown = _metrics(at)
-    assert shown["Rows kept"] == "24" and shown["Rows dropped"] == "1"
-    assert shown["Soluble (1)"] == "12"
-    assert any("dropped" in e.label for e in at.expander)
-
-
-def test_uploaded_garbage_shows_the_data_error() -> None:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state["uploaded_bytes"] = ("notes.csv", b"hello,world\n1,2\n")
-    at.run()
-    at.radio(key="data_choice").set_value("Upload my own CSV or FASTA").run()
-    assert not at.exception
-    assert at.error and "column" in at.error[0].value.lower()
 
 
 def _configure_tiny_run(at: AppTest, epochs: int = 2, optimizer: str = "adam") -> None:
@@ -77,6 +55,7 @@ def _configure_tiny_run(at: AppTest, epochs: int = 2, optimizer: str = "adam") -
     at.number_input(key="patience").set_value(0)
     at.selectbox(key="optimizer").set_value(optimizer)
     at.run()
+    assert not at.exception, [e.value for e in at.exception]
 
 
 def _has_results(at: AppTest) -> bool:
@@ -87,6 +66,10 @@ def _progress_text(at: AppTest) -> str:
     return " ".join(p.proto.text for p in at.get("progress"))
 
 
+def _texts(at: AppTest) -> str:
+    return " ".join([i.value for i in at.info] + [c.value for c in at.caption] + [_progress_text(at)])
+
+
 def _run_until(at: AppTest, done, seconds: float = 240.0) -> None:
     """Rerun the page (as the live panel's polling would) until done(at) or an error shows; bounded."""
     deadline = time.monotonic() + seconds
@@ -94,27 +77,123 @@ def _run_until(at: AppTest, done, seconds: float = 240.0) -> None:
         time.sleep(0.5)
         at.run()
     assert not at.exception, [e.value for e in at.exception]
+    assert done(at), f"not reached in {seconds:.0f} s: {_texts(at)[:500]} {[e.value for e in at.error]}"
 
 
-def _run_folder() -> Path:
-    return Path(os.environ["PROTLAB_HOME"]) / "runs"
+def _tiny_spec(epochs: int):  # -> RunSpec
+    from protlab.runs import RunSpec
+    from protlab.training import TrainConfig
+
+    return RunSpec(data=deepsol_sample(60, max_length=200, seed=3), model_kind="cnn",
+                   model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1},
+                   train_config=TrainConfig(epochs=epochs, batch_size=8, patience=0, scheduler="none"))
 
 
-def test_a_short_run_trains_to_the_end_and_shows_metrics_with_baseline() -> None:
+def test_bundled_data_report_shows_all_rows_kept(app_runs) -> None:
+    at = _page()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = _metrics(at)
+    assert shown["Rows kept"] == "6,942"
+    assert shown["Rows dropped"] == "0"
+    assert shown["Soluble (1)"] == "2,897" and shown["Insoluble (0)"] == "4,045"
+    assert at.button(key="start").disabled is False
+    assert at.button(key="stop").disabled is True
+    assert any("Show me the PyTorch" in e.label for e in at.expander)
+
+
+def test_uploaded_csv_shows_its_report_with_dropped_rows(app_runs) -> None:
+    good = ["MKTAYIAKQRQISFVKSHFSRQ", "MSDKIIHLTDDSFDTDVLKADG", "MVLSPADKTNVKAAWGKVGAHA",
+            "GSHMLEDPVDAFQEGLQEAAKK"]
+    rows = [(good[i % 4] + "A" * i, i % 2) for i in range(24)] + [("MK1LV", 1)]  # last row has a digit
+    csv = pd.DataFrame(rows, columns=["sequence", "label"]).to_csv(index=False).encode()
+    at = _page(session={"uploaded_bytes": ("my_proteins.csv", csv)})
+    at.radio(key="data_choice").set_value("Upload my own CSV or FASTA").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = _metrics(at)
+    assert shown["Rows kept"] == "24" and shown["Rows dropped"] == "1"
+    assert shown["Soluble (1)"] == "12"
+    assert any("dropped" in e.label for e in at.expander)
+
+
+def test_uploaded_garbage_shows_the_data_error(app_runs) -> None:
+    at = _page(session={"uploaded_bytes": ("notes.csv", b"hello,world\n1,2\n")})
+    at.radio(key="data_choice").set_value("Upload my own CSV or FASTA").run()
+    assert not at.exception
+    assert at.error and "column" in at.error[0].value.lower()
+
+
+def test_a_saved_upload_comes_back_after_a_reload_named_and_can_be_cleared(app_runs) -> None:
+    from ui.common import student_store
+
+    csv = "sequence,label\n" + "".join(f"MKTAYIAKQRQISFVKSHFSRQ{'A' * i},{i % 2}\n" for i in range(30))
+    student_store().save_upload(_owner(ALICE), "train_data", "lab_proteins.csv", csv.encode())
+    at = _page()
+    at.radio(key="data_choice").set_value("Upload my own CSV or FASTA").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert _metrics(at)["Rows kept"] == "30"
+    assert any("Using **lab_proteins.csv**" in m.value for m in at.markdown)
+    again = _page()  # a reload: new session, same token; the data choice and the file both come back
+    assert again.radio(key="data_choice").value == "Upload my own CSV or FASTA"
+    assert _metrics(again)["Rows kept"] == "30"
+    other = _page(BOB)  # someone else sees neither
+    assert other.radio(key="data_choice").value.startswith("Bundled")
+    other.radio(key="data_choice").set_value("Upload my own CSV or FASTA").run()
+    assert "Rows kept" not in _metrics(other)
+    again.button(key="uploaded_bytes_clear").click().run()
+    assert not again.exception
+    assert any("Upload a file to continue" in i.value for i in again.info)
+    assert student_store().load_upload(_owner(ALICE), "train_data") is None
+
+
+def test_settings_come_back_after_a_reload_for_the_same_student_only(app_runs) -> None:
+    at = _page()
+    at.selectbox(key="optimizer").set_value("adamw")
+    at.number_input(key="epochs").set_value(7)
+    at.select_slider(key="weight_decay").set_value(0.01)
+    at.radio(key="split_method").set_value("homology").run()
+    at.slider(key="identity").set_value(0.6).run()
+    assert not at.exception, [e.value for e in at.exception]
+    again = _page()
+    assert again.selectbox(key="optimizer").value == "adamw"
+    assert again.number_input(key="epochs").value == 7
+    assert again.select_slider(key="weight_decay").value == 0.01
+    assert again.radio(key="split_method").value == "homology"
+    assert again.slider(key="identity").value == 0.6
+    other = _page(BOB)
+    from protlab.training import TrainConfig
+
+    assert other.selectbox(key="optimizer").value == TrainConfig().optimizer
+    assert other.number_input(key="epochs").value == TrainConfig().epochs
+
+
+def test_the_epoch_widget_respects_the_class_cap(monkeypatch) -> None:
+    from ui.common import restart_run_manager, student_store
+
+    monkeypatch.setenv("PROTLAB_EPOCH_CAP", "3")
+    student_store().save(_owner(ALICE), "settings", {"epochs": 50})  # saved before the cap was set
+    try:
+        at = _page()
+        box = at.number_input(key="epochs")
+        assert box.max == 3 and box.value == 3
+        assert "at most 3 epochs" in box.help
+    finally:
+        restart_run_manager()
+
+
+def test_a_short_run_trains_to_the_end_and_shows_metrics_with_baseline(app_runs) -> None:
     at = _page()
     _configure_tiny_run(at)
-    assert not at.exception, [e.value for e in at.exception]
     at.button(key="start").click().run()
     run_id = at.session_state["train_run_id"]
     _run_until(at, _has_results)
     assert not at.error, [e.value for e in at.error]
-    assert f"Run {run_id}: finished" in _progress_text(at)
+    assert ": finished" in _progress_text(at) and f"run {run_id}" in _texts(at)
     table = next(df.value for df in at.dataframe if "majority-class baseline" in df.value.columns)
     table = table.set_index("metric")
     assert list(table.index) == ["Accuracy", "Precision", "Recall", "F1", "AUC-ROC", "MCC"]
-    # the table must agree with scikit-learn on the run's saved test predictions
-    saved = pd.read_csv(_run_folder() / run_id / "test_predictions.csv")
-    y, p = saved["label"].to_numpy(), saved["p_soluble"].to_numpy()
+    # the table must agree with scikit-learn on the run's own test predictions
+    status = app_runs.status(run_id, _owner(ALICE))
+    y, p = np.asarray(status.test_labels), np.asarray(status.test_probs)
     assert len(y) == 15  # 10% of the 150 sampled rows
     predicted = (p >= 0.5).astype(int)
     expected = {"Accuracy": skm.accuracy_score(y, predicted), "MCC": skm.matthews_corrcoef(y, predicted),
@@ -128,8 +207,10 @@ def test_a_short_run_trains_to_the_end_and_shows_metrics_with_baseline() -> None
     assert at.button(key="start").disabled is False and at.button(key="stop").disabled is True
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Download the trained model (.pt)", "Download per-epoch metrics (CSV)"]
-    epochs = pd.read_csv(_run_folder() / run_id / "history.csv")
-    assert epochs["epoch"].tolist() == [1, 2]
+    assert [int(e["epoch"]) for e in status.events] == [1, 2]
+    # the batch-by-batch loss curve shows the run's recorded training losses
+    assert status.batch_losses and any("Training loss, batch by batch" in m.value for m in at.markdown)
+    assert at.get("vega_lite_chart"), "no batch loss chart"
     # a lower threshold moves the confusion matrix: the caption follows scikit-learn at 0.3
     at.slider(key="result_threshold").set_value(0.3).run()
     tn, fp, fn, tp = skm.confusion_matrix(y, (p >= 0.3).astype(int), labels=[0, 1]).ravel()
@@ -138,13 +219,14 @@ def test_a_short_run_trains_to_the_end_and_shows_metrics_with_baseline() -> None
     assert f"MCC {skm.matthews_corrcoef(y, (p >= 0.3).astype(int)):.3f}" in caption
 
 
-def test_finished_runs_are_overlaid_to_compare_optimizers() -> None:
+def test_finished_runs_are_overlaid_to_compare_optimizers(app_runs) -> None:
     at = _page()
     for optimizer in ("sgd_momentum", "adamw"):
         _configure_tiny_run(at, optimizer=optimizer)
         at.button(key="start").click().run()
         run_id = at.session_state["train_run_id"]
-        _run_until(at, lambda a: f"Run {run_id}: finished" in _progress_text(a))
+        _run_until(at, lambda a, r=run_id: app_runs.status(r, _owner(ALICE)).state == "finished"
+                   and _has_results(a))
     assert not at.error, [e.value for e in at.error]
     chosen = at.multiselect(key="compare")
     assert len(chosen.options) == 2 and len(chosen.value) == 2
@@ -152,50 +234,132 @@ def test_finished_runs_are_overlaid_to_compare_optimizers() -> None:
     compare = next(df.value for df in at.dataframe if "epochs run" in df.value.columns)
     assert sorted(compare["optimizer"]) == ["adamw", "sgd_momentum"]
     assert compare["epochs run"].tolist() == [2, 2]
+    assert at.selectbox(key="shown_run").options[0].endswith("finished")  # the student's runs, newest first
     for metric in ("loss", "auc"):
         at.radio(key="compare_metric").set_value(metric).run()
         assert not at.exception
 
 
-def test_stop_ends_a_long_run_and_keeps_its_results() -> None:
+def test_a_reload_finds_the_running_run_and_only_its_owner_can_stop_it(app_runs) -> None:
     at = _page()
     _configure_tiny_run(at, epochs=500)
     at.button(key="start").click().run()
+    run_id = at.session_state["train_run_id"]
     assert at.button(key="start").disabled is True and at.button(key="stop").disabled is False
-    again = AppTest.from_file(PAGE, default_timeout=TIMEOUT)  # same session, page state lost: the run is found
-    again.session_state["owner_id"] = at.session_state["owner_id"]
-    again.run()
+    _run_until(at, lambda a: app_runs.status(run_id, _owner(ALICE)).state == "running" and "training ·" in
+               _progress_text(a))
+    again = _page()  # F5: a new session with the same address finds the run, live
     assert again.button(key="start").disabled is True
-    assert f"Run {at.session_state['train_run_id']}: running" in _progress_text(again)
-    _run_until(at, lambda a: "epochs done" in " ".join(c.value for c in a.caption)
-               and " 0 of 500 epochs done" not in " ".join(c.value for c in a.caption))
-    assert "left" in _progress_text(at) or "finished" in _progress_text(at)
-    at.button(key="stop").click().run()
-    _run_until(at, _has_results)
-    assert ": stopped" in _progress_text(at)
-    assert any("stopped this run early" in i.value for i in at.info)
-    assert len(list(_run_folder().iterdir())) == 1
-    record = json.loads(next(_run_folder().iterdir()).joinpath("run.json").read_text())
-    assert record["state"] == "stopped" and record["progress"] < 0.5
+    assert f"run {run_id}" in _texts(again) and "training ·" in _progress_text(again)
+    stranger = _page(BOB)  # another browser without the token: nothing to see or stop
+    assert f"run {run_id}" not in _texts(stranger) and stranger.button(key="stop").disabled is True
+    from protlab.errors import RunError
+
+    with pytest.raises(RunError):
+        app_runs.stop(run_id, _owner(BOB))
+    _run_until(again, lambda a: app_runs.status(run_id, _owner(ALICE)).batch_losses)
+    again.run()
+    again.button(key="stop").click().run()
+    _run_until(again, lambda a: app_runs.status(run_id, _owner(ALICE)).state == "stopped" and
+               ": stopped" in _progress_text(a))
+    status = app_runs.status(run_id, _owner(ALICE))
+    assert status.progress < 0.5
+    if status.test_metrics:  # at least one epoch ended before the stop: its best weights were evaluated
+        assert any("stopped this run early" in i.value for i in again.info)
+    assert [r["run_id"] for r in app_runs.list_runs(_owner(ALICE))] == [run_id]
+    assert app_runs.list_runs(_owner(BOB)) == []
 
 
-def test_a_crashing_run_shows_its_error_and_the_page_stays_usable(monkeypatch) -> None:
-    import protlab.runs.manager as runs
+def test_a_queued_run_shows_its_place_can_be_cancelled_and_run_again(monkeypatch) -> None:
+    from ui.common import restart_run_manager, run_manager
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("CUDA out of memory (simulated)")
+    monkeypatch.setenv("PROTLAB_WORKERS", "1")
+    try:
+        manager = run_manager()
+        blocker = manager.submit(_tiny_spec(epochs=500), "someone-else-0123456789")  # takes the only worker
+        at = _page()
+        _configure_tiny_run(at)
+        at.button(key="start").click().run()
+        mine = at.session_state["train_run_id"]
+        _run_until(at, lambda a: "Queued: 1st in line" in _texts(a))
+        assert at.button(key="stop").label == "Cancel" and at.button(key="start").disabled is True
+        assert manager.status(mine, _owner(ALICE)).queue_position == 1
+        at.button(key="stop").click().run()
+        _run_until(at, lambda a: any("cancelled this run" in i.value for i in a.info))
+        assert manager.status(mine, _owner(ALICE)).state == "cancelled"
+        at.button(key="rerun").click().run()
+        again = at.session_state["train_run_id"]
+        assert again != mine and manager.status(again, _owner(ALICE)).state == "queued"
+        manager.stop(blocker, "someone-else-0123456789")  # the worker frees up: the new run starts and ends
+        _run_until(at, _has_results)
+        assert manager.status(again, _owner(ALICE)).state == "finished"
+    finally:
+        restart_run_manager()
 
-    monkeypatch.setattr(runs, "train_model", crash)
+
+def test_an_interrupted_run_offers_run_again_after_a_restart(app_runs) -> None:
+    from ui.common import restart_run_manager, run_manager
+
+    at = _page()
+    _configure_tiny_run(at, epochs=500)
+    at.button(key="start").click().run()
+    run_id = at.session_state["train_run_id"]
+    _run_until(at, lambda a: app_runs.status(run_id, _owner(ALICE)).batch_losses)
+    restart_run_manager(stop_runs=True)  # the server goes down while the run trains ...
+    after = _page()  # ... and a student reloads once it is back
+    assert run_manager().status(run_id, _owner(ALICE)).state == "interrupted"
+    assert any("interrupted" in e.value for e in after.error)
+    assert after.button(key="start").disabled is False
+    after.button(key="rerun").click().run()
+    new_id = after.session_state["train_run_id"]
+    assert new_id != run_id
+    assert run_manager().status(new_id, _owner(ALICE)).spec["train_config"]["epochs"] == 500
+    run_manager().stop(new_id, _owner(ALICE))
+
+
+def test_a_full_queue_refuses_a_new_run_with_a_message_and_keeps_the_page(monkeypatch) -> None:
+    from ui.common import restart_run_manager, run_manager
+
+    monkeypatch.setenv("PROTLAB_WORKERS", "1")
+    monkeypatch.setenv("PROTLAB_MAX_QUEUED", "1")
+    try:
+        manager = run_manager()
+        others = [manager.submit(_tiny_spec(epochs=500), f"classmate-{i}-0123456789") for i in range(2)]
+        deadline = time.monotonic() + 60
+        while manager.queue_summary()["queued"] != 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        at = _page()
+        _configure_tiny_run(at)
+        at.button(key="start").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("queue is full" in e.value for e in at.error), [e.value for e in at.error]
+        assert any(h.value == "5 · Compare runs" for h in at.header)
+        assert "train_run_id" not in at.session_state
+        for i, run_id in enumerate(others):
+            manager.stop(run_id, f"classmate-{i}-0123456789")
+    finally:
+        restart_run_manager()
+
+
+def test_sharing_is_opt_in_and_uses_the_chosen_name(app_runs) -> None:
     at = _page()
     _configure_tiny_run(at)
     at.button(key="start").click().run()
-    _run_until(at, lambda a: ": failed" in _progress_text(a))
-    assert any("RuntimeError: CUDA out of memory (simulated)" in e.value for e in at.error)
-    assert at.button(key="start").disabled is False
-    monkeypatch.undo()
-    at.button(key="start").click().run()  # the next run works
+    run_id = at.session_state["train_run_id"]
     _run_until(at, _has_results)
-    assert not at.error, [e.value for e in at.error]
+    assert app_runs.class_runs() == []  # finished, but nothing is shared without the tick
+    at.text_input(key="display_name").input("Team <Otter>").run()
+    assert app_runs.class_runs() == []
+    at.checkbox(key=f"share_{run_id}").check().run()
+    assert not at.exception, [e.value for e in at.exception]
+    shared = app_runs.class_runs()
+    assert [(r["run_id"], r["display_name"]) for r in shared] == [(run_id, "Team Otter")]
+    assert "owner" not in shared[0] and _owner(ALICE) not in repr(shared)
+    again = _page()  # after a reload the tick and the name are still there
+    assert again.checkbox(key=f"share_{run_id}").value is True
+    assert again.text_input(key="display_name").value == "Team Otter"
+    again.checkbox(key=f"share_{run_id}").uncheck().run()
+    assert app_runs.class_runs() == []
 
 
 def test_durations_read_as_seconds_minutes_and_hours() -> None:
@@ -205,19 +369,10 @@ def test_durations_read_as_seconds_minutes_and_hours() -> None:
         "unknown", "unknown", "0 s", "59 s", "1 min 01 s", "59 min 59 s", "1 h 02 min"]
 
 
-def test_a_full_server_refuses_a_new_run_with_a_message_and_keeps_the_page() -> None:
-    from ui.common import run_manager
+def test_queue_places_read_as_ordinals_and_minutes() -> None:
+    from ui.train_runs import ordinal, wait_text
 
-    at = _page()
-    _configure_tiny_run(at)
-    manager = run_manager()  # the same cached manager the page uses (same PROTLAB_HOME, same process)
-    limit = manager.max_concurrent
-    manager.max_concurrent = 0
-    try:
-        at.button(key="start").click().run()
-    finally:
-        manager.max_concurrent = limit
-    assert not at.exception, [e.value for e in at.exception]
-    assert any("the limit is 0" in e.value for e in at.error), [e.value for e in at.error]
-    assert any(h.value == "5 · Compare runs" for h in at.header)
-    assert "train_run_id" not in at.session_state
+    assert [ordinal(n) for n in (1, 2, 3, 4, 7, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "7th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+    assert [wait_text(s) for s in (None, float("nan"), 30, 239, 241)] == [
+        "", "", "less than a minute", "about 4 min", "about 4 min"]

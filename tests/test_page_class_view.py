@@ -1,0 +1,88 @@
+"""Class results: only shared runs appear, under their chosen names, ranked by held-out AUC, with settings."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import sklearn.metrics as skm
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import train_tiny_run
+from ui.class_results import CACHE_SECONDS
+from ui.router import ROUTED_RUN
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "class_view.py")
+TIMEOUT = 120  # seconds per script run
+OWNERS = {"ada": "a" * 32, "ben": "b" * 32, "cy": "c" * 32}  # owner ids as the app files them
+
+
+def _open() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state[ROUTED_RUN] = True  # as when app.py runs the page (tests/test_app.py covers the router)
+    at.query_params["student"] = "viewer-token-0123456789"
+    return at.run()
+
+
+def _table(at: AppTest, column: str):
+    return next(df.value for df in at.dataframe if column in df.value.columns)
+
+
+def test_an_empty_class_says_how_to_share(app_runs) -> None:
+    at = _open()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("No run is shared yet" in i.value for i in at.info)
+    summary = app_runs.queue_summary()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Training places (workers)"] == str(summary["workers"])
+    assert shown["Training now"] == "0" and shown["Waiting in the queue"] == "0"
+
+
+def test_shared_runs_are_ranked_by_held_out_auc_and_unshared_runs_never_appear(app_runs) -> None:
+    runs = {name: train_tiny_run(app_runs, owner, optimizer, epochs=3, rows=300, lr=lr)  # they learn a little
+            for (name, owner), optimizer, lr in zip(OWNERS.items(), ("adam", "sgd_momentum", "adamw"),
+                                                    (3e-3, 0.03, 3e-3))}
+    app_runs.set_sharing(runs["ada"], OWNERS["ada"], True, "Ada's team")
+    app_runs.set_sharing(runs["ben"], OWNERS["ben"], True, "")  # shared without a name
+    # cy never ticks "Share with the class"
+    aucs = {}
+    for name in ("ada", "ben"):
+        status = app_runs.status(runs[name], OWNERS[name])
+        aucs[name] = skm.roc_auc_score(np.asarray(status.test_labels), np.asarray(status.test_probs))
+    at = _open()
+    assert not at.exception, [e.value for e in at.exception]
+    ranking = _table(at, "test AUC")
+    expected_names = {"ada": "Ada's team", "ben": "Anonymous"}  # the run system names nameless runs
+    order = sorted(aucs, key=aucs.get, reverse=True)
+    assert ranking["name"].tolist() == [expected_names[n] for n in order]
+    assert ranking["rank"].tolist() == [1, 2]
+    assert np.allclose(ranking["test AUC"].astype(float), [aucs[n] for n in order])
+    assert sorted(ranking["optimizer"]) == ["Adam", "SGD + momentum"]
+    assert set(ranking["epochs"]) == {"3 of 3"}
+    tables = " ".join(str(df.value.to_dict()) for df in at.dataframe)
+    assert runs["cy"] not in tables and "AdamW" not in tables  # cy's unshared AdamW run
+    page_text = tables + " ".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+    assert not any(owner in page_text for owner in OWNERS.values())
+    optimizers = _table(at, "median test AUC").set_index("optimizer")
+    assert optimizers.loc["Adam", "runs"] == 1
+    assert np.isclose(optimizers.loc["Adam", "best test AUC"], aucs["ada"])
+    assert at.get("plotly_chart"), "no overlay of the shared runs' curves"
+    app_runs.set_sharing(runs["ada"], OWNERS["ada"], False)  # taken back: gone at the next refresh
+    time.sleep(CACHE_SECONDS + 0.5)  # the class's shared runs are read again after this long
+    at.run()
+    assert _table(at, "test AUC")["name"].tolist() == [expected_names["ben"]]
+
+
+def test_a_shared_run_still_training_is_listed_below_the_finished_ones(app_runs) -> None:
+    done = train_tiny_run(app_runs, OWNERS["ada"], "adam")
+    going = train_tiny_run(app_runs, OWNERS["ben"], "sgd", epochs=500, wait=False)
+    app_runs.set_sharing(done, OWNERS["ada"], True, "Finished team")
+    app_runs.set_sharing(going, OWNERS["ben"], True, "Busy team")
+    at = _open()
+    ranking = _table(at, "test AUC")
+    assert ranking["name"].tolist() == ["Finished team", "Busy team"]
+    assert ranking["state"].tolist()[0] == "finished"
+    assert ranking["state"].tolist()[1] in ("queued", "training")
+    assert np.isnan(ranking["test AUC"].tolist()[1])
+    app_runs.stop(going, OWNERS["ben"])
