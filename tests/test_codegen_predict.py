@@ -23,6 +23,7 @@ from protlab.models import build_model, model_config_dict, save_checkpoint
 from protlab.predict import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]
+PANEL_WIDTH = 88  # characters a line of the page's code panel shows without scrolling
 THIOREDOXIN = ("MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVG"
                "ALSKGQLKEFLDANLA")
 PROTEINS = [  # different lengths (so batches are padded), ambiguous letters (X, B) and a very short protein
@@ -90,6 +91,7 @@ def test_scripts_are_ruff_clean() -> None:
                               "predict.py", "-"], input=script, capture_output=True, text=True, cwd=ROOT,
                              timeout=60, check=False)
         assert out.returncode == 0, out.stdout + out.stderr
+        assert max(len(line) for line in script.splitlines()) <= PANEL_WIDTH
 
 
 def test_the_script_uses_only_pytorch_and_biopython() -> None:

@@ -36,6 +36,7 @@ from protlab.training import (
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CNN = {"embed_dim": 8, "hidden_dim": 8}  # small widths keep every run well under a second
+PANEL_WIDTH = 88  # characters a line of the page's code panel shows without scrolling
 
 
 def _settings_span(source: str) -> slice:
@@ -133,6 +134,7 @@ def test_template_and_generated_scripts_are_ruff_clean() -> None:
     for script in scripts:
         out = _ruff(script)
         assert out.returncode == 0, out.stdout + out.stderr
+        assert max(len(line) for line in script.splitlines()) <= PANEL_WIDTH
 
 
 # --------------------------------------------------------------------------------------- runs vs the app

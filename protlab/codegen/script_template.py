@@ -18,7 +18,7 @@ __all__ = ["LINE_LENGTH", "TEMPLATE_DIR", "Code", "fill_settings", "literal", "r
            "settings_lines"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"  # shipped beside this module
-LINE_LENGTH = 110  # the project's ruff line length; generated scripts stay within it
+LINE_LENGTH = 88  # the templates' width, kept by the settings written in: the code panel shows whole lines
 _START = re.compile(r"^# =+ settings$")
 _END = re.compile(r"^# =+ end of settings$")
 
@@ -62,10 +62,12 @@ def literal(value: Any, room: int = LINE_LENGTH, indent: int = 0) -> str:
         return "(\n" + "".join(f"{' ' * (indent + 4)}{piece}\n" for piece in pieces) + " " * indent + ")"
     if isinstance(value, (list, tuple, dict)):
         opening, closing = "{}" if isinstance(value, dict) else "[]" if isinstance(value, list) else "()"
+        inner = LINE_LENGTH - indent - 5  # an item on its own line: indented, with a comma after it
         if isinstance(value, dict):
-            items = [f"{_string(str(k))}: {literal(v, LINE_LENGTH, indent + 4)}" for k, v in value.items()]
+            keys = [f"{_string(str(k))}: " for k in value]
+            items = [k + literal(v, inner - len(k), indent + 4) for k, v in zip(keys, value.values())]
         else:
-            items = [literal(v, LINE_LENGTH, indent + 4) for v in value]
+            items = [literal(v, inner, indent + 4) for v in value]
         single = "," if isinstance(value, tuple) and len(items) == 1 else ""  # (x,) is a tuple, (x) is not
         one_line = opening + ", ".join(items) + single + closing
         if len(one_line) <= room and "\n" not in one_line:

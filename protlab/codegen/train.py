@@ -55,24 +55,10 @@ class TrainScriptSettings:
     train_config: Mapping[str, Any] = field(default_factory=dict)  # TrainConfig fields (missing: defaults)
 
 
-def _optimizer_recipe(name: str, *, lr: float, weight_decay: float,
-                      momentum: float) -> tuple[str, dict[str, Any]]:
-    """The torch.optim class name and keyword arguments for one of TrainConfig's optimizer names.
-
-    Stand-in for protlab.training.step.optimizer_recipe, the one optimizer table shared with
-    build_optimizer; training_script uses that function as soon as it exists.
-    """
-    if name == "sgd_momentum":
-        return "SGD", {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
-    return {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}[name], {"lr": lr, "weight_decay": weight_decay}
-
-
 def _optimizer_settings(t: Mapping[str, Any]) -> dict[str, Any]:
-    """OPTIMIZER and OPTIMIZER_OPTIONS for the chosen optimizer."""
-    try:
-        from protlab.training.step import optimizer_recipe
-    except ImportError:  # the shared table is not there yet: use the stand-in above
-        optimizer_recipe = _optimizer_recipe
+    """OPTIMIZER and OPTIMIZER_OPTIONS for the chosen optimizer, from protlab's one optimizer table."""
+    from protlab.training.step import optimizer_recipe  # imported when needed: torch loads slowly
+
     name, options = optimizer_recipe(t["optimizer"], lr=t["lr"], weight_decay=t["weight_decay"],
                                      momentum=t["momentum"])
     return {"OPTIMIZER": Code(f"torch.optim.{name}"), "OPTIMIZER_OPTIONS": dict(options)}

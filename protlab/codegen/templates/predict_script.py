@@ -1,10 +1,10 @@
-"""Predict protein solubility in plain PyTorch from a ProtLab checkpoint, as the Predict page did.
+"""Predict protein solubility in plain PyTorch from a ProtLab checkpoint.
 
-The checkpoint is read with torch.load(weights_only=True), which accepts only tensors and plain values, so
-loading a file cannot run code. It holds the weights and a description of the model (its kind and
-settings); the model classes below are plain PyTorch with ProtLab's layer names, so the weights load into them
-as they are.
-Run this file from the ProtLab folder (the bundled default model is assets/models/default.pt).
+The checkpoint is read with torch.load(weights_only=True), which takes only tensors
+and plain values, so loading a file cannot run code. It holds the weights and a
+description of the model (its kind and settings). The model classes below are plain
+PyTorch with ProtLab's layer names, so the saved weights load into them as they are.
+Run this file from the ProtLab folder (the bundled model is assets/models/default.pt).
 """
 
 import math
@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from Bio.SeqUtils.ProtParam import ProteinAnalysis
 from torch import nn
 
-# ================================================================================================== settings
-CHECKPOINT = "assets/models/default.pt"  # a model saved by ProtLab (the bundled one or a Train page download)
+# ============================================================================= settings
+CHECKPOINT = "assets/models/default.pt"  # a model file saved by ProtLab
 # the proteins to predict, in FASTA format
 FASTA = """
 >sp|P0AA25|THIO_ECOLI
@@ -25,7 +25,7 @@ IDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVGALSKGQLKEFLDANLA
 """
 THRESHOLD = 0.5  # P(soluble) at or above this is called soluble
 ATTRIBUTION = True  # also show which residues of the first protein drove its prediction
-# ========================================================================================== end of settings
+# ====================================================================== end of settings
 
 names, sequences = [], []
 for record in FASTA.strip().split(">")[1:]:  # one record per header line
@@ -33,9 +33,9 @@ for record in FASTA.strip().split(">")[1:]:  # one record per header line
     names.append(header.split()[0])
     sequences.append("".join(lines))
 
-checkpoint = torch.load(CHECKPOINT, map_location="cpu", weights_only=True)  # a dict: plain values and tensors
-# Tokens: 0 is padding, 1-20 the residues in the checkpoint's alphabet order; ambiguous letters (X, B, Z, ...)
-# become 21 with a 22-token vocabulary, or padding (0) with the notes' 21 tokens.
+checkpoint = torch.load(CHECKPOINT, map_location="cpu", weights_only=True)  # a dict
+# Tokens: 0 is padding, 1-20 the residues in the checkpoint's alphabet order; ambiguous
+# letters (X, B, Z, ...) are 21, or padding (0) in the notes' 21-token vocabulary.
 TOKEN = {aa: i + 1 for i, aa in enumerate(checkpoint["vocab"]["alphabet"])}
 UNKNOWN = 21 if checkpoint["vocab"]["vocab_size"] == 22 else 0
 
@@ -45,7 +45,7 @@ def encode(sequence):
     return torch.tensor([TOKEN.get(aa, UNKNOWN) for aa in sequence])  # (L,) int64
 
 
-PROTPARAM = {  # global feature -> how Biopython's ProtParam computes it
+PROTPARAM = {  # dual-input models: global feature -> its Biopython ProtParam function
     "molecular_weight": ProteinAnalysis.molecular_weight,
     "isoelectric_point": ProteinAnalysis.isoelectric_point,
     "gravy": ProteinAnalysis.gravy,
@@ -56,31 +56,33 @@ PROTPARAM = {  # global feature -> how Biopython's ProtParam computes it
 
 
 def global_features(sequence, names):
-    """Whole-protein numbers (ProtParam cannot weigh X, B, Z, ...: they are left out; length counts them)."""
+    """Whole-protein numbers (ProtParam skips X, B, Z, ...; length counts them)."""
     standard = "".join(aa for aa in sequence if aa in TOKEN)
     protparam = ProteinAnalysis(standard)
     values = []
     for name in names:
         if name == "length":
             values.append(len(sequence))
-        elif name.startswith("comp_"):  # share of one residue among the standard residues
+        elif name.startswith("comp_"):  # share of one residue among the standard ones
             values.append(standard.count(name[len("comp_"):]) / len(standard))
         else:
             values.append(PROTPARAM[name](protparam))
     return values
 
 
-# ------------------------------------------------------------------------------------------------ models
+# ------------------------------------------------------------------------------- models
 class SolubilityCNN(nn.Module):
-    """The notes' 1D-CNN: embedding -> num_layers x (Conv1d + ReLU) -> mean over residues -> linear."""
+    """The notes' 1D-CNN: embedding, Conv1d + ReLU layers, residue mean, linear."""
 
-    def __init__(self, vocab_size, embed_dim, hidden_dim, kernel_size, num_layers, dropout, num_classes):
+    def __init__(self, vocab_size, embed_dim, hidden_dim, kernel_size, num_layers,
+                 dropout, num_classes):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         self.num_layers = num_layers
-        for i in range(num_layers):  # conv1, conv2, ...: kernel_size residues per filter, length preserved
+        for i in range(num_layers):  # conv1, conv2, ...: the length is preserved
             width = embed_dim if i == 0 else hidden_dim
-            setattr(self, f"conv{i + 1}", nn.Conv1d(width, hidden_dim, kernel_size, padding=kernel_size // 2))
+            conv = nn.Conv1d(width, hidden_dim, kernel_size, padding=kernel_size // 2)
+            setattr(self, f"conv{i + 1}", conv)
         self.fc = nn.Linear(hidden_dim, num_classes)
         self.dropout = nn.Dropout(dropout)
 
@@ -90,20 +92,21 @@ class SolubilityCNN(nn.Module):
         for i in range(self.num_layers):
             x = F.relu(getattr(self, f"conv{i + 1}")(x))  # (B, hidden_dim, L)
             if i < self.num_layers - 1:
-                x = self.dropout(x) * keep  # padding must not leak into the next convolution
-        x = (x * keep).sum(dim=2) / mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, hidden_dim) residue mean
-        return self.fc(x)  # (B, 2) logits
+                x = self.dropout(x) * keep  # padding must not leak into the next layer
+        x = (x * keep).sum(dim=2) / mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, H)
+        return self.fc(x)
 
 
 class DualInputModel(nn.Module):
-    """The notes' dual-input model: a Conv1d sequence branch joined with a branch for global features."""
+    """The notes' dual-input model: a Conv1d branch and a global-feature branch."""
 
-    def __init__(self, vocab_size, embed_dim, hidden_dim, kernel_size, global_dim, num_classes,
-                 feature_names):
+    def __init__(self, vocab_size, embed_dim, hidden_dim, kernel_size, global_dim,
+                 num_classes, feature_names):
         super().__init__()
         self.feature_names = list(feature_names)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-        self.conv = nn.Conv1d(embed_dim, hidden_dim, kernel_size, padding=kernel_size // 2)
+        self.conv = nn.Conv1d(embed_dim, hidden_dim, kernel_size,
+                              padding=kernel_size // 2)
         self.global_fc = nn.Linear(len(feature_names), global_dim)
         self.classifier = nn.Linear(hidden_dim + global_dim, num_classes)
         # the training set's mean and spread of each feature, saved with the weights
@@ -111,52 +114,56 @@ class DualInputModel(nn.Module):
         self.register_buffer("feature_std", torch.ones(len(feature_names)))  # (F,)
 
     def forward(self, tokens, features, mask):
-        x = F.relu(self.conv(self.embedding(tokens).transpose(1, 2)))  # (B, hidden_dim, L)
+        x = F.relu(self.conv(self.embedding(tokens).transpose(1, 2)))  # (B, H, L)
         keep = mask.unsqueeze(1)  # (B, 1, L)
-        x = (x * keep).sum(dim=2) / mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, hidden_dim) residue mean
+        x = (x * keep).sum(dim=2) / mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, H)
         z = (features - self.feature_mean) / self.feature_std  # (B, F) standardised
         g = F.relu(self.global_fc(z))  # (B, global_dim)
-        return self.classifier(torch.cat([x, g], dim=1))  # (B, 2) logits
+        return self.classifier(torch.cat([x, g], dim=1))
 
 
 class SolubilityNet(nn.Module):
-    """Conv1d filters of several widths (motifs) beside standardised whole-sequence statistics."""
+    """Conv1d filters of several widths (motifs) beside standardised statistics."""
 
-    def __init__(self, vocab_size, embed_dim, kernel_sizes, channels, mix_channels, mix_kernel,
-                 terminal_window, use_motifs, use_dipeptides, dropout, stat_clip, num_classes):
+    def __init__(self, vocab_size, embed_dim, kernel_sizes, channels, mix_channels,
+                 mix_kernel, terminal_window, use_motifs, use_dipeptides, dropout,
+                 stat_clip, num_classes):
         super().__init__()
-        self.terminal_window, self.use_dipeptides, self.stat_clip = terminal_window, use_dipeptides, stat_clip
-        n_stats = 3 * vocab_size + (vocab_size * vocab_size if use_dipeptides else 0) + 1
-        self.register_buffer("stat_mean", torch.zeros(n_stats))  # (S,) the statistics' training-set mean ...
-        self.register_buffer("stat_std", torch.ones(n_stats))  # (S,) ... and spread
-        self.residue_onehot = nn.Embedding(vocab_size, vocab_size, padding_idx=0)  # fixed: an identity matrix
-        width = n_stats
-        self.use_motifs, self.mix = use_motifs, None
+        self.terminal_window, self.stat_clip = terminal_window, stat_clip
+        self.use_motifs, self.use_dipeptides = use_motifs, use_dipeptides
+        n_stats = 3 * vocab_size + (vocab_size**2 if use_dipeptides else 0) + 1
+        # the statistics' mean and spread on the training set, saved with the weights
+        self.register_buffer("stat_mean", torch.zeros(n_stats))  # (S,)
+        self.register_buffer("stat_std", torch.ones(n_stats))  # (S,)
+        # one-hot residues: an identity matrix (from the checkpoint; never trained)
+        self.residue_onehot = nn.Embedding(vocab_size, vocab_size, padding_idx=0)
+        width, self.mix = n_stats, None
         if use_motifs:
             self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
             self.convs = nn.ModuleList(nn.Conv1d(embed_dim, channels, k, padding=k // 2)
                                        for k in kernel_sizes)
-            bank = channels * len(kernel_sizes)  # outputs of all the filters together
+            bank = channels * len(kernel_sizes)  # all the filters' outputs together
             if mix_channels:  # a second convolution mixes them
-                self.mix = nn.Conv1d(bank, mix_channels, mix_kernel, padding=mix_kernel // 2)
+                self.mix = nn.Conv1d(bank, mix_channels, mix_kernel,
+                                     padding=mix_kernel // 2)
             width += 2 * (mix_channels or bank)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(width, num_classes)
 
     def statistics(self, onehot, mask):
-        """Residue composition of the whole protein and of its two ends, dipeptide composition, log length."""
+        """Composition of the protein and its two ends, dipeptides and log length."""
         onehot = onehot * mask.unsqueeze(-1)  # (B, L, V) padding rows zeroed
         length = mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, 1)
-        position = torch.arange(mask.shape[1], device=mask.device).unsqueeze(0)  # (1, L)
-        n_end = (position < self.terminal_window).float() * mask  # (B, L) the first residues
-        c_end = (position >= length - self.terminal_window).float() * mask  # (B, L) the last residues
+        position = torch.arange(mask.shape[1], device=mask.device)[None]  # (1, L)
+        n_end = (position < self.terminal_window).float() * mask  # (B, L) the first
+        c_end = (position >= length - self.terminal_window).float() * mask  # the last
         parts = [onehot.sum(dim=1) / length]  # (B, V)
         for end in (n_end, c_end):
             counts = torch.bmm(end.unsqueeze(1), onehot).squeeze(1)  # (B, V)
             parts.append(counts / end.sum(dim=1, keepdim=True).clamp(min=1))
-        if self.use_dipeptides:
-            pairs = torch.bmm(onehot[:, :-1].transpose(1, 2), onehot[:, 1:])  # (B, V, V) residue i, then j
-            n_pairs = (mask[:, 1:] * mask[:, :-1]).sum(dim=1, keepdim=True).clamp(min=1)  # (B, 1)
+        if self.use_dipeptides:  # (B, V, V): residue i followed by residue j
+            pairs = torch.bmm(onehot[:, :-1].transpose(1, 2), onehot[:, 1:])
+            n_pairs = (mask[:, 1:] * mask[:, :-1]).sum(dim=1, keepdim=True).clamp(min=1)
             parts.append(pairs.flatten(1) / n_pairs)
         parts.append(torch.log(length))
         return torch.cat(parts, dim=1)  # (B, S)
@@ -172,28 +179,29 @@ class SolubilityNet(nn.Module):
             keep = mask.unsqueeze(1)  # (B, 1, L)
             maps = [F.relu(conv(x)) for conv in self.convs]  # K x (B, C, L)
             if self.mix is not None:
-                maps = [F.relu(self.mix(torch.cat(maps, dim=1) * keep))]  # 1 x (B, M, L)
+                maps = [F.relu(self.mix(torch.cat(maps, dim=1) * keep))]  # (B, M, L)
             for h in maps:
                 h = h * keep  # ReLU >= 0, so the zeroed padding never wins the max
-                mean = h.sum(dim=2) / mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, C)
-                parts += [h.amax(dim=2), mean]
+                mean = h.sum(dim=2) / mask.sum(dim=1, keepdim=True).clamp(min=1)
+                parts += [h.amax(dim=2), mean]  # (B, C) each
         return self.head(self.dropout(torch.cat(parts, dim=1)))  # (B, 2) logits
 
 
 class Ensemble(nn.Module):
-    """Averages its members' probabilities; returns the log of that average, which works as logits."""
+    """Averages its members' probabilities; returns their log, which works as logits."""
 
     def __init__(self, members):
         super().__init__()
         self.members = nn.ModuleList(members)
 
     def forward(self, tokens, mask, features=None):
-        log_probs = [F.log_softmax(logits_of(m, tokens, mask, features), dim=1) for m in self.members]
-        return torch.logsumexp(torch.stack(log_probs), dim=0) - math.log(len(self.members))  # (B, 2)
+        log_probs = [F.log_softmax(logits_of(m, tokens, mask, features), dim=1)
+                     for m in self.members]  # M x (B, 2)
+        return torch.logsumexp(torch.stack(log_probs), dim=0) - math.log(len(log_probs))
 
 
 def logits_of(model, tokens, mask, features=None):
-    """Any model's logits; a dual-input model (alone or in an ensemble) also reads the global features."""
+    """Any model's logits; dual-input models (also in an ensemble) read the features."""
     if isinstance(model, DualInputModel):
         return model(tokens, features, mask)
     if isinstance(model, Ensemble):
@@ -204,35 +212,38 @@ def logits_of(model, tokens, mask, features=None):
 def build(kind, config):
     """The model a checkpoint describes by its kind and settings."""
     if kind == "ensemble":
-        return Ensemble([build(member["kind"], member["config"]) for member in config["members"]])
-    classes = {"cnn": SolubilityCNN, "dual": DualInputModel, "solubility_net": SolubilityNet}
+        return Ensemble([build(m["kind"], m["config"]) for m in config["members"]])
+    classes = {"cnn": SolubilityCNN, "dual": DualInputModel,
+               "solubility_net": SolubilityNet}
     if kind not in classes:
-        raise SystemExit(f"This script knows the model kinds {sorted(classes)} and 'ensemble'; "
-                         f"the checkpoint holds a {kind!r} model.")
+        raise SystemExit(f"This script knows the model kinds {sorted(classes)} and "
+                         f"'ensemble'; the checkpoint holds a {kind!r} model.")
     return classes[kind](**config)
 
 
-# ---------------------------------------------------------------------------------------------- prediction
+# --------------------------------------------------------------------------- prediction
 model = build(checkpoint["kind"], checkpoint["model_config"])
 model.load_state_dict(checkpoint["state_dict"])
 model.eval()  # dropout off
-feature_names = next((m.feature_names for m in model.modules() if isinstance(m, DualInputModel)), [])
+duals = [m for m in model.modules() if isinstance(m, DualInputModel)]
+feature_names = duals[0].feature_names if duals else []
 
 
 def inputs(batch):
-    """Tokens padded to the longest protein, the mask of real residues and the global features."""
-    tokens = nn.utils.rnn.pad_sequence([encode(s) for s in batch], batch_first=True)  # (B, L) 0 after the end
+    """Tokens padded to the longest protein, the mask of real residues, the features."""
+    tokens = nn.utils.rnn.pad_sequence([encode(s) for s in batch], batch_first=True)
     lengths = torch.tensor([len(s) for s in batch])  # (B,)
-    mask = (torch.arange(tokens.shape[1]) < lengths.unsqueeze(1)).float()  # (B, L) 1.0 on real residues
+    mask = (torch.arange(tokens.shape[1]) < lengths.unsqueeze(1)).float()  # (B, L)
     features = None  # (B, F) float32, for dual-input models only
     if feature_names:
-        features = torch.tensor([global_features(s, feature_names) for s in batch], dtype=torch.float32)
-    return tokens, mask, features
+        rows = [global_features(s, feature_names) for s in batch]
+        features = torch.tensor(rows, dtype=torch.float32)
+    return tokens, mask, features  # tokens (B, L): 0 after each protein's end
 
 
 @torch.no_grad()
 def predict(sequences, batch_size=64):
-    """P(soluble) of each protein; proteins of similar length share a batch, so there is little padding."""
+    """P(soluble) of each protein; similar lengths share a batch (little padding)."""
     p = np.zeros(len(sequences))
     order = np.argsort([len(s) for s in sequences], kind="stable")
     for start in range(0, len(order), batch_size):
@@ -248,22 +259,25 @@ for name, sequence, p in zip(names, sequences, p_soluble):
     print(f"{name}: {len(sequence)} residues, P(soluble) = {p:.3f} -> {call}")
 
 if ATTRIBUTION:
-    # Gradient x input: how strongly each residue's embedding pushes logit(soluble) - logit(insoluble),
-    # summed over the embedding's dimensions and averaged over the model's embedding layers.
+    # Gradient x input: how much each residue's embedding pushes the model towards
+    # "soluble" (logit soluble - logit insoluble), summed over the embedding's
+    # dimensions and averaged over the model's embedding layers.
     captured = []
 
     def keep_output(module, args, output):
-        """Make the embedding's output a leaf of the graph, so its gradient can be read."""
+        """Make the embedding's output a leaf of the graph, so its gradient is kept."""
         output = output.detach().requires_grad_(True)
         captured.append(output)
         return output
 
-    hooks = [m.register_forward_hook(keep_output) for m in model.modules() if isinstance(m, nn.Embedding)]
+    embeddings = [m for m in model.modules() if isinstance(m, nn.Embedding)]
+    hooks = [m.register_forward_hook(keep_output) for m in embeddings]
     logits = logits_of(model, *inputs(sequences[:1]))  # (1, 2)
     grads = torch.autograd.grad(logits[0, 1] - logits[0, 0], captured)
     for hook in hooks:
         hook.remove()
-    contribution = sum((g * x).sum(dim=-1)[0] for g, x in zip(grads, captured)) / len(captured)  # (L,)
-    print(f"\n{names[0]}: the residues that pushed hardest (+ towards soluble, - towards insoluble)")
+    contribution = sum((g * x).sum(dim=-1)[0] for g, x in zip(grads, captured))
+    contribution = contribution / len(captured)  # (L,)
+    print(f"\n{names[0]}: the residues that pushed hardest (+ soluble, - insoluble)")
     for i in contribution.abs().argsort(descending=True)[:10].tolist():
         print(f"  {sequences[0][i]}{i + 1}: {contribution[i]:+.4f}")
