@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.identity import page_link
 from ui.router import ensure_router
 
 ensure_router()
@@ -54,7 +55,7 @@ def render() -> None:
         with st.container(border=True):
             left, right = st.columns([2, 3], vertical_alignment="center")
             with left:
-                st.page_link(file, label=title)
+                page_link(file, label=title)
                 st.caption(what)
             with right:
                 st.markdown(f"**In the notes:** {notes}")

@@ -1,10 +1,13 @@
-"""The app shell: every page is routed, the sidebar shows device and model, and app start stays light."""
+"""The app shell: every page is routed, the sidebar shows device and model, app start stays light, and the
+student's identity (a token in the address) is created once, kept on every page and carried by every link."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -15,7 +18,8 @@ def _routed_files() -> list[str]:
     """Page files named in app.py's SECTIONS table (read without running Streamlit)."""
     tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
     return [node.value for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("pages/")]
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and node.value.startswith("pages/")]
 
 
 def test_router_lists_every_page_file_and_each_exists() -> None:
@@ -23,7 +27,7 @@ def test_router_lists_every_page_file_and_each_exists() -> None:
     on_disk = {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}
     assert routed == on_disk
     assert {"pages/home.py", "pages/encode.py", "pages/gradient_descent.py", "pages/build_network.py",
-            "pages/train.py", "pages/predict.py"} <= routed
+            "pages/train.py", "pages/predict.py", "pages/class_view.py"} <= routed
 
 
 def test_app_starts_on_home_with_sidebar() -> None:
@@ -58,7 +62,62 @@ def test_app_imports_nothing_heavy_at_start() -> None:
 def test_every_page_switch_renders_without_exception() -> None:
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
-    for page in ["pages/encode.py", "pages/gradient_descent.py", "pages/build_network.py"]:
+    for page in ["pages/encode.py", "pages/gradient_descent.py", "pages/build_network.py",
+                 "pages/class_view.py"]:
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert at.title, page
+
+
+def _sidebar_link_queries(at: AppTest) -> set[str]:
+    return {link.proto.query_string for link in at.sidebar.get("page_link")}
+
+
+def test_a_first_visit_gets_a_random_token_that_every_link_and_page_keeps() -> None:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    token = at.query_params["student"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", token)  # secrets.token_urlsafe(16)
+    assert _sidebar_link_queries(at) == {f"student={token}"}
+    assert len(at.sidebar.get("page_link")) == len(set(_routed_files()))  # one link per page
+    for page in ["pages/encode.py", "pages/class_view.py"]:
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.query_params["student"] == token
+        assert _sidebar_link_queries(at) == {f"student={token}"}
+    other = AppTest.from_file(APP, default_timeout=180)
+    other.run()
+    assert other.query_params["student"] != token  # another browser is another student
+
+
+def test_a_token_in_the_address_is_kept_as_the_students_identity() -> None:
+    from ui.identity import owner_id
+
+    token = "My-Own_Token-0123456789"
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["student"] = token
+    at.run()
+    assert at.query_params["student"] == token and not at.warning
+    assert _sidebar_link_queries(at) == {f"student={token}"}
+    assert any(f"?student={token}" in c.value for c in at.sidebar.code)  # the personal link to bookmark
+    assert any("This link is your identity; share it only with yourself" in c.value
+               for c in at.sidebar.caption)
+    owner = owner_id(token)
+    assert owner != owner_id("My-Own_Token-0123456780") and token not in owner
+    assert re.fullmatch(r"[0-9a-f]{32}", owner)
+
+
+@pytest.mark.parametrize("bad", ["bad token!", "short", "x" * 65, "", "../../etc/passwd",
+                                 "tok\u00e9n-0123456789abc"])
+def test_a_malformed_token_is_replaced_with_a_notice_never_an_error(bad) -> None:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["student"] = bad
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    token = at.query_params["student"]
+    assert token != bad and re.fullmatch(r"[A-Za-z0-9_-]{22}", token)
+    assert any("broken student id" in w.value for w in at.warning)
+    assert any("broken student id" in t.proto.body for t in at.get("toast"))
+    at.run()  # the notice is shown once
+    assert not any("broken student id" in w.value for w in at.warning)
+    assert at.query_params["student"] == token
