@@ -23,6 +23,7 @@ from conftest import deepsol_sample
 
 from protlab.codegen import TrainScriptSettings, read_template, training_script
 from protlab.data import LabelledData, load_bundled, load_labelled
+from protlab.errors import ConfigError
 from protlab.models import CNNConfig
 from protlab.runs import RunSpec, evaluate_and_save, prepare_run
 from protlab.training import (
@@ -80,6 +81,11 @@ def test_only_the_settings_block_changes() -> None:
     assert namespace["OPTIMIZER"] is torch.optim.SGD
     assert namespace["OPTIMIZER_OPTIONS"] == {"lr": 0.03, "momentum": 0.9, "weight_decay": 0.0}
     assert namespace["SCHEDULER"] == "warmup"
+
+
+def test_a_model_kind_the_script_lacks_is_refused() -> None:
+    with pytest.raises(ConfigError, match="model_kind 'solubility_net'"):
+        training_script(TrainScriptSettings(model_kind="solubility_net"))
 
 
 def _changed(value: object) -> object:

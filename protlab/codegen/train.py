@@ -11,10 +11,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from protlab.codegen.script_template import Code, fill_settings, read_template
+from protlab.errors import ConfigError
 
 __all__ = ["TrainScriptSettings", "training_script"]
 
 _TEMPLATE = "train_script.py"  # in protlab/codegen/templates/
+_MODEL_KINDS = ("cnn", "dual")  # the model classes the template defines
 
 _SCRIPT_SETTINGS = {  # script setting -> TrainConfig field it is written from
     "BATCH_SIZE": "batch_size",
@@ -95,4 +97,7 @@ def _values(s: TrainScriptSettings) -> dict[str, Any]:
 
 def training_script(settings: TrainScriptSettings) -> str:
     """Return a runnable PyTorch script that repeats the Train page's run with these settings."""
+    if settings.model_kind not in _MODEL_KINDS:
+        raise ConfigError(f"The training script is written for the model kinds {list(_MODEL_KINDS)}; "
+                          f"got model_kind {settings.model_kind!r}.")
     return fill_settings(read_template(_TEMPLATE), _values(settings))
