@@ -16,7 +16,7 @@ from protlab.alphabet import AMINO_ACIDS
 from protlab.data import LabelledData
 from protlab.errors import RunError
 from protlab.models import build_model, model_config_dict, save_checkpoint
-from protlab.runs import RunManager, RunSpec
+from protlab.runs import ClassSettings, RunManager, RunSpec
 from protlab.training import TrainConfig
 from tests.e2e_support import (
     VIEWPORT,
@@ -206,16 +206,14 @@ def _tiny_spec(seed: int) -> RunSpec:
 
 
 def test_two_sessions_train_at_once_and_each_sees_only_its_own_run(tmp_path) -> None:
-    manager = RunManager(tmp_path / "runs", max_concurrent=2)
-    mine, theirs = manager.start(_tiny_spec(1), "alice"), manager.start(_tiny_spec(2), "bob")
-    with pytest.raises(RunError) as info:  # a third student while both run
-        manager.start(_tiny_spec(3), "carol")
-    assert str(info.value) == ("2 training runs are already going on this server (the limit is 2); "
-                               "wait for one to finish and try again.")
-    assert manager.wait(mine, 120) and manager.wait(theirs, 120)
+    manager = RunManager(tmp_path / "runs", ClassSettings(workers=2))
+    mine, theirs = manager.submit(_tiny_spec(1), "alice"), manager.submit(_tiny_spec(2), "bob")
+    third = manager.submit(_tiny_spec(3), "carol")  # a third student while both train: queued, not refused
+    assert manager.status(third, "carol").state in ("queued", "running")
+    assert manager.wait(mine, 120) and manager.wait(theirs, 120) and manager.wait(third, 120)
     assert [r["run_id"] for r in manager.list_runs("alice")] == [mine]
     assert [r["run_id"] for r in manager.list_runs("bob")] == [theirs]
-    assert manager.list_runs("carol") == []
+    assert [r["run_id"] for r in manager.list_runs("carol")] == [third]
     for run_id, owner in ((theirs, "alice"), (mine, "bob")):
         with pytest.raises(RunError) as info:
             manager.status(run_id, owner)
@@ -226,7 +224,7 @@ def test_two_sessions_train_at_once_and_each_sees_only_its_own_run(tmp_path) -> 
     assert (a.state, b.state) == ("finished", "finished")
     assert (a.spec["name"], b.spec["name"]) == ("seed 1", "seed 2")
     assert a.checkpoint_path != b.checkpoint_path
-    assert manager.start(_tiny_spec(3), "carol")  # a place is free again
+    assert manager.status(third, "carol").state == "finished"
 
 
 def test_many_sessions_polling_a_run_while_it_trains_never_error(tmp_path) -> None:

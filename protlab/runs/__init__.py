@@ -1,4 +1,4 @@
-"""Background training runs: their spec, preparation, run folders and the manager that runs them."""
+"""Training runs for a whole class: spec, queue, worker processes (or Ray tasks) and the run store on disk."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ from protlab.runs.prep import (
     prepare_run,
     tokenise_for_model,
 )
+from protlab.runs.settings import (
+    EXECUTORS,
+    ClassSettings,
+)
 from protlab.runs.spec import (
     SPLIT_METHODS,
     RunSpec,
@@ -19,27 +23,35 @@ from protlab.runs.spec import (
 )
 from protlab.runs.store import (
     ACTIVE,
+    ENDED,
     RUN_ID,
-    LiveRun,
     home,
+    read_batches,
     read_history,
     read_record,
 )
+from protlab.runs.worker import (
+    run_folder,
+)
 
 __all__ = [
-    "RunManager",
-    "get_manager",
+    "ACTIVE",
+    "ENDED",
+    "EXECUTORS",
+    "RUN_ID",
+    "SPLIT_METHODS",
+    "ClassSettings",
     "PreparedRun",
-    "prepare_run",
-    "evaluate_and_save",
-    "tokenise_for_model",
+    "RunManager",
     "RunSpec",
     "RunStatus",
-    "SPLIT_METHODS",
-    "ACTIVE",
-    "RUN_ID",
-    "LiveRun",
+    "evaluate_and_save",
+    "get_manager",
     "home",
-    "read_record",
+    "prepare_run",
+    "read_batches",
     "read_history",
+    "read_record",
+    "run_folder",
+    "tokenise_for_model",
 ]
