@@ -11,10 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from protlab.checks import FloatRange
 from protlab.errors import ConfigError, DataFormatError, InvalidSequenceError, ProtlabError
 from protlab.files import atomic_write
 
 EXIT_USAGE = 2  # bad input or settings (argparse's own convention)
+# training settings named as the options that set them, so a refusal reads "--batch-size must be ..."
+TRAIN_OPTIONS = {"optimizer": "--optimizer", "lr": "--lr", "batch_size": "--batch-size", "epochs": "--epochs",
+                 "seed": "--seed", "device": "--device"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,8 +120,8 @@ def _predict(args: argparse.Namespace) -> None:
     """The predict command."""
     from protlab.predict import Predictor
 
-    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
-        raise ConfigError(f"--threshold must be a number from 0 to 1; got {args.threshold}.")
+    if args.threshold is not None:
+        FloatRange(0, 1).check(args.threshold, "threshold", label="--threshold")
     records, is_file = _read_records(args.input)
     predictor = Predictor.from_checkpoint(args.model) if args.model else Predictor.default()
     if args.threshold is None:
@@ -188,14 +192,15 @@ def _train_run(args: argparse.Namespace) -> None:
 
     config = TrainConfig(optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
                          seed=args.seed, device=args.device)
-    config.validate()  # settings are checked before the data is read
+    config.validate(TRAIN_OPTIONS)  # settings are checked before the data is read
     data, report = load_labelled(args.data)
     for line in report.summary_lines():
         print(line)
     if args.recipe:
         _train_recipe(args, data)
         return
-    model_config = {k: v for k, v in (("embed_dim", args.embed_dim), ("hidden_dim", args.hidden_dim)) if v}
+    widths = (("embed_dim", args.embed_dim), ("hidden_dim", args.hidden_dim))
+    model_config = {k: v for k, v in widths if v is not None}  # 0 is refused by the model, not dropped
     split_params = {"identity": args.identity} if args.identity is not None else {}
     if split_params and args.split != "homology":
         raise ConfigError("--identity only applies to --split homology; remove it or add --split homology.")

@@ -356,7 +356,8 @@ def test_homology_split_is_cluster_sequences_then_assign_clusters() -> None:
 
 
 @pytest.mark.parametrize(("call", "message"), [
-    (lambda s, y: cluster_sequences(s, identity=0.5, method="mmseqs"), "clustering method must be one of"),
+    (lambda s, y: cluster_sequences(s, identity=0.5, method="mmseqs"),
+     "method must be 'kmer_identity' or 'shared_kmers'"),
     (lambda s, y: cluster_sequences(s, identity=0.1), "identity must be a number from 0.2 to 1.0"),
     (lambda s, y: assign_clusters(np.zeros(len(y), dtype=int), y, strategy="size"), "strategy must be"),
     (lambda s, y: assign_clusters(np.zeros(3, dtype=int), y), "same length"),

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from protlab.checks import field_rules
 from protlab.errors import ConfigError
 from protlab.training import CLASS_WEIGHTINGS, DEVICES, OPTIMIZERS, SCHEDULERS, TrainConfig
 
@@ -78,3 +79,19 @@ def test_missing_keys_take_defaults_and_bad_values_are_refused() -> None:
 
 
 
+
+
+def test_every_setting_declares_a_range_that_its_default_satisfies() -> None:
+    rules = field_rules(TrainConfig)
+    assert list(rules) == [f.name for f in dataclasses.fields(TrainConfig)]
+    defaults = TrainConfig()
+    assert all(rule.ok(getattr(defaults, name)) for name, rule in rules.items())
+
+
+def test_labels_name_a_setting_as_the_page_or_command_line_shows_it() -> None:
+    with pytest.raises(ConfigError) as info:
+        TrainConfig(batch_size=0).validate({"batch_size": "--batch-size"})
+    assert str(info.value) == "--batch-size must be an integer from 1 to 4096; got 0."
+    with pytest.raises(ConfigError) as info:
+        TrainConfig(lr=0.0).validate({"batch_size": "--batch-size"})  # unlabelled settings keep their name
+    assert str(info.value).startswith("lr must be a number above 0 and at most 1e6")

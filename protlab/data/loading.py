@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from protlab.checks import IntRange
 from protlab.data.sequences import clean_sequence
 from protlab.data.tables import ALLOWED_LABELS_TEXT, CLEAN_SEQUENCE, Source, parse_labels, read_rows
-from protlab.errors import ConfigError, DataFormatError, InvalidSequenceError
+from protlab.errors import DataFormatError, InvalidSequenceError
 
 BUNDLED_DATA_PATH = Path(__file__).resolve().parents[2] / "assets" / "data" / "deepsol.csv"
 CLASS_NAMES = {0: "insoluble", 1: "soluble"}
@@ -77,13 +78,6 @@ class ValidationReport:
 def _rows(count: int) -> str:
     """'row' or 'rows' for a count."""
     return "row" if count == 1 else "rows"
-
-
-def _check_int(name: str, value: object, low: int) -> int:
-    """Validate an integer parameter of load_labelled."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"{name} must be an integer of at least {low}; got {value!r}.")
-    return value
 
 
 def _clean_column(rows: pd.DataFrame, max_length: int) -> tuple[list[str | None], list[tuple[str, str] | None]]:
@@ -151,8 +145,8 @@ def _duplicates(rows: pd.DataFrame, keep: np.ndarray) -> tuple[np.ndarray, list[
 def load_labelled(source: Source, *, filename: str | None = None, max_length: int = 2000,
                   min_rows: int = 10, max_rows: int = 250_000) -> tuple[LabelledData, ValidationReport]:
     """Read, clean and validate labelled sequences from CSV/TSV or labelled FASTA."""
-    max_length = _check_int("max_length", max_length, 1)
-    min_rows, max_rows = _check_int("min_rows", min_rows, 2), _check_int("max_rows", max_rows, 2)
+    max_length = IntRange(1).check(max_length, "max_length")
+    min_rows, max_rows = IntRange(2).check(min_rows, "min_rows"), IntRange(2).check(max_rows, "max_rows")
     raw = read_rows(source, filename=filename)
     rows, file_format = raw.rows, raw.file_format
     if len(rows) > max_rows:

@@ -22,11 +22,13 @@ import unicodedata
 from dataclasses import dataclass
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
-from protlab.errors import ConfigError, InvalidSequenceError
+from protlab.checks import IntRange
+from protlab.errors import InvalidSequenceError
 
 DEFAULT_MAX_LENGTH = 10_000  # residues accepted by default for prediction
 MAX_TEXT_CHARS = 2_000_000  # raw pasted text refused above this
 DEFAULT_MAX_RECORDS = 10_000  # FASTA records accepted by parse_sequences by default
+_LIMIT = IntRange(1, tip="Use a value of at least 1.")  # max_length and max_records
 
 _ALLOWED = AMINO_ACIDS + AMBIGUOUS_LETTERS
 _BAD_CHAR = re.compile(f"[^{_ALLOWED}{_ALLOWED.lower()}]", re.ASCII)
@@ -87,13 +89,6 @@ def _check_text(text: object) -> str:
             "Paste fewer or shorter sequences, or upload them as a file."
         )
     return text
-
-
-def _check_limit(name: str, value: object) -> int:
-    """Validate a positive integer limit such as max_length or max_records."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer; got {value!r}. Use a value of at least 1.")
-    return value
 
 
 def split_fasta(text: str) -> list[FastaRecord]:
@@ -230,7 +225,7 @@ def _no_sequence_error() -> InvalidSequenceError:
 
 def clean_sequence(text: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> CleanedSequence:
     """Clean one pasted protein sequence (optionally with a FASTA header) or raise InvalidSequenceError."""
-    max_length = _check_limit("max_length", max_length)
+    max_length = _LIMIT.check(max_length, "max_length")
     records = split_fasta(text)
     if not records:
         raise _no_sequence_error()
@@ -268,8 +263,8 @@ def parse_sequences(
     text: str, *, max_length: int = DEFAULT_MAX_LENGTH, max_records: int = DEFAULT_MAX_RECORDS
 ) -> list[CleanedSequence]:
     """Clean every FASTA record in text (text without '>' is one sequence); ids made unique."""
-    max_length = _check_limit("max_length", max_length)
-    max_records = _check_limit("max_records", max_records)
+    max_length = _LIMIT.check(max_length, "max_length")
+    max_records = _LIMIT.check(max_records, "max_records")
     records = split_fasta(text)
     if not records:
         raise _no_sequence_error()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from protlab.checks import Choice, FloatRange
 from protlab.data.kmers import kmer_linkage
 from protlab.errors import ConfigError
 
@@ -43,9 +44,9 @@ class Split:
 
 def _check_fractions(val_fraction: float, test_fraction: float) -> None:
     """Validate the validation and test fractions."""
-    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise ConfigError(f"{name} must be a number from 0 to below 1; got {value!r}. The notes use 0.1.")
+    fraction = FloatRange(0, 1, high_open=True, tip="The notes use 0.1.")
+    fraction.check(val_fraction, "val_fraction")
+    fraction.check(test_fraction, "test_fraction")
     if val_fraction <= 0:
         raise ConfigError(
             f"val_fraction must be above 0 (early stopping needs a validation set); got {val_fraction!r}."
@@ -118,8 +119,7 @@ def assign_clusters(clusters: np.ndarray, labels: Sequence[int] | np.ndarray, *,
     cluster = np.asarray(clusters, dtype=np.int64)  # (N,)
     if cluster.shape != y.shape:
         raise ConfigError(f"clusters and labels must have the same length; got {cluster.size} and {y.size}.")
-    if strategy not in ASSIGNMENTS:
-        raise ConfigError(f"strategy must be one of {list(ASSIGNMENTS)}; got {strategy!r}.")
+    Choice(ASSIGNMENTS).check(strategy, "strategy")
     fractions = np.array([1 - val_fraction - test_fraction, val_fraction, test_fraction])
     if strategy == "balanced":
         split = _assign(cluster, y, fractions, seed)  # (N,) 0 train, 1 val, 2 test
@@ -172,14 +172,9 @@ def _notes(identity: float, k: int, floor: float | None, largest: int, n: int, f
 
 def _check_clustering(n: int, identity: float, method: str, k: int) -> None:
     """Validate the clustering parameters."""
-    if method not in CLUSTER_METHODS:
-        raise ConfigError(f"The clustering method must be one of {list(CLUSTER_METHODS)}; got {method!r}.")
-    if isinstance(identity, bool) or not isinstance(identity, (int, float)) or not 0.2 <= identity <= 1.0:
-        raise ConfigError(
-            f"identity must be a number from 0.2 to 1.0 (a fraction, e.g. 0.4 for 40%); got {identity!r}."
-        )
-    if k not in (2, 3, 4):
-        raise ConfigError(f"k must be 2, 3 or 4 (the k-mer length); got {k!r}.")
+    Choice(CLUSTER_METHODS).check(method, "method", label="The clustering method")
+    FloatRange(0.2, 1.0, note="a fraction, e.g. 0.4 for 40%").check(identity, "identity")
+    Choice((2, 3, 4), note="the k-mer length").check(k, "k")
     if n > MAX_HOMOLOGY_SEQUENCES:
         raise ConfigError(
             f"The homology-aware split compares every pair of sequences, so it accepts at most "

@@ -9,38 +9,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from protlab.alphabet import NOTES_VOCAB_SIZE, PAD_INDEX, VOCAB_SIZE
-from protlab.errors import ConfigError
+from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
 
-
-def check_int(name: str, value: object, low: int, high: int, what: str = "") -> None:
-    """Raise ConfigError unless value is an integer in [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{name} must be an integer from {low} to {high}{what}; got {value!r}.")
-
-
-def check_dropout(value: object, name: str = "dropout") -> None:
-    """Raise ConfigError unless value is a probability in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
-        raise ConfigError(f"{name} must be a number from 0 (no dropout) up to but not including 1; got {value!r}.")
-
-
-def check_vocab(value: object) -> None:
-    """Raise ConfigError unless value is one of the two supported vocabulary sizes."""
-    if value not in (NOTES_VOCAB_SIZE, VOCAB_SIZE) or isinstance(value, bool):
-        raise ConfigError(
-            f"vocab_size must be {NOTES_VOCAB_SIZE} (the notes: padding + 20 residues, unknown read as padding) "
-            f"or {VOCAB_SIZE} (padding + 20 residues + an unknown token); got {value!r}."
-        )
-
-
-def check_conv_branch(config: object) -> None:
-    """Check the settings every embedding + Conv1d branch shares: vocab, widths and an odd kernel."""
-    check_vocab(config.vocab_size)
-    check_int("embed_dim", config.embed_dim, 1, 1024)
-    check_int("hidden_dim", config.hidden_dim, 1, 2048)
-    check_int("kernel_size", config.kernel_size, 1, 31)
-    if config.kernel_size % 2 == 0:
-        raise ConfigError(f"kernel_size must be odd so the sequence length is preserved; got {config.kernel_size}.")
+# allowed values shared by every embedding + Conv1d model (the CNN, the dual model's sequence branch, ...)
+VOCAB_SIZES = Choice((NOTES_VOCAB_SIZE, VOCAB_SIZE), note=(
+    f"{NOTES_VOCAB_SIZE}: the notes' padding + 20 residues, unknown read as padding; "
+    f"{VOCAB_SIZE}: padding + 20 residues + an unknown token"))
+EMBED_DIM = IntRange(1, 1024)  # length of a residue's learned vector
+CONV_CHANNELS = IntRange(1, 2048)  # channels of a convolution
+KERNEL_SIZE = IntRange(1, 31, odd=True, note="so the sequence length is preserved")
+DROPOUT = FloatRange(0, 1, high_open=True, note="0 means no dropout")
+NUM_CLASSES = IntRange(2, 100)  # output logits
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -56,20 +35,17 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
 class CNNConfig:
     """Settings of SolubilityCNN; the defaults are the notes' case-study network (124,738 parameters)."""
 
-    vocab_size: int = NOTES_VOCAB_SIZE  # 21 (notes: unknown -> padding) or 22 (separate unknown token)
-    embed_dim: int = 64  # length of each residue's learned vector
-    hidden_dim: int = 128  # channels of every convolution
-    kernel_size: int = 5  # residues each filter sees at once (odd, so length is preserved)
-    num_layers: int = 2  # number of Conv1d layers
-    dropout: float = 0.3  # dropout after every convolution except the last
-    num_classes: int = 2  # output logits (2: insoluble, soluble)
+    vocab_size: int = setting(NOTES_VOCAB_SIZE, VOCAB_SIZES)  # 21 (notes: unknown -> padding) or 22
+    embed_dim: int = setting(64, EMBED_DIM)  # length of each residue's learned vector
+    hidden_dim: int = setting(128, CONV_CHANNELS)  # channels of every convolution
+    kernel_size: int = setting(5, KERNEL_SIZE)  # residues each filter sees at once (odd: length is kept)
+    num_layers: int = setting(2, IntRange(1, 8))  # number of Conv1d layers
+    dropout: float = setting(0.3, DROPOUT)  # dropout after every convolution except the last
+    num_classes: int = setting(2, NUM_CLASSES)  # output logits (2: insoluble, soluble)
 
     def validate(self) -> None:
         """Raise ConfigError if any setting is outside its allowed range."""
-        check_conv_branch(self)
-        check_int("num_layers", self.num_layers, 1, 8)
-        check_dropout(self.dropout)
-        check_int("num_classes", self.num_classes, 2, 100)
+        check_fields(self)
 
 
 class SolubilityCNN(nn.Module):

@@ -9,8 +9,16 @@ import torch
 import torch.nn as nn
 
 from protlab.alphabet import NOTES_VOCAB_SIZE, PAD_INDEX
+from protlab.checks import IntRange, check_fields, setting
 from protlab.errors import ConfigError
-from protlab.models.cnn import check_conv_branch, check_int, masked_mean
+from protlab.models.cnn import (
+    CONV_CHANNELS,
+    EMBED_DIM,
+    KERNEL_SIZE,
+    NUM_CLASSES,
+    VOCAB_SIZES,
+    masked_mean,
+)
 
 if TYPE_CHECKING:
     from protlab.data.batching import TokenizedSet
@@ -27,19 +35,17 @@ def _notes_global_features() -> list[str]:
 class DualInputConfig:
     """Settings of DualInputModel; the defaults are the notes' DualInputProteinModel."""
 
-    vocab_size: int = NOTES_VOCAB_SIZE  # 21 (notes) or 22 (separate unknown token)
-    embed_dim: int = 64  # length of each residue's learned vector
-    hidden_dim: int = 128  # channels of the convolution (sequence branch width)
-    kernel_size: int = 5  # residues each filter sees at once (odd)
-    global_dim: int = 32  # width of the global-feature branch
-    num_classes: int = 2  # output logits
+    vocab_size: int = setting(NOTES_VOCAB_SIZE, VOCAB_SIZES)  # 21 (notes) or 22 (separate unknown token)
+    embed_dim: int = setting(64, EMBED_DIM)  # length of each residue's learned vector
+    hidden_dim: int = setting(128, CONV_CHANNELS)  # channels of the convolution (sequence branch width)
+    kernel_size: int = setting(5, KERNEL_SIZE)  # residues each filter sees at once (odd)
+    global_dim: int = setting(32, IntRange(1, 1024))  # width of the global-feature branch
+    num_classes: int = setting(2, NUM_CLASSES)  # output logits
     feature_names: list[str] = field(default_factory=_notes_global_features)  # protlab.data.features columns fed in
 
     def validate(self) -> None:
         """Raise ConfigError if any setting is outside its allowed range."""
-        check_conv_branch(self)
-        check_int("global_dim", self.global_dim, 1, 1024)
-        check_int("num_classes", self.num_classes, 2, 100)
+        check_fields(self)
         names = self.feature_names
         if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
             raise ConfigError(f"feature_names must be a non-empty list of feature column names; got {names!r}.")

@@ -8,8 +8,9 @@ import torch
 import torch.nn as nn
 
 from protlab.alphabet import AMINO_ACIDS
+from protlab.checks import Choice, IntRange, check_fields, setting
 from protlab.errors import ConfigError
-from protlab.models.cnn import check_dropout, check_int
+from protlab.models.cnn import DROPOUT
 
 MAX_WIDTH = 4096  # widest hidden layer accepted
 MAX_LAYERS = 32  # most hidden layers accepted
@@ -33,20 +34,21 @@ OUTPUT_ACTIVATIONS = (None, "softmax", "sigmoid")
 class LayerSpec:
     """One hidden layer: Linear(width) -> optional norm -> activation -> optional dropout."""
 
-    width: int  # number of neurons
-    activation: str = "relu"  # one of ACTIVATIONS
-    dropout: float = 0.0  # probability of zeroing each neuron while training (0 adds no Dropout layer)
-    norm: str | None = None  # None, "layernorm" or "batchnorm"
+    width: int = setting(check=IntRange(1, MAX_WIDTH))  # number of neurons
+    activation: str = setting("relu", Choice(sorted(ACTIVATIONS)))  # one of ACTIVATIONS
+    dropout: float = setting(0.0, DROPOUT)  # chance of zeroing each neuron while training (0: no Dropout)
+    norm: str | None = setting(None, Choice((None, *sorted(NORMS))))  # None, "batchnorm" or "layernorm"
 
 
 @dataclass
 class MLPConfig:
     """An MLP: input_dim -> hidden layers -> num_classes; zero hidden layers is logistic regression."""
 
-    input_dim: int = 20  # features per protein (20: amino-acid composition)
+    input_dim: int = setting(20, IntRange(1, MAX_INPUT_DIM))  # features per protein (20: composition)
     layers: list[LayerSpec] = field(default_factory=lambda: [LayerSpec(64)])  # hidden layers, input side first
-    num_classes: int = 2  # outputs
-    output_activation: str | None = None  # None (logits), "softmax" or "sigmoid"
+    num_classes: int = setting(2, IntRange(1, MAX_WIDTH))  # outputs
+    # None (logits), "softmax" or "sigmoid"
+    output_activation: str | None = setting(None, Choice(OUTPUT_ACTIVATIONS))
 
     def __post_init__(self) -> None:
         if isinstance(self.layers, (list, tuple)):
@@ -54,18 +56,13 @@ class MLPConfig:
 
     def validate(self) -> None:
         """Raise ConfigError for any bad setting, before a single weight is allocated."""
-        check_int("input_dim", self.input_dim, 1, MAX_INPUT_DIM)
-        check_int("num_classes", self.num_classes, 1, MAX_WIDTH)
+        check_fields(self)
         if not isinstance(self.layers, list):
             raise ConfigError(f"layers must be a list of layer specifications; got {type(self.layers).__name__}.")
         if len(self.layers) > MAX_LAYERS:
             raise ConfigError(f"An MLP may have at most {MAX_LAYERS} hidden layers; got {len(self.layers)}.")
         for i, spec in enumerate(self.layers, start=1):
             _validate_layer(i, spec)
-        if self.output_activation not in OUTPUT_ACTIVATIONS:
-            raise ConfigError(
-                f"output_activation must be None, 'softmax' or 'sigmoid'; got {self.output_activation!r}."
-            )
         n = mlp_parameter_count(self)
         if n > MAX_PARAMETERS:
             raise ConfigError(
@@ -78,14 +75,7 @@ def _validate_layer(i: int, spec: object) -> None:
     """Raise ConfigError if hidden layer number i is not a valid LayerSpec."""
     if not isinstance(spec, LayerSpec):
         raise ConfigError(f"Layer {i} must be a LayerSpec or a dict of its fields; got {type(spec).__name__}.")
-    check_int(f"Layer {i} width", spec.width, 1, MAX_WIDTH)
-    if spec.activation not in ACTIVATIONS:
-        raise ConfigError(
-            f"Layer {i} activation must be one of {sorted(ACTIVATIONS)}; got {spec.activation!r}."
-        )
-    if spec.norm is not None and spec.norm not in NORMS:
-        raise ConfigError(f"Layer {i} norm must be None or one of {sorted(NORMS)}; got {spec.norm!r}.")
-    check_dropout(spec.dropout, f"Layer {i} dropout")
+    check_fields(spec, {name: f"Layer {i} {name}" for name in ("width", "activation", "dropout", "norm")})
 
 
 def mlp_parameter_count(config: MLPConfig) -> int:

@@ -20,7 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from protlab.alphabet import PAD_INDEX, VOCAB_SIZE
+from protlab.checks import Choice, Flag, FloatRange, IntRange, check_fields, setting
 from protlab.errors import ConfigError
+from protlab.models.cnn import DROPOUT, KERNEL_SIZE, VOCAB_SIZES
 
 if TYPE_CHECKING:
     from protlab.data.batching import TokenizedSet
@@ -32,18 +34,20 @@ FIT_TOKEN_BUDGET = 1 << 18  # padded tokens per chunk when fitting the standardi
 class SolubilityNetConfig:
     """Settings of SolubilityNet; every field is a plain int/float/tuple so it can live in a checkpoint."""
 
-    vocab_size: int = VOCAB_SIZE  # token vocabulary (22: padding + 20 residues + unknown)
-    embed_dim: int = 32  # size of the learned vector per residue
-    kernel_sizes: tuple[int, ...] = (3, 5, 9)  # widths of the parallel convolution filters (odd)
-    channels: int = 32  # filters per kernel width
-    mix_channels: int = 0  # 0: pool the filter bank; >0: a second Conv1d (width mix_kernel) mixes it first
-    mix_kernel: int = 5  # width of that second convolution (odd)
-    terminal_window: int = 25  # residues counted as the N- or C-terminus
-    use_motifs: bool = True  # include the convolutional motif branch
-    use_dipeptides: bool = True  # include dipeptide composition in the statistics branch
-    dropout: float = 0.3  # dropout before the output layer
-    stat_clip: float = 0.0  # clamp standardised statistics to +-stat_clip (tames very short or odd sequences); 0: off
-    num_classes: int = 2  # output logits (insoluble, soluble)
+    vocab_size: int = setting(VOCAB_SIZE, VOCAB_SIZES)  # tokens (22: padding + 20 residues + unknown)
+    embed_dim: int = setting(32, IntRange(1, 1024))  # size of the learned vector per residue
+    kernel_sizes: tuple[int, ...] = (3, 5, 9)  # widths of the parallel convolution filters (odd, 1 to 31)
+    channels: int = setting(32, IntRange(1, 1024))  # filters per kernel width
+    # 0: pool the filter bank; >0: a second Conv1d (width mix_kernel) mixes it first
+    mix_channels: int = setting(0, IntRange(0, 1024, note="0 means no mixing layer"))
+    mix_kernel: int = setting(5, IntRange(1, 31, odd=True))  # width of that second convolution (odd)
+    terminal_window: int = setting(25, IntRange(1, 1024))  # residues counted as the N- or C-terminus
+    use_motifs: bool = setting(True, Flag())  # include the convolutional motif branch
+    use_dipeptides: bool = setting(True, Flag())  # include dipeptide composition in the statistics branch
+    dropout: float = setting(0.3, DROPOUT)  # dropout before the output layer
+    # clamp standardised statistics to +-stat_clip standard deviations (tames very short or odd sequences)
+    stat_clip: float = setting(0.0, FloatRange(0, 1e6, note="0 turns clipping off"))
+    num_classes: int = setting(2, Choice((2,), note="insoluble, soluble"))  # output logits
 
     def __post_init__(self) -> None:
         """Turn a JSON list into a tuple and check every field."""
@@ -52,26 +56,10 @@ class SolubilityNetConfig:
 
     def validate(self) -> None:
         """Raise ConfigError for any value outside its allowed range."""
-        if self.vocab_size not in (21, 22):
-            raise ConfigError(f"vocab_size must be 21 or 22; got {self.vocab_size}.")
-        if not isinstance(self.mix_channels, int) or not 0 <= self.mix_channels <= 1024:
-            raise ConfigError(f"mix_channels must be an integer from 0 (no mixing layer) to 1024; got {self.mix_channels!r}.")
-        if self.mix_kernel not in range(1, 32, 2):
-            raise ConfigError(f"mix_kernel must be an odd integer from 1 to 31; got {self.mix_kernel!r}.")
-        for name in ("embed_dim", "channels", "terminal_window"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or not 1 <= value <= 1024:
-                raise ConfigError(f"{name} must be an integer from 1 to 1024; got {value!r}.")
-        if not self.kernel_sizes or any(k < 1 or k > 31 or k % 2 == 0 for k in self.kernel_sizes):
-            raise ConfigError(
-                f"kernel_sizes must be a non-empty list of odd integers from 1 to 31; got {list(self.kernel_sizes)}."
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be at least 0 and below 1; got {self.dropout}.")
-        if not 0.0 <= self.stat_clip <= 1e6:
-            raise ConfigError(f"stat_clip must be 0 (off) or a positive number of standard deviations; got {self.stat_clip}.")
-        if self.num_classes != 2:
-            raise ConfigError(f"num_classes must be 2 (insoluble, soluble); got {self.num_classes}.")
+        check_fields(self)
+        if not self.kernel_sizes or not all(KERNEL_SIZE.ok(k) for k in self.kernel_sizes):
+            raise ConfigError(f"kernel_sizes must be a non-empty list of odd integers from 1 to 31; "
+                              f"got {list(self.kernel_sizes)}.")
 
     def to_dict(self) -> dict:
         """Plain-dict form for checkpoints (tuples become lists)."""
