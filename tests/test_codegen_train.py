@@ -193,6 +193,15 @@ def test_the_combinations_cover_every_option() -> None:
         {("warmup", 1), ("warmup", 2), ("plateau", 1), ("plateau", 2)}  # steps counted per accumulated group
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The tiny models run fastest on one CPU thread (the script and the app share this process)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def proteins(tmp_path_factory) -> Path:
     """60 DeepSol proteins (up to 400 residues) as an 'uploaded' CSV file."""
