@@ -229,7 +229,7 @@ def test_two_sessions_train_at_once_and_each_sees_only_its_own_run(tmp_path) -> 
 
 def test_many_sessions_polling_a_run_while_it_trains_never_error(tmp_path) -> None:
     manager = RunManager(tmp_path / "runs")
-    run_id = manager.start(_tiny_spec(4), "dana")
+    run_id = manager.submit(_tiny_spec(4), "dana")
     errors: list[str] = []
 
     def poll() -> None:  # eight pages refreshing their live panel

@@ -20,7 +20,7 @@ from protlab.data import LabelledData
 from protlab.errors import ConfigError, RunError
 from protlab.models import load_checkpoint
 from protlab.runs import RUN_ID, ClassSettings, RunManager, RunSpec, read_record
-from protlab.runs.worker import INTERRUPTED
+from protlab.runs.store import INTERRUPTED
 from protlab.training import TrainConfig, compute_metrics
 
 TINY = {"embed_dim": 4, "hidden_dim": 8, "num_layers": 1}
@@ -211,6 +211,18 @@ def test_a_restart_keeps_queued_runs_and_interrupts_running_ones(managers, data)
     assert _ended(second, again, OWNERS[0]).state == "stopped"
 
 
+def test_a_shutdown_interrupts_a_run_even_while_its_worker_starts(managers, data) -> None:
+    manager = managers(workers=1)
+    run_id = manager.submit(_spec(data, epochs=500), OWNERS[0])
+    deadline = time.monotonic() + 60
+    while manager.status(run_id, OWNERS[0]).state != "running":  # claimed; its worker is importing torch
+        assert time.monotonic() < deadline, "the run was never started"
+        time.sleep(0.02)
+    manager.close(stop_runs=True)
+    status = manager.status(run_id, OWNERS[0])
+    assert (status.state, status.error) == ("interrupted", INTERRUPTED)
+
+
 def test_a_run_left_active_by_a_vanished_server_reads_as_interrupted(managers, data) -> None:
     manager = managers(closed=True)
     run_id = manager.submit(_spec(data), OWNERS[0])
@@ -255,7 +267,7 @@ def test_sharing_is_opt_in_and_never_shows_owners(managers, data) -> None:
     manager = managers(closed=True)
     owner = OWNERS[0]
     run_id = manager.submit(_spec(data), owner)
-    assert manager.class_runs() == [] and manager.list_runs() == []
+    assert manager.class_runs() == []
     with pytest.raises(RunError, match="not shared"):
         manager.run_history(run_id)
     manager.set_sharing(run_id, owner, True, "  Team \t Rocket ")

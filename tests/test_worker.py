@@ -21,7 +21,8 @@ from protlab.models import load_checkpoint
 from protlab.runs import RunSpec, read_batches, read_record, run_folder
 from protlab.runs.queue import RunQueue
 from protlab.runs.store import new_run_id, queued_record, request_stop, write_record, write_spec
-from protlab.runs.worker import INTERRUPTED, main
+from protlab.runs.store import INTERRUPTED
+from protlab.runs.worker import main
 from protlab.training import BatchEvent, TrainConfig, compute_metrics
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,8 +25,7 @@ from protlab.errors import RunError
 from protlab.runs.executors import Executor, exit_message, make_executor
 from protlab.runs.queue import HOST, RunQueue, is_abandoned
 from protlab.runs.settings import ClassSettings
-from protlab.runs.store import ACTIVE, RUN_ID, read_record, write_record
-from protlab.runs.worker import INTERRUPTED
+from protlab.runs.store import ACTIVE, INTERRUPTED, RUN_ID, read_record, write_record
 
 __all__ = ["Dispatcher", "finish_run"]
 
@@ -147,7 +146,10 @@ class Dispatcher:
             self.queue.release(run_id)
             return
         if record.get("state") in ACTIVE:
-            finish_run(self.root, run_id, "failed", failure or exit_message(0), self.queue)
+            if failure == INTERRUPTED:  # this server ended it while shutting down
+                finish_run(self.root, run_id, "interrupted", INTERRUPTED, self.queue)
+            else:
+                finish_run(self.root, run_id, "failed", failure or exit_message(0), self.queue)
             return
         self.queue.release(run_id)
         per_epoch = _seconds_per_epoch(record)

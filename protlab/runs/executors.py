@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from protlab.runs.settings import ClassSettings
+from protlab.runs.store import INTERRUPTED
 
 __all__ = ["Executor", "InProcessExecutor", "LocalExecutor", "exit_message", "make_executor"]
 
@@ -33,7 +34,10 @@ class Executor(Protocol):
         """Start run_folder(folder)."""
 
     def poll(self) -> list[tuple[str, str | None]]:
-        """Runs that ended since the last call: (run id, why its process ended abnormally, or None)."""
+        """Runs that ended since the last call: (run id, why its process ended abnormally, or None).
+
+        store.INTERRUPTED as the reason means: this executor ended it while shutting down.
+        """
 
     def active(self) -> list[str]:
         """Run ids launched here that have not ended."""
@@ -94,6 +98,7 @@ class LocalExecutor:
     def __init__(self, settings: ClassSettings) -> None:
         self.workers, self.threads = settings.resolved_workers, settings.threads_per_run
         self._procs: dict[str, tuple[subprocess.Popen, object, Path]] = {}  # run id -> (process, log, folder)
+        self._stopping: set[str] = set()  # runs ended by shutdown(stop_runs=True)
 
     def capacity(self) -> int:
         """settings.workers, or cores // threads_per_run."""
@@ -126,7 +131,8 @@ class LocalExecutor:
                 continue
             log.close()
             del self._procs[run_id]
-            ended.append((run_id, None if code == 0 else exit_message(code, _log_path(folder))))
+            failure = INTERRUPTED if run_id in self._stopping else exit_message(code, _log_path(folder))
+            ended.append((run_id, None if code == 0 else failure))
             _drop_if_empty(_log_path(folder))
         return ended
 
@@ -143,9 +149,10 @@ class LocalExecutor:
         """With stop_runs, send SIGTERM (recorded as interrupted), then SIGKILL after 15 s; reap them all."""
         if not stop_runs:
             return
-        for process, _, _ in self._procs.values():
+        for run_id, (process, _, _) in self._procs.items():
             if process.poll() is None:
-                process.terminate()
+                self._stopping.add(run_id)
+                process.terminate()  # recorded as interrupted, even mid start-up
         for process, _, _ in self._procs.values():
             try:
                 process.wait(timeout=15)

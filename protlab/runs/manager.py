@@ -34,6 +34,7 @@ from protlab.runs.settings import ClassSettings
 from protlab.runs.spec import RunSpec, RunStatus
 from protlab.runs.store import (
     ACTIVE,
+    INTERRUPTED,
     OWNER,
     StopFile,
     home,
@@ -48,7 +49,6 @@ from protlab.runs.store import (
     write_record,
     write_spec,
 )
-from protlab.runs.worker import INTERRUPTED
 
 __all__ = ["RunManager", "get_manager"]
 
@@ -101,8 +101,6 @@ class RunManager:
         self._dispatcher.wake()
         return run_id
 
-    start = submit  # the earlier name, kept while pages move to submit()
-
     def stop(self, run_id: str | dict, owner: str) -> None:
         """Cancel a queued run at once, or ask a running one to stop (within a batch, best weights kept)."""
         run_id = _run_id(run_id)
@@ -152,10 +150,8 @@ class RunManager:
                          queue_position=position, queue_wait_seconds=wait, batch_losses=read_batches(folder),
                          shared=display_name is not None, display_name=display_name or "")
 
-    def list_runs(self, owner: str | None = None) -> list[dict]:
-        """owner's runs, newest first (without an owner: the class's shared runs, as class_runs)."""
-        if owner is None:
-            return self.class_runs()
+    def list_runs(self, owner: str) -> list[dict]:
+        """owner's runs, newest first (any state)."""
         _check_owner(owner)
         rows = []
         for run_id in self.index.runs_of(owner):
@@ -163,11 +159,13 @@ class RunManager:
                 record = self._effective(read_record(self.root, run_id))
             except RunError:
                 continue
+            if record.get("owner") != owner:
+                continue
             display_name = self.index.display_name(run_id)
             rows.append({"run_id": run_id, "name": record["spec"]["name"], "state": record["state"],
                          "created": record["timings"].get("created"), "spec": record["spec"],
                          "test_metrics": record.get("test_metrics"), "checkpoint": record.get("checkpoint"),
-                         "progress": record.get("progress"), "error": record.get("error"), "owner": owner,
+                         "progress": record.get("progress"), "error": record.get("error"),
                          "timings": record["timings"], "shared": display_name is not None,
                          "display_name": display_name or ""})
         return rows

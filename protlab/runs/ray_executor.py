@@ -19,6 +19,7 @@ from pathlib import Path
 from protlab.errors import ConfigError
 from protlab.runs.executors import PACKAGE_PARENT
 from protlab.runs.settings import ClassSettings
+from protlab.runs.store import INTERRUPTED
 
 __all__ = ["RayExecutor", "check_ray_installed", "ray_failure_message"]
 
@@ -72,6 +73,7 @@ class RayExecutor:
                                 max_retries=0)(run_folder)
         self._refs: dict[str, object] = {}  # run id -> ObjectRef of its task
         self._left: list[tuple[str, str | None]] = []  # ends collected while shutting down
+        self._stopping: set[str] = set()  # tasks cancelled by shutdown(stop_runs=True)
 
     def capacity(self) -> int:
         """Tasks sent to the cluster at once."""
@@ -98,7 +100,7 @@ class RayExecutor:
                 ray.get(ref)
                 ended.append((run_id, None))
             except ray.exceptions.RayError as err:
-                ended.append((run_id, ray_failure_message(err)))
+                ended.append((run_id, INTERRUPTED if run_id in self._stopping else ray_failure_message(err)))
         return ended
 
     def active(self) -> list[str]:
@@ -109,7 +111,8 @@ class RayExecutor:
         """With stop_runs, cancel the tasks (recorded as interrupted); a private 'local' Ray is shut down."""
         ray = self._ray
         if stop_runs:
-            for ref in self._refs.values():
+            for run_id, ref in self._refs.items():
+                self._stopping.add(run_id)
                 ray.cancel(ref)
             if self._refs:
                 ray.wait(list(self._refs.values()), num_returns=len(self._refs), timeout=30)

@@ -30,6 +30,7 @@ from protlab.runs.spec import RunSpec
 __all__ = [
     "ACTIVE",
     "ENDED",
+    "INTERRUPTED",
     "OWNER",
     "RUN_ID",
     "StopFile",
@@ -51,6 +52,7 @@ ENDED = ("finished", "stopped", "failed", "cancelled", "interrupted")  # states 
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{8}$")  # the shape of generated run ids
 OWNER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # owner tokens: safe in file names, never shown to others
 RUN_JSON, SPEC_JSON, DATA_CSV, STOP = "run.json", "spec.json", "data.csv", "stop"
+INTERRUPTED = "The server stopped while this run was going."  # the error of an 'interrupted' run
 
 
 def home() -> Path:

@@ -18,11 +18,10 @@ from pathlib import Path
 from protlab.errors import ProtlabError, TrainingDivergedError
 from protlab.files import atomic_write
 from protlab.runs.queue import HOST, RunQueue
-from protlab.runs.store import ACTIVE, StopFile, read_record, read_spec, write_record
+from protlab.runs.store import ACTIVE, INTERRUPTED, StopFile, read_record, read_spec, write_record
 
-__all__ = ["INTERRUPTED", "main", "run_folder"]
+__all__ = ["main", "run_folder"]
 
-INTERRUPTED = "The server stopped while this run was going."  # the error of an 'interrupted' run
 HEARTBEAT_SECONDS = 2.0  # the claim marker is touched this often while the run lives
 PROGRESS_SECONDS = 1.0  # run.json is rewritten at most this often between epochs
 POINTS_PER_EPOCH = 50  # batches.csv gets about this many loss points per epoch
