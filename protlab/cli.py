@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from protlab.checks import FloatRange
+from protlab.checks import Choice, FloatRange
 from protlab.errors import ConfigError, DataFormatError, InvalidSequenceError, ProtlabError
 from protlab.files import atomic_write
 
@@ -228,8 +228,7 @@ def _train_recipe(args: argparse.Namespace, data: object) -> None:
     except ImportError:
         raise ConfigError("Recipes are not available in this installation (protlab/recipes.py is missing); "
                           "train without --recipe.") from None
-    if args.recipe not in RECIPES:
-        raise ConfigError(f"--recipe must be one of {sorted(RECIPES)}; got {args.recipe!r}.")
+    Choice(sorted(RECIPES)).check(args.recipe, "recipe", label="--recipe")
     train_recipe(args.recipe, data, args.out, progress=lambda line: print(line, flush=True))
 
 

@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 
 from protlab.alphabet import PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
+from protlab.checks import FloatRange, IntRange
 from protlab.data import TokenizedSet, encode_numpy
 from protlab.errors import CheckpointError, ConfigError, InvalidSequenceError
 from protlab.models import load_checkpoint, model_vocab_size
@@ -126,8 +127,7 @@ class Predictor:
 
     def predict_table(self, records: Sequence[Any], threshold: float = 0.5) -> pd.DataFrame:
         """A table id, sequence, length, p_soluble, prediction for cleaned records."""
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
-            raise ConfigError(f"threshold must be a number from 0 to 1; got {threshold!r}.")
+        FloatRange(0, 1).check(threshold, "threshold")
         sequences = [r.sequence for r in records]
         p = self.predict(sequences)
         return pd.DataFrame({
@@ -146,8 +146,7 @@ class Predictor:
         """Drop in P(soluble) when each residue (in windows) is masked as unknown, per residue.  # (L,)"""
         encoded = _encode_all([sequence], self.vocab_size)[0]
         length = len(encoded)
-        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= min(50, length):
-            raise ConfigError(f"window must be an integer from 1 to {min(50, length)}; got {window!r}.")
+        IntRange(1, min(50, length)).check(window, "window")
         if length > MAX_OCCLUSION_LENGTH:
             raise ConfigError(
                 f"Occlusion is limited to sequences of up to {MAX_OCCLUSION_LENGTH} residues; this one has {length}."

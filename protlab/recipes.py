@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from protlab.alphabet import VOCAB_SIZE
+from protlab.checks import Choice
 from protlab.data import LabelledData, Split, load_labelled
 from protlab.errors import ConfigError
 from protlab.files import atomic_write
@@ -123,8 +124,7 @@ RECIPES: dict[str, Recipe] = {
 
 def get_recipe(name: str) -> Recipe:
     """Look a recipe up by name, with a helpful error for unknown names."""
-    if name not in RECIPES:
-        raise ConfigError(f"recipe must be one of {sorted(RECIPES)}; got {name!r}.")
+    Choice(sorted(RECIPES)).check(name, "recipe")
     return RECIPES[name]
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from protlab.checks import Choice, FloatRange, IntRange
 from protlab.errors import ConfigError
 from protlab.models.mlp import ACTIVATIONS
 
@@ -55,8 +56,7 @@ class LinearGradCheck:
 
 def linear_gradient_check(n: int = 10, seed: int = 0) -> LinearGradCheck:
     """Compute Exercise 3's MSE gradients on n random points both ways (float64)."""
-    if not (isinstance(n, int) and 1 <= n <= 10_000):
-        raise ConfigError(f"batch size n must be an integer from 1 to 10000; got {n!r}. Exercise 3 uses 10.")
+    IntRange(1, 10_000, tip="Exercise 3 uses 10.").check(n, "n", label="batch size n")
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, generator=g, dtype=torch.float64)  # (n,)
     y = 3.0 * x + 1.0 + 0.5 * torch.randn(n, generator=g, dtype=torch.float64)  # (n,)
@@ -90,12 +90,9 @@ class OneStepResult:
 
 def tm_one_step(n_proteins: int = 100, n_features: int = 10, lr: float = 0.01, seed: int = 0) -> OneStepResult:
     """Run the notes' melting-temperature example: random X, Tm ~ 60 +- 10 deg C, one SGD step."""
-    if not (isinstance(n_proteins, int) and 1 <= n_proteins <= 100_000):
-        raise ConfigError(f"n_proteins must be an integer from 1 to 100000; got {n_proteins!r}.")
-    if not (isinstance(n_features, int) and 1 <= n_features <= 1000):
-        raise ConfigError(f"n_features must be an integer from 1 to 1000; got {n_features!r}.")
-    if not (np.isfinite(lr) and 0 < lr <= 10):
-        raise ConfigError(f"lr must be a number above 0 and at most 10; got {lr}. The notes use 0.01.")
+    IntRange(1, 100_000).check(n_proteins, "n_proteins")
+    IntRange(1, 1000).check(n_features, "n_features")
+    FloatRange(0, 10, low_open=True, tip="The notes use 0.01.").check(lr, "lr")
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(n_proteins, n_features, generator=g)  # (N, F) features
     y = torch.randn(n_proteins, 1, generator=g) * 10 + 60  # (N, 1) Tm in deg C
@@ -115,8 +112,7 @@ def tm_one_step(n_proteins: int = 100, n_features: int = 10, lr: float = 0.01, s
 
 def make_activation(name: str) -> nn.Module:
     """Return the torch.nn activation module for a name in protlab.models.mlp.ACTIVATIONS."""
-    if name not in ACTIVATIONS:
-        raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {name!r}.")
+    Choice(tuple(ACTIVATIONS)).check(name, "activation")
     return ACTIVATIONS[name]()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from protlab.checks import Choice
 from protlab.errors import ConfigError
 
 DEVICE_NAMES = ("auto", "cpu", "cuda")  # accepted values of resolve_device(name)
@@ -12,8 +13,9 @@ DEVICE_NAMES = ("auto", "cpu", "cuda")  # accepted values of resolve_device(name
 def resolve_device(name: str = "auto") -> torch.device:
     """Turn 'auto', 'cpu' or 'cuda' into a torch.device ('auto' prefers CUDA)."""
     choice = name.strip().lower() if isinstance(name, str) else name
-    if choice not in DEVICE_NAMES:
-        raise ConfigError(f"device must be one of 'auto', 'cpu' or 'cuda'; got {name!r}.")
+    names = Choice(DEVICE_NAMES)
+    if not names.ok(choice):
+        raise ConfigError(names.message(name, "device"))  # the value as given, before strip/lower
     if choice == "cpu":
         return torch.device("cpu")
     available = torch.cuda.is_available()

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from protlab.checks import FloatRange
 from protlab.errors import ConfigError
 
 
@@ -43,9 +44,7 @@ def _probabilities(p: Any, n: int) -> np.ndarray:
 
 def _threshold(threshold: Any) -> float:
     """Validate the decision threshold."""
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= float(threshold) <= 1.0:
-        raise ConfigError(f"threshold must be a number from 0 to 1; got {threshold!r}.")
-    return float(threshold)
+    return float(FloatRange(0, 1).check(threshold, "threshold"))
 
 
 def confusion(y_true: Any, p_soluble: Any, threshold: float = 0.5) -> np.ndarray:
