@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from protlab.alphabet import BYTE_TO_INDEX, NOTES_VOCAB_SIZE, PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
-from protlab.errors import ConfigError, DataFormatError, InvalidSequenceError
+from protlab.checks import Choice, IntRange
+from protlab.errors import DataFormatError, InvalidSequenceError
 
 BUCKET_CHUNK_BATCHES = 50  # batches per shuffled chunk that is sorted by length (more = less padding, less randomness)
 IGNORE_INDEX = -100  # per-residue label no loss or metric counts (padding, unresolved); torch's default
@@ -118,10 +119,8 @@ class TokenizedSet:
 
         residue_labels: (T,) class of every residue, sequences back to back (IGNORE_INDEX: not scored).
         """
-        if vocab_size not in (VOCAB_SIZE, NOTES_VOCAB_SIZE):
-            raise ConfigError(f"vocab_size must be {VOCAB_SIZE} or {NOTES_VOCAB_SIZE}; got {vocab_size!r}.")
-        if not isinstance(max_length, int) or max_length < 1:
-            raise ConfigError(f"max_length must be a positive integer; got {max_length!r}.")
+        Choice((VOCAB_SIZE, NOTES_VOCAB_SIZE)).check(vocab_size, "vocab_size")
+        IntRange(1).check(max_length, "max_length")
         n = len(sequences)
         if n == 0:
             raise DataFormatError("There are no sequences to tokenise; give at least one sequence.")
@@ -263,8 +262,7 @@ def batch_indices(
     data: TokenizedSet, *, batch_size: int, shuffle: bool, seed: int = 0, epoch: int = 0
 ) -> list[np.ndarray]:
     """Group row indices into batches of similar length; the order depends only on (seed, epoch)."""
-    if not isinstance(batch_size, int) or not 1 <= batch_size <= 4096:
-        raise ConfigError(f"batch_size must be an integer from 1 to 4096; got {batch_size!r}.")
+    IntRange(1, 4096).check(batch_size, "batch_size")
     n = len(data)
     if not shuffle:
         return sorted_batch_indices(data.lengths, batch_size=batch_size)  # deterministic: shortest first

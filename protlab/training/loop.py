@@ -18,8 +18,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from protlab.checks import FloatRange, IntRange
 from protlab.data.batching import Batch, TokenizedSet, batch_indices, make_batch
-from protlab.errors import ConfigError, DataFormatError, TrainingDivergedError
+from protlab.errors import DataFormatError, TrainingDivergedError
 from protlab.models import model_forward
 from protlab.structure.inference import evaluate_residues
 from protlab.training.config import TrainConfig
@@ -220,10 +221,8 @@ def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: Train
 
 def overfit_one_batch(model: nn.Module, batch: Batch, steps: int = 200, lr: float = 1e-3) -> list[float]:
     """The notes' sanity check: train on one batch only with Adam; the returned losses should approach 0."""
-    if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= 5000:
-        raise ConfigError(f"steps must be an integer from 1 to 5000; got {steps!r}.")
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not 0 < lr <= 1e6:
-        raise ConfigError(f"lr must be a number above 0 and at most 1e6; got {lr!r}.")
+    IntRange(1, 5000).check(steps, "steps")
+    FloatRange(0, 1e6, low_open=True).check(lr, "lr")
     device = next(model.parameters()).device
     batch = batch.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
