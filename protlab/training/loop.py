@@ -39,7 +39,7 @@ from protlab.training.distributed import (
 from protlab.training.events import BatchEvent, EpochEvent, TrainResult
 from protlab.training.inference import predict_probabilities
 from protlab.training.metrics import compute_metrics
-from protlab.training.step import Stepper
+from protlab.training.step import Stepper, make_optimizer
 
 __all__ = ["train_model", "evaluate", "overfit_one_batch", "set_seed"]
 
@@ -225,7 +225,7 @@ def overfit_one_batch(model: nn.Module, batch: Batch, steps: int = 200, lr: floa
     FloatRange(0, 1e6, low_open=True).check(lr, "lr")
     device = next(model.parameters()).device
     batch = batch.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = make_optimizer(model.parameters(), "adam", lr=lr)
     model.train()
     with _flush_denormal(True):
         losses = _overfit_steps(model, batch, optimizer, steps)
