@@ -1,4 +1,4 @@
-"""Tests for protlab.files: atomic writes of text, bytes and callbacks leave the old file or the new one, never half."""
+"""Tests for protlab.files: atomic writes of text, bytes and callbacks leave the old file or the new one."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def test_a_failed_rename_leaves_the_old_file(tmp_path, monkeypatch) -> None:
     assert target.read_text() == "epoch\n1\n" and _names(tmp_path) == ["history.csv"]
 
 
-def test_the_temporary_file_is_in_the_target_folder_and_synced_before_the_rename(tmp_path, monkeypatch) -> None:
+def test_the_temporary_file_is_beside_the_target_and_synced_before_the_rename(tmp_path, monkeypatch) -> None:
     seen, order = [], []
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(files.os, "fsync", lambda fd: (order.append("fsync"), real_fsync(fd)))
