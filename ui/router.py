@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import streamlit as st
@@ -25,8 +26,8 @@ def ensure_router() -> None:
     sidebar, no page settings). Calling st.navigation is Streamlit's documented way to take over from the
     pages/ folder; switching to the page at the visited address then runs app.py, which routes to it.
     """
-    if st.session_state.get(ROUTED_RUN):
-        return
+    if st.session_state.get(ROUTED_RUN) or Path(sys.argv[0]).name != "app.py":
+        return  # routed by app.py already, or a page file run on its own (as tests do): nothing to hand over
     requested = st.navigation(_page_files(), position="hidden")  # the page at the visited address
     st.switch_page(requested)
 
