@@ -9,6 +9,7 @@ A rule says which values one setting allows and refuses any other with a ConfigE
     FloatRange(0, 1, high_open=True)   a number from 0 to below 1
     Choice(("sgd", "adam"))            'sgd' or 'adam'
     Flag()                             true or false
+    IntRange(1, 1000, optional=True)   the same, or None (a setting that may be left out)
 
 Every message names the setting, what is allowed and the value received:
 "batch_size must be an integer from 1 to 4096; got 0."  A rule's `note` is added in brackets after what
@@ -77,6 +78,7 @@ class Rule:
     _: KW_ONLY
     note: str = ""  # shown in brackets after what is allowed, e.g. "0 turns clipping off"
     tip: str = ""  # a sentence after the value received, e.g. "The notes use 0.1."
+    optional: bool = False  # None is allowed too (a setting that may be left out)
 
     def ok(self, value: object) -> bool:
         """True when value is allowed."""
@@ -94,7 +96,7 @@ class Rule:
 
     def check(self, value: Any, name: str, label: str | None = None) -> Any:
         """Return value if allowed, else raise ConfigError naming `label` (or `name`), value and rule."""
-        if not self.ok(value):
+        if not (self.optional and value is None) and not self.ok(value):
             raise ConfigError(self.message(value, name, label))
         return value
 

@@ -126,3 +126,12 @@ def test_check_fields_checks_every_ruled_field_in_order_with_labels() -> None:
     assert Layer(3).names == [] and Layer(3).names is not Layer(3).names  # factory: a fresh list each time
     assert list(field_rules(Layer)) == ["width", "activation", "dropout"]
     assert field_rules(Layer(3))["width"] == IntRange(1, 64)
+
+
+def test_an_optional_rule_allows_none_and_still_checks_values() -> None:
+    rule = IntRange(1, 10, optional=True)
+    assert rule.check(None, "epoch_cap") is None and rule.check(3, "epoch_cap") == 3
+    with pytest.raises(ConfigError, match=r"^epoch_cap must be an integer from 1 to 10; got 0\.$"):
+        rule.check(0, "epoch_cap")
+    with pytest.raises(ConfigError, match="got None"):
+        IntRange(1, 10).check(None, "epoch_cap")  # not optional: None is refused

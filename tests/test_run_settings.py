@@ -77,7 +77,7 @@ def test_home_comes_from_protlab_home(tmp_path) -> None:
         ),
         (
             {"PROTLAB_EXECUTOR": "threads"},
-            "executor must be one of 'local', 'ray', 'inprocess'; got 'threads'.",
+            "executor must be one of 'local', 'ray' or 'inprocess'; got 'threads'.",
         ),
         ({"PROTLAB_THREADS_PER_RUN": "0"}, "threads_per_run must be an integer from 1 to 256; got 0."),
         ({"PROTLAB_GPUS_PER_RUN": "lots"}, "PROTLAB_GPUS_PER_RUN must be a number; got 'lots'."),

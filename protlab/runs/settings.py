@@ -18,12 +18,12 @@ let twice as many students train at once on the same cores, which is what a clas
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
 from protlab.errors import ConfigError
 
 __all__ = ["EXECUTORS", "ClassSettings"]
@@ -38,35 +38,26 @@ _ENV = {"workers": "PROTLAB_WORKERS", "max_queued": "PROTLAB_MAX_QUEUED", "epoch
 class ClassSettings:
     """How the server runs the class's training runs."""
 
-    workers: int = 0  # runs training at once; 0 = auto (cores // threads_per_run, or the Ray cluster's CPUs)
-    max_queued: int = 200  # runs accepted into the queue (waiting, not yet training)
-    epoch_cap: int | None = None  # most epochs one run may ask for; None = no cap beyond TrainConfig's 1000
-    executor: str = "local"  # 'local' worker processes, 'ray' cluster, or 'inprocess' (benchmark only)
+    # runs training at once; 0 = auto (cores // threads_per_run, or the Ray cluster's CPUs)
+    workers: int = setting(0, IntRange(0, 1024, note="0 = one per threads_per_run cores"))
+    max_queued: int = setting(200, IntRange(1, 100_000))  # runs accepted into the queue (waiting, not yet training)
+    # most epochs one run may ask for; None = no cap beyond TrainConfig's 1000
+    epoch_cap: int | None = setting(None, IntRange(1, 1000, note="leave it out for no cap", optional=True))
+    executor: str = setting("local", Choice(EXECUTORS))  # 'local' processes, 'ray' cluster, 'inprocess' (benchmark)
     ray_address: str | None = None  # Ray address: 'auto', 'ray://host:10001', or 'local' (start one here)
-    threads_per_run: int = 1  # torch CPU threads per run
-    gpus_per_run: float = 0.0  # GPUs per run on Ray (0 = CPU only)
+    threads_per_run: int = setting(1, IntRange(1, 256))  # torch CPU threads per run
+    gpus_per_run: float = setting(0.0, FloatRange(0, 64))  # GPUs per run on Ray (0 = CPU only)
 
     def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
         """Raise ConfigError naming the first setting outside its allowed range."""
-        _integer("workers", self.workers, 0, 1024, " (0 = one per threads_per_run cores)")
-        _integer("max_queued", self.max_queued, 1, 100_000)
-        if self.epoch_cap is not None:
-            _integer("epoch_cap", self.epoch_cap, 1, 1000, " (leave it out for no cap)")
-        if self.executor not in EXECUTORS:
-            allowed = ", ".join(map(repr, EXECUTORS))
-            raise ConfigError(f"executor must be one of {allowed}; got {self.executor!r}.")
+        check_fields(self)
         address = self.ray_address
         if address is not None and (not isinstance(address, str) or not address.strip()):
             raise ConfigError(f"ray_address must be a non-empty text such as 'auto' or 'ray://head:10001'; "
                               f"got {self.ray_address!r}.")
-        _integer("threads_per_run", self.threads_per_run, 1, 256)
-        gpus = self.gpus_per_run
-        if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or not math.isfinite(gpus) or \
-                not 0 <= gpus <= 64:
-            raise ConfigError(f"gpus_per_run must be a number from 0 to 64; got {gpus!r}.")
 
     @property
     def resolved_workers(self) -> int:
@@ -124,9 +115,3 @@ def _parse_env(name: str, var: str, text: str) -> object:
     except ValueError:
         kind = "a number" if name == "gpus_per_run" else "a whole number"
         raise ConfigError(f"{var} must be {kind}; got {text!r}.") from None
-
-
-def _integer(name: str, value: object, low: int, high: int, hint: str = "") -> None:
-    """Raise ConfigError unless value is an integer in [low, high]."""
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"{name} must be an integer from {low} to {high}{hint}; got {value!r}.")
