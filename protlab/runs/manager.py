@@ -271,7 +271,8 @@ class RunManager:
             import pandas as pd
 
             table = pd.read_csv(predictions)
-            labels, probs = table["label"].to_numpy(np.int64), table["p_soluble"].to_numpy(np.float64)
+            if {"label", "p_soluble"} <= set(table.columns):  # per-residue runs keep other columns
+                labels, probs = table["label"].to_numpy(np.int64), table["p_soluble"].to_numpy(np.float64)
         events = read_history(folder)
         if len(self._ended_cache) > 512:
             self._ended_cache.clear()

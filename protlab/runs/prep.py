@@ -15,6 +15,7 @@ from protlab.models import build_model, model_config_dict, model_vocab_size
 from protlab.models.checkpoint import save_checkpoint
 from protlab.models.protocol import FitsTrainingRows, ProteinClassifier
 from protlab.runs.spec import RunSpec
+from protlab.structure.task import prepare_structure, score_structure, structure_predictions
 from protlab.training.events import TrainResult
 from protlab.training.inference import predict_probabilities
 from protlab.training.loop import set_seed
@@ -47,7 +48,7 @@ def tokenise_for_model(model: ProteinClassifier, data: LabelledData) -> Tokenize
 class PreparedRun:
     """A spec turned into tensors: the data, its split, tokenised subsets and a fresh model."""
 
-    data: LabelledData  # the cleaned labelled sequences
+    data: LabelledData  # the cleaned labelled sequences (ResidueData for a secondary-structure run)
     split: Split  # train/val/test row indices
     sets: dict[str, TokenizedSet]  # 'train', 'val', 'test' subsets, tokenised once
     model: ProteinClassifier  # built from spec.model_kind / model_config (input scaling fitted on train rows)
@@ -55,6 +56,10 @@ class PreparedRun:
 
 def prepare_run(spec: RunSpec, data: LabelledData | None = None) -> PreparedRun:
     """Load (unless given), split, tokenise and build the model of a spec; seeded by the training seed."""
+    if spec.task == "secondary_structure":  # bundled CB513 (train / validation), TS115 (test), residue labels
+        residues, split, sets = prepare_structure(**{"seed": spec.train_config.seed, **spec.split_params})
+        set_seed(spec.train_config.seed)
+        return PreparedRun(residues, split, sets, build_model(spec.model_kind, spec.model_config))
     if data is None:
         data = spec.data if spec.data is not None else load_labelled(spec.data_path)[0]
     split = _split(spec, data)
@@ -73,17 +78,23 @@ def evaluate_and_save(prepared: PreparedRun, result: TrainResult, spec: RunSpec,
     model, split, data = prepared.model, prepared.split, prepared.data
     model.load_state_dict(result.best_state)
     model.cpu()
-    probs = predict_probabilities(model, prepared.sets["test"], device="cpu").probs  # (N_test,)
-    labels = prepared.sets["test"].labels  # (N_test,)
-    metrics = compute_metrics(labels, probs)
-    baseline = majority_baseline(data.labels[split.train], labels)
-    summary = {"n_rows": len(data), "n_train": len(split.train), "n_val": len(split.val),
+    if spec.task == "secondary_structure":  # Q3 and per-class scores over the scored test residues
+        scored = score_structure(model, prepared.sets["test"], prepared.sets["train"])
+        metrics, baseline = scored["test"], scored["baseline"]
+        predictions = structure_predictions(data.subset(split.test), scored["inference"])
+    else:
+        probs = predict_probabilities(model, prepared.sets["test"], device="cpu").probs  # (N_test,)
+        labels = prepared.sets["test"].labels  # (N_test,)
+        metrics = compute_metrics(labels, probs)
+        baseline = majority_baseline(data.labels[split.train], labels)
+        ids = [data.ids[i] for i in split.test]
+        predictions = pd.DataFrame({"id": ids, "label": labels, "p_soluble": probs})
+    summary = {"task": spec.task, "n_rows": len(data), "n_train": len(split.train), "n_val": len(split.val),
                "n_test": len(split.test), "split": split.method, "identity": split.identity}
     metrics_block = {"test": metrics, "validation": result.best_metrics}
     saved = save_checkpoint(path, model, kind=spec.model_kind, model_config=model_config_dict(model),
                             train_config=result.config, metrics=metrics_block, data_summary=summary,
                             history=result.history_rows(), extra=extra)
-    predictions = pd.DataFrame({"id": [data.ids[i] for i in split.test], "label": labels, "p_soluble": probs})
     return {"test_metrics": metrics, "baseline": baseline, "best_epoch": result.best_epoch,
             "stopped_reason": result.stopped_reason, "data_summary": summary, "checkpoint": str(saved),
             "predictions": predictions}

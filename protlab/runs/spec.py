@@ -12,9 +12,10 @@ from protlab.errors import ConfigError
 from protlab.models import make_config
 from protlab.training.config import TrainConfig
 
-__all__ = ["RunSpec", "RunStatus", "SPLIT_METHODS"]
+__all__ = ["RunSpec", "RunStatus", "SPLIT_METHODS", "TASKS"]
 
 SPLIT_METHODS = ("stratified", "homology")
+TASKS = ("solubility", "secondary_structure")  # an answer per protein, or per residue (protlab.structure)
 
 
 @dataclass
@@ -22,6 +23,8 @@ class RunSpec:
     """Everything a training run needs; data is given as LabelledData or as a file path."""
 
     name: str = "run"  # display name typed by the user (shown only, never used in paths)
+    # 'solubility' (labelled proteins) or 'secondary_structure' (the bundled CB513 / TS115 residue labels)
+    task: str = setting("solubility", Choice(TASKS))
     data: LabelledData | None = None  # labelled sequences already loaded (bundled or uploaded) ...
     data_path: str | None = None  # ... or a CSV/FASTA path read with protlab.data.load_labelled
     data_description: str = ""  # e.g. "bundled DeepSol, 6,942 rows"
@@ -33,6 +36,9 @@ class RunSpec:
 
     def validate(self) -> None:
         """Raise a ProtlabError for any setting that cannot work, before a thread is started."""
+        if self.task != "solubility":
+            self._validate_structure()  # a per-residue run (an unknown task is refused by its first check)
+            return
         if (self.data is None) == (self.data_path is None):
             raise ConfigError("A run needs exactly one data source: give either data or data_path.")
         check_fields(self)
@@ -44,9 +50,26 @@ class RunSpec:
         make_config(self.model_kind, self.model_config)
         self.train_config.validate()
 
+    def _validate_structure(self) -> None:
+        """A per-residue run: bundled CB513 / TS115 proteins, a validation share and a per-residue model."""
+        check_fields(self)
+        if self.data is not None or self.data_path is not None:
+            raise ConfigError("A secondary-structure run uses the bundled CB513 and TS115 proteins; "
+                              "give neither data nor data_path.")
+        if set(self.split_params) - {"val_fraction", "seed"}:
+            unknown = sorted(set(self.split_params) - {"val_fraction", "seed"})
+            raise ConfigError(f"Unknown split settings {unknown}; a secondary-structure run allows "
+                              "val_fraction and seed.")
+        if self.model_kind != "residue_cnn":
+            raise ConfigError("A secondary-structure run needs a per-residue model (model_kind "
+                              f"'residue_cnn'); got {self.model_kind!r}.")
+        make_config(self.model_kind, self.model_config)
+        self.train_config.validate()
+
     def summary(self) -> dict:
         """A JSON-friendly description (no sequences)."""
-        return {"name": str(self.name)[:200], "data": self.data_description or self.data_path or "uploaded data",
+        return {"name": str(self.name)[:200], "task": self.task,
+                "data": self.data_description or self.data_path or "uploaded data",
                 "n_rows": None if self.data is None else len(self.data), "split_method": self.split_method,
                 "split_params": dict(self.split_params), "model_kind": self.model_kind,
                 "model_config": dict(self.model_config), "train_config": self.train_config.to_dict()}

@@ -101,7 +101,7 @@ def write_spec(folder: Path, spec: RunSpec) -> None:
         data = spec.data
         table = pd.DataFrame({"id": data.ids, "sequence": data.sequences, "label": data.labels})
         atomic_write(folder / DATA_CSV, table.to_csv(index=False))
-    fields = {"name": str(spec.name), "data_path": spec.data_path,
+    fields = {"name": str(spec.name), "task": spec.task, "data_path": spec.data_path,
               "data_file": DATA_CSV if spec.data is not None else None,
               "data_description": spec.data_description, "split_method": spec.split_method,
               "split_params": spec.split_params, "model_kind": spec.model_kind,

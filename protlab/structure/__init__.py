@@ -38,6 +38,7 @@ from protlab.structure.metrics import (
 from protlab.structure.model import (
     ResidueCNN,
     ResidueCNNConfig,
+    layer_shapes,
     receptive_field,
 )
 from protlab.structure.predict import (
@@ -45,9 +46,23 @@ from protlab.structure.predict import (
     StructurePrediction,
     StructurePredictor,
 )
+from protlab.structure.task import (
+    DEFAULT_VAL_FRACTION,
+    STRUCTURE_TASK,
+    prepare_structure,
+    score_structure,
+    structure_predictions,
+    structure_task_data,
+)
 
 __all__ = [
     "DEFAULT_STRUCTURE_MODEL",
+    "DEFAULT_VAL_FRACTION",
+    "STRUCTURE_TASK",
+    "prepare_structure",
+    "score_structure",
+    "structure_predictions",
+    "structure_task_data",
     "RELATED_TEST_IDS",
     "SS3_CLASSES",
     "SS3_NAMES",
@@ -60,6 +75,7 @@ __all__ = [
     "StructurePredictor",
     "confusion_hec",
     "evaluate_residues",
+    "layer_shapes",
     "load_bundled_structure",
     "load_structure_csv",
     "majority_q3",

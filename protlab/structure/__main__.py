@@ -27,7 +27,7 @@ COMMAND = "python -m protlab.structure --out assets/models/structure.pt"  # how 
 RECIPE = {  # the bundled model's training settings (chosen on validation Q3 / loss only)
     "optimizer": "adamw",
     "lr": 2e-3,
-    "weight_decay": 0.01,
+    "weight_decay": 0.05,
     "batch_size": 16,
     "epochs": 30,
     "patience": 6,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -18,8 +19,9 @@ from protlab.checks import IntRange, check_fields, setting
 from protlab.errors import ConfigError
 from protlab.models import register_model
 from protlab.models.cnn import DROPOUT, KERNEL_SIZE, VOCAB_SIZES
+from protlab.models.summary import summarize
 
-__all__ = ["MAX_BLOCKS", "ResidueCNN", "ResidueCNNConfig", "receptive_field"]
+__all__ = ["MAX_BLOCKS", "ResidueCNN", "ResidueCNNConfig", "layer_shapes", "receptive_field"]
 
 MAX_BLOCKS = 12  # most residual blocks (entries of dilations)
 
@@ -32,8 +34,8 @@ class ResidueCNNConfig:
     embed_dim: int = setting(32, IntRange(1, 512))  # length of each residue's learned vector
     channels: int = setting(96, IntRange(1, 1024))  # feature channels of every convolution
     kernel_size: int = setting(5, KERNEL_SIZE)  # residues each filter spans (odd: the length is kept)
-    dilations: list[int] = setting(factory=lambda: [1, 2, 4, 8])  # one residual block per entry
-    dropout: float = setting(0.2, DROPOUT)  # dropout inside every residual block
+    dilations: list[int] = setting(factory=lambda: [1, 2, 4, 8, 16])  # one residual block per entry
+    dropout: float = setting(0.35, DROPOUT)  # dropout inside every residual block
     num_classes: int = setting(3, IntRange(2, 20))  # scores per residue (H, E, C)
 
     def validate(self) -> None:
@@ -103,6 +105,22 @@ class ResidueCNN(nn.Module):
         for block in self.blocks:
             x = block(x, keep)  # (B, H, L)
         return self.head(x).transpose(1, 2)  # (B, L, C)
+
+
+def layer_shapes(model: ResidueCNN, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> pd.DataFrame:
+    """summarize() of every layer plus the model's own output row: (B, L, C) after the final transpose."""
+    table = summarize(model, tokens, mask)
+    with torch.no_grad():
+        was_training = model.training
+        out = model.eval()(tokens, mask)  # (B, L, C)
+        model.train(was_training)
+    row = {
+        "name": "output",
+        "type": "transpose(1, 2)",
+        "output_shape": "(" + ", ".join(map(str, out.shape)) + ")",
+        "parameters": 0,
+    }
+    return pd.concat([table, pd.DataFrame([row])], ignore_index=True)
 
 
 register_model("residue_cnn", ResidueCNNConfig, ResidueCNN)

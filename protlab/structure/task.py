@@ -8,22 +8,33 @@ indices, so a run tokenises once and takes subsets, exactly as the solubility ru
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
 from protlab.data.batching import TokenizedSet
 from protlab.data.splits import Split
 from protlab.structure.data import (
     RELATED_TEST_IDS,
+    SS3_CLASSES,
     ResidueData,
     load_bundled_structure,
     structure_split,
+    tokenize_structure,
 )
-from protlab.structure.inference import predict_residues
+from protlab.structure.inference import ResidueInference, predict_residues
 from protlab.structure.metrics import majority_q3
 
-__all__ = ["DEFAULT_VAL_FRACTION", "score_structure", "structure_task_data"]
+__all__ = [
+    "DEFAULT_VAL_FRACTION",
+    "STRUCTURE_TASK",
+    "prepare_structure",
+    "score_structure",
+    "structure_predictions",
+    "structure_task_data",
+]
 
 DEFAULT_VAL_FRACTION = 0.1  # share of CB513 proteins held out for validation (model choice, early stopping)
+STRUCTURE_TASK = "secondary_structure"  # RunSpec.task of per-residue runs (protlab.runs dispatches on it)
 
 
 def structure_task_data(
@@ -58,3 +69,20 @@ def score_structure(model: torch.nn.Module, test: TokenizedSet, train: Tokenized
         "test_loss": result.loss,
         "inference": result,
     }
+
+
+def prepare_structure(
+    *,
+    val_fraction: float = DEFAULT_VAL_FRACTION,
+    seed: int = 42,
+) -> tuple[ResidueData, Split, dict[str, TokenizedSet]]:
+    """The task's proteins, their split and the 'train' / 'val' / 'test' sets, tokenised once with labels."""
+    data, split = structure_task_data(val_fraction=val_fraction, seed=seed)
+    full = tokenize_structure(data)
+    return data, split, {part: full.subset(getattr(split, part)) for part in ("train", "val", "test")}
+
+
+def structure_predictions(test: ResidueData, inference: ResidueInference) -> pd.DataFrame:
+    """One row per test protein: id, true states, resolved mask and predicted states (a letter a residue)."""
+    predicted = ["".join(SS3_CLASSES[k] for k in p.argmax(axis=1)) for p in inference.probs]
+    return pd.DataFrame({"id": test.ids, "ss3": test.ss3, "resolved": test.resolved, "predicted": predicted})
