@@ -57,7 +57,8 @@ def training_features() -> pd.DataFrame:
 
 def _usable_runs() -> list[dict]:
     """The student's finished or stopped runs that saved a checkpoint, newest first."""
-    rows = run_manager().list_runs(session_owner())
+    rows = [r for r in run_manager().list_runs(session_owner())
+            if (r.get("spec") or {}).get("task", "solubility") == "solubility"]  # not per-residue runs
     return [r for r in rows if r["state"] in USABLE_STATES and r.get("checkpoint") and Path(r["checkpoint"]).exists()]
 
 

@@ -49,6 +49,10 @@ class Predictor:
     """A model ready for prediction: eval mode, its vocabulary, and the features it needs."""
 
     def __init__(self, model: nn.Module, checkpoint_meta: Mapping[str, Any] | None = None):
+        if getattr(model, "per_residue", False):
+            raise CheckpointError("This checkpoint predicts secondary structure residue by residue, not "
+                                  "solubility; use it on the Per-residue prediction page or with "
+                                  "`python -m protlab structure`.")
         self.model = model.eval()
         self.meta = dict(checkpoint_meta or {})  # what the checkpoint said about the model (metrics, ...)
         self.vocab_size = int(self.meta.get("vocab_size") or model_vocab_size(model))

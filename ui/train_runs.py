@@ -20,8 +20,9 @@ DISPLAY_NAME = "display_name"  # store key and widget key of the name shown to t
 
 
 def my_runs() -> list[dict]:
-    """The student's runs, newest first."""
-    return run_manager().list_runs(session_owner())
+    """The student's solubility runs, newest first (per-residue runs live on the Per-residue page)."""
+    return [r for r in run_manager().list_runs(session_owner())
+            if (r.get("spec") or {}).get("task", "solubility") == "solubility"]
 
 
 def current_run_id() -> str | None:
