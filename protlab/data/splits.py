@@ -93,7 +93,8 @@ def stratified_split(labels: Sequence[int] | np.ndarray, *, val_fraction: float 
 def cluster_sequences(sequences: Sequence[str], *, identity: float, method: str = "kmer_identity",
                       k: int = 3) -> np.ndarray:
     """Single-linkage cluster id per sequence: linked pairs (see the module notes) share one.  # (N,) int64"""
-    _check_clustering(len(sequences), identity, method, k)
+    _check_clustering(identity, method, k)
+    _check_size(len(sequences))
     return kmer_linkage(sequences, identity=identity, k=k, corrected=method == "kmer_identity").clusters
 
 
@@ -170,11 +171,15 @@ def _notes(identity: float, k: int, floor: float | None, largest: int, n: int, f
     return text
 
 
-def _check_clustering(n: int, identity: float, method: str, k: int) -> None:
-    """Validate the clustering parameters."""
+def _check_clustering(identity: float, method: str, k: int) -> None:
+    """Validate the clustering settings."""
     Choice(CLUSTER_METHODS).check(method, "method", label="The clustering method")
     FloatRange(0.2, 1.0, note="a fraction, e.g. 0.4 for 40%").check(identity, "identity")
     Choice((2, 3, 4), note="the k-mer length").check(k, "k")
+
+
+def _check_size(n: int) -> None:
+    """Refuse data sets too large for the all-pairs comparison."""
     if n > MAX_HOMOLOGY_SEQUENCES:
         raise ConfigError(
             f"The homology-aware split compares every pair of sequences, so it accepts at most "
@@ -187,13 +192,14 @@ def homology_split(sequences: Sequence[str], labels: Sequence[int] | np.ndarray,
                    val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 42, k: int = 3,
                    clustering: str = "kmer_identity", assignment: str = "balanced") -> Split:
     """cluster_sequences, then assign_clusters, plus a report (closest held-out-to-train pair, notes)."""
+    _check_fractions(val_fraction, test_fraction)
     y = _check_labels(labels)
+    _check_clustering(identity, clustering, k)
     if len(sequences) != y.size:
         raise ConfigError(
             f"sequences and labels must have the same length; got {len(sequences)} and {y.size}."
         )
-    _check_fractions(val_fraction, test_fraction)
-    _check_clustering(y.size, identity, clustering, k)
+    _check_size(y.size)
     linkage = kmer_linkage(sequences, identity=identity, k=k, corrected=clustering == "kmer_identity")
     cluster = linkage.clusters  # (N,) int64
     train, val, test = assign_clusters(cluster, y, val_fraction=val_fraction, test_fraction=test_fraction,
