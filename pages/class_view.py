@@ -7,9 +7,11 @@ import streamlit as st
 from protlab.lessons import result_figures as rf
 from ui.class_results import class_histories, class_rows, optimizer_table, ranking_table, run_names
 from ui.common import explain, run_manager
+from ui.identity import student_token
 from ui.memory import keep_widgets, kept, kept_index
 from ui.router import ensure_router
 
+student_token()  # read the address's token before a first-visit hand-over to app.py drops the query string
 ensure_router()
 
 REFRESH_SECONDS = 5  # how often the page asks for the class's newest results
@@ -26,8 +28,8 @@ def queue_summary() -> None:
     c3.metric("Training places (workers)", summary.get("workers", 0))
 
 
-def class_panel(metric: str, top: int) -> None:
-    """Queue summary, ranking, optimizer comparison and overlaid curves of the shared runs."""
+def class_panel() -> None:
+    """Queue summary, ranking, overlaid curves and the optimizer comparison of the shared runs."""
     queue_summary()
     rows = class_rows()
     if not rows:
@@ -38,26 +40,37 @@ def class_panel(metric: str, top: int) -> None:
     histories = class_histories(rows)
     ranking = ranking_table(rows, names, histories)
     st.subheader(f"Ranking by held-out AUC ({len(rows)} shared runs)")
+    number = st.column_config.NumberColumn
     st.dataframe(ranking, hide_index=True, key="class-ranking", column_config={
-        "rank": st.column_config.NumberColumn("Rank", format="%d"),
-        "test AUC": st.column_config.NumberColumn(format="%.3f"),
-        "test MCC": st.column_config.NumberColumn(format="%.3f"),
-        "best val AUC": st.column_config.NumberColumn(format="%.3f"),
-        "learning rate": st.column_config.NumberColumn(format="%g"),
-        "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0,
-                                                    format="percent"),
+        "rank": number("#", format="%d", width="small"), "name": st.column_config.TextColumn("Name"),
+        "test AUC": number("Test AUC", format="%.3f", width="small"),
+        "test MCC": number("Test MCC", format="%.3f", width="small"),
+        "best val AUC": number("Best val AUC", format="%.3f", width="small"),
+        "model": st.column_config.TextColumn("Model", width="small"),
+        "optimizer": st.column_config.TextColumn("Optimizer"),
+        "learning rate": number("LR", format="%g", width="small"),
+        "weight decay": number("WD", format="%g", width="small", help="Weight decay"),
+        "batch size": number("Batch", format="%d", width="small"),
+        "epochs": st.column_config.TextColumn("Epochs", width="small"),
+        "data": st.column_config.TextColumn("Data"), "state": st.column_config.TextColumn("Status"),
         "run_id": None})
     explain("Runs still training are ranked below the finished ones until they have a test AUC. The test set "
             "is 10% of each student's data that their model never saw; runs on the same data compare fairly.")
-    st.subheader("Which optimizer did best?")
-    st.dataframe(optimizer_table(rows), hide_index=True, key="class-optimizers", column_config={
-        c: st.column_config.NumberColumn(format="%.3f") for c in ("best test AUC", "median test AUC")})
+    left, right = st.columns([2, 1])
+    labels = {"auc": "Validation AUC", "loss": "Loss (dashed: training, solid: validation)"}
+    metric = left.radio("Curves", METRICS, kept_index("class_metric", METRICS), horizontal=True,
+                        key="class_metric", format_func=labels.get)
+    top = right.slider("Runs in the chart", 1, 20, kept("class_top", 8, low=1, high=20), key="class_top",
+                       help="The best runs by held-out AUC; the table above lists every shared run.")
+    keep_widgets(SETTING_KEYS)
     shown = {names[r]: histories[r] for r in ranking["run_id"].head(top)
              if r in histories and not histories[r].empty}
     if shown:
-        label = "loss" if metric == "loss" else "validation AUC"
-        st.plotly_chart(rf.runs_overlay(shown, metric=metric, title=f"Class runs: {label} per epoch "
-                                        f"(top {len(shown)} by held-out AUC)"), key="class-overlay")
+        title = f"Class runs: {'loss' if metric == 'loss' else 'validation AUC'} per epoch (top {len(shown)})"
+        st.plotly_chart(rf.runs_overlay(shown, metric=metric, title=title), key="class-overlay")
+    st.subheader("Which optimizer did best?")
+    st.dataframe(optimizer_table(rows), hide_index=True, key="class-optimizers", column_config={
+        c: number(format="%.3f") for c in ("best test AUC", "median test AUC")})
 
 
 def render() -> None:
@@ -66,14 +79,7 @@ def render() -> None:
     st.markdown("Everyone's shared runs side by side: the notes' optimizer comparison (SGD + momentum, Adam, "
                 "AdamW), done by the whole class at once. Only runs whose owner ticked **Share with the "
                 "class** appear, under the name they chose. The page refreshes by itself.")
-    left, right = st.columns([2, 1])
-    names = {"auc": "Validation AUC", "loss": "Loss (dashed: training, solid: validation)"}
-    metric = left.radio("Curves", METRICS, kept_index("class_metric", METRICS), horizontal=True,
-                        key="class_metric", format_func=names.get)
-    top = right.slider("Runs in the chart", 1, 20, kept("class_top", 8, low=1, high=20), key="class_top",
-                       help="The best runs by held-out AUC; the table lists every shared run.")
-    keep_widgets(SETTING_KEYS)
-    st.fragment(class_panel, run_every=REFRESH_SECONDS)(metric, int(top))
+    st.fragment(class_panel, run_every=REFRESH_SECONDS)()
 
 
 render()

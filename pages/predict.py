@@ -10,10 +10,12 @@ import streamlit as st
 
 from protlab.errors import CheckpointError, ProtlabError
 from ui.common import explain, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.identity import student_token
 from ui.memory import keep_widgets, kept_index, remember_text, remembered_text, remembered_upload
 from ui.router import ensure_router
 from ui.run_labels import run_title, unique_titles
 
+student_token()  # read the address's token before a first-visit hand-over to app.py drops the query string
 ensure_router()
 
 UPLOAD_KEY = "uploaded_checkpoint"  # session key holding (file name, bytes) of an uploaded checkpoint; tests set it

@@ -9,6 +9,7 @@ import streamlit as st
 from protlab.errors import ProtlabError
 from protlab.lessons import result_figures as rf
 from ui.common import explain, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.identity import student_token
 from ui.memory import keep_widgets, kept, kept_index, remembered_upload
 from ui.router import ensure_router
 from ui.run_labels import OPTIMIZER_NAMES, settings_text
@@ -27,6 +28,7 @@ from ui.train_runs import (
     submit_run,
 )
 
+student_token()  # read the address's token before a first-visit hand-over to app.py drops the query string
 ensure_router()
 
 UPLOAD_KEY = "uploaded_bytes"  # session key with (file name, bytes) of the uploaded data; tests set it directly

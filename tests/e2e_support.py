@@ -148,8 +148,9 @@ def launch_chromium(playwright):  # -> playwright.sync_api.Browser
 def wait_until_idle(page, *, timeout_ms: int = 60_000) -> None:
     """Wait until the app is connected and Streamlit has finished running the page script."""
     page.wait_for_timeout(250)  # let a rerun triggered by the last action register
-    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]', timeout=timeout_ms)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
+    app = '[data-testid="stApp"]'
+    page.wait_for_selector(f'{app}[data-test-connection-state="CONNECTED"]', timeout=timeout_ms)
+    page.wait_for_selector(f'{app}[data-test-script-state="notRunning"]', timeout=timeout_ms)
 
 
 def open_page(page, url: str, heading: str, *, timeout_ms: int = 60_000) -> None:
@@ -160,12 +161,31 @@ def open_page(page, url: str, heading: str, *, timeout_ms: int = 60_000) -> None
     assert_no_traceback(page, url)
 
 
+def sidebar_links(page):  # -> playwright Locator
+    """The page links of the sidebar menu (drawn by app.py so that each carries the student's token)."""
+    return page.locator(".st-key-protlab-nav").get_by_role("link")
+
+
 def go_by_sidebar(page, link: str, heading: str) -> None:
     """Switch page with the sidebar (keeps the same Streamlit session, unlike a reload)."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+    sidebar_links(page).filter(has_text=link).first.click()
     page.get_by_role("heading", name=heading).first.wait_for()
     wait_until_idle(page)
     assert_no_traceback(page, link)
+
+
+def student_of(url: str) -> str | None:
+    """The student token in a page address (?student=...), or None."""
+    from urllib.parse import parse_qs, urlparse
+
+    return (parse_qs(urlparse(url).query).get("student") or [None])[-1]
+
+
+def run_ids(runs_root: Path) -> list[str]:
+    """The run folders under a server's runs root (not the queue's own folders)."""
+    from protlab.runs import RUN_ID
+
+    return sorted(p.name for p in runs_root.iterdir() if p.is_dir() and RUN_ID.match(p.name))
 
 
 def set_number(page, label: str, value: int) -> None:

@@ -2,7 +2,9 @@
 
 Open every page, encode a sequence, train two epochs on a small sample (double-clicking Start),
 read the metrics table, predict a sequence with the new model, and see clear messages (never a
-traceback) for bad input and an oversized upload. Screenshots land in test-artifacts/.
+traceback) for bad input and an oversized upload. A reload, and the same link opened in a fresh
+browser, keep the student, their running run and their uploaded file; another browser sees none of
+it. Screenshots land in test-artifacts/.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.conftest import deepsol_sample
 from tests.e2e_support import (
     VIEWPORT,
     StreamlitServer,
@@ -20,8 +23,12 @@ from tests.e2e_support import (
     go_by_sidebar,
     launch_chromium,
     open_page,
+    run_ids,
     screenshot,
+    set_number,
     set_text_area,
+    sidebar_links,
+    student_of,
     wait_until_idle,
 )
 
@@ -35,6 +42,7 @@ PAGES = [
     ("build-network", "3 · Build a network", "3 · Build a network"),
     ("train", "Train a solubility classifier", "4 · Train a classifier"),
     ("predict", "Predict solubility", "5 · Predict solubility"),
+    ("class-results", "Class results", "6 · Class results"),
 ]
 TRAIN_TIMEOUT_MS = 150_000  # two tiny epochs take seconds; generous for a loaded 2-core CI machine
 QUERY = "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASK"
@@ -83,9 +91,15 @@ def _main_text(page) -> str:
 
 
 def test_every_page_opens_without_an_error(server, page) -> None:
+    token = None
     for path, heading, _ in PAGES:
-        open_page(page, f"{server.url}/{path}", heading)
-        expect(page.get_by_test_id("stSidebarNav")).to_be_visible()
+        open_page(page, f"{server.url}/{path}" + (f"?student={token}" if token else ""), heading)
+        token = token or student_of(page.url)
+        assert token and student_of(page.url) == token, page.url  # one student on every page
+        links = sidebar_links(page)
+        expect(links.first).to_be_visible()
+        hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        assert len(hrefs) >= len(PAGES) and all(h.endswith(f"?student={token}") for h in hrefs), hrefs
         screenshot(page, f"page-{path or 'home'}")
 
 
@@ -95,9 +109,18 @@ def test_a_deep_link_as_the_very_first_visit_gets_the_full_app(tmp_path, page, p
     # After a restart, a student may open a shared link such as /train before anyone opens the home page.
     with StreamlitServer(home=tmp_path / "fresh-home") as fresh:
         open_page(page, f"{fresh.url}/{path}", heading)
-        nav = page.get_by_test_id("stSidebarNav")
-        expect(nav.get_by_role("link", name="4 · Train a classifier")).to_be_visible(timeout=10_000)
+        expect(sidebar_links(page).filter(has_text="4 · Train a classifier")).to_be_visible(timeout=10_000)
         expect(page.get_by_test_id("stSidebar")).to_contain_text("Device:")
+        assert student_of(page.url), page.url
+
+
+@pytest.mark.parametrize("path", ["train", "predict", "class-results"])
+def test_a_bookmarked_link_as_the_first_visit_after_a_restart_keeps_the_student(tmp_path, page, path) -> None:
+    token = "bookmarked-student-token-42"
+    with StreamlitServer(home=tmp_path / "restarted-home") as fresh:
+        open_page(page, f"{fresh.url}/{path}?student={token}", dict((p, h) for p, h, _ in PAGES)[path])
+        expect(page.get_by_test_id("stSidebar")).to_contain_text("Device:")
+        assert student_of(page.url) == token, page.url
 
 
 def test_encode_a_sequence_and_see_a_clear_message_for_a_bad_one(server, page) -> None:
@@ -119,20 +142,23 @@ def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
     configure_tiny_training(page)
     page.get_by_role("button", name="Start training").dblclick()  # an impatient double-click
     results = page.get_by_role("heading", name="4 · Results on the held-out test set")
-    results.or_(page.get_by_test_id("stException")).first.wait_for(timeout=TRAIN_TIMEOUT_MS)  # fail fast on a crash
+    crash = page.get_by_test_id("stException")
+    results.or_(crash).first.wait_for(timeout=TRAIN_TIMEOUT_MS)  # fail fast on a crash
     assert_no_traceback(page, "train")
     wait_until_idle(page)
     metrics = page.get_by_test_id("stDataFrame").filter(has=page.locator("[data-testid]")).first
     expect(metrics).to_be_visible()
     text = _main_text(page)
-    assert re.search(r"Run \S+: finished", text), text[:2000]
+    assert re.search(r"CNN · Adam · bundled DeepSol: finished", text), text[:2000]
     screenshot(page, "train-results")
-    runs = [p for p in (server.home / "runs").iterdir() if p.is_dir()]
-    assert len(runs) == 1, f"double-clicking Start made {len(runs)} runs: {[p.name for p in runs]}"
+    runs = [r for r in run_ids(server.home / "runs") if r in text]
+    assert len(runs) == 1, f"double-clicking Start made {len(runs)} runs of this student: {runs}"
 
     go_by_sidebar(page, "5 · Predict solubility", "Predict solubility")
     page.get_by_text("One of my training runs").click()
     wait_until_idle(page)
+    expect(page.get_by_role("combobox", name="Run")).to_have_value(re.compile(  # named by what it trained
+        r"^CNN · Adam · bundled DeepSol · test AUC \d\.\d\d$"))
     set_text_area(page, "Protein sequence(s): plain letters or FASTA", QUERY)
     expect(page.get_by_test_id("stMetric").first).to_contain_text("P(soluble)")
     assert_no_traceback(page, "predict")
@@ -177,3 +203,60 @@ def test_an_upload_over_the_limit_is_refused_with_a_message(server, page, tmp_pa
     expect(page.get_by_test_id("stMain")).to_contain_text(re.compile(r"File must be 50(\.0)? ?MB or smaller"))
     assert_no_traceback(page, "oversized upload")
     screenshot(page, "train-upload-too-large")
+
+
+def test_a_reload_and_the_reopened_link_keep_the_student_run_and_upload(server, browser, tmp_path) -> None:
+    data = deepsol_sample(80, max_length=300, seed=11)
+    upload = tmp_path / "class_proteins.csv"
+    upload.write_text("sequence,label\n" + "".join(f"{s},{y}\n" for s, y in zip(data.sequences, data.labels)))
+    first = browser.new_context(viewport=VIEWPORT)
+    page = first.new_page()
+    page.set_default_timeout(60_000)
+    open_page(page, f"{server.url}/train", "Train a solubility classifier")
+    token = student_of(page.url)
+    page.get_by_text("Upload my own CSV or FASTA").click()
+    wait_until_idle(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(upload))
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text("Using class_proteins.csv")
+    wait_until_idle(page)
+    configure_tiny_training(page)
+    set_number(page, "Epochs", 400)  # long enough to still be training after the reloads
+    page.get_by_role("button", name="Start training").click()
+    training = re.compile(r"uploaded class_proteins\.csv: training")
+    expect(main).to_contain_text(training, timeout=TRAIN_TIMEOUT_MS)
+    run_id = re.search(r"run (\d{8}-\d{6}-[0-9a-f]{8})", _main_text(page))[1]
+
+    page.reload()  # F5
+    page.get_by_role("heading", name="Train a solubility classifier").first.wait_for()
+    wait_until_idle(page)
+    assert student_of(page.url) == token
+    expect(main).to_contain_text("Using class_proteins.csv")
+    expect(main).to_contain_text(f"run {run_id}")
+    expect(main).to_contain_text(re.compile(r"training · \d+%"))
+    expect(page.get_by_label("Epochs", exact=True)).to_have_value("400")
+    screenshot(page, "train-after-reload")
+    address = page.url
+    first.close()  # the tab is closed ...
+
+    again = browser.new_context(viewport=VIEWPORT)  # ... and the same link opened later, in a new browser
+    page = again.new_page()
+    page.set_default_timeout(60_000)
+    open_page(page, address, "Train a solubility classifier")
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text(f"run {run_id}")
+    expect(main).to_contain_text("Using class_proteins.csv")
+
+    stranger = browser.new_context(viewport=VIEWPORT)  # someone else, without the link
+    other = stranger.new_page()
+    other.set_default_timeout(60_000)
+    open_page(other, f"{server.url}/train", "Train a solubility classifier")
+    assert student_of(other.url) not in (None, token)
+    assert run_id not in _main_text(other) and "class_proteins.csv" not in _main_text(other)
+    expect(other.get_by_role("button", name="Stop", exact=True)).to_be_disabled()
+    stranger.close()
+
+    page.get_by_role("button", name="Stop", exact=True).click()
+    stopped = re.compile(r"uploaded class_proteins\.csv: stopped")
+    expect(main).to_contain_text(stopped, timeout=TRAIN_TIMEOUT_MS)
+    again.close()

@@ -94,8 +94,8 @@ def queue_text(status) -> str:
     """'Queued: 7th in line, about 4 min'."""
     place = (f"{ordinal(status.queue_position)} in line" if status.queue_position
              else "waiting for a free place")
-    wait = wait_text(status.queue_wait_seconds)
-    return f"Queued: {place}" + (f", {wait}" if wait else "")
+    wait = wait_text(status.queue_wait_seconds) or "the wait is estimated once a first run has finished"
+    return f"Queued: {place}, {wait}"
 
 
 def live_panel(shown_state: str) -> None:
@@ -109,9 +109,9 @@ def live_panel(shown_state: str) -> None:
     if status.state == "queued":
         st.info(queue_text(status), icon=":material/hourglass_top:")
         summary = run_manager().queue_summary()
-        st.caption(f"{title}. The class shares {summary['workers']} training places; "
-                   f"{summary['running']} runs are training and {summary['queued']} are waiting. Your run "
-                   "starts by itself when its turn comes: you can switch pages or close this tab meanwhile.")
+        st.caption(f"{title}. Training now: {summary['running']} of {summary['workers']} places; waiting: "
+                   f"{summary['queued']}. Your run starts by itself when its turn comes: you can switch "
+                   "pages or close this tab meanwhile.")
         return
     history = rf.history_frame(status.events)
     if status.state in ACTIVE_STATES:
@@ -144,8 +144,14 @@ def batch_loss_chart(points: list[dict] | None) -> None:
     if not {"epoch", "loss"} <= set(frame.columns):
         return
     st.markdown("**Training loss, batch by batch**")
-    st.line_chart(frame, x="epoch", y="loss", x_label="Epoch (fractions: batches within an epoch)",
-                  y_label="Training loss", height=220, color=rf.TRAIN_COLOUR)
+    st.vega_lite_chart(frame[["epoch", "loss"]], {
+        "mark": {"type": "line", "color": rf.TRAIN_COLOUR, "tooltip": True},
+        "encoding": {"x": {"field": "epoch", "type": "quantitative", "title": "Epoch"},
+                     "y": {"field": "loss", "type": "quantitative", "title": "Training loss",
+                           "scale": {"zero": False}}},
+        "height": 220}, key="batch-loss")
+    st.caption("Each point is the loss of a few training batches, so the curve moves from the first minute. "
+               "It is noisy because every batch holds different proteins; the epoch curves below smooth it.")
 
 
 def epoch_table(where, history: pd.DataFrame) -> None:
