@@ -23,7 +23,10 @@ def atomic_write_with(path: str | Path, write: Callable[[Path], object]) -> Path
     """Call write(temporary path) in path's folder, fsync the result and rename it over path; return path."""
     path = Path(path)
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    try:
+        os.fchmod(fd, _mode_for(path))  # mkstemp makes 0600 files; the result gets an ordinary file's mode
+    finally:
+        os.close(fd)
     tmp = Path(name)
     try:
         write(tmp)
@@ -43,6 +46,14 @@ def atomic_write(path: str | Path, data: str | bytes, *, encoding: str = "utf-8"
     elif not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"atomic_write writes str or bytes; got {type(data).__name__}.")
     return atomic_write_with(path, lambda tmp: tmp.write_bytes(data))
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits the written file gets: the replaced file's, else rw-r--r--."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o644
 
 
 def _fsync(path: Path) -> None:

@@ -100,3 +100,13 @@ def test_a_missing_folder_is_an_error_and_creates_nothing(tmp_path) -> None:
     with pytest.raises(FileNotFoundError):
         atomic_write(tmp_path / "no" / "such" / "file.txt", "x")
     assert _names(tmp_path) == []
+
+
+def test_a_new_file_gets_an_ordinary_mode_and_a_replaced_file_keeps_its_own(tmp_path) -> None:
+    new = atomic_write(tmp_path / "card.json", "{}")
+    assert new.stat().st_mode & 0o777 == 0o644  # not the 0600 of a temporary file
+    private = tmp_path / "private.txt"
+    private.write_text("old")
+    private.chmod(0o600)
+    atomic_write(private, "new")
+    assert private.stat().st_mode & 0o777 == 0o600 and private.read_text() == "new"
