@@ -22,6 +22,7 @@ SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
         ("pages/gradient_descent.py", "2 · Gradient descent", ":material/trending_down:",
          "gradient-descent"),
         ("pages/build_network.py", "3 · Build a network", ":material/hub:", "build-network"),
+        ("pages/structure.py", "Per-residue prediction", ":material/linear_scale:", "structure"),
     ],
     "Solubility lab": [
         ("pages/train.py", "4 · Train a classifier", ":material/model_training:", "train"),

@@ -24,12 +24,12 @@ STATE_COLOURS = {
     "H": "#d62728",
     "E": "#e6a700",
     "C": "#9e9e9e",
-    "-": "#f4f4f4",
+    "-": "#e8e8e8",
 }  # helix, strand, coil, unresolved
 STATE_LABELS = {"H": "helix (H)", "E": "strand (E)", "C": "coil (C)", "-": "not resolved"}
 SET_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
 FONT = dict(size=13)
-_LETTERS_UP_TO = 120  # residue letters are written inside the strip only for proteins this short
+_LETTERS_UP_TO = 60  # residue letters are written inside the strip only for proteins this short
 
 
 def length_histogram(lengths: Mapping[str, Sequence[int]]) -> go.Figure:
@@ -185,13 +185,14 @@ def structure_figure(
         )
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     fig.update_xaxes(title="residue position", row=2 if with_probs else 1, col=1)
-    height = 120 + 42 * len(names) + (260 if with_probs else 0)
+    top, bottom = (60 if title else 30), 110  # the legend sits in the bottom margin, below the axis title
+    height = top + bottom + 42 * len(names) + (260 if with_probs else 0)
     fig.update_layout(
         title=title or None,
         font=FONT,
         height=height,
-        margin=dict(l=90, r=20, t=50 if title else 20, b=50),
-        legend=dict(orientation="h", y=-0.12 if with_probs else -0.6),
+        margin=dict(l=90, r=20, t=top, b=bottom),
+        legend=dict(orientation="h", yanchor="top", x=0, y=-70 / (height - top - bottom)),
         hovermode="closest",
     )
     return fig
@@ -287,7 +288,7 @@ def q3_curves(history: pd.DataFrame, baseline: float | None = None) -> go.Figure
             y=baseline,
             line=dict(color="#9e9e9e", dash="dash"),
             secondary_y=True,
-            annotation_text=f"always-coil Q3 {baseline:.2f}",
+            annotation_text=f"always coil: Q3 {baseline:.2f}",
             annotation_position="bottom right",
         )
     fig.update_layout(
@@ -299,5 +300,7 @@ def q3_curves(history: pd.DataFrame, baseline: float | None = None) -> go.Figure
     )
     fig.update_xaxes(title="epoch", dtick=1 if len(history) <= 20 else None)
     fig.update_yaxes(title="cross-entropy per residue", secondary_y=False)
-    fig.update_yaxes(title="Q3", range=[0.3, 0.85], tickformat=".2f", secondary_y=True)
+    fig.update_yaxes(
+        title="Q3", range=[0.3, 0.8], tick0=0.3, dtick=0.1, tickformat=".1f", showgrid=False, secondary_y=True
+    )
     return fig

@@ -49,7 +49,7 @@ def structure_task_data(
         cb513.ss3 + ts115.ss3,
         cb513.resolved + ts115.resolved,
         "CB513 + TS115",
-        cb513.notes + ts115.notes,
+        list(cb513.notes),  # the split notes below name the TS115 proteins left out
     )
     test = np.arange(len(cb513), len(both), dtype=np.int64)
     notes = (

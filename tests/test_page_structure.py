@@ -1,0 +1,89 @@
+"""The Per-residue prediction page: data counts, layer shapes, TS115 scores and typed predictions."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from protlab.models import build_model, count_parameters
+from protlab.structure import ResidueCNNConfig, StructurePredictor, load_bundled_structure
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "structure.py")
+
+
+@pytest.fixture(scope="module")
+def page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=240).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_data_counts_match_the_bundled_sets(page):
+    metrics = _metrics(page)
+    cb513, ts115 = load_bundled_structure("cb513"), load_bundled_structure("ts115")
+    n_train, n_val = int(metrics["Train proteins"].replace(",", "")), int(metrics["Validation proteins"])
+    assert n_train + n_val == len(cb513)
+    assert int(metrics["Test proteins"]) == len(ts115)
+
+
+def test_model_tab_shows_the_length_kept_to_the_output(page):
+    summary = next(d.value for d in page.dataframe if "output_shape" in d.value.columns)
+    assert summary["output_shape"].iloc[-2] == "(2, 3, 30)"  # the 1x1 head, channels first as Conv1d gives it
+    assert summary["output_shape"].iloc[-1] == "(2, 30, 3)"  # the model's output: (batch, length, 3 states)
+    assert all(", 30" in shape for shape in summary["output_shape"])  # no layer pools the length away
+    default = dataclasses.asdict(ResidueCNNConfig())
+    assert _metrics(page)["Parameters"] == f"{count_parameters(build_model('residue_cnn', default)):,}"
+    page.select_slider(key="ss_channels").set_value(32).run()
+    narrow = build_model("residue_cnn", default | {"channels": 32})
+    assert _metrics(page)["Parameters"] == f"{count_parameters(narrow):,}"
+
+
+def test_results_and_a_typed_sequence_use_the_bundled_model(page):
+    metrics = _metrics(page)
+    card = StructurePredictor.default().meta["metrics"]["test"]
+    assert metrics["Q3 on TS115"] == f"{card['q3']:.3f}"  # the page scores TS115 as the recipe did
+    sequence = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"
+    page.text_area(key="ss_sequence").set_value(f">my protein\n{sequence}\n").run()
+    assert not page.exception
+    assert page.code[0].value == StructurePredictor.default().predict_one(sequence).ss3
+    assert len(page.code[0].value) == len(sequence)
+
+
+def test_a_bad_sequence_gets_one_clear_error(page):
+    page.text_area(key="ss_sequence").set_value("MKT1AY").run()
+    assert not page.exception
+    assert page.error and "1" in page.error[0].value
+
+
+def test_a_run_trains_through_the_class_queue_and_becomes_a_model_to_use(app_runs):
+    from ui.identity import owner_id
+    from ui.router import ROUTED_RUN
+
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state[ROUTED_RUN] = True
+    at.query_params["student"] = "structure-student-0123456789"
+    at.run()
+    at.select_slider(key="ss_channels").set_value(32)
+    at.selectbox(key="ss_dil").set_value([])
+    at.number_input(key="ss_epochs").set_value(1).run()
+    at.button(key="ss_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    run_id, owner = at.session_state["structure_run_id"], owner_id("structure-student-0123456789")
+    assert app_runs.wait(run_id, 240)
+    status = app_runs.status(run_id, owner)
+    assert status.state == "finished" and status.spec["task"] == "secondary_structure", status.error
+    at.run()
+    success = " ".join(s.value for s in at.success)
+    assert f"{status.test_metrics['q3']:.3f}" in success
+    label = next(o for o in at.selectbox(key="ss_model").options if o.startswith("My run"))
+    at.selectbox(key="ss_model").set_value(label).run()
+    assert (
+        _metrics(at)["Q3 on TS115"] == f"{status.test_metrics['q3']:.3f}"
+    )  # the page rescored the run's model
