@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from protlab.errors import ProtlabError
 from protlab.lessons import structure_figures as sf
-from ui.common import duration_text, explain, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.common import explain, pytorch_panel, run_manager, session_owner, stop_with_error
 from ui.router import ensure_router
+from ui.structure_runs import (
+    ACTIVE,
+    POLL_SECONDS,
+    USABLE,
+    current_status,
+    live_panel,
+    model_choices,
+    submit_structure_run,
+)
 
 ensure_router()
 
-TASK = "secondary_structure"  # RunSpec.task of this lesson's runs
-RUN_KEY = "structure_run_id"  # session key: the structure run this page shows
-ACTIVE = ("queued", "running")
-USABLE = ("finished", "stopped")  # runs whose best weights were saved
-POLL_SECONDS = 1.0
-BUNDLED = "Bundled structure model"
 EXAMPLE = (
     "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVGALSK"
     "GQLKEFLDANLA"
@@ -54,11 +54,6 @@ def test_scores(path: str, mtime: float) -> dict:
     sets = tokenize_structure(data)
     scored = score_structure(predictor(path, mtime).model, sets.subset(split.test), sets.subset(split.train))
     return {"test": scored["test"], "baseline": scored["baseline"], "probs": scored["inference"].probs}
-
-
-def my_structure_runs() -> list[dict]:
-    """The student's per-residue runs, newest first."""
-    return [r for r in run_manager().list_runs(session_owner()) if (r.get("spec") or {}).get("task") == TASK]
 
 
 def data_tab(data, split) -> None:
@@ -164,73 +159,6 @@ def model_tab(config: dict) -> None:
     )
 
 
-def _submit(config: dict, settings: dict) -> None:
-    """Queue a per-residue run through the class's run system."""
-    from protlab.runs import RunSpec
-    from protlab.training import TrainConfig
-
-    spec = RunSpec(
-        name="per-residue CNN",
-        task=TASK,
-        data_description="CB513 (train/validation) + TS115 (test)",
-        split_params={"val_fraction": 0.1, "seed": settings.pop("seed")},
-        model_kind="residue_cnn",
-        model_config=config,
-        train_config=TrainConfig(**settings),
-    )
-    st.session_state[RUN_KEY] = run_manager().submit(spec, session_owner())
-
-
-def _status():  # -> RunStatus | None
-    """The run the page shows: the one started here, else the newest per-residue run."""
-    run_id = st.session_state.get(RUN_KEY)
-    if not run_id:
-        runs = my_structure_runs()
-        run_id = runs[0]["run_id"] if runs else None
-    if not run_id:
-        return None
-    try:
-        return run_manager().status(run_id, session_owner())
-    except ProtlabError:
-        return None
-
-
-def live_panel(shown_state: str, coil_share: float) -> None:
-    """Progress, live loss and Q3 curves (beside always-coil); redraws the page when the run's state moves."""
-    status = _status()
-    if status is None:
-        return
-    if status.state != shown_state:
-        st.rerun(scope="app")
-    if status.state == "queued":
-        st.info(
-            f"Queued: {status.queue_position or '?'} in line. It starts by itself; you can switch pages.",
-            icon=":material/hourglass_top:",
-        )
-        return
-    left = (
-        f" · about {duration_text(status.eta_seconds)} left"
-        if status.state == "running" and status.eta_seconds
-        else ""
-    )
-    state = "training" if status.state == "running" else status.state
-    st.progress(min(max(float(status.progress), 0.0), 1.0), text=f"{state} · {status.progress:.0%}{left}")
-    if status.error:
-        st.error(status.error, icon=":material/error:")
-    if status.batch_losses:
-        st.line_chart(
-            pd.DataFrame(status.batch_losses),
-            x="epoch",
-            y="loss",
-            height=200,
-            x_label="epoch",
-            y_label="training loss (per residue)",
-        )
-    if status.events:
-        history = pd.DataFrame(status.events)
-        st.plotly_chart(sf.q3_curves(history, coil_share), key="ss-live-curves")
-
-
 def train_tab(config: dict) -> None:
     """Training settings, Start / Stop, live curves: the same queue and workers as the solubility runs."""
     c1, c2, c3, c4 = st.columns(4)
@@ -247,16 +175,16 @@ def train_tab(config: dict) -> None:
         "AdamW, early stopping after 5 epochs without a lower validation loss; the validation proteins are "
         "10% of CB513. The loss and Q3 count resolved residues only."
     )
-    status = _status()
+    status = current_status()
     active = status is not None and status.state in ACTIVE
     b1, b2, _ = st.columns([1, 1, 3])
     if b1.button(
         "Start training", type="primary", disabled=active, key="ss_start", icon=":material/play_arrow:"
     ):
         try:
-            _submit(config, settings)
+            submit_structure_run(config, settings)
             st.rerun()
-        except (ProtlabError, TypeError) as err:  # a full queue, one run at a time, ...
+        except ProtlabError as err:  # a full queue, one run at a time, ...
             st.error(str(err), icon=":material/error:")
     if b2.button("Stop", disabled=not active, key="ss_stop", icon=":material/stop:"):
         try:
@@ -276,22 +204,6 @@ def train_tab(config: dict) -> None:
                 "above to see its results and predictions.",
                 icon=":material/check_circle:",
             )
-
-
-def model_choices() -> dict[str, tuple[str, float]]:
-    """Models to look at: the bundled one and the student's finished per-residue runs -> (path, mtime)."""
-    from protlab.structure import DEFAULT_STRUCTURE_MODEL
-
-    choices = {
-        BUNDLED: ("", DEFAULT_STRUCTURE_MODEL.stat().st_mtime if DEFAULT_STRUCTURE_MODEL.exists() else 0.0)
-    }
-    for run in my_structure_runs():
-        path = run.get("checkpoint")
-        if run["state"] in USABLE and path and Path(path).is_file():
-            q = (run.get("test_metrics") or {}).get("q3")
-            label = f"My run {run['run_id'][-6:]}" + (f" (TS115 Q3 {q:.3f})" if isinstance(q, float) else "")
-            choices[label] = (str(path), Path(path).stat().st_mtime)
-    return choices
 
 
 def results_tab(data, split, path: str, mtime: float) -> None:
