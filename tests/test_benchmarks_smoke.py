@@ -75,6 +75,17 @@ def test_app_latency_prints_start_and_switch_times():
     assert re.fullmatch(rf"start_seconds={NUMBER} switch_seconds={NUMBER} first_visit_seconds={NUMBER}", lines[-1])
 
 
+@pytest.mark.e2e
+def test_classroom_prints_acceptance_click_p95_ratio_and_queue_wait():
+    lines = run_quick("classroom.py")
+    assert any(line.startswith("pool ") for line in lines)
+    assert any(line.startswith("inprocess ") for line in lines)
+    assert re.fullmatch(r"accepted=[0-9]+/[0-9]+", lines[-4])
+    assert re.fullmatch(rf"click_p95_s={NUMBER}", lines[-3])
+    assert re.fullmatch(rf"inproc_vs_pool={NUMBER}", lines[-2])
+    assert re.fullmatch(rf"queue_wait_p50_s={NUMBER}", lines[-1])
+
+
 def test_cpu_bf16_prints_speedup_and_auc_delta():
     lines = run_quick("cpu_bf16.py")
     assert any(line.startswith("# native CPU bf16") for line in lines)

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -60,7 +59,7 @@ def make_executor(settings: ClassSettings) -> Executor:
 def exit_message(code: int, log: Path | None = None) -> str:
     """A sentence for a worker process that exited without recording how its run ended."""
     if code < 0:
-        hint = " — often out of memory" if -code == signal.SIGKILL else ""
+        hint = " — often out of memory" if -code == 9 else ""  # SIGKILL: what the out-of-memory killer sends
         return (f"The training process ended unexpectedly (killed by signal {-code}{hint}). "
                 "Try a smaller model, a smaller batch size or shorter sequences, then run it again.")
     last = _last_line(log) if log is not None else ""

@@ -40,7 +40,7 @@ class RunIndex:
         self.unshare(run_id)
 
     def runs_of(self, owner: str) -> list[str]:
-        """owner's run ids, newest first."""
+        """owner's run ids by id, newest first (ids resolve seconds; RunManager sorts by submission time)."""
         return sorted((n for n in _listdir(self.owners_dir / owner) if RUN_ID.match(n)), reverse=True)
 
     def share(self, run_id: str, display_name: str) -> None:
@@ -59,7 +59,7 @@ class RunIndex:
             return None
 
     def shared_ids(self) -> list[str]:
-        """Every shared run id, newest first."""
+        """Every shared run id by id, newest first."""
         return sorted((n for n in _listdir(self.shared_dir) if RUN_ID.match(n)), reverse=True)
 
     def _index_existing(self, root: Path) -> None:

@@ -168,18 +168,19 @@ class RunManager:
                          "progress": record.get("progress"), "error": record.get("error"),
                          "timings": record["timings"], "shared": display_name is not None,
                          "display_name": display_name or ""})
-        return rows
+        return _newest_first(rows)
 
     def wait(self, run_id: str | dict, timeout: float | None = None) -> bool:
-        """Block until the run has ended (CLI, tests); True when it has, False on timeout."""
+        """Block until the run has ended and freed its worker (CLI, tests); False on timeout."""
         run_id = _run_id(run_id)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
-                if self._effective(read_record(self.root, run_id))["state"] not in ACTIVE:
-                    return True
+                ended = self._effective(read_record(self.root, run_id))["state"] not in ACTIVE
             except RunError:
                 return True  # deleted
+            if ended and self.queue.where(run_id) is None:  # its worker has also let go of it
+                return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(WAIT_POLL_SECONDS)
@@ -217,8 +218,8 @@ class RunManager:
                 continue
             rows.append({"run_id": run_id, "display_name": display_name, "state": record["state"],
                          "spec": record["spec"], "test_metrics": record.get("test_metrics"),
-                         "progress": record.get("progress")})
-        return rows
+                         "progress": record.get("progress"), "created": record["timings"].get("created")})
+        return _newest_first(rows)
 
     def run_history(self, run_id: str | dict) -> list[dict]:
         """Epoch rows of a shared run (for anyone in the class to compare)."""
@@ -318,6 +319,11 @@ class RunManager:
                     yield
                 finally:
                     fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _newest_first(rows: list[dict]) -> list[dict]:
+    """Rows sorted by submission time, newest first (run ids only resolve whole seconds)."""
+    return sorted(rows, key=lambda row: (row.get("created") or 0.0, row["run_id"]), reverse=True)
 
 
 def _run_id(run: object) -> object:
