@@ -18,7 +18,7 @@ from ui.run_labels import run_title, unique_titles
 student_token()  # read the address's token before a first-visit hand-over to app.py drops the query string
 ensure_router()
 
-UPLOAD_KEY = "uploaded_checkpoint"  # session key holding (file name, bytes) of an uploaded checkpoint; tests set it
+UPLOAD_KEY = "uploaded_checkpoint"  # session key with (file name, bytes) of an uploaded checkpoint
 UPLOAD_SLOT = "predict_checkpoint"  # the student's saved checkpoint upload
 USABLE_STATES = ("finished", "stopped")  # runs whose best weights were saved
 MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a checkpoint (.pt)")
@@ -61,7 +61,8 @@ def _usable_runs() -> list[dict]:
     """The student's finished or stopped runs that saved a checkpoint, newest first."""
     rows = [r for r in run_manager().list_runs(session_owner())
             if (r.get("spec") or {}).get("task", "solubility") == "solubility"]  # not per-residue runs
-    return [r for r in rows if r["state"] in USABLE_STATES and r.get("checkpoint") and Path(r["checkpoint"]).exists()]
+    return [r for r in rows
+            if r["state"] in USABLE_STATES and r.get("checkpoint") and Path(r["checkpoint"]).exists()]
 
 
 def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, code source
@@ -74,7 +75,8 @@ def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, 
     if source == MODEL_SOURCES[0]:
         path = Path(DEFAULT_MODEL_PATH)
         if not path.exists():
-            stop_with_error(CheckpointError(f"The bundled model {path} is missing; train one on the Train page."))
+            stop_with_error(CheckpointError(f"The bundled model {path} is missing; train one on the Train "
+                                            "page."))
         return predictor_from_path(str(path), path.stat().st_mtime), "Bundled default model", "default"
     if source == MODEL_SOURCES[1]:
         runs = _usable_runs()
@@ -86,8 +88,8 @@ def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, 
                               help="Your finished runs (and runs you stopped early), newest first.")
         row = next(r for r in runs if r["run_id"] == run_id)
         path = Path(row["checkpoint"])
-        return predictor_from_path(str(path), path.stat().st_mtime), f"My run: {run_title(row, with_auc=False)}", \
-            str(path)
+        name = f"My run: {run_title(row, with_auc=False)}"
+        return predictor_from_path(str(path), path.stat().st_mtime), name, str(path)
     name, data = remembered_upload("Checkpoint file (.pt) saved by ProtLab", ["pt"], UPLOAD_KEY,
                                    "Upload a .pt checkpoint, for example one downloaded from the Train page.",
                                    slot=UPLOAD_SLOT)
@@ -128,8 +130,9 @@ def show_one(predictor, record, threshold: float) -> None:
             "your protein. A protein far outside the boxes is unlike what the model learned from, so treat "
             "its prediction with extra care.")
     mine = compute_features(record.sequence)
-    st.plotly_chart(rf.feature_distribution_figure(training_features(), mine, list(SHOWN_FEATURES), SHOWN_FEATURES,
-                                                   query_name=record.id), key=f"feat-{record.id}")
+    figure = rf.feature_distribution_figure(training_features(), mine, list(SHOWN_FEATURES), SHOWN_FEATURES,
+                                            query_name=record.id)
+    st.plotly_chart(figure, key=f"feat-{record.id}")
 
 
 def show_many(predictor, records, threshold: float) -> None:
@@ -141,11 +144,12 @@ def show_many(predictor, records, threshold: float) -> None:
         "id": st.column_config.TextColumn("ID"),
         "sequence": st.column_config.TextColumn("Sequence", width="medium"),
         "length": st.column_config.NumberColumn("Length (residues)"),
-        "p_soluble": st.column_config.ProgressColumn("P(soluble)", min_value=0.0, max_value=1.0, format="%.3f"),
+        "p_soluble": st.column_config.ProgressColumn("P(soluble)", min_value=0.0, max_value=1.0,
+                                                     format="%.3f"),
         "prediction": st.column_config.TextColumn("Call"),
     })
-    st.download_button("Download predictions (CSV)", table.to_csv(index=False).encode(), "protlab_predictions.csv",
-                       mime="text/csv", icon=":material/download:")
+    st.download_button("Download predictions (CSV)", table.to_csv(index=False).encode(),
+                       "protlab_predictions.csv", mime="text/csv", icon=":material/download:")
     ids = [r.id for r in records]
     chosen = st.selectbox("Look closer at one sequence", ids)
     show_one(predictor, records[ids.index(chosen)], threshold)
@@ -172,8 +176,8 @@ def render() -> None:
     stored = predictor.stored_threshold
     default = float(stored) if isinstance(stored, (int, float)) else 0.5
     threshold = st.slider("Decision threshold", 0.0, 1.0, default, 0.01, key=f"threshold-{name}")
-    explain(f"Proteins with P(soluble) at or above the threshold are called soluble. "
-            f"{'This model suggests ' + format(default, '.2f') if stored is not None else 'The usual choice is 0.5'}"
+    hint = f"This model suggests {default:.2f}" if stored is not None else "The usual choice is 0.5"
+    explain(f"Proteins with P(soluble) at or above the threshold are called soluble. {hint}"
             "; raise it to call fewer proteins soluble but be more sure of those you do.")
     try:
         records = parse_sequences(text)

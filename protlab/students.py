@@ -4,8 +4,8 @@ Layout under the root (by default $PROTLAB_HOME/students):
     <owner>/values/<key>.json              one JSON value per key (settings, pasted text)
     <owner>/uploads/<slot>.bin + .json     an uploaded file's bytes and its meta (name, size, SHA-256)
 Owners, keys and slots are checked against strict patterns before they touch a path; a file's own name is kept
-only inside the meta JSON. Every write goes to a temporary file that is renamed into place, so a reader sees the
-old content or the new one, never half of it. Unreadable or damaged entries read as missing.
+only inside the meta JSON. Every write goes to a temporary file that is renamed into place, so a reader sees
+the old content or the new one, never half of it. Unreadable or damaged entries read as missing.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 from protlab.errors import ProtlabError
 from protlab.files import atomic_write
 
-__all__ = ["MAX_UPLOAD_BYTES", "MAX_VALUE_BYTES", "StoredUpload", "StudentStore", "StudentStoreError", "clean_file_name"]
+__all__ = ["MAX_UPLOAD_BYTES", "MAX_VALUE_BYTES", "StoredUpload", "StudentStore", "StudentStoreError",
+           "clean_file_name"]
 
 OWNER = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # the run system's owner ids
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # value keys and upload slots, chosen by the app (never by users)
@@ -70,8 +71,8 @@ class StudentStore:
             raise StudentStoreError(f"The value for {key!r} cannot be saved as JSON ({err}).") from None
         data = text.encode("utf-8")
         if len(data) > MAX_VALUE_BYTES:
-            raise StudentStoreError(f"The value for {key!r} is {len(data):,} bytes; at most {MAX_VALUE_BYTES:,} "
-                                    "bytes are remembered.")
+            raise StudentStoreError(f"The value for {key!r} is {len(data):,} bytes; at most "
+                                    f"{MAX_VALUE_BYTES:,} bytes are remembered.")
         path = self._folder(owner) / "values" / f"{_check(key, 'key')}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)
@@ -138,6 +139,6 @@ class StudentStore:
 def _check(name: object, what: str) -> str:
     """Return name if it is a valid key or slot; raise StudentStoreError otherwise."""
     if not isinstance(name, str) or not KEY.match(name):
-        raise StudentStoreError(f"{what} must be 1 to 64 lowercase letters, digits or '_' starting with a letter; "
-                                f"got {name!r}.")
+        raise StudentStoreError(f"{what} must be 1 to 64 lowercase letters, digits or '_' starting with a "
+                                f"letter; got {name!r}.")
     return name

@@ -1,4 +1,5 @@
-"""The per-student store: values and uploads come back after a restart, owners stay apart, bad input is refused."""
+"""The per-student store: values and uploads come back after a restart, owners stay apart, bad input is
+refused."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import hashlib
 import json
 import os
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -73,7 +73,8 @@ def test_a_value_over_the_cap_or_not_json_is_refused(store) -> None:
     assert store.load(ALICE, "train_settings") is None
 
 
-@pytest.mark.parametrize("owner", ["", "short", "../../etc/passwd-xxxxxxxx", "a" * 65, "spaces are bad here!", None])
+@pytest.mark.parametrize("owner", ["", "short", "../../etc/passwd-xxxxxxxx", "a" * 65, "spaces are bad here!",
+                                   None])
 def test_bad_owners_are_refused_before_touching_a_path(store, tmp_path, owner) -> None:
     with pytest.raises(StudentStoreError):
         store.save(owner, "train_settings", 1)
@@ -90,7 +91,7 @@ def test_bad_keys_and_slots_are_refused(store, key) -> None:
         store.save_upload(ALICE, key, "f.csv", b"x")
 
 
-def test_a_crash_while_writing_leaves_the_old_value_and_no_temporary_file(store, monkeypatch, tmp_path) -> None:
+def test_a_crash_while_writing_leaves_the_old_value_and_no_temp_file(store, monkeypatch, tmp_path) -> None:
     store.save(ALICE, "train_settings", {"epochs": 3})
 
     def crash(src, dst):
@@ -138,5 +139,6 @@ def test_readers_never_see_a_half_written_value(store) -> None:
 def test_the_store_folder_is_named_by_owner_only(store, tmp_path) -> None:
     store.save(ALICE, "train_settings", 1)
     assert [p.name for p in (tmp_path / "students").iterdir()] == [ALICE]
-    assert {p.relative_to(tmp_path / "students" / ALICE).as_posix() for p in Path(tmp_path / "students").rglob("*")
-            if p.is_file()} == {"values/train_settings.json"}
+    folder = tmp_path / "students" / ALICE
+    assert {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} == {
+        "values/train_settings.json"}

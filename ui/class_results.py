@@ -59,6 +59,14 @@ def _best_val_auc(history: pd.DataFrame) -> float | None:
     return float(history["val_auc"].max())
 
 
+def _status_text(row: dict) -> str:
+    """'finished', 'training 40%', 'queued', ..."""
+    state = row.get("state")
+    if state == "running":
+        return f"training {float(row.get('progress') or 0.0):.0%}"
+    return STATE_NAMES.get(state, str(state))
+
+
 def ranking_table(rows: list[dict], names: dict[str, str],
                   histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per shared run with who used which settings, best first by held-out (test) AUC."""
@@ -72,11 +80,10 @@ def ranking_table(rows: list[dict], names: dict[str, str],
             "model": model_name(spec), "optimizer": optimizer_name(spec), "learning rate": train.get("lr"),
             "weight decay": train.get("weight_decay"), "batch size": train.get("batch_size"),
             "epochs": f"{len(history)} of {train.get('epochs', '?')}", "data": data_name(spec),
-            "state": STATE_NAMES.get(row.get("state"), row.get("state")),
-            "progress": float(row.get("progress") or 0.0), "best val AUC": _best_val_auc(history),
+            "state": _status_text(row), "best val AUC": _best_val_auc(history),
             "test AUC": test_auc(row), "test MCC": metrics.get("mcc") if isinstance(metrics, dict) else None})
     columns = ["rank", "name", "test AUC", "test MCC", "best val AUC", "model", "optimizer", "learning rate",
-               "weight decay", "batch size", "epochs", "data", "state", "progress", "run_id"]
+               "weight decay", "batch size", "epochs", "data", "state", "run_id"]
     if not table:
         return pd.DataFrame(columns=columns)
     frame = pd.DataFrame(table)
