@@ -7,6 +7,7 @@ an upload from st.session_state["uploaded_bytes"] as (file name, bytes), or from
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -84,9 +85,12 @@ def _tiny_spec(epochs: int):  # -> RunSpec
     from protlab.runs import RunSpec
     from protlab.training import TrainConfig
 
-    return RunSpec(data=deepsol_sample(60, max_length=200, seed=3), model_kind="cnn",
-                   model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1},
-                   train_config=TrainConfig(epochs=epochs, batch_size=8, patience=0, scheduler="none"))
+    return RunSpec(
+        data=deepsol_sample(60, max_length=200, seed=3),
+        model_kind="cnn",
+        model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1},
+        train_config=TrainConfig(epochs=epochs, batch_size=8, patience=0, scheduler="none"),
+    )
 
 
 def test_bundled_data_report_shows_all_rows_kept(app_runs) -> None:
@@ -102,8 +106,12 @@ def test_bundled_data_report_shows_all_rows_kept(app_runs) -> None:
 
 
 def test_uploaded_csv_shows_its_report_with_dropped_rows(app_runs) -> None:
-    good = ["MKTAYIAKQRQISFVKSHFSRQ", "MSDKIIHLTDDSFDTDVLKADG", "MVLSPADKTNVKAAWGKVGAHA",
-            "GSHMLEDPVDAFQEGLQEAAKK"]
+    good = [
+        "MKTAYIAKQRQISFVKSHFSRQ",
+        "MSDKIIHLTDDSFDTDVLKADG",
+        "MVLSPADKTNVKAAWGKVGAHA",
+        "GSHMLEDPVDAFQEGLQEAAKK",
+    ]
     rows = [(good[i % 4] + "A" * i, i % 2) for i in range(24)] + [("MK1LV", 1)]  # last row has a digit
     csv = pd.DataFrame(rows, columns=["sequence", "label"]).to_csv(index=False).encode()
     at = _page(session={"uploaded_bytes": ("my_proteins.csv", csv)})
@@ -196,8 +204,12 @@ def test_a_short_run_trains_to_the_end_and_shows_metrics_with_baseline(app_runs)
     y, p = np.asarray(status.test_labels), np.asarray(status.test_probs)
     assert len(y) == 15  # 10% of the 150 sampled rows
     predicted = (p >= 0.5).astype(int)
-    expected = {"Accuracy": skm.accuracy_score(y, predicted), "MCC": skm.matthews_corrcoef(y, predicted),
-                "AUC-ROC": skm.roc_auc_score(y, p), "Recall": skm.recall_score(y, predicted, zero_division=0)}
+    expected = {
+        "Accuracy": skm.accuracy_score(y, predicted),
+        "MCC": skm.matthews_corrcoef(y, predicted),
+        "AUC-ROC": skm.roc_auc_score(y, p),
+        "Recall": skm.recall_score(y, predicted, zero_division=0),
+    }
     for name, value in expected.items():
         assert table.loc[name, "your model"] == pytest.approx(value, abs=1e-9), name
     majority = int(np.bincount(y).argmax())
@@ -225,8 +237,9 @@ def test_finished_runs_are_overlaid_to_compare_optimizers(app_runs) -> None:
         _configure_tiny_run(at, optimizer=optimizer)
         at.button(key="start").click().run()
         run_id = at.session_state["train_run_id"]
-        _run_until(at, lambda a, r=run_id: app_runs.status(r, _owner(ALICE)).state == "finished"
-                   and _has_results(a))
+        _run_until(
+            at, lambda a, r=run_id: app_runs.status(r, _owner(ALICE)).state == "finished" and _has_results(a)
+        )
     assert not at.error, [e.value for e in at.error]
     chosen = at.multiselect(key="compare")
     assert len(chosen.options) == 2 and len(chosen.value) == 2
@@ -234,10 +247,22 @@ def test_finished_runs_are_overlaid_to_compare_optimizers(app_runs) -> None:
     compare = next(df.value for df in at.dataframe if "epochs run" in df.value.columns)
     assert sorted(compare["optimizer"]) == ["adamw", "sgd_momentum"]
     assert compare["epochs run"].tolist() == [2, 2]
-    assert at.selectbox(key="shown_run").options[0].endswith("finished")  # the student's runs, newest first
+    picker = at.selectbox(key="shown_run")  # the student's runs, newest first, named by what they trained
+    for option, optimizer in zip(picker.options, ("AdamW", "SGD \\+ momentum"), strict=True):
+        label = rf"\d\d:\d\d · CNN · {optimizer} · bundled DeepSol · test AUC \d\.\d\d · finished"
+        assert re.fullmatch(label, option), option
     for metric in ("loss", "auc"):
         at.radio(key="compare_metric").set_value(metric).run()
         assert not at.exception
+    older = app_runs.list_runs(_owner(ALICE))[1]["run_id"]
+    at.selectbox(key="shown_run").set_value(older).run()  # look at the older run again ...
+    assert f"run {older}" in _texts(at) and at.session_state["train_run_id"] == older
+    _configure_tiny_run(at, epochs=500)
+    at.button(key="start").click().run()  # ... then start a third: the page follows the new run
+    newest = at.session_state["train_run_id"]
+    assert newest not in (older, run_id) and at.selectbox(key="shown_run").value == newest
+    assert f"run {newest}" in _texts(at)
+    app_runs.stop(newest, _owner(ALICE))
 
 
 def test_a_reload_finds_the_running_run_and_only_its_owner_can_stop_it(app_runs) -> None:
@@ -246,8 +271,12 @@ def test_a_reload_finds_the_running_run_and_only_its_owner_can_stop_it(app_runs)
     at.button(key="start").click().run()
     run_id = at.session_state["train_run_id"]
     assert at.button(key="start").disabled is True and at.button(key="stop").disabled is False
-    _run_until(at, lambda a: app_runs.status(run_id, _owner(ALICE)).state == "running" and "training ·" in
-               _progress_text(a))
+    _run_until(
+        at,
+        lambda a: (
+            app_runs.status(run_id, _owner(ALICE)).state == "running" and "training ·" in _progress_text(a)
+        ),
+    )
     again = _page()  # F5: a new session with the same address finds the run, live
     assert again.button(key="start").disabled is True
     assert f"run {run_id}" in _texts(again) and "training ·" in _progress_text(again)
@@ -260,8 +289,12 @@ def test_a_reload_finds_the_running_run_and_only_its_owner_can_stop_it(app_runs)
     _run_until(again, lambda a: app_runs.status(run_id, _owner(ALICE)).batch_losses)
     again.run()
     again.button(key="stop").click().run()
-    _run_until(again, lambda a: app_runs.status(run_id, _owner(ALICE)).state == "stopped" and
-               ": stopped" in _progress_text(a))
+    _run_until(
+        again,
+        lambda a: (
+            app_runs.status(run_id, _owner(ALICE)).state == "stopped" and ": stopped" in _progress_text(a)
+        ),
+    )
     status = app_runs.status(run_id, _owner(ALICE))
     assert status.progress < 0.5
     if status.test_metrics:  # at least one epoch ended before the stop: its best weights were evaluated
@@ -366,13 +399,37 @@ def test_durations_read_as_seconds_minutes_and_hours() -> None:
     from ui.common import duration_text
 
     assert [duration_text(s) for s in (None, float("nan"), 0.4, 59, 61, 3599, 3725)] == [
-        "unknown", "unknown", "0 s", "59 s", "1 min 01 s", "59 min 59 s", "1 h 02 min"]
+        "unknown",
+        "unknown",
+        "0 s",
+        "59 s",
+        "1 min 01 s",
+        "59 min 59 s",
+        "1 h 02 min",
+    ]
 
 
 def test_queue_places_read_as_ordinals_and_minutes() -> None:
     from ui.train_runs import ordinal, wait_text
 
     assert [ordinal(n) for n in (1, 2, 3, 4, 7, 11, 12, 13, 21, 22, 101, 111)] == [
-        "1st", "2nd", "3rd", "4th", "7th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "7th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "101st",
+        "111th",
+    ]
     assert [wait_text(s) for s in (None, float("nan"), 30, 239, 241)] == [
-        "", "", "less than a minute", "about 4 min", "about 4 min"]
+        "",
+        "",
+        "less than a minute",
+        "about 4 min",
+        "about 4 min",
+    ]

@@ -13,6 +13,7 @@ from ui.common import duration_text, run_manager, session_owner, student_store
 from ui.run_labels import STATE_NAMES, clean_display_name, clock, created_at, run_title, unique_titles
 
 RUN_KEY = "train_run_id"  # session key with the id of the run the page shows
+PICKER_KEY = "shown_run"  # widget key of the "Your runs" choice
 ACTIVE_STATES = ("queued", "running")  # a run in these states is not over yet
 RERUN_STATES = ("interrupted", "failed", "stopped", "cancelled")  # states offering "Run again"
 POLL_SECONDS = 1.0  # how often the live panel asks for news while a run is queued or training
@@ -21,8 +22,11 @@ DISPLAY_NAME = "display_name"  # store key and widget key of the name shown to t
 
 def my_runs() -> list[dict]:
     """The student's solubility runs, newest first (per-residue runs live on the Per-residue page)."""
-    return [r for r in run_manager().list_runs(session_owner())
-            if (r.get("spec") or {}).get("task", "solubility") == "solubility"]
+    return [
+        r
+        for r in run_manager().list_runs(session_owner())
+        if (r.get("spec") or {}).get("task", "solubility") == "solubility"
+    ]
 
 
 def current_run_id() -> str | None:
@@ -61,7 +65,7 @@ def run_again(run_id: str) -> None:
 
 
 def run_picker() -> None:
-    """Choose which of the student's runs the page shows (newest first)."""
+    """Choose which of the student's runs the page shows (newest first); a new run is shown at once."""
     runs = my_runs()
     if len(runs) < 2:
         return
@@ -70,9 +74,20 @@ def run_picker() -> None:
     states = {r["run_id"]: STATE_NAMES.get(r["state"], r["state"]) for r in runs}
     when = {r["run_id"]: clock(created_at(r)) for r in runs}
     current = current_run_id()
-    chosen = st.selectbox("Your runs", ids, ids.index(current) if current in ids else 0, key="shown_run",
-                          format_func=lambda i: f"{when[i]} · {titles[i]} · {states[i]}".lstrip(" ·"))
-    st.session_state[RUN_KEY] = chosen
+    if st.session_state.get(PICKER_KEY) != current:  # a run started since: show it (set before the widget)
+        st.session_state[PICKER_KEY] = current if current in ids else ids[0]
+    st.selectbox(
+        "Your runs",
+        ids,
+        key=PICKER_KEY,
+        on_change=_picked,
+        format_func=lambda i: f"{when[i]} · {titles[i]} · {states[i]}".lstrip(" ·"),
+    )
+
+
+def _picked() -> None:
+    """Widget callback: show the run the student chose."""
+    st.session_state[RUN_KEY] = st.session_state[PICKER_KEY]
 
 
 def ordinal(n: int) -> str:
@@ -92,8 +107,9 @@ def wait_text(seconds: float | None) -> str:
 
 def queue_text(status) -> str:
     """'Queued: 7th in line, about 4 min'."""
-    place = (f"{ordinal(status.queue_position)} in line" if status.queue_position
-             else "waiting for a free place")
+    place = (
+        f"{ordinal(status.queue_position)} in line" if status.queue_position else "waiting for a free place"
+    )
     wait = wait_text(status.queue_wait_seconds) or "the wait is estimated once a first run has finished"
     return f"Queued: {place}, {wait}"
 
@@ -109,22 +125,28 @@ def live_panel(shown_state: str) -> None:
     if status.state == "queued":
         st.info(queue_text(status), icon=":material/hourglass_top:")
         summary = run_manager().queue_summary()
-        st.caption(f"{title}. Training now: {summary['running']} of {summary['workers']} places; waiting: "
-                   f"{summary['queued']}. Your run starts by itself when its turn comes: you can switch "
-                   "pages or close this tab meanwhile.")
+        st.caption(
+            f"{title}. Training now: {summary['running']} of {summary['workers']} places; waiting: "
+            f"{summary['queued']}. Your run starts by itself when its turn comes: you can switch "
+            "pages or close this tab meanwhile."
+        )
         return
     history = rf.history_frame(status.events)
     if status.state in ACTIVE_STATES:
-        detail = ("preparing the data and the model" if status.eta_seconds is None and not status.batch_losses
-                  else f"about {duration_text(status.eta_seconds)} left")
+        detail = (
+            "preparing the data and the model"
+            if status.eta_seconds is None and not status.batch_losses
+            else f"about {duration_text(status.eta_seconds)} left"
+        )
         text = f"{title}: training · {status.progress:.0%} · {detail}"
     else:
         took = (status.timings or {}).get("seconds")
         text = f"{title}: {status.state}" + (f" in {duration_text(took)}" if took else "")
     st.progress(min(max(float(status.progress), 0.0), 1.0), text=text)
     epochs = status.spec.get("train_config", {}).get("epochs", "?")
-    st.caption(f"Data: {status.spec.get('data', '')} · {len(history)} of {epochs} epochs done · "
-               f"run {status.run_id}")
+    st.caption(
+        f"Data: {status.spec.get('data', '')} · {len(history)} of {epochs} epochs done · run {status.run_id}"
+    )
     batch_loss_chart(status.batch_losses)
     if history.empty:
         return
@@ -144,30 +166,52 @@ def batch_loss_chart(points: list[dict] | None) -> None:
     if not {"epoch", "loss"} <= set(frame.columns):
         return
     st.markdown("**Training loss, batch by batch**")
-    st.vega_lite_chart(frame[["epoch", "loss"]], {
-        "mark": {"type": "line", "color": rf.TRAIN_COLOUR, "tooltip": True},
-        "encoding": {"x": {"field": "epoch", "type": "quantitative", "title": "Epoch"},
-                     "y": {"field": "loss", "type": "quantitative", "title": "Training loss",
-                           "scale": {"zero": False}}},
-        "height": 220}, key="batch-loss")
-    st.caption("Each point is the loss of a few training batches, so the curve moves from the first minute. "
-               "It is noisy because every batch holds different proteins; the epoch curves below smooth it.")
+    st.vega_lite_chart(
+        frame[["epoch", "loss"]],
+        {
+            "mark": {"type": "line", "color": rf.TRAIN_COLOUR, "tooltip": True},
+            "encoding": {
+                "x": {"field": "epoch", "type": "quantitative", "title": "Epoch"},
+                "y": {
+                    "field": "loss",
+                    "type": "quantitative",
+                    "title": "Training loss",
+                    "scale": {"zero": False},
+                },
+            },
+            "height": 220,
+        },
+        key="batch-loss",
+    )
+    st.caption(
+        "Each point is the loss of a few training batches, so the curve moves from the first minute. "
+        "It is noisy because every batch holds different proteins; the epoch curves below smooth it."
+    )
 
 
 def epoch_table(where, history: pd.DataFrame) -> None:
     """One row per finished epoch."""
-    shown = [c for c in ["epoch", "train_loss", "val_loss", "val_auc", "val_mcc", "lr", "seconds", "is_best"]
-             if c in history]
-    where.dataframe(history[shown], hide_index=True, key="live-table",
-                    height=min(340, 35 * len(history) + 38),
-                    column_config={
-        "epoch": "Epoch", "train_loss": st.column_config.NumberColumn("Train loss", format="%.4f"),
-        "val_loss": st.column_config.NumberColumn("Val loss", format="%.4f"),
-        "val_auc": st.column_config.NumberColumn("Val AUC", format="%.3f"),
-        "val_mcc": st.column_config.NumberColumn("Val MCC", format="%.3f"),
-        "lr": st.column_config.NumberColumn("LR", format="%.2e"),
-        "seconds": st.column_config.NumberColumn("Time (s)", format="%.1f"),
-        "is_best": st.column_config.CheckboxColumn("Best")})
+    shown = [
+        c
+        for c in ["epoch", "train_loss", "val_loss", "val_auc", "val_mcc", "lr", "seconds", "is_best"]
+        if c in history
+    ]
+    where.dataframe(
+        history[shown],
+        hide_index=True,
+        key="live-table",
+        height=min(340, 35 * len(history) + 38),
+        column_config={
+            "epoch": "Epoch",
+            "train_loss": st.column_config.NumberColumn("Train loss", format="%.4f"),
+            "val_loss": st.column_config.NumberColumn("Val loss", format="%.4f"),
+            "val_auc": st.column_config.NumberColumn("Val AUC", format="%.3f"),
+            "val_mcc": st.column_config.NumberColumn("Val MCC", format="%.3f"),
+            "lr": st.column_config.NumberColumn("LR", format="%.2e"),
+            "seconds": st.column_config.NumberColumn("Time (s)", format="%.1f"),
+            "is_best": st.column_config.CheckboxColumn("Best"),
+        },
+    )
 
 
 def _sharing_changed(run_id: str) -> None:
@@ -189,13 +233,23 @@ def share_controls(status) -> None:
         saved = student_store().load(session_owner(), DISPLAY_NAME, "")
         st.session_state[DISPLAY_NAME] = status.display_name or (saved if isinstance(saved, str) else "")
     left, right = st.columns([1, 2], vertical_alignment="bottom")
-    left.checkbox("Share with the class", value=bool(status.shared), key=f"share_{status.run_id}",
-                  on_change=_sharing_changed, args=(status.run_id,),
-                  help="Your curves, settings and test AUC appear on the Class results page under the name "
-                       "you give. Untick to take them back.")
-    right.text_input("Name shown to the class", key=DISPLAY_NAME, max_chars=40,
-                     placeholder="e.g. Team Otter (no real name needed)",
-                     on_change=_sharing_changed, args=(status.run_id,))
+    left.checkbox(
+        "Share with the class",
+        value=bool(status.shared),
+        key=f"share_{status.run_id}",
+        on_change=_sharing_changed,
+        args=(status.run_id,),
+        help="Your curves, settings and test AUC appear on the Class results page under the name "
+        "you give. Untick to take them back.",
+    )
+    right.text_input(
+        "Name shown to the class",
+        key=DISPLAY_NAME,
+        max_chars=40,
+        placeholder="e.g. Team Otter (no real name needed)",
+        on_change=_sharing_changed,
+        args=(status.run_id,),
+    )
     if error := st.session_state.pop("_share_error", None):
         st.error(error, icon=":material/error:")
     elif status.shared:
