@@ -19,8 +19,7 @@ SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
     "Start": [("pages/home.py", "Welcome", ":material/home:", "home")],
     "Lessons": [
         ("pages/encode.py", "1 · Encode a protein", ":material/text_fields:", "encode"),
-        ("pages/gradient_descent.py", "2 · Gradient descent", ":material/trending_down:",
-         "gradient-descent"),
+        ("pages/gradient_descent.py", "2 · Gradient descent", ":material/trending_down:", "gradient-descent"),
         ("pages/build_network.py", "3 · Build a network", ":material/hub:", "build-network"),
         ("pages/structure.py", "Per-residue prediction", ":material/linear_scale:", "structure"),
     ],

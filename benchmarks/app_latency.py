@@ -25,8 +25,14 @@ import common  # noqa: F401  (puts the repository on sys.path)
 from common import REPO_ROOT, base_parser, load_text, median, result_line
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 HOME_HEADING = "ProtLab"  # text of the home page's h1
 # (sidebar link text, h1 text of that page), visited in this order and then back home
 PAGES = [
@@ -37,13 +43,13 @@ PAGES = [
     ("5 · Predict solubility", "Predict solubility"),
     ("Welcome", "ProtLab"),
 ]
-BARE_APP = '''import streamlit as st
+BARE_APP = """import streamlit as st
 def other():
     st.title("Bare other page")
 def home():
     st.title("Bare home")
 st.navigation([st.Page(home, title="Bare home", default=True), st.Page(other, title="Bare other page")]).run()
-'''
+"""
 BARE_PAGES = [("Bare other page", "Bare other page"), ("Bare home", "Bare home")]
 
 
@@ -56,12 +62,32 @@ def free_port() -> int:
 
 def start_server(app: Path, port: int, home: Path) -> subprocess.Popen:
     """Launch `streamlit run app` headless on port, in its own process group."""
-    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     env = {**os.environ, "PROTLAB_HOME": str(home)}
-    return subprocess.Popen(command, cwd=app.parent, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        command,
+        cwd=app.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def stop_server(process: subprocess.Popen) -> None:
@@ -97,7 +123,9 @@ def heading(page: Any, text: str) -> Any:  # playwright Page -> Locator
     return page.locator('[data-testid="stMain"] h1', has_text=text).first
 
 
-def one_run(browser: Any, app: Path, home_heading: str, pages: list[tuple[str, str]], home: Path) -> tuple[float, list[float]]:
+def one_run(
+    browser: Any, app: Path, home_heading: str, pages: list[tuple[str, str]], home: Path
+) -> tuple[float, list[float]]:
     """Cold start to painted home page, then each page switch; returns (start seconds, switch seconds)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -131,7 +159,9 @@ def main() -> None:
     args = parser.parse_args()
     runs = 1 if args.quick else max(3, args.repeats)
     pages = [PAGES[0], PAGES[-1]] if args.quick else PAGES
-    print(f"# app latency: streamlit run -> home painted, sidebar click -> heading visible ({runs} runs each)")
+    print(
+        f"# app latency: streamlit run -> home painted, sidebar click -> heading visible ({runs} runs each)"
+    )
     print(f"# machine: {common.cpu_model()}, {os.cpu_count()} cores; {load_text()}")
     cold = {"bare": [], "protlab": []}
     first = {"bare": [], "protlab": []}  # first visit of each page on a fresh server (imports, cold caches)
@@ -143,29 +173,41 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for _ in range(runs):
-                for name, app, title, visit in (("bare", bare_app, "Bare home", BARE_PAGES),
-                                                ("protlab", REPO_ROOT / "app.py", HOME_HEADING, pages)):
+                for name, app, title, visit in (
+                    ("bare", bare_app, "Bare home", BARE_PAGES),
+                    ("protlab", REPO_ROOT / "app.py", HOME_HEADING, pages),
+                ):
                     c, s = one_run(browser, app, title, visit + visit, Path(tmp) / "home")
                     cold[name].append(c)
                     first[name].extend(s[: len(visit)])
-                    warm[name].extend(s[len(visit):])
+                    warm[name].extend(s[len(visit) :])
                     if name == "protlab":
                         for (link, _), seconds in zip(visit, s):
                             per_page[link].append(seconds)
         finally:
             browser.close()
     for name in ("bare", "protlab"):
-        print(f"{name:8s} start->home painted: median {median(cold[name]):.2f} s (runs: "
-              f"{', '.join(f'{c:.2f}' for c in cold[name])}); page switch: first visit median "
-              f"{median(first[name]):.3f} s (max {max(first[name]):.3f}), warm median {median(warm[name]):.3f} s "
-              f"(max {max(warm[name]):.3f}) over {len(warm[name])} switches")
-    print("protlab first visit per page (median over runs, each on a fresh server): "
-          + "; ".join(f"{link} {median(t):.2f} s (max {max(t):.2f} s)" for link, t in per_page.items()))
-    print(f"protlab / bare streamlit: start x{median(cold['protlab']) / median(cold['bare']):.2f}, "
-          f"warm switch x{median(warm['protlab']) / median(warm['bare']):.2f}; {load_text()}")
-    print(result_line("start_seconds", median(cold["protlab"])) + " "
-          + result_line("switch_seconds", median(warm["protlab"]), 3) + " "
-          + result_line("first_visit_seconds", median(first["protlab"]), 3))
+        print(
+            f"{name:8s} start->home painted: median {median(cold[name]):.2f} s (runs: "
+            f"{', '.join(f'{c:.2f}' for c in cold[name])}); page switch: first visit median "
+            f"{median(first[name]):.3f} s (max {max(first[name]):.3f}), warm median {median(warm[name]):.3f} s "
+            f"(max {max(warm[name]):.3f}) over {len(warm[name])} switches"
+        )
+    print(
+        "protlab first visit per page (median over runs, each on a fresh server): "
+        + "; ".join(f"{link} {median(t):.2f} s (max {max(t):.2f} s)" for link, t in per_page.items())
+    )
+    print(
+        f"protlab / bare streamlit: start x{median(cold['protlab']) / median(cold['bare']):.2f}, "
+        f"warm switch x{median(warm['protlab']) / median(warm['bare']):.2f}; {load_text()}"
+    )
+    print(
+        result_line("start_seconds", median(cold["protlab"]))
+        + " "
+        + result_line("switch_seconds", median(warm["protlab"]), 3)
+        + " "
+        + result_line("first_visit_seconds", median(first["protlab"]), 3)
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,16 @@ from app_latency import free_port, start_server, stop_server, wait_healthy
 from common import REPO_ROOT, base_parser, load_deepsol, load_text, median, result_line
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LESSONS = [  # (sidebar link text, main heading text) clicked in turn
     ("1 · Encode a protein", "1 · Encode a protein"),
     ("2 · Gradient descent", "2 · Gradient descent"),
@@ -63,10 +71,17 @@ def class_specs(n: int, proteins: int, epochs: int) -> list:
     sequences, labels = load_deepsol(limit=proteins, seed=0)
     keep = [i for i, s in enumerate(sequences) if len(s) <= 600]
     data = LabelledData([sequences[i] for i in keep], np.asarray(labels)[keep], [f"p{i}" for i in keep])
-    return [RunSpec(name=f"student {k}", data=data, data_description=f"DeepSol subset, {len(keep)} rows",
-                    model_kind="cnn", model_config=TINY_CNN,
-                    train_config=TrainConfig(epochs=epochs, batch_size=16, seed=k, device="cpu"))
-            for k in range(n)]
+    return [
+        RunSpec(
+            name=f"student {k}",
+            data=data,
+            data_description=f"DeepSol subset, {len(keep)} rows",
+            model_kind="cnn",
+            model_config=TINY_CNN,
+            train_config=TrainConfig(epochs=epochs, batch_size=16, seed=k, device="cpu"),
+        )
+        for k in range(n)
+    ]
 
 
 def submit_class(root: Path, specs: list) -> list[tuple[str, str]]:
@@ -153,11 +168,14 @@ async def phase(executor: str, args, home: Path, specs: list) -> dict:
             opener = await browser.new_page()  # a first visitor: the server's RunManager starts
             await opener.goto(f"{url}/class-results")
             await opener.locator('[data-testid="stMain"] h1', has_text="Class results").first.wait_for(
-                state="visible", timeout=180_000)
+                state="visible", timeout=180_000
+            )
             await opener.close()
             stop, clicks, timeline = asyncio.Event(), [], []
-            sessions = [asyncio.create_task(click_session(browser, url, i, stop, clicks))
-                        for i in range(args.sessions)]
+            sessions = [
+                asyncio.create_task(click_session(browser, url, i, stop, clicks))
+                for i in range(args.sessions)
+            ]
             await asyncio.sleep(2.0)  # let the sessions open the app before the class presses Start
             submitted = time.time()
             accepted = submit_class(root, specs)
@@ -175,9 +193,15 @@ async def phase(executor: str, args, home: Path, specs: list) -> dict:
     during = while_training(clicks, timeline)
     if not during:  # runs so short that no click started while one trained (--quick): keep every click
         print(f"# {executor}: no click started while a run trained; all clicks are counted")
-    return {"accepted": len(accepted), "asked": len(specs), "clicks": during or [s for _, s in clicks],
-            "all_clicks": [s for _, s in clicks], "waits": waits, "seconds": time.time() - submitted,
-            "states": [r["state"] for r in records]}
+    return {
+        "accepted": len(accepted),
+        "asked": len(specs),
+        "clicks": during or [s for _, s in clicks],
+        "all_clicks": [s for _, s in clicks],
+        "waits": waits,
+        "seconds": time.time() - submitted,
+        "states": [r["state"] for r in records],
+    }
 
 
 def report(name: str, result: dict) -> None:
@@ -185,10 +209,12 @@ def report(name: str, result: dict) -> None:
     clicks, states = result["clicks"], result["states"]
     waits = "/".join(f"{f(result['waits']):.1f}" for f in (min, median, max)) if result["waits"] else "n/a"
     ended = sum(s not in ("queued", "running") for s in states)
-    print(f"{name:9s} accepted {result['accepted']}/{result['asked']}; {ended} ended "
-          f"({states.count('finished')} finished) in {result['seconds']:.0f} s; clicks while training: "
-          f"{len(clicks)} of {len(result['all_clicks'])}, median {median(clicks):.2f} s, "
-          f"p95 {p95(clicks):.2f} s; queue wait min/median/max {waits} s")
+    print(
+        f"{name:9s} accepted {result['accepted']}/{result['asked']}; {ended} ended "
+        f"({states.count('finished')} finished) in {result['seconds']:.0f} s; clicks while training: "
+        f"{len(clicks)} of {len(result['all_clicks'])}, median {median(clicks):.2f} s, "
+        f"p95 {p95(clicks):.2f} s; queue wait min/median/max {waits} s"
+    )
 
 
 def main() -> None:
@@ -202,9 +228,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.students, args.sessions, args.proteins, args.epochs, args.phase_seconds = 4, 2, 120, 1, 120.0
-    print(f"# classroom: {args.students} students start runs ({args.proteins} proteins, {args.epochs} "
-          f"epochs, small CNN) while {args.sessions} browser sessions click through the lessons; "
-          "2 runs train at once")
+    print(
+        f"# classroom: {args.students} students start runs ({args.proteins} proteins, {args.epochs} "
+        f"epochs, small CNN) while {args.sessions} browser sessions click through the lessons; "
+        "2 runs train at once"
+    )
     print(f"# machine: {common.cpu_model()}, {os.cpu_count()} cores; {load_text()}")
     specs = class_specs(args.students, args.proteins, args.epochs)
     results = {}

@@ -25,8 +25,12 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats; medians are reported")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: the machine is shared, and 2 threads on 2 busy cores stall)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: the machine is shared, and 2 threads on 2 busy cores stall)",
+    )
     return parser
 
 
@@ -121,7 +125,9 @@ def interleaved_wall_cpu(
     return wall, cpu
 
 
-def matmul_peak_gflops(*, n: int = 2048, repeats: int = 5, dtype: str = "float32", device: str = "cpu") -> float:
+def matmul_peak_gflops(
+    *, n: int = 2048, repeats: int = 5, dtype: str = "float32", device: str = "cpu"
+) -> float:
     """Measure the best torch.mm rate (GFLOP/s) on n x n matrices with the current thread count."""
     import torch
 

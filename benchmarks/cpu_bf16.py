@@ -32,7 +32,9 @@ class Run:
         self.model = SolubilityCNN()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.seconds: list[float] = []  # wall time of each training epoch
-        self.cpu_seconds: list[float] = []  # CPU time of each training epoch (one thread: load does not count)
+        self.cpu_seconds: list[
+            float
+        ] = []  # CPU time of each training epoch (one thread: load does not count)
 
     def autocast(self) -> torch.autocast:
         """The autocast context of this run (disabled for fp32)."""
@@ -84,13 +86,17 @@ def main() -> None:
     for name, run in runs.items():
         va, vauc = run.scores(val, autocast=run.bf16)
         ta, tauc = run.scores(test, autocast=run.bf16)
-        print(f"{name}: epoch wall s {', '.join(f'{s:.1f}' for s in run.seconds)}, CPU s "
-              f"{', '.join(f'{s:.1f}' for s in run.cpu_seconds)}; "
-              f"val acc {va:.4f} auc {vauc:.4f}; test acc {ta:.4f} auc {tauc:.4f}")
+        print(
+            f"{name}: epoch wall s {', '.join(f'{s:.1f}' for s in run.seconds)}, CPU s "
+            f"{', '.join(f'{s:.1f}' for s in run.cpu_seconds)}; "
+            f"val acc {va:.4f} auc {vauc:.4f}; test acc {ta:.4f} auc {tauc:.4f}"
+        )
     fa, fauc = runs["fp32"].scores(test, autocast=False)
     ba, bauc = runs["bf16"].scores(test, autocast=False)
-    print(f"test, both scored in fp32: fp32-trained acc {fa:.4f} auc {fauc:.4f}; "
-          f"bf16-trained acc {ba:.4f} auc {bauc:.4f}")
+    print(
+        f"test, both scored in fp32: fp32-trained acc {fa:.4f} auc {fauc:.4f}; "
+        f"bf16-trained acc {ba:.4f} auc {bauc:.4f}"
+    )
     wall_ratio = median([f / b for f, b in zip(runs["fp32"].seconds, runs["bf16"].seconds)])
     ratio = median([f / b for f, b in zip(runs["fp32"].cpu_seconds, runs["bf16"].cpu_seconds)])
     print(f"bf16 epoch speedup: CPU time x{ratio:.2f}, wall x{wall_ratio:.2f}")

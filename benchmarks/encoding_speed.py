@@ -70,14 +70,20 @@ def main() -> None:
     residues = sum(len(s) for s in sequences)
     print(machine_header("encoding speed (residues/s, median of interleaved runs)", threads))
     print(f"# sample: {n} DeepSol sequences, {residues:,} residues, {repeats} repeats")
-    wall, cpu = interleaved_wall_cpu({name: (lambda f=f: f(sequences)) for name, f in METHODS.items()}, repeats)
+    wall, cpu = interleaved_wall_cpu(
+        {name: (lambda f=f: f(sequences)) for name, f in METHODS.items()}, repeats
+    )
     rates = {name: residues / median(t) for name, t in cpu.items()}
     wall_rates = {name: residues / median(t) for name, t in wall.items()}
     base, wall_base = rates["notes_loop"], wall_rates["notes_loop"]
-    print("# rates per CPU-second (one thread: waiting for a busy core is not counted); wall-clock ratio in brackets")
+    print(
+        "# rates per CPU-second (one thread: waiting for a busy core is not counted); wall-clock ratio in brackets"
+    )
     for name, rate in rates.items():
-        print(f"{name:24s} {rate:14,.0f} residues/s   x{rate / base:8.1f} vs notes_loop  "
-              f"(wall x{wall_rates[name] / wall_base:.1f})")
+        print(
+            f"{name:24s} {rate:14,.0f} residues/s   x{rate / base:8.1f} vs notes_loop  "
+            f"(wall x{wall_rates[name] / wall_base:.1f})"
+        )
     print(result_line("encoding_speedup", rates["protlab_encode"] / base, 1))
 
 

@@ -34,7 +34,9 @@ def load_predictor(workdir: Path) -> tuple[Predictor, str]:
         return Predictor.default(), f"default model {DEFAULT_MODEL_PATH.name}"
     torch.manual_seed(0)
     config = CNNConfig()
-    path = save_checkpoint(workdir / "fresh.pt", SolubilityCNN(config), kind="cnn", model_config=asdict(config))
+    path = save_checkpoint(
+        workdir / "fresh.pt", SolubilityCNN(config), kind="cnn", model_config=asdict(config)
+    )
     return Predictor.from_checkpoint(path), "freshly built SolubilityCNN (assets/models/default.pt not found)"
 
 
@@ -55,7 +57,9 @@ def fasta_text(sequences: list[str]) -> str:
     return "".join(f">seq{i + 1}\n" + "\n".join(textwrap.wrap(s, 60)) + "\n" for i, s in enumerate(sequences))
 
 
-def paired(ours: Callable[[], object], theirs: Callable[[], object], repeats: int) -> tuple[list[float], list[float], list[float]]:
+def paired(
+    ours: Callable[[], object], theirs: Callable[[], object], repeats: int
+) -> tuple[list[float], list[float], list[float]]:
     """Time ours() and theirs() alternately; returns ours' wall and CPU seconds and theirs' wall seconds."""
     wall, cpu, other = [], [], []
     for _ in range(repeats):
@@ -73,8 +77,10 @@ def report(name: str, ours: list[float], cpu: list[float], theirs: list[float], 
     p50, p95 = float(np.percentile(ours, 50)) * scale, float(np.percentile(ours, 95)) * scale
     cpu50 = float(np.percentile(cpu, 50)) * scale
     ratio = median(theirs) / median(ours)
-    print(f"{name:34s} p50 {p50:9.2f} {unit}  p95 {p95:9.2f} {unit}  CPU p50 {cpu50:9.2f} {unit}  "
-          f"(x{ratio:.1f} faster than the notes' way)")
+    print(
+        f"{name:34s} p50 {p50:9.2f} {unit}  p95 {p95:9.2f} {unit}  CPU p50 {cpu50:9.2f} {unit}  "
+        f"(x{ratio:.1f} faster than the notes' way)"
+    )
     return p50
 
 
@@ -83,7 +89,9 @@ def main() -> None:
     parser = base_parser(__doc__)
     args = parser.parse_args()
     threads = set_threads(args.threads)
-    n_single, n_batch, n_batch_runs, n_attr = (3, 20, 1, 2) if args.quick else (50, 1000, max(3, args.repeats), 15)
+    n_single, n_batch, n_batch_runs, n_attr = (
+        (3, 20, 1, 2) if args.quick else (50, 1000, max(3, args.repeats), 15)
+    )
     with tempfile.TemporaryDirectory() as tmp:
         predictor, source = load_predictor(Path(tmp))
         reference = ReferenceCNN().eval()
@@ -97,20 +105,28 @@ def main() -> None:
         predictor.predict([clean_sequence(single_text).sequence])  # warm-up
         one = report(
             f"one sequence ({len(single)} aa)",
-            *paired(lambda: predictor.predict([clean_sequence(single_text).sequence]),
-                    lambda: notes_predict(reference, [single.upper()]), n_single),
+            *paired(
+                lambda: predictor.predict([clean_sequence(single_text).sequence]),
+                lambda: notes_predict(reference, [single.upper()]),
+                n_single,
+            ),
         )
         many = report(
             f"{n_batch} sequences (FASTA text)",
-            *paired(lambda: predictor.predict([r.sequence for r in parse_sequences(batch_text)]),
-                    lambda: notes_predict(reference, batch), n_batch_runs),
+            *paired(
+                lambda: predictor.predict([r.sequence for r in parse_sequences(batch_text)]),
+                lambda: notes_predict(reference, batch),
+                n_batch_runs,
+            ),
             unit="s",
         )
         cleaned = clean_sequence(single_text).sequence
         attr, attr_cpu, _ = paired(lambda: predictor.attribution(cleaned), lambda: None, n_attr)
         attr_p50 = float(np.percentile(attr, 50)) * 1000
-        print(f"{'one attribution map (' + str(len(single)) + ' aa)':34s} p50 {attr_p50:9.2f} ms  p95 "
-              f"{float(np.percentile(attr, 95)) * 1000:9.2f} ms  CPU p50 {float(np.percentile(attr_cpu, 50)) * 1000:9.2f} ms")
+        print(
+            f"{'one attribution map (' + str(len(single)) + ' aa)':34s} p50 {attr_p50:9.2f} ms  p95 "
+            f"{float(np.percentile(attr, 95)) * 1000:9.2f} ms  CPU p50 {float(np.percentile(attr_cpu, 50)) * 1000:9.2f} ms"
+        )
         print(result_line("single_p50_ms", one))
         print(result_line(f"batch{n_batch}_seconds", many, 3))
         print(result_line("attribution_p50_ms", attr_p50))

@@ -49,7 +49,9 @@ class ReferenceDataset(Dataset):
 class ReferenceCNN(nn.Module):
     """The notes' ProteinSolubilityClassifier: embedding, two k=5 convolutions, masked mean, linear."""
 
-    def __init__(self, vocab_size: int = 21, embed_dim: int = 64, hidden_dim: int = 128, num_classes: int = 2):
+    def __init__(
+        self, vocab_size: int = 21, embed_dim: int = 64, hidden_dim: int = 128, num_classes: int = 2
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         self.conv1 = nn.Conv1d(embed_dim, hidden_dim, kernel_size=5, padding=2)

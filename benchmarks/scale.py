@@ -72,7 +72,9 @@ def train_fixed(train: Any, val: Any, n_batches: int) -> None:
         if isinstance(event, BatchEvent) and event.batch >= n_batches:
             stop.set()
 
-    config = TrainConfig(epochs=1, batch_size=32, scheduler="none", patience=0, device="cpu", batch_events=True)
+    config = TrainConfig(
+        epochs=1, batch_size=32, scheduler="none", patience=0, device="cpu", batch_events=True
+    )
     train_model(SolubilityCNN(), train, val, config, callback=on_event, stop=stop)
 
 
@@ -112,15 +114,25 @@ def child(n: int, quick: bool) -> dict:
     train_fixed(data, val, n_train)
     t_train = time.process_time() - start
     with tempfile.TemporaryDirectory() as tmp:
-        path = save_checkpoint(Path(tmp) / "m.pt", SolubilityCNN(), kind="cnn", model_config=asdict(CNNConfig()))
+        path = save_checkpoint(
+            Path(tmp) / "m.pt", SolubilityCNN(), kind="cnn", model_config=asdict(CNNConfig())
+        )
         predictor = Predictor.from_checkpoint(path)
         chosen = sequences[: (20 if quick else PREDICT_SEQUENCES)]
         t_pred = timed_median(lambda: predictor.predict(chosen), 1)
     return {
-        "n": n, "residues": residues, "string_mb": string_mb, "rss_base_mb": rss_base,
-        "tokenise_res_per_s": residues / t_tok, "tokenise_peak_mb": m_tok, "flat_mb": data.flat.nbytes / MB,
-        "batching_res_per_s": residues / t_bat, "batching_peak_mb": m_bat, "rss_data_mb": rss_data,
-        "train_res_per_s": train_residues / t_train, "predict_seq_per_s": len(chosen) / t_pred,
+        "n": n,
+        "residues": residues,
+        "string_mb": string_mb,
+        "rss_base_mb": rss_base,
+        "tokenise_res_per_s": residues / t_tok,
+        "tokenise_peak_mb": m_tok,
+        "flat_mb": data.flat.nbytes / MB,
+        "batching_res_per_s": residues / t_bat,
+        "batching_peak_mb": m_bat,
+        "rss_data_mb": rss_data,
+        "train_res_per_s": train_residues / t_train,
+        "predict_seq_per_s": len(chosen) / t_pred,
         "maxrss_mb": maxrss_mb(),
     }
 
@@ -135,30 +147,40 @@ def main() -> None:
         print(json.dumps(child(args.child, args.quick)))
         return
     print(machine_header("scale: throughput and peak memory per data-set size (fresh process each)", threads))
-    print(f"# training pass: {1 if args.quick else TRAIN_BATCHES} batches of 32; prediction: "
-          f"{20 if args.quick else PREDICT_SEQUENCES} sequences; throughput in residues per CPU-second "
-          "(one thread; time spent waiting for a busy core is not counted) unless noted")
-    print(f"{'n':>8} {'residues':>11} {'strings MB':>10} {'tokenise/s':>10} {'tok peak MB':>11} "
-          f"{'batch/s':>10} {'bat peak MB':>11} {'data RSS +MB':>12} {'train/s':>9} {'pred seq/s':>10} "
-          f"{'maxrss MB':>9}")
+    print(
+        f"# training pass: {1 if args.quick else TRAIN_BATCHES} batches of 32; prediction: "
+        f"{20 if args.quick else PREDICT_SEQUENCES} sequences; throughput in residues per CPU-second "
+        "(one thread; time spent waiting for a busy core is not counted) unless noted"
+    )
+    print(
+        f"{'n':>8} {'residues':>11} {'strings MB':>10} {'tokenise/s':>10} {'tok peak MB':>11} "
+        f"{'batch/s':>10} {'bat peak MB':>11} {'data RSS +MB':>12} {'train/s':>9} {'pred seq/s':>10} "
+        f"{'maxrss MB':>9}"
+    )
     rows = []
     for n in QUICK_SIZES if args.quick else SIZES:
-        cmd = [sys.executable, __file__, "--child", str(n), "--threads", str(threads)] + (["--quick"] if args.quick
-                                                                                          else [])
+        cmd = [sys.executable, __file__, "--child", str(n), "--threads", str(threads)] + (
+            ["--quick"] if args.quick else []
+        )
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         row = json.loads(out.strip().splitlines()[-1])
         row["data_rss_mb"] = row["rss_data_mb"] - row["rss_base_mb"] + row["string_mb"]
         rows.append(row)
-        print(f"{row['n']:>8,} {row['residues']:>11,} {row['string_mb']:>10.1f} {row['tokenise_res_per_s']:>10.3g} "
-              f"{row['tokenise_peak_mb']:>11.1f} {row['batching_res_per_s']:>10.3g} {row['batching_peak_mb']:>11.1f} "
-              f"{row['data_rss_mb']:>12.1f} {row['train_res_per_s']:>9.0f} {row['predict_seq_per_s']:>10.0f} "
-              f"{row['maxrss_mb']:>9.0f}", flush=True)
+        print(
+            f"{row['n']:>8,} {row['residues']:>11,} {row['string_mb']:>10.1f} {row['tokenise_res_per_s']:>10.3g} "
+            f"{row['tokenise_peak_mb']:>11.1f} {row['batching_res_per_s']:>10.3g} {row['batching_peak_mb']:>11.1f} "
+            f"{row['data_rss_mb']:>12.1f} {row['train_res_per_s']:>9.0f} {row['predict_seq_per_s']:>10.0f} "
+            f"{row['maxrss_mb']:>9.0f}",
+            flush=True,
+        )
     first, last = rows[0], rows[-1]
     print("# data RSS +MB: sequence strings plus the resident-set growth while tokenising and batching them")
-    print(f"largest/smallest throughput: tokenise {last['tokenise_res_per_s'] / first['tokenise_res_per_s']:.2f}, "
-          f"batching {last['batching_res_per_s'] / first['batching_res_per_s']:.2f}, "
-          f"train {last['train_res_per_s'] / first['train_res_per_s']:.2f}, "
-          f"predict {last['predict_seq_per_s'] / first['predict_seq_per_s']:.2f}")
+    print(
+        f"largest/smallest throughput: tokenise {last['tokenise_res_per_s'] / first['tokenise_res_per_s']:.2f}, "
+        f"batching {last['batching_res_per_s'] / first['batching_res_per_s']:.2f}, "
+        f"train {last['train_res_per_s'] / first['train_res_per_s']:.2f}, "
+        f"predict {last['predict_seq_per_s'] / first['predict_seq_per_s']:.2f}"
+    )
     growth = (last["data_rss_mb"] - first["data_rss_mb"]) / max(last["string_mb"] - first["string_mb"], 1e-9)
     print(f"peak_rss_mb_at_{last['n']}={last['maxrss_mb']:.0f} data_mb_per_string_mb={growth:.2f}")
 

@@ -39,8 +39,10 @@ VAL_SIZE = 64  # sequences in the small validation set train_model needs (its ti
 
 def conv_layers(config: CNNConfig) -> list[tuple[int, int, int]]:
     """(C_in, C_out, k) of every convolution of a SolubilityCNN."""
-    return [(config.embed_dim if i == 0 else config.hidden_dim, config.hidden_dim, config.kernel_size)
-            for i in range(config.num_layers)]
+    return [
+        (config.embed_dim if i == 0 else config.hidden_dim, config.hidden_dim, config.kernel_size)
+        for i in range(config.num_layers)
+    ]
 
 
 def protlab_precision(device: str, fp32: bool) -> str:
@@ -52,17 +54,38 @@ def protlab_precision(device: str, fp32: bool) -> str:
     return "fp32" + (" (--fp32)" if fp32 else "")
 
 
-def protlab_epoch(sequences: list[str], labels: np.ndarray, val: tuple[list[str], np.ndarray], *,
-                  seed: int, device: str, mixed: bool, fp32: bool = False) -> float:
+def protlab_epoch(
+    sequences: list[str],
+    labels: np.ndarray,
+    val: tuple[list[str], np.ndarray],
+    *,
+    seed: int,
+    device: str,
+    mixed: bool,
+    fp32: bool = False,
+) -> float:
     """Tokenise, build the default CNN and run train_model for one epoch; returns its training loss."""
-    train_set = TokenizedSet.from_sequences(sequences, labels, vocab_size=NOTES_VOCAB_SIZE,
-                                            max_length=PROTLAB_MAX_LENGTH)
-    val_set = TokenizedSet.from_sequences(val[0], val[1], vocab_size=NOTES_VOCAB_SIZE,
-                                          max_length=PROTLAB_MAX_LENGTH)
+    train_set = TokenizedSet.from_sequences(
+        sequences, labels, vocab_size=NOTES_VOCAB_SIZE, max_length=PROTLAB_MAX_LENGTH
+    )
+    val_set = TokenizedSet.from_sequences(
+        val[0], val[1], vocab_size=NOTES_VOCAB_SIZE, max_length=PROTLAB_MAX_LENGTH
+    )
     model = SolubilityCNN(CNNConfig(vocab_size=NOTES_VOCAB_SIZE))
-    config = TrainConfig(optimizer="adam", lr=1e-3, batch_size=32, epochs=1, patience=0, scheduler="none",
-                         grad_clip=1.0, seed=seed, device=device, mixed_precision=mixed,
-                         max_length=PROTLAB_MAX_LENGTH, cpu_bf16=not fp32)
+    config = TrainConfig(
+        optimizer="adam",
+        lr=1e-3,
+        batch_size=32,
+        epochs=1,
+        patience=0,
+        scheduler="none",
+        grad_clip=1.0,
+        seed=seed,
+        device=device,
+        mixed_precision=mixed,
+        max_length=PROTLAB_MAX_LENGTH,
+        cpu_bf16=not fp32,
+    )
     result = train_model(model, train_set, val_set, config)
     if device == "cuda":
         torch.cuda.synchronize()
@@ -74,7 +97,9 @@ def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
     parser = base_parser(__doc__)
     parser.add_argument("--subset", type=int, default=None, help="sequences per epoch (default: all 6,942)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=default_device)
-    parser.add_argument("--fp32", action="store_true", help="turn ProtLab's CPU bf16 autocast off (TrainConfig.cpu_bf16)")
+    parser.add_argument(
+        "--fp32", action="store_true", help="turn ProtLab's CPU bf16 autocast off (TrainConfig.cpu_bf16)"
+    )
     args = parser.parse_args(argv)
     if args.repeats == parser.get_default("repeats"):
         args.repeats = 3
@@ -88,16 +113,25 @@ def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
     useful_reference = float(np.minimum(residues, REFERENCE_MAX_LEN).sum())  # the reference cuts at 512
     flops = conv_flops_per_residue(conv_layers(CNNConfig(vocab_size=NOTES_VOCAB_SIZE)))
     n = len(sequences)
-    print(machine_header(f"training throughput, one epoch, device {args.device}"
-                         f"{' with mixed precision' if mixed else ''}", threads))
-    print(f"# data: {n} DeepSol sequences{' (full epoch)' if n == 6942 else ' (random subset)'}, "
-          f"{int(useful_protlab):,} residues; reference keeps {int(useful_reference):,} (cut at "
-          f"{REFERENCE_MAX_LEN}), pads to {n * REFERENCE_MAX_LEN:,} positions; {repeats} interleaved repeats")
-    print(f"# protlab arithmetic: {protlab_precision(args.device, args.fp32)}; reference: fp32 (as in the notes)")
+    print(
+        machine_header(
+            f"training throughput, one epoch, device {args.device}{' with mixed precision' if mixed else ''}",
+            threads,
+        )
+    )
+    print(
+        f"# data: {n} DeepSol sequences{' (full epoch)' if n == 6942 else ' (random subset)'}, "
+        f"{int(useful_protlab):,} residues; reference keeps {int(useful_reference):,} (cut at "
+        f"{REFERENCE_MAX_LEN}), pads to {n * REFERENCE_MAX_LEN:,} positions; {repeats} interleaved repeats"
+    )
+    print(
+        f"# protlab arithmetic: {protlab_precision(args.device, args.fp32)}; reference: fp32 (as in the notes)"
+    )
     fns = {
         "reference": lambda: run_reference_epoch(sequences, labels, seed=0, device=args.device),
-        "protlab": lambda: protlab_epoch(sequences, labels, val, seed=0, device=args.device, mixed=mixed,
-                                         fp32=args.fp32),
+        "protlab": lambda: protlab_epoch(
+            sequences, labels, val, seed=0, device=args.device, mixed=mixed, fp32=args.fp32
+        ),
         "peak": lambda: peak.append(matmul_peak_gflops(device=args.device, repeats=3)),
     }
     peak: list[float] = []
@@ -109,18 +143,26 @@ def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
     cpu_ratios = [r / p for r, p in zip(cpu["reference"], cpu["protlab"])]
     peak_g = median(peak)
     for name in ("reference", "protlab"):
-        print(f"{name:10s} {n / median(times[name]):9.1f} seqs/s wall, {n / median(cpu[name]):9.1f} seqs/s per "
-              f"CPU-second  (epoch wall s: {', '.join(f'{t:.2f}' for t in times[name])}; CPU s: "
-              f"{', '.join(f'{t:.2f}' for t in cpu[name])})")
-    print(f"fp32 matmul peak ({threads} thread(s)): {peak_g:.1f} GFLOP/s (median of {len(peak)} best-of-3, "
-          "measured between epochs)")
+        print(
+            f"{name:10s} {n / median(times[name]):9.1f} seqs/s wall, {n / median(cpu[name]):9.1f} seqs/s per "
+            f"CPU-second  (epoch wall s: {', '.join(f'{t:.2f}' for t in times[name])}; CPU s: "
+            f"{', '.join(f'{t:.2f}' for t in cpu[name])})"
+        )
+    print(
+        f"fp32 matmul peak ({threads} thread(s)): {peak_g:.1f} GFLOP/s (median of {len(peak)} best-of-3, "
+        "measured between epochs)"
+    )
     for clock, t in (("wall", times), ("CPU", cpu)):
         ref_rate = useful_reference * flops / median(t["reference"]) / 1e9
         pl_rate = useful_protlab * flops / median(t["protlab"]) / 1e9
-        print(f"useful conv FLOP rate ({clock} time): reference {ref_rate:.1f} GFLOP/s ({100 * ref_rate / peak_g:.0f}% "
-              f"of peak), protlab {pl_rate:.1f} GFLOP/s ({100 * pl_rate / peak_g:.0f}% of peak)")
-    print(f"paired speedups, wall: {', '.join(f'{r:.2f}' for r in ratios)}; CPU time: "
-          f"{', '.join(f'{r:.2f}' for r in cpu_ratios)} (CPU-time median {median(cpu_ratios):.2f})")
+        print(
+            f"useful conv FLOP rate ({clock} time): reference {ref_rate:.1f} GFLOP/s ({100 * ref_rate / peak_g:.0f}% "
+            f"of peak), protlab {pl_rate:.1f} GFLOP/s ({100 * pl_rate / peak_g:.0f}% of peak)"
+        )
+    print(
+        f"paired speedups, wall: {', '.join(f'{r:.2f}' for r in ratios)}; CPU time: "
+        f"{', '.join(f'{r:.2f}' for r in cpu_ratios)} (CPU-time median {median(cpu_ratios):.2f})"
+    )
     print(result_line("speedup_vs_reference", median(ratios)))
 
 

@@ -17,8 +17,14 @@ from ui.router import ensure_router
 
 ensure_router()
 
-ACTIVATION_NAMES = {"ReLU": "relu", "GELU": "gelu", "Sigmoid": "sigmoid", "Tanh": "tanh", "SiLU (Swish)": "silu",
-                    "LeakyReLU": "leaky_relu"}  # shown name -> protlab.models.mlp key
+ACTIVATION_NAMES = {
+    "ReLU": "relu",
+    "GELU": "gelu",
+    "Sigmoid": "sigmoid",
+    "Tanh": "tanh",
+    "SiLU (Swish)": "silu",
+    "LeakyReLU": "leaky_relu",
+}  # shown name -> protlab.models.mlp key
 NORM_NAMES = {"None": None, "LayerNorm": "layernorm", "BatchNorm": "batchnorm"}
 COLUMNS = ["order", "width", "activation", "dropout", "norm"]
 BATCH = 32  # proteins in the example batch pushed through the network
@@ -29,11 +35,17 @@ PRESETS = {
 }
 
 
-def layers_frame(widths: list[int], activation: str = "ReLU", dropout: float = 0.0, norm: str = "None") -> pd.DataFrame:
+def layers_frame(
+    widths: list[int], activation: str = "ReLU", dropout: float = 0.0, norm: str = "None"
+) -> pd.DataFrame:
     """Return an editor table with one row per hidden layer."""
-    rows = [{"order": i + 1, "width": w, "activation": activation, "dropout": dropout, "norm": norm}
-            for i, w in enumerate(widths)]
-    return pd.DataFrame(rows, columns=COLUMNS).astype({"order": "float64", "width": "float64", "dropout": "float64"})
+    rows = [
+        {"order": i + 1, "width": w, "activation": activation, "dropout": dropout, "norm": norm}
+        for i, w in enumerate(widths)
+    ]
+    return pd.DataFrame(rows, columns=COLUMNS).astype(
+        {"order": "float64", "width": "float64", "dropout": "float64"}
+    )
 
 
 def set_layers(frame: pd.DataFrame, message: str = "") -> None:
@@ -75,8 +87,12 @@ def relu_to_gelu() -> None:
     n = int((frame["activation"] == "ReLU").sum())
     before = st.session_state.get("bn_total")
     frame.loc[frame["activation"] == "ReLU", "activation"] = "GELU"
-    set_layers(frame, f"Switched {n} ReLU layer(s) to GELU. Parameters before: {before:,}" if before is not None
-               else f"Switched {n} ReLU layer(s) to GELU.")
+    set_layers(
+        frame,
+        f"Switched {n} ReLU layer(s) to GELU. Parameters before: {before:,}"
+        if before is not None
+        else f"Switched {n} ReLU layer(s) to GELU.",
+    )
     st.session_state["bn_before_switch"] = before
 
 
@@ -90,8 +106,14 @@ def to_specs(frame: pd.DataFrame) -> list[LayerSpec]:
         if float(width) != int(width):
             raise ConfigError(f"Layer {i} width must be a whole number of neurons; got {width}.")
         dropout = 0.0 if row.dropout is None or pd.isna(row.dropout) else float(row.dropout)
-        specs.append(LayerSpec(int(width), ACTIVATION_NAMES.get(row.activation, "relu"), dropout,
-                               NORM_NAMES.get(row.norm if isinstance(row.norm, str) else "None")))
+        specs.append(
+            LayerSpec(
+                int(width),
+                ACTIVATION_NAMES.get(row.activation, "relu"),
+                dropout,
+                NORM_NAMES.get(row.norm if isinstance(row.norm, str) else "None"),
+            )
+        )
     return specs
 
 
@@ -111,22 +133,28 @@ def controls() -> tuple[int, int, bool]:
     for col, (name, (label, *_)) in zip(cols, PRESETS.items()):
         col.button(label, key=f"bn_preset_{name}", on_click=apply_preset, args=(name,), width="stretch")
     c1, c2, c3 = st.columns(3)
-    input_dim = c1.number_input("Input size (features per protein)", min_value=0, max_value=10_000_000,
-                                key="bn_input")
-    classes = c2.number_input("Number of classes (outputs)", min_value=0, max_value=10_000_000,
-                              key="bn_classes")
+    input_dim = c1.number_input(
+        "Input size (features per protein)", min_value=0, max_value=10_000_000, key="bn_input"
+    )
+    classes = c2.number_input(
+        "Number of classes (outputs)", min_value=0, max_value=10_000_000, key="bn_classes"
+    )
     softmax = c3.checkbox("Softmax at the output", value=False, key="bn_softmax")
-    explain("20 inputs = the fraction of each amino acid in a protein. Softmax turns the outputs into "
-            "probabilities that add up to 1; leave it off when training with nn.CrossEntropyLoss, which applies it "
-            "itself.")
+    explain(
+        "20 inputs = the fraction of each amino acid in a protein. Softmax turns the outputs into "
+        "probabilities that add up to 1; leave it off when training with nn.CrossEntropyLoss, which applies it "
+        "itself."
+    )
     with st.expander("Quick fill: replace the stack with N identical layers"):
         q1, q2, q3, q4 = st.columns([1, 1, 1, 1])
         q1.number_input("N layers", min_value=0, max_value=10_000, value=3, key="bn_fill_n")
         q2.number_input("width", min_value=0, max_value=10_000_000, value=64, key="bn_fill_width")
         q3.selectbox("activation", list(ACTIVATION_NAMES), key="bn_fill_act")
         q4.button("Replace the stack", key="bn_fill", on_click=fill_stack, width="stretch")
-        explain(f"Try silly values too: ProtLab checks them before building anything (at most {MAX_LAYERS} "
-                f"hidden layers, each 1 to {MAX_WIDTH:,} neurons wide).")
+        explain(
+            f"Try silly values too: ProtLab checks them before building anything (at most {MAX_LAYERS} "
+            f"hidden layers, each 1 to {MAX_WIDTH:,} neurons wide)."
+        )
     return int(input_dim), int(classes), bool(softmax)
 
 
@@ -134,28 +162,41 @@ def layer_editor() -> pd.DataFrame:
     """Draw the editable layer table and return the student's current version of it."""
     st.markdown("**Hidden layers** (one row each, input side first)")
     frame = st.data_editor(
-        st.session_state["bn_layers"], key=f"bn_editor_{st.session_state['bn_version']}", num_rows="dynamic",
-        hide_index=True, width="stretch",
+        st.session_state["bn_layers"],
+        key=f"bn_editor_{st.session_state['bn_version']}",
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
         column_config={
-            "order": st.column_config.NumberColumn("order", help="Layers run in increasing order; change the numbers "
-                                                   "to move a layer up or down.", step=1, format="%d"),
-            "width": st.column_config.NumberColumn("width (neurons)", min_value=1, max_value=MAX_WIDTH, step=1,
-                                                   default=32, format="%d"),
-            "activation": st.column_config.SelectboxColumn("activation", options=list(ACTIVATION_NAMES),
-                                                           default="ReLU", required=True),
-            "dropout": st.column_config.NumberColumn("dropout", min_value=0.0, max_value=0.9, step=0.05,
-                                                     default=0.0, format="%.2f"),
-            "norm": st.column_config.SelectboxColumn("normalisation", options=list(NORM_NAMES), default="None",
-                                                     required=True),
+            "order": st.column_config.NumberColumn(
+                "order",
+                help="Layers run in increasing order; change the numbers to move a layer up or down.",
+                step=1,
+                format="%d",
+            ),
+            "width": st.column_config.NumberColumn(
+                "width (neurons)", min_value=1, max_value=MAX_WIDTH, step=1, default=32, format="%d"
+            ),
+            "activation": st.column_config.SelectboxColumn(
+                "activation", options=list(ACTIVATION_NAMES), default="ReLU", required=True
+            ),
+            "dropout": st.column_config.NumberColumn(
+                "dropout", min_value=0.0, max_value=0.9, step=0.05, default=0.0, format="%.2f"
+            ),
+            "norm": st.column_config.SelectboxColumn(
+                "normalisation", options=list(NORM_NAMES), default="None", required=True
+            ),
         },
     )
     st.session_state["bn_current"] = frame
     b1, b2 = st.columns(2)
     b1.button("Switch every ReLU to GELU", key="bn_gelu", on_click=relu_to_gelu, width="stretch")
     b2.button("Tidy rows into their order", key="bn_tidy", on_click=tidy_order, width="stretch")
-    explain("Add a layer with the + row at the bottom of the table, delete one by selecting its row and pressing "
-            "the bin icon, and reorder by editing the order numbers. Dropout switches neurons off at random "
-            "while training; normalisation rescales each layer's outputs to keep training stable.")
+    explain(
+        "Add a layer with the + row at the bottom of the table, delete one by selecting its row and pressing "
+        "the bin icon, and reorder by editing the order numbers. Dropout switches neurons off at random "
+        "while training; normalisation rescales each layer's outputs to keep training stable."
+    )
     return frame
 
 
@@ -167,9 +208,11 @@ def render_network(config: MLPConfig) -> None:
     total = count_parameters(model)
     st.session_state["bn_total"] = total
     if not config.layers:
-        st.info("No hidden layers: the network is a single linear layer followed by softmax over the classes, "
-                "which is (multinomial) logistic regression. It can only draw straight decision boundaries.",
-                icon=":material/info:")
+        st.info(
+            "No hidden layers: the network is a single linear layer followed by softmax over the classes, "
+            "which is (multinomial) logistic regression. It can only draw straight decision boundaries.",
+            icon=":material/info:",
+        )
     c1, c2 = st.columns(2)
     c1.metric("Total parameters", f"{total:,}")
     c2.metric("Layers with weights", f"{len(config.layers) + 1}")
@@ -177,31 +220,43 @@ def render_network(config: MLPConfig) -> None:
     if message:
         before = st.session_state.pop("bn_before_switch", None)
         same = "unchanged" if before == total else "different"
-        st.success(f"{message}; after: {total:,} ({same}). Activations like ReLU and GELU are fixed "
-                   "functions applied to each number: they have no weights to learn, so swapping one for another "
-                   "never changes the parameter count.", icon=":material/check_circle:")
+        st.success(
+            f"{message}; after: {total:,} ({same}). Activations like ReLU and GELU are fixed "
+            "functions applied to each number: they have no weights to learn, so swapping one for another "
+            "never changes the parameter count.",
+            icon=":material/check_circle:",
+        )
     left, right = st.columns([1, 1])
     with left:
         st.plotly_chart(network_figure(summary, config.input_dim, BATCH), key="bn_diagram")
     with right:
-        st.dataframe(summary.rename(columns={"output_shape": f"output shape (batch of {BATCH})"}),
-                     hide_index=True, key="bn_summary")
-        explain("A Linear layer from n to m neurons has n × m weights plus m biases. LayerNorm and BatchNorm add "
-                "a scale and a shift per neuron. Activations and dropout add nothing.")
+        st.dataframe(
+            summary.rename(columns={"output_shape": f"output shape (batch of {BATCH})"}),
+            hide_index=True,
+            key="bn_summary",
+        )
+        explain(
+            "A Linear layer from n to m neurons has n × m weights plus m biases. LayerNorm and BatchNorm add "
+            "a scale and a shift per neuron. Activations and dropout add nothing."
+        )
     names = list(dict.fromkeys(spec.activation for spec in config.layers))
     if names:
         st.markdown("**The activations in your network and their slopes**")
         labels = {key: shown for shown, key in ACTIVATION_NAMES.items()}
         st.plotly_chart(activation_figure(activation_curves(names), labels), key="bn_activations")
-        explain("The slope (derivative) is what backpropagation multiplies by. Where it is near 0, as for Sigmoid "
-                "and Tanh far from zero, learning signals fade: the 'vanishing gradient'.")
+        explain(
+            "The slope (derivative) is what backpropagation multiplies by. Where it is near 0, as for Sigmoid "
+            "and Tanh far from zero, learning signals fade: the 'vanishing gradient'."
+        )
     pytorch_panel(sequential_code(config), title="Show me the PyTorch (nn.Sequential)")
     pytorch_panel(module_code(config), title="Show me the PyTorch (an nn.Module class)")
 
 
 st.title("3 · Build a network")
-st.markdown("A feed-forward network is a stack of layers: each one mixes its inputs with weights, then bends the "
-            "result with an activation. Build one, and ProtLab builds the real PyTorch model to inspect.")
+st.markdown(
+    "A feed-forward network is a stack of layers: each one mixes its inputs with weights, then bends the "
+    "result with an activation. Build one, and ProtLab builds the real PyTorch model to inspect."
+)
 input_dim, num_classes, softmax = controls()
 layers = layer_editor()
 try:

@@ -33,52 +33,86 @@ def class_panel() -> None:
     queue_summary()
     rows = class_rows()
     if not rows:
-        st.info("No run is shared yet. On **Train a classifier**, tick **Share with the class** under a run: "
-                "it appears here within a few seconds.", icon=":material/groups:")
+        st.info(
+            "No run is shared yet. On **Train a classifier**, tick **Share with the class** under a run: "
+            "it appears here within a few seconds.",
+            icon=":material/groups:",
+        )
         return
     names = run_names(rows)
     histories = class_histories(rows)
     ranking = ranking_table(rows, names, histories)
     st.subheader(f"Ranking by held-out AUC ({len(rows)} shared runs)")
     number = st.column_config.NumberColumn
-    st.dataframe(ranking, hide_index=True, key="class-ranking", column_config={
-        "rank": number("#", format="%d", width="small"), "name": st.column_config.TextColumn("Name"),
-        "test AUC": number("Test AUC", format="%.3f", width="small"),
-        "test MCC": number("Test MCC", format="%.3f", width="small"),
-        "best val AUC": number("Best val AUC", format="%.3f", width="small"),
-        "model": st.column_config.TextColumn("Model", width="small"),
-        "optimizer": st.column_config.TextColumn("Optimizer"),
-        "learning rate": number("LR", format="%g", width="small"),
-        "weight decay": number("WD", format="%g", width="small", help="Weight decay"),
-        "batch size": number("Batch", format="%d", width="small"),
-        "epochs": st.column_config.TextColumn("Epochs", width="small"),
-        "data": st.column_config.TextColumn("Data"), "state": st.column_config.TextColumn("Status"),
-        "run_id": None})
-    explain("Runs still training are ranked below the finished ones until they have a test AUC. The test set "
-            "is 10% of each student's data that their model never saw; runs on the same data compare fairly.")
+    st.dataframe(
+        ranking,
+        hide_index=True,
+        key="class-ranking",
+        column_config={
+            "rank": number("#", format="%d", width="small"),
+            "name": st.column_config.TextColumn("Name"),
+            "test AUC": number("Test AUC", format="%.3f", width="small"),
+            "test MCC": number("Test MCC", format="%.3f", width="small"),
+            "best val AUC": number("Best val AUC", format="%.3f", width="small"),
+            "model": st.column_config.TextColumn("Model", width="small"),
+            "optimizer": st.column_config.TextColumn("Optimizer"),
+            "learning rate": number("LR", format="%g", width="small"),
+            "weight decay": number("WD", format="%g", width="small", help="Weight decay"),
+            "batch size": number("Batch", format="%d", width="small"),
+            "epochs": st.column_config.TextColumn("Epochs", width="small"),
+            "data": st.column_config.TextColumn("Data"),
+            "state": st.column_config.TextColumn("Status"),
+            "run_id": None,
+        },
+    )
+    explain(
+        "Runs still training are ranked below the finished ones until they have a test AUC. The test set "
+        "is 10% of each student's data that their model never saw; runs on the same data compare fairly."
+    )
     left, right = st.columns([2, 1])
     labels = {"auc": "Validation AUC", "loss": "Loss (dashed: training, solid: validation)"}
-    metric = left.radio("Curves", METRICS, kept_index("class_metric", METRICS), horizontal=True,
-                        key="class_metric", format_func=labels.get)
-    top = right.slider("Runs in the chart", 1, 20, kept("class_top", 8, low=1, high=20), key="class_top",
-                       help="The best runs by held-out AUC; the table above lists every shared run.")
+    metric = left.radio(
+        "Curves",
+        METRICS,
+        kept_index("class_metric", METRICS),
+        horizontal=True,
+        key="class_metric",
+        format_func=labels.get,
+    )
+    top = right.slider(
+        "Runs in the chart",
+        1,
+        20,
+        kept("class_top", 8, low=1, high=20),
+        key="class_top",
+        help="The best runs by held-out AUC; the table above lists every shared run.",
+    )
     keep_widgets(SETTING_KEYS)
-    shown = {names[r]: histories[r] for r in ranking["run_id"].head(top)
-             if r in histories and not histories[r].empty}
+    shown = {
+        names[r]: histories[r]
+        for r in ranking["run_id"].head(top)
+        if r in histories and not histories[r].empty
+    }
     if shown:
         title = f"Class runs: {'loss' if metric == 'loss' else 'validation AUC'} per epoch (top {len(shown)})"
         st.plotly_chart(rf.runs_overlay(shown, metric=metric, title=title), key="class-overlay")
     st.subheader("Which optimizer did best?")
-    st.dataframe(optimizer_table(rows), hide_index=True, key="class-optimizers", column_config={
-        c: number(format="%.3f") for c in ("best test AUC", "median test AUC")})
+    st.dataframe(
+        optimizer_table(rows),
+        hide_index=True,
+        key="class-optimizers",
+        column_config={c: number(format="%.3f") for c in ("best test AUC", "median test AUC")},
+    )
 
 
 def render() -> None:
     """Draw the class view."""
     st.title("Class results")
-    st.markdown("Everyone's shared runs side by side: the notes' optimizer comparison (SGD + momentum, Adam, "
-                "AdamW), done by the whole class at once. Only runs whose owner ticked **Share with the "
-                "class** appear, under the name they chose. The page refreshes by itself.")
+    st.markdown(
+        "Everyone's shared runs side by side: the notes' optimizer comparison (SGD + momentum, Adam, "
+        "AdamW), done by the whole class at once. Only runs whose owner ticked **Share with the "
+        "class** appear, under the name they chose. The page refreshes by itself."
+    )
     st.fragment(class_panel, run_every=REFRESH_SECONDS)()
 
 

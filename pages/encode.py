@@ -39,9 +39,13 @@ MVHLTPEEKSAV
 >ubiquitin (first 35 residues)
 MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEG
 """
-SHORT_LABELS = {"molecular_weight": "MW (Da)", "isoelectric_point": "pI (pH units)",
-                "gravy": "GRAVY (per residue)", "instability_index": "instability index",
-                "length": "length (residues)"}  # compact column titles with units
+SHORT_LABELS = {
+    "molecular_weight": "MW (Da)",
+    "isoelectric_point": "pI (pH units)",
+    "gravy": "GRAVY (per residue)",
+    "instability_index": "instability index",
+    "length": "length (residues)",
+}  # compact column titles with units
 WINDOW = 40  # residues shown on each side of a bad character
 
 
@@ -51,12 +55,16 @@ def highlighted_sequence(sequence: str, positions: set[int], colour: str, title:
     for i, char in enumerate(sequence, start=1):
         text = html.escape(char) if char.isprintable() and not char.isspace() else "␣"
         if i in positions:
-            parts.append(f'<mark style="background:{colour};padding:0 2px;border-radius:3px" '
-                         f'title="{title} at position {i}">{text}</mark>')
+            parts.append(
+                f'<mark style="background:{colour};padding:0 2px;border-radius:3px" '
+                f'title="{title} at position {i}">{text}</mark>'
+            )
         else:
             parts.append(text)
-    return ('<div style="font-family:monospace;font-size:1.05rem;word-break:break-all;'
-            f'line-height:1.6">{"".join(parts)}</div>')
+    return (
+        '<div style="font-family:monospace;font-size:1.05rem;word-break:break-all;'
+        f'line-height:1.6">{"".join(parts)}</div>'
+    )
 
 
 def show_bad_character(text: str, err: InvalidSequenceError) -> None:
@@ -70,8 +78,10 @@ def show_bad_character(text: str, err: InvalidSequenceError) -> None:
         lo, hi = max(0, position - 1 - WINDOW), min(len(body), position + WINDOW)
         snippet = ("…" if lo else "") + body[lo:hi] + ("…" if hi < len(body) else "")
         shift = 1 if lo else 0
-        st.markdown(highlighted_sequence(snippet, {position - lo + shift}, "#ff8a80", "not an amino acid"),
-                    unsafe_allow_html=True)
+        st.markdown(
+            highlighted_sequence(snippet, {position - lo + shift}, "#ff8a80", "not an amino acid"),
+            unsafe_allow_html=True,
+        )
         st.caption(f"The highlighted character at position {position} is the one ProtLab cannot read.")
     st.error(str(err), icon=":material/block:")
 
@@ -79,11 +89,17 @@ def show_bad_character(text: str, err: InvalidSequenceError) -> None:
 def single_sequence_section() -> None:
     """Encode one sequence: indices table, shapes at each step, one-hot heat-map."""
     st.subheader("One protein, three tensors")
-    text = st.text_area("Protein sequence (one-letter code; a pasted FASTA record works too)",
-                        value=remembered_text("encode_seq", NOTES_EXAMPLE), key="encode_seq", height=90)
+    text = st.text_area(
+        "Protein sequence (one-letter code; a pasted FASTA record works too)",
+        value=remembered_text("encode_seq", NOTES_EXAMPLE),
+        key="encode_seq",
+        height=90,
+    )
     remember_text("encode_seq", text)
-    explain("Type any protein. Capital or small letters are fine; spaces, line breaks and a FASTA header line "
-            "starting with '>' are ignored.")
+    explain(
+        "Type any protein. Capital or small letters are fine; spaces, line breaks and a FASTA header line "
+        "starting with '>' are ignored."
+    )
     try:
         cleaned = clean_sequence(text)
         trace = encode_trace(cleaned.sequence)
@@ -97,16 +113,22 @@ def single_sequence_section() -> None:
     for note in cleaned.notes:
         st.info(note, icon=":material/info:")
     if cleaned.unknown_positions:
-        st.markdown(highlighted_sequence(sequence, set(cleaned.unknown_positions), "#ffd54f", "ambiguous letter"),
-                    unsafe_allow_html=True)
+        st.markdown(
+            highlighted_sequence(sequence, set(cleaned.unknown_positions), "#ffd54f", "ambiguous letter"),
+            unsafe_allow_html=True,
+        )
         st.warning(
             f"The highlighted letters ({', '.join(sorted(set(AMBIGUOUS_LETTERS) & set(sequence)))}) do not name one "
             f"amino acid (X means 'any', B means 'D or N', ...). They are kept, not dropped: each becomes the "
-            f"unknown token {UNKNOWN_INDEX} and an all-zero one-hot row.", icon=":material/warning:")
+            f"unknown token {UNKNOWN_INDEX} and an all-zero one-hot row.",
+            icon=":material/warning:",
+        )
 
     indices = trace[0].tensor.tolist()
     st.markdown(f"**Step 1 · integer indices.** {trace[0].explanation}")
-    table = pd.DataFrame({"position": range(1, len(sequence) + 1), "residue": list(sequence), "index": indices})
+    table = pd.DataFrame(
+        {"position": range(1, len(sequence) + 1), "residue": list(sequence), "index": indices}
+    )
     left, right = st.columns([1, 2])
     with left:
         st.dataframe(table, hide_index=True, height=min(420, 38 + 35 * len(table)), key="indices_table")
@@ -117,12 +139,15 @@ def single_sequence_section() -> None:
                 f"own code gives **{indices}**. Check it yourself: count along the alphabet "
                 f"{' '.join(AMINO_ACIDS)}. V is the 18th letter and P the 13th, so V → 18 and P → 13. Running the "
                 "notes' code (see *Show me the PyTorch* below) prints exactly the numbers in this table.",
-                icon=":material/search:")
+                icon=":material/search:",
+            )
         st.markdown("**The shape after each step**")
         for step in trace:
             st.markdown(f"- {step.title}: shape `{step.shape}`")
-        explain("A shape lists the size of each dimension: (7,) is a list of 7 numbers, (7, 20) is a table with "
-                "7 rows and 20 columns, and (1, 7, 20) is a stack holding one such table: a batch of one protein.")
+        explain(
+            "A shape lists the size of each dimension: (7,) is a list of 7 numbers, (7, 20) is a table with "
+            "7 rows and 20 columns, and (1, 7, 20) is a stack holding one such table: a batch of one protein."
+        )
 
     st.markdown(f"**Step 2 · one-hot encoding.** {trace[1].explanation}")
     st.plotly_chart(onehot_figure(sequence, trace[1].tensor.numpy()), key="onehot_chart")
@@ -141,11 +166,17 @@ def _as_records(text: str):
 def batch_section() -> None:
     """Exercise 1: pad several sequences into one batch, with its mask and global features."""
     st.subheader("Several proteins in one batch (Exercise 1)")
-    explain("A network reads proteins in batches, but proteins differ in length. The shorter ones are padded "
-            "with the token 0 up to the longest, and a mask records which positions are real (1) and which are "
-            "padding (0), so the model can ignore the padding.")
-    text = st.text_area("Sequences: FASTA records (lines starting with '>') or one sequence per line",
-                        value=remembered_text("batch_seqs", DEFAULT_BATCH), key="batch_seqs", height=220)
+    explain(
+        "A network reads proteins in batches, but proteins differ in length. The shorter ones are padded "
+        "with the token 0 up to the longest, and a mask records which positions are real (1) and which are "
+        "padding (0), so the model can ignore the padding."
+    )
+    text = st.text_area(
+        "Sequences: FASTA records (lines starting with '>') or one sequence per line",
+        value=remembered_text("batch_seqs", DEFAULT_BATCH),
+        key="batch_seqs",
+        height=220,
+    )
     remember_text("batch_seqs", text)
     try:
         records = _as_records(text)
@@ -157,28 +188,45 @@ def batch_section() -> None:
         return
     b, width = tokens.shape
     lengths = [len(s) for s in sequences]
-    st.markdown(f"**{b} sequences** of lengths {lengths} → padded tokens of shape `({b}, {width})` and a mask of "
-                f"shape `({b}, {width})`.")
+    st.markdown(
+        f"**{b} sequences** of lengths {lengths} → padded tokens of shape `({b}, {width})` and a mask of "
+        f"shape `({b}, {width})`."
+    )
     padding_ok = bool((mask[tokens == 0] == 0).all())
-    st.success(f"Check: every padding position (token 0) has mask value 0: {padding_ok}. "
-               f"{int(mask.sum()):,} of {b * width:,} positions are real residues.", icon=":material/check_circle:")
+    st.success(
+        f"Check: every padding position (token 0) has mask value 0: {padding_ok}. "
+        f"{int(mask.sum()):,} of {b * width:,} positions are real residues.",
+        icon=":material/check_circle:",
+    )
     st.plotly_chart(batch_figure(tokens.numpy(), mask.numpy(), ids), key="batch_chart")
 
-    st.markdown(f"**Extension: global features**, one row per protein: a tensor of shape "
-                f"`({b}, {len(NOTES_GLOBAL_FEATURES)})`.")
+    st.markdown(
+        f"**Extension: global features**, one row per protein: a tensor of shape "
+        f"`({b}, {len(NOTES_GLOBAL_FEATURES)})`."
+    )
     table = features[["id", *NOTES_GLOBAL_FEATURES]]
-    st.dataframe(table, hide_index=True, key="features_table", column_config={
-        name: st.column_config.NumberColumn(SHORT_LABELS[name], help=FEATURE_LABELS[name], format=fmt)
-        for name, fmt in zip(NOTES_GLOBAL_FEATURES, ("%.1f", "%.2f", "%.3f", "%.1f", "%d"))})
-    explain("Molecular weight in daltons (Da); isoelectric point is the pH at which the protein carries no net "
-            "charge; GRAVY is the mean hydropathy per residue (positive = hydrophobic); an instability index "
-            "above 40 suggests the protein is unstable in a test tube; length counts residues.")
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="features_table",
+        column_config={
+            name: st.column_config.NumberColumn(SHORT_LABELS[name], help=FEATURE_LABELS[name], format=fmt)
+            for name, fmt in zip(NOTES_GLOBAL_FEATURES, ("%.1f", "%.2f", "%.3f", "%.1f", "%d"))
+        },
+    )
+    explain(
+        "Molecular weight in daltons (Da); isoelectric point is the pH at which the protein carries no net "
+        "charge; GRAVY is the mean hydropathy per residue (positive = hydrophobic); an instability index "
+        "above 40 suggests the protein is unstable in a test tube; length counts residues."
+    )
     pytorch_panel(batch_code(sequences), title="Show me the PyTorch (padding and mask)")
 
 
 st.title("1 · Encode a protein")
-st.markdown("A neural network only understands numbers. This page follows the notes' worked example: a protein "
-            "sequence becomes a list of integers, then a one-hot table, then a batch ready for a model.")
+st.markdown(
+    "A neural network only understands numbers. This page follows the notes' worked example: a protein "
+    "sequence becomes a list of integers, then a one-hot table, then a batch ready for a model."
+)
 single_sequence_section()
 st.divider()
 batch_section()

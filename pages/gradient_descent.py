@@ -33,32 +33,65 @@ def read_settings():
     """Draw the controls and return (surface, specs, start) as the student set them."""
     left, right = st.columns([3, 2])
     with left:
-        key = st.selectbox("Loss landscape", list(SURFACES), format_func=lambda k: SURFACES[k].title, key="gd_surface")
+        key = st.selectbox(
+            "Loss landscape", list(SURFACES), format_func=lambda k: SURFACES[k].title, key="gd_surface"
+        )
         surface = SURFACES[key]
         explain(surface.description)
-        kinds = st.multiselect("Optimizers to compare", OPTIMIZER_KINDS, default=list(OPTIMIZER_KINDS),
-                               format_func=OPTIMIZER_LABELS.get, key="gd_optimizers")
-        explain("SGD steps straight downhill. Momentum keeps part of its previous step, like a ball rolling. Adam "
-                "scales each parameter's step by how large its recent gradients were.")
+        kinds = st.multiselect(
+            "Optimizers to compare",
+            OPTIMIZER_KINDS,
+            default=list(OPTIMIZER_KINDS),
+            format_func=OPTIMIZER_LABELS.get,
+            key="gd_optimizers",
+        )
+        explain(
+            "SGD steps straight downhill. Momentum keeps part of its previous step, like a ball rolling. Adam "
+            "scales each parameter's step by how large its recent gradients were."
+        )
     with right:
         c1, c2 = st.columns(2)
         start = (
-            c1.number_input(f"start {surface.axis_labels[0].split(':')[0]}", value=surface.start[0], step=0.5,
-                            key=f"gd_start1_{key}", format="%.2f"),
-            c2.number_input(f"start {surface.axis_labels[1].split(':')[0]}", value=surface.start[1], step=0.5,
-                            key=f"gd_start2_{key}", format="%.2f"),
+            c1.number_input(
+                f"start {surface.axis_labels[0].split(':')[0]}",
+                value=surface.start[0],
+                step=0.5,
+                key=f"gd_start1_{key}",
+                format="%.2f",
+            ),
+            c2.number_input(
+                f"start {surface.axis_labels[1].split(':')[0]}",
+                value=surface.start[1],
+                step=0.5,
+                key=f"gd_start2_{key}",
+                format="%.2f",
+            ),
         )
-        momentum = st.number_input("momentum (SGD + momentum only)", min_value=0.0, max_value=0.99, value=0.9,
-                                   step=0.05, key="gd_momentum")
+        momentum = st.number_input(
+            "momentum (SGD + momentum only)",
+            min_value=0.0,
+            max_value=0.99,
+            value=0.9,
+            step=0.05,
+            key="gd_momentum",
+        )
     lr_cols = st.columns(max(1, len(kinds)))
     specs = []
     for col, kind in zip(lr_cols, kinds):
-        lr = col.number_input(f"learning rate: {OPTIMIZER_LABELS[kind]}", min_value=0.0, max_value=10_000.0,
-                              value=surface.suggested_lr(kind), step=surface.suggested_lr(kind) / 2,
-                              format="%g", key=f"gd_lr_{key}_{kind}")
+        lr = col.number_input(
+            f"learning rate: {OPTIMIZER_LABELS[kind]}",
+            min_value=0.0,
+            max_value=10_000.0,
+            value=surface.suggested_lr(kind),
+            step=surface.suggested_lr(kind) / 2,
+            format="%g",
+            key=f"gd_lr_{key}_{kind}",
+        )
         specs.append(OptimizerSpec(kind, float(lr), momentum=float(momentum)))
-    explain("The learning rate is the step size. Too small and nothing seems to happen; too large and the path "
-            "overshoots the valley and flies off. Try making it 10 times bigger and watch.")
+    explain(
+        "The learning rate is the step size. Too small and nothing seems to happen; too large and the path "
+        "overshoots the valley and flies off. Try making it 10 times bigger and watch."
+    )
     return surface, specs, (float(start[0]), float(start[1]))
 
 
@@ -76,8 +109,15 @@ def step_controls(state: dict) -> None:
     """Step, Run N and Reset buttons; they move every path and keep the result in session state."""
     c1, c2, c3, c4 = st.columns([1, 1.3, 1.2, 1])
     step = c1.button("Step", key="gd_step", type="primary", width="stretch")
-    n = c2.number_input("N", min_value=1, max_value=MAX_STEPS_PER_CALL, value=20, step=10, key="gd_n",
-                        label_visibility="collapsed")
+    n = c2.number_input(
+        "N",
+        min_value=1,
+        max_value=MAX_STEPS_PER_CALL,
+        value=20,
+        step=10,
+        key="gd_n",
+        label_visibility="collapsed",
+    )
     run = c3.button(f"Run {int(n)} steps", key="gd_run", width="stretch")
     reset = c4.button("Reset", key="gd_reset", width="stretch")
     if reset:
@@ -88,8 +128,10 @@ def step_controls(state: dict) -> None:
         for path in state["paths"]:
             path.step(taken)
         state["steps"] += taken
-    st.caption(f"{state['steps']} step(s) requested so far. Each step: compute the loss, let autograd find the "
-               "gradient, and let the torch.optim optimizer move the point.")
+    st.caption(
+        f"{state['steps']} step(s) requested so far. Each step: compute the loss, let autograd find the "
+        "gradient, and let the torch.optim optimizer move the point."
+    )
 
 
 def landscape_tab() -> None:
@@ -110,25 +152,35 @@ def landscape_tab() -> None:
                 f"**{path.spec.label} diverged:** the learning rate is too large for this surface, so every step "
                 f"overshoots the valley by more than the last and {path.diverged_reason}. Its path is stopped and "
                 f"marked on the charts. Lower the learning rate (try {path.spec.lr / 10:g}) and press Reset.",
-                icon=":material/error:")
+                icon=":material/error:",
+            )
         elif path.left_domain_at() is not None:
-            st.info(f"{path.spec.label} left the plotted area at step {path.left_domain_at()} (marked ▲); the map "
-                    "stays on the interesting region.", icon=":material/open_in_new:")
+            st.info(
+                f"{path.spec.label} left the plotted area at step {path.left_domain_at()} (marked ▲); the map "
+                "stays on the interesting region.",
+                icon=":material/open_in_new:",
+            )
     st.plotly_chart(contour_figure(surface, paths), key="gd_contour")
-    explain("Each contour line joins points of equal loss, like height lines on a hiking map; darker means lower. "
-            "Circles mark the starts, squares the current points, gold stars the minima.")
+    explain(
+        "Each contour line joins points of equal loss, like height lines on a hiking map; darker means lower. "
+        "Circles mark the starts, squares the current points, gold stars the minima."
+    )
     log_scale = st.checkbox("Log scale for the loss", value=False, key="gd_log")
     st.plotly_chart(loss_figure(paths, log_scale=log_scale), key="gd_loss")
-    explain("On a log scale equal heights mean equal *factors*: a straight falling line means the distance to "
-            "the best possible loss shrinks by the same factor each step.")
+    explain(
+        "On a log scale equal heights mean equal *factors*: a straight falling line means the distance to "
+        "the best possible loss shrinks by the same factor each step."
+    )
     st.markdown("**Every step in numbers**: parameters, gradient (the slope in each direction) and loss.")
     tabs = st.tabs([p.spec.label for p in paths])
     for tab, path in zip(tabs, paths):
         with tab:
             st.dataframe(path_table(path), hide_index=True, height=300, key=f"gd_table_{path.spec.kind}")
     if any(p.spec.kind == "adam" for p in paths):
-        explain("torch.optim.Adam also divides the running averages by (1 − β^t), a 'bias correction' that the "
-                "notes' formula leaves out; it makes Adam's first steps full-sized.")
+        explain(
+            "torch.optim.Adam also divides the running averages by (1 − β^t), a 'bias correction' that the "
+            "notes' formula leaves out; it makes Adam's first steps full-sized."
+        )
     pytorch_panel(descent_code(surface, [p.spec for p in paths], start, max(1, state["steps"])))
 
 
@@ -139,7 +191,10 @@ def autograd_tab() -> None:
     try:
         values = tuple(float(v) for v in text.replace(";", ",").split(",") if v.strip())
     except ValueError:
-        st.error(f"x values must be numbers separated by commas, such as 2, 3; got {text!r}.", icon=":material/block:")
+        st.error(
+            f"x values must be numbers separated by commas, such as 2, 3; got {text!r}.",
+            icon=":material/block:",
+        )
         values = None
     if values is not None:
         try:
@@ -147,14 +202,23 @@ def autograd_tab() -> None:
         except ProtlabError as err:
             st.error(str(err), icon=":material/block:")
         else:
-            st.dataframe(pd.DataFrame({"x": poly.x, "by hand: 2x + 3": poly.by_hand, "autograd: x.grad": poly.autograd}),
-                         hide_index=True, key="ag_poly_table")
-            explain("By hand: the derivative of x² is 2x and of 3x is 3, so each x gets 2x + 3. Autograd never saw "
-                    "that formula; it worked it out from the operations.")
+            st.dataframe(
+                pd.DataFrame(
+                    {"x": poly.x, "by hand: 2x + 3": poly.by_hand, "autograd: x.grad": poly.autograd}
+                ),
+                hide_index=True,
+                key="ag_poly_table",
+            )
+            explain(
+                "By hand: the derivative of x² is 2x and of 3x is 3, so each x gets 2x + 3. Autograd never saw "
+                "that formula; it worked it out from the operations."
+            )
             pytorch_panel(polynomial_code(poly.x), title="Show me the PyTorch (x² + 3x)")
 
     st.markdown("#### 2. Exercise 3: the MSE gradient of y = Wx + b on 10 points")
-    seed = st.number_input("random seed for the 10 points", min_value=0, max_value=10_000, value=0, key="ag_seed")
+    seed = st.number_input(
+        "random seed for the 10 points", min_value=0, max_value=10_000, value=0, key="ag_seed"
+    )
     check = linear_gradient_check(10, int(seed))
     left, right = st.columns(2)
     with left:
@@ -168,27 +232,41 @@ def autograd_tab() -> None:
         st.code("loss = ((W * x + b - y) ** 2).mean()\nloss.backward()\nW.grad, b.grad", language="python")
         st.metric("dL/dW by autograd", f"{check.grad_w_autograd:.10f}")
         st.metric("dL/db by autograd", f"{check.grad_b_autograd:.10f}")
-    st.success(f"Largest difference between the two: {check.max_abs_diff:.2e} (rounding in the last digits of "
-               f"64-bit numbers). W = {check.w:.4f}, b = {check.b:.1f}, loss = {check.loss:.4f}.", icon=":material/check_circle:")
+    st.success(
+        f"Largest difference between the two: {check.max_abs_diff:.2e} (rounding in the last digits of "
+        f"64-bit numbers). W = {check.w:.4f}, b = {check.b:.1f}, loss = {check.loss:.4f}.",
+        icon=":material/check_circle:",
+    )
     pytorch_panel(linear_check_code(10, int(seed)), title="Show me the PyTorch (Exercise 3)")
 
     st.markdown("#### 3. The notes' melting-temperature model: one gradient step")
-    lr = st.number_input("learning rate", min_value=0.0001, max_value=1.0, value=0.01, step=0.005, format="%g",
-                         key="ag_tm_lr")
+    lr = st.number_input(
+        "learning rate", min_value=0.0001, max_value=1.0, value=0.01, step=0.005, format="%g", key="ag_tm_lr"
+    )
     result = tm_one_step(lr=float(lr))
     c1, c2 = st.columns(2)
     c1.metric("MSE before the step (°C²)", f"{result.loss_before:,.2f}")
-    c2.metric("MSE after one step (°C²)", f"{result.loss_after:,.2f}",
-              delta=f"{result.loss_after - result.loss_before:,.2f}", delta_color="inverse")
-    explain(f"{result.n_proteins} simulated proteins with {result.n_features} features each and melting "
-            "temperatures around 60 °C. One step W ← W − lr · dL/dW (and the same for b) lowers the loss.")
-    pytorch_panel(tm_step_code(result.n_proteins, result.n_features, result.lr, 0),
-                  title="Show me the PyTorch (one gradient step)")
+    c2.metric(
+        "MSE after one step (°C²)",
+        f"{result.loss_after:,.2f}",
+        delta=f"{result.loss_after - result.loss_before:,.2f}",
+        delta_color="inverse",
+    )
+    explain(
+        f"{result.n_proteins} simulated proteins with {result.n_features} features each and melting "
+        "temperatures around 60 °C. One step W ← W − lr · dL/dW (and the same for b) lowers the loss."
+    )
+    pytorch_panel(
+        tm_step_code(result.n_proteins, result.n_features, result.lr, 0),
+        title="Show me the PyTorch (one gradient step)",
+    )
 
 
 st.title("2 · Gradient descent")
-st.markdown("Training a model means walking downhill on its loss. Here the model has only two parameters, so you "
-            "can see the whole landscape and watch real PyTorch optimizers walk across it.")
+st.markdown(
+    "Training a model means walking downhill on its loss. Here the model has only two parameters, so you "
+    "can see the whole landscape and watch real PyTorch optimizers walk across it."
+)
 landscape, autograd = st.tabs(["Descend a loss landscape", "Autograd checked by hand"])
 with landscape:
     landscape_tab()

@@ -11,27 +11,42 @@ ensure_router()
 
 # (page file, lesson title, what the student does, notes sections, exercises the page covers)
 LESSONS: list[tuple[str, str, str, str, str]] = [
-    ("pages/encode.py", "1 · Encode a protein",
-     "Type a sequence and watch each residue become a number, then a one-hot row, then a batch tensor.",
-     "Fundamentals note, sec. 4: tensors and the worked encoding example (MVLSPAD)",
-     "Fundamentals Exercise 1 (protein feature tensors, padding and masks)"),
-    ("pages/gradient_descent.py", "2 · Gradient descent",
-     "Fit the melting-temperature line by hand, see the loss landscape and let autograd find the slope.",
-     "Fundamentals note, sec. 5: linear regression, mean squared error, the loss landscape, autograd",
-     "Fundamentals Exercise 3 (check autograd against the chain rule)"),
-    ("pages/build_network.py", "3 · Build a network",
-     "Stack layers and activations, count parameters and see how shapes change layer by layer.",
-     "Fundamentals note, sec. 6: neurons, activations, nn.Module, common layers, the dual-input model",
-     "Fundamentals Exercise 2 (a 4-layer network; ReLU vs GELU parameter count)"),
-    ("pages/train.py", "4 · Train a classifier",
-     "Train the notes' 1D-CNN on 6,942 real DeepSol proteins and watch the loss curves live.",
-     "Intro note, sec. 5 (training loop, optimizers, early stopping), sec. 6 (data loading, padding), "
-     "sec. 7 (the solubility case study and its metrics), sec. 8 (best practices: seeds, mixed precision)",
-     "Intro Exercises 2 (warm-up), 3 (gradient accumulation), 4 (SGD vs Adam vs AdamW), 5 (MCC)"),
-    ("pages/predict.py", "5 · Predict solubility",
-     "Paste your own proteins, get P(soluble), and see which residues pushed the call either way.",
-     "Intro note, sec. 7: using the trained classifier, thresholds and what the metrics mean",
-     "Intro Exercise 5 (read MCC and the threshold on your own predictions)"),
+    (
+        "pages/encode.py",
+        "1 · Encode a protein",
+        "Type a sequence and watch each residue become a number, then a one-hot row, then a batch tensor.",
+        "Fundamentals note, sec. 4: tensors and the worked encoding example (MVLSPAD)",
+        "Fundamentals Exercise 1 (protein feature tensors, padding and masks)",
+    ),
+    (
+        "pages/gradient_descent.py",
+        "2 · Gradient descent",
+        "Fit the melting-temperature line by hand, see the loss landscape and let autograd find the slope.",
+        "Fundamentals note, sec. 5: linear regression, mean squared error, the loss landscape, autograd",
+        "Fundamentals Exercise 3 (check autograd against the chain rule)",
+    ),
+    (
+        "pages/build_network.py",
+        "3 · Build a network",
+        "Stack layers and activations, count parameters and see how shapes change layer by layer.",
+        "Fundamentals note, sec. 6: neurons, activations, nn.Module, common layers, the dual-input model",
+        "Fundamentals Exercise 2 (a 4-layer network; ReLU vs GELU parameter count)",
+    ),
+    (
+        "pages/train.py",
+        "4 · Train a classifier",
+        "Train the notes' 1D-CNN on 6,942 real DeepSol proteins and watch the loss curves live.",
+        "Intro note, sec. 5 (training loop, optimizers, early stopping), sec. 6 (data loading, padding), "
+        "sec. 7 (the solubility case study and its metrics), sec. 8 (best practices: seeds, mixed precision)",
+        "Intro Exercises 2 (warm-up), 3 (gradient accumulation), 4 (SGD vs Adam vs AdamW), 5 (MCC)",
+    ),
+    (
+        "pages/predict.py",
+        "5 · Predict solubility",
+        "Paste your own proteins, get P(soluble), and see which residues pushed the call either way.",
+        "Intro note, sec. 7: using the trained classifier, thresholds and what the metrics mean",
+        "Intro Exercise 5 (read MCC and the threshold on your own predictions)",
+    ),
 ]
 
 
@@ -49,8 +64,10 @@ def render() -> None:
         "yourself in a notebook."
     )
     st.subheader("The five lessons")
-    st.caption("Follow them in order the first time; each one builds on the one before. "
-               "The notes are the two versions of Preliminary Note 2 from the course.")
+    st.caption(
+        "Follow them in order the first time; each one builds on the one before. "
+        "The notes are the two versions of Preliminary Note 2 from the course."
+    )
     for file, title, what, notes, exercises in LESSONS:
         with st.container(border=True):
             left, right = st.columns([2, 3], vertical_alignment="center")

@@ -22,13 +22,18 @@ UPLOAD_KEY = "uploaded_checkpoint"  # session key with (file name, bytes) of an 
 UPLOAD_SLOT = "predict_checkpoint"  # the student's saved checkpoint upload
 USABLE_STATES = ("finished", "stopped")  # runs whose best weights were saved
 MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a checkpoint (.pt)")
-EXAMPLE = (">sp|P0AA25|THIO_ECOLI Thioredoxin 1 from E. coli\n"
-           "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVGALSK\n"
-           "GQLKEFLDANLA\n")
+EXAMPLE = (
+    ">sp|P0AA25|THIO_ECOLI Thioredoxin 1 from E. coli\n"
+    "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVGALSK\n"
+    "GQLKEFLDANLA\n"
+)
 SHOWN_FEATURES = {  # feature column -> short panel title with units
-    "length": "Length (residues)", "molecular_weight": "Molecular weight (Da)",
-    "isoelectric_point": "Isoelectric point (pH)", "gravy": "GRAVY hydropathy (per residue)",
-    "instability_index": "Instability index (>40 unstable)", "aromaticity": "Aromatic fraction (F+W+Y)",
+    "length": "Length (residues)",
+    "molecular_weight": "Molecular weight (Da)",
+    "isoelectric_point": "Isoelectric point (pH)",
+    "gravy": "GRAVY hydropathy (per residue)",
+    "instability_index": "Instability index (>40 unstable)",
+    "aromaticity": "Aromatic fraction (F+W+Y)",
 }
 
 
@@ -59,24 +64,32 @@ def training_features() -> pd.DataFrame:
 
 def _usable_runs() -> list[dict]:
     """The student's finished or stopped runs that saved a checkpoint, newest first."""
-    rows = [r for r in run_manager().list_runs(session_owner())
-            if (r.get("spec") or {}).get("task", "solubility") == "solubility"]  # not per-residue runs
-    return [r for r in rows
-            if r["state"] in USABLE_STATES and r.get("checkpoint") and Path(r["checkpoint"]).exists()]
+    rows = [
+        r
+        for r in run_manager().list_runs(session_owner())
+        if (r.get("spec") or {}).get("task", "solubility") == "solubility"
+    ]  # not per-residue runs
+    return [
+        r
+        for r in rows
+        if r["state"] in USABLE_STATES and r.get("checkpoint") and Path(r["checkpoint"]).exists()
+    ]
 
 
 def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, code source
     """Let the student pick the bundled model, one of their runs, or an uploaded checkpoint."""
     from protlab.predict import DEFAULT_MODEL_PATH
 
-    source = st.radio("Model", MODEL_SOURCES, kept_index("model_source", MODEL_SOURCES), horizontal=True,
-                      key="model_source")
+    source = st.radio(
+        "Model", MODEL_SOURCES, kept_index("model_source", MODEL_SOURCES), horizontal=True, key="model_source"
+    )
     keep_widgets(["model_source"])
     if source == MODEL_SOURCES[0]:
         path = Path(DEFAULT_MODEL_PATH)
         if not path.exists():
-            stop_with_error(CheckpointError(f"The bundled model {path} is missing; train one on the Train "
-                                            "page."))
+            stop_with_error(
+                CheckpointError(f"The bundled model {path} is missing; train one on the Train page.")
+            )
         return predictor_from_path(str(path), path.stat().st_mtime), "Bundled default model", "default"
     if source == MODEL_SOURCES[1]:
         runs = _usable_runs()
@@ -84,15 +97,24 @@ def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, 
             st.info("You have no finished training runs yet. Train one on the **Train a classifier** page.")
             st.stop()
         labels = unique_titles(runs)
-        run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="predict_run",
-                              help="Your finished runs (and runs you stopped early), newest first.")
+        run_id = st.selectbox(
+            "Run",
+            list(labels),
+            format_func=labels.get,
+            key="predict_run",
+            help="Your finished runs (and runs you stopped early), newest first.",
+        )
         row = next(r for r in runs if r["run_id"] == run_id)
         path = Path(row["checkpoint"])
         name = f"My run: {run_title(row, with_auc=False)}"
         return predictor_from_path(str(path), path.stat().st_mtime), name, str(path)
-    name, data = remembered_upload("Checkpoint file (.pt) saved by ProtLab", ["pt"], UPLOAD_KEY,
-                                   "Upload a .pt checkpoint, for example one downloaded from the Train page.",
-                                   slot=UPLOAD_SLOT)
+    name, data = remembered_upload(
+        "Checkpoint file (.pt) saved by ProtLab",
+        ["pt"],
+        UPLOAD_KEY,
+        "Upload a .pt checkpoint, for example one downloaded from the Train page.",
+        slot=UPLOAD_SLOT,
+    )
     return predictor_from_bytes(hashlib.sha256(data).hexdigest(), data), f"Uploaded {name}", name
 
 
@@ -113,25 +135,35 @@ def show_one(predictor, record, threshold: float) -> None:
     p = float(predictor.predict([record.sequence])[0])
     call = "soluble" if p >= threshold else "insoluble"
     left, right = st.columns([1, 3], vertical_alignment="center")
-    left.metric("P(soluble)", f"{p:.3f}", help=f"The model's probability that {record.id} stays soluble "
-                "when expressed in E. coli.")
+    left.metric(
+        "P(soluble)",
+        f"{p:.3f}",
+        help=f"The model's probability that {record.id} stays soluble when expressed in E. coli.",
+    )
     left.markdown(f"Call at threshold {threshold:.2f}: **{call}**")
     right.plotly_chart(rf.probability_figure(p, threshold=threshold), key=f"bar-{record.id}")
     for note in record.notes:
         st.caption(f"Cleaning note: {note}")
     st.subheader("Which residues drove the prediction?")
-    explain("Each bar is one residue. Green bars pushed the model towards *soluble*, orange bars towards "
-            "*insoluble* (gradient x input on the residue embeddings). Hover to see the residue letter. "
-            "This shows what the model uses, not proven biology.")
-    st.plotly_chart(rf.attribution_figure(record.sequence, predictor.attribution(record.sequence)),
-                    key=f"attr-{record.id}")
+    explain(
+        "Each bar is one residue. Green bars pushed the model towards *soluble*, orange bars towards "
+        "*insoluble* (gradient x input on the residue embeddings). Hover to see the residue letter. "
+        "This shows what the model uses, not proven biology."
+    )
+    st.plotly_chart(
+        rf.attribution_figure(record.sequence, predictor.attribution(record.sequence)),
+        key=f"attr-{record.id}",
+    )
     st.subheader("How does this protein compare with the training proteins?")
-    explain("Each box shows where the middle half of the 6,942 training proteins lie; the red diamond is "
-            "your protein. A protein far outside the boxes is unlike what the model learned from, so treat "
-            "its prediction with extra care.")
+    explain(
+        "Each box shows where the middle half of the 6,942 training proteins lie; the red diamond is "
+        "your protein. A protein far outside the boxes is unlike what the model learned from, so treat "
+        "its prediction with extra care."
+    )
     mine = compute_features(record.sequence)
-    figure = rf.feature_distribution_figure(training_features(), mine, list(SHOWN_FEATURES), SHOWN_FEATURES,
-                                            query_name=record.id)
+    figure = rf.feature_distribution_figure(
+        training_features(), mine, list(SHOWN_FEATURES), SHOWN_FEATURES, query_name=record.id
+    )
     st.plotly_chart(figure, key=f"feat-{record.id}")
 
 
@@ -140,16 +172,26 @@ def show_many(predictor, records, threshold: float) -> None:
     table = predictor.predict_table(records, threshold=threshold)
     st.subheader(f"Predictions for {len(records):,} sequences")
     explain("Click a column header to sort. The bar shows P(soluble); the call uses your threshold.")
-    st.dataframe(table, hide_index=True, column_config={
-        "id": st.column_config.TextColumn("ID"),
-        "sequence": st.column_config.TextColumn("Sequence", width="medium"),
-        "length": st.column_config.NumberColumn("Length (residues)"),
-        "p_soluble": st.column_config.ProgressColumn("P(soluble)", min_value=0.0, max_value=1.0,
-                                                     format="%.3f"),
-        "prediction": st.column_config.TextColumn("Call"),
-    })
-    st.download_button("Download predictions (CSV)", table.to_csv(index=False).encode(),
-                       "protlab_predictions.csv", mime="text/csv", icon=":material/download:")
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "id": st.column_config.TextColumn("ID"),
+            "sequence": st.column_config.TextColumn("Sequence", width="medium"),
+            "length": st.column_config.NumberColumn("Length (residues)"),
+            "p_soluble": st.column_config.ProgressColumn(
+                "P(soluble)", min_value=0.0, max_value=1.0, format="%.3f"
+            ),
+            "prediction": st.column_config.TextColumn("Call"),
+        },
+    )
+    st.download_button(
+        "Download predictions (CSV)",
+        table.to_csv(index=False).encode(),
+        "protlab_predictions.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
     ids = [r.id for r in records]
     chosen = st.selectbox("Look closer at one sequence", ids)
     show_one(predictor, records[ids.index(chosen)], threshold)
@@ -161,13 +203,21 @@ def render() -> None:
     from protlab.data import parse_sequences
 
     st.title("Predict solubility")
-    st.markdown("Paste one protein or many (FASTA), choose a model, and see how likely each protein is to be "
-                "**soluble when expressed in *E. coli***, and which residues drove that call.")
-    text = st.text_area("Protein sequence(s): plain letters or FASTA", remembered_text("sequences", EXAMPLE),
-                        height=140, key="sequences")
+    st.markdown(
+        "Paste one protein or many (FASTA), choose a model, and see how likely each protein is to be "
+        "**soluble when expressed in *E. coli***, and which residues drove that call."
+    )
+    text = st.text_area(
+        "Protein sequence(s): plain letters or FASTA",
+        remembered_text("sequences", EXAMPLE),
+        height=140,
+        key="sequences",
+    )
     remember_text("sequences", text)
-    explain("One-letter amino-acid codes. Several proteins: start each with a FASTA header line (>name). "
-            "Spaces, line breaks and numbering are removed; X, B, Z, J, U and O count as 'unknown'.")
+    explain(
+        "One-letter amino-acid codes. Several proteins: start each with a FASTA header line (>name). "
+        "Spaces, line breaks and numbering are removed; X, B, Z, J, U and O count as 'unknown'."
+    )
     try:
         predictor, name, code_source = choose_model()
     except ProtlabError as err:
@@ -177,8 +227,10 @@ def render() -> None:
     default = float(stored) if isinstance(stored, (int, float)) else 0.5
     threshold = st.slider("Decision threshold", 0.0, 1.0, default, 0.01, key=f"threshold-{name}")
     hint = f"This model suggests {default:.2f}" if stored is not None else "The usual choice is 0.5"
-    explain(f"Proteins with P(soluble) at or above the threshold are called soluble. {hint}"
-            "; raise it to call fewer proteins soluble but be more sure of those you do.")
+    explain(
+        f"Proteins with P(soluble) at or above the threshold are called soluble. {hint}"
+        "; raise it to call fewer proteins soluble but be more sure of those you do."
+    )
     try:
         records = parse_sequences(text)
         if len(records) == 1:
@@ -187,8 +239,11 @@ def render() -> None:
             show_many(predictor, records, threshold)
     except ProtlabError as err:
         stop_with_error(err)
-    pytorch_panel(prediction_script(code_source, [r.sequence for r in records], threshold=threshold,
-                                    ids=[r.id for r in records]))
+    pytorch_panel(
+        prediction_script(
+            code_source, [r.sequence for r in records], threshold=threshold, ids=[r.id for r in records]
+        )
+    )
 
 
 render()

@@ -12,7 +12,11 @@ VOCAB_SIZE = len(AMINO_ACIDS) + 2  # 22: padding + 20 residues + unknown
 NOTES_VOCAB_SIZE = len(AMINO_ACIDS) + 1  # 21: the notes' models (padding + 20); unknown -> padding
 
 AA_TO_INDEX: dict[str, int] = {aa: i + 1 for i, aa in enumerate(AMINO_ACIDS)}
-INDEX_TO_TOKEN: dict[int, str] = {PAD_INDEX: "<pad>", UNKNOWN_INDEX: "X", **{i: aa for aa, i in AA_TO_INDEX.items()}}
+INDEX_TO_TOKEN: dict[int, str] = {
+    PAD_INDEX: "<pad>",
+    UNKNOWN_INDEX: "X",
+    **{i: aa for aa, i in AA_TO_INDEX.items()},
+}
 
 
 def _byte_table() -> np.ndarray:

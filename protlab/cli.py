@@ -17,8 +17,14 @@ from protlab.files import atomic_write
 
 EXIT_USAGE = 2  # bad input or settings (argparse's own convention)
 # training settings named as the options that set them, so a refusal reads "--batch-size must be ..."
-TRAIN_OPTIONS = {"optimizer": "--optimizer", "lr": "--lr", "batch_size": "--batch-size", "epochs": "--epochs",
-                 "seed": "--seed", "device": "--device"}
+TRAIN_OPTIONS = {
+    "optimizer": "--optimizer",
+    "lr": "--lr",
+    "batch_size": "--batch-size",
+    "epochs": "--epochs",
+    "seed": "--seed",
+    "device": "--device",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,25 +43,37 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = commands.add_parser("train", help="train a classifier on a labelled CSV/FASTA file")
     train.add_argument("data", help="CSV/TSV (sequence and label columns) or labelled FASTA")
-    train.add_argument("--model", default="cnn", help="model kind: cnn (the notes' 1D-CNN) or dual (sequence + features)")
+    train.add_argument(
+        "--model", default="cnn", help="model kind: cnn (the notes' 1D-CNN) or dual (sequence + features)"
+    )
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--lr", type=float, default=1e-3)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--optimizer", default="adam", help="adam, adamw, sgd or sgd_momentum")
     train.add_argument("--split", default="stratified", help="stratified (the notes) or homology (clustered)")
-    train.add_argument("--identity", type=float, default=None, help="homology split: sequence identity, e.g. 0.4")
+    train.add_argument(
+        "--identity", type=float, default=None, help="homology split: sequence identity, e.g. 0.4"
+    )
     train.add_argument("--seed", type=int, default=42)
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    train.add_argument("--embed-dim", type=int, default=None, help="model embedding width (default: the model's)")
-    train.add_argument("--hidden-dim", type=int, default=None, help="model hidden width (default: the model's)")
+    train.add_argument(
+        "--embed-dim", type=int, default=None, help="model embedding width (default: the model's)"
+    )
+    train.add_argument(
+        "--hidden-dim", type=int, default=None, help="model hidden width (default: the model's)"
+    )
     train.add_argument("--out", default="model.pt", help="checkpoint to write (default model.pt)")
     train.add_argument("--recipe", default=None, help="train a named recipe (e.g. default) instead")
     predict = commands.add_parser("predict", help="P(soluble) for a sequence or a FASTA/CSV file")
     predict.add_argument("input", help="a protein sequence, or a FASTA/CSV file")
     predict.add_argument("--model", default=None, help="checkpoint file (default: the bundled model)")
     predict.add_argument("--out", default=None, help="CSV to write for file input (default: standard output)")
-    predict.add_argument("--threshold", type=float, default=None,
-                         help="P(soluble) at or above this is 'soluble' (default: the model's saved threshold, else 0.5)")
+    predict.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="P(soluble) at or above this is 'soluble' (default: the model's saved threshold, else 0.5)",
+    )
     features = commands.add_parser("features", help="the physicochemical features table")
     features.add_argument("input", help="a protein sequence, or a FASTA/CSV file")
     features.add_argument("--out", default=None, help="CSV to write (default: standard output)")
@@ -88,7 +106,9 @@ def _csv_records(text: str, name: str) -> list:
     try:
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError) as err:
-        raise DataFormatError(f"{name} is not a readable CSV file ({err}); give a CSV or FASTA file.") from None
+        raise DataFormatError(
+            f"{name} is not a readable CSV file ({err}); give a CSV or FASTA file."
+        ) from None
     columns = {c.strip().lower(): c for c in table.columns}
     if "sequence" not in columns:
         raise DataFormatError(f"{name} needs a 'sequence' column; its columns are {list(table.columns)}.")
@@ -111,7 +131,9 @@ def _write_csv(table: pd.DataFrame, out: str | None) -> None:
         return
     target = Path(out)
     if not target.parent.is_dir():
-        raise DataFormatError(f"The folder of --out {out!r} does not exist; create it or choose another path.")
+        raise DataFormatError(
+            f"The folder of --out {out!r} does not exist; create it or choose another path."
+        )
     atomic_write(target, table.to_csv(index=False))
     print(f"Wrote {len(table)} rows to {target}.", file=sys.stderr)
 
@@ -167,10 +189,12 @@ def _epoch_line(event: object) -> None:
 
     if isinstance(event, EpochEvent):
         mark = " *" if event.is_best else ""
-        print(f"epoch {event.epoch:3d}/{event.epochs}  train loss {event.train_loss:.4f}  "
-              f"val loss {event.val_loss:.4f}  val AUC {event.val_metrics.get('auc', float('nan')):.3f}  "
-              f"lr {event.lr:.1e}  {event.seqs_per_sec:,.0f} seq/s  ETA {_duration(event.eta_seconds)}{mark}",
-              flush=True)
+        print(
+            f"epoch {event.epoch:3d}/{event.epochs}  train loss {event.train_loss:.4f}  "
+            f"val loss {event.val_loss:.4f}  val AUC {event.val_metrics.get('auc', float('nan')):.3f}  "
+            f"lr {event.lr:.1e}  {event.seqs_per_sec:,.0f} seq/s  ETA {_duration(event.eta_seconds)}{mark}",
+            flush=True,
+        )
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -179,8 +203,10 @@ def _train(args: argparse.Namespace) -> None:
 
     with distributed_session(args.device) as distributed:
         if distributed and args.recipe:
-            raise ConfigError("--recipe trains in a single process; run it with `python -m protlab train` "
-                              "instead of torchrun.")
+            raise ConfigError(
+                "--recipe trains in a single process; run it with `python -m protlab train` "
+                "instead of torchrun."
+            )
         _train_run(args)
 
 
@@ -190,8 +216,14 @@ def _train_run(args: argparse.Namespace) -> None:
     from protlab.runs import RunSpec, evaluate_and_save, prepare_run
     from protlab.training import TrainConfig, is_main, train_model
 
-    config = TrainConfig(optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size, epochs=args.epochs,
-                         seed=args.seed, device=args.device)
+    config = TrainConfig(
+        optimizer=args.optimizer,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        seed=args.seed,
+        device=args.device,
+    )
     config.validate(TRAIN_OPTIONS)  # settings are checked before the data is read
     data, report = load_labelled(args.data)
     for line in report.summary_lines():
@@ -204,20 +236,36 @@ def _train_run(args: argparse.Namespace) -> None:
     split_params = {"identity": args.identity} if args.identity is not None else {}
     if split_params and args.split != "homology":
         raise ConfigError("--identity only applies to --split homology; remove it or add --split homology.")
-    spec = RunSpec(name=Path(args.out).stem, data=data, data_description=args.data, split_method=args.split,
-                   split_params=split_params, model_kind=args.model, model_config=model_config, train_config=config)
+    spec = RunSpec(
+        name=Path(args.out).stem,
+        data=data,
+        data_description=args.data,
+        split_method=args.split,
+        split_params=split_params,
+        model_kind=args.model,
+        model_config=model_config,
+        train_config=config,
+    )
     spec.validate()
     prepared = prepare_run(spec)
     split = prepared.split
-    print(f"Split ({split.method}): {len(split.train)} train, {len(split.val)} validation, {len(split.test)} test.")
-    result = train_model(prepared.model, prepared.sets["train"], prepared.sets["val"], config, callback=_epoch_line)
+    print(
+        f"Split ({split.method}): {len(split.train)} train, {len(split.val)} validation, {len(split.test)} test."
+    )
+    result = train_model(
+        prepared.model, prepared.sets["train"], prepared.sets["val"], config, callback=_epoch_line
+    )
     if not is_main():
         return  # rank 0 alone scores the test split and writes the checkpoint
     saved = evaluate_and_save(prepared, result, spec, Path(args.out))
     print(f"Best epoch {result.best_epoch} ({result.stopped_reason}, {_duration(result.seconds)}).")
     for title, metrics in (("Test", saved["test_metrics"]), ("Majority baseline", saved["baseline"])):
-        print(f"{title}: " + ", ".join(f"{k} {metrics[k]:.3f}" for k in ("accuracy", "precision", "recall",
-                                                                         "f1", "auc", "mcc")))
+        print(
+            f"{title}: "
+            + ", ".join(
+                f"{k} {metrics[k]:.3f}" for k in ("accuracy", "precision", "recall", "f1", "auc", "mcc")
+            )
+        )
     print(f"Saved {saved['checkpoint']}.")
 
 
@@ -226,8 +274,10 @@ def _train_recipe(args: argparse.Namespace, data: object) -> None:
     try:
         from protlab.recipes import RECIPES, train_recipe
     except ImportError:
-        raise ConfigError("Recipes are not available in this installation (protlab/recipes.py is missing); "
-                          "train without --recipe.") from None
+        raise ConfigError(
+            "Recipes are not available in this installation (protlab/recipes.py is missing); "
+            "train without --recipe."
+        ) from None
     Choice(sorted(RECIPES)).check(args.recipe, "recipe", label="--recipe")
     train_recipe(args.recipe, data, args.out, progress=lambda line: print(line, flush=True))
 
@@ -242,8 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as err:
-        print(f"error: {err.strerror or err} ({err.filename or 'file'}); check the path and permissions.",
-              file=sys.stderr)
+        print(
+            f"error: {err.strerror or err} ({err.filename or 'file'}); check the path and permissions.",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted.", file=sys.stderr)

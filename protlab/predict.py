@@ -31,7 +31,9 @@ _DEFAULT_LOCK = threading.Lock()
 def _encode_all(sequences: Sequence[str], vocab_size: int) -> list[np.ndarray]:
     """Validate and encode cleaned sequences, naming the first bad one.  # list of (L,) uint8"""
     if isinstance(sequences, str):
-        raise InvalidSequenceError("predict needs a list of sequences; got a single string. Wrap it: [sequence].")
+        raise InvalidSequenceError(
+            "predict needs a list of sequences; got a single string. Wrap it: [sequence]."
+        )
     encoded = []
     for number, seq in enumerate(sequences, start=1):
         if not isinstance(seq, str) or not seq:
@@ -40,8 +42,9 @@ def _encode_all(sequences: Sequence[str], vocab_size: int) -> list[np.ndarray]:
         try:
             encoded.append(encode_numpy(seq, vocab_size=vocab_size))
         except InvalidSequenceError as exc:
-            raise InvalidSequenceError(f"Sequence {number}: {exc}", character=exc.character,
-                                       position=exc.position) from None
+            raise InvalidSequenceError(
+                f"Sequence {number}: {exc}", character=exc.character, position=exc.position
+            ) from None
     return encoded
 
 
@@ -50,9 +53,11 @@ class Predictor:
 
     def __init__(self, model: nn.Module, checkpoint_meta: Mapping[str, Any] | None = None):
         if getattr(model, "per_residue", False):
-            raise CheckpointError("This checkpoint predicts secondary structure residue by residue, not "
-                                  "solubility; use it on the Per-residue prediction page or with "
-                                  "`python -m protlab structure`.")
+            raise CheckpointError(
+                "This checkpoint predicts secondary structure residue by residue, not "
+                "solubility; use it on the Per-residue prediction page or with "
+                "`python -m protlab structure`."
+            )
         self.model = model.eval()
         self.meta = dict(checkpoint_meta or {})  # what the checkpoint said about the model (metrics, ...)
         self.vocab_size = int(self.meta.get("vocab_size") or model_vocab_size(model))
@@ -108,7 +113,9 @@ class Predictor:
             rows.append([values[name] for name in self.feature_names])
         return torch.tensor(rows, dtype=torch.float32)
 
-    def _logits(self, tokens: torch.Tensor, mask: torch.Tensor | None, features: torch.Tensor | None) -> torch.Tensor:
+    def _logits(
+        self, tokens: torch.Tensor, mask: torch.Tensor | None, features: torch.Tensor | None
+    ) -> torch.Tensor:
         """Run the model on one batch on its device.  # (B, C)"""
         tokens = tokens.to(self.device, non_blocking=True)
         mask = None if mask is None else mask.to(self.device, non_blocking=True)
@@ -124,23 +131,32 @@ class Predictor:
             return np.empty(0, dtype=np.float64)
         features = self._features(sequences).numpy() if self.uses_features else None  # (N, F) float32
         lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))  # (N,)
-        data = TokenizedSet.from_codes(np.concatenate(encoded), lengths, vocab_size=self.vocab_size,
-                                       features=features)
-        return predict_probabilities(self.model, data, device=self.device, batch_size=MAX_BATCH,
-                                     token_budget=TOKEN_BUDGET, half_precision=True).probs
+        data = TokenizedSet.from_codes(
+            np.concatenate(encoded), lengths, vocab_size=self.vocab_size, features=features
+        )
+        return predict_probabilities(
+            self.model,
+            data,
+            device=self.device,
+            batch_size=MAX_BATCH,
+            token_budget=TOKEN_BUDGET,
+            half_precision=True,
+        ).probs
 
     def predict_table(self, records: Sequence[Any], threshold: float = 0.5) -> pd.DataFrame:
         """A table id, sequence, length, p_soluble, prediction for cleaned records."""
         FloatRange(0, 1).check(threshold, "threshold")
         sequences = [r.sequence for r in records]
         p = self.predict(sequences)
-        return pd.DataFrame({
-            "id": [r.id for r in records],
-            "sequence": sequences,
-            "length": [len(s) for s in sequences],
-            "p_soluble": p,
-            "prediction": np.where(p >= threshold, "soluble", "insoluble"),
-        })
+        return pd.DataFrame(
+            {
+                "id": [r.id for r in records],
+                "sequence": sequences,
+                "length": [len(s) for s in sequences],
+                "p_soluble": p,
+                "prediction": np.where(p >= threshold, "soluble", "insoluble"),
+            }
+        )
 
     def attribution(self, sequence: str) -> np.ndarray:
         """Gradient x input on the embeddings for logit(soluble) - logit(insoluble), per residue.  # (L,)"""
@@ -160,7 +176,9 @@ class Predictor:
         variants = np.repeat(encoded[None, :].astype(np.int64), len(starts) + 1, axis=0)  # (S + 1, L)
         for row, start in enumerate(starts, start=1):
             variants[row, start : start + window] = filler
-        features = self._features([sequence]) if self.uses_features else None  # kept fixed: sequence signal only
+        features = (
+            self._features([sequence]) if self.uses_features else None
+        )  # kept fixed: sequence signal only
         probs = []
         with torch.inference_mode():
             step = max(1, min(MAX_BATCH, TOKEN_BUDGET // length))

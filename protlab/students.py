@@ -22,8 +22,14 @@ from typing import Any
 from protlab.errors import ProtlabError
 from protlab.files import atomic_write
 
-__all__ = ["MAX_UPLOAD_BYTES", "MAX_VALUE_BYTES", "StoredUpload", "StudentStore", "StudentStoreError",
-           "clean_file_name"]
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "MAX_VALUE_BYTES",
+    "StoredUpload",
+    "StudentStore",
+    "StudentStoreError",
+    "clean_file_name",
+]
 
 OWNER = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # the run system's owner ids
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # value keys and upload slots, chosen by the app (never by users)
@@ -71,8 +77,10 @@ class StudentStore:
             raise StudentStoreError(f"The value for {key!r} cannot be saved as JSON ({err}).") from None
         data = text.encode("utf-8")
         if len(data) > MAX_VALUE_BYTES:
-            raise StudentStoreError(f"The value for {key!r} is {len(data):,} bytes; at most "
-                                    f"{MAX_VALUE_BYTES:,} bytes are remembered.")
+            raise StudentStoreError(
+                f"The value for {key!r} is {len(data):,} bytes; at most "
+                f"{MAX_VALUE_BYTES:,} bytes are remembered."
+            )
         path = self._folder(owner) / "values" / f"{_check(key, 'key')}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, data)
@@ -94,8 +102,10 @@ class StudentStore:
         if not isinstance(data, (bytes, bytearray)):
             raise StudentStoreError(f"An upload must be bytes; got {type(data).__name__}.")
         if len(data) > self.max_upload_bytes:
-            raise StudentStoreError(f"The file is {len(data) / 1e6:.1f} MB; files up to "
-                                    f"{self.max_upload_bytes / 1e6:.0f} MB are kept.")
+            raise StudentStoreError(
+                f"The file is {len(data) / 1e6:.1f} MB; files up to "
+                f"{self.max_upload_bytes / 1e6:.0f} MB are kept."
+            )
         upload = StoredUpload(clean_file_name(name), bytes(data))
         folder = self._folder(owner) / "uploads"
         slot = _check(slot, "slot")
@@ -139,6 +149,7 @@ class StudentStore:
 def _check(name: object, what: str) -> str:
     """Return name if it is a valid key or slot; raise StudentStoreError otherwise."""
     if not isinstance(name, str) or not KEY.match(name):
-        raise StudentStoreError(f"{what} must be 1 to 64 lowercase letters, digits or '_' starting with a "
-                                f"letter; got {name!r}.")
+        raise StudentStoreError(
+            f"{what} must be 1 to 64 lowercase letters, digits or '_' starting with a letter; got {name!r}."
+        )
     return name

@@ -25,10 +25,14 @@ def deepsol_sample(n: int, *, max_length: int, seed: int):
 
     df = pd.read_csv(BUNDLED_DATA_PATH)
     df = df[df["sequence"].str.len() <= max_length].sample(n, random_state=seed)
-    return LabelledData(df["sequence"].tolist(), df["label"].to_numpy(np.int64), [f"row{i}" for i in df.index])
+    return LabelledData(
+        df["sequence"].tolist(), df["label"].to_numpy(np.int64), [f"row{i}" for i in df.index]
+    )
 
 
-def random_proteins(n: int, length: int | tuple[int, int], *, seed: int = 0, letters: str | None = None) -> list[str]:
+def random_proteins(
+    n: int, length: int | tuple[int, int], *, seed: int = 0, letters: str | None = None
+) -> list[str]:
     """n reproducible random proteins of a fixed length, or of lengths drawn from [low, high)."""
     import numpy as np
 
@@ -81,8 +85,9 @@ def frozen_kmer_clusters(sequences: list[str], k: int = 4, min_shared: float = 0
     return connected_components(graph, directed=False)[1]
 
 
-def frozen_cluster_split(sequences: list[str], val_fraction: float, test_fraction: float,
-                         seed: int):  # -> (train, val, test) row indices
+def frozen_cluster_split(
+    sequences: list[str], val_fraction: float, test_fraction: float, seed: int
+):  # -> (train, val, test) row indices
     """Frozen copy of the recipes' former cluster_split: random cluster order fills test, val, then train."""
     import numpy as np
 
@@ -98,8 +103,17 @@ def frozen_cluster_split(sequences: list[str], val_fraction: float, test_fractio
     return np.setdiff1d(np.arange(n), np.concatenate([test, val])), val, test
 
 
-def train_tiny_run(manager, owner: str, optimizer: str = "adam", epochs: int = 2, *, rows: int = 60,
-                   lr: float = 1e-3, stop_after_first_epoch: bool = False, wait: bool = True) -> str:
+def train_tiny_run(
+    manager,
+    owner: str,
+    optimizer: str = "adam",
+    epochs: int = 2,
+    *,
+    rows: int = 60,
+    lr: float = 1e-3,
+    stop_after_first_epoch: bool = False,
+    wait: bool = True,
+) -> str:
     """Submit a real tiny run (`rows` bundled proteins, a 4-wide CNN) for owner; wait for its end unless told not.
 
     With stop_after_first_epoch the run is stopped once it has a best epoch: it ends 'stopped', with weights.
@@ -109,11 +123,15 @@ def train_tiny_run(manager, owner: str, optimizer: str = "adam", epochs: int = 2
     from protlab.runs import RunSpec
     from protlab.training import TrainConfig
 
-    spec = RunSpec(data=deepsol_sample(rows, max_length=200, seed=5),
-                   data_description=f"bundled DeepSol, {rows} rows", model_kind="cnn",
-                   model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1},
-                   train_config=TrainConfig(optimizer=optimizer, lr=lr, epochs=epochs, batch_size=8, patience=0,
-                                            scheduler="none"))
+    spec = RunSpec(
+        data=deepsol_sample(rows, max_length=200, seed=5),
+        data_description=f"bundled DeepSol, {rows} rows",
+        model_kind="cnn",
+        model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1},
+        train_config=TrainConfig(
+            optimizer=optimizer, lr=lr, epochs=epochs, batch_size=8, patience=0, scheduler="none"
+        ),
+    )
     run_id = manager.submit(spec, owner)
     if stop_after_first_epoch:
         deadline = time.monotonic() + 240

@@ -72,12 +72,21 @@ class StreamlitServer:
         self.log_path = self.home / f"streamlit-{self.port}.log"
         env = {**os.environ, "PROTLAB_HOME": str(self.home), "PYTHONUNBUFFERED": "1"}
         command = [
-            sys.executable, "-m", "streamlit", "run", self.app,
-            "--server.headless", "true",
-            "--server.port", str(self.port),
-            "--server.address", "127.0.0.1",
-            "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            self.app,
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
             *self.extra_args,
         ]
         log = self.log_path.open("wb")
@@ -94,8 +103,10 @@ class StreamlitServer:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 self.stop()
-                pytest.fail(f"streamlit exited with code {self.process.returncode} before it was healthy:\n"
-                            f"{self.log_tail()}")
+                pytest.fail(
+                    f"streamlit exited with code {self.process.returncode} before it was healthy:\n"
+                    f"{self.log_tail()}"
+                )
             status, _, body = http_get(f"{self.url}/_stcore/health", timeout=2.0)
             if status == 200 and body.strip() == b"ok":
                 return

@@ -17,17 +17,26 @@ APP = str(ROOT / "app.py")
 def _routed_files() -> list[str]:
     """Page files named in app.py's SECTIONS table (read without running Streamlit)."""
     tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
-    return [node.value for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str)
-            and node.value.startswith("pages/")]
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("pages/")
+    ]
 
 
 def test_router_lists_every_page_file_and_each_exists() -> None:
     routed = set(_routed_files())
     on_disk = {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}
     assert routed == on_disk
-    assert {"pages/home.py", "pages/encode.py", "pages/gradient_descent.py", "pages/build_network.py",
-            "pages/train.py", "pages/predict.py", "pages/class_view.py"} <= routed
+    assert {
+        "pages/home.py",
+        "pages/encode.py",
+        "pages/gradient_descent.py",
+        "pages/build_network.py",
+        "pages/train.py",
+        "pages/predict.py",
+        "pages/class_view.py",
+    } <= routed
 
 
 def test_app_starts_on_home_with_sidebar() -> None:
@@ -62,8 +71,12 @@ def test_app_imports_nothing_heavy_at_start() -> None:
 def test_every_page_switch_renders_without_exception() -> None:
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
-    for page in ["pages/encode.py", "pages/gradient_descent.py", "pages/build_network.py",
-                 "pages/class_view.py"]:
+    for page in [
+        "pages/encode.py",
+        "pages/gradient_descent.py",
+        "pages/build_network.py",
+        "pages/class_view.py",
+    ]:
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert at.title, page
@@ -100,15 +113,17 @@ def test_a_token_in_the_address_is_kept_as_the_students_identity() -> None:
     assert at.query_params["student"] == token and not at.warning
     assert _sidebar_link_queries(at) == {f"student={token}"}
     assert any(f"?student={token}" in c.value for c in at.sidebar.code)  # the personal link to bookmark
-    assert any("This link is your identity; share it only with yourself" in c.value
-               for c in at.sidebar.caption)
+    assert any(
+        "This link is your identity; share it only with yourself" in c.value for c in at.sidebar.caption
+    )
     owner = owner_id(token)
     assert owner != owner_id("My-Own_Token-0123456780") and token not in owner
     assert re.fullmatch(r"[0-9a-f]{32}", owner)
 
 
-@pytest.mark.parametrize("bad", ["bad token!", "short", "x" * 65, "", "../../etc/passwd",
-                                 "tok\u00e9n-0123456789abc"])
+@pytest.mark.parametrize(
+    "bad", ["bad token!", "short", "x" * 65, "", "../../etc/passwd", "tok\u00e9n-0123456789abc"]
+)
 def test_a_malformed_token_is_replaced_with_a_notice_never_an_error(bad) -> None:
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params["student"] = bad

@@ -77,6 +77,7 @@ def test_unknown_letters_by_vocabulary() -> None:
 
 def test_agrees_with_encoding_pad_batch(sample) -> None:
     from protlab.data import encoding
+
     seqs = sample[0][:20]
     tokens, mask = encoding.pad_batch(seqs, vocab_size=VOCAB_SIZE)
     batch = make_batch(TokenizedSet.from_sequences(seqs), np.arange(20))
@@ -119,8 +120,10 @@ def test_features_travel_with_rows() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.text(alphabet=AMINO_ACIDS, min_size=1, max_size=30), min_size=1, max_size=25),
-       st.lists(st.integers(0, 24), max_size=10))
+@given(
+    st.lists(st.text(alphabet=AMINO_ACIDS, min_size=1, max_size=30), min_size=1, max_size=25),
+    st.lists(st.integers(0, 24), max_size=10),
+)
 def test_subset_equals_tokenising_the_subset(seqs: list[str], picks: list[int]) -> None:
     picks = [p % len(seqs) for p in picks] or [0]
     full = TokenizedSet.from_sequences(seqs).subset(picks)
@@ -143,11 +146,14 @@ def test_bucketing_pads_far_less_than_random_batches(sample) -> None:
     bucketed = padding_efficiency(data, batch_size=16, shuffle=True)
     rng = np.random.default_rng(0)
     perm = rng.permutation(len(data))
-    padded = sum(int(data.lengths[perm[i : i + 16]].max()) * len(perm[i : i + 16]) for i in range(0, len(data), 16))
+    padded = sum(
+        int(data.lengths[perm[i : i + 16]].max()) * len(perm[i : i + 16]) for i in range(0, len(data), 16)
+    )
     assert bucketed > 0.85
     assert bucketed > data.n_tokens / padded
     assert fixed_padding_efficiency(data, 512) == pytest.approx(
-        np.minimum(data.lengths, 512).sum() / (len(data) * 512))
+        np.minimum(data.lengths, 512).sum() / (len(data) * 512)
+    )
 
 
 def test_batch_to_device_keeps_values() -> None:

@@ -20,8 +20,13 @@ NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 
 def run_quick(script: str) -> list[str]:
     """Run benchmarks/<script> --quick from the repository root; return its stdout lines."""
-    done = subprocess.run([sys.executable, str(BENCH / script), "--quick"], cwd=BENCH.parent,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--quick"],
+        cwd=BENCH.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, f"{script} failed with code {done.returncode}:\n{done.stderr[-3000:]}"
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     assert lines, f"{script} printed nothing"
@@ -41,7 +46,9 @@ def test_train_throughput_prints_both_pipelines_and_speedup():
     text = "\n".join(lines)
     assert re.search(rf"^reference\s+{NUMBER} seqs/s wall, +{NUMBER} seqs/s per CPU-second", text, re.M)
     assert re.search(rf"^protlab\s+{NUMBER} seqs/s wall", text, re.M)
-    assert re.search(rf"useful conv FLOP rate \(CPU time\): reference {NUMBER} GFLOP/s \({NUMBER}% of peak\)", text)
+    assert re.search(
+        rf"useful conv FLOP rate \(CPU time\): reference {NUMBER} GFLOP/s \({NUMBER}% of peak\)", text
+    )
     assert "load average" in text
     assert re.fullmatch(rf"speedup_vs_reference={NUMBER}", lines[-1])
 
@@ -72,7 +79,9 @@ def test_gpu_train_skips_cleanly_or_runs():
 def test_app_latency_prints_start_and_switch_times():
     lines = run_quick("app_latency.py")
     assert any(line.startswith("protlab  start->home painted") for line in lines)
-    assert re.fullmatch(rf"start_seconds={NUMBER} switch_seconds={NUMBER} first_visit_seconds={NUMBER}", lines[-1])
+    assert re.fullmatch(
+        rf"start_seconds={NUMBER} switch_seconds={NUMBER} first_visit_seconds={NUMBER}", lines[-1]
+    )
 
 
 @pytest.mark.e2e
@@ -89,6 +98,8 @@ def test_classroom_prints_acceptance_click_p95_ratio_and_queue_wait():
 def test_cpu_bf16_prints_speedup_and_auc_delta():
     lines = run_quick("cpu_bf16.py")
     assert any(line.startswith("# native CPU bf16") for line in lines)
-    assert any(re.match(rf"fp32: epoch wall s {NUMBER}, CPU s {NUMBER}; val acc {NUMBER} auc {NUMBER}", line)
-               for line in lines)
+    assert any(
+        re.match(rf"fp32: epoch wall s {NUMBER}, CPU s {NUMBER}; val acc {NUMBER} auc {NUMBER}", line)
+        for line in lines
+    )
     assert re.fullmatch(rf"bf16_epoch_speedup={NUMBER} test_auc_delta=-?{NUMBER}", lines[-1])

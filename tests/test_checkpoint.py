@@ -17,10 +17,14 @@ from protlab.models import build_model, model_config_dict
 from protlab.models import checkpoint as ckpt
 
 
-def _saved(tmp_path: Path, kind: str = "cnn", config: dict | None = None, **kwargs) -> tuple[Path, torch.nn.Module]:
+def _saved(
+    tmp_path: Path, kind: str = "cnn", config: dict | None = None, **kwargs
+) -> tuple[Path, torch.nn.Module]:
     torch.manual_seed(0)
     model = build_model(kind, config or {"hidden_dim": 16, "embed_dim": 8})
-    path = ckpt.save_checkpoint(tmp_path / "m.pt", model, kind=kind, model_config=model_config_dict(model), **kwargs)
+    path = ckpt.save_checkpoint(
+        tmp_path / "m.pt", model, kind=kind, model_config=model_config_dict(model), **kwargs
+    )
     return path, model
 
 
@@ -56,7 +60,9 @@ def test_dual_and_ensemble_round_trip_including_feature_buffers(tmp_path: Path) 
     mixed = {"members": [{"kind": "cnn", "config": {}}, {"kind": "dual", "config": {"vocab_size": 22}}]}
     with pytest.raises(ConfigError, match="same vocab_size"):
         build_model("ensemble", mixed)
-    ensemble_config = {"members": [{"kind": "cnn", "config": {"hidden_dim": 8}}, {"kind": "mlp", "config": {}}]}
+    ensemble_config = {
+        "members": [{"kind": "cnn", "config": {"hidden_dim": 8}}, {"kind": "mlp", "config": {}}]
+    }
     path, model = _saved(tmp_path, "ensemble", ensemble_config)
     assert ckpt.load_checkpoint(path).vocab_size == 21
     tokens = torch.randint(1, 21, (2, 9))
@@ -158,9 +164,14 @@ def test_unknown_version_kind_and_mismatched_weights(tmp_path: Path) -> None:
     path, _ = _saved(tmp_path)
     _expect(_rewrite(path, kind="transformer"), "Unknown model kind 'transformer'")
     path, model = _saved(tmp_path)
-    _expect(_rewrite(path, model_config=model_config_dict(model) | {"hidden_dim": 32}), "wrong shape.*conv1.weight")
+    _expect(
+        _rewrite(path, model_config=model_config_dict(model) | {"hidden_dim": 32}),
+        "wrong shape.*conv1.weight",
+    )
     path, _ = _saved(tmp_path)
-    _expect(_rewrite(path, model_config=model_config_dict(model) | {"num_layers": 3}), "missing: conv3.weight")
+    _expect(
+        _rewrite(path, model_config=model_config_dict(model) | {"num_layers": 3}), "missing: conv3.weight"
+    )
     path, _ = _saved(tmp_path)
     state = torch.load(path, weights_only=True)["state_dict"] | {"extra.weight": torch.zeros(1)}
     _expect(_rewrite(path, state_dict=state), "unexpected: extra.weight")
@@ -177,6 +188,11 @@ def test_save_refuses_a_description_that_would_not_rebuild_the_model(tmp_path: P
     with pytest.raises(ConfigError, match="Unknown model kind"):
         ckpt.save_checkpoint(tmp_path / "m.pt", model, kind="nope", model_config={})
     with pytest.raises(ConfigError, match="cannot store"):
-        ckpt.save_checkpoint(tmp_path / "m.pt", model, kind="cnn", model_config=model_config_dict(model),
-                             extra={"bad": object()})
+        ckpt.save_checkpoint(
+            tmp_path / "m.pt",
+            model,
+            kind="cnn",
+            model_config=model_config_dict(model),
+            extra={"bad": object()},
+        )
     assert not any(tmp_path.iterdir())

@@ -21,8 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "protlab", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "protlab", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +37,23 @@ def trained(tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess]:
     folder = tmp_path_factory.mktemp("cli")
     df = pd.read_csv(ROOT / "assets/data/deepsol.csv")
     df[df["sequence"].str.len() <= 150].sample(80, random_state=1).to_csv(folder / "tiny.csv", index=False)
-    out = _cli("train", "tiny.csv", "--epochs", "2", "--embed-dim", "8", "--hidden-dim", "8", "--batch-size", "16",
-               "--device", "cpu", "--out", "tiny.pt", cwd=folder)
+    out = _cli(
+        "train",
+        "tiny.csv",
+        "--epochs",
+        "2",
+        "--embed-dim",
+        "8",
+        "--hidden-dim",
+        "8",
+        "--batch-size",
+        "16",
+        "--device",
+        "cpu",
+        "--out",
+        "tiny.pt",
+        cwd=folder,
+    )
     return folder, folder / "tiny.pt", out
 
 
@@ -42,7 +63,9 @@ def test_train_prints_report_epochs_and_test_metrics(trained) -> None:
     lines = out.stdout.splitlines()
     assert lines[0].startswith("Read 80 rows")
     epochs = [line for line in lines if line.startswith("epoch ")]
-    assert len(epochs) == 2 and all(k in epochs[0] for k in ("train loss", "val loss", "val AUC", "lr", "seq/s", "ETA"))
+    assert len(epochs) == 2 and all(
+        k in epochs[0] for k in ("train loss", "val loss", "val AUC", "lr", "seq/s", "ETA")
+    )
     assert any(line.startswith("Test: accuracy") for line in lines)
     assert any(line.startswith("Majority baseline:") for line in lines)
     loaded = load_checkpoint(model_path)
@@ -66,7 +89,12 @@ def test_predict_fasta_and_csv_files(trained, capsys) -> None:
     (folder / "in.fasta").write_text("".join(f">p{i}\n{s}\n" for i, s in enumerate(seqs)))
     pd.DataFrame({"id": ["x", "y", "z"], "sequence": seqs}).to_csv(folder / "in.csv", index=False)
     expected = Predictor.from_checkpoint(model_path).predict(seqs)
-    assert main(["predict", str(folder / "in.fasta"), "--model", str(model_path), "--out", str(folder / "o1.csv")]) == 0
+    assert (
+        main(
+            ["predict", str(folder / "in.fasta"), "--model", str(model_path), "--out", str(folder / "o1.csv")]
+        )
+        == 0
+    )
     assert main(["predict", str(folder / "in.csv"), "--model", str(model_path)]) == 0
     from_stdout = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
     from_file = pd.read_csv(folder / "o1.csv")
@@ -86,16 +114,19 @@ def test_features_command(tmp_path) -> None:
     assert np.allclose(table.drop(columns="id").to_numpy(float), reference.drop(columns="id").to_numpy(float))
 
 
-@pytest.mark.parametrize("args,fragment", [
-    (["predict", "MKT1QR"], "position 4"),
-    (["train", "missing.csv"], "missing.csv"),
-    (["train", "x.csv", "--epochs", "0"], "epochs must be"),
-    (["train", "x.csv", "--lr", "abc"], "invalid float value"),
-    (["predict", "MKTAYI", "--threshold", "2"], "--threshold must be a number from 0 to 1"),
-    (["features", "no/such/file.fasta"], "does not exist"),
-    (["frobnicate"], "invalid choice"),
-    ([], "required"),
-])
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["predict", "MKT1QR"], "position 4"),
+        (["train", "missing.csv"], "missing.csv"),
+        (["train", "x.csv", "--epochs", "0"], "epochs must be"),
+        (["train", "x.csv", "--lr", "abc"], "invalid float value"),
+        (["predict", "MKTAYI", "--threshold", "2"], "--threshold must be a number from 0 to 1"),
+        (["features", "no/such/file.fasta"], "does not exist"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(args: list[str], fragment: str, tmp_path, capsys) -> None:
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
@@ -111,6 +142,9 @@ def test_errors_through_a_real_process(tmp_path) -> None:
 
 def test_unknown_recipe_is_refused(trained, capsys) -> None:
     folder, _, _ = trained
-    assert main(["train", str(folder / "tiny.csv"), "--recipe", "no-such-recipe", "--out", str(folder / "r.pt")]) == 2
+    assert (
+        main(["train", str(folder / "tiny.csv"), "--recipe", "no-such-recipe", "--out", str(folder / "r.pt")])
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --recipe must be one of") and "\n" not in err

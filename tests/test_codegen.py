@@ -88,7 +88,8 @@ def test_descent_code_builds_the_same_torch_optimizer_as_the_page(kind):
     generated = ns["optimizer"]
     assert type(generated) is type(page)
     assert [{k: v for k, v in g.items() if k != "params"} for g in generated.param_groups] == [
-        {k: v for k, v in g.items() if k != "params"} for g in page.param_groups]
+        {k: v for k, v in g.items() if k != "params"} for g in page.param_groups
+    ]
 
 
 def test_descent_code_reports_divergence():
@@ -113,9 +114,18 @@ CONFIGS = [
     MLPConfig(20, [LayerSpec(64)], 2),
     MLPConfig(20, [LayerSpec(128), LayerSpec(64), LayerSpec(32)], 4),
     MLPConfig(20, [], 2),
-    MLPConfig(7, [LayerSpec(16, "gelu", 0.2, "layernorm"), LayerSpec(8, "swish", 0.0, "batchnorm"),
-                  LayerSpec(5, "leaky_relu", 0.1, None), LayerSpec(3, "tanh"), LayerSpec(4, "sigmoid")],
-              3, "softmax"),
+    MLPConfig(
+        7,
+        [
+            LayerSpec(16, "gelu", 0.2, "layernorm"),
+            LayerSpec(8, "swish", 0.0, "batchnorm"),
+            LayerSpec(5, "leaky_relu", 0.1, None),
+            LayerSpec(3, "tanh"),
+            LayerSpec(4, "sigmoid"),
+        ],
+        3,
+        "softmax",
+    ),
     MLPConfig(10, [LayerSpec(6, "silu")], 1, "sigmoid"),
 ]
 
@@ -144,6 +154,7 @@ def test_module_code_has_the_same_parameter_count(config):
 
 def test_module_code_runs_as_a_standalone_script():
     code = module_code(MLPConfig(20, [LayerSpec(128), LayerSpec(64), LayerSpec(32)], 4))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert "Total parameters: 13,156" in out.stdout  # 20*128+128 + 128*64+64 + 64*32+32 + 32*4+4

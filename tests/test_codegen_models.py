@@ -22,8 +22,11 @@ TEMPLATES = ("train_script.py", "predict_script.py")
 def _definitions(template: str) -> dict:
     """A namespace with the template's imports, classes and functions (nothing else of the script is run)."""
     tree = ast.parse(read_template(template))
-    kept = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef,
-                                                            ast.FunctionDef))]
+    kept = [
+        node
+        for node in tree.body
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef))
+    ]
     namespace: dict = {}
     exec(compile(ast.Module(body=kept, type_ignores=[]), template, "exec"), namespace)  # noqa: S102
     return namespace
@@ -85,8 +88,14 @@ def test_the_dual_input_model_is_protlabs_from_its_first_weights() -> None:
     torch.testing.assert_close(ours(tokens, features, mask), theirs(tokens, features, mask))
 
 
-@pytest.mark.parametrize("settings", [{}, {"mix_channels": 6, "use_dipeptides": False, "stat_clip": 1.0},
-                                      {"use_motifs": False, "vocab_size": 21}])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"mix_channels": 6, "use_dipeptides": False, "stat_clip": 1.0},
+        {"use_motifs": False, "vocab_size": 21},
+    ],
+)
 def test_the_solubility_net_is_protlabs(settings: dict) -> None:
     from protlab.models.solubility_net import SolubilityNetConfig
 

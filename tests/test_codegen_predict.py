@@ -24,8 +24,10 @@ from protlab.predict import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 PANEL_WIDTH = 88  # characters a line of the page's code panel shows without scrolling
-THIOREDOXIN = ("MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVG"
-               "ALSKGQLKEFLDANLA")
+THIOREDOXIN = (
+    "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVG"
+    "ALSKGQLKEFLDANLA"
+)
 PROTEINS = [  # different lengths (so batches are padded), ambiguous letters (X, B) and a very short protein
     THIOREDOXIN,
     "MKKLLPTAAAGLLLLAAQPAMAXDIQMTQSPSSLSASVGDRVTITCRASQ",
@@ -54,7 +56,7 @@ def _settings_block(source: str) -> list[str]:
     """The lines of the script between its settings markers."""
     lines = source.splitlines()
     markers = [i for i, line in enumerate(lines) if line.startswith("# ===") and line.endswith(" settings")]
-    return lines[markers[0] + 1:markers[1]]
+    return lines[markers[0] + 1 : markers[1]]
 
 
 # ------------------------------------------------------------------------------------------------ the text
@@ -65,8 +67,13 @@ def test_the_template_is_the_script_for_the_pages_example() -> None:
 
 def test_only_the_settings_block_changes() -> None:
     template = read_template("predict_script.py")
-    script = prediction_script("runs/abc/model.pt", PROTEINS, threshold=0.42, with_attribution=False,
-                               ids=["first", 'bad"id', "", "x" * 100])
+    script = prediction_script(
+        "runs/abc/model.pt",
+        PROTEINS,
+        threshold=0.42,
+        with_attribution=False,
+        ids=["first", 'bad"id', "", "x" * 100],
+    )
     outside = [line for line in script.splitlines() if line not in _settings_block(script)]
     assert outside == [line for line in template.splitlines() if line not in _settings_block(template)]
     settings: dict = {}
@@ -85,11 +92,19 @@ def test_many_proteins_list_the_first_ones_and_say_so() -> None:
 
 
 def test_scripts_are_ruff_clean() -> None:
-    for script in (read_template("predict_script.py"),
-                   prediction_script("/a/very/long/folder/name/" * 5 + "model.pt", PROTEINS * 6)):
-        out = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--stdin-filename",
-                              "predict.py", "-"], input=script, capture_output=True, text=True, cwd=ROOT,
-                             timeout=60, check=False)
+    for script in (
+        read_template("predict_script.py"),
+        prediction_script("/a/very/long/folder/name/" * 5 + "model.pt", PROTEINS * 6),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-m", "ruff", "check", "--no-cache", "--stdin-filename", "predict.py", "-"],
+            input=script,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
         assert out.returncode == 0, out.stdout + out.stderr
         assert max(len(line) for line in script.splitlines()) <= PANEL_WIDTH
 
@@ -127,20 +142,41 @@ def _checkpoint(path: Path, kind: str, config: dict, seed: int) -> Path:
     return save_checkpoint(path, model, kind=kind, model_config=model_config_dict(model))
 
 
-DUAL = {"vocab_size": 22, "embed_dim": 8, "hidden_dim": 8, "kernel_size": 3, "global_dim": 4,
-        "feature_names": ["length", "gravy", "aromaticity", "net_charge_ph7", "comp_A", "instability_index"]}
+DUAL = {
+    "vocab_size": 22,
+    "embed_dim": 8,
+    "hidden_dim": 8,
+    "kernel_size": 3,
+    "global_dim": 4,
+    "feature_names": ["length", "gravy", "aromaticity", "net_charge_ph7", "comp_A", "instability_index"],
+}
 CHECKPOINTS = {
-    "cnn (the notes' 21 tokens)": ("cnn", {"vocab_size": 21, "embed_dim": 8, "hidden_dim": 8,
-                                           "num_layers": 3}),
+    "cnn (the notes' 21 tokens)": (
+        "cnn",
+        {"vocab_size": 21, "embed_dim": 8, "hidden_dim": 8, "num_layers": 3},
+    ),
     "dual": ("dual", DUAL),
     "solubility_net (mixing layer, no dipeptides, clipped statistics)": (
-        "solubility_net", {"embed_dim": 8, "channels": 4, "kernel_sizes": [3, 7], "mix_channels": 6,
-                           "use_dipeptides": False, "stat_clip": 1.5}),
+        "solubility_net",
+        {
+            "embed_dim": 8,
+            "channels": 4,
+            "kernel_sizes": [3, 7],
+            "mix_channels": 6,
+            "use_dipeptides": False,
+            "stat_clip": 1.5,
+        },
+    ),
     "ensemble with a dual-input member": (
-        "ensemble", {"members": [{"kind": "solubility_net", "config": {"use_motifs": False}},
-                                 {"kind": "dual", "config": DUAL},
-                                 {"kind": "cnn", "config": {"embed_dim": 8, "hidden_dim": 8,
-                                                            "vocab_size": 22}}]}),
+        "ensemble",
+        {
+            "members": [
+                {"kind": "solubility_net", "config": {"use_motifs": False}},
+                {"kind": "dual", "config": DUAL},
+                {"kind": "cnn", "config": {"embed_dim": 8, "hidden_dim": 8, "vocab_size": 22}},
+            ]
+        },
+    ),
 }
 
 
@@ -153,8 +189,15 @@ def test_every_checkpoint_kind_predicts_like_protlab(name: str, tmp_path: Path, 
 
 def test_an_unknown_model_kind_is_named(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "mlp.pt"
-    torch.save({"kind": "mlp", "model_config": {}, "state_dict": {},
-                "vocab": {"alphabet": AMINO_ACIDS, "vocab_size": 22}}, path)
+    torch.save(
+        {
+            "kind": "mlp",
+            "model_config": {},
+            "state_dict": {},
+            "vocab": {"alphabet": AMINO_ACIDS, "vocab_size": 22},
+        },
+        path,
+    )
     with pytest.raises(SystemExit, match="'mlp'"):
         _run(prediction_script(str(path), ["MKV"]), tmp_path, monkeypatch)
 

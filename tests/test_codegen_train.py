@@ -58,7 +58,7 @@ def _settings(source: str) -> dict:
 def _outside_settings(source: str) -> list[str]:
     """The lines of a script outside its settings block."""
     lines, span = source.splitlines(), _settings_span(source)
-    return lines[:span.start] + lines[span.stop:]
+    return lines[: span.start] + lines[span.stop :]
 
 
 # ------------------------------------------------------------------------------------------------ the text
@@ -69,9 +69,15 @@ def test_default_settings_give_the_template_itself() -> None:
 
 def test_only_the_settings_block_changes() -> None:
     train = {"optimizer": "sgd_momentum", "lr": 0.03, "scheduler": "warmup"}
-    settings = TrainScriptSettings(data_source="my proteins.csv", sample_size=500, split_method="homology",
-                                   identity=0.55, model_kind="dual", model_config={"global_dim": 7},
-                                   train_config=train)
+    settings = TrainScriptSettings(
+        data_source="my proteins.csv",
+        sample_size=500,
+        split_method="homology",
+        identity=0.55,
+        model_kind="dual",
+        model_config={"global_dim": 7},
+        train_config=train,
+    )
     script = training_script(settings)
     assert _outside_settings(script) == _outside_settings(read_template("train_script.py"))
     namespace = _settings(script)
@@ -120,23 +126,32 @@ def test_optimizer_settings_come_from_protlabs_optimizer_table() -> None:
         theirs = build_optimizer(model, config)
         assert type(ours) is type(theirs)
         mine, app = ours.param_groups[0], theirs.param_groups[0]
-        assert {k: mine[k] for k in ("lr", "weight_decay", "momentum", "betas") if k in app} == \
-            {k: app[k] for k in ("lr", "weight_decay", "momentum", "betas") if k in app}
+        assert {k: mine[k] for k in ("lr", "weight_decay", "momentum", "betas") if k in app} == {
+            k: app[k] for k in ("lr", "weight_decay", "momentum", "betas") if k in app
+        }
 
 
 def _ruff(source: str) -> subprocess.CompletedProcess:
     """ruff check on a script, with the project's settings."""
     command = [sys.executable, "-m", "ruff", "check", "--no-cache", "--stdin-filename", "train.py", "-"]
-    return subprocess.run(command, input=source, capture_output=True, text=True, cwd=ROOT, timeout=60,
-                          check=False)
+    return subprocess.run(
+        command, input=source, capture_output=True, text=True, cwd=ROOT, timeout=60, check=False
+    )
 
 
 def test_template_and_generated_scripts_are_ruff_clean() -> None:
-    scripts = [read_template("train_script.py"),
-               training_script(TrainScriptSettings(data_source="a very long file name " * 6 + ".csv",
-                                                   model_kind="dual", split_method="homology",
-                                                   train_config={"optimizer": "sgd_momentum"})),
-               training_script(TrainScriptSettings(sample_size=1000, model_config={"num_layers": 3}))]
+    scripts = [
+        read_template("train_script.py"),
+        training_script(
+            TrainScriptSettings(
+                data_source="a very long file name " * 6 + ".csv",
+                model_kind="dual",
+                split_method="homology",
+                train_config={"optimizer": "sgd_momentum"},
+            )
+        ),
+        training_script(TrainScriptSettings(sample_size=1000, model_config={"num_layers": 3})),
+    ]
     for script in scripts:
         out = _ruff(script)
         assert out.returncode == 0, out.stdout + out.stderr
@@ -151,19 +166,43 @@ def _combinations() -> list[dict]:
         o = i // len(SCHEDULERS)  # index of the optimizer
         vocab = (21, 22)[i // 4 % 2]
         if i % 2 == 0:
-            model = {**TINY_CNN, "num_layers": 1 + i % 3, "dropout": (0.0, 0.3)[i // 2 % 2],
-                     "vocab_size": vocab}
+            model = {
+                **TINY_CNN,
+                "num_layers": 1 + i % 3,
+                "dropout": (0.0, 0.3)[i // 2 % 2],
+                "vocab_size": vocab,
+            }
         else:
             model = {**TINY_CNN, "global_dim": 4, "vocab_size": vocab}
-        train = {"optimizer": optimizer, "scheduler": scheduler, "lr": 3e-3, "epochs": 3, "batch_size": 10,
-                 "grad_accum_steps": (1, 2, 3)[o % 3], "grad_clip": (1.0, 0.0, 0.5)[i // 2 % 3],
-                 "patience": (0, 1)[(i + 1) // 3 % 2], "label_smoothing": (0.0, 0.1)[o % 2],
-                 "class_weighting": ("none", "balanced")[i // 6], "cpu_bf16": i % 4 == 3,
-                 "eval_batch_size": (64, 4)[o % 2], "device": ("auto", "cpu")[i // 7], "warmup_steps": 4,
-                 "plateau_patience": 0, "plateau_factor": 0.3, "weight_decay": 0.01, "momentum": 0.8,
-                 "seed": 11 + i}
-        combos.append({"model_kind": ("cnn", "dual")[i % 2], "model_config": model, "train": train,
-                       "split_method": ("stratified", "homology")[i // 2 % 2]})
+        train = {
+            "optimizer": optimizer,
+            "scheduler": scheduler,
+            "lr": 3e-3,
+            "epochs": 3,
+            "batch_size": 10,
+            "grad_accum_steps": (1, 2, 3)[o % 3],
+            "grad_clip": (1.0, 0.0, 0.5)[i // 2 % 3],
+            "patience": (0, 1)[(i + 1) // 3 % 2],
+            "label_smoothing": (0.0, 0.1)[o % 2],
+            "class_weighting": ("none", "balanced")[i // 6],
+            "cpu_bf16": i % 4 == 3,
+            "eval_batch_size": (64, 4)[o % 2],
+            "device": ("auto", "cpu")[i // 7],
+            "warmup_steps": 4,
+            "plateau_patience": 0,
+            "plateau_factor": 0.3,
+            "weight_decay": 0.01,
+            "momentum": 0.8,
+            "seed": 11 + i,
+        }
+        combos.append(
+            {
+                "model_kind": ("cnn", "dual")[i % 2],
+                "model_config": model,
+                "train": train,
+                "split_method": ("stratified", "homology")[i // 2 % 2],
+            }
+        )
     return combos
 
 
@@ -173,9 +212,13 @@ COMBINATIONS = _combinations()
 def test_the_combinations_cover_every_option() -> None:
     values: dict[str, set] = {}
     for combo in COMBINATIONS:
-        for key, value in {**combo["train"], "model": combo["model_kind"], "split": combo["split_method"],
-                           "layers": combo["model_config"].get("num_layers"),
-                           "vocab": combo["model_config"]["vocab_size"]}.items():
+        for key, value in {
+            **combo["train"],
+            "model": combo["model_kind"],
+            "split": combo["split_method"],
+            "layers": combo["model_config"].get("num_layers"),
+            "vocab": combo["model_config"]["vocab_size"],
+        }.items():
             values.setdefault(key, set()).add(value)
     assert values["optimizer"] == set(OPTIMIZERS) and values["scheduler"] == set(SCHEDULERS)
     assert values["model"] == {"cnn", "dual"} and values["split"] == {"stratified", "homology"}
@@ -187,10 +230,15 @@ def test_the_combinations_cover_every_option() -> None:
         assert len(values[key]) >= 2, key
     crossed = {(c["train"]["optimizer"], c["train"]["scheduler"]) for c in COMBINATIONS}
     assert crossed == set(itertools.product(OPTIMIZERS, SCHEDULERS))
-    assert {(c["model_kind"], c["split_method"]) for c in COMBINATIONS} == \
-        set(itertools.product(("cnn", "dual"), ("stratified", "homology")))
-    assert {(c["train"]["scheduler"], c["train"]["grad_accum_steps"]) for c in COMBINATIONS} >= \
-        {("warmup", 1), ("warmup", 2), ("plateau", 1), ("plateau", 2)}  # steps counted per accumulated group
+    assert {(c["model_kind"], c["split_method"]) for c in COMBINATIONS} == set(
+        itertools.product(("cnn", "dual"), ("stratified", "homology"))
+    )
+    assert {(c["train"]["scheduler"], c["train"]["grad_accum_steps"]) for c in COMBINATIONS} >= {
+        ("warmup", 1),
+        ("warmup", 2),
+        ("plateau", 1),
+        ("plateau", 2),
+    }  # steps counted per accumulated group
 
 
 @pytest.fixture(autouse=True)
@@ -226,18 +274,29 @@ def _run_app(data: LabelledData, settings: TrainScriptSettings, folder: Path) ->
     """protlab's pipeline for these settings, as the Train page runs it: history, test metrics, P(soluble)."""
     config = TrainConfig(**settings.train_config)
     if settings.sample_size is not None and settings.sample_size < len(data):  # the Train page's sample_rows
-        keep = np.sort(np.random.default_rng(config.seed).choice(len(data), size=settings.sample_size,
-                                                                 replace=False))
-        data = LabelledData([data.sequences[i] for i in keep], np.asarray(data.labels)[keep],
-                            [data.ids[i] for i in keep])
+        keep = np.sort(
+            np.random.default_rng(config.seed).choice(len(data), size=settings.sample_size, replace=False)
+        )
+        data = LabelledData(
+            [data.sequences[i] for i in keep], np.asarray(data.labels)[keep], [data.ids[i] for i in keep]
+        )
     params = {"identity": settings.identity} if settings.split_method == "homology" else {}
-    spec = RunSpec(data=data, split_method=settings.split_method, split_params=params, train_config=config,
-                   model_kind=settings.model_kind, model_config=dict(settings.model_config))
+    spec = RunSpec(
+        data=data,
+        split_method=settings.split_method,
+        split_params=params,
+        train_config=config,
+        model_kind=settings.model_kind,
+        model_config=dict(settings.model_config),
+    )
     prepared = prepare_run(spec)
     result = train_model(prepared.model, prepared.sets["train"], prepared.sets["val"], config)
     saved = evaluate_and_save(prepared, result, spec, folder / "app.pt")
-    return {"history": [asdict(event) for event in result.history], "test_metrics": saved["test_metrics"],
-            "p_test": saved["predictions"]["p_soluble"].to_numpy()}
+    return {
+        "history": [asdict(event) for event in result.history],
+        "test_metrics": saved["test_metrics"],
+        "p_test": saved["predictions"]["p_soluble"].to_numpy(),
+    }
 
 
 def _assert_same_run(ns: dict, app: dict, bf16: bool) -> None:
@@ -258,9 +317,13 @@ def _assert_same_run(ns: dict, app: dict, bf16: bool) -> None:
 def test_every_combination_runs_and_trains_like_the_app(proteins: Path, tmp_path: Path, monkeypatch) -> None:
     data, _ = load_labelled(proteins)
     for number, combo in enumerate(COMBINATIONS):
-        settings = TrainScriptSettings(data_source=str(proteins), split_method=combo["split_method"],
-                                       model_kind=combo["model_kind"], model_config=combo["model_config"],
-                                       train_config=combo["train"])
+        settings = TrainScriptSettings(
+            data_source=str(proteins),
+            split_method=combo["split_method"],
+            model_kind=combo["model_kind"],
+            model_config=combo["model_config"],
+            train_config=combo["train"],
+        )
         folder = tmp_path / f"run{number}"
         folder.mkdir()
         ns = _run_script(training_script(settings), folder, monkeypatch)
@@ -273,8 +336,11 @@ def test_every_combination_runs_and_trains_like_the_app(proteins: Path, tmp_path
 
 
 def test_bundled_data_with_a_sample_trains_like_the_app(tmp_path: Path, monkeypatch) -> None:
-    settings = TrainScriptSettings(sample_size=60, model_config={**asdict(CNNConfig()), **TINY_CNN},
-                                   train_config={"epochs": 2, "batch_size": 16, "cpu_bf16": False, "seed": 3})
+    settings = TrainScriptSettings(
+        sample_size=60,
+        model_config={**asdict(CNNConfig()), **TINY_CNN},
+        train_config={"epochs": 2, "batch_size": 16, "cpu_bf16": False, "seed": 3},
+    )
     ns = _run_script(training_script(settings), tmp_path, monkeypatch)
     assert len(ns["sequences"]) == 60
     _assert_same_run(ns, _run_app(load_bundled()[0], settings, tmp_path), bf16=False)

@@ -19,7 +19,9 @@ from protlab.errors import ConfigError, DataFormatError
 GOOD = [(f"MKTAYIAKQR{letter}{letter}GLE", i % 2) for i, letter in enumerate("ACDEFGHIKLMN")]
 
 
-def table(rows: list[tuple[str, object]], sep: str = ",", header: str = "sequence,label", newline: str = "\n") -> str:
+def table(
+    rows: list[tuple[str, object]], sep: str = ",", header: str = "sequence,label", newline: str = "\n"
+) -> str:
     """A delimited text table from (sequence, label) rows."""
     lines = [header.replace(",", sep)] + [f"{s}{sep}{y}" for s, y in rows]
     return newline.join(lines) + newline
@@ -42,8 +44,12 @@ def test_simple_csv_from_path_bytes_and_file(tmp_path: Path) -> None:
     text = table(GOOD)
     path = tmp_path / "data.csv"
     path.write_text(text, encoding="utf-8")
-    results = [load_labelled(path), load_labelled(str(path)), load_labelled(text.encode()),
-               load_labelled(io.BytesIO(text.encode()), filename="upload.csv")]
+    results = [
+        load_labelled(path),
+        load_labelled(str(path)),
+        load_labelled(text.encode()),
+        load_labelled(io.BytesIO(text.encode()), filename="upload.csv"),
+    ]
     for data, report in results:
         assert isinstance(data, LabelledData) and isinstance(report, ValidationReport)
         assert data.sequences == [s for s, _ in GOOD]
@@ -56,7 +62,10 @@ def test_simple_csv_from_path_bytes_and_file(tmp_path: Path) -> None:
     ("encoded", "note"),
     [
         (table(GOOD, sep="\t").encode(), None),
-        (table(GOOD, header="ID,Sequence,Label").replace("MKT", "caf\u00e9,MKT").encode("latin-1"), "Latin-1"),
+        (
+            table(GOOD, header="ID,Sequence,Label").replace("MKT", "caf\u00e9,MKT").encode("latin-1"),
+            "Latin-1",
+        ),
         (table(GOOD).encode("utf-16"), "UTF-16"),
     ],
 )
@@ -84,8 +93,13 @@ def test_dropped_rows_with_reasons() -> None:
     data, report = load_labelled(table(rows).encode(), max_length=20)
     assert data.sequences == [s for s, _ in GOOD]
     expected = [
-        (14, "duplicate"), (15, "invalid character"), (16, "empty sequence"), (17, "missing label"),
-        (18, "label not recognised"), (19, "conflicting duplicate"), (20, "conflicting duplicate"),
+        (14, "duplicate"),
+        (15, "invalid character"),
+        (16, "empty sequence"),
+        (17, "missing label"),
+        (18, "label not recognised"),
+        (19, "conflicting duplicate"),
+        (20, "conflicting duplicate"),
         (21, "too long"),
     ]
     assert list(zip(report.dropped["row"], report.dropped["reason"])) == expected
@@ -96,14 +110,22 @@ def test_dropped_rows_with_reasons() -> None:
     assert "30 residues long; the limit is 20" in details[21]
     assert report.n_read == 20 and report.n_kept == 12
     assert report.n_duplicates == 1 and report.n_conflicting == 2
-    assert report.reasons == {"duplicate": 1, "invalid character": 1, "empty sequence": 1,
-                              "missing label": 1, "label not recognised": 1, "conflicting duplicate": 2,
-                              "too long": 1}
+    assert report.reasons == {
+        "duplicate": 1,
+        "invalid character": 1,
+        "empty sequence": 1,
+        "missing label": 1,
+        "label not recognised": 1,
+        "conflicting duplicate": 2,
+        "too long": 1,
+    }
     assert "Dropped 8 rows" in " ".join(report.summary_lines())
 
 
 def test_nan_cells_and_blank_lines() -> None:
-    frame = pd.DataFrame({"sequence": [s for s, _ in GOOD] + [None, "MKTAAA"], "label": [y for _, y in GOOD] + [1, None]})
+    frame = pd.DataFrame(
+        {"sequence": [s for s, _ in GOOD] + [None, "MKTAAA"], "label": [y for _, y in GOOD] + [1, None]}
+    )
     text = frame.to_csv(index=False).replace("\n", "\n\n", 1)  # a blank line after the header
     data, report = load_labelled(text.encode())
     assert len(data) == 12 and report.n_read == 14
@@ -113,7 +135,11 @@ def test_nan_cells_and_blank_lines() -> None:
 
 def test_labelled_fasta() -> None:
     records = [f">P{i} label={y}\n{s[:7]}\n{s[7:]}\n" for i, (s, y) in enumerate(GOOD[:8])]
-    records += [">sp|Q1|NAME|1\nMKTAYIAKQRQQ\n", ">R2 insoluble\nMKTAYIAKQRSS\n", ">R3 no label here\nMKTTTTTTT\n"]
+    records += [
+        ">sp|Q1|NAME|1\nMKTAYIAKQRQQ\n",
+        ">R2 insoluble\nMKTAYIAKQRSS\n",
+        ">R3 no label here\nMKTTTTTTT\n",
+    ]
     data, report = load_labelled("".join(records).encode(), filename="set.fasta")
     assert data.ids == [f"P{i}" for i in range(8)] + ["sp|Q1|NAME", "R2"]
     assert data.sequences[:8] == [s for s, _ in GOOD[:8]]
@@ -128,8 +154,14 @@ def test_labelled_fasta() -> None:
     [
         (b"\x89PNG\r\n\x1a\n\x00\x00rest", "seems to be a PNG image"),  # reading errors pass through
         (table(GOOD, header="protein_name,score").encode(), "the columns found are: 'protein_name', 'score'"),
-        (table(GOOD[:3]).encode(), "Only 3 usable rows remain after cleaning (3 read, 0 dropped); at least 10"),
-        (table(GOOD[:9] + [("MKT1", 1)]).encode(), "Only 9 usable rows remain after cleaning (10 read, 1 dropped)"),
+        (
+            table(GOOD[:3]).encode(),
+            "Only 3 usable rows remain after cleaning (3 read, 0 dropped); at least 10",
+        ),
+        (
+            table(GOOD[:9] + [("MKT1", 1)]).encode(),
+            "Only 9 usable rows remain after cleaning (10 read, 1 dropped)",
+        ),
         (table([(s, 1) for s, _ in GOOD]).encode(), "All 12 usable rows have label 1 (soluble)"),
         (table([(s, "no") for s, _ in GOOD]).encode(), "All 12 usable rows have label 0 (insoluble)"),
     ],
@@ -160,7 +192,10 @@ def test_many_rows_load() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=400) | st.text(alphabet=st.sampled_from(list("MKTAXb1,;\t\n\r>|= \"'")), max_size=300).map(str.encode))
+@given(
+    st.binary(max_size=400)
+    | st.text(alphabet=st.sampled_from(list("MKTAXb1,;\t\n\r>|= \"'")), max_size=300).map(str.encode)
+)
 def test_random_bytes_only_raise_data_format_error(content: bytes) -> None:
     try:
         data, report = load_labelled(content, min_rows=2)

@@ -47,11 +47,31 @@ WORLD = 2
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 # 34 rows in batches of 4 -> 9 batches per epoch (the last holds 2), padded to 10 -> 5 per rank
 CONFIGS = {
-    "adam": TrainConfig(optimizer="adam", lr=1e-2, batch_size=4, epochs=2, patience=0, scheduler="none",
-                        grad_clip=1.0, seed=3, device="cpu", cpu_bf16=False),
-    "sgd_accum2": TrainConfig(optimizer="sgd_momentum", lr=0.1, batch_size=4, epochs=2, patience=0,
-                              scheduler="none", grad_clip=0.0, grad_accum_steps=2, seed=5, device="cpu",
-                              cpu_bf16=False),
+    "adam": TrainConfig(
+        optimizer="adam",
+        lr=1e-2,
+        batch_size=4,
+        epochs=2,
+        patience=0,
+        scheduler="none",
+        grad_clip=1.0,
+        seed=3,
+        device="cpu",
+        cpu_bf16=False,
+    ),
+    "sgd_accum2": TrainConfig(
+        optimizer="sgd_momentum",
+        lr=0.1,
+        batch_size=4,
+        epochs=2,
+        patience=0,
+        scheduler="none",
+        grad_clip=0.0,
+        grad_accum_steps=2,
+        seed=5,
+        device="cpu",
+        cpu_bf16=False,
+    ),
 }
 
 
@@ -61,8 +81,10 @@ def _sets() -> tuple[TokenizedSet, TokenizedSet]:
     letters = np.array(list(AMINO_ACIDS))
     seqs = ["".join(rng.choice(letters, size=int(n))) for n in rng.integers(5, 40, size=44)]
     labels = rng.integers(0, 2, size=44)
-    return (TokenizedSet.from_sequences(seqs[:34], labels[:34]),
-            TokenizedSet.from_sequences(seqs[34:], labels[34:]))
+    return (
+        TokenizedSet.from_sequences(seqs[:34], labels[:34]),
+        TokenizedSet.from_sequences(seqs[34:], labels[34:]),
+    )
 
 
 def _model() -> torch.nn.Module:
@@ -79,8 +101,13 @@ def _free_port() -> int:
 
 def _worker(rank_: int, port: int, out_dir: str) -> None:
     """One rank: join the gloo group the way torchrun would describe it, train every config, rank 0 saves."""
-    os.environ.update(RANK=str(rank_), WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank_), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port))
+    os.environ.update(
+        RANK=str(rank_),
+        WORLD_SIZE=str(WORLD),
+        LOCAL_RANK=str(rank_),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
     torch.set_num_threads(1)
     assert init_from_env("cpu") and world_size() == WORLD and rank() == rank_
     train, val = _sets()
@@ -92,8 +119,11 @@ def _worker(rank_: int, port: int, out_dir: str) -> None:
             assert (len(events) > 0) == (rank_ == 0)  # other ranks stay quiet
             if rank_ == 0:
                 torch.save(model.state_dict(), Path(out_dir) / f"{name}.pt")
-                summary = {"best_epoch": result.best_epoch, "train_loss": [e.train_loss for e in result.history],
-                           "val_loss": [e.val_loss for e in result.history]}
+                summary = {
+                    "best_epoch": result.best_epoch,
+                    "train_loss": [e.train_loss for e in result.history],
+                    "val_loss": [e.val_loss for e in result.history],
+                }
                 (Path(out_dir) / f"{name}.json").write_text(json.dumps(summary))
     finally:
         cleanup()
@@ -105,8 +135,12 @@ def _reference(config: TrainConfig, train: TokenizedSet) -> tuple[list[dict], li
     optimizer = build_optimizer(model, config)
     states, train_losses = [], []
     for epoch in range(1, config.epochs + 1):
-        groups = batch_indices(train, batch_size=config.batch_size, shuffle=True, seed=config.seed, epoch=epoch)
-        shards = [list(DistributedSampler(groups, num_replicas=WORLD, rank=r, shuffle=False)) for r in range(WORLD)]
+        groups = batch_indices(
+            train, batch_size=config.batch_size, shuffle=True, seed=config.seed, epoch=epoch
+        )
+        shards = [
+            list(DistributedSampler(groups, num_replicas=WORLD, rank=r, shuffle=False)) for r in range(WORLD)
+        ]
         steps, accum = len(shards[0]), config.grad_accum_steps
         loss_sum, rows = 0.0, 0
         for start in range(0, steps, accum):
@@ -185,9 +219,24 @@ def test_recipe_is_refused_in_a_process_group(tmp_path, monkeypatch, capsys) -> 
     monkeypatch.setenv("WORLD_SIZE", "1")
     monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
     monkeypatch.setenv("MASTER_PORT", str(_free_port()))
-    (tmp_path / "d.csv").write_text("sequence,label\n" + "".join(f"{AMINO_ACIDS[i:] * 2},{i % 2}\n" for i in range(12)))
-    assert main(["train", str(tmp_path / "d.csv"), "--recipe", "default", "--out", str(tmp_path / "r.pt"),
-                 "--device", "cpu"]) == 2
+    (tmp_path / "d.csv").write_text(
+        "sequence,label\n" + "".join(f"{AMINO_ACIDS[i:] * 2},{i % 2}\n" for i in range(12))
+    )
+    assert (
+        main(
+            [
+                "train",
+                str(tmp_path / "d.csv"),
+                "--recipe",
+                "default",
+                "--out",
+                str(tmp_path / "r.pt"),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 2
+    )
     assert "--recipe trains in a single process" in capsys.readouterr().err
     assert not is_distributed() and not (tmp_path / "r.pt").exists()
 
@@ -199,10 +248,36 @@ def test_torchrun_cli_writes_one_checkpoint_that_predicts(tmp_path) -> None:
     for key in TORCHRUN_ENV:
         env.pop(key, None)
     out = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={WORLD}",
-         "-m", "protlab", "train", "tiny.csv", "--epochs", "2", "--embed-dim", "8", "--hidden-dim", "8",
-         "--batch-size", "8", "--device", "cpu", "--out", "model.pt"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={WORLD}",
+            "-m",
+            "protlab",
+            "train",
+            "tiny.csv",
+            "--epochs",
+            "2",
+            "--embed-dim",
+            "8",
+            "--hidden-dim",
+            "8",
+            "--batch-size",
+            "8",
+            "--device",
+            "cpu",
+            "--out",
+            "model.pt",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt", "tiny.csv"]  # one file, no leftovers
     for line in ("Split (", "epoch   1/2", "epoch   2/2", "Test:", "Saved "):

@@ -103,8 +103,9 @@ def test_every_page_opens_without_an_error(server, page) -> None:
         screenshot(page, f"page-{path or 'home'}")
 
 
-@pytest.mark.parametrize(("path", "heading"), [("encode", "1 · Encode a protein"),
-                                              ("train", "Train a solubility classifier")])
+@pytest.mark.parametrize(
+    ("path", "heading"), [("encode", "1 · Encode a protein"), ("train", "Train a solubility classifier")]
+)
 def test_a_deep_link_as_the_very_first_visit_gets_the_full_app(tmp_path, page, path, heading) -> None:
     # After a restart, a student may open a shared link such as /train before anyone opens the home page.
     with StreamlitServer(home=tmp_path / "fresh-home") as fresh:
@@ -157,8 +158,11 @@ def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
     go_by_sidebar(page, "5 · Predict solubility", "Predict solubility")
     page.get_by_text("One of my training runs").click()
     wait_until_idle(page)
-    expect(page.get_by_role("combobox", name="Run")).to_have_value(re.compile(  # named by what it trained
-        r"^CNN · Adam · bundled DeepSol · test AUC \d\.\d\d$"))
+    expect(page.get_by_role("combobox", name="Run")).to_have_value(
+        re.compile(  # named by what it trained
+            r"^CNN · Adam · bundled DeepSol · test AUC \d\.\d\d$"
+        )
+    )
     set_text_area(page, "Protein sequence(s): plain letters or FASTA", QUERY)
     expect(page.get_by_test_id("stMetric").first).to_contain_text("P(soluble)")
     assert_no_traceback(page, "predict")
@@ -185,7 +189,7 @@ def test_predict_page_explains_bad_input(server, page, tiny_checkpoint) -> None:
     for text, message in [
         ("", "No sequence was given."),
         (">only_a_header", "is not followed by a sequence"),
-        ("MVL\U0001F600SPAD", "U+1F600 GRINNING FACE"),
+        ("MVL\U0001f600SPAD", "U+1F600 GRINNING FACE"),
     ]:
         set_text_area(page, label, text)
         expect(page.get_by_test_id("stAlert").filter(has_text=message)).to_be_visible()

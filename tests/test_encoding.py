@@ -41,7 +41,15 @@ def test_worked_example_mvlspad() -> None:
     tokens = encode("MVLSPAD")
     assert tokens.shape == (7,) and tokens.dtype == torch.int64
     assert tokens.tolist() == [NOTES_AA_TO_IDX[aa] for aa in "MVLSPAD"]
-    assert tokens.tolist() == [11, 18, 10, 16, 13, 1, 3]  # the code's output (the printed text has an erratum)
+    assert tokens.tolist() == [
+        11,
+        18,
+        10,
+        16,
+        13,
+        1,
+        3,
+    ]  # the code's output (the printed text has an erratum)
     hot = one_hot("MVLSPAD")
     assert hot.shape == (7, 20) and hot.dtype == torch.float32
     torch.testing.assert_close(hot, notes_one_hot("MVLSPAD"))

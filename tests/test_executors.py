@@ -8,7 +8,8 @@ import pytest
 
 import protlab.runs.worker as worker_module
 from protlab.runs import ClassSettings
-from protlab.runs.executors import InProcessExecutor, LocalExecutor, exit_message, make_executor
+from protlab.runs.executors import InProcessExecutor, exit_message, make_executor
+from protlab.runs.local_pool import LocalExecutor
 
 
 def test_exit_messages_explain_the_usual_causes(tmp_path) -> None:
@@ -47,7 +48,8 @@ def test_a_local_worker_that_crashes_is_reported_with_its_last_log_line(tmp_path
     [(run_id, message)] = _until_ended(executor)
     assert run_id == folder.name and executor.active() == []
     assert message.startswith("The training process ended unexpectedly (exit code 1): protlab.errors.")
-    assert "There is no readable run" in message and (tmp_path / "_logs" / f"{run_id}.log").stat().st_size > 0
+    [log] = (tmp_path / "_logs").glob("worker-*.log")
+    assert "There is no readable run" in message and log.stat().st_size > 0
 
 
 def test_the_in_process_executor_reports_a_thread_that_raised(tmp_path, monkeypatch) -> None:

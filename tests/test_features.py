@@ -47,11 +47,22 @@ def reference(sequence: str) -> dict[str, float]:
 
 def test_columns() -> None:
     assert FEATURE_COLUMNS[:7] == [
-        "length", "molecular_weight", "isoelectric_point", "gravy",
-        "instability_index", "aromaticity", "net_charge_ph7",
+        "length",
+        "molecular_weight",
+        "isoelectric_point",
+        "gravy",
+        "instability_index",
+        "aromaticity",
+        "net_charge_ph7",
     ]
     assert FEATURE_COLUMNS[7:] == [f"comp_{aa}" for aa in protein_letters]
-    assert NOTES_GLOBAL_FEATURES == ["molecular_weight", "isoelectric_point", "gravy", "instability_index", "length"]
+    assert NOTES_GLOBAL_FEATURES == [
+        "molecular_weight",
+        "isoelectric_point",
+        "gravy",
+        "instability_index",
+        "length",
+    ]
     assert set(NOTES_GLOBAL_FEATURES) <= set(FEATURE_COLUMNS)
     assert set(FEATURE_LABELS) == set(FEATURE_COLUMNS)
     assert FEATURE_LABELS["molecular_weight"] == "Molecular weight (Da)"
@@ -91,8 +102,9 @@ def test_features_frame_and_exercise_1_tensor() -> None:
     assert frame["id"].tolist() == ["a", "b", "c", "d", "e"]
     for i, sequence in enumerate(batch):
         expected = reference(sequence)
-        np.testing.assert_allclose(frame.loc[i, FEATURE_COLUMNS].to_numpy(float),
-                                   [expected[c] for c in FEATURE_COLUMNS], rtol=1e-9)
+        np.testing.assert_allclose(
+            frame.loc[i, FEATURE_COLUMNS].to_numpy(float), [expected[c] for c in FEATURE_COLUMNS], rtol=1e-9
+        )
     notes_tensor = frame[NOTES_GLOBAL_FEATURES].to_numpy(np.float32)  # the notes' (5, 5) extension
     assert notes_tensor.shape == (5, 5)
     assert notes_tensor[:, 4].tolist() == [float(len(s)) for s in batch]

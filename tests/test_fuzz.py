@@ -12,13 +12,38 @@ from protlab.data import CleanedSequence, clean_sequence, load_labelled, parse_s
 from protlab.errors import DataFormatError, InvalidSequenceError, ProtlabError
 
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-FILE_FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])  # pandas is slower
+FILE_FUZZ = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)  # pandas is slower
 RESIDUE_LETTERS = AMINO_ACIDS + AMBIGUOUS_LETTERS
 
 # Text a student might paste: residues in both cases, FASTA syntax, digits, blanks, punctuation, anything.
 residue_text = st.text(alphabet=RESIDUE_LETTERS + RESIDUE_LETTERS.lower(), min_size=1, max_size=80)
-fasta_noise = st.sampled_from([">", ">id desc", ";comment", "*", "\n", "\r\n", "\r", " ", "\t", "1", "42 ",
-                               "-", ".", ",", "\x00", "\ufeff", "\u00a0", "\U0001F600", "é", "ORIGIN", "//"])
+fasta_noise = st.sampled_from(
+    [
+        ">",
+        ">id desc",
+        ";comment",
+        "*",
+        "\n",
+        "\r\n",
+        "\r",
+        " ",
+        "\t",
+        "1",
+        "42 ",
+        "-",
+        ".",
+        ",",
+        "\x00",
+        "\ufeff",
+        "\u00a0",
+        "\U0001f600",
+        "é",
+        "ORIGIN",
+        "//",
+    ]
+)
 messy_text = st.lists(st.one_of(residue_text, fasta_noise, st.text(max_size=10)), max_size=20).map("".join)
 
 
@@ -57,8 +82,11 @@ def test_parse_sequences_never_raises_anything_but_a_protlab_error(text: str) ->
 
 
 @FUZZ
-@given(residues=residue_text, blanks=st.lists(st.sampled_from([" ", "\n", "\t", "\r\n"]), max_size=10),
-       data=st.data())
+@given(
+    residues=residue_text,
+    blanks=st.lists(st.sampled_from([" ", "\n", "\t", "\r\n"]), max_size=10),
+    data=st.data(),
+)
 def test_whitespace_and_case_never_change_the_sequence(residues: str, blanks: list[str], data) -> None:
     text = residues
     for blank in blanks:
@@ -68,8 +96,13 @@ def test_whitespace_and_case_never_change_the_sequence(residues: str, blanks: li
 
 
 @FUZZ
-@given(records=st.lists(st.tuples(st.from_regex(r"[A-Za-z0-9_|.]{1,12}", fullmatch=True), residue_text),
-                        min_size=1, max_size=8))
+@given(
+    records=st.lists(
+        st.tuples(st.from_regex(r"[A-Za-z0-9_|.]{1,12}", fullmatch=True), residue_text),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_fasta_round_trip(records: list[tuple[str, str]]) -> None:
     text = "".join(f">{name} some description\n{seq}\n" for name, seq in records)
     parsed = parse_sequences(text)
@@ -80,9 +113,33 @@ def test_fasta_round_trip(records: list[tuple[str, str]]) -> None:
 
 # ---------------------------------------------------------------- the CSV / FASTA reader
 HEADERS = ["sequence", "label", "Sequence", "LABEL", "id", "seq", "y", "class", "comment", "", "x y", '"q"']
-CELLS = st.one_of(residue_text, st.sampled_from(["0", "1", "2", "-1", "yes", "no", "soluble", "NaN", "", " ",
-                                                 '"', '""', "'", "a,b", "1.0", "true", "\u00e9", "\x00", "=1+1"]),
-                  st.text(max_size=12))
+CELLS = st.one_of(
+    residue_text,
+    st.sampled_from(
+        [
+            "0",
+            "1",
+            "2",
+            "-1",
+            "yes",
+            "no",
+            "soluble",
+            "NaN",
+            "",
+            " ",
+            '"',
+            '""',
+            "'",
+            "a,b",
+            "1.0",
+            "true",
+            "\u00e9",
+            "\x00",
+            "=1+1",
+        ]
+    ),
+    st.text(max_size=12),
+)
 
 
 @st.composite
@@ -93,7 +150,9 @@ def delimited_files(draw) -> bytes:
     width = draw(st.integers(1, 5))
     rows = draw(st.lists(st.lists(CELLS, min_size=width, max_size=width), max_size=25))
     newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
-    text = newline.join([sep.join(header)] + [sep.join(row) for row in rows]) + draw(st.sampled_from(["", newline]))
+    text = newline.join([sep.join(header)] + [sep.join(row) for row in rows]) + draw(
+        st.sampled_from(["", newline])
+    )
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "latin-1", "utf-16"]))
     return text.encode(encoding, errors="replace")
 
@@ -101,8 +160,15 @@ def delimited_files(draw) -> bytes:
 @st.composite
 def labelled_fasta(draw) -> bytes:
     """A FASTA file whose headers may or may not carry labels."""
-    records = draw(st.lists(st.tuples(st.sampled_from(["p1 label=1", "p2|0", "p3 soluble", "p4", "p5 label=7", ""]),
-                                      st.one_of(residue_text, messy_text)), max_size=15))
+    records = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["p1 label=1", "p2|0", "p3 soluble", "p4", "p5 label=7", ""]),
+                st.one_of(residue_text, messy_text),
+            ),
+            max_size=15,
+        )
+    )
     return "".join(f">{head}\n{body}\n" for head, body in records).encode("utf-8", errors="replace")
 
 
@@ -140,8 +206,12 @@ def test_reader_survives_messy_fasta(data: bytes) -> None:
 
 
 @FILE_FUZZ
-@given(rows=st.lists(st.tuples(residue_text, st.sampled_from(["0", "1", "yes", "no"])), min_size=2, max_size=30),
-       sep=st.sampled_from([",", ";", "\t"]), bom=st.booleans(), crlf=st.booleans())
+@given(
+    rows=st.lists(st.tuples(residue_text, st.sampled_from(["0", "1", "yes", "no"])), min_size=2, max_size=30),
+    sep=st.sampled_from([",", ";", "\t"]),
+    bom=st.booleans(),
+    crlf=st.booleans(),
+)
 def test_well_formed_tables_keep_every_distinct_row(rows, sep: str, bom: bool, crlf: bool) -> None:
     newline = "\r\n" if crlf else "\n"
     text = newline.join([f"sequence{sep}label"] + [f"{s}{sep}{y}" for s, y in rows]) + newline

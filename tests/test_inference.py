@@ -35,9 +35,14 @@ def _reference(model: torch.nn.Module, sequences: list[str], labels: np.ndarray,
     return torch.softmax(stacked, dim=1)[:, 1].numpy(), loss
 
 
-@pytest.mark.parametrize(("kind", "config"), [("cnn", {"embed_dim": 8, "hidden_dim": 8}),
-                                              ("solubility_net", {"channels": 4, "kernel_sizes": [3, 5]}),
-                                              ("mlp", {})])
+@pytest.mark.parametrize(
+    ("kind", "config"),
+    [
+        ("cnn", {"embed_dim": 8, "hidden_dim": 8}),
+        ("solubility_net", {"channels": 4, "kernel_sizes": [3, 5]}),
+        ("mlp", {}),
+    ],
+)
 def test_matches_one_row_at_a_time_in_input_order(kind: str, config: dict) -> None:
     torch.manual_seed(0)
     model = build_model(kind, config)

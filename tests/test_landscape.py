@@ -166,13 +166,21 @@ def test_each_kind_builds_the_torch_optimizer_it_names(kind):
 LR_RANGE = "learning rate must be a number above 0 and at most 10000"
 
 
-@pytest.mark.parametrize("spec,message", [
-    (OptimizerSpec("sgd", 0.0), f"{LR_RANGE}; got 0.0. Try 0.1."),
-    (OptimizerSpec("sgd", float("inf")), f"{LR_RANGE}; got inf. Try 0.1."),
-    (OptimizerSpec("rmsprop", 0.1), "optimizer must be one of 'sgd', 'momentum' or 'adam'; got 'rmsprop'."),
-    (OptimizerSpec("momentum", 0.1, momentum=1.5),
-     "momentum must be a number from 0 to below 1; got 1.5. Try 0.9."),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        (OptimizerSpec("sgd", 0.0), f"{LR_RANGE}; got 0.0. Try 0.1."),
+        (OptimizerSpec("sgd", float("inf")), f"{LR_RANGE}; got inf. Try 0.1."),
+        (
+            OptimizerSpec("rmsprop", 0.1),
+            "optimizer must be one of 'sgd', 'momentum' or 'adam'; got 'rmsprop'.",
+        ),
+        (
+            OptimizerSpec("momentum", 0.1, momentum=1.5),
+            "momentum must be a number from 0 to below 1; got 1.5. Try 0.9.",
+        ),
+    ],
+)
 def test_bad_optimizer_settings_name_the_setting_the_value_and_the_range(spec, message):
     with pytest.raises(ConfigError) as info:
         Trajectory(SURFACES["bowl"], spec, (1.0, 1.0))

@@ -76,7 +76,7 @@ def test_contour_view_stays_on_the_domain_when_a_path_diverges():
     assert all(np.isfinite(x) and np.isfinite(y) for x, y in _all_xy(fig))
     exits = [t for t in fig.data if t.name and "left the map" in t.name]
     assert len(exits) == 1
-    (ex, ey), = zip(exits[0].x, exits[0].y)
+    ((ex, ey),) = zip(exits[0].x, exits[0].y)
     x_min, x_max, y_min, y_max = surface.domain
     assert x_min - 1e-9 <= ex <= x_max + 1e-9 and y_min - 1e-9 <= ey <= y_max + 1e-9
     names = {t.name for t in fig.data}

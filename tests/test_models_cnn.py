@@ -92,8 +92,14 @@ def test_configurable_shapes_and_parameter_count() -> None:
 
 @pytest.mark.parametrize(
     "field, value",
-    [("kernel_size", 4), ("num_layers", 0), ("vocab_size", 20), ("dropout", 1.0), ("hidden_dim", -1),
-     ("embed_dim", 2.5)],
+    [
+        ("kernel_size", 4),
+        ("num_layers", 0),
+        ("vocab_size", 20),
+        ("dropout", 1.0),
+        ("hidden_dim", -1),
+        ("embed_dim", 2.5),
+    ],
 )
 def test_bad_config_raises_config_error_naming_the_field(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=field):

@@ -48,7 +48,9 @@ def test_matches_reference_with_identity_scaling_and_standardises_inside() -> No
     torch.manual_seed(0)
     reference = DualInputProteinModel().eval()
     model = DualInputModel().eval()
-    model.load_state_dict(reference.state_dict() | {"feature_mean": torch.zeros(5), "feature_std": torch.ones(5)})
+    model.load_state_dict(
+        reference.state_dict() | {"feature_mean": torch.zeros(5), "feature_std": torch.ones(5)}
+    )
     tokens = torch.randint(0, 21, (3, 12))
     mask = (tokens != 0).float()
     raw = torch.rand(3, 5) * torch.tensor([50_000.0, 10.0, 2.0, 60.0, 400.0])

@@ -22,8 +22,15 @@ def test_notes_two_layer_network_has_1474_parameters() -> None:
 
 
 def test_exercise_two_relu_and_gelu_have_the_same_count() -> None:
-    reference = nn.Sequential(nn.Linear(20, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(),
-                              nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 4))
+    reference = nn.Sequential(
+        nn.Linear(20, 128),
+        nn.ReLU(),
+        nn.Linear(128, 64),
+        nn.ReLU(),
+        nn.Linear(64, 32),
+        nn.ReLU(),
+        nn.Linear(32, 4),
+    )
     relu = MLPConfig(layers=[LayerSpec(128), LayerSpec(64), LayerSpec(32)], num_classes=4)
     gelu = MLPConfig(layers=[LayerSpec(w, "gelu") for w in (128, 64, 32)], num_classes=4)
     assert _count(build_mlp(relu)) == _count(build_mlp(gelu)) == _count(reference)
@@ -33,8 +40,12 @@ def test_exercise_two_relu_and_gelu_have_the_same_count() -> None:
 @pytest.mark.parametrize("norm", [None, "layernorm", "batchnorm"])
 @pytest.mark.parametrize("activation", ["relu", "gelu", "sigmoid", "tanh", "silu", "swish", "leaky_relu"])
 def test_arithmetic_count_matches_built_network(activation: str, norm: str | None) -> None:
-    config = MLPConfig(input_dim=7, layers=[LayerSpec(9, activation, 0.2, norm), LayerSpec(5, activation)],
-                       num_classes=3, output_activation="softmax")
+    config = MLPConfig(
+        input_dim=7,
+        layers=[LayerSpec(9, activation, 0.2, norm), LayerSpec(5, activation)],
+        num_classes=3,
+        output_activation="softmax",
+    )
     net = build_mlp(config)
     assert _count(net) == mlp_module.mlp_parameter_count(config)
     out = net.eval()(torch.randn(4, 7))
@@ -77,7 +88,9 @@ def test_parameter_limit_is_checked_before_allocating(monkeypatch: pytest.Monkey
 def test_layers_given_as_dicts_round_trip() -> None:
     model = build_model("mlp", {"layers": [{"width": 16, "activation": "tanh"}]})
     assert isinstance(model, CompositionMLP)
-    assert model_config_dict(model)["layers"] == [{"width": 16, "activation": "tanh", "dropout": 0.0, "norm": None}]
+    assert model_config_dict(model)["layers"] == [
+        {"width": 16, "activation": "tanh", "dropout": 0.0, "norm": None}
+    ]
 
 
 def test_composition_model_reads_amino_acid_fractions() -> None:

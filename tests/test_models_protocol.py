@@ -22,8 +22,10 @@ from protlab.models import (
     register_model,
 )
 
-CONFIGS = {"ensemble": {"members": [{"kind": "cnn", "config": {}}, {"kind": "dual", "config": {}}]},
-           "solubility_net": {"channels": 4, "kernel_sizes": [3]}}
+CONFIGS = {
+    "ensemble": {"members": [{"kind": "cnn", "config": {}}, {"kind": "dual", "config": {}}]},
+    "solubility_net": {"channels": 4, "kernel_sizes": [3]},
+}
 
 
 def _sequences(n: int, seed: int = 0) -> list[str]:
@@ -82,8 +84,10 @@ def test_chunked_standardiser_fit_equals_one_batch_and_ensembles_fit_members() -
     net.fit_training_rows(data)
     torch.testing.assert_close(net.stat_mean, reference.stat_mean, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(net.stat_std, reference.stat_std, rtol=1e-5, atol=1e-6)
-    members = [{"kind": "solubility_net", "config": CONFIGS["solubility_net"]},
-               {"kind": "cnn", "config": {"vocab_size": 22}}]
+    members = [
+        {"kind": "solubility_net", "config": CONFIGS["solubility_net"]},
+        {"kind": "cnn", "config": {"vocab_size": 22}},
+    ]
     ensemble = build_model("ensemble", {"members": members})
     assert isinstance(ensemble, FitsTrainingRows) and not isinstance(ensemble.members[1], FitsTrainingRows)
     ensemble.fit_training_rows(data)

@@ -40,7 +40,9 @@ def _reference_stats(seq: str, window: int) -> np.ndarray:
     pairs = np.zeros((v, v))
     for (a, b), n in Counter(zip(seq, seq[1:])).items():
         pairs[AA_TO_INDEX[a], AA_TO_INDEX[b]] = n / (len(seq) - 1)
-    return np.concatenate([comp(seq), comp(seq[:window]), comp(seq[-window:]), pairs.ravel(), [np.log(len(seq))]])
+    return np.concatenate(
+        [comp(seq), comp(seq[:window]), comp(seq[-window:]), pairs.ravel(), [np.log(len(seq))]]
+    )
 
 
 def test_sequence_stats_match_counter_reference() -> None:
@@ -81,7 +83,9 @@ def test_gradients_reach_trainable_layers_but_not_the_frozen_one_hot() -> None:
     tokens, mask = _tokens(SEQS)
     torch.nn.functional.cross_entropy(model(tokens, mask), torch.tensor([0, 1, 1])).backward()
     assert model.residue_onehot.weight.grad is None
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters() if p.requires_grad)
+    assert all(
+        p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters() if p.requires_grad
+    )
     assert model.embedding.weight.grad.abs().sum() > 0
 
 
@@ -93,8 +97,17 @@ def test_statistics_only_variant_has_no_embedding_branch() -> None:
     assert model(tokens, mask).shape == (len(SEQS), 2)
 
 
-@pytest.mark.parametrize("bad", [{"kernel_sizes": [4]}, {"kernel_sizes": []}, {"dropout": 1.0},
-                                 {"vocab_size": 30}, {"channels": 0}, {"num_classes": 3}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kernel_sizes": [4]},
+        {"kernel_sizes": []},
+        {"dropout": 1.0},
+        {"vocab_size": 30},
+        {"channels": 0},
+        {"num_classes": 3},
+    ],
+)
 def test_bad_settings_raise_config_error_naming_the_setting(bad: dict) -> None:
     with pytest.raises(ConfigError, match=next(iter(bad))):
         build_model("solubility_net", bad)

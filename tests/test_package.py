@@ -27,10 +27,12 @@ def test_no_module_imports_streamlit() -> None:
 
 
 def test_importing_protlab_does_not_load_streamlit() -> None:
-    code = "import sys, protlab, pkgutil, importlib\n" \
-           "for m in pkgutil.walk_packages(protlab.__path__, 'protlab.'):\n" \
-           "    importlib.import_module(m.name)\n" \
-           "print('streamlit' in sys.modules)"
+    code = (
+        "import sys, protlab, pkgutil, importlib\n"
+        "for m in pkgutil.walk_packages(protlab.__path__, 'protlab.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "print('streamlit' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -40,9 +40,12 @@ def test_an_empty_class_says_how_to_share(app_runs) -> None:
 
 
 def test_shared_runs_are_ranked_by_held_out_auc_and_unshared_runs_never_appear(app_runs) -> None:
-    runs = {name: train_tiny_run(app_runs, owner, optimizer, epochs=3, rows=300, lr=lr)  # they learn a little
-            for (name, owner), optimizer, lr in zip(OWNERS.items(), ("adam", "sgd_momentum", "adamw"),
-                                                    (3e-3, 0.03, 3e-3))}
+    runs = {
+        name: train_tiny_run(app_runs, owner, optimizer, epochs=3, rows=300, lr=lr)  # they learn a little
+        for (name, owner), optimizer, lr in zip(
+            OWNERS.items(), ("adam", "sgd_momentum", "adamw"), (3e-3, 0.03, 3e-3)
+        )
+    }
     app_runs.set_sharing(runs["ada"], OWNERS["ada"], True, "Ada's team")
     app_runs.set_sharing(runs["ben"], OWNERS["ben"], True, "")  # shared without a name
     # cy never ticks "Share with the class"

@@ -73,8 +73,13 @@ def test_batch_section_shows_padded_shapes_mask_check_and_features():
     assert any("mask value 0: True" in s.value for s in at.success)
     features = _frame(at, "id")
     assert features.shape == (5, 6)  # id + the five global features
-    assert list(features.columns)[1:] == ["molecular_weight", "isoelectric_point", "gravy", "instability_index",
-                                          "length"]
+    assert list(features.columns)[1:] == [
+        "molecular_weight",
+        "isoelectric_point",
+        "gravy",
+        "instability_index",
+        "length",
+    ]
     assert "daltons (Da)" in _text(at)
 
 

@@ -18,8 +18,13 @@ def _home() -> AppTest:
 
 def test_home_links_to_all_five_lessons() -> None:
     links = _home().main.get("page_link")  # the lesson links (the sidebar has the menu)
-    assert [link.proto.page for link in links] == ["encode", "gradient-descent", "build-network", "train",
-                                                   "predict"]
+    assert [link.proto.page for link in links] == [
+        "encode",
+        "gradient-descent",
+        "build-network",
+        "train",
+        "predict",
+    ]
     assert [link.proto.label[:1] for link in links] == ["1", "2", "3", "4", "5"]
 
 

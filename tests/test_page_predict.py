@@ -38,8 +38,9 @@ def checkpoint_bytes(tmp_path_factory) -> bytes:
     torch.manual_seed(0)
     config = CNNConfig(embed_dim=8, hidden_dim=8, num_layers=1)
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint(path, SolubilityCNN(config), kind="cnn", model_config=config.__dict__,
-                    metrics={"auc": 0.5})
+    save_checkpoint(
+        path, SolubilityCNN(config), kind="cnn", model_config=config.__dict__, metrics={"auc": 0.5}
+    )
     return path.read_bytes()
 
 
@@ -48,8 +49,9 @@ def page(checkpoint_bytes):
     """Open the page with the tiny checkpoint chosen as an uploaded model; optionally type a text."""
 
     def open_page(text: str | None = None, data: bytes = checkpoint_bytes) -> AppTest:
-        at = _open(session={"uploaded_checkpoint": ("tiny.pt", data),
-                            "model_source": "Upload a checkpoint (.pt)"})
+        at = _open(
+            session={"uploaded_checkpoint": ("tiny.pt", data), "model_source": "Upload a checkpoint (.pt)"}
+        )
         if text is not None:
             at.text_area(key="sequences").set_value(text).run()
         return at

@@ -31,7 +31,9 @@ def _model(kind: str = "cnn", config: dict | None = None, seed: int = 0) -> torc
 
 def _one_at_a_time(model: torch.nn.Module, sequences: list[str], vocab_size: int) -> np.ndarray:
     with torch.no_grad():
-        return np.array([F.softmax(model(encode(s, vocab_size=vocab_size)[None]), -1)[0, 1].item() for s in sequences])
+        return np.array(
+            [F.softmax(model(encode(s, vocab_size=vocab_size)[None]), -1)[0, 1].item() for s in sequences]
+        )
 
 
 def test_batched_prediction_equals_single_calls_in_input_order() -> None:
@@ -88,8 +90,10 @@ def test_predict_table_columns_and_threshold() -> None:
     assert isinstance(table, pd.DataFrame)
 
 
-@pytest.mark.parametrize("bad, match", [(["MKV", "mkv"], "Sequence 2"), (["MK1"], "Sequence 1"),
-                                        ([""], "non-empty"), ("MKV", "single string")])
+@pytest.mark.parametrize(
+    "bad, match",
+    [(["MKV", "mkv"], "Sequence 2"), (["MK1"], "Sequence 1"), ([""], "non-empty"), ("MKV", "single string")],
+)
 def test_invalid_sequences_raise(bad, match: str) -> None:
     with pytest.raises(InvalidSequenceError, match=match):
         Predictor(_model()).predict(bad)
@@ -127,8 +131,9 @@ def test_attribution_of_one_member_ensemble_equals_the_member() -> None:
     member = _model("cnn", {})
     sequence = "MKTAYIAKQRQISFVKSHFSRQ"
     single = Predictor(member).attribution(sequence)
-    np.testing.assert_allclose(Predictor(EnsembleModel([member]).eval()).attribution(sequence), single,
-                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        Predictor(EnsembleModel([member]).eval()).attribution(sequence), single, rtol=1e-4, atol=1e-6
+    )
     pair = EnsembleModel([member, _model("cnn", {}, seed=1)]).eval()
     assert Predictor(pair).attribution(sequence).shape == (len(sequence),)
 
@@ -160,13 +165,16 @@ def test_default_model_missing_and_cached(tmp_path: Path, monkeypatch: pytest.Mo
     assert first.meta["kind"] == "cnn"
 
 
-@pytest.mark.parametrize(("meta", "expected"), [
-    ({"extra": {"threshold": 0.37}}, 0.37),
-    ({"metrics": {"threshold": 0.6}}, 0.6),
-    ({"extra": {"threshold": 1.5}}, None),
-    ({"extra": {"recipe": "x"}}, None),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        ({"extra": {"threshold": 0.37}}, 0.37),
+        ({"metrics": {"threshold": 0.6}}, 0.6),
+        ({"extra": {"threshold": 1.5}}, None),
+        ({"extra": {"recipe": "x"}}, None),
+        ({}, None),
+    ],
+)
 def test_stored_threshold_comes_from_the_checkpoint(meta: dict, expected: float | None) -> None:
     assert Predictor(_model(), meta).stored_threshold == expected
 
@@ -175,8 +183,9 @@ def test_cli_uses_the_saved_threshold_by_default(tmp_path: Path, capsys) -> None
     from protlab.cli import main
 
     model = _model()
-    path = save_checkpoint(tmp_path / "m.pt", model, kind="cnn", model_config=model_config_dict(model),
-                           extra={"threshold": 0.25})
+    path = save_checkpoint(
+        tmp_path / "m.pt", model, kind="cnn", model_config=model_config_dict(model), extra={"threshold": 0.25}
+    )
     code = main(["predict", "MVLSPADKTNVKAAW", "--model", str(path)])
     assert code in (0, None)
     assert "(threshold 0.25)" in capsys.readouterr().out

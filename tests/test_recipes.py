@@ -36,14 +36,28 @@ DEFAULT_CARD = ROOT / "assets" / "models" / "default.json"
 def test_notes_cnn_recipe_is_the_notes_model_and_training() -> None:
     recipe = get_recipe("notes-cnn")
     assert recipe.kind == "cnn"
-    assert recipe.model_config == {"vocab_size": 21, "embed_dim": 64, "hidden_dim": 128, "kernel_size": 5,
-                                   "num_layers": 2, "dropout": 0.3}
+    assert recipe.model_config == {
+        "vocab_size": 21,
+        "embed_dim": 64,
+        "hidden_dim": 128,
+        "kernel_size": 5,
+        "num_layers": 2,
+        "dropout": 0.3,
+    }
     t = recipe.train
     assert (t["optimizer"], t["lr"], t["batch_size"], t["grad_clip"]) == ("adam", 1e-3, 32, 1.0)
-    assert (t["scheduler"], t["plateau_patience"], t["plateau_factor"], t["patience"]) == \
-        ("plateau", 5, 0.5, 10)
-    assert (recipe.split, recipe.split_seed, recipe.val_fraction, recipe.test_fraction) == \
-        ("stratified", 42, 0.1, 0.1)
+    assert (t["scheduler"], t["plateau_patience"], t["plateau_factor"], t["patience"]) == (
+        "plateau",
+        5,
+        0.5,
+        10,
+    )
+    assert (recipe.split, recipe.split_seed, recipe.val_fraction, recipe.test_fraction) == (
+        "stratified",
+        42,
+        0.1,
+        0.1,
+    )
 
 
 def test_unknown_recipe_names_the_choices() -> None:
@@ -58,8 +72,12 @@ def test_recipe_clustering_joins_relatives_and_separates_strangers() -> None:
     a = "".join(rng.choice(letters, 200))
     b = "".join(rng.choice(letters, 200))
     a_variant = a[:100] + "".join(rng.choice(letters, 10)) + a[110:]  # 95% identical to a
-    clusters = cluster_sequences([a, b, a_variant], identity=KMER_CLUSTER_SPLIT["identity"],
-                                 method=KMER_CLUSTER_SPLIT["clustering"], k=KMER_CLUSTER_SPLIT["k"])
+    clusters = cluster_sequences(
+        [a, b, a_variant],
+        identity=KMER_CLUSTER_SPLIT["identity"],
+        method=KMER_CLUSTER_SPLIT["clustering"],
+        k=KMER_CLUSTER_SPLIT["k"],
+    )
     assert clusters[0] == clusters[2] != clusters[1]
 
 
@@ -81,8 +99,12 @@ def test_recipe_split_keeps_clusters_whole_and_is_reproducible() -> None:
     parts = {part: set(getattr(first, part).tolist()) for part in ("train", "val", "test")}
     assert sorted(parts["train"] | parts["val"] | parts["test"]) == list(range(len(seqs)))
     assert not (parts["train"] & parts["test"]) and not (parts["val"] & parts["test"])
-    clusters = cluster_sequences(seqs, identity=KMER_CLUSTER_SPLIT["identity"],
-                                 method=KMER_CLUSTER_SPLIT["clustering"], k=KMER_CLUSTER_SPLIT["k"])
+    clusters = cluster_sequences(
+        seqs,
+        identity=KMER_CLUSTER_SPLIT["identity"],
+        method=KMER_CLUSTER_SPLIT["clustering"],
+        k=KMER_CLUSTER_SPLIT["k"],
+    )
     for part in parts.values():
         others = set(range(len(seqs))) - part
         assert not {clusters[i] for i in part} & {clusters[i] for i in others}
@@ -113,8 +135,9 @@ def test_recipe_trains_end_to_end_and_writes_a_loadable_checkpoint(tmp_path, nam
     overrides = {"train": {"epochs": 2, "batch_size": 16}, "seeds": [1, 2]}
     small = {"solubility_net": {"channels": 4, "kernel_sizes": [3]}, "cnn": {"embed_dim": 8, "hidden_dim": 8}}
     overrides["model_config"] = small[get_recipe(name).kind]
-    metrics = train_recipe(name, _tiny_data(), out, progress=messages.append, test_fraction=0.2, seed=5,
-                           overrides=overrides)
+    metrics = train_recipe(
+        name, _tiny_data(), out, progress=messages.append, test_fraction=0.2, seed=5, overrides=overrides
+    )
     assert {"auc", "accuracy", "mcc", "f1", "precision", "recall"} <= set(metrics["test"])
     loaded = load_checkpoint(out)
     assert loaded.kind == "ensemble"
@@ -127,8 +150,9 @@ def test_recipe_trains_end_to_end_and_writes_a_loadable_checkpoint(tmp_path, nam
     assert any("Held-out test" in m for m in messages)
 
 
-def _former_recipe_ensemble(recipe_name: str, data: LabelledData, overrides: dict, test_fraction: float,
-                            split_seed: int) -> tuple[torch.nn.Module, np.ndarray]:
+def _former_recipe_ensemble(
+    recipe_name: str, data: LabelledData, overrides: dict, test_fraction: float, split_seed: int
+) -> tuple[torch.nn.Module, np.ndarray]:
     """Members trained as train_recipe did before it used prepare_run (frozen here); (ensemble, test rows)."""
     recipe = get_recipe(recipe_name)
     _, val, test = frozen_cluster_split(data.sequences, recipe.val_fraction, test_fraction, split_seed)
@@ -148,11 +172,21 @@ def _former_recipe_ensemble(recipe_name: str, data: LabelledData, overrides: dic
 
 
 def test_recipe_members_train_exactly_as_the_former_recipe_code(tmp_path) -> None:
-    overrides = {"train": {"epochs": 2, "batch_size": 16}, "seeds": [1, 2],
-                 "model_config": {"channels": 4, "kernel_sizes": [3]}}
+    overrides = {
+        "train": {"epochs": 2, "batch_size": 16},
+        "seeds": [1, 2],
+        "model_config": {"channels": 4, "kernel_sizes": [3]},
+    }
     data = _tiny_data()
-    train_recipe("solubility-net", data, tmp_path / "m.pt", progress=lambda _: None, test_fraction=0.2,
-                 seed=5, overrides=overrides)
+    train_recipe(
+        "solubility-net",
+        data,
+        tmp_path / "m.pt",
+        progress=lambda _: None,
+        test_fraction=0.2,
+        seed=5,
+        overrides=overrides,
+    )
     loaded = load_checkpoint(tmp_path / "m.pt")
     reference, test = _former_recipe_ensemble("solubility-net", data, overrides, 0.2, 5)
     assert loaded.extra["held_out_rows"] == test.tolist()
@@ -191,7 +225,8 @@ def test_shipped_held_out_rows_are_rebuilt_by_the_recorded_split() -> None:
     split = prepare_run(spec, data).split  # the split every member of the recipe trains on
     assert split.test.tolist() == card["split"]["held_out_rows"]
     assert split.n_clusters == card["data"]["n_clusters"]
-    frozen = frozen_cluster_split(data.sequences, recipe.val_fraction, recipe.test_fraction,
-                                  recipe.split_seed)
+    frozen = frozen_cluster_split(
+        data.sequences, recipe.val_fraction, recipe.test_fraction, recipe.split_seed
+    )
     for got, want in zip((split.train, split.val, split.test), frozen):  # the former recipe code's exact rows
         np.testing.assert_array_equal(got, want)

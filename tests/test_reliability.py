@@ -55,7 +55,12 @@ from protlab.training import BatchEvent, EpochEvent, TrainConfig, train_model
 
 LETTERS_HINT = "Use one-letter codes (A, C, D, ...); X, B, Z, J, U and O are read as unknown residues."
 REPO = Path(__file__).resolve().parents[1]
-PRODUCT_FILES = [*REPO.glob("protlab/**/*.py"), *REPO.glob("pages/*.py"), *REPO.glob("ui/*.py"), REPO / "app.py"]
+PRODUCT_FILES = [
+    *REPO.glob("protlab/**/*.py"),
+    *REPO.glob("pages/*.py"),
+    *REPO.glob("ui/*.py"),
+    REPO / "app.py",
+]
 NO_SEQUENCE = "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN."
 
 
@@ -87,7 +92,11 @@ def _check(outcome: Accepted | Refused, call) -> None:
     result = call()
     record = result[0] if isinstance(result, list) else result
     assert (record.id, record.sequence, record.unknown_positions, record.notes) == (
-        outcome.id, outcome.sequence, outcome.unknown, outcome.notes)
+        outcome.id,
+        outcome.sequence,
+        outcome.unknown,
+        outcome.notes,
+    )
 
 
 # ---------------------------------------------------------------- pasted sequences (single sequence box)
@@ -99,52 +108,121 @@ SEQUENCE_CASES: dict[str, tuple[str, Accepted | Refused]] = {
     "tabs and trailing blanks": ("\tMVLSP  \n  ADKTN \t\n\n", Accepted("MVLSPADKTN")),
     "GenBank numbered block": (
         "        1 mvlspadktn vkaawgkvga\n       21 hageygaeal",
-        Accepted("MVLSPADKTNVKAAWGKVGAHAGEYGAEAL", notes=(
-            "Removed the position numbers of a GenBank/EMBL-style numbered sequence block.",
-            "Converted lowercase letters to uppercase.")),
+        Accepted(
+            "MVLSPADKTNVKAAWGKVGAHAGEYGAEAL",
+            notes=(
+                "Removed the position numbers of a GenBank/EMBL-style numbered sequence block.",
+                "Converted lowercase letters to uppercase.",
+            ),
+        ),
     ),
     "EMBL numbered block": (
         "MVLSPADKTN VKAAWGKVGA 20\nHAGEYGAEAL 30",
-        Accepted("MVLSPADKTNVKAAWGKVGAHAGEYGAEAL", notes=(
-            "Removed the position numbers of a GenBank/EMBL-style numbered sequence block.",)),
+        Accepted(
+            "MVLSPADKTNVKAAWGKVGAHAGEYGAEAL",
+            notes=("Removed the position numbers of a GenBank/EMBL-style numbered sequence block.",),
+        ),
     ),
-    "trailing stop '*'": ("MVLSPADKTN*", Accepted("MVLSPADKTN", notes=("Removed the trailing '*' (stop codon).",))),
-    "stop '*' inside": ("MVLS*PADKTN", Refused(InvalidSequenceError,
-        "The sequence has a stop codon '*' at position 5, inside the sequence. "
-        "Only one '*' at the very end is accepted; remove it or check the translation.")),
-    "FASTA header": (">sp|P69905|HBA_HUMAN Hemoglobin subunit alpha\nMVLSPADKTN",
-                     Accepted("MVLSPADKTN", id="sp|P69905|HBA_HUMAN")),
-    "several records in the single box": (">a\nMVLS\n>b\nPADK", Refused(InvalidSequenceError,
-        "The text holds 2 sequences (FASTA records), but one sequence is expected here. "
-        "Paste a single sequence, or use the batch input for several.")),
-    "ambiguous letters X B Z J U O": ("MXBZJUO", Accepted("MXBZJUO", unknown=(2, 3, 4, 5, 6, 7), notes=(
-        "6 ambiguous or rare letters (X at 2, B at 3, Z at 4, J at 5, U at 6, O at 7) "
-        "will be read as the unknown residue.",))),
-    "digit": ("MVL5PAD", Refused(InvalidSequenceError,
-        f"The sequence has '5' at position 4, which is not an amino-acid letter. {LETTERS_HINT} "
-        "Remove position numbers and other digits.")),
-    "punctuation": ("MVL,SPAD", Refused(InvalidSequenceError,
-        f"The sequence has ',' at position 4, which is not an amino-acid letter. {LETTERS_HINT}")),
-    "alignment gap": ("MV-LS", Refused(InvalidSequenceError,
-        f"The sequence has '-' at position 3, which is not an amino-acid letter. {LETTERS_HINT} "
-        "It looks like an alignment gap: remove gap characters before pasting.")),
-    "emoji": ("MVL\U0001F600SPAD", Refused(InvalidSequenceError,
-        "The sequence has '\U0001F600' (U+1F600 GRINNING FACE) at position 4, which is not an amino-acid "
-        f"letter. {LETTERS_HINT}")),
-    "invisible control character": ("MVL\x00SPAD", Refused(InvalidSequenceError,
-        f"The sequence has U+0000 at position 4, which is not an amino-acid letter. {LETTERS_HINT}")),
+    "trailing stop '*'": (
+        "MVLSPADKTN*",
+        Accepted("MVLSPADKTN", notes=("Removed the trailing '*' (stop codon).",)),
+    ),
+    "stop '*' inside": (
+        "MVLS*PADKTN",
+        Refused(
+            InvalidSequenceError,
+            "The sequence has a stop codon '*' at position 5, inside the sequence. "
+            "Only one '*' at the very end is accepted; remove it or check the translation.",
+        ),
+    ),
+    "FASTA header": (
+        ">sp|P69905|HBA_HUMAN Hemoglobin subunit alpha\nMVLSPADKTN",
+        Accepted("MVLSPADKTN", id="sp|P69905|HBA_HUMAN"),
+    ),
+    "several records in the single box": (
+        ">a\nMVLS\n>b\nPADK",
+        Refused(
+            InvalidSequenceError,
+            "The text holds 2 sequences (FASTA records), but one sequence is expected here. "
+            "Paste a single sequence, or use the batch input for several.",
+        ),
+    ),
+    "ambiguous letters X B Z J U O": (
+        "MXBZJUO",
+        Accepted(
+            "MXBZJUO",
+            unknown=(2, 3, 4, 5, 6, 7),
+            notes=(
+                "6 ambiguous or rare letters (X at 2, B at 3, Z at 4, J at 5, U at 6, O at 7) "
+                "will be read as the unknown residue.",
+            ),
+        ),
+    ),
+    "digit": (
+        "MVL5PAD",
+        Refused(
+            InvalidSequenceError,
+            f"The sequence has '5' at position 4, which is not an amino-acid letter. {LETTERS_HINT} "
+            "Remove position numbers and other digits.",
+        ),
+    ),
+    "punctuation": (
+        "MVL,SPAD",
+        Refused(
+            InvalidSequenceError,
+            f"The sequence has ',' at position 4, which is not an amino-acid letter. {LETTERS_HINT}",
+        ),
+    ),
+    "alignment gap": (
+        "MV-LS",
+        Refused(
+            InvalidSequenceError,
+            f"The sequence has '-' at position 3, which is not an amino-acid letter. {LETTERS_HINT} "
+            "It looks like an alignment gap: remove gap characters before pasting.",
+        ),
+    ),
+    "emoji": (
+        "MVL\U0001f600SPAD",
+        Refused(
+            InvalidSequenceError,
+            "The sequence has '\U0001f600' (U+1F600 GRINNING FACE) at position 4, which is not an amino-acid "
+            f"letter. {LETTERS_HINT}",
+        ),
+    ),
+    "invisible control character": (
+        "MVL\x00SPAD",
+        Refused(
+            InvalidSequenceError,
+            f"The sequence has U+0000 at position 4, which is not an amino-acid letter. {LETTERS_HINT}",
+        ),
+    ),
     "empty input": ("", Refused(InvalidSequenceError, NO_SEQUENCE)),
     "only whitespace": ("  \n\t \r\n", Refused(InvalidSequenceError, NO_SEQUENCE)),
-    "only a header": (">just_a_header", Refused(InvalidSequenceError,
-        "The FASTA header '>just_a_header' (line 1) is not followed by a sequence. "
-        "Put the protein sequence on the lines below its header.")),
+    "only a header": (
+        ">just_a_header",
+        Refused(
+            InvalidSequenceError,
+            "The FASTA header '>just_a_header' (line 1) is not followed by a sequence. "
+            "Put the protein sequence on the lines below its header.",
+        ),
+    ),
     "one residue": ("M", Accepted("M")),
-    "100,000 residues": (BIG, Refused(InvalidSequenceError,
-        "The sequence is 100,000 residues long; the limit is 10,000 residues. "
-        "Shorten it (for example, predict one domain at a time).")),
-    "5 MB of pasted text": ("MVLSPADKTN\n" * 500_000, Refused(InvalidSequenceError,
-        "The pasted text is about 5.5 MB (5,500,000 characters); the limit is 2 MB (2,000,000 characters). "
-        "Paste fewer or shorter sequences, or upload them as a file.")),
+    "100,000 residues": (
+        BIG,
+        Refused(
+            InvalidSequenceError,
+            "The sequence is 100,000 residues long; the limit is 10,000 residues. "
+            "Shorten it (for example, predict one domain at a time).",
+        ),
+    ),
+    "5 MB of pasted text": (
+        "MVLSPADKTN\n" * 500_000,
+        Refused(
+            InvalidSequenceError,
+            "The pasted text is about 5.5 MB (5,500,000 characters); the limit is 2 MB (2,000,000 characters). "
+            "Paste fewer or shorter sequences, or upload them as a file.",
+        ),
+    ),
 }
 
 
@@ -162,8 +240,10 @@ def test_several_records_in_the_batch_box_keep_their_ids() -> None:
 def test_bad_record_in_a_batch_is_named() -> None:
     with pytest.raises(InvalidSequenceError) as info:
         parse_sequences(">good\nMVLS\n>bad\nMV1LS")
-    assert str(info.value) == (f"Sequence 'bad' has '1' at position 3, which is not an amino-acid letter. "
-                               f"{LETTERS_HINT} Remove position numbers and other digits.")
+    assert str(info.value) == (
+        f"Sequence 'bad' has '1' at position 3, which is not an amino-acid letter. "
+        f"{LETTERS_HINT} Remove position numbers and other digits."
+    )
 
 
 def test_100000_residues_are_accepted_when_the_caller_raises_the_limit() -> None:
@@ -208,56 +288,130 @@ class Loaded:
 
 
 FILE_CASES: dict[str, tuple[bytes, Loaded | Refused]] = {
-    "CSV without a header": (_table(GOOD, header=None).encode(), Refused(DataFormatError,
-        "The file has no header row: its first row already looks like data (a protein sequence and a label). "
-        "Add a header line such as 'sequence,label' as the first line of the file.")),
-    "wrong column names": (_table(GOOD, header="prot_seq,value").encode(), Refused(DataFormatError,
-        "The file needs a sequence column and a label column; the columns found are: 'prot_seq', 'value'. "
-        "Name the sequence column one of sequence, seq, fasta, aa_sequence, protein, protein_sequence, sequences "
-        "and the label column one of label, solubility, soluble, target, class, y, labels (case does not matter).")),
-    "extra columns": (_table([(f"id{i}", s, y, "note") for i, (s, y) in enumerate(GOOD)],
-                             header="id,Sequence,LABEL,comment").encode(), Loaded(20, {}, {0: 10, 1: 10})),
-    "semicolon separator": (_table(GOOD, header="sequence;label", sep=";").encode(),
-                            Loaded(20, {}, {0: 10, 1: 10}, file_format="semicolon-separated")),
-    "tab separator": (_table(GOOD, header="sequence\tlabel", sep="\t").encode(),
-                      Loaded(20, {}, {0: 10, 1: 10}, file_format="tsv")),
+    "CSV without a header": (
+        _table(GOOD, header=None).encode(),
+        Refused(
+            DataFormatError,
+            "The file has no header row: its first row already looks like data (a protein sequence and a label). "
+            "Add a header line such as 'sequence,label' as the first line of the file.",
+        ),
+    ),
+    "wrong column names": (
+        _table(GOOD, header="prot_seq,value").encode(),
+        Refused(
+            DataFormatError,
+            "The file needs a sequence column and a label column; the columns found are: 'prot_seq', 'value'. "
+            "Name the sequence column one of sequence, seq, fasta, aa_sequence, protein, protein_sequence, sequences "
+            "and the label column one of label, solubility, soluble, target, class, y, labels (case does not matter).",
+        ),
+    ),
+    "extra columns": (
+        _table(
+            [(f"id{i}", s, y, "note") for i, (s, y) in enumerate(GOOD)], header="id,Sequence,LABEL,comment"
+        ).encode(),
+        Loaded(20, {}, {0: 10, 1: 10}),
+    ),
+    "semicolon separator": (
+        _table(GOOD, header="sequence;label", sep=";").encode(),
+        Loaded(20, {}, {0: 10, 1: 10}, file_format="semicolon-separated"),
+    ),
+    "tab separator": (
+        _table(GOOD, header="sequence\tlabel", sep="\t").encode(),
+        Loaded(20, {}, {0: 10, 1: 10}, file_format="tsv"),
+    ),
     "Windows line endings": (_table(GOOD, newline="\r\n").encode(), Loaded(20, {}, {0: 10, 1: 10})),
     "UTF-8 with BOM": (b"\xef\xbb\xbf" + _table(GOOD).encode(), Loaded(20, {}, {0: 10, 1: 10})),
-    "Latin-1": (_table([(f"prot\u00e9ine{i}", s, y) for i, (s, y) in enumerate(GOOD)],
-                       header="name,sequence,label").encode("latin-1"),
-                Loaded(20, {}, {0: 10, 1: 10}, notes=(
-                    "The file 'upload.csv' is not valid UTF-8; it was read as Latin-1 text.",))),
-    "Excel workbook renamed .csv": (b"PK\x03\x04\x14\x00\x06\x00" + bytes(200), Refused(DataFormatError,
-        "The file 'upload.csv' seems to be a ZIP archive (an Excel .xlsx workbook is one), not a text table. "
-        "Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.")),
-    "old Excel .xls renamed .csv": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200), Refused(DataFormatError,
-        "The file 'upload.csv' seems to be an old-style Excel .xls (or other Microsoft Office) file, not a text "
-        "table. Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.")),
-    "PNG renamed .csv": (b"\x89PNG\r\n\x1a\n" + bytes(200), Refused(DataFormatError,
-        "The file 'upload.csv' seems to be a PNG image, not a text table. "
-        "Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.")),
-    "labels as text": (_table([(s, "soluble" if y else "Insoluble") for s, y in GOOD]).encode(),
-                       Loaded(20, {}, {0: 10, 1: 10})),
-    "labels outside {0,1}": (_table([(s, 2 if i < 3 else y) for i, (s, y) in enumerate(GOOD)]).encode(),
-                             Loaded(17, {"label not recognised": 3}, {0: 8, 1: 9})),
-    "NaN and empty cells": (_table([("" if i == 0 else s, "" if i == 1 else ("NaN" if i == 2 else y))
-                                    for i, (s, y) in enumerate(GOOD)]).encode(),
-                            Loaded(17, {"empty sequence": 1, "missing label": 1, "label not recognised": 1})),
-    "duplicates with conflicting labels": (_table(GOOD + [(SEQS[0], 1), (SEQS[1], 1)]).encode(),
-                                           Loaded(19, {"conflicting duplicate": 2, "duplicate": 1}, {0: 9, 1: 10})),
-    "one class only": (_table([(s, 1) for s in SEQS]).encode(), Refused(DataFormatError,
-        "All 20 usable rows have label 1 (soluble); a classifier needs both classes. "
-        "Add examples of the other class.")),
-    "3 rows": (_table(GOOD[:3]).encode(), Refused(DataFormatError,
-        "Only 3 usable rows remain after cleaning (3 read, 0 dropped); at least 10 are needed. "
-        "Check the dropped-row reasons and add more data.")),
-    "empty file": (b"", Refused(DataFormatError,
-        "The file 'upload.csv' is empty. Upload a CSV with a header and one row per protein.")),
-    "ragged row": ((_table(GOOD) + "MKV,1,extra,fields\n").encode(), Refused(DataFormatError,
-        "The file could not be read as a csv table: line 22 has 4 fields but the header has 2. "
-        "Check that every row has the same number of columns as the header and that quotes are balanced.")),
-    "labelled FASTA": ("".join(f">p{i} label={y}\n{s}\n" for i, (s, y) in enumerate(GOOD)).encode(),
-                       Loaded(20, {}, {0: 10, 1: 10}, file_format="fasta")),
+    "Latin-1": (
+        _table(
+            [(f"prot\u00e9ine{i}", s, y) for i, (s, y) in enumerate(GOOD)], header="name,sequence,label"
+        ).encode("latin-1"),
+        Loaded(
+            20,
+            {},
+            {0: 10, 1: 10},
+            notes=("The file 'upload.csv' is not valid UTF-8; it was read as Latin-1 text.",),
+        ),
+    ),
+    "Excel workbook renamed .csv": (
+        b"PK\x03\x04\x14\x00\x06\x00" + bytes(200),
+        Refused(
+            DataFormatError,
+            "The file 'upload.csv' seems to be a ZIP archive (an Excel .xlsx workbook is one), not a text table. "
+            "Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.",
+        ),
+    ),
+    "old Excel .xls renamed .csv": (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200),
+        Refused(
+            DataFormatError,
+            "The file 'upload.csv' seems to be an old-style Excel .xls (or other Microsoft Office) file, not a text "
+            "table. Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.",
+        ),
+    ),
+    "PNG renamed .csv": (
+        b"\x89PNG\r\n\x1a\n" + bytes(200),
+        Refused(
+            DataFormatError,
+            "The file 'upload.csv' seems to be a PNG image, not a text table. "
+            "Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.",
+        ),
+    ),
+    "labels as text": (
+        _table([(s, "soluble" if y else "Insoluble") for s, y in GOOD]).encode(),
+        Loaded(20, {}, {0: 10, 1: 10}),
+    ),
+    "labels outside {0,1}": (
+        _table([(s, 2 if i < 3 else y) for i, (s, y) in enumerate(GOOD)]).encode(),
+        Loaded(17, {"label not recognised": 3}, {0: 8, 1: 9}),
+    ),
+    "NaN and empty cells": (
+        _table(
+            [
+                ("" if i == 0 else s, "" if i == 1 else ("NaN" if i == 2 else y))
+                for i, (s, y) in enumerate(GOOD)
+            ]
+        ).encode(),
+        Loaded(17, {"empty sequence": 1, "missing label": 1, "label not recognised": 1}),
+    ),
+    "duplicates with conflicting labels": (
+        _table(GOOD + [(SEQS[0], 1), (SEQS[1], 1)]).encode(),
+        Loaded(19, {"conflicting duplicate": 2, "duplicate": 1}, {0: 9, 1: 10}),
+    ),
+    "one class only": (
+        _table([(s, 1) for s in SEQS]).encode(),
+        Refused(
+            DataFormatError,
+            "All 20 usable rows have label 1 (soluble); a classifier needs both classes. "
+            "Add examples of the other class.",
+        ),
+    ),
+    "3 rows": (
+        _table(GOOD[:3]).encode(),
+        Refused(
+            DataFormatError,
+            "Only 3 usable rows remain after cleaning (3 read, 0 dropped); at least 10 are needed. "
+            "Check the dropped-row reasons and add more data.",
+        ),
+    ),
+    "empty file": (
+        b"",
+        Refused(
+            DataFormatError,
+            "The file 'upload.csv' is empty. Upload a CSV with a header and one row per protein.",
+        ),
+    ),
+    "ragged row": (
+        (_table(GOOD) + "MKV,1,extra,fields\n").encode(),
+        Refused(
+            DataFormatError,
+            "The file could not be read as a csv table: line 22 has 4 fields but the header has 2. "
+            "Check that every row has the same number of columns as the header and that quotes are balanced.",
+        ),
+    ),
+    "labelled FASTA": (
+        "".join(f">p{i} label={y}\n{s}\n" for i, (s, y) in enumerate(GOOD)).encode(),
+        Loaded(20, {}, {0: 10, 1: 10}, file_format="fasta"),
+    ),
 }
 
 
@@ -270,8 +424,11 @@ def test_uploaded_file(case: str) -> None:
         assert str(info.value) == outcome.message
         return
     labelled, report = load_labelled(data, filename="upload.csv")
-    assert (report.n_kept, report.reasons, report.file_format) == (outcome.n_kept, outcome.reasons,
-                                                                    outcome.file_format)
+    assert (report.n_kept, report.reasons, report.file_format) == (
+        outcome.n_kept,
+        outcome.reasons,
+        outcome.file_format,
+    )
     assert tuple(report.notes) == outcome.notes
     if outcome.class_counts is not None:
         assert report.class_counts == outcome.class_counts
@@ -313,9 +470,11 @@ def test_a_row_with_two_problems_is_dropped_once() -> None:
     _, report = load_labelled(data)
     assert report.dropped["row"].tolist() == [22]
     assert report.reasons == {"empty sequence": 1}
-    assert report.summary_lines()[:3] == ["Read 21 rows (csv); kept 20.",
-                                          "Sequences from 'sequence', labels from 'label'.",
-                                          "Dropped 1 row: 1 empty sequence."]
+    assert report.summary_lines()[:3] == [
+        "Read 21 rows (csv); kept 20.",
+        "Sequences from 'sequence', labels from 'label'.",
+        "Dropped 1 row: 1 empty sequence.",
+    ]
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -344,8 +503,10 @@ def _evil_pickle(marker: Path, via_torch: bool) -> bytes:
 def _other_architecture(tmp_path) -> bytes:
     """A ProtLab checkpoint whose weights are an MLP's but whose declared architecture is a CNN."""
     mlp = build_model("mlp", {})
-    payload = torch.load(save_checkpoint(tmp_path / "mlp.pt", mlp, kind="mlp",
-                                         model_config=model_config_dict(mlp)), weights_only=True)
+    payload = torch.load(
+        save_checkpoint(tmp_path / "mlp.pt", mlp, kind="mlp", model_config=model_config_dict(mlp)),
+        weights_only=True,
+    )
     payload["kind"], payload["model_config"] = "cnn", {}
     buffer = io.BytesIO()
     torch.save(payload, buffer)
@@ -359,24 +520,32 @@ def _bare_state_dict() -> bytes:
     return buffer.getvalue()
 
 
-REFUSED_SAFETY = ("The uploaded file was refused: it contains Python objects other than tensors, which ProtLab "
-                  "refuses to load for safety (loading them could run code). Save models with ProtLab instead.")
+REFUSED_SAFETY = (
+    "The uploaded file was refused: it contains Python objects other than tensors, which ProtLab "
+    "refuses to load for safety (loading them could run code). Save models with ProtLab instead."
+)
 NOT_A_CHECKPOINT = "The uploaded file is not a PyTorch checkpoint file; choose a .pt file saved by ProtLab."
-DAMAGED = "The uploaded file is damaged or incomplete (truncated or corrupt archive); save or download it again."
+DAMAGED = (
+    "The uploaded file is damaged or incomplete (truncated or corrupt archive); save or download it again."
+)
 CHECKPOINT_CASES = {
     "random bytes": (lambda tmp: np.random.default_rng(0).bytes(5000), NOT_A_CHECKPOINT),
     "text file": (lambda tmp: b"sequence,label\nMKV,1\n", NOT_A_CHECKPOINT),
     "empty file": (lambda tmp: b"", "The uploaded file is empty (0 bytes), so it holds no model."),
     "truncated checkpoint": (lambda tmp: _cnn_checkpoint(tmp)[:-2000], DAMAGED),
     "zip header then garbage": (lambda tmp: b"PK\x03\x04" + bytes(500), DAMAGED),
-    "another architecture": (lambda tmp: _other_architecture(tmp),
+    "another architecture": (
+        lambda tmp: _other_architecture(tmp),
         "The uploaded file has weights that do not match its declared architecture (missing: embedding.weight, "
         "conv1.weight, conv1.bias, conv2.weight ...; unexpected: net.0.weight, net.0.bias, net.2.weight, "
-        "net.2.bias)."),
-    "bare state_dict of another model": (lambda tmp: _bare_state_dict(),
+        "net.2.bias).",
+    ),
+    "bare state_dict of another model": (
+        lambda tmp: _bare_state_dict(),
         "The uploaded file is a PyTorch file but not a ProtLab checkpoint. It looks like a bare state_dict "
         "(weights without an architecture). ProtLab needs a checkpoint saved by its Train page or "
-        "`python -m protlab train`."),
+        "`python -m protlab train`.",
+    ),
     "pickle carrying code": (lambda tmp: _evil_pickle(tmp / "pwned", via_torch=False), REFUSED_SAFETY),
     "torch file carrying code": (lambda tmp: _evil_pickle(tmp / "pwned", via_torch=True), REFUSED_SAFETY),
 }
@@ -401,8 +570,11 @@ def test_torch_load_is_only_ever_called_with_weights_only_true() -> None:
     calls = []
     for path in PRODUCT_FILES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and ast.unparse(node.func) in ("torch.load", "load") \
-                    and "torch" in path.read_text(encoding="utf-8"):
+            if (
+                isinstance(node, ast.Call)
+                and ast.unparse(node.func) in ("torch.load", "load")
+                and "torch" in path.read_text(encoding="utf-8")
+            ):
                 flags = {k.arg: ast.unparse(k.value) for k in node.keywords}
                 calls.append((path.name, flags.get("weights_only")))
     assert calls and all(flag == "True" for _, flag in calls), calls
@@ -418,12 +590,16 @@ class _NoAllocation:
 
 BUILDER_CASES = {
     "width 0": ([LayerSpec(0)], "Layer 1 width must be an integer from 1 to 4096; got 0."),
-    "10,000-wide layer": ([LayerSpec(64), LayerSpec(10_000)],
-                          "Layer 2 width must be an integer from 1 to 4096; got 10000."),
+    "10,000-wide layer": (
+        [LayerSpec(64), LayerSpec(10_000)],
+        "Layer 2 width must be an integer from 1 to 4096; got 10000.",
+    ),
     "100 layers": ([LayerSpec(8)] * 100, "An MLP may have at most 32 hidden layers; got 100."),
-    "too many parameters in total": ([LayerSpec(4096)] * 32,
+    "too many parameters in total": (
+        [LayerSpec(4096)] * 32,
         "This network would have 520,314,882 parameters, above the limit of 20,000,000; "
-        "use fewer or narrower layers."),
+        "use fewer or narrower layers.",
+    ),
     "negative width": ([LayerSpec(-5)], "Layer 1 width must be an integer from 1 to 4096; got -5."),
     "fractional width": ([LayerSpec(2.5)], "Layer 1 width must be an integer from 1 to 4096; got 2.5."),
 }
@@ -433,8 +609,10 @@ BUILDER_CASES = {
 def test_network_builder_refuses_before_allocating(case: str, monkeypatch) -> None:
     layers, message = BUILDER_CASES[case]
     monkeypatch.setattr(torch.nn, "Linear", _NoAllocation)
-    for build in (lambda: build_mlp(MLPConfig(layers=list(layers))),
-                  lambda: build_model("mlp", {"layers": [vars(spec) for spec in layers]})):
+    for build in (
+        lambda: build_mlp(MLPConfig(layers=list(layers))),
+        lambda: build_model("mlp", {"layers": [vars(spec) for spec in layers]}),
+    ):
         with pytest.raises(ConfigError) as info:
             build()
         assert str(info.value) == message
@@ -463,16 +641,27 @@ def _tiny_cnn() -> torch.nn.Module:
 
 
 SETTINGS_CASES = {
-    "learning rate 0": ({"lr": 0.0}, "lr must be a number above 0 and at most 1e6 (1e-3 is a good start); got 0.0."),
-    "learning rate above 1e6": ({"lr": 1e7},
-                                "lr must be a number above 0 and at most 1e6 (1e-3 is a good start); got 10000000.0."),
-    "learning rate NaN": ({"lr": float("nan")},
-                          "lr must be a number above 0 and at most 1e6 (1e-3 is a good start); got nan."),
-    "0 epochs": ({"epochs": 0},
-                 "epochs must be an integer from 1 to 1000 (at least 1 epoch is needed to learn anything); got 0."),
+    "learning rate 0": (
+        {"lr": 0.0},
+        "lr must be a number above 0 and at most 1e6 (1e-3 is a good start); got 0.0.",
+    ),
+    "learning rate above 1e6": (
+        {"lr": 1e7},
+        "lr must be a number above 0 and at most 1e6 (1e-3 is a good start); got 10000000.0.",
+    ),
+    "learning rate NaN": (
+        {"lr": float("nan")},
+        "lr must be a number above 0 and at most 1e6 (1e-3 is a good start); got nan.",
+    ),
+    "0 epochs": (
+        {"epochs": 0},
+        "epochs must be an integer from 1 to 1000 (at least 1 epoch is needed to learn anything); got 0.",
+    ),
     "batch size 0": ({"batch_size": 0}, "batch_size must be an integer from 1 to 4096; got 0."),
-    "batch size above the maximum": ({"batch_size": 100_000},
-                                     "batch_size must be an integer from 1 to 4096; got 100000."),
+    "batch size above the maximum": (
+        {"batch_size": 100_000},
+        "batch_size must be an integer from 1 to 4096; got 100000.",
+    ),
 }
 
 
@@ -493,21 +682,22 @@ def test_bad_training_setting(case: str) -> None:
 def test_batch_size_larger_than_the_data_trains_on_one_batch() -> None:
     train, val = _tiny_sets()
     events = []
-    result = train_model(_tiny_cnn(), train, val, TrainConfig(batch_size=4096, epochs=2, scheduler="none"),
-                         callback=events.append)
+    result = train_model(
+        _tiny_cnn(),
+        train,
+        val,
+        TrainConfig(batch_size=4096, epochs=2, scheduler="none"),
+        callback=events.append,
+    )
     assert result.stopped_reason == "finished" and [e.epoch for e in result.history] == [1, 2]
     batches = [e for e in events if isinstance(e, BatchEvent)]
     assert [(e.batch, e.n_batches, e.seqs_done) for e in batches] == [(1, 1, len(train))] * 2
 
 
-DIVERGED = re.compile(r"The (loss became (NaN|infinite)|loss exploded to \S+|gradients became infinite) "
-                      r"at epoch \d+, batch \d+: the learning rate 1e\+06 is probably too high; try 1e-3\.")
-
-
-
-
-
-
+DIVERGED = re.compile(
+    r"The (loss became (NaN|infinite)|loss exploded to \S+|gradients became infinite) "
+    r"at epoch \d+, batch \d+: the learning rate 1e\+06 is probably too high; try 1e-3\."
+)
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
@@ -519,9 +709,22 @@ def test_every_truncation_of_a_checkpoint_is_refused_cleanly(tmp_path) -> None:
 
 
 # ---------------------------------------------------------------- no user text reaches code, a shell or a path
-FORBIDDEN_CALLS = {"eval", "exec", "compile", "os.system", "os.popen", "subprocess.run", "subprocess.Popen",
-                   "subprocess.call", "subprocess.check_output", "pickle.load", "pickle.loads", "yaml.load",
-                   "__import__", "importlib.import_module"}
+FORBIDDEN_CALLS = {
+    "eval",
+    "exec",
+    "compile",
+    "os.system",
+    "os.popen",
+    "subprocess.run",
+    "subprocess.Popen",
+    "subprocess.call",
+    "subprocess.check_output",
+    "pickle.load",
+    "pickle.loads",
+    "yaml.load",
+    "__import__",
+    "importlib.import_module",
+}
 PATH_WRITERS = ("open", "write_bytes", "write_text", "save_checkpoint", "to_csv", "Path", "mkdir")
 
 
@@ -533,8 +736,12 @@ def _calls(path: Path):
 
 
 def test_no_eval_exec_shell_or_pickle_in_the_product() -> None:
-    offenders = [f"{path.relative_to(REPO)}:{node.lineno} {name}" for path in PRODUCT_FILES
-                 for node, name in _calls(path) if name in FORBIDDEN_CALLS]
+    offenders = [
+        f"{path.relative_to(REPO)}:{node.lineno} {name}"
+        for path in PRODUCT_FILES
+        for node, name in _calls(path)
+        if name in FORBIDDEN_CALLS
+    ]
     # the model registry imports protlab/models/<kind>.py only for kinds matching [a-z][a-z0-9_]* that exist on disk;
     # the local run executor starts [python, -m, protlab.runs, <generated run folder>] (an argument list, no shell)
     allowed = {"protlab/models/__init__.py", "protlab/runs/executors.py"}
@@ -581,7 +788,6 @@ def test_network_builder_page_shows_each_refusal_as_a_message(monkeypatch) -> No
 # ---------------------------------------------------------------- faults: Stop
 
 
-
 # ---------------------------------------------------------------- faults: background runs
 def _labelled(n: int = 40) -> LabelledData:
     """n random proteins with alternating labels."""
@@ -592,9 +798,13 @@ def _labelled(n: int = 40) -> LabelledData:
 def _spec(name: str = "run", epochs: int = 2, **train) -> RunSpec:
     """A tiny CNN run on 40 proteins."""
     config = TrainConfig(epochs=epochs, batch_size=4, scheduler="none", patience=0, **train)
-    return RunSpec(name=name, data=_labelled(), model_kind="cnn",
-                   model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1, "dropout": 0.0},
-                   train_config=config)
+    return RunSpec(
+        name=name,
+        data=_labelled(),
+        model_kind="cnn",
+        model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1, "dropout": 0.0},
+        train_config=config,
+    )
 
 
 def _finished(manager: RunManager, run_id: str, owner: str):
@@ -621,7 +831,9 @@ def test_start_pressed_twice_starts_one_run(tmp_path) -> None:
         click.join()
     run_ids = [o for o in outcomes if isinstance(o, str)]
     errors = [str(o) for o in outcomes if isinstance(o, RunError)]
-    assert len(run_ids) == 1 and errors == ["A training run is already going for this session; stop it first."]
+    assert len(run_ids) == 1 and errors == [
+        "A training run is already going for this session; stop it first."
+    ]
     assert [r["run_id"] for r in manager.list_runs("alice")] == run_ids
     assert _finished(manager, run_ids[0], "alice").state == "finished"
     assert RUN_ID.fullmatch(manager.submit(_spec(), "alice"))  # once it has ended, Start works again
@@ -646,7 +858,11 @@ def test_a_finished_run_survives_a_server_restart(tmp_path) -> None:
     before = _finished(first, run_id, "carol")
     restarted = RunManager(tmp_path / "runs")  # a new process reads the same folder
     after = restarted.status(run_id, "carol")
-    assert (after.state, after.test_metrics, after.baseline) == ("finished", before.test_metrics, before.baseline)
+    assert (after.state, after.test_metrics, after.baseline) == (
+        "finished",
+        before.test_metrics,
+        before.baseline,
+    )
     assert [e["val_loss"] for e in after.events] == pytest.approx([e["val_loss"] for e in before.events])
     assert np.array_equal(after.test_labels, before.test_labels)
     assert [r["run_id"] for r in restarted.list_runs("carol")] == [run_id]
@@ -679,7 +895,9 @@ def test_a_run_that_raises_is_recorded_and_the_server_keeps_working(tmp_path, mo
     manager = RunManager(tmp_path / "runs", ClassSettings(executor="inprocess"))  # runs where the patch is
     failed = _finished(manager, manager.submit(_spec(seed=7), "erin"), "erin")
     assert (failed.state, failed.error) == (
-        "failed", "The run failed: RuntimeError: CUDA out of memory. Tried to allocate 20.00 GiB")
+        "failed",
+        "The run failed: RuntimeError: CUDA out of memory. Tried to allocate 20.00 GiB",
+    )
     other = _finished(manager, manager.submit(_spec(), "frank"), "frank")
     again = _finished(manager, manager.submit(_spec(), "erin"), "erin")
     assert (other.state, again.state) == ("finished", "finished")
@@ -703,8 +921,10 @@ def test_a_diverging_run_fails_with_a_message_and_keeps_the_best_checkpoint(tmp_
     manager = RunManager(tmp_path / "runs", ClassSettings(executor="inprocess"))  # runs where the patch is
     status = _finished(manager, manager.submit(_spec(epochs=3), "gina"), "gina")
     assert status.state == "failed"
-    assert status.error == ("The loss became NaN at epoch 2, batch 1 even though the learning rate is 0.001; try a "
-                            "lower learning rate (for example 1e-4) or turn gradient clipping on (grad_clip 1.0).")
+    assert status.error == (
+        "The loss became NaN at epoch 2, batch 1 even though the learning rate is 0.001; try a "
+        "lower learning rate (for example 1e-4) or turn gradient clipping on (grad_clip 1.0)."
+    )
     assert [e["epoch"] for e in status.events] == [1]
     checkpoint = load_checkpoint(status.checkpoint_path)
     assert all(torch.isfinite(p).all() for p in checkpoint.model.parameters())
@@ -724,8 +944,15 @@ def test_run_files_get_generated_names_and_are_complete(tmp_path) -> None:
     assert status.name == spec.name  # shown as typed ...
     assert RUN_ID.fullmatch(run_id)  # ... but every path is generated by the server
     files = sorted(p.name for p in (tmp_path / "runs" / run_id).iterdir())
-    assert files == ["batches.csv", "data.csv", "history.csv", "model.pt", "run.json", "spec.json",
-                     "test_predictions.csv"]
+    assert files == [
+        "batches.csv",
+        "data.csv",
+        "history.csv",
+        "model.pt",
+        "run.json",
+        "spec.json",
+        "test_predictions.csv",
+    ]
     beside = {p.name for p in (tmp_path / "runs").iterdir()} - {run_id}  # the run system's own folders
     assert beside <= {".submit.lock", "_logs", "_owners", "_queue", "_running", "_shared"}
     assert not any(p.name.endswith(".tmp") for p in tmp_path.rglob("*"))  # atomic writes left nothing behind

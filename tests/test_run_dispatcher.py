@@ -22,8 +22,7 @@ from protlab.runs import ClassSettings, RunSpec, read_record
 from protlab.runs.dispatcher import Dispatcher
 from protlab.runs.executors import exit_message
 from protlab.runs.queue import HOST, STALE_SECONDS, RunQueue
-from protlab.runs.store import new_run_id, queued_record, write_record, write_spec
-from protlab.runs.store import INTERRUPTED
+from protlab.runs.store import INTERRUPTED, new_run_id, queued_record, write_record, write_spec
 from protlab.training import TrainConfig
 
 DATA = LabelledData(["MKV" * 5, "ACDE" * 4], np.array([0, 1], dtype=np.int64), ["a", "b"])

@@ -27,8 +27,14 @@ def _events() -> list:
         _Event(1, 3, 0.70, 0.69, {"auc": 0.55, "accuracy": 0.58, "mcc": 0.05}, 1e-3),
         {"epoch": 2, "batch": 3, "n_batches": 9, "loss": 0.6},  # a batch event: must be ignored
         _Event(2, 3, 0.60, 0.64, {"auc": 0.65, "accuracy": 0.62, "mcc": 0.20}, 1e-3),
-        {"epoch": 3, "epochs": 3, "train_loss": 0.50, "val_loss": 0.66, "lr": 5e-4,
-         "val_metrics": {"auc": 0.66, "accuracy": 0.63, "mcc": 0.22}},
+        {
+            "epoch": 3,
+            "epochs": 3,
+            "train_loss": 0.50,
+            "val_loss": 0.66,
+            "lr": 5e-4,
+            "val_metrics": {"auc": 0.66, "accuracy": 0.63, "mcc": 0.22},
+        },
     ]
 
 
@@ -112,8 +118,12 @@ def test_length_histogram_splits_by_class() -> None:
 
 def test_feature_distribution_marks_the_query_in_every_panel() -> None:
     ref = pd.DataFrame({"gravy": np.linspace(-1, 1, 20), "length": np.arange(20) * 10.0})
-    fig = rf.feature_distribution_figure(ref, {"gravy": 0.3, "length": 150.0}, ["gravy", "length"],
-                                         {"gravy": "GRAVY", "length": "Length (residues)"})
+    fig = rf.feature_distribution_figure(
+        ref,
+        {"gravy": 0.3, "length": 150.0},
+        ["gravy", "length"],
+        {"gravy": "GRAVY", "length": "Length (residues)"},
+    )
     boxes = [t for t in fig.data if t.type == "box"]
     marks = [t for t in fig.data if t.type == "scatter"]
     assert len(boxes) == 2 and len(marks) == 2
@@ -124,8 +134,12 @@ def test_feature_distribution_marks_the_query_in_every_panel() -> None:
 def test_runs_overlay_has_train_and_val_for_each_run() -> None:
     history = rf.history_frame(_events())
     fig = rf.runs_overlay({"Adam lr=1e-3": history, "SGD lr=1e-2": history})
-    assert [t.name for t in fig.data] == ["Adam lr=1e-3: training", "Adam lr=1e-3: validation",
-                                          "SGD lr=1e-2: training", "SGD lr=1e-2: validation"]
+    assert [t.name for t in fig.data] == [
+        "Adam lr=1e-3: training",
+        "Adam lr=1e-3: validation",
+        "SGD lr=1e-2: training",
+        "SGD lr=1e-2: validation",
+    ]
     assert fig.data[0].line.color != fig.data[2].line.color
 
 
@@ -139,12 +153,17 @@ def test_runs_overlay_of_a_validation_metric_draws_one_curve_per_run() -> None:
 
 def test_runs_table_reports_the_best_validation_epoch_and_test_scores() -> None:
     history = rf.history_frame(_events())
-    record = {"spec": {"train_config": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01}},
-              "test_metrics": {"auc": 0.7, "mcc": 0.3}}
+    record = {
+        "spec": {"train_config": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01}},
+        "test_metrics": {"auc": 0.7, "mcc": 0.3},
+    }
     table = rf.runs_table({"run A": record, "run B": {"spec": {}}}, {"run A": history})
     row = table.set_index("run").loc["run A"]
     assert row["optimizer"] == "adamw" and row["epochs run"] == 3
-    assert row["best val loss"] == min(e["val_loss"] if isinstance(e, dict) else e.val_loss
-                                       for e in _events() if not isinstance(e, dict) or "val_loss" in e)
+    assert row["best val loss"] == min(
+        e["val_loss"] if isinstance(e, dict) else e.val_loss
+        for e in _events()
+        if not isinstance(e, dict) or "val_loss" in e
+    )
     assert row["val AUC at best"] == 0.65 and row["test MCC"] == 0.3
     assert table.set_index("run").loc["run B", "epochs run"] == 0

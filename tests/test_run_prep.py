@@ -24,7 +24,10 @@ def data() -> LabelledData:
 
 
 def _spec(data: LabelledData, **changes) -> RunSpec:
-    settings = {"model_config": TINY, "train_config": TrainConfig(epochs=1, batch_size=16, seed=9, device="cpu")}
+    settings = {
+        "model_config": TINY,
+        "train_config": TrainConfig(epochs=1, batch_size=16, seed=9, device="cpu"),
+    }
     return RunSpec(data=data, **{**settings, **changes})
 
 
@@ -37,7 +40,9 @@ def test_split_is_seeded_by_the_training_seed_and_tokens_match_encode(data) -> N
     test_rows = prepared.split.test
     batch = make_batch(prepared.sets["test"], np.arange(3))
     for i in range(3):
-        expected = encode(data.sequences[test_rows[batch.index[i]]], vocab_size=prepared.model.config.vocab_size)
+        expected = encode(
+            data.sequences[test_rows[batch.index[i]]], vocab_size=prepared.model.config.vocab_size
+        )
         assert torch.equal(batch.tokens[i, : len(expected)], expected)
     explicit = prepare_run(_spec(data, split_params={"seed": 1}))
     assert np.array_equal(explicit.split.test, stratified_split(data.labels, seed=1).test)
@@ -51,8 +56,9 @@ def test_data_is_read_from_a_path_when_not_given(data, tmp_path) -> None:
 
 
 def test_dual_model_is_standardised_with_training_rows_only(data) -> None:
-    prepared = prepare_run(_spec(data, model_kind="dual", model_config={"embed_dim": 8, "hidden_dim": 8,
-                                                                        "global_dim": 4}))
+    prepared = prepare_run(
+        _spec(data, model_kind="dual", model_config={"embed_dim": 8, "hidden_dim": 8, "global_dim": 4})
+    )
     names = list(prepared.model.feature_names)
     rows = features_frame([data.sequences[i] for i in prepared.split.train])[names].to_numpy(np.float64)
     assert np.allclose(prepared.model.feature_mean.numpy(), rows.mean(axis=0), rtol=1e-5)
@@ -60,8 +66,9 @@ def test_dual_model_is_standardised_with_training_rows_only(data) -> None:
 
 
 def test_solubility_net_is_standardised_with_training_rows_like_the_recipes(data) -> None:
-    prepared = prepare_run(_spec(data, model_kind="solubility_net", model_config={"channels": 4,
-                                                                                  "kernel_sizes": [3]}))
+    prepared = prepare_run(
+        _spec(data, model_kind="solubility_net", model_config={"channels": 4, "kernel_sizes": [3]})
+    )
     train = prepared.sets["train"]
     reference = build_model("solubility_net", {"channels": 4, "kernel_sizes": [3]})
     everything = make_batch(train, np.arange(len(train)))  # the recipes' fit: every training row at once
@@ -81,13 +88,12 @@ def test_evaluate_and_save_scores_the_test_split_and_writes_a_loadable_checkpoin
     table = saved["predictions"]
     assert list(table["id"]) == [data.ids[i] for i in prepared.split.test]
     assert saved["test_metrics"]["auc"] == pytest.approx(roc_auc_score(table["label"], table["p_soluble"]))
-    assert saved["test_metrics"]["accuracy"] == pytest.approx(accuracy_score(table["label"], table["p_soluble"] >= 0.5))
+    assert saved["test_metrics"]["accuracy"] == pytest.approx(
+        accuracy_score(table["label"], table["p_soluble"] >= 0.5)
+    )
     majority = int(np.bincount(data.labels[prepared.split.train], minlength=2).argmax())
     assert saved["baseline"]["accuracy"] == pytest.approx(np.mean(table["label"] == majority))
     assert saved["best_epoch"] == result.best_epoch and saved["data_summary"]["n_test"] == len(table)
     loaded = load_checkpoint(saved["checkpoint"])
     _, probs, _ = evaluate(loaded.model, prepared.sets["test"], "cpu")
     assert np.allclose(probs, table["p_soluble"], atol=1e-6) and loaded.extra == {"run_id": "r1"}
-
-
-

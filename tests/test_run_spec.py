@@ -15,13 +15,24 @@ from protlab.training import TrainConfig
 DATA = LabelledData(["MKV" * 5, "ACDE" * 4], np.array([0, 1], dtype=np.int64), ["a", "b"])
 
 
-@pytest.mark.parametrize("changes,message", [
-    ({}, "A run needs exactly one data source: give either data or data_path."),
-    ({"data": DATA, "data_path": "x.csv"}, "A run needs exactly one data source: give either data or data_path."),
-    ({"data": DATA, "split_method": "random"}, "split_method must be 'stratified' or 'homology'; got 'random'."),
-    ({"data": DATA, "split_params": {"identity": 0.5}},
-     "Unknown split settings ['identity']; allowed are ['seed', 'test_fraction', 'val_fraction']."),
-])
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({}, "A run needs exactly one data source: give either data or data_path."),
+        (
+            {"data": DATA, "data_path": "x.csv"},
+            "A run needs exactly one data source: give either data or data_path.",
+        ),
+        (
+            {"data": DATA, "split_method": "random"},
+            "split_method must be 'stratified' or 'homology'; got 'random'.",
+        ),
+        (
+            {"data": DATA, "split_params": {"identity": 0.5}},
+            "Unknown split settings ['identity']; allowed are ['seed', 'test_fraction', 'val_fraction'].",
+        ),
+    ],
+)
 def test_validate_messages(changes: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:
         RunSpec(**changes).validate()
@@ -37,8 +48,13 @@ def test_model_and_training_settings_are_checked_too() -> None:
 
 
 def test_summary_is_json_friendly_and_holds_no_sequences() -> None:
-    spec = RunSpec(name="x" * 500, data=DATA, data_description="two rows", model_config={"hidden_dim": 8},
-                   train_config=TrainConfig(epochs=3))
+    spec = RunSpec(
+        name="x" * 500,
+        data=DATA,
+        data_description="two rows",
+        model_config={"hidden_dim": 8},
+        train_config=TrainConfig(epochs=3),
+    )
     summary = spec.summary()
     text = json.dumps(summary)
     assert "MKV" not in text and len(summary["name"]) == 200
@@ -46,6 +62,3 @@ def test_summary_is_json_friendly_and_holds_no_sequences() -> None:
     assert summary["train_config"] == TrainConfig(epochs=3).to_dict()
     from_path = RunSpec(data_path="my.csv").summary()
     assert from_path["n_rows"] is None and from_path["data"] == "my.csv"
-
-
-

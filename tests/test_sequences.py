@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
@@ -17,7 +16,12 @@ ACCEPTED = [
     ("mvlspad", "MVLSPAD", "seq1", "lowercase"),
     ("  MVL SPA\nD\r\n", "MVLSPAD", "seq1", None),
     ("MVL\r\nSPAD\rKT", "MVLSPADKT", "seq1", None),
-    (">sp|P69905|HBA_HUMAN Hemoglobin subunit alpha\nMVLSPAD\nKTN", "MVLSPADKTN", "sp|P69905|HBA_HUMAN", None),
+    (
+        ">sp|P69905|HBA_HUMAN Hemoglobin subunit alpha\nMVLSPAD\nKTN",
+        "MVLSPADKTN",
+        "sp|P69905|HBA_HUMAN",
+        None,
+    ),
     ("MVLSPAD*", "MVLSPAD", "seq1", "stop codon"),
     ("MVLSPAD*\n", "MVLSPAD", "seq1", "stop codon"),
     ("    1 mvlspadktn vkaawgkvga\n   21 hagey", "MVLSPADKTNVKAAWGKVGAHAGEY", "seq1", "position numbers"),
@@ -60,28 +64,63 @@ def test_standard_sequence_has_no_notes() -> None:
 LETTER_HELP = "Use one-letter codes (A, C, D, ...); X, B, Z, J, U and O are read as unknown residues."
 
 REJECTED = [
-    ("MVLS1PAD", "The sequence has '1' at position 5, which is not an amino-acid letter. " + LETTER_HELP
-     + " Remove position numbers and other digits."),
-    ("MVL-SPAD", "The sequence has '-' at position 4, which is not an amino-acid letter. " + LETTER_HELP
-     + " It looks like an alignment gap: remove gap characters before pasting."),
-    (">P1\nMV\nL#S", "Sequence 'P1' has '#' at position 4, which is not an amino-acid letter. " + LETTER_HELP),
-    ("MV\u200bL", "The sequence has U+200B ZERO WIDTH SPACE at position 3, which is not an amino-acid letter. "
-     + LETTER_HELP),
-    ("MV\U0001f600", "The sequence has '\U0001f600' (U+1F600 GRINNING FACE) at position 3, which is not an "
-     "amino-acid letter. " + LETTER_HELP),
+    (
+        "MVLS1PAD",
+        "The sequence has '1' at position 5, which is not an amino-acid letter. "
+        + LETTER_HELP
+        + " Remove position numbers and other digits.",
+    ),
+    (
+        "MVL-SPAD",
+        "The sequence has '-' at position 4, which is not an amino-acid letter. "
+        + LETTER_HELP
+        + " It looks like an alignment gap: remove gap characters before pasting.",
+    ),
+    (
+        ">P1\nMV\nL#S",
+        "Sequence 'P1' has '#' at position 4, which is not an amino-acid letter. " + LETTER_HELP,
+    ),
+    (
+        "MV\u200bL",
+        "The sequence has U+200B ZERO WIDTH SPACE at position 3, which is not an amino-acid letter. "
+        + LETTER_HELP,
+    ),
+    (
+        "MV\U0001f600",
+        "The sequence has '\U0001f600' (U+1F600 GRINNING FACE) at position 3, which is not an "
+        "amino-acid letter. " + LETTER_HELP,
+    ),
     ("MV\x07", "The sequence has U+0007 at position 3, which is not an amino-acid letter. " + LETTER_HELP),
     ("", "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN."),
-    ("  \n\t ", "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN."),
-    (">P1 description only\n", "The FASTA header '>P1 description only' (line 1) is not followed by a "
-     "sequence. Put the protein sequence on the lines below its header."),
-    ("MVL*SPAD", "The sequence has a stop codon '*' at position 4, inside the sequence. Only one '*' at the "
-     "very end is accepted; remove it or check the translation."),
-    ("*", "The sequence is empty after cleaning. Paste a protein sequence in one-letter code, for example "
-     "MVLSPADKTN."),
-    ("A" * 100_000, "The sequence is 100,000 residues long; the limit is 10,000 residues. Shorten it (for "
-     "example, predict one domain at a time)."),
-    (">a\nMKT\n>b\nMKT", "The text holds 2 sequences (FASTA records), but one sequence is expected here. "
-     "Paste a single sequence, or use the batch input for several."),
+    (
+        "  \n\t ",
+        "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN.",
+    ),
+    (
+        ">P1 description only\n",
+        "The FASTA header '>P1 description only' (line 1) is not followed by a "
+        "sequence. Put the protein sequence on the lines below its header.",
+    ),
+    (
+        "MVL*SPAD",
+        "The sequence has a stop codon '*' at position 4, inside the sequence. Only one '*' at the "
+        "very end is accepted; remove it or check the translation.",
+    ),
+    (
+        "*",
+        "The sequence is empty after cleaning. Paste a protein sequence in one-letter code, for example "
+        "MVLSPADKTN.",
+    ),
+    (
+        "A" * 100_000,
+        "The sequence is 100,000 residues long; the limit is 10,000 residues. Shorten it (for "
+        "example, predict one domain at a time).",
+    ),
+    (
+        ">a\nMKT\n>b\nMKT",
+        "The text holds 2 sequences (FASTA records), but one sequence is expected here. "
+        "Paste a single sequence, or use the batch input for several.",
+    ),
 ]
 
 
@@ -100,7 +139,9 @@ def test_error_carries_character_and_position() -> None:
 
 def test_text_over_limit_is_refused_before_processing() -> None:
     text = "A" * (MAX_TEXT_CHARS + 1)
-    with pytest.raises(InvalidSequenceError, match=r"about 2\.0 MB \(2,000,001 characters\); the limit is 2 MB"):
+    with pytest.raises(
+        InvalidSequenceError, match=r"about 2\.0 MB \(2,000,001 characters\); the limit is 2 MB"
+    ):
         parse_sequences(text)
 
 

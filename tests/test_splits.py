@@ -108,7 +108,9 @@ def test_identity_estimate_is_calibrated() -> None:
     assert unrelated.max() < 0.4
 
 
-def make_families(n_families: int = 40, members: int = 4, seed: int = 3) -> tuple[list[str], np.ndarray, np.ndarray]:
+def make_families(
+    n_families: int = 40, members: int = 4, seed: int = 3
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Families of near-identical sequences (95% identity); labels alternate between families."""
     rng = np.random.default_rng(seed)
     sequences, labels, family = [], [], []
@@ -156,8 +158,13 @@ def test_homology_split_validation() -> None:
 
 def aligned_identity(a: str, b: str) -> float:
     """Reference identity: identical columns of a global BLOSUM62 alignment over the shorter length."""
-    aligner = PairwiseAligner(mode="global", substitution_matrix=substitution_matrices.load("BLOSUM62"),
-                              open_gap_score=-10, extend_gap_score=-0.5, end_gap_score=0)
+    aligner = PairwiseAligner(
+        mode="global",
+        substitution_matrix=substitution_matrices.load("BLOSUM62"),
+        open_gap_score=-10,
+        extend_gap_score=-0.5,
+        end_gap_score=0,
+    )
     top = aligner.align(a, b)[0]
     return sum(x == y != "-" for x, y in zip(top[0], top[1])) / min(len(a), len(b))
 
@@ -252,8 +259,10 @@ def test_family_split_matches_dense_reference_and_blocking(monkeypatch: pytest.M
     assert "50%" in split.notes and split.notes.endswith(".")
     monkeypatch.setattr(kmers_module, "PAIRS_PER_BLOCK", 7)  # one row per block, and tiny products
     small = homology_split(sequences, labels, identity=0.5)
-    assert all(np.array_equal(a, b) for a, b in zip([split.train, split.val, split.test],
-                                                    [small.train, small.val, small.test]))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip([split.train, split.val, split.test], [small.train, small.val, small.test])
+    )
     assert small.max_cross_identity == split.max_cross_identity
 
 
@@ -292,15 +301,20 @@ def test_giant_cluster_goes_to_train_and_is_reported() -> None:
     assert len(split.val) > 0 and len(split.test) > 0
     assert "largest cluster (110 of 130 proteins, 85%)" in split.notes and "put in train" in split.notes
     check_against_dense(family + others, split, 0.5)
-    with pytest.raises(ConfigError, match="could not fill the validation set: at identity 50% the 110 sequences "
-                                          r"form only 1 cluster \(the largest has 110\)"):
+    with pytest.raises(
+        ConfigError,
+        match="could not fill the validation set: at identity 50% the 110 sequences "
+        r"form only 1 cluster \(the largest has 110\)",
+    ):
         homology_split(family, labels[:110], identity=0.5)
 
 
 def test_a_family_common_in_the_data_is_not_mistaken_for_a_tag() -> None:
     rng = np.random.default_rng(8)
     tag = "MGSSHHHHHHSSGLVPRGSH"  # an expression tag on a quarter of the unrelated proteins
-    others = [(tag if i % 4 == 0 else "") + random_sequence(rng, int(rng.integers(60, 300))) for i in range(160)]
+    others = [
+        (tag if i % 4 == 0 else "") + random_sequence(rng, int(rng.integers(60, 300))) for i in range(160)
+    ]
     base = random_sequence(rng, 250)
     family = [mutate(rng, base, 0.85) for _ in range(40)]  # 20% of the data: its k-mers are "common"
     sequences = others + family
@@ -321,7 +335,12 @@ def test_homology_split_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_stratified_split_has_no_homology_report() -> None:
     split = stratified_split(labels_like_deepsol(100))
-    assert (split.n_clusters, split.largest_cluster, split.max_cross_identity, split.notes) == (None, None, None, "")
+    assert (split.n_clusters, split.largest_cluster, split.max_cross_identity, split.notes) == (
+        None,
+        None,
+        None,
+        "",
+    )
 
 
 SHARED_4MERS = {"identity": 0.1 ** (1 / 4), "k": 4}  # the default recipe: more than 10% of 4-mers shared
@@ -336,8 +355,16 @@ def test_shared_kmers_method_equals_the_recipes_former_clustering_and_split() ->
     clusters = cluster_sequences(sequences, method="shared_kmers", **SHARED_4MERS)
     assert np.array_equal(clusters, frozen_kmer_clusters(sequences))
     for seed, val_fraction, test_fraction in ((42, 0.1, 0.1), (3, 0.1, 0.2)):
-        split = homology_split(sequences, labels, clustering="shared_kmers", assignment="random", seed=seed,
-                               val_fraction=val_fraction, test_fraction=test_fraction, **SHARED_4MERS)
+        split = homology_split(
+            sequences,
+            labels,
+            clustering="shared_kmers",
+            assignment="random",
+            seed=seed,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            **SHARED_4MERS,
+        )
         frozen = frozen_cluster_split(sequences, val_fraction, test_fraction, seed)
         for got, want in zip((split.train, split.val, split.test), frozen):
             np.testing.assert_array_equal(got, want)
@@ -355,13 +382,18 @@ def test_homology_split_is_cluster_sequences_then_assign_clusters() -> None:
     assert all(np.array_equal(a, b) for a, b in zip(parts, (split.train, split.val, split.test)))
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda s, y: cluster_sequences(s, identity=0.5, method="mmseqs"),
-     "method must be 'kmer_identity' or 'shared_kmers'"),
-    (lambda s, y: cluster_sequences(s, identity=0.1), "identity must be a number from 0.2 to 1.0"),
-    (lambda s, y: assign_clusters(np.zeros(len(y), dtype=int), y, strategy="size"), "strategy must be"),
-    (lambda s, y: assign_clusters(np.zeros(3, dtype=int), y), "same length"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda s, y: cluster_sequences(s, identity=0.5, method="mmseqs"),
+            "method must be 'kmer_identity' or 'shared_kmers'",
+        ),
+        (lambda s, y: cluster_sequences(s, identity=0.1), "identity must be a number from 0.2 to 1.0"),
+        (lambda s, y: assign_clusters(np.zeros(len(y), dtype=int), y, strategy="size"), "strategy must be"),
+        (lambda s, y: assign_clusters(np.zeros(3, dtype=int), y), "same length"),
+    ],
+)
 def test_clustering_settings_are_checked(call, message: str) -> None:
     sequences, labels, _ = make_families(n_families=5)
     with pytest.raises(ConfigError, match=message):

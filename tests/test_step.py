@@ -51,8 +51,17 @@ def _data(n: int = 8, seed: int = 0) -> TokenizedSet:
 
 
 def _config(**overrides) -> TrainConfig:
-    return TrainConfig(**{"optimizer": "sgd", "lr": 0.5, "grad_clip": 0.0, "scheduler": "none",
-                          "device": "cpu", "cpu_bf16": False, **overrides})
+    return TrainConfig(
+        **{
+            "optimizer": "sgd",
+            "lr": 0.5,
+            "grad_clip": 0.0,
+            "scheduler": "none",
+            "device": "cpu",
+            "cpu_bf16": False,
+            **overrides,
+        }
+    )
 
 
 def test_warmup_matches_torch_linear_lr() -> None:
@@ -113,14 +122,16 @@ def test_settings_an_optimizer_does_not_use_are_left_out_and_missing_ones_take_t
         built = _settings(make_optimizer(params, name, lr=0.1))[0]
         assert built == default | ({"momentum": 0.9} if name == "sgd_momentum" else {})
     assert optimizer_code("m.parameters()", "adamw", lr=np.float64(0.5), betas=(np.float32(0.5), 0.9)) == (
-        "torch.optim.AdamW(m.parameters(), lr=0.5, betas=(0.5, 0.9))")
+        "torch.optim.AdamW(m.parameters(), lr=0.5, betas=(0.5, 0.9))"
+    )
 
 
 def test_an_unknown_optimizer_name_is_refused_with_the_choices() -> None:
     with pytest.raises(ConfigError) as info:
         optimizer_recipe("rmsprop", lr=0.1)
-    assert str(info.value) == ("optimizer must be one of 'adam', 'adamw', 'sgd' or 'sgd_momentum'; "
-                               "got 'rmsprop'.")
+    assert str(info.value) == (
+        "optimizer must be one of 'adam', 'adamw', 'sgd' or 'sgd_momentum'; got 'rmsprop'."
+    )
 
 
 def test_a_model_without_trainable_parameters_is_refused() -> None:
@@ -195,8 +206,12 @@ def test_balanced_weights_match_sklearn_and_label_smoothing_matches_torch() -> N
     reference = compute_class_weight("balanced", classes=np.array([0, 1]), y=labels)
     assert np.allclose(stepper.weights.numpy(), reference)
     batch = make_batch(data, np.arange(8))
-    expected = F.cross_entropy(model(batch.tokens, batch.mask), batch.labels,
-                               weight=torch.tensor(reference, dtype=torch.float32), label_smoothing=0.2)
+    expected = F.cross_entropy(
+        model(batch.tokens, batch.mask),
+        batch.labels,
+        weight=torch.tensor(reference, dtype=torch.float32),
+        label_smoothing=0.2,
+    )
     assert stepper.loss(batch).item() == pytest.approx(expected.item(), rel=1e-6)
     assert Stepper(Bag(), _config(), CPU, labels).weights is None
 

@@ -42,8 +42,12 @@ def test_the_script_matches_protlab_model_loss_and_q3():
     ours = ResidueCNN(CONFIG).eval()
     theirs = namespace["PerResidueCNN"]().eval()
     theirs.load_state_dict(ours.state_dict())  # same parameter names and shapes
-    data = ResidueData(["a", "b"], ["MKTAYIAKQRQISFVKSH", "GWVLAX"], ["CHHHHHHHHEEECCCCCC", "CEEEEC"],
-                       ["111111111111111110", "011111"])
+    data = ResidueData(
+        ["a", "b"],
+        ["MKTAYIAKQRQISFVKSH", "GWVLAX"],
+        ["CHHHHHHHHEEECCCCCC", "CEEEEC"],
+        ["111111111111111110", "011111"],
+    )
     batch = make_batch(tokenize_structure(data), torch.arange(2).numpy())
     tokens, mask, labels = namespace["encode_batch"](data.sequences, data.ss3, data.resolved)
     assert torch.equal(tokens, batch.tokens) and torch.equal(labels, batch.labels)

@@ -73,8 +73,9 @@ def test_a_value_over_the_cap_or_not_json_is_refused(store) -> None:
     assert store.load(ALICE, "train_settings") is None
 
 
-@pytest.mark.parametrize("owner", ["", "short", "../../etc/passwd-xxxxxxxx", "a" * 65, "spaces are bad here!",
-                                   None])
+@pytest.mark.parametrize(
+    "owner", ["", "short", "../../etc/passwd-xxxxxxxx", "a" * 65, "spaces are bad here!", None]
+)
 def test_bad_owners_are_refused_before_touching_a_path(store, tmp_path, owner) -> None:
     with pytest.raises(StudentStoreError):
         store.save(owner, "train_settings", 1)
@@ -141,4 +142,5 @@ def test_the_store_folder_is_named_by_owner_only(store, tmp_path) -> None:
     assert [p.name for p in (tmp_path / "students").iterdir()] == [ALICE]
     folder = tmp_path / "students" / ALICE
     assert {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} == {
-        "values/train_settings.json"}
+        "values/train_settings.json"
+    }

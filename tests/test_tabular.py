@@ -27,7 +27,9 @@ from protlab.errors import DataFormatError
 GOOD = [(f"MKTAYIAKQR{letter}{letter}GLE", i % 2) for i, letter in enumerate("ACDEFGHIKLMN")]
 
 
-def table(rows: list[tuple[str, object]], sep: str = ",", header: str = "sequence,label", newline: str = "\n") -> str:
+def table(
+    rows: list[tuple[str, object]], sep: str = ",", header: str = "sequence,label", newline: str = "\n"
+) -> str:
     """A delimited text table from (sequence, label) rows."""
     lines = [header.replace(",", sep)] + [f"{s}{sep}{y}" for s, y in rows]
     return newline.join(lines) + newline
@@ -122,9 +124,34 @@ def test_column_names(header: str, sequence_column: str, label_column: str) -> N
 
 
 def test_label_spellings() -> None:
-    expected = {"1": 1, "0": 0, "1.0": 1, "0.0": 0, " 1 ": 1, "True": 1, "false": 0, "YES": 1, "no": 0,
-                "Y": 1, "n": 0, "t": 1, "F": 0, "soluble": 1, "Insoluble": 0, "positive": 1, "negative": 0,
-                "pos": 1, "neg": 0, "1e0": 1, "0.00": 0, "": -1, "maybe": -1, "2": -1, "0.5": -1, "nan": -1}
+    expected = {
+        "1": 1,
+        "0": 0,
+        "1.0": 1,
+        "0.0": 0,
+        " 1 ": 1,
+        "True": 1,
+        "false": 0,
+        "YES": 1,
+        "no": 0,
+        "Y": 1,
+        "n": 0,
+        "t": 1,
+        "F": 0,
+        "soluble": 1,
+        "Insoluble": 0,
+        "positive": 1,
+        "negative": 0,
+        "pos": 1,
+        "neg": 0,
+        "1e0": 1,
+        "0.00": 0,
+        "": -1,
+        "maybe": -1,
+        "2": -1,
+        "0.5": -1,
+        "nan": -1,
+    }
     labels = parse_labels(pd.Series(list(expected)))
     assert labels.dtype == np.int64
     assert dict(zip(expected, labels.tolist())) == expected
@@ -132,10 +159,16 @@ def test_label_spellings() -> None:
 
 
 def test_labelled_fasta_headers() -> None:
-    text = (">P0 label=1\nMKTA\nYIAK\n>P1 solubility: 0\nMKTC\n>sp|Q1|NAME|1\nMKTD\n>R2 insoluble\nMKTE\n"
-            ">R3|y=1 extra\nMKTF\n>R4 no label here\nMKTG\n> \nMKTH\n")
+    text = (
+        ">P0 label=1\nMKTA\nYIAK\n>P1 solubility: 0\nMKTC\n>sp|Q1|NAME|1\nMKTD\n>R2 insoluble\nMKTE\n"
+        ">R3|y=1 extra\nMKTF\n>R4 no label here\nMKTG\n> \nMKTH\n"
+    )
     raw = read_rows(text.encode(), filename="set.fasta")
-    assert (raw.file_format, raw.sequence_column, raw.label_column) == ("fasta", "FASTA records", "FASTA header")
+    assert (raw.file_format, raw.sequence_column, raw.label_column) == (
+        "fasta",
+        "FASTA records",
+        "FASTA header",
+    )
     rows = raw.rows
     assert rows["id"].tolist() == ["P0", "P1", "sp|Q1|NAME", "R2", "R3", "R4", "record7"]
     assert rows["label"].tolist() == ["1", "0", "1", "insoluble", "1", "", ""]
@@ -176,12 +209,20 @@ def test_no_header_message_suggests_header() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.binary(max_size=300) | st.text(alphabet=st.sampled_from(list("MKTAb1,;\t\n\r>|= \"'")), max_size=200).map(str.encode))
+@given(
+    st.binary(max_size=300)
+    | st.text(alphabet=st.sampled_from(list("MKTAb1,;\t\n\r>|= \"'")), max_size=200).map(str.encode)
+)
 def test_random_bytes_give_rows_or_a_data_format_error(content: bytes) -> None:
     try:
         raw = read_rows(content)
     except DataFormatError:
         return
-    assert list(raw.rows.columns)[:1] == ["row"] and set(raw.rows.columns) == {"row", "id", "sequence", "label"}
+    assert list(raw.rows.columns)[:1] == ["row"] and set(raw.rows.columns) == {
+        "row",
+        "id",
+        "sequence",
+        "label",
+    }
     assert raw.rows["row"].is_monotonic_increasing
     assert all(isinstance(v, str) for column in ("id", "sequence", "label") for v in raw.rows[column])

@@ -14,13 +14,23 @@ from protlab.errors import ConfigError
 from protlab.training import CLASS_WEIGHTINGS, DEVICES, OPTIMIZERS, SCHEDULERS, TrainConfig
 
 
-@pytest.mark.parametrize("field,value,match", [
-    ("lr", 0, "lr must be"), ("lr", -1.0, "lr must be"), ("lr", 2e6, "lr must be"),
-    ("epochs", 0, "epochs must be"), ("batch_size", 0, "batch_size must be an integer from 1 to 4096; got 0"),
-    ("optimizer", "rmsprop", "optimizer"), ("scheduler", "cosine", "scheduler"),
-    ("grad_accum_steps", 0, "grad_accum_steps"), ("momentum", 1.0, "momentum"), ("device", "tpu", "device"),
-    ("batch_size", True, "batch_size"), ("lr", float("nan"), "lr"),
-])
+@pytest.mark.parametrize(
+    "field,value,match",
+    [
+        ("lr", 0, "lr must be"),
+        ("lr", -1.0, "lr must be"),
+        ("lr", 2e6, "lr must be"),
+        ("epochs", 0, "epochs must be"),
+        ("batch_size", 0, "batch_size must be an integer from 1 to 4096; got 0"),
+        ("optimizer", "rmsprop", "optimizer"),
+        ("scheduler", "cosine", "scheduler"),
+        ("grad_accum_steps", 0, "grad_accum_steps"),
+        ("momentum", 1.0, "momentum"),
+        ("device", "tpu", "device"),
+        ("batch_size", True, "batch_size"),
+        ("lr", float("nan"), "lr"),
+    ],
+)
 def test_config_validation(field: str, value: object, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         TrainConfig(**{field: value}).validate()
@@ -38,8 +48,10 @@ def test_config_limits_and_round_trip() -> None:
 
 def test_messages_name_the_setting_the_value_and_the_allowed_range() -> None:
     cases = {
-        ("optimizer", "rmsprop"):
-            "optimizer must be one of 'adam', 'adamw', 'sgd' or 'sgd_momentum'; got 'rmsprop'.",
+        (
+            "optimizer",
+            "rmsprop",
+        ): "optimizer must be one of 'adam', 'adamw', 'sgd' or 'sgd_momentum'; got 'rmsprop'.",
         ("plateau_factor", 1.0): "plateau_factor must be a number above 0 and below 1; got 1.0.",
         ("num_threads", 300): "num_threads must be an integer from 0 to 256 (0 keeps the default); got 300.",
         ("cpu_bf16", "yes"): "cpu_bf16 must be true or false; got 'yes'.",
@@ -76,9 +88,6 @@ def test_missing_keys_take_defaults_and_bad_values_are_refused() -> None:
     assert TrainConfig.from_dict({"epochs": 3}) == dataclasses.replace(TrainConfig(), epochs=3)
     with pytest.raises(ConfigError, match="epochs must be an integer from 1 to 1000"):
         TrainConfig.from_dict({"epochs": 0})
-
-
-
 
 
 def test_every_setting_declares_a_range_that_its_default_satisfies() -> None:

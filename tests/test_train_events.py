@@ -11,8 +11,18 @@ from protlab.training import BatchEvent, EpochEvent, TrainResult
 
 
 def _event(epoch: int, val_loss: float, auc: float) -> EpochEvent:
-    return EpochEvent(epoch=epoch, epochs=3, train_loss=0.7, val_loss=val_loss, val_metrics={"auc": auc, "tp": 4},
-                      lr=1e-3, seconds=2.0, seqs_per_sec=100.0, is_best=False, eta_seconds=4.0)
+    return EpochEvent(
+        epoch=epoch,
+        epochs=3,
+        train_loss=0.7,
+        val_loss=val_loss,
+        val_metrics={"auc": auc, "tp": 4},
+        lr=1e-3,
+        seconds=2.0,
+        seqs_per_sec=100.0,
+        is_best=False,
+        eta_seconds=4.0,
+    )
 
 
 def test_to_row_flattens_metrics_with_a_val_prefix() -> None:
@@ -25,8 +35,15 @@ def test_to_row_flattens_metrics_with_a_val_prefix() -> None:
 
 def test_best_metrics_and_history_rows() -> None:
     history = [_event(1, 0.69, 0.6), _event(2, 0.61, 0.7), _event(3, 0.65, 0.72)]
-    result = TrainResult(history, best_epoch=2, best_val_loss=0.61, best_state={"w": torch.zeros(1)},
-                         stopped_reason="finished", seconds=1.0, device="cpu")
+    result = TrainResult(
+        history,
+        best_epoch=2,
+        best_val_loss=0.61,
+        best_state={"w": torch.zeros(1)},
+        stopped_reason="finished",
+        seconds=1.0,
+        device="cpu",
+    )
     assert result.best_metrics == {"auc": 0.7, "tp": 4}
     result.best_metrics["auc"] = 0.0  # a copy: the history is not changed through it
     assert history[1].val_metrics["auc"] == 0.7

@@ -41,7 +41,9 @@ def frame() -> pd.DataFrame:
 
 
 def _set(df: pd.DataFrame) -> TokenizedSet:
-    return TokenizedSet.from_sequences(df["sequence"].tolist(), df["label"].to_numpy(), vocab_size=NOTES_VOCAB_SIZE)
+    return TokenizedSet.from_sequences(
+        df["sequence"].tolist(), df["label"].to_numpy(), vocab_size=NOTES_VOCAB_SIZE
+    )
 
 
 class TinyBag(nn.Module):
@@ -66,14 +68,18 @@ def test_training_on_real_sequences_learns_a_known_signal(frame) -> None:
     # itself is too weak a signal to prove learning on a few hundred proteins (logistic regression on the
     # composition of this sample reaches only AUC 0.58), so it would not show a broken engine.
     charged = frame.copy()
-    charged["label"] = [int(sum(s.count(a) for a in "KR") > sum(s.count(a) for a in "DE")) for s in frame["sequence"]]
+    charged["label"] = [
+        int(sum(s.count(a) for a in "KR") > sum(s.count(a) for a in "DE")) for s in frame["sequence"]
+    ]
     frame = charged
     train, val, test = _set(frame[:700]), _set(frame[700:850]), _set(frame[850:])
     torch.manual_seed(0)
     model = build_model("cnn", {**TINY, "dropout": 0.0})
     events: list[EpochEvent] = []
     cfg = TrainConfig(epochs=4, lr=3e-3, batch_size=32, patience=0, device="cpu")
-    result = train_model(model, train, val, cfg, callback=lambda e: events.append(e) if isinstance(e, EpochEvent) else None)
+    result = train_model(
+        model, train, val, cfg, callback=lambda e: events.append(e) if isinstance(e, EpochEvent) else None
+    )
     assert [e.epoch for e in events] == [1, 2, 3, 4] and result.stopped_reason == "finished"
     assert events[-1].train_loss < events[0].train_loss
     test_loss, probs, labels = evaluate(model, test, "cpu")
@@ -89,7 +95,14 @@ def test_training_on_real_sequences_learns_a_known_signal(frame) -> None:
     assert result.best_epoch == best.epoch and result.best_val_loss == pytest.approx(best.val_loss)
     val_loss, _, _ = evaluate(model, val, "cpu")
     assert val_loss == pytest.approx(best.val_loss, rel=1e-5)  # best weights restored at the end
-    assert set(result.history_rows()[0]) >= {"epoch", "train_loss", "val_loss", "val_auc", "lr", "seqs_per_sec"}
+    assert set(result.history_rows()[0]) >= {
+        "epoch",
+        "train_loss",
+        "val_loss",
+        "val_auc",
+        "lr",
+        "seqs_per_sec",
+    }
 
 
 def test_evaluate_matches_direct_forward_and_sklearn(frame) -> None:
@@ -97,7 +110,9 @@ def test_evaluate_matches_direct_forward_and_sklearn(frame) -> None:
     model = build_model("cnn", TINY).eval()
     loss, probs, labels = evaluate(model, data, "cpu", batch_size=7)
     with torch.no_grad():
-        direct = [torch.softmax(model(make_batch(data, np.array([i])).tokens), 1)[0, 1].item() for i in range(40)]
+        direct = [
+            torch.softmax(model(make_batch(data, np.array([i])).tokens), 1)[0, 1].item() for i in range(40)
+        ]
     assert np.allclose(probs, direct, atol=1e-5)
     assert np.array_equal(labels, frame["label"].to_numpy()[:40])
     assert loss == pytest.approx(log_loss(labels, probs, labels=[0, 1]), rel=1e-4)
@@ -132,21 +147,29 @@ def test_stop_flag_is_honoured_within_one_batch(frame) -> None:
     assert result.stopped_reason == "stopped" and result.history == []
     assert [(e.epoch, e.batch) for e in seen] == [(1, 1), (1, 2)]  # no batch started after Stop
     assert result.best_state is not None
-    assert any(not torch.equal(initial[k], v) for k, v in result.best_state.items())  # the two steps were kept
+    assert any(
+        not torch.equal(initial[k], v) for k, v in result.best_state.items()
+    )  # the two steps were kept
     stop_first = threading.Event()
     stop_first.set()
     untrained = train_model(build_model("cnn", TINY), train, val, cfg, stop=stop_first)
-    assert untrained.stopped_reason == "stopped" and untrained.best_state is None  # nothing learned, nothing kept
+    assert (
+        untrained.stopped_reason == "stopped" and untrained.best_state is None
+    )  # nothing learned, nothing kept
 
 
-DIVERGED = re.compile(r"The (loss became (NaN|infinite)|loss exploded to \S+|gradients became infinite) "
-                      r"at epoch \d+, batch \d+: the learning rate 1e\+06 is probably too high; try 1e-3\.")
+DIVERGED = re.compile(
+    r"The (loss became (NaN|infinite)|loss exploded to \S+|gradients became infinite) "
+    r"at epoch \d+, batch \d+: the learning rate 1e\+06 is probably too high; try 1e-3\."
+)
 
 
 @pytest.mark.parametrize("optimizer,grad_clip", [("adam", 1.0), ("sgd", 0.0)])
 def test_huge_learning_rate_diverges_with_clear_message(frame, optimizer: str, grad_clip: float) -> None:
     train, val = _set(frame[:200]), _set(frame[200:250])
-    config = TrainConfig(lr=1e6, optimizer=optimizer, grad_clip=grad_clip, epochs=2, scheduler="none", device="cpu")
+    config = TrainConfig(
+        lr=1e6, optimizer=optimizer, grad_clip=grad_clip, epochs=2, scheduler="none", device="cpu"
+    )
     with pytest.raises(TrainingDivergedError) as info:
         train_model(build_model("cnn", TINY), train, val, config)
     assert DIVERGED.fullmatch(str(info.value)), str(info.value)
@@ -187,8 +210,17 @@ def test_gradient_accumulation_equals_one_big_batch(accum: int, batch_size: int)
     batch = make_batch(data, np.arange(8))
     F.cross_entropy(ref(batch.tokens, batch.mask), batch.labels).backward()
     lr = 0.5
-    cfg = TrainConfig(optimizer="sgd", lr=lr, batch_size=batch_size, grad_accum_steps=accum, epochs=1,
-                      grad_clip=0.0, scheduler="none", device="cpu", cpu_bf16=False)
+    cfg = TrainConfig(
+        optimizer="sgd",
+        lr=lr,
+        batch_size=batch_size,
+        grad_accum_steps=accum,
+        epochs=1,
+        grad_clip=0.0,
+        scheduler="none",
+        device="cpu",
+        cpu_bf16=False,
+    )
     train_model(model, data, data, cfg)
     for name, param in ref.named_parameters():
         expected = start[name] - lr * param.grad
@@ -198,8 +230,12 @@ def test_gradient_accumulation_equals_one_big_batch(accum: int, batch_size: int)
 def test_warmup_schedule_is_used_in_training(frame) -> None:
     train, val = _set(frame[:64]), _set(frame[64:80])
     lrs: list[float] = []
-    cfg = TrainConfig(scheduler="warmup", warmup_steps=3, batch_size=16, epochs=2, batch_events=True, device="cpu")
-    train_model(TinyBag(), train, val, cfg, callback=lambda e: lrs.append(e.lr) if isinstance(e, BatchEvent) else None)
+    cfg = TrainConfig(
+        scheduler="warmup", warmup_steps=3, batch_size=16, epochs=2, batch_events=True, device="cpu"
+    )
+    train_model(
+        TinyBag(), train, val, cfg, callback=lambda e: lrs.append(e.lr) if isinstance(e, BatchEvent) else None
+    )
     assert lrs == pytest.approx([warmup_lr(s, 1e-3, 3) for s in range(8)])
 
 
@@ -229,7 +265,9 @@ def test_cpu_bf16_autocast_tracks_fp32(frame) -> None:
     losses = {}
     for bf16 in (False, True):
         torch.manual_seed(0)
-        result = train_model(build_model("cnn", TINY), train, val, TrainConfig(epochs=2, cpu_bf16=bf16, device="cpu"))
+        result = train_model(
+            build_model("cnn", TINY), train, val, TrainConfig(epochs=2, cpu_bf16=bf16, device="cpu")
+        )
         losses[bf16] = [e.val_loss for e in result.history]
     assert losses[True] == pytest.approx(losses[False], rel=0.02)
 
@@ -246,9 +284,21 @@ def test_class_weighting_and_label_smoothing_match_torch(weighting: str, smoothi
     start = {k: v.clone() for k, v in model.state_dict().items()}
     batch = make_batch(data, np.arange(8))
     weight = torch.tensor([8 / 12, 8 / 4]) if weighting == "balanced" else None
-    F.cross_entropy(ref(batch.tokens, batch.mask), batch.labels, weight=weight, label_smoothing=smoothing).backward()
-    cfg = TrainConfig(optimizer="sgd", lr=0.5, batch_size=8, epochs=1, grad_clip=0.0, scheduler="none",
-                      class_weighting=weighting, label_smoothing=smoothing, device="cpu", cpu_bf16=False)
+    F.cross_entropy(
+        ref(batch.tokens, batch.mask), batch.labels, weight=weight, label_smoothing=smoothing
+    ).backward()
+    cfg = TrainConfig(
+        optimizer="sgd",
+        lr=0.5,
+        batch_size=8,
+        epochs=1,
+        grad_clip=0.0,
+        scheduler="none",
+        class_weighting=weighting,
+        label_smoothing=smoothing,
+        device="cpu",
+        cpu_bf16=False,
+    )
     train_model(model, data, data, cfg)
     for name, param in ref.named_parameters():
         assert torch.allclose(model.state_dict()[name], start[name] - 0.5 * param.grad, atol=1e-6), name

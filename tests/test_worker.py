@@ -20,8 +20,7 @@ from protlab.data import LabelledData
 from protlab.models import load_checkpoint
 from protlab.runs import RunSpec, read_batches, read_record, run_folder
 from protlab.runs.queue import RunQueue
-from protlab.runs.store import new_run_id, queued_record, request_stop, write_record, write_spec
-from protlab.runs.store import INTERRUPTED
+from protlab.runs.store import INTERRUPTED, new_run_id, queued_record, request_stop, write_record, write_spec
 from protlab.runs.worker import main
 from protlab.training import BatchEvent, TrainConfig, compute_metrics
 
@@ -156,7 +155,7 @@ def test_user_errors_and_divergence_fail_with_their_own_sentences(tmp_path, data
 
 
 def test_main_needs_one_folder(capsys) -> None:
-    assert main([]) == 2 and "usage: python -m protlab.runs <run folder>" in capsys.readouterr().err
+    assert main([]) == 2 and "usage: python -m protlab.runs <run folder> | --serve" in capsys.readouterr().err
 
 
 def _worker_env(server_pid: int | None = None) -> dict:

@@ -67,37 +67,73 @@ def _status_text(row: dict) -> str:
     return STATE_NAMES.get(state, str(state))
 
 
-def ranking_table(rows: list[dict], names: dict[str, str],
-                  histories: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def ranking_table(
+    rows: list[dict], names: dict[str, str], histories: dict[str, pd.DataFrame]
+) -> pd.DataFrame:
     """One row per shared run with who used which settings, best first by held-out (test) AUC."""
     table = []
     for row in rows:
         spec, history = row.get("spec") or {}, histories.get(row["run_id"], pd.DataFrame())
         train = spec.get("train_config") or {}
         metrics = row.get("test_metrics") or {}
-        table.append({
-            "run_id": row["run_id"], "name": names[row["run_id"]].split(" · ", 1)[0],
-            "model": model_name(spec), "optimizer": optimizer_name(spec), "learning rate": train.get("lr"),
-            "weight decay": train.get("weight_decay"), "batch size": train.get("batch_size"),
-            "epochs": f"{len(history)} of {train.get('epochs', '?')}", "data": data_name(spec),
-            "state": _status_text(row), "best val AUC": _best_val_auc(history),
-            "test AUC": test_auc(row), "test MCC": metrics.get("mcc") if isinstance(metrics, dict) else None})
-    columns = ["rank", "name", "test AUC", "test MCC", "best val AUC", "model", "optimizer", "learning rate",
-               "weight decay", "batch size", "epochs", "data", "state", "run_id"]
+        table.append(
+            {
+                "run_id": row["run_id"],
+                "name": names[row["run_id"]].split(" · ", 1)[0],
+                "model": model_name(spec),
+                "optimizer": optimizer_name(spec),
+                "learning rate": train.get("lr"),
+                "weight decay": train.get("weight_decay"),
+                "batch size": train.get("batch_size"),
+                "epochs": f"{len(history)} of {train.get('epochs', '?')}",
+                "data": data_name(spec),
+                "state": _status_text(row),
+                "best val AUC": _best_val_auc(history),
+                "test AUC": test_auc(row),
+                "test MCC": metrics.get("mcc") if isinstance(metrics, dict) else None,
+            }
+        )
+    columns = [
+        "rank",
+        "name",
+        "test AUC",
+        "test MCC",
+        "best val AUC",
+        "model",
+        "optimizer",
+        "learning rate",
+        "weight decay",
+        "batch size",
+        "epochs",
+        "data",
+        "state",
+        "run_id",
+    ]
     if not table:
         return pd.DataFrame(columns=columns)
     frame = pd.DataFrame(table)
-    frame = frame.sort_values(["test AUC", "best val AUC"], ascending=False, na_position="last",
-                              kind="stable")
+    frame = frame.sort_values(
+        ["test AUC", "best val AUC"], ascending=False, na_position="last", kind="stable"
+    )
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame[columns].reset_index(drop=True)
 
 
 def optimizer_table(rows: list[dict]) -> pd.DataFrame:
     """Per optimizer: how many shared runs, and their best and median held-out AUC."""
-    frame = pd.DataFrame({"optimizer": [optimizer_name(r.get("spec") or {}) for r in rows],
-                          "test AUC": [test_auc(r) for r in rows]})
+    frame = pd.DataFrame(
+        {
+            "optimizer": [optimizer_name(r.get("spec") or {}) for r in rows],
+            "test AUC": [test_auc(r) for r in rows],
+        }
+    )
     grouped = frame.groupby("optimizer", sort=True)["test AUC"]
-    table = pd.DataFrame({"runs": grouped.size(), "finished runs": grouped.count(),
-                          "best test AUC": grouped.max(), "median test AUC": grouped.median()}).reset_index()
+    table = pd.DataFrame(
+        {
+            "runs": grouped.size(),
+            "finished runs": grouped.count(),
+            "best test AUC": grouped.max(),
+            "median test AUC": grouped.median(),
+        }
+    ).reset_index()
     return table.sort_values("best test AUC", ascending=False, na_position="last").reset_index(drop=True)

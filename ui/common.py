@@ -79,8 +79,6 @@ def duration_text(seconds: float | None) -> str:
     return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
 
 
-
-
 def restart_run_manager(stop_runs: bool = True) -> None:
     """Close the app-wide RunManager of this process, as a server shutdown does (tests, restarts).
 

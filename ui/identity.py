@@ -68,13 +68,17 @@ def replaced_notice() -> None:
     """Say once that a malformed token in the address was replaced by a new identity."""
     bad = st.session_state.pop(REPLACED_KEY, None)
     if bad is not None:
-        st.toast("The address held a broken student id, so ProtLab gave you a new identity. Your earlier "
-                 "runs are under your original link: open that one to see them.",
-                 icon=":material/badge:",
-                 duration="long")
-        st.warning("The link you opened had a broken student id (it must be 16 to 64 letters, digits, '-' or "
-                   "'_'), so you now have a new identity. Open your original link to get back to your runs.",
-                   icon=":material/badge:")
+        st.toast(
+            "The address held a broken student id, so ProtLab gave you a new identity. Your earlier "
+            "runs are under your original link: open that one to see them.",
+            icon=":material/badge:",
+            duration="long",
+        )
+        st.warning(
+            "The link you opened had a broken student id (it must be 16 to 64 letters, digits, '-' or "
+            "'_'), so you now have a new identity. Open your original link to get back to your runs.",
+            icon=":material/badge:",
+        )
 
 
 def identity_panel() -> None:

@@ -63,9 +63,13 @@ def keep_widgets(keys) -> None:
     for key in keys:
         if key in st.session_state:
             st.session_state[KEEP_PREFIX + key] = st.session_state[key]
-    values = {k[len(KEEP_PREFIX):]: v for k, v in st.session_state.items()
-              if k.startswith(KEEP_PREFIX) and k not in (LOADED_KEY, SAVED_KEY)
-              and isinstance(v, (bool, int, float, str))}
+    values = {
+        k[len(KEEP_PREFIX) :]: v
+        for k, v in st.session_state.items()
+        if k.startswith(KEEP_PREFIX)
+        and k not in (LOADED_KEY, SAVED_KEY)
+        and isinstance(v, (bool, int, float, str))
+    }
     if values != st.session_state.get(SAVED_KEY):
         try:
             student_store().save(session_owner(), SETTINGS, values)
@@ -110,8 +114,11 @@ def remembered_upload(label: str, types: list[str], key: str, hint: str, *, slot
             st.session_state[key] = (saved.name, saved.data)
     in_use = st.container()  # above the uploader: the file the page is using
     nonce_key = f"_{key}_uploader"  # a new uploader key empties the uploader after each accepted file
-    upload = st.file_uploader(label if key not in st.session_state else "Replace it with another file",
-                              type=types, key=f"{key}_uploader_{st.session_state.get(nonce_key, 0)}")
+    upload = st.file_uploader(
+        label if key not in st.session_state else "Replace it with another file",
+        type=types,
+        key=f"{key}_uploader_{st.session_state.get(nonce_key, 0)}",
+    )
     if upload is not None:
         try:
             stored = store.save_upload(owner, slot, upload.name, upload.getvalue())
@@ -126,8 +133,10 @@ def remembered_upload(label: str, types: list[str], key: str, hint: str, *, slot
         st.stop()
     name, data = st.session_state[key]
     left, right = in_use.columns([5, 1], vertical_alignment="center")
-    left.markdown(f":material/description: Using **{name}** ({len(data) / 1024:,.1f} kB). It stays here when "
-                  "you switch pages or come back later.")
+    left.markdown(
+        f":material/description: Using **{name}** ({len(data) / 1024:,.1f} kB). It stays here when "
+        "you switch pages or come back later."
+    )
     if right.button("Clear", key=f"{key}_clear", icon=":material/close:"):
         store.clear_upload(owner, slot)
         del st.session_state[key]

@@ -8,8 +8,15 @@ import unicodedata
 
 OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd_momentum": "SGD + momentum"}
 MODEL_NAMES = {"cnn": "CNN", "dual": "Dual-input", "mlp": "MLP", "ensemble": "Ensemble"}
-STATE_NAMES = {"queued": "queued", "running": "training", "finished": "finished", "stopped": "stopped early",
-               "failed": "failed", "cancelled": "cancelled", "interrupted": "interrupted"}
+STATE_NAMES = {
+    "queued": "queued",
+    "running": "training",
+    "finished": "finished",
+    "stopped": "stopped early",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "interrupted": "interrupted",
+}
 MAX_DISPLAY_NAME = 40  # characters of a name shown to the class
 
 
@@ -76,8 +83,10 @@ def settings_text(spec: dict) -> str:
     """'Adam, lr 0.001, 10 epochs, batch 32' for a table cell."""
     train = spec.get("train_config") or {}
     wd = f", wd {train['weight_decay']:g}" if train.get("weight_decay") else ""
-    return (f"{optimizer_name(spec)}, lr {train.get('lr', 0):g}{wd}, {train.get('epochs', '?')} epochs, "
-            f"batch {train.get('batch_size', '?')}")
+    return (
+        f"{optimizer_name(spec)}, lr {train.get('lr', 0):g}{wd}, {train.get('epochs', '?')} epochs, "
+        f"batch {train.get('batch_size', '?')}"
+    )
 
 
 def unique_titles(rows: list, title=run_title) -> dict[str, str]:

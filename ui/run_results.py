@@ -28,55 +28,93 @@ def results_section(status) -> None:
         st.error(f"This run {status.state}: {status.error}", icon=":material/error:")
     if not status.test_metrics:
         if status.state not in ("failed", "interrupted"):
-            st.warning(f"This run ended ({status.state}) before any epoch finished, so it has no test "
-                       "results.", icon=":material/warning:")
+            st.warning(
+                f"This run ended ({status.state}) before any epoch finished, so it has no test results.",
+                icon=":material/warning:",
+            )
         return
     st.header("4 · Results on the held-out test set")
     if status.state == "stopped":
-        st.info("You stopped this run early; these results use the best epoch it reached.",
-                icon=":material/info:")
+        st.info(
+            "You stopped this run early; these results use the best epoch it reached.", icon=":material/info:"
+        )
     base = status.baseline or {}
-    table = pd.DataFrame({"metric": [rf.METRIC_NAMES.get(n, n) for n in RESULT_METRICS],
-                          "your model": [status.test_metrics.get(n) for n in RESULT_METRICS],
-                          "majority-class baseline": [base.get(n) for n in RESULT_METRICS]})
+    table = pd.DataFrame(
+        {
+            "metric": [rf.METRIC_NAMES.get(n, n) for n in RESULT_METRICS],
+            "your model": [status.test_metrics.get(n) for n in RESULT_METRICS],
+            "majority-class baseline": [base.get(n) for n in RESULT_METRICS],
+        }
+    )
     left, right = st.columns([2, 3])
-    left.dataframe(table, hide_index=True, key="test-metrics",
-                   column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns[1:]})
+    left.dataframe(
+        table,
+        hide_index=True,
+        key="test-metrics",
+        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns[1:]},
+    )
     majority = {0: "insoluble", 1: "soluble"}.get(base.get("majority_class"), "the larger class")
-    right.caption(f"Test set: {int(status.test_metrics.get('n', 0)):,} proteins the model never saw while "
-                  f"training. The baseline always answers '{majority}', the larger class in the training "
-                  "set. A useful model must beat it, above all on MCC and AUC, which a constant guess cannot "
-                  "improve. The table uses threshold 0.5; move the slider below to trade precision for "
-                  "recall.")
+    right.caption(
+        f"Test set: {int(status.test_metrics.get('n', 0)):,} proteins the model never saw while "
+        f"training. The baseline always answers '{majority}', the larger class in the training "
+        "set. A useful model must beat it, above all on MCC and AUC, which a constant guess cannot "
+        "improve. The table uses threshold 0.5; move the slider below to trade precision for "
+        "recall."
+    )
     if status.test_labels is None or status.test_probs is None:
         return
     y, p = np.asarray(status.test_labels), np.asarray(status.test_probs)  # (N_test,) int64, float64
-    threshold = st.slider("Decision threshold (P(soluble) at or above it counts as soluble)", 0.0, 1.0, 0.5,
-                          0.01, key="result_threshold")
+    threshold = st.slider(
+        "Decision threshold (P(soluble) at or above it counts as soluble)",
+        0.0,
+        1.0,
+        0.5,
+        0.01,
+        key="result_threshold",
+    )
     m = compute_metrics(y, p, threshold=threshold)
     left, right = st.columns(2)
-    left.plotly_chart(rf.confusion_figure(int(m["tn"]), int(m["fp"]), int(m["fn"]), int(m["tp"]),
-                                          threshold=threshold), key="confusion")
+    left.plotly_chart(
+        rf.confusion_figure(int(m["tn"]), int(m["fp"]), int(m["fn"]), int(m["tp"]), threshold=threshold),
+        key="confusion",
+    )
     roc = roc_points(y, p)
     fpr, tpr = m["fp"] / max(m["fp"] + m["tn"], 1), m["tp"] / max(m["tp"] + m["fn"], 1)
     right.plotly_chart(rf.roc_figure(roc["fpr"], roc["tpr"], auc=m["auc"], point=(fpr, tpr)), key="roc")
-    st.caption(f"At threshold {threshold:.2f}: accuracy {m['accuracy']:.3f}, precision {m['precision']:.3f}, "
-               f"recall {m['recall']:.3f}, F1 {m['f1']:.3f}, MCC {m['mcc']:.3f}.")
+    st.caption(
+        f"At threshold {threshold:.2f}: accuracy {m['accuracy']:.3f}, precision {m['precision']:.3f}, "
+        f"recall {m['recall']:.3f}, F1 {m['f1']:.3f}, MCC {m['mcc']:.3f}."
+    )
     c1, c2, _ = st.columns([1, 1, 1])
     if status.checkpoint_path:
-        c1.download_button("Download the trained model (.pt)", _reader(status.checkpoint_path),
-                           f"protlab_{status.run_id}.pt", mime="application/octet-stream", on_click="ignore",
-                           icon=":material/download:", key="download-model")
+        c1.download_button(
+            "Download the trained model (.pt)",
+            _reader(status.checkpoint_path),
+            f"protlab_{status.run_id}.pt",
+            mime="application/octet-stream",
+            on_click="ignore",
+            icon=":material/download:",
+            key="download-model",
+        )
     csv = rf.history_frame(status.events).to_csv(index=False).encode()
-    c2.download_button("Download per-epoch metrics (CSV)", csv, f"protlab_{status.run_id}_epochs.csv",
-                       mime="text/csv", on_click="ignore", icon=":material/download:", key="download-history")
+    c2.download_button(
+        "Download per-epoch metrics (CSV)",
+        csv,
+        f"protlab_{status.run_id}_epochs.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+        key="download-history",
+    )
 
 
 def _reader(path: str):  # -> Callable[[], bytes]
     """Read the checkpoint only when the student downloads it."""
+
     def read() -> bytes:
         with open(path, "rb") as handle:
             return handle.read()
+
     return read
 
 
@@ -86,14 +124,17 @@ def compare_section() -> None:
     st.header("5 · Compare runs")
     rows = [r for r in manager.list_runs(owner) if r["state"] in COMPARED_STATES]
     if len(rows) < 2:
-        st.caption("Finish two or more runs (for example SGD + momentum, Adam and AdamW, Exercise 4) to "
-                   "compare them here. Every run is kept. To compare with the whole class, tick **Share with "
-                   "the class** and open **Class results**.")
+        st.caption(
+            "Finish two or more runs (for example SGD + momentum, Adam and AdamW, Exercise 4) to "
+            "compare them here. Every run is kept. To compare with the whole class, tick **Share with "
+            "the class** and open **Class results**."
+        )
         return
     runs = {r["run_id"]: r for r in rows}
     titles = unique_titles(rows)
-    chosen = st.multiselect("Runs to overlay", list(runs), default=list(runs)[:3], format_func=titles.get,
-                            key="compare")
+    chosen = st.multiselect(
+        "Runs to overlay", list(runs), default=list(runs)[:3], format_func=titles.get, key="compare"
+    )
     histories = {}
     for run_id in chosen:
         try:
@@ -103,9 +144,17 @@ def compare_section() -> None:
     if not histories:
         return
     curves = ["loss", "auc", "mcc", "accuracy"]
-    metric = st.radio("Curves", curves, kept_index("compare_metric", curves), horizontal=True,
-                      key="compare_metric",
-                      format_func=lambda m: "Loss" if m == "loss" else f"Validation {rf.METRIC_NAMES[m]}")
+    metric = st.radio(
+        "Curves",
+        curves,
+        kept_index("compare_metric", curves),
+        horizontal=True,
+        key="compare_metric",
+        format_func=lambda m: "Loss" if m == "loss" else f"Validation {rf.METRIC_NAMES[m]}",
+    )
     st.plotly_chart(rf.runs_overlay(histories, metric=metric), key="overlay")
-    st.dataframe(rf.runs_table({titles[r]: runs[r] for r in chosen if titles[r] in histories}, histories),
-                 hide_index=True, key="compare-table")
+    st.dataframe(
+        rf.runs_table({titles[r]: runs[r] for r in chosen if titles[r] in histories}, histories),
+        hide_index=True,
+        key="compare-table",
+    )

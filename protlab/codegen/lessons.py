@@ -14,8 +14,10 @@ from protlab.training.step import optimizer_code
 def _alphabet_lines() -> list[str]:
     """Return the notes' index dictionary, extended with the unknown token."""
     return [
-        ("# 20 standard amino acids -> indices 1-20; 0 is padding; ambiguous letters (X, B, ...) -> "
-        f"{UNKNOWN_INDEX}"),
+        (
+            "# 20 standard amino acids -> indices 1-20; 0 is padding; ambiguous letters (X, B, ...) -> "
+            f"{UNKNOWN_INDEX}"
+        ),
         f'AA_TO_IDX = {{aa: i + 1 for i, aa in enumerate("{AMINO_ACIDS}")}}',
         f"UNKNOWN = {UNKNOWN_INDEX}",
     ]
@@ -98,11 +100,20 @@ def _surface_lines(surface: Surface) -> list[str]:
     ]
 
 
-def descent_code(surface: Surface, specs: Sequence[OptimizerSpec], start: tuple[float, float],
-                 steps: int) -> str:
+def descent_code(
+    surface: Surface, specs: Sequence[OptimizerSpec], start: tuple[float, float], steps: int
+) -> str:
     """Return code that runs each optimizer for `steps` steps from `start` and prints where it ends."""
-    lines = ["import torch", "", *_surface_lines(surface), "", f"start = {tuple(float(v) for v in start)!r}",
-             f"steps = {int(steps)}", "results = {}", ""]
+    lines = [
+        "import torch",
+        "",
+        *_surface_lines(surface),
+        "",
+        f"start = {tuple(float(v) for v in start)!r}",
+        f"steps = {int(steps)}",
+        "results = {}",
+        "",
+    ]
     for spec in specs:
         lines += [
             f"# {spec.label}",
@@ -127,62 +138,78 @@ def descent_code(surface: Surface, specs: Sequence[OptimizerSpec], start: tuple[
 
 def polynomial_code(values: Sequence[float]) -> str:
     """Return the notes' x^2 + 3x autograd example for the given x values."""
-    return "\n".join([
-        "import torch",
-        "",
-        f"x = torch.tensor({[float(v) for v in values]!r}, requires_grad=True)",
-        "y = x ** 2 + 3 * x  # forward computation",
-        "z = y.sum()  # backward() needs a scalar",
-        "z.backward()",
-        "print(x.grad)  # autograd",
-        "print(2 * x.detach() + 3)  # by hand: dz/dx = 2x + 3",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                "import torch",
+                "",
+                f"x = torch.tensor({[float(v) for v in values]!r}, requires_grad=True)",
+                "y = x ** 2 + 3 * x  # forward computation",
+                "z = y.sum()  # backward() needs a scalar",
+                "z.backward()",
+                "print(x.grad)  # autograd",
+                "print(2 * x.detach() + 3)  # by hand: dz/dx = 2x + 3",
+            ]
+        )
+        + "\n"
+    )
 
 
 def linear_check_code(n: int, seed: int) -> str:
     """Return Exercise 3: MSE gradients of y = Wx + b by hand and by autograd."""
-    return "\n".join([
-        "import torch",
-        "",
-        f"g = torch.Generator().manual_seed({int(seed)})",
-        f"x = torch.randn({int(n)}, generator=g, dtype=torch.float64)  # (n,) inputs",
-        f"y = 3.0 * x + 1.0 + 0.5 * torch.randn({int(n)}, generator=g, dtype=torch.float64)  # (n,) targets",
-        "W = torch.randn(1, generator=g, dtype=torch.float64).requires_grad_()",
-        "b = torch.zeros(1, dtype=torch.float64, requires_grad=True)",
-        "loss = ((W * x + b - y) ** 2).mean()",
-        "loss.backward()",
-        "r = (W * x + b - y).detach()  # residuals",
-        "n = len(x)",
-        "grad_W_hand = 2 / n * (x * r).sum()  # chain rule",
-        "grad_b_hand = 2 / n * r.sum()",
-        'print("dL/dW autograd", W.grad.item(), "by hand", grad_W_hand.item())',
-        'print("dL/db autograd", b.grad.item(), "by hand", grad_b_hand.item())',
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                "import torch",
+                "",
+                f"g = torch.Generator().manual_seed({int(seed)})",
+                f"x = torch.randn({int(n)}, generator=g, dtype=torch.float64)  # (n,) inputs",
+                f"y = 3.0 * x + 1.0 + 0.5 * torch.randn({int(n)}, generator=g, dtype=torch.float64)  # (n,) targets",
+                "W = torch.randn(1, generator=g, dtype=torch.float64).requires_grad_()",
+                "b = torch.zeros(1, dtype=torch.float64, requires_grad=True)",
+                "loss = ((W * x + b - y) ** 2).mean()",
+                "loss.backward()",
+                "r = (W * x + b - y).detach()  # residuals",
+                "n = len(x)",
+                "grad_W_hand = 2 / n * (x * r).sum()  # chain rule",
+                "grad_b_hand = 2 / n * r.sum()",
+                'print("dL/dW autograd", W.grad.item(), "by hand", grad_W_hand.item())',
+                'print("dL/db autograd", b.grad.item(), "by hand", grad_b_hand.item())',
+            ]
+        )
+        + "\n"
+    )
 
 
 def tm_step_code(n_proteins: int, n_features: int, lr: float, seed: int) -> str:
     """Return the notes' Tm regression with one gradient step, seeded like the page."""
-    return "\n".join([
-        "import torch",
-        "",
-        f"g = torch.Generator().manual_seed({int(seed)})",
-        f"X = torch.randn({int(n_proteins)}, {int(n_features)}, generator=g)  # proteins x features",
-        f"y = torch.randn({int(n_proteins)}, 1, generator=g) * 10 + 60  # Tm in deg C, centred on 60",
-        f"W = torch.randn({int(n_features)}, 1, generator=g).requires_grad_()",
-        "b = torch.zeros(1, requires_grad=True)",
-        "loss = ((X @ W + b - y) ** 2).mean()",
-        "loss.backward()",
-        f"lr = {float(lr)!r}",
-        "with torch.no_grad():",
-        "    W -= lr * W.grad",
-        "    b -= lr * b.grad",
-        "    loss_new = ((X @ W + b - y) ** 2).mean()",
-        'print(f"Loss before update: {loss.item():.2f}")',
-        'print(f"Loss after update:  {loss_new.item():.2f}")',
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                "import torch",
+                "",
+                f"g = torch.Generator().manual_seed({int(seed)})",
+                f"X = torch.randn({int(n_proteins)}, {int(n_features)}, generator=g)  # proteins x features",
+                f"y = torch.randn({int(n_proteins)}, 1, generator=g) * 10 + 60  # Tm in deg C, centred on 60",
+                f"W = torch.randn({int(n_features)}, 1, generator=g).requires_grad_()",
+                "b = torch.zeros(1, requires_grad=True)",
+                "loss = ((X @ W + b - y) ** 2).mean()",
+                "loss.backward()",
+                f"lr = {float(lr)!r}",
+                "with torch.no_grad():",
+                "    W -= lr * W.grad",
+                "    b -= lr * b.grad",
+                "    loss_new = ((X @ W + b - y) ** 2).mean()",
+                'print(f"Loss before update: {loss.item():.2f}")',
+                'print(f"Loss after update:  {loss_new.item():.2f}")',
+            ]
+        )
+        + "\n"
+    )
 
 
 # ---------------------------------------------------------------- networks
+
 
 def _attr(obj: Any, name: str, default: Any = None) -> Any:
     """Read a field from a dataclass or a dict."""
@@ -250,8 +277,10 @@ def module_code(config: Any, class_name: str = "ProteinMLP") -> str:
         "",
         "",
         f"class {class_name}(nn.Module):",
-        (f'    """A feed-forward network: {int(_attr(config, "input_dim"))} input features -> '
-        f'{int(_attr(config, "num_classes"))} classes."""'),
+        (
+            f'    """A feed-forward network: {int(_attr(config, "input_dim"))} input features -> '
+            f'{int(_attr(config, "num_classes"))} classes."""'
+        ),
         "",
         "    def __init__(self):",
         "        super().__init__()",

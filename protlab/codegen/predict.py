@@ -26,24 +26,36 @@ def _fasta(sequences: Sequence[str], ids: Sequence[str] | None) -> Code:
     for number, sequence in enumerate(sequences[:MAX_LISTED], start=1):
         name = ids[number - 1] if ids is not None and number <= len(ids) else ""
         name = name if _PLAIN_ID.fullmatch(name) else f"seq{number}"
-        lines = [sequence[i:i + FASTA_WIDTH] for i in range(0, len(sequence), FASTA_WIDTH)]
+        lines = [sequence[i : i + FASTA_WIDTH] for i in range(0, len(sequence), FASTA_WIDTH)]
         records.append("\n".join([f">{name}", *lines]))
-    more = f"  # the first {MAX_LISTED} of your {len(sequences):,} proteins" if len(sequences) > MAX_LISTED \
+    more = (
+        f"  # the first {MAX_LISTED} of your {len(sequences):,} proteins"
+        if len(sequences) > MAX_LISTED
         else ""
+    )
     return Code('"""\n' + "\n".join(records) + '\n"""' + more)
 
 
-def prediction_script(model_source: str, sequences: Sequence[str], *, threshold: float = 0.5,
-                      with_attribution: bool = True, ids: Sequence[str] | None = None) -> str:
+def prediction_script(
+    model_source: str,
+    sequences: Sequence[str],
+    *,
+    threshold: float = 0.5,
+    with_attribution: bool = True,
+    ids: Sequence[str] | None = None,
+) -> str:
     """Return a runnable plain-PyTorch script that loads the checkpoint and predicts P(soluble) for them.
 
     model_source is "default" for the bundled model, else the checkpoint's path or file name; sequences are
     cleaned (uppercase letters only); ids, when given, name them in the FASTA block.
     """
     checkpoint = DEFAULT_CHECKPOINT if model_source == "default" else str(model_source)
-    return fill_settings(read_template("predict_script.py"), {
-        "CHECKPOINT": checkpoint,
-        "FASTA": _fasta(sequences, ids),
-        "THRESHOLD": float(threshold),
-        "ATTRIBUTION": bool(with_attribution and len(sequences) > 0),
-    })
+    return fill_settings(
+        read_template("predict_script.py"),
+        {
+            "CHECKPOINT": checkpoint,
+            "FASTA": _fasta(sequences, ids),
+            "THRESHOLD": float(threshold),
+            "ATTRIBUTION": bool(with_attribution and len(sequences) > 0),
+        },
+    )

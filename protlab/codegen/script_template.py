@@ -14,8 +14,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LINE_LENGTH", "TEMPLATE_DIR", "Code", "fill_settings", "literal", "read_template",
-           "settings_lines"]
+__all__ = [
+    "LINE_LENGTH",
+    "TEMPLATE_DIR",
+    "Code",
+    "fill_settings",
+    "literal",
+    "read_template",
+    "settings_lines",
+]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"  # shipped beside this module
 LINE_LENGTH = 88  # the templates' width, kept by the settings written in: the code panel shows whole lines
@@ -58,7 +65,7 @@ def literal(value: Any, room: int = LINE_LENGTH, indent: int = 0) -> str:
         if len(_string(value)) <= room:
             return _string(value)
         width = max(20, LINE_LENGTH - indent - 8)  # a long string: pieces that Python joins back together
-        pieces = [_string(value[i:i + width]) for i in range(0, len(value), width)]
+        pieces = [_string(value[i : i + width]) for i in range(0, len(value), width)]
         return "(\n" + "".join(f"{' ' * (indent + 4)}{piece}\n" for piece in pieces) + " " * indent + ")"
     if isinstance(value, (list, tuple, dict)):
         opening, closing = "{}" if isinstance(value, dict) else "[]" if isinstance(value, list) else "()"
@@ -102,14 +109,14 @@ def fill_settings(source: str, values: Mapping[str, Any]) -> str:
         node = found[name]
         first, last = node.value.lineno - 1, node.value.end_lineno - 1
         head = lines[first].encode()[: node.value.col_offset].decode()  # ast offsets count UTF-8 bytes
-        tail = lines[last].encode()[node.value.end_col_offset:].decode()
+        tail = lines[last].encode()[node.value.end_col_offset :].decode()
         comment = tail.rstrip("\n")
         written = literal(values[name], LINE_LENGTH - len(head) - len(comment))
         too_long = max(len(line) for line in (head + written + comment).split("\n")) > LINE_LENGTH
         if too_long and comment.strip().startswith("#"):
             # too long with its comment: the comment goes on a line of its own, above
             written = literal(values[name], LINE_LENGTH - len(head))
-            lines[first:last + 1] = [comment.strip() + "\n", head + written + tail[len(comment):]]
+            lines[first : last + 1] = [comment.strip() + "\n", head + written + tail[len(comment) :]]
         else:
-            lines[first:last + 1] = [head + written + tail]
+            lines[first : last + 1] = [head + written + tail]
     return "".join(lines)

@@ -61,8 +61,9 @@ def _optimizer_settings(t: Mapping[str, Any]) -> dict[str, Any]:
     """OPTIMIZER and OPTIMIZER_OPTIONS for the chosen optimizer, from protlab's one optimizer table."""
     from protlab.training.step import optimizer_recipe  # imported when needed: torch loads slowly
 
-    name, options = optimizer_recipe(t["optimizer"], lr=t["lr"], weight_decay=t["weight_decay"],
-                                     momentum=t["momentum"])
+    name, options = optimizer_recipe(
+        t["optimizer"], lr=t["lr"], weight_decay=t["weight_decay"], momentum=t["momentum"]
+    )
     return {"OPTIMIZER": Code(f"torch.optim.{name}"), "OPTIMIZER_OPTIONS": dict(options)}
 
 
@@ -98,6 +99,8 @@ def _values(s: TrainScriptSettings) -> dict[str, Any]:
 def training_script(settings: TrainScriptSettings) -> str:
     """Return a runnable PyTorch script that repeats the Train page's run with these settings."""
     if settings.model_kind not in _MODEL_KINDS:
-        raise ConfigError(f"The training script is written for the model kinds {list(_MODEL_KINDS)}; "
-                          f"got model_kind {settings.model_kind!r}.")
+        raise ConfigError(
+            f"The training script is written for the model kinds {list(_MODEL_KINDS)}; "
+            f"got model_kind {settings.model_kind!r}."
+        )
     return fill_settings(read_template(_TEMPLATE), _values(settings))

@@ -12,7 +12,9 @@ from protlab.alphabet import BYTE_TO_INDEX, NOTES_VOCAB_SIZE, PAD_INDEX, UNKNOWN
 from protlab.checks import Choice, IntRange
 from protlab.errors import DataFormatError, InvalidSequenceError
 
-BUCKET_CHUNK_BATCHES = 50  # batches per shuffled chunk that is sorted by length (more = less padding, less randomness)
+BUCKET_CHUNK_BATCHES = (
+    50  # batches per shuffled chunk that is sorted by length (more = less padding, less randomness)
+)
 IGNORE_INDEX = -100  # per-residue label no loss or metric counts (padding, unresolved); torch's default
 
 
@@ -41,7 +43,9 @@ class Batch:
     def pin_memory(self) -> Batch:
         """Return a copy in page-locked memory so a CUDA copy can overlap with compute."""
         features = None if self.features is None else self.features.pin_memory()
-        return Batch(self.tokens.pin_memory(), self.mask.pin_memory(), self.labels.pin_memory(), features, self.index)
+        return Batch(
+            self.tokens.pin_memory(), self.mask.pin_memory(), self.labels.pin_memory(), features, self.index
+        )
 
     def __len__(self) -> int:
         return int(self.tokens.shape[0])
@@ -95,7 +99,9 @@ def _encode_joined(sequences: Sequence[str], vocab_size: int) -> np.ndarray:
 class TokenizedSet:
     """A whole data set tokenised once: one flat token array plus offsets, lengths, labels and features."""
 
-    flat: np.ndarray  # (T + 1,) uint8 all sequences back to back, plus one trailing PAD used as a gather sentinel
+    flat: (
+        np.ndarray
+    )  # (T + 1,) uint8 all sequences back to back, plus one trailing PAD used as a gather sentinel
     offsets: np.ndarray  # (N,) int64 start of each sequence in `flat`
     lengths: np.ndarray  # (N,) int64 residues per sequence
     labels: np.ndarray  # (N,) int64 class labels, -1 where unknown
@@ -127,8 +133,9 @@ class TokenizedSet:
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=n)  # (N,)
         _check_lengths(lengths, max_length)
         codes = _encode_joined(sequences, vocab_size)  # (T,) uint8
-        return cls.from_codes(codes, lengths, labels, vocab_size=vocab_size, features=features,
-                              residue_labels=residue_labels)
+        return cls.from_codes(
+            codes, lengths, labels, vocab_size=vocab_size, features=features, residue_labels=residue_labels
+        )
 
     @classmethod
     def from_codes(
@@ -149,8 +156,15 @@ class TokenizedSet:
         flat = np.empty(codes.size + 1, dtype=np.uint8)  # (T + 1,) uint8
         flat[:-1] = codes
         flat[-1] = PAD_INDEX  # gather sentinel
-        return cls(flat, offsets, lengths, _labels_array(labels, n), _features_array(features, n), vocab_size,
-                   _residue_labels_array(residue_labels, codes.size))
+        return cls(
+            flat,
+            offsets,
+            lengths,
+            _labels_array(labels, n),
+            _features_array(features, n),
+            vocab_size,
+            _residue_labels_array(residue_labels, codes.size),
+        )
 
     def __len__(self) -> int:
         return int(self.lengths.shape[0])
@@ -191,7 +205,9 @@ def _check_lengths(lengths: np.ndarray, max_length: int) -> None:
     """Refuse empty sequences and sequences longer than `max_length` (the data layer drops them first)."""
     if (lengths == 0).any():
         row = int(np.flatnonzero(lengths == 0)[0])
-        raise InvalidSequenceError(f"Sequence number {row + 1} is empty; remove empty sequences before training.")
+        raise InvalidSequenceError(
+            f"Sequence number {row + 1} is empty; remove empty sequences before training."
+        )
     if (lengths > max_length).any():
         row = int(np.flatnonzero(lengths > max_length)[0])
         raise InvalidSequenceError(
@@ -219,11 +235,13 @@ def _residue_labels_array(residue_labels: np.ndarray | None, n_tokens: int) -> n
     arr = np.asarray(residue_labels)
     if arr.shape != (n_tokens,):
         raise DataFormatError(
-            f"residue_labels must have one entry per residue ({n_tokens}); got shape {arr.shape}.")
+            f"residue_labels must have one entry per residue ({n_tokens}); got shape {arr.shape}."
+        )
     allowed = (arr == IGNORE_INDEX) | ((arr >= 0) & (arr < 100)) if arr.dtype.kind in "iu" else None
     if arr.size and (allowed is None or not allowed.all()):
         raise DataFormatError(
-            f"residue_labels must be class numbers from 0 to 99 or {IGNORE_INDEX} (not scored).")
+            f"residue_labels must be class numbers from 0 to 99 or {IGNORE_INDEX} (not scored)."
+        )
     return np.append(arr.astype(np.int8), np.int8(IGNORE_INDEX))
 
 
@@ -233,7 +251,9 @@ def _features_array(features: np.ndarray | None, n: int) -> np.ndarray | None:
         return None
     arr = np.asarray(features, dtype=np.float32)
     if arr.ndim != 2 or arr.shape[0] != n:
-        raise DataFormatError(f"features must be a matrix with one row per sequence ({n}); got shape {arr.shape}.")
+        raise DataFormatError(
+            f"features must be a matrix with one row per sequence ({n}); got shape {arr.shape}."
+        )
     if not np.isfinite(arr).all():
         raise DataFormatError("features contain NaN or infinite values; fix or drop those rows first.")
     return arr

@@ -118,8 +118,13 @@ def _block_rows(n_columns: int) -> int:
     return int(max(1, min(MAX_BLOCK_ROWS, PAIRS_PER_BLOCK // max(n_columns, 1))))
 
 
-def _pair_fractions(x_rows: sparse.csr_matrix, x_cols: sparse.csr_matrix, size_rows: np.ndarray,
-                    size_cols: np.ndarray, chance: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _pair_fractions(
+    x_rows: sparse.csr_matrix,
+    x_cols: sparse.csr_matrix,
+    size_rows: np.ndarray,
+    size_cols: np.ndarray,
+    chance: float | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, column, fraction) of every pair sharing a k-mer (chance None: the plain shared fraction)."""
     product = (x_rows @ x_cols.T).tocsr()  # (R, C) shared distinct k-mers, sparse
     rows = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr))  # (P,)
@@ -137,8 +142,9 @@ def _linked(fraction: np.ndarray, identity: float, k: int, chance: float | None)
     return fraction >= identity**k * (1.0 - LINK_MARGIN)  # estimate >= identity  <=>  fraction >= identity**k
 
 
-def _edges(x: sparse.csr_matrix, identity: float, k: int,
-           chance: float | None) -> tuple[np.ndarray, np.ndarray]:
+def _edges(
+    x: sparse.csr_matrix, identity: float, k: int, chance: float | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Linked pairs (i < j), block by block over the upper triangle.  # (E,), (E,)"""
     n, size = x.shape[0], _sizes(x)
     step = _block_rows(n)
@@ -174,8 +180,9 @@ def _estimator(sequences: Sequence[str], k: int) -> tuple[sparse.csr_matrix, flo
     return _informative(raw, families), chance
 
 
-def _max_cross(x: sparse.csr_matrix, held_out: np.ndarray, train: np.ndarray, k: int,
-               chance: float | None) -> float:
+def _max_cross(
+    x: sparse.csr_matrix, held_out: np.ndarray, train: np.ndarray, k: int, chance: float | None
+) -> float:
     """Highest estimated identity between any held-out sequence and any training sequence."""
     if held_out.size == 0 or train.size == 0:
         return 0.0
@@ -215,8 +222,9 @@ class KmerLinkage:
         return None if self.chance is None else _detection_floor(_sizes(self.x), self.chance, self.k)
 
 
-def kmer_linkage(sequences: Sequence[str], *, identity: float, k: int = 3,
-                 corrected: bool = True) -> KmerLinkage:
+def kmer_linkage(
+    sequences: Sequence[str], *, identity: float, k: int = 3, corrected: bool = True
+) -> KmerLinkage:
     """Clusters at `identity`: chance-corrected estimate (kmer_identity) or plain fraction (shared_kmers)."""
     x, chance = _estimator(sequences, k) if corrected else (kmer_matrix(sequences, k), None)
     return KmerLinkage(_components(sequences, *_edges(x, float(identity), k, chance)), x, chance, k)

@@ -80,10 +80,15 @@ def _rows(count: int) -> str:
     return "row" if count == 1 else "rows"
 
 
-def _clean_column(rows: pd.DataFrame, max_length: int) -> tuple[list[str | None], list[tuple[str, str] | None]]:
+def _clean_column(
+    rows: pd.DataFrame, max_length: int
+) -> tuple[list[str | None], list[tuple[str, str] | None]]:
     """Clean every sequence (fast path for already-clean ones); returns (sequences, drop reasons)."""
     raw = rows["sequence"].tolist()
-    fast = rows["sequence"].str.fullmatch(CLEAN_SEQUENCE.pattern).to_numpy(bool) & (rows["sequence"].str.len() <= max_length).to_numpy()
+    fast = (
+        rows["sequence"].str.fullmatch(CLEAN_SEQUENCE.pattern).to_numpy(bool)
+        & (rows["sequence"].str.len() <= max_length).to_numpy()
+    )
     cleaned: list[str | None] = []
     problems: list[tuple[str, str] | None] = []
     for text, ok in zip(raw, fast):
@@ -96,10 +101,15 @@ def _clean_column(rows: pd.DataFrame, max_length: int) -> tuple[list[str | None]
             problems.append(None)
         except InvalidSequenceError as error:
             message = str(error)
-            kind = ("invalid character" if error.character is not None
-                    else "too long" if "residues long" in message
-                    else "empty sequence" if "No sequence" in message or "empty after" in message
-                    else "invalid sequence")
+            kind = (
+                "invalid character"
+                if error.character is not None
+                else "too long"
+                if "residues long" in message
+                else "empty sequence"
+                if "No sequence" in message or "empty after" in message
+                else "invalid sequence"
+            )
             cleaned.append(None)
             problems.append((kind, message))
     return cleaned, problems
@@ -117,10 +127,15 @@ def _labels(rows: pd.DataFrame, fasta: bool) -> tuple[np.ndarray, list[pd.DataFr
     missing = (text == "").to_numpy()
     unknown = (labels < 0) & ~missing
     details = [f"label {value[:40]!r} is not one of {ALLOWED_LABELS_TEXT}." for value in text[unknown]]
-    empty = ("The FASTA header has no label (write it as '>id label=1', '>id|1' or '>id soluble')."
-             if fasta else "The label cell is empty.")
-    return labels, [_drop(rows, missing, "missing label", empty),
-                    _drop(rows, unknown, "label not recognised", details)]
+    empty = (
+        "The FASTA header has no label (write it as '>id label=1', '>id|1' or '>id soluble')."
+        if fasta
+        else "The label cell is empty."
+    )
+    return labels, [
+        _drop(rows, missing, "missing label", empty),
+        _drop(rows, unknown, "label not recognised", details),
+    ]
 
 
 def _duplicates(rows: pd.DataFrame, keep: np.ndarray) -> tuple[np.ndarray, list[pd.DataFrame]]:
@@ -132,25 +147,41 @@ def _duplicates(rows: pd.DataFrame, keep: np.ndarray) -> tuple[np.ndarray, list[
     first_row = valid.groupby("clean")["row"].transform("first").to_numpy()
     index = np.flatnonzero(keep)
     drops = [
-        _drop(valid, conflict, "conflicting duplicate",
-              "The same sequence appears with different labels; every copy is dropped."),
-        _drop(valid, repeat, "duplicate",
-              [f"Same sequence and label as row {r}; only the first copy is kept." for r in first_row[repeat]]),
+        _drop(
+            valid,
+            conflict,
+            "conflicting duplicate",
+            "The same sequence appears with different labels; every copy is dropped.",
+        ),
+        _drop(
+            valid,
+            repeat,
+            "duplicate",
+            [f"Same sequence and label as row {r}; only the first copy is kept." for r in first_row[repeat]],
+        ),
     ]
     keep = keep.copy()
     keep[index[conflict | repeat]] = False
     return keep, drops
 
 
-def load_labelled(source: Source, *, filename: str | None = None, max_length: int = 2000,
-                  min_rows: int = 10, max_rows: int = 250_000) -> tuple[LabelledData, ValidationReport]:
+def load_labelled(
+    source: Source,
+    *,
+    filename: str | None = None,
+    max_length: int = 2000,
+    min_rows: int = 10,
+    max_rows: int = 250_000,
+) -> tuple[LabelledData, ValidationReport]:
     """Read, clean and validate labelled sequences from CSV/TSV or labelled FASTA."""
     max_length = IntRange(1).check(max_length, "max_length")
     min_rows, max_rows = IntRange(2).check(min_rows, "min_rows"), IntRange(2).check(max_rows, "max_rows")
     raw = read_rows(source, filename=filename)
     rows, file_format = raw.rows, raw.file_format
     if len(rows) > max_rows:
-        raise DataFormatError(f"The file has {len(rows):,} rows; the limit is {max_rows:,}. Use a smaller subset.")
+        raise DataFormatError(
+            f"The file has {len(rows):,} rows; the limit is {max_rows:,}. Use a smaller subset."
+        )
     labels, drops = _labels(rows, file_format == "fasta")
     cleaned, problems = _clean_column(rows, max_length)
     for kind in ("empty sequence", "invalid character", "invalid sequence", "too long"):
@@ -179,12 +210,17 @@ def load_labelled(source: Source, *, filename: str | None = None, max_length: in
         )
     sequences = kept["clean"].tolist()
     report = ValidationReport(
-        n_read=len(rows), n_kept=n_kept, dropped=dropped,
+        n_read=len(rows),
+        n_kept=n_kept,
+        dropped=dropped,
         reasons=dropped["reason"].value_counts(sort=False).to_dict(),
         n_duplicates=int((dropped["reason"] == "duplicate").sum()),
         n_conflicting=int((dropped["reason"] == "conflicting duplicate").sum()),
-        class_counts=counts, lengths=np.fromiter(map(len, sequences), np.int64, count=n_kept),
-        sequence_column=raw.sequence_column, label_column=raw.label_column, file_format=file_format,
+        class_counts=counts,
+        lengths=np.fromiter(map(len, sequences), np.int64, count=n_kept),
+        sequence_column=raw.sequence_column,
+        label_column=raw.label_column,
+        file_format=file_format,
         notes=raw.notes,
     )
     labelled = LabelledData(sequences, kept["y"].to_numpy(np.int64), kept["id"].tolist())

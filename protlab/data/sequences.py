@@ -254,8 +254,11 @@ def _unique_ids(records: list[CleanedSequence]) -> list[CleanedSequence]:
             new_id = f"{record.id}_{count}"
         taken.add(new_id)
         note = f"Renamed from '{record.id}' because that id was already used by an earlier record."
-        result.append(CleanedSequence(new_id, record.sequence, record.unknown_positions,
-                                      record.notes + (note,), record.description))
+        result.append(
+            CleanedSequence(
+                new_id, record.sequence, record.unknown_positions, record.notes + (note,), record.description
+            )
+        )
     return result
 
 

@@ -68,8 +68,13 @@ def _check_labels(labels: Sequence[int] | np.ndarray) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def stratified_split(labels: Sequence[int] | np.ndarray, *, val_fraction: float = 0.1,
-                     test_fraction: float = 0.1, seed: int = 42) -> Split:
+def stratified_split(
+    labels: Sequence[int] | np.ndarray,
+    *,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 42,
+) -> Split:
     """The notes' split: stratified train_test_split off val+test, then divide that part, same seed."""
     _check_fractions(val_fraction, test_fraction)
     y = _check_labels(labels)
@@ -90,8 +95,9 @@ def stratified_split(labels: Sequence[int] | np.ndarray, *, val_fraction: float 
     return Split(train.astype(np.int64), val.astype(np.int64), test.astype(np.int64), "stratified")
 
 
-def cluster_sequences(sequences: Sequence[str], *, identity: float, method: str = "kmer_identity",
-                      k: int = 3) -> np.ndarray:
+def cluster_sequences(
+    sequences: Sequence[str], *, identity: float, method: str = "kmer_identity", k: int = 3
+) -> np.ndarray:
     """Single-linkage cluster id per sequence: linked pairs (see the module notes) share one.  # (N,) int64"""
     _check_clustering(identity, method, k)
     _check_size(len(sequences))
@@ -111,9 +117,15 @@ def _random_fill(cluster: np.ndarray, fractions: np.ndarray, seed: int) -> np.nd
     return split_of_cluster[cluster]
 
 
-def assign_clusters(clusters: np.ndarray, labels: Sequence[int] | np.ndarray, *, val_fraction: float = 0.1,
-                    test_fraction: float = 0.1, seed: int = 42,
-                    strategy: str = "balanced") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def assign_clusters(
+    clusters: np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    *,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 42,
+    strategy: str = "balanced",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Whole clusters to train/val/test ("balanced" or "random", see the module notes); sorted row indices."""
     _check_fractions(val_fraction, test_fraction)
     y = _check_labels(labels)
@@ -150,24 +162,31 @@ def _assign(cluster: np.ndarray, y: np.ndarray, fractions: np.ndarray, seed: int
     return split_of_cluster[cluster]
 
 
-def _notes(identity: float, k: int, floor: float | None, largest: int, n: int, fractions: np.ndarray,
-           assignment: str) -> str:
+def _notes(
+    identity: float, k: int, floor: float | None, largest: int, n: int, fractions: np.ndarray, assignment: str
+) -> str:
     """The Train page's explanation of the split, one sentence, plus one when a cluster is too big."""
     if floor is None:  # shared_kmers: no chance correction, so no detection floor
-        text = (f"Proteins sharing more than {identity**k:.0%} of the shorter one's distinct {k}-letter "
-                "words (no alignment) are linked in chains, so no validation or test protein shares that "
-                "much with a training protein, while weaker, short or gapped similarities can still cross "
-                "the split.")
+        text = (
+            f"Proteins sharing more than {identity**k:.0%} of the shorter one's distinct {k}-letter "
+            "words (no alignment) are linked in chains, so no validation or test protein shares that "
+            "much with a training protein, while weaker, short or gapped similarities can still cross "
+            "the split."
+        )
     else:
-        text = (f"Identity is estimated from shared {k}-letter words rather than from alignments (for "
-                f"proteins of typical length here, similarity below about {floor:.0%} cannot be told from "
-                "chance and counts as none), and similar proteins are linked in chains, so no validation or "
-                f"test protein has a training protein estimated at {identity:.0%} identity or more, while "
-                "weaker, short or gapped similarities can still cross the split.")
+        text = (
+            f"Identity is estimated from shared {k}-letter words rather than from alignments (for "
+            f"proteins of typical length here, similarity below about {floor:.0%} cannot be told from "
+            "chance and counts as none), and similar proteins are linked in chains, so no validation or "
+            f"test protein has a training protein estimated at {identity:.0%} identity or more, while "
+            "weaker, short or gapped similarities can still cross the split."
+        )
     if assignment == "balanced" and largest > fractions[0] * n:
-        text += (f" The largest cluster ({largest:,} of {n:,} proteins, {largest / n:.0%}) is bigger than "
-                 f"the training share ({fractions[0]:.0%}), so it was put in train and the training set is "
-                 "larger than asked; a higher identity threshold gives smaller clusters.")
+        text += (
+            f" The largest cluster ({largest:,} of {n:,} proteins, {largest / n:.0%}) is bigger than "
+            f"the training share ({fractions[0]:.0%}), so it was put in train and the training set is "
+            "larger than asked; a higher identity threshold gives smaller clusters."
+        )
     return text
 
 
@@ -188,9 +207,18 @@ def _check_size(n: int) -> None:
         )
 
 
-def homology_split(sequences: Sequence[str], labels: Sequence[int] | np.ndarray, *, identity: float = 0.4,
-                   val_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 42, k: int = 3,
-                   clustering: str = "kmer_identity", assignment: str = "balanced") -> Split:
+def homology_split(
+    sequences: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    *,
+    identity: float = 0.4,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 42,
+    k: int = 3,
+    clustering: str = "kmer_identity",
+    assignment: str = "balanced",
+) -> Split:
     """cluster_sequences, then assign_clusters, plus a report (closest held-out-to-train pair, notes)."""
     _check_fractions(val_fraction, test_fraction)
     y = _check_labels(labels)
@@ -202,8 +230,9 @@ def homology_split(sequences: Sequence[str], labels: Sequence[int] | np.ndarray,
     _check_size(y.size)
     linkage = kmer_linkage(sequences, identity=identity, k=k, corrected=clustering == "kmer_identity")
     cluster = linkage.clusters  # (N,) int64
-    train, val, test = assign_clusters(cluster, y, val_fraction=val_fraction, test_fraction=test_fraction,
-                                       seed=seed, strategy=assignment)
+    train, val, test = assign_clusters(
+        cluster, y, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, strategy=assignment
+    )
     sizes = np.bincount(cluster)
     for name, part, wanted in (("validation", val, val_fraction), ("test", test, test_fraction)):
         if wanted > 0 and part.size == 0:

@@ -69,7 +69,9 @@ def read_source(source: Source, filename: str | None = None) -> tuple[bytes, str
         try:
             return path.read_bytes(), filename or path.name
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise DataFormatError(f"No data file was found at '{path}'. Check the path and try again.") from None
+            raise DataFormatError(
+                f"No data file was found at '{path}'. Check the path and try again."
+            ) from None
         except (OSError, ValueError) as error:
             raise DataFormatError(f"The file '{path}' could not be opened ({error}).") from None
     if hasattr(source, "read"):
@@ -86,7 +88,9 @@ def read_source(source: Source, filename: str | None = None) -> tuple[bytes, str
 def decode_text(data: bytes, name: str) -> tuple[str, list[str]]:
     """Refuse binary files and decode text (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else Latin-1)."""
     if not data.strip():
-        raise DataFormatError(f"The file '{name}' is empty. Upload a CSV with a header and one row per protein.")
+        raise DataFormatError(
+            f"The file '{name}' is empty. Upload a CSV with a header and one row per protein."
+        )
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
             return data.decode("utf-16"), ["The file was read as UTF-16 text."]
@@ -141,9 +145,17 @@ def parse_labels(text: pd.Series) -> np.ndarray:
 
 def _looks_like_data(cells: list[str]) -> tuple[int, int] | None:
     """Positions of (sequence, label) when a header row is really a data row."""
-    seq_at = next((i for i, c in enumerate(cells)
-                   if len(c.strip()) >= 5 and CLEAN_SEQUENCE.fullmatch(c.strip().upper())), None)
-    label_at = next((i for i, c in enumerate(cells) if i != seq_at and c.strip().lower() in LABEL_SPELLINGS), None)
+    seq_at = next(
+        (
+            i
+            for i, c in enumerate(cells)
+            if len(c.strip()) >= 5 and CLEAN_SEQUENCE.fullmatch(c.strip().upper())
+        ),
+        None,
+    )
+    label_at = next(
+        (i for i, c in enumerate(cells) if i != seq_at and c.strip().lower() in LABEL_SPELLINGS), None
+    )
     return (seq_at, label_at) if seq_at is not None and label_at is not None else None
 
 
@@ -171,10 +183,19 @@ def _read_table(text: str) -> tuple[pd.DataFrame, str, str, str | None, str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, na_filter=False,
-                                skip_blank_lines=False, index_col=False, engine="c")
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                dtype=str,
+                na_filter=False,
+                skip_blank_lines=False,
+                index_col=False,
+                engine="c",
+            )
     except pd.errors.EmptyDataError:
-        raise DataFormatError("The file has no rows. Upload a CSV with a header and one row per protein.") from None
+        raise DataFormatError(
+            "The file has no rows. Upload a CSV with a header and one row per protein."
+        ) from None
     except pd.errors.ParserWarning:
         raise DataFormatError(
             f"The first data row has more fields than the header ({file_format} file). Add the missing "
@@ -182,8 +203,11 @@ def _read_table(text: str) -> tuple[pd.DataFrame, str, str, str | None, str]:
         ) from None
     except (pd.errors.ParserError, ValueError, OverflowError) as error:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
-        detail = (f"line {found[2]} has {found[3]} fields but the header has {found[1]}" if found
-                  else str(error).strip().splitlines()[-1][:200])
+        detail = (
+            f"line {found[2]} has {found[3]} fields but the header has {found[1]}"
+            if found
+            else str(error).strip().splitlines()[-1][:200]
+        )
         raise DataFormatError(
             f"The file could not be read as a {file_format} table: {detail}. Check that every row has "
             "the same number of columns as the header and that quotes are balanced."
@@ -198,11 +222,13 @@ def _read_table(text: str) -> tuple[pd.DataFrame, str, str, str | None, str]:
 def _table_rows(text: str) -> tuple[pd.DataFrame, str, str, str]:
     """Rows as a frame with columns row, id, sequence, label (strings); blank lines left out."""
     frame, seq_col, label_col, id_col, file_format = _read_table(text)
-    rows = pd.DataFrame({
-        "row": np.arange(len(frame), dtype=np.int64) + 2,  # header is line 1
-        "sequence": frame[seq_col].astype(str),
-        "label": frame[label_col].astype(str),
-    })
+    rows = pd.DataFrame(
+        {
+            "row": np.arange(len(frame), dtype=np.int64) + 2,  # header is line 1
+            "sequence": frame[seq_col].astype(str),
+            "label": frame[label_col].astype(str),
+        }
+    )
     rows["id"] = frame[id_col].astype(str).str.strip() if id_col else "row" + rows["row"].astype(str)
     rows.loc[rows["id"] == "", "id"] = "row" + rows["row"].astype(str)
     blank = (frame.astype(str).apply(lambda col: col.str.strip()) == "").all(axis=1)
@@ -233,12 +259,14 @@ def _fasta_rows(text: str) -> pd.DataFrame:
             f"None of the {len(records):,} FASTA headers carries a label. Put a label in every header, "
             "for example '>P12345 label=1', '>P12345|1' or '>P12345 soluble'."
         )
-    return pd.DataFrame({
-        "row": [r.line_number for _, r in parsed],
-        "id": [rid or f"record{i}" for i, ((rid, _), _r) in enumerate(parsed, start=1)],
-        "sequence": ["\n".join(r.lines) for _, r in parsed],
-        "label": [label for (_, label), _r in parsed],
-    })
+    return pd.DataFrame(
+        {
+            "row": [r.line_number for _, r in parsed],
+            "id": [rid or f"record{i}" for i, ((rid, _), _r) in enumerate(parsed, start=1)],
+            "sequence": ["\n".join(r.lines) for _, r in parsed],
+            "label": [label for (_, label), _r in parsed],
+        }
+    )
 
 
 def read_rows(source: Source, *, filename: str | None = None) -> RawRows:

@@ -69,9 +69,16 @@ def linear_gradient_check(n: int = 10, seed: int = 0) -> LinearGradCheck:
     grad_b_hand = float(2.0 / n * residual.sum())
     diff = max(abs(grad_w_hand - float(w.grad)), abs(grad_b_hand - float(b.grad)))
     return LinearGradCheck(
-        x=x.tolist(), y=y.tolist(), w=float(w.detach()), b=float(b.detach()), loss=float(loss.detach()),
-        grad_w_hand=grad_w_hand, grad_b_hand=grad_b_hand,
-        grad_w_autograd=float(w.grad), grad_b_autograd=float(b.grad), max_abs_diff=diff,
+        x=x.tolist(),
+        y=y.tolist(),
+        w=float(w.detach()),
+        b=float(b.detach()),
+        loss=float(loss.detach()),
+        grad_w_hand=grad_w_hand,
+        grad_b_hand=grad_b_hand,
+        grad_w_autograd=float(w.grad),
+        grad_b_autograd=float(b.grad),
+        max_abs_diff=diff,
     )
 
 
@@ -88,7 +95,9 @@ class OneStepResult:
     grad_b: float  # the bias gradient
 
 
-def tm_one_step(n_proteins: int = 100, n_features: int = 10, lr: float = 0.01, seed: int = 0) -> OneStepResult:
+def tm_one_step(
+    n_proteins: int = 100, n_features: int = 10, lr: float = 0.01, seed: int = 0
+) -> OneStepResult:
     """Run the notes' melting-temperature example: random X, Tm ~ 60 +- 10 deg C, one SGD step."""
     IntRange(1, 100_000).check(n_proteins, "n_proteins")
     IntRange(1, 1000).check(n_features, "n_features")
@@ -105,8 +114,13 @@ def tm_one_step(n_proteins: int = 100, n_features: int = 10, lr: float = 0.01, s
         b -= lr * b.grad
         loss_after = ((X @ W + b - y) ** 2).mean()
     return OneStepResult(
-        n_proteins, n_features, lr, float(loss.detach()), float(loss_after),
-        float(W.grad.norm()), float(b.grad[0]),
+        n_proteins,
+        n_features,
+        lr,
+        float(loss.detach()),
+        float(loss_after),
+        float(W.grad.norm()),
+        float(b.grad[0]),
     )
 
 
@@ -125,6 +139,8 @@ def activation_curves(names: list[str], z_min: float = -4.0, z_max: float = 4.0,
     for name in dict.fromkeys(names):
         zz = z.clone().requires_grad_()
         out = make_activation(name)(zz)  # (n,)
-        (grad,) = torch.autograd.grad(out.sum(), zz)  # elementwise derivative, since out_i depends on z_i only
+        (grad,) = torch.autograd.grad(
+            out.sum(), zz
+        )  # elementwise derivative, since out_i depends on z_i only
         curves[name] = {"value": out.detach().tolist(), "derivative": grad.tolist()}
     return {"z": z.tolist(), "curves": curves}

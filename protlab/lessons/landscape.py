@@ -22,6 +22,7 @@ MAX_LOSS = 1e12  # a loss above this counts as exploding
 
 # ---------------------------------------------------------------- the Tm data set
 
+
 def tm_dataset(n: int = 40, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
     """Return a small synthetic melting-temperature set: standardised GRAVY (x) and Tm in deg C (y)."""
     rng = np.random.default_rng(seed)
@@ -49,6 +50,7 @@ def _tm_mse_grad(w: float, b: float) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------- surfaces
+
 
 @dataclass(frozen=True)
 class Surface:
@@ -108,8 +110,10 @@ SURFACES: dict[str, Surface] = {
         Surface(
             key="valley",
             title="Narrow valley (ill-conditioned)",
-            description=("Steep walls across, a gentle slope along: plain SGD zig-zags; "
-                         "momentum rolls along the floor."),
+            description=(
+                "Steep walls across, a gentle slope along: plain SGD zig-zags; "
+                "momentum rolls along the floor."
+            ),
             formula="L = 0.5 · (p1² + 25 · p2²)",
             loss=lambda a, b: 0.5 * (a**2 + 25 * b**2),
             grad=lambda a, b: (a, 25 * b),
@@ -139,8 +143,10 @@ SURFACES: dict[str, Surface] = {
         Surface(
             key="saddle",
             title="Saddle between two valleys",
-            description=("At (0, 0) the slope is flat but it is not a minimum: "
-                         "a path that starts on the ridge line p2 = 0 stalls there."),
+            description=(
+                "At (0, 0) the slope is flat but it is not a minimum: "
+                "a path that starts on the ridge line p2 = 0 stalls there."
+            ),
             formula="L = p1² + p2⁴/4 − p2²/2",
             loss=lambda a, b: a**2 + b**4 / 4 - b**2 / 2,
             grad=lambda a, b: (2 * a, b**3 - b),
@@ -186,6 +192,7 @@ def autograd_gradient(surface: Surface, point: tuple[float, float]) -> tuple[flo
 
 
 # ---------------------------------------------------------------- optimizers
+
 
 @dataclass(frozen=True)
 class OptimizerSpec:
@@ -310,8 +317,14 @@ def path_table(trajectory: Trajectory) -> pd.DataFrame:  # noqa: F821 - pandas i
 
     p1_name, p2_name = ("w", "b") if trajectory.surface.key == "tm_mse" else ("p1", "p2")
     rows = [
-        {"step": r.step, p1_name: r.p1, p2_name: r.p2, f"dL/d{p1_name}": r.grad1, f"dL/d{p2_name}": r.grad2,
-         "loss": r.loss}
+        {
+            "step": r.step,
+            p1_name: r.p1,
+            p2_name: r.p2,
+            f"dL/d{p1_name}": r.grad1,
+            f"dL/d{p2_name}": r.grad2,
+            "loss": r.loss,
+        }
         for r in trajectory.records
     ]
     return pd.DataFrame(rows)

@@ -50,8 +50,19 @@ class LoadedCheckpoint:
     @property
     def meta(self) -> dict[str, Any]:
         """Everything except the model, as a plain dict."""
-        keys = ("kind", "model_config", "vocab", "train_config", "metrics", "data_summary", "history", "extra",
-                "created", "protlab_version", "source")
+        keys = (
+            "kind",
+            "model_config",
+            "vocab",
+            "train_config",
+            "metrics",
+            "data_summary",
+            "history",
+            "extra",
+            "created",
+            "protlab_version",
+            "source",
+        )
         return {key: getattr(self, key) for key in keys} | {"vocab_size": self.vocab_size}
 
 
@@ -123,7 +134,7 @@ def save_checkpoint(
         "data_summary": _plain(data_summary, "data_summary"),
         "history": _plain(history, "history"),
         "extra": _plain(extra, "extra"),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "protlab_version": protlab.__version__,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +162,9 @@ def _read_source(source: str | Path | bytes | IO[bytes]) -> tuple[IO[bytes], str
         if not isinstance(data, bytes):
             raise CheckpointError(f"{name} must be opened in binary mode ('rb') to be read as a checkpoint.")
     else:
-        raise CheckpointError(f"A checkpoint must be a path, bytes or a binary file; got {type(source).__name__}.")
+        raise CheckpointError(
+            f"A checkpoint must be a path, bytes or a binary file; got {type(source).__name__}."
+        )
     if not data:
         raise CheckpointError(f"{name} is empty (0 bytes), so it holds no model.")
     return io.BytesIO(data), name
@@ -174,13 +187,19 @@ def _torch_load(stream: IO[bytes], name: str) -> Any:
             raise CheckpointError(
                 f"{name} is damaged or incomplete (truncated or corrupt archive); save or download it again."
             ) from exc
-        raise CheckpointError(f"{name} is not a PyTorch checkpoint file; choose a .pt file saved by ProtLab.") from exc
+        raise CheckpointError(
+            f"{name} is not a PyTorch checkpoint file; choose a .pt file saved by ProtLab."
+        ) from exc
 
 
 def _check_payload(payload: Any, name: str) -> None:
     """Raise CheckpointError unless payload is a ProtLab checkpoint of a known version and vocabulary."""
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        bare = isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values())
+        bare = (
+            isinstance(payload, dict)
+            and payload
+            and all(isinstance(v, torch.Tensor) for v in payload.values())
+        )
         hint = " It looks like a bare state_dict (weights without an architecture)." if bare else ""
         raise CheckpointError(
             f"{name} is a PyTorch file but not a ProtLab checkpoint.{hint} "
@@ -192,8 +211,14 @@ def _check_payload(payload: Any, name: str) -> None:
             f"{VERSION}; use a matching ProtLab release."
         )
     vocab = payload.get("vocab")
-    if not isinstance(vocab, dict) or vocab.get("alphabet") != AMINO_ACIDS or vocab.get("vocab_size") not in (NOTES_VOCAB_SIZE, VOCAB_SIZE):
-        raise CheckpointError(f"{name} was saved with a different residue alphabet or vocabulary, so it cannot be used.")
+    if (
+        not isinstance(vocab, dict)
+        or vocab.get("alphabet") != AMINO_ACIDS
+        or vocab.get("vocab_size") not in (NOTES_VOCAB_SIZE, VOCAB_SIZE)
+    ):
+        raise CheckpointError(
+            f"{name} was saved with a different residue alphabet or vocabulary, so it cannot be used."
+        )
     if not isinstance(payload.get("state_dict"), dict) or not isinstance(payload.get("model_config"), dict):
         raise CheckpointError(f"{name} lacks its weights or model settings, so it cannot be used.")
 
@@ -211,7 +236,11 @@ def _load_weights(model: nn.Module, state: dict, name: str) -> None:
     if missing or unexpected or mismatched:
         parts = [
             f"{label}: {', '.join(items[:4])}{' ...' if len(items) > 4 else ''}"
-            for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", mismatched))
+            for label, items in (
+                ("missing", missing),
+                ("unexpected", unexpected),
+                ("wrong shape", mismatched),
+            )
             if items
         ]
         raise CheckpointError(

@@ -12,9 +12,13 @@ from protlab.alphabet import NOTES_VOCAB_SIZE, PAD_INDEX, VOCAB_SIZE
 from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
 
 # allowed values shared by every embedding + Conv1d model (the CNN, the dual model's sequence branch, ...)
-VOCAB_SIZES = Choice((NOTES_VOCAB_SIZE, VOCAB_SIZE), note=(
-    f"{NOTES_VOCAB_SIZE}: the notes' padding + 20 residues, unknown read as padding; "
-    f"{VOCAB_SIZE}: padding + 20 residues + an unknown token"))
+VOCAB_SIZES = Choice(
+    (NOTES_VOCAB_SIZE, VOCAB_SIZE),
+    note=(
+        f"{NOTES_VOCAB_SIZE}: the notes' padding + 20 residues, unknown read as padding; "
+        f"{VOCAB_SIZE}: padding + 20 residues + an unknown token"
+    ),
+)
 EMBED_DIM = IntRange(1, 1024)  # length of a residue's learned vector
 CONV_CHANNELS = IntRange(1, 2048)  # channels of a convolution
 KERNEL_SIZE = IntRange(1, 31, odd=True, note="so the sequence length is preserved")
@@ -65,7 +69,9 @@ class SolubilityCNN(nn.Module):
         self.conv_names = [f"conv{i + 1}" for i in range(c.num_layers)]
         for i, name in enumerate(self.conv_names):
             in_channels = c.embed_dim if i == 0 else c.hidden_dim
-            setattr(self, name, nn.Conv1d(in_channels, c.hidden_dim, c.kernel_size, padding=c.kernel_size // 2))
+            setattr(
+                self, name, nn.Conv1d(in_channels, c.hidden_dim, c.kernel_size, padding=c.kernel_size // 2)
+            )
         self.fc = nn.Linear(c.hidden_dim, c.num_classes)
         self.dropout = nn.Dropout(c.dropout)
 
@@ -85,11 +91,15 @@ class SolubilityCNN(nn.Module):
         weight = torch.cat([weight[:1].detach(), weight[1:]])  # padding row: used as is, never trained
         vocab, k = weight.shape[0], self.conv1.kernel_size[0]
         table = torch.einsum("ve,hek->kvh", weight, self.conv1.weight)  # (K, V, H)
-        table = torch.cat([table, table.new_zeros(k, 1, table.shape[2])], dim=1)  # (K, V + 1, H); row V = border
+        table = torch.cat(
+            [table, table.new_zeros(k, 1, table.shape[2])], dim=1
+        )  # (K, V + 1, H); row V = border
         padded = F.pad(tokens, (k // 2, k // 2), value=vocab)  # (B, L + K - 1); border token V
         offsets = torch.arange(k, device=tokens.device) * (vocab + 1)  # (K,)
         index = padded.unfold(1, k, 1) + offsets  # (B, L, K) rows of the flattened table
-        out = F.embedding_bag(index.reshape(-1, k), table.reshape(k * (vocab + 1), -1), mode="sum")  # (B*L, H)
+        out = F.embedding_bag(
+            index.reshape(-1, k), table.reshape(k * (vocab + 1), -1), mode="sum"
+        )  # (B*L, H)
         out = out.view(tokens.shape[0], tokens.shape[1], -1) + self.conv1.bias  # (B, L, H)
         return out.transpose(1, 2).contiguous()  # (B, H, L), laid out as Conv1d would give it
 
@@ -104,7 +114,9 @@ class SolubilityCNN(nn.Module):
         keep = None if mask is None else mask.to(self.fc.weight.dtype).unsqueeze(1)  # (B, 1, L)
         last = len(self.conv_names) - 1
         for i, name in enumerate(self.conv_names):
-            x = F.relu(self._embed_and_conv1(tokens) if i == 0 and fused else getattr(self, name)(x))  # (B, H, L)
+            x = F.relu(
+                self._embed_and_conv1(tokens) if i == 0 and fused else getattr(self, name)(x)
+            )  # (B, H, L)
             if i < last:
                 x = self.dropout(x)
                 if keep is not None:

@@ -41,14 +41,18 @@ class DualInputConfig:
     kernel_size: int = setting(5, KERNEL_SIZE)  # residues each filter sees at once (odd)
     global_dim: int = setting(32, IntRange(1, 1024))  # width of the global-feature branch
     num_classes: int = setting(2, NUM_CLASSES)  # output logits
-    feature_names: list[str] = field(default_factory=_notes_global_features)  # protlab.data.features columns fed in
+    feature_names: list[str] = field(
+        default_factory=_notes_global_features
+    )  # protlab.data.features columns fed in
 
     def validate(self) -> None:
         """Raise ConfigError if any setting is outside its allowed range."""
         check_fields(self)
         names = self.feature_names
         if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
-            raise ConfigError(f"feature_names must be a non-empty list of feature column names; got {names!r}.")
+            raise ConfigError(
+                f"feature_names must be a non-empty list of feature column names; got {names!r}."
+            )
         from protlab.data.features import FEATURE_COLUMNS
 
         unknown = [n for n in names if n not in FEATURE_COLUMNS]
@@ -105,7 +109,9 @@ class DualInputModel(nn.Module):
             )
         if not (torch.isfinite(mean_t).all() and torch.isfinite(std_t).all()) or (std_t < 0).any():
             raise ConfigError("set_feature_stats needs finite means and finite, non-negative stds.")
-        std_t = torch.where(std_t > 1e-8, std_t, torch.ones_like(std_t))  # a constant feature is left unscaled
+        std_t = torch.where(
+            std_t > 1e-8, std_t, torch.ones_like(std_t)
+        )  # a constant feature is left unscaled
         self.feature_mean.copy_(mean_t)
         self.feature_std.copy_(std_t)
 

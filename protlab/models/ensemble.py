@@ -54,7 +54,9 @@ class EnsembleModel(nn.Module):
         self._vocab_size = vocab_sizes.pop() if vocab_sizes else None
         names = [list(m.feature_names) for m in members if m.uses_features]
         if any(n != names[0] for n in names):
-            raise ConfigError(f"Ensemble members that use features must use the same feature_names; got {names}.")
+            raise ConfigError(
+                f"Ensemble members that use features must use the same feature_names; got {names}."
+            )
         self._feature_names = names[0] if names else []
 
     @classmethod

@@ -45,7 +45,9 @@ class MLPConfig:
     """An MLP: input_dim -> hidden layers -> num_classes; zero hidden layers is logistic regression."""
 
     input_dim: int = setting(20, IntRange(1, MAX_INPUT_DIM))  # features per protein (20: composition)
-    layers: list[LayerSpec] = field(default_factory=lambda: [LayerSpec(64)])  # hidden layers, input side first
+    layers: list[LayerSpec] = field(
+        default_factory=lambda: [LayerSpec(64)]
+    )  # hidden layers, input side first
     num_classes: int = setting(2, IntRange(1, MAX_WIDTH))  # outputs
     # None (logits), "softmax" or "sigmoid"
     output_activation: str | None = setting(None, Choice(OUTPUT_ACTIVATIONS))
@@ -58,7 +60,9 @@ class MLPConfig:
         """Raise ConfigError for any bad setting, before a single weight is allocated."""
         check_fields(self)
         if not isinstance(self.layers, list):
-            raise ConfigError(f"layers must be a list of layer specifications; got {type(self.layers).__name__}.")
+            raise ConfigError(
+                f"layers must be a list of layer specifications; got {type(self.layers).__name__}."
+            )
         if len(self.layers) > MAX_LAYERS:
             raise ConfigError(f"An MLP may have at most {MAX_LAYERS} hidden layers; got {len(self.layers)}.")
         for i, spec in enumerate(self.layers, start=1):
@@ -74,7 +78,9 @@ class MLPConfig:
 def _validate_layer(i: int, spec: object) -> None:
     """Raise ConfigError if hidden layer number i is not a valid LayerSpec."""
     if not isinstance(spec, LayerSpec):
-        raise ConfigError(f"Layer {i} must be a LayerSpec or a dict of its fields; got {type(spec).__name__}.")
+        raise ConfigError(
+            f"Layer {i} must be a LayerSpec or a dict of its fields; got {type(spec).__name__}."
+        )
     check_fields(spec, {name: f"Layer {i} {name}" for name in ("width", "activation", "dropout", "norm")})
 
 

@@ -58,8 +58,10 @@ class SolubilityNetConfig:
         """Raise ConfigError for any value outside its allowed range."""
         check_fields(self)
         if not self.kernel_sizes or not all(KERNEL_SIZE.ok(k) for k in self.kernel_sizes):
-            raise ConfigError(f"kernel_sizes must be a non-empty list of odd integers from 1 to 31; "
-                              f"got {list(self.kernel_sizes)}.")
+            raise ConfigError(
+                f"kernel_sizes must be a non-empty list of odd integers from 1 to 31; "
+                f"got {list(self.kernel_sizes)}."
+            )
 
     def to_dict(self) -> dict:
         """Plain-dict form for checkpoints (tuples become lists)."""
@@ -83,11 +85,17 @@ def sequence_stats(onehot: torch.Tensor, mask: torch.Tensor, config: SolubilityN
     w = config.terminal_window
     n_win = (pos < w).to(mask.dtype) * mask  # (B, L) first w residues
     c_win = (pos >= length - w).to(mask.dtype) * mask  # (B, L) last w residues
-    n_comp = torch.bmm(n_win.unsqueeze(1), onehot).squeeze(1) / n_win.sum(1, keepdim=True).clamp(min=1.0)  # (B, V)
-    c_comp = torch.bmm(c_win.unsqueeze(1), onehot).squeeze(1) / c_win.sum(1, keepdim=True).clamp(min=1.0)  # (B, V)
+    n_comp = torch.bmm(n_win.unsqueeze(1), onehot).squeeze(1) / n_win.sum(1, keepdim=True).clamp(
+        min=1.0
+    )  # (B, V)
+    c_comp = torch.bmm(c_win.unsqueeze(1), onehot).squeeze(1) / c_win.sum(1, keepdim=True).clamp(
+        min=1.0
+    )  # (B, V)
     parts = [comp, n_comp, c_comp]
     if config.use_dipeptides:
-        pairs = torch.bmm(onehot[:, :-1].transpose(1, 2), onehot[:, 1:])  # (B, V, V) counts of residue i then j
+        pairs = torch.bmm(
+            onehot[:, :-1].transpose(1, 2), onehot[:, 1:]
+        )  # (B, V, V) counts of residue i then j
         n_pairs = (mask[:, 1:] * mask[:, :-1]).sum(dim=1, keepdim=True).clamp(min=1.0)  # (B, 1)
         parts.append(pairs.flatten(1) / n_pairs)  # (B, V*V)
     parts.append(torch.log(length))
@@ -116,7 +124,9 @@ class SolubilityNet(nn.Module):
         width = n_stats
         if c.use_motifs:
             self.embedding = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=PAD_INDEX)
-            self.convs = nn.ModuleList(nn.Conv1d(c.embed_dim, c.channels, k, padding=k // 2) for k in c.kernel_sizes)
+            self.convs = nn.ModuleList(
+                nn.Conv1d(c.embed_dim, c.channels, k, padding=k // 2) for k in c.kernel_sizes
+            )
             bank = c.channels * len(c.kernel_sizes)
             if c.mix_channels:
                 self.mix = nn.Conv1d(bank, c.mix_channels, c.mix_kernel, padding=c.mix_kernel // 2)
@@ -161,7 +171,9 @@ class SolubilityNet(nn.Module):
         m = mask.unsqueeze(1)  # (B, 1, L)
         maps = [F.relu(conv(x)) for conv in self.convs]  # K x (B, C, L)
         if self.config.mix_channels:
-            bank = torch.cat(maps, dim=1) * m  # (B, K*C, L); padding zeroed so it cannot leak into real positions
+            bank = (
+                torch.cat(maps, dim=1) * m
+            )  # (B, K*C, L); padding zeroed so it cannot leak into real positions
             maps = [F.relu(self.mix(bank))]  # 1 x (B, M, L)
         length = m.sum(dim=2).clamp(min=1.0)  # (B, 1)
         pooled = []
@@ -175,7 +187,9 @@ class SolubilityNet(nn.Module):
         if mask is None:
             mask = (tokens != PAD_INDEX).float()  # (B, L)
         mask = mask.to(self.stat_mean.dtype)
-        tokens = tokens.clamp(0, self.config.vocab_size - 1)  # (B, L) int64; stray indices never pass the table
+        tokens = tokens.clamp(
+            0, self.config.vocab_size - 1
+        )  # (B, L) int64; stray indices never pass the table
         onehot = self.residue_onehot(tokens)  # (B, L, V)
         stats = (sequence_stats(onehot, mask, self.config) - self.stat_mean) / self.stat_std  # (B, S)
         if self.config.stat_clip:
@@ -192,7 +206,9 @@ def build(config: dict | SolubilityNetConfig | None = None) -> SolubilityNet:
         known = set(SolubilityNetConfig.__dataclass_fields__)
         unknown = sorted(set(config) - known)
         if unknown:
-            raise ConfigError(f"Unknown SolubilityNet setting(s) {unknown}; allowed settings are {sorted(known)}.")
+            raise ConfigError(
+                f"Unknown SolubilityNet setting(s) {unknown}; allowed settings are {sorted(known)}."
+            )
         config = SolubilityNetConfig(**config)
     return SolubilityNet(config)
 
@@ -202,7 +218,6 @@ def register() -> None:
     from protlab.models import register_model
 
     register_model("solubility_net", SolubilityNetConfig, SolubilityNet)
-
 
 
 register()

@@ -1,4 +1,4 @@
-"""`python -m protlab.runs <run folder>`: train one stored run here (how worker processes start)."""
+"""`python -m protlab.runs <run folder>` trains one stored run; `--serve`: the local pool's worker loop."""
 
 from __future__ import annotations
 

@@ -61,8 +61,12 @@ class Dispatcher:
         self.recent = deque(self._recent_from_disk(), maxlen=RECENT_RUNS)  # seconds per requested epoch
         self._wake, self._closed = threading.Event(), threading.Event()
         _LIVE[self.id] = self
-        self._thread = threading.Thread(target=_loop, args=(weakref.ref(self), self._wake, self._closed),
-                                        daemon=True, name=f"protlab-dispatcher-{self.id}")
+        self._thread = threading.Thread(
+            target=_loop,
+            args=(weakref.ref(self), self._wake, self._closed),
+            daemon=True,
+            name=f"protlab-dispatcher-{self.id}",
+        )
         self._thread.start()
 
     def wake(self) -> None:
@@ -106,7 +110,7 @@ class Dispatcher:
             if run_id not in mine and is_abandoned(info, age, watched_here=watched):
                 finish_run(self.root, run_id, "interrupted", INTERRUPTED, self.queue)
         free = executor.capacity() - len(self.queue.running())
-        for entry in self.queue.entries()[:max(0, free)]:
+        for entry in self.queue.entries()[: max(0, free)]:
             info = {"host": HOST, "server_pid": os.getpid(), "dispatcher": self.id, "claimed": time.time()}
             if self.queue.claim(entry, info):
                 self._start(executor, entry.run_id)
@@ -135,8 +139,13 @@ class Dispatcher:
             write_record(folder, record)
             executor.launch(folder)
         except Exception as err:  # noqa: BLE001 - one run that cannot start must not stop the others
-            finish_run(self.root, run_id, "failed", f"The training process could not be started: "
-                       f"{type(err).__name__}: {err}", self.queue)
+            finish_run(
+                self.root,
+                run_id,
+                "failed",
+                f"The training process could not be started: {type(err).__name__}: {err}",
+                self.queue,
+            )
 
     def _ended(self, run_id: str, failure: str | None) -> None:
         """A launched run's process ended: record a crash, learn its speed, forget its claim."""
@@ -158,7 +167,7 @@ class Dispatcher:
 
     def _recent_from_disk(self) -> list[float]:
         """Seconds per epoch of the newest finished runs in the root (so estimates survive a restart)."""
-        names = sorted((n for n in os.listdir(self.root) if RUN_ID.match(n)), reverse=True)[:3 * RECENT_RUNS]
+        names = sorted((n for n in os.listdir(self.root) if RUN_ID.match(n)), reverse=True)[: 3 * RECENT_RUNS]
         found = []
         for name in names:
             try:

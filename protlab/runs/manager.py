@@ -91,8 +91,10 @@ class RunManager:
                     raise RunError("A training run is already going for this session; stop it first.")
                 waiting = len(self.queue.entries())
                 if waiting >= self.settings.max_queued:
-                    raise RunError(f"The training queue is full ({waiting} runs are waiting; the limit is "
-                                   f"{self.settings.max_queued}). Try again when some have started.")
+                    raise RunError(
+                        f"The training queue is full ({waiting} runs are waiting; the limit is "
+                        f"{self.settings.max_queued}). Try again when some have started."
+                    )
                 self.queue.enqueue(run_id, owner, epochs)
                 self.index.add(owner, run_id)
         except BaseException:
@@ -134,8 +136,9 @@ class RunManager:
         run_id = _run_id(run_id)
         record = self._own(run_id, owner)
         folder, state = self.root / run_id, record["state"]
-        events, labels, probs = self._ended_parts(run_id, record) if state not in ACTIVE else \
-            (read_history(folder), None, None)
+        events, labels, probs = (
+            self._ended_parts(run_id, record) if state not in ACTIVE else (read_history(folder), None, None)
+        )
         position = wait = None
         if state == "queued":
             position, wait = self._queue_place(run_id)
@@ -144,11 +147,27 @@ class RunManager:
             eta = max(0.0, eta - (time.time() - record["updated"]))
         display_name = self.index.display_name(run_id)
         progress = float(record.get("progress") or 0.0)
-        return RunStatus(run_id, record["spec"]["name"], state, events, progress, eta, record.get("error"),
-                         record.get("test_metrics"), record.get("baseline"),
-                         record.get("checkpoint"), labels, probs, record["spec"], record.get("timings") or {},
-                         queue_position=position, queue_wait_seconds=wait, batch_losses=read_batches(folder),
-                         shared=display_name is not None, display_name=display_name or "")
+        return RunStatus(
+            run_id,
+            record["spec"]["name"],
+            state,
+            events,
+            progress,
+            eta,
+            record.get("error"),
+            record.get("test_metrics"),
+            record.get("baseline"),
+            record.get("checkpoint"),
+            labels,
+            probs,
+            record["spec"],
+            record.get("timings") or {},
+            queue_position=position,
+            queue_wait_seconds=wait,
+            batch_losses=read_batches(folder),
+            shared=display_name is not None,
+            display_name=display_name or "",
+        )
 
     def list_runs(self, owner: str) -> list[dict]:
         """owner's runs, newest first (any state)."""
@@ -162,12 +181,22 @@ class RunManager:
             if record.get("owner") != owner:
                 continue
             display_name = self.index.display_name(run_id)
-            rows.append({"run_id": run_id, "name": record["spec"]["name"], "state": record["state"],
-                         "created": record["timings"].get("created"), "spec": record["spec"],
-                         "test_metrics": record.get("test_metrics"), "checkpoint": record.get("checkpoint"),
-                         "progress": record.get("progress"), "error": record.get("error"),
-                         "timings": record["timings"], "shared": display_name is not None,
-                         "display_name": display_name or ""})
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "name": record["spec"]["name"],
+                    "state": record["state"],
+                    "created": record["timings"].get("created"),
+                    "spec": record["spec"],
+                    "test_metrics": record.get("test_metrics"),
+                    "checkpoint": record.get("checkpoint"),
+                    "progress": record.get("progress"),
+                    "error": record.get("error"),
+                    "timings": record["timings"],
+                    "shared": display_name is not None,
+                    "display_name": display_name or "",
+                }
+            )
         return _newest_first(rows)
 
     def wait(self, run_id: str | dict, timeout: float | None = None) -> bool:
@@ -187,8 +216,11 @@ class RunManager:
 
     def queue_summary(self) -> dict:
         """{'queued': runs waiting, 'running': runs claimed by a worker, 'workers': runs trained at once}."""
-        summary = {"queued": len(self.queue.entries()), "running": len(self.queue.running()),
-                   "workers": self._dispatcher.capacity()}
+        summary = {
+            "queued": len(self.queue.entries()),
+            "running": len(self.queue.running()),
+            "workers": self._dispatcher.capacity(),
+        }
         if self._dispatcher.executor_error:
             summary["error"] = self._dispatcher.executor_error
         return summary
@@ -216,9 +248,17 @@ class RunManager:
                 continue
             if display_name is None:
                 continue
-            rows.append({"run_id": run_id, "display_name": display_name, "state": record["state"],
-                         "spec": record["spec"], "test_metrics": record.get("test_metrics"),
-                         "progress": record.get("progress"), "created": record["timings"].get("created")})
+            rows.append(
+                {
+                    "run_id": run_id,
+                    "display_name": display_name,
+                    "state": record["state"],
+                    "spec": record["spec"],
+                    "test_metrics": record.get("test_metrics"),
+                    "progress": record.get("progress"),
+                    "created": record["timings"].get("created"),
+                }
+            )
         return _newest_first(rows)
 
     def run_history(self, run_id: str | dict) -> list[dict]:
@@ -252,8 +292,13 @@ class RunManager:
         if record.get("state") not in ACTIVE:
             return record
         cancelled = record["state"] == "queued" and StopFile(self.root / run_id).is_set()
-        finish_run(self.root, run_id, "cancelled" if cancelled else "interrupted",
-                   None if cancelled else INTERRUPTED, self.queue)
+        finish_run(
+            self.root,
+            run_id,
+            "cancelled" if cancelled else "interrupted",
+            None if cancelled else INTERRUPTED,
+            self.queue,
+        )
         return read_record(self.root, run_id)
 
     def _ended_parts(self, run_id: str, record: dict) -> tuple[list, np.ndarray | None, np.ndarray | None]:
@@ -334,8 +379,9 @@ def _run_id(run: object) -> object:
 def _check_owner(owner: object) -> None:
     """Owners are opaque tokens of 1-64 letters, digits, '_' or '-' (safe in file names)."""
     if not isinstance(owner, str) or not OWNER.match(owner):
-        raise RunError(f"owner must be a session token of 1 to 64 letters, digits, '_' or '-'; "
-                       f"got {owner!r}.")
+        raise RunError(
+            f"owner must be a session token of 1 to 64 letters, digits, '_' or '-'; got {owner!r}."
+        )
 
 
 def _display_name(text: object) -> str:

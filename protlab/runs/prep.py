@@ -40,8 +40,9 @@ def tokenise_for_model(model: ProteinClassifier, data: LabelledData) -> Tokenize
 
         features = features_frame(data.sequences)[list(model.feature_names)].to_numpy(np.float32)  # (N, F)
     longest = max(len(s) for s in data.sequences)  # the data layer has already dropped what is too long
-    return TokenizedSet.from_sequences(data.sequences, data.labels, vocab_size=model_vocab_size(model),
-                                       max_length=longest, features=features)
+    return TokenizedSet.from_sequences(
+        data.sequences, data.labels, vocab_size=model_vocab_size(model), max_length=longest, features=features
+    )
 
 
 @dataclass
@@ -72,8 +73,9 @@ def prepare_run(spec: RunSpec, data: LabelledData | None = None) -> PreparedRun:
     return PreparedRun(data, split, sets, model)
 
 
-def evaluate_and_save(prepared: PreparedRun, result: TrainResult, spec: RunSpec, path: Path,
-                      extra: dict | None = None) -> dict:
+def evaluate_and_save(
+    prepared: PreparedRun, result: TrainResult, spec: RunSpec, path: Path, extra: dict | None = None
+) -> dict:
     """Load the best weights, score the test split, save the checkpoint; return metrics and predictions."""
     model, split, data = prepared.model, prepared.split, prepared.data
     model.load_state_dict(result.best_state)
@@ -89,13 +91,33 @@ def evaluate_and_save(prepared: PreparedRun, result: TrainResult, spec: RunSpec,
         baseline = majority_baseline(data.labels[split.train], labels)
         ids = [data.ids[i] for i in split.test]
         predictions = pd.DataFrame({"id": ids, "label": labels, "p_soluble": probs})
-    summary = {"task": spec.task, "n_rows": len(data), "n_train": len(split.train), "n_val": len(split.val),
-               "n_test": len(split.test), "split": split.method, "identity": split.identity}
+    summary = {
+        "task": spec.task,
+        "n_rows": len(data),
+        "n_train": len(split.train),
+        "n_val": len(split.val),
+        "n_test": len(split.test),
+        "split": split.method,
+        "identity": split.identity,
+    }
     metrics_block = {"test": metrics, "validation": result.best_metrics}
-    saved = save_checkpoint(path, model, kind=spec.model_kind, model_config=model_config_dict(model),
-                            train_config=result.config, metrics=metrics_block, data_summary=summary,
-                            history=result.history_rows(), extra=extra)
-    return {"test_metrics": metrics, "baseline": baseline, "best_epoch": result.best_epoch,
-            "stopped_reason": result.stopped_reason, "data_summary": summary, "checkpoint": str(saved),
-            "predictions": predictions}
-
+    saved = save_checkpoint(
+        path,
+        model,
+        kind=spec.model_kind,
+        model_config=model_config_dict(model),
+        train_config=result.config,
+        metrics=metrics_block,
+        data_summary=summary,
+        history=result.history_rows(),
+        extra=extra,
+    )
+    return {
+        "test_metrics": metrics,
+        "baseline": baseline,
+        "best_epoch": result.best_epoch,
+        "stopped_reason": result.stopped_reason,
+        "data_summary": summary,
+        "checkpoint": str(saved),
+        "predictions": predictions,
+    }

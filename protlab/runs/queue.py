@@ -177,8 +177,9 @@ def pid_alive(pid: object) -> bool:
         return True
 
 
-def estimate_waits(entries: list[QueueEntry], remaining: list[float], workers: int,
-                   seconds_per_epoch: float | None) -> dict[str, float]:
+def estimate_waits(
+    entries: list[QueueEntry], remaining: list[float], workers: int, seconds_per_epoch: float | None
+) -> dict[str, float]:
     """Seconds until each queued run starts: queued runs go, in order, to the first worker that frees up.
 
     remaining holds the seconds left of each run that is training now; a queued run takes

@@ -27,8 +27,10 @@ __all__ = ["RayExecutor", "check_ray_installed", "ray_failure_message"]
 def check_ray_installed() -> None:
     """ConfigError with the install command when Ray is missing."""
     if importlib.util.find_spec("ray") is None:
-        raise ConfigError("PROTLAB_EXECUTOR is 'ray' but Ray is not installed here; install it with "
-                          "`pip install -r requirements-cluster.txt`, or set PROTLAB_EXECUTOR=local.")
+        raise ConfigError(
+            "PROTLAB_EXECUTOR is 'ray' but Ray is not installed here; install it with "
+            "`pip install -r requirements-cluster.txt`, or set PROTLAB_EXECUTOR=local."
+        )
 
 
 def ray_failure_message(err: BaseException) -> str:
@@ -45,8 +47,10 @@ def ray_failure_message(err: BaseException) -> str:
         why = "it was cancelled on the cluster"
     else:
         why = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}".strip(": ")
-    return (f"The training process ended unexpectedly ({why}). Try a smaller model, a smaller batch size or "
-            "shorter sequences, then run it again.")
+    return (
+        f"The training process ended unexpectedly ({why}). Try a smaller model, a smaller batch size or "
+        "shorter sequences, then run it again."
+    )
 
 
 class RayExecutor:
@@ -62,15 +66,19 @@ class RayExecutor:
         address = settings.ray_address or "auto"
         if not ray.is_initialized():
             if address == "local":
-                ray.init(include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": PACKAGE_PARENT}},
-                         num_cpus=settings.workers * settings.threads_per_run if settings.workers else None)
+                ray.init(
+                    include_dashboard=False,
+                    runtime_env={"env_vars": {"PYTHONPATH": PACKAGE_PARENT}},
+                    num_cpus=settings.workers * settings.threads_per_run if settings.workers else None,
+                )
             else:
                 ray.init(address=address)
         self._started_here = address == "local"
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = settings.workers or max(1, cpus // settings.threads_per_run)
-        self._task = ray.remote(num_cpus=settings.threads_per_run, num_gpus=settings.gpus_per_run,
-                                max_retries=0)(run_folder)
+        self._task = ray.remote(
+            num_cpus=settings.threads_per_run, num_gpus=settings.gpus_per_run, max_retries=0
+        )(run_folder)
         self._refs: dict[str, object] = {}  # run id -> ObjectRef of its task
         self._left: list[tuple[str, str | None]] = []  # ends collected while shutting down
         self._stopping: set[str] = set()  # tasks cancelled by shutdown(stop_runs=True)

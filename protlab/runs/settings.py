@@ -29,9 +29,15 @@ from protlab.errors import ConfigError
 __all__ = ["EXECUTORS", "ClassSettings"]
 
 EXECUTORS = ("local", "ray", "inprocess")  # "inprocess" trains inside the server (comparison benchmark only)
-_ENV = {"workers": "PROTLAB_WORKERS", "max_queued": "PROTLAB_MAX_QUEUED", "epoch_cap": "PROTLAB_EPOCH_CAP",
-        "executor": "PROTLAB_EXECUTOR", "ray_address": "PROTLAB_RAY_ADDRESS",
-        "threads_per_run": "PROTLAB_THREADS_PER_RUN", "gpus_per_run": "PROTLAB_GPUS_PER_RUN"}
+_ENV = {
+    "workers": "PROTLAB_WORKERS",
+    "max_queued": "PROTLAB_MAX_QUEUED",
+    "epoch_cap": "PROTLAB_EPOCH_CAP",
+    "executor": "PROTLAB_EXECUTOR",
+    "ray_address": "PROTLAB_RAY_ADDRESS",
+    "threads_per_run": "PROTLAB_THREADS_PER_RUN",
+    "gpus_per_run": "PROTLAB_GPUS_PER_RUN",
+}
 
 
 @dataclass(frozen=True)
@@ -40,10 +46,14 @@ class ClassSettings:
 
     # runs training at once; 0 = auto (cores // threads_per_run, or the Ray cluster's CPUs)
     workers: int = setting(0, IntRange(0, 1024, note="0 = one per threads_per_run cores"))
-    max_queued: int = setting(200, IntRange(1, 100_000))  # runs accepted into the queue (waiting, not yet training)
+    max_queued: int = setting(
+        200, IntRange(1, 100_000)
+    )  # runs accepted into the queue (waiting, not yet training)
     # most epochs one run may ask for; None = no cap beyond TrainConfig's 1000
     epoch_cap: int | None = setting(None, IntRange(1, 1000, note="leave it out for no cap", optional=True))
-    executor: str = setting("local", Choice(EXECUTORS))  # 'local' processes, 'ray' cluster, 'inprocess' (benchmark)
+    executor: str = setting(
+        "local", Choice(EXECUTORS)
+    )  # 'local' processes, 'ray' cluster, 'inprocess' (benchmark)
     ray_address: str | None = None  # Ray address: 'auto', 'ray://host:10001', or 'local' (start one here)
     threads_per_run: int = setting(1, IntRange(1, 256))  # torch CPU threads per run
     gpus_per_run: float = setting(0.0, FloatRange(0, 64))  # GPUs per run on Ray (0 = CPU only)
@@ -56,8 +66,10 @@ class ClassSettings:
         check_fields(self)
         address = self.ray_address
         if address is not None and (not isinstance(address, str) or not address.strip()):
-            raise ConfigError(f"ray_address must be a non-empty text such as 'auto' or 'ray://head:10001'; "
-                              f"got {self.ray_address!r}.")
+            raise ConfigError(
+                f"ray_address must be a non-empty text such as 'auto' or 'ray://head:10001'; "
+                f"got {self.ray_address!r}."
+            )
 
     @property
     def resolved_workers(self) -> int:

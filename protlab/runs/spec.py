@@ -45,8 +45,10 @@ class RunSpec:
         homology = {"identity", "k", "clustering", "assignment"} if self.split_method == "homology" else set()
         allowed = {"val_fraction", "test_fraction", "seed"} | homology
         if set(self.split_params) - allowed:
-            raise ConfigError(f"Unknown split settings {sorted(set(self.split_params) - allowed)}; "
-                              f"allowed are {sorted(allowed)}.")
+            raise ConfigError(
+                f"Unknown split settings {sorted(set(self.split_params) - allowed)}; "
+                f"allowed are {sorted(allowed)}."
+            )
         make_config(self.model_kind, self.model_config)
         self.train_config.validate()
 
@@ -54,25 +56,36 @@ class RunSpec:
         """A per-residue run: bundled CB513 / TS115 proteins, a validation share and a per-residue model."""
         check_fields(self)
         if self.data is not None or self.data_path is not None:
-            raise ConfigError("A secondary-structure run uses the bundled CB513 and TS115 proteins; "
-                              "give neither data nor data_path.")
+            raise ConfigError(
+                "A secondary-structure run uses the bundled CB513 and TS115 proteins; "
+                "give neither data nor data_path."
+            )
         if set(self.split_params) - {"val_fraction", "seed"}:
             unknown = sorted(set(self.split_params) - {"val_fraction", "seed"})
-            raise ConfigError(f"Unknown split settings {unknown}; a secondary-structure run allows "
-                              "val_fraction and seed.")
+            raise ConfigError(
+                f"Unknown split settings {unknown}; a secondary-structure run allows val_fraction and seed."
+            )
         if self.model_kind != "residue_cnn":
-            raise ConfigError("A secondary-structure run needs a per-residue model (model_kind "
-                              f"'residue_cnn'); got {self.model_kind!r}.")
+            raise ConfigError(
+                "A secondary-structure run needs a per-residue model (model_kind "
+                f"'residue_cnn'); got {self.model_kind!r}."
+            )
         make_config(self.model_kind, self.model_config)
         self.train_config.validate()
 
     def summary(self) -> dict:
         """A JSON-friendly description (no sequences)."""
-        return {"name": str(self.name)[:200], "task": self.task,
-                "data": self.data_description or self.data_path or "uploaded data",
-                "n_rows": None if self.data is None else len(self.data), "split_method": self.split_method,
-                "split_params": dict(self.split_params), "model_kind": self.model_kind,
-                "model_config": dict(self.model_config), "train_config": self.train_config.to_dict()}
+        return {
+            "name": str(self.name)[:200],
+            "task": self.task,
+            "data": self.data_description or self.data_path or "uploaded data",
+            "n_rows": None if self.data is None else len(self.data),
+            "split_method": self.split_method,
+            "split_params": dict(self.split_params),
+            "model_kind": self.model_kind,
+            "model_config": dict(self.model_config),
+            "train_config": self.train_config.to_dict(),
+        }
 
 
 @dataclass

@@ -83,9 +83,16 @@ def read_record(root: Path, run_id: object) -> dict:
 
 def queued_record(run_id: str, owner: str, spec: RunSpec) -> dict:
     """The run.json of a run that was just submitted."""
-    return {"run_id": run_id, "owner": owner, "state": "queued", "error": None, "spec": spec.summary(),
-            "progress": 0.0, "eta_seconds": None,
-            "timings": {"created": time.time(), "started": None, "ended": None}}
+    return {
+        "run_id": run_id,
+        "owner": owner,
+        "state": "queued",
+        "error": None,
+        "spec": spec.summary(),
+        "progress": 0.0,
+        "eta_seconds": None,
+        "timings": {"created": time.time(), "started": None, "ended": None},
+    }
 
 
 def write_record(folder: Path, record: dict) -> None:
@@ -101,11 +108,18 @@ def write_spec(folder: Path, spec: RunSpec) -> None:
         data = spec.data
         table = pd.DataFrame({"id": data.ids, "sequence": data.sequences, "label": data.labels})
         atomic_write(folder / DATA_CSV, table.to_csv(index=False))
-    fields = {"name": str(spec.name), "task": spec.task, "data_path": spec.data_path,
-              "data_file": DATA_CSV if spec.data is not None else None,
-              "data_description": spec.data_description, "split_method": spec.split_method,
-              "split_params": spec.split_params, "model_kind": spec.model_kind,
-              "model_config": spec.model_config, "train_config": spec.train_config.to_dict()}
+    fields = {
+        "name": str(spec.name),
+        "task": spec.task,
+        "data_path": spec.data_path,
+        "data_file": DATA_CSV if spec.data is not None else None,
+        "data_description": spec.data_description,
+        "split_method": spec.split_method,
+        "split_params": spec.split_params,
+        "model_kind": spec.model_kind,
+        "model_config": spec.model_config,
+        "train_config": spec.train_config.to_dict(),
+    }
     atomic_write(folder / SPEC_JSON, json.dumps(fields, indent=2))
 
 

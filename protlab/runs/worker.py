@@ -8,6 +8,7 @@ the run folder (see store.py). It never raises for a failed run: every outcome e
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import signal
 import sys
@@ -20,7 +21,7 @@ from protlab.files import atomic_write
 from protlab.runs.queue import HOST, RunQueue
 from protlab.runs.store import ACTIVE, INTERRUPTED, StopFile, read_record, read_spec, write_record
 
-__all__ = ["main", "run_folder"]
+__all__ = ["main", "run_folder", "serve"]
 
 HEARTBEAT_SECONDS = 2.0  # the claim marker is touched this often while the run lives
 PROGRESS_SECONDS = 1.0  # run.json is rewritten at most this often between epochs
@@ -76,8 +77,11 @@ class _Progress:
         if not force and now - self.saved_at < PROGRESS_SECONDS:
             return
         elapsed = now - self.started
-        self.record.update(progress=progress, updated=now,
-                           eta_seconds=elapsed / progress * (1 - progress) if progress > 0 else None)
+        self.record.update(
+            progress=progress,
+            updated=now,
+            eta_seconds=elapsed / progress * (1 - progress) if progress > 0 else None,
+        )
         write_record(self.folder, self.record)
         self.saved_at = now
 
@@ -101,8 +105,9 @@ def run_folder(folder: Path | str, threads: int | None = None) -> str:
     if record.get("state") not in ACTIVE:  # cancelled or marked ended while waiting to start
         return str(record.get("state"))
     done = threading.Event()
-    threading.Thread(target=_heartbeat, args=(queue, run_id, done), daemon=True,
-                     name=f"heartbeat-{run_id}").start()
+    threading.Thread(
+        target=_heartbeat, args=(queue, run_id, done), daemon=True, name=f"heartbeat-{run_id}"
+    ).start()
     queue.update(run_id, worker_host=HOST, worker_pid=os.getpid())
     try:
         if StopFile(folder).is_set():
@@ -120,19 +125,32 @@ def _train(folder: Path, record: dict, threads: int | None) -> str:
     from protlab.runs.prep import evaluate_and_save, prepare_run
     from protlab.training.loop import train_model
 
-    record.update(state="running", error=None, progress=0.0, eta_seconds=None, updated=time.time(),
-                  worker={"host": HOST, "pid": os.getpid()})
+    record.update(
+        state="running",
+        error=None,
+        progress=0.0,
+        eta_seconds=None,
+        updated=time.time(),
+        worker={"host": HOST, "pid": os.getpid()},
+    )
     record["timings"]["started"] = record["timings"].get("started") or time.time()
     write_record(folder, record)
     state, error, result, prepared, progress = "finished", None, None, None, None
     try:
         spec = read_spec(folder)
-        config = dataclasses.replace(spec.train_config, batch_events=True,
-                                     num_threads=threads or spec.train_config.num_threads)
+        config = dataclasses.replace(
+            spec.train_config, batch_events=True, num_threads=threads or spec.train_config.num_threads
+        )
         prepared = prepare_run(spec)
         progress = _Progress(folder, record, config.epochs)
-        result = train_model(prepared.model, prepared.sets["train"], prepared.sets["val"], config,
-                             callback=progress, stop=StopFile(folder))
+        result = train_model(
+            prepared.model,
+            prepared.sets["train"],
+            prepared.sets["val"],
+            config,
+            callback=progress,
+            stop=StopFile(folder),
+        )
         state = "stopped" if result.stopped_reason == "stopped" else "finished"
     except TrainingDivergedError as err:
         state, error, result = "failed", str(err), getattr(err, "partial_result", None)
@@ -159,14 +177,20 @@ def _end(folder: Path, record: dict, state: str, error: str | None) -> str:
     timings = record["timings"]
     timings["ended"] = now
     timings["seconds"] = now - (timings.get("started") or now)
-    record.update(state=state, error=error, eta_seconds=0.0, updated=now,
-                  progress=1.0 if state == "finished" else record.get("progress", 0.0))
+    record.update(
+        state=state,
+        error=error,
+        eta_seconds=0.0,
+        updated=now,
+        progress=1.0 if state == "finished" else record.get("progress", 0.0),
+    )
     write_record(folder, record)
     return state
 
 
 def _watch_parent(parent: int) -> None:
     """End this worker (as interrupted) when the server that started it is gone."""
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(1.0)
@@ -176,16 +200,37 @@ def _watch_parent(parent: int) -> None:
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM: stop training where it is (handled like Ctrl-C)."""
+    """SIGTERM: stop training where it is (handled like Ctrl-C), and take no further run."""
+    global _SIGNALLED
+    _SIGNALLED = True
     raise KeyboardInterrupt
 
 
+_SIGNALLED = False  # SIGTERM arrived: the worker ends after recording its current run
+
+
+def serve(threads: int) -> None:
+    """Worker loop (`--serve`): train each run folder named on stdin, answer `done <run_id> <state>`."""
+    answers = os.fdopen(os.dup(1), "w", buffering=1)  # the dispatcher reads these lines ...
+    os.dup2(2, 1)  # ... and anything else printed goes to the worker's log
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        folder = line.strip()
+        if folder:
+            state = run_folder(folder, threads)
+            answers.write(f"done {Path(folder).name} {state}\n")
+            gc.collect()  # give back what the run held before the next one starts
+        if _SIGNALLED:
+            return
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of a local worker process: lower priority, torch threads, then run_folder."""
+    """Entry point of a worker process: lower priority, torch threads, then one run folder or --serve."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m protlab.runs <run folder>", file=sys.stderr)
+        print("usage: python -m protlab.runs <run folder> | --serve", file=sys.stderr)
         return 2
+    serving = args[0] == "--serve"
     threads = int(os.environ.get("PROTLAB_THREADS_PER_RUN") or 1)
     try:
         os.nice(10)  # the web server's page loads go first; training takes the rest of the CPU
@@ -197,9 +242,13 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(threads)
-        run_folder(args[0], threads)
-    except KeyboardInterrupt:  # stopped before run_folder could record it
-        _interrupted(Path(args[0]))
+        if serving:
+            serve(threads)
+        else:
+            run_folder(args[0], threads)
+    except KeyboardInterrupt:  # stopped outside run_folder (starting up, or between two runs)
+        if not serving:
+            _interrupted(Path(args[0]))
     return 0
 
 

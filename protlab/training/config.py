@@ -60,8 +60,10 @@ class TrainConfig:
         """Raise ConfigError naming the first setting outside its range (labels: names a page shows)."""
         check_fields(self, labels)
         if self.mixed_precision and (self.device == "cpu" or not torch.cuda.is_available()):
-            raise ConfigError("mixed_precision needs a CUDA GPU; this machine has none (or device is 'cpu'). "
-                              "Turn mixed precision off.")
+            raise ConfigError(
+                "mixed_precision needs a CUDA GPU; this machine has none (or device is 'cpu'). "
+                "Turn mixed precision off."
+            )
 
     def to_dict(self) -> dict:
         """All settings as a plain JSON-friendly dict."""
@@ -77,4 +79,3 @@ class TrainConfig:
         config = cls(**values)
         config.validate()
         return config
-

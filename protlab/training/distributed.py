@@ -60,8 +60,9 @@ def _env_int(name: str, default: int | None = None) -> int:
     try:
         return int(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ConfigError(f"The environment variable {name} must be an integer (torchrun sets it); "
-                          f"got {raw!r}.") from None
+        raise ConfigError(
+            f"The environment variable {name} must be an integer (torchrun sets it); got {raw!r}."
+        ) from None
 
 
 def init_from_env(device: str = "auto") -> bool:
@@ -74,8 +75,10 @@ def init_from_env(device: str = "auto") -> bool:
     local_rank = _env_int("LOCAL_RANK", 0)
     if resolve_device(device).type == "cuda":
         if local_rank >= torch.cuda.device_count():
-            raise ConfigError(f"LOCAL_RANK is {local_rank} but this machine has {torch.cuda.device_count()} "
-                              "CUDA GPU(s); start at most one process per GPU (--nproc_per_node).")
+            raise ConfigError(
+                f"LOCAL_RANK is {local_rank} but this machine has {torch.cuda.device_count()} "
+                "CUDA GPU(s); start at most one process per GPU (--nproc_per_node)."
+            )
         torch.cuda.set_device(local_rank)
         dist.init_process_group("nccl", device_id=torch.device("cuda", local_rank))
     else:

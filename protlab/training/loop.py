@@ -63,8 +63,10 @@ def _diverged_message(what: str, epoch: int, batch: int, lr: float) -> str:
     where = f"at epoch {epoch}, batch {batch}" if batch else f"at the end of epoch {epoch}"
     if lr > 1e-2:
         return f"{what} {where}: the learning rate {lr:g} is probably too high; try 1e-3."
-    return (f"{what} {where} even though the learning rate is {lr:g}; try a lower learning rate "
-            "(for example 1e-4) or turn gradient clipping on (grad_clip 1.0).")
+    return (
+        f"{what} {where} even though the learning rate is {lr:g}; try a lower learning rate "
+        "(for example 1e-4) or turn gradient clipping on (grad_clip 1.0)."
+    )
 
 
 def evaluate(
@@ -75,8 +77,9 @@ def evaluate(
     return (float("nan") if result.loss is None else result.loss), result.probs, data.labels.copy()
 
 
-def _validate(model: nn.Module, val: TokenizedSet, device: torch.device,
-              batch_size: int) -> tuple[float, dict[str, float]]:
+def _validate(
+    model: nn.Module, val: TokenizedSet, device: torch.device, batch_size: int
+) -> tuple[float, dict[str, float]]:
     """Validation loss and metrics: compute_metrics per protein, or Q3 and per-class scores per residue."""
     if val.residue_labels is not None:
         return evaluate_residues(model, val, device, batch_size)
@@ -109,8 +112,15 @@ def _train_epoch(
             loss = stepper.loss(batch)
             value, rows = global_mean(loss, len(idx))  # the one host sync per batch: NaN check + bookkeeping
             if not math.isfinite(value) or value > EXPLODED_LOSS:
-                what = "The loss became NaN" if math.isnan(value) else (
-                    "The loss became infinite" if math.isinf(value) else f"The loss exploded to {value:.3g}")
+                what = (
+                    "The loss became NaN"
+                    if math.isnan(value)
+                    else (
+                        "The loss became infinite"
+                        if math.isinf(value)
+                        else f"The loss exploded to {value:.3g}"
+                    )
+                )
                 diverged(_diverged_message(what, epoch, i + 1, config.lr))
             stepper.backward(loss, group_size)
         loss_sum += value * rows
@@ -119,8 +129,9 @@ def _train_epoch(
             norm = stepper.step()
             if config.grad_clip > 0 and not stepper.scaler.is_enabled() and not math.isfinite(norm):
                 diverged(_diverged_message("The gradients became infinite", epoch, i + 1, config.lr))
-        if callback is not None and (config.batch_events or (i + 1) % config.batch_event_every == 0
-                                     or i + 1 == n_batches):
+        if callback is not None and (
+            config.batch_events or (i + 1) % config.batch_event_every == 0 or i + 1 == n_batches
+        ):
             callback(BatchEvent(epoch, i + 1, n_batches, value, seen, stepper.lr))
     return loss_sum / max(seen, 1), seen, False
 
@@ -129,9 +140,13 @@ def _check_sets(train: TokenizedSet, val: TokenizedSet) -> None:
     """Both sets must be labelled, non-empty and tokenised with the same vocabulary."""
     for name, data in (("train", train), ("val", val)):
         if len(data) == 0 or not data.has_labels:
-            raise DataFormatError(f"The {name} set must contain labelled sequences (labels 0 or 1); it has none.")
+            raise DataFormatError(
+                f"The {name} set must contain labelled sequences (labels 0 or 1); it has none."
+            )
     if train.vocab_size != val.vocab_size:
-        raise DataFormatError("train and val were tokenised with different vocabularies; tokenise both the same way.")
+        raise DataFormatError(
+            "train and val were tokenised with different vocabularies; tokenise both the same way."
+        )
 
 
 def train_model(
@@ -167,11 +182,20 @@ def _flush_denormal(enabled: bool) -> Iterator[None]:
             torch.set_flush_denormal(False)
 
 
-def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: TrainConfig, device: torch.device,
-         callback: Callable | None, stop: threading.Event | None) -> TrainResult:
+def _fit(
+    model: nn.Module,
+    train: TokenizedSet,
+    val: TokenizedSet,
+    config: TrainConfig,
+    device: torch.device,
+    callback: Callable | None,
+    stop: threading.Event | None,
+) -> TrainResult:
     """The epoch loop of train_model (arguments already validated)."""
     labels = train.labels if train.residue_labels is None else train.residue_labels  # per protein / residue
-    stepper = Stepper(wrap_model(model, device), config, device, labels.astype(np.int64))  # DDP if distributed
+    stepper = Stepper(
+        wrap_model(model, device), config, device, labels.astype(np.int64)
+    )  # DDP if distributed
     history: list[EpochEvent] = []
     best = {"epoch": 0, "loss": math.inf, "state": None}
     started = time.perf_counter()
@@ -179,8 +203,16 @@ def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: Train
     def result(reason: str) -> TrainResult:
         if best["state"] is not None:
             model.load_state_dict(best["state"])
-        return TrainResult(history, best["epoch"], best["loss"], best["state"], reason,
-                           time.perf_counter() - started, str(device), config.to_dict())
+        return TrainResult(
+            history,
+            best["epoch"],
+            best["loss"],
+            best["state"],
+            reason,
+            time.perf_counter() - started,
+            str(device),
+            config.to_dict(),
+        )
 
     def diverged(message: str) -> None:
         err = TrainingDivergedError(message)
@@ -190,15 +222,18 @@ def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: Train
     reason, waited = "finished", 0
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
-        train_loss, seen, stopped = _train_epoch(stepper, train, epoch, callback=callback, stop=stop,
-                                                 diverged=diverged)
+        train_loss, seen, stopped = _train_epoch(
+            stepper, train, epoch, callback=callback, stop=stop, diverged=diverged
+        )
         if stopped:
             if best["state"] is None and seen:
                 best["state"] = _state_copy(model)  # nothing validated yet: keep what was learned so far
             return result("stopped")
         t_train = time.perf_counter() - t0
         val_loss, val_metrics = _validate(model, val, device, config.eval_batch_size)
-        val_loss = broadcast_from_main(val_loss)  # every rank takes the same best/plateau/early-stop decisions
+        val_loss = broadcast_from_main(
+            val_loss
+        )  # every rank takes the same best/plateau/early-stop decisions
         if not math.isfinite(val_loss):
             diverged(_diverged_message("The validation loss became non-finite", epoch, 0, config.lr))
         stepper.end_epoch(val_loss)
@@ -207,9 +242,18 @@ def _fit(model: nn.Module, train: TokenizedSet, val: TokenizedSet, config: Train
             best.update(epoch=epoch, loss=val_loss, state=_state_copy(model))
         waited = 0 if is_best else waited + 1
         seconds = time.perf_counter() - t0
-        event = EpochEvent(epoch, config.epochs, train_loss, val_loss, val_metrics,
-                           stepper.lr, seconds, seen / max(t_train, 1e-9), is_best,
-                           (time.perf_counter() - started) / epoch * (config.epochs - epoch))
+        event = EpochEvent(
+            epoch,
+            config.epochs,
+            train_loss,
+            val_loss,
+            val_metrics,
+            stepper.lr,
+            seconds,
+            seen / max(t_train, 1e-9),
+            is_best,
+            (time.perf_counter() - started) / epoch * (config.epochs - epoch),
+        )
         history.append(event)
         if callback is not None:
             callback(event)
@@ -233,7 +277,9 @@ def overfit_one_batch(model: nn.Module, batch: Batch, steps: int = 200, lr: floa
     return losses
 
 
-def _overfit_steps(model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer, steps: int) -> list[float]:
+def _overfit_steps(
+    model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer, steps: int
+) -> list[float]:
     """Repeat forward/backward/step on the same batch; returns the losses."""
     losses: list[float] = []
     for _ in range(steps):

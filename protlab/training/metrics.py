@@ -23,8 +23,14 @@ def _labels(y: Any, name: str = "y_true") -> np.ndarray:
     if arr.ndim != 1:
         raise ConfigError(f"{name} must be a 1-D list of 0/1 labels; got an array of shape {arr.shape}.")
     if arr.size and (arr.dtype.kind not in "biuf" or not np.isin(arr, (0, 1)).all()):
-        bad = sorted({str(v) for v in arr[~np.isin(arr, (0, 1))][:5]}) if arr.dtype.kind in "biuf" else [arr.dtype]
-        raise ConfigError(f"{name} must contain only 0 (insoluble) and 1 (soluble); got values such as {bad}.")
+        bad = (
+            sorted({str(v) for v in arr[~np.isin(arr, (0, 1))][:5]})
+            if arr.dtype.kind in "biuf"
+            else [arr.dtype]
+        )
+        raise ConfigError(
+            f"{name} must contain only 0 (insoluble) and 1 (soluble); got values such as {bad}."
+        )
     return arr.astype(np.int64)
 
 
@@ -32,9 +38,13 @@ def _probabilities(p: Any, n: int) -> np.ndarray:
     """Validate P(soluble) as a 1-D float array of length n with values in [0, 1]."""
     arr = np.asarray(p, dtype=np.float64)
     if arr.ndim != 1:
-        raise ConfigError(f"p_soluble must be a 1-D list of probabilities; got an array of shape {arr.shape}.")
+        raise ConfigError(
+            f"p_soluble must be a 1-D list of probabilities; got an array of shape {arr.shape}."
+        )
     if arr.size != n:
-        raise ConfigError(f"y_true and p_soluble must have the same length; got {n} labels and {arr.size} probabilities.")
+        raise ConfigError(
+            f"y_true and p_soluble must have the same length; got {n} labels and {arr.size} probabilities."
+        )
     if arr.size and not (np.isfinite(arr).all() and (arr >= 0).all() and (arr <= 1).all()):
         raise ConfigError(
             f"p_soluble must hold probabilities between 0 and 1; got values from {np.nanmin(arr):.4g} to {np.nanmax(arr):.4g}."

@@ -51,7 +51,11 @@ _DEFAULT_MOMENTUM = 0.9  # momentum of 'sgd_momentum' when none is given (TrainC
 
 
 def optimizer_recipe(
-    name: str, *, lr: float, weight_decay: float | None = None, momentum: float | None = None,
+    name: str,
+    *,
+    lr: float,
+    weight_decay: float | None = None,
+    momentum: float | None = None,
     betas: tuple[float, float] | None = None,
 ) -> tuple[str, dict]:
     """The torch.optim class name and keyword arguments for an optimizer name.
@@ -67,8 +71,9 @@ def optimizer_recipe(
     return class_name, {"lr": lr, **{key: given[key] for key in used if given[key] is not None}}
 
 
-def make_optimizer(params: Iterable, name: str, *, fused: bool | None = None,
-                   **settings: object) -> torch.optim.Optimizer:
+def make_optimizer(
+    params: Iterable, name: str, *, fused: bool | None = None, **settings: object
+) -> torch.optim.Optimizer:
     """Build torch.optim.<Class>(params, **kwargs) from optimizer_recipe(name, **settings); fused if given."""
     class_name, kwargs = optimizer_recipe(name, **settings)
     if fused is not None:
@@ -97,8 +102,14 @@ def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimi
         raise ConfigError("The model has no trainable parameters; build a model with at least one layer.")
     # one fused kernel per step when every weight is float32 on the CPU or a CUDA GPU
     fused = all(p.dtype == torch.float32 and p.device.type in ("cpu", "cuda") for p in params)
-    return make_optimizer(params, config.optimizer, lr=config.lr, weight_decay=config.weight_decay,
-                          momentum=config.momentum, fused=fused)
+    return make_optimizer(
+        params,
+        config.optimizer,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        momentum=config.momentum,
+        fused=fused,
+    )
 
 
 def _class_weights(config: TrainConfig, labels: np.ndarray, device: torch.device) -> torch.Tensor | None:
@@ -122,7 +133,8 @@ class Stepper:
         self.plateau = None
         if config.scheduler == "plateau":
             self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience)
+                self.optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience
+            )
         cuda_amp = bool(config.mixed_precision and device.type == "cuda")
         cpu_amp = config.cpu_bf16 and device.type == "cpu" and cpu_bf16_available()
         self.amp = cuda_amp or cpu_amp
@@ -141,8 +153,13 @@ class Stepper:
         with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             logits = model_forward(self.model, batch)  # (B, C), or (B, L, C) from a per-residue model
         # per-residue logits (B*L, C) and labels (B*L,) are flattened; IGNORE_INDEX labels do not count
-        return F.cross_entropy(logits.float().flatten(0, -2), batch.labels.flatten(), weight=self.weights,
-                               label_smoothing=self.config.label_smoothing, ignore_index=IGNORE_INDEX)
+        return F.cross_entropy(
+            logits.float().flatten(0, -2),
+            batch.labels.flatten(),
+            weight=self.weights,
+            label_smoothing=self.config.label_smoothing,
+            ignore_index=IGNORE_INDEX,
+        )
 
     def backward(self, loss: torch.Tensor, group_size: int) -> None:
         """Accumulate this micro-batch's gradient, scaled so a group averages like one big batch."""
@@ -168,4 +185,3 @@ class Stepper:
         """Let ReduceLROnPlateau look at the validation loss."""
         if self.plateau is not None:
             self.plateau.step(val_loss)
-

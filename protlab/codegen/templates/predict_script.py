@@ -64,7 +64,7 @@ def global_features(sequence, names):
         if name == "length":
             values.append(len(sequence))
         elif name.startswith("comp_"):  # share of one residue among the standard ones
-            values.append(standard.count(name[len("comp_"):]) / len(standard))
+            values.append(standard.count(name[len("comp_") :]) / len(standard))
         else:
             values.append(PROTPARAM[name](protparam))
     return values
@@ -74,8 +74,16 @@ def global_features(sequence, names):
 class SolubilityCNN(nn.Module):
     """The notes' 1D-CNN: embedding, Conv1d + ReLU layers, residue mean, linear."""
 
-    def __init__(self, vocab_size, embed_dim, hidden_dim, kernel_size, num_layers,
-                 dropout, num_classes):
+    def __init__(
+        self,
+        vocab_size,
+        embed_dim,
+        hidden_dim,
+        kernel_size,
+        num_layers,
+        dropout,
+        num_classes,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         self.num_layers = num_layers
@@ -100,13 +108,22 @@ class SolubilityCNN(nn.Module):
 class DualInputModel(nn.Module):
     """The notes' dual-input model: a Conv1d branch and a global-feature branch."""
 
-    def __init__(self, vocab_size, embed_dim, hidden_dim, kernel_size, global_dim,
-                 num_classes, feature_names):
+    def __init__(
+        self,
+        vocab_size,
+        embed_dim,
+        hidden_dim,
+        kernel_size,
+        global_dim,
+        num_classes,
+        feature_names,
+    ):
         super().__init__()
         self.feature_names = list(feature_names)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-        self.conv = nn.Conv1d(embed_dim, hidden_dim, kernel_size,
-                              padding=kernel_size // 2)
+        self.conv = nn.Conv1d(
+            embed_dim, hidden_dim, kernel_size, padding=kernel_size // 2
+        )
         self.global_fc = nn.Linear(len(feature_names), global_dim)
         self.classifier = nn.Linear(hidden_dim + global_dim, num_classes)
         # the training set's mean and spread of each feature, saved with the weights
@@ -125,9 +142,21 @@ class DualInputModel(nn.Module):
 class SolubilityNet(nn.Module):
     """Conv1d filters of several widths (motifs) beside standardised statistics."""
 
-    def __init__(self, vocab_size, embed_dim, kernel_sizes, channels, mix_channels,
-                 mix_kernel, terminal_window, use_motifs, use_dipeptides, dropout,
-                 stat_clip, num_classes):
+    def __init__(
+        self,
+        vocab_size,
+        embed_dim,
+        kernel_sizes,
+        channels,
+        mix_channels,
+        mix_kernel,
+        terminal_window,
+        use_motifs,
+        use_dipeptides,
+        dropout,
+        stat_clip,
+        num_classes,
+    ):
         super().__init__()
         self.terminal_window, self.stat_clip = terminal_window, stat_clip
         self.use_motifs, self.use_dipeptides = use_motifs, use_dipeptides
@@ -140,12 +169,14 @@ class SolubilityNet(nn.Module):
         width, self.mix = n_stats, None
         if use_motifs:
             self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-            self.convs = nn.ModuleList(nn.Conv1d(embed_dim, channels, k, padding=k // 2)
-                                       for k in kernel_sizes)
+            self.convs = nn.ModuleList(
+                nn.Conv1d(embed_dim, channels, k, padding=k // 2) for k in kernel_sizes
+            )
             bank = channels * len(kernel_sizes)  # all the filters' outputs together
             if mix_channels:  # a second convolution mixes them
-                self.mix = nn.Conv1d(bank, mix_channels, mix_kernel,
-                                     padding=mix_kernel // 2)
+                self.mix = nn.Conv1d(
+                    bank, mix_channels, mix_kernel, padding=mix_kernel // 2
+                )
             width += 2 * (mix_channels or bank)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(width, num_classes)
@@ -195,8 +226,10 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(members)
 
     def forward(self, tokens, mask, features=None):
-        log_probs = [F.log_softmax(logits_of(m, tokens, mask, features), dim=1)
-                     for m in self.members]  # M x (B, 2)
+        log_probs = [
+            F.log_softmax(logits_of(m, tokens, mask, features), dim=1)
+            for m in self.members
+        ]  # M x (B, 2)
         return torch.logsumexp(torch.stack(log_probs), dim=0) - math.log(len(log_probs))
 
 
@@ -213,11 +246,16 @@ def build(kind, config):
     """The model a checkpoint describes by its kind and settings."""
     if kind == "ensemble":
         return Ensemble([build(m["kind"], m["config"]) for m in config["members"]])
-    classes = {"cnn": SolubilityCNN, "dual": DualInputModel,
-               "solubility_net": SolubilityNet}
+    classes = {
+        "cnn": SolubilityCNN,
+        "dual": DualInputModel,
+        "solubility_net": SolubilityNet,
+    }
     if kind not in classes:
-        raise SystemExit(f"This script knows the model kinds {sorted(classes)} and "
-                         f"'ensemble'; the checkpoint holds a {kind!r} model.")
+        raise SystemExit(
+            f"This script knows the model kinds {sorted(classes)} and "
+            f"'ensemble'; the checkpoint holds a {kind!r} model."
+        )
     return classes[kind](**config)
 
 
@@ -247,7 +285,7 @@ def predict(sequences, batch_size=64):
     p = np.zeros(len(sequences))
     order = np.argsort([len(s) for s in sequences], kind="stable")
     for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
+        rows = order[start : start + batch_size]
         logits = logits_of(model, *inputs([sequences[i] for i in rows]))  # (B, 2)
         p[rows] = F.softmax(logits, dim=1)[:, 1].numpy()
     return p

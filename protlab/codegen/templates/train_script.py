@@ -88,8 +88,10 @@ if SPLIT == "homology":  # clusters of proteins >= IDENTITY identical go to one 
     split = homology_split(sequences, labels, identity=IDENTITY, **fractions)
 else:  # each set keeps the same share of soluble proteins
     split = stratified_split(labels, **fractions)
-print(f"Train: {len(split.train)}, validation: {len(split.val)}, "
-      f"test: {len(split.test)} proteins")
+print(
+    f"Train: {len(split.train)}, validation: {len(split.val)}, "
+    f"test: {len(split.test)} proteins"
+)
 
 # Tokens: 0 is padding, 1-20 the residues in AMINO_ACIDS order; ambiguous letters
 # (X, B, Z, ...) are 21, or padding (0) in the notes' 21-token vocabulary.
@@ -118,7 +120,7 @@ def global_features(sequence, names):
         if name == "length":
             values.append(len(sequence))
         elif name.startswith("comp_"):  # share of one residue among the standard ones
-            values.append(standard.count(name[len("comp_"):]) / len(standard))
+            values.append(standard.count(name[len("comp_") :]) / len(standard))
         else:
             values.append(PROTPARAM[name](protparam))
     return values
@@ -138,14 +140,14 @@ def batch_rows(rows, batch_size, epoch=None):
     rows = np.asarray(rows)
     if epoch is None:  # evaluation: shortest proteins first
         rows = rows[np.argsort(lengths[rows], kind="stable")]
-        return [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
+        return [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
     rng = np.random.default_rng([SEED, epoch])
     rows = rows[rng.permutation(len(rows))]
     batches, chunk_size = [], batch_size * CHUNK_BATCHES
     for start in range(0, len(rows), chunk_size):
-        chunk = rows[start:start + chunk_size]
+        chunk = rows[start : start + chunk_size]
         chunk = chunk[np.argsort(lengths[chunk], kind="stable")]  # little padding
-        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]  # a new order each epoch
 
 
@@ -155,8 +157,8 @@ def make_batch(rows):
     x = torch.zeros(len(rows), width, dtype=torch.int64)  # (B, L) 0 = padding
     mask = torch.zeros(len(rows), width)  # (B, L) 1.0 on residues, 0.0 on padding
     for i, row in enumerate(rows):
-        x[i, :lengths[row]] = torch.from_numpy(tokens[row])
-        mask[i, :lengths[row]] = 1.0
+        x[i, : lengths[row]] = torch.from_numpy(tokens[row])
+        mask[i, : lengths[row]] = 1.0
     batch = {"tokens": x, "mask": mask, "labels": torch.from_numpy(labels[rows])}
     if MODEL == "dual":
         batch["features"] = torch.from_numpy(features[rows])  # (B, F) float32
@@ -167,8 +169,16 @@ def make_batch(rows):
 class SolubilityCNN(nn.Module):
     """The notes' 1D-CNN: embedding, Conv1d + ReLU layers, residue mean, linear."""
 
-    def __init__(self, vocab_size, embed_dim, hidden_dim, kernel_size, num_layers,
-                 dropout, num_classes):
+    def __init__(
+        self,
+        vocab_size,
+        embed_dim,
+        hidden_dim,
+        kernel_size,
+        num_layers,
+        dropout,
+        num_classes,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         self.num_layers = num_layers
@@ -193,13 +203,22 @@ class SolubilityCNN(nn.Module):
 class DualInputModel(nn.Module):
     """The notes' dual-input model: a Conv1d branch and a global-feature branch."""
 
-    def __init__(self, vocab_size, embed_dim, hidden_dim, kernel_size, global_dim,
-                 num_classes, feature_names):
+    def __init__(
+        self,
+        vocab_size,
+        embed_dim,
+        hidden_dim,
+        kernel_size,
+        global_dim,
+        num_classes,
+        feature_names,
+    ):
         super().__init__()
         self.feature_names = list(feature_names)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-        self.conv = nn.Conv1d(embed_dim, hidden_dim, kernel_size,
-                              padding=kernel_size // 2)
+        self.conv = nn.Conv1d(
+            embed_dim, hidden_dim, kernel_size, padding=kernel_size // 2
+        )
         self.global_fc = nn.Linear(len(feature_names), global_dim)
         self.classifier = nn.Linear(hidden_dim + global_dim, num_classes)
         # the training set's mean and spread of each feature, saved with the weights
@@ -244,7 +263,8 @@ optimizer = OPTIMIZER(model.parameters(), **OPTIMIZER_OPTIONS)
 scheduler = None  # "none": a constant learning rate
 if SCHEDULER == "plateau":  # stepped once per epoch with the validation loss
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=PLATEAU_FACTOR, patience=PLATEAU_PATIENCE)
+        optimizer, mode="min", factor=PLATEAU_FACTOR, patience=PLATEAU_PATIENCE
+    )
 
 
 def warmup_lr(step):
@@ -262,8 +282,12 @@ if CLASS_WEIGHTING == "balanced":  # both classes weigh as much in total
 # Mixed precision: float16 (or bfloat16) on a CUDA GPU when asked, and bfloat16 on
 # CPUs with native bfloat16 units (when CPU_BF16)
 cuda_amp = MIXED_PRECISION and device.type == "cuda"
-cpu_amp = CPU_BF16 and device.type == "cpu" and torch.backends.mkldnn.is_available() \
+cpu_amp = (
+    CPU_BF16
+    and device.type == "cpu"
+    and torch.backends.mkldnn.is_available()
     and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+)
 use_amp = cuda_amp or cpu_amp
 half = cuda_amp and not torch.cuda.is_bf16_supported()  # an older GPU: float16
 amp_dtype = torch.float16 if half else torch.bfloat16
@@ -285,11 +309,17 @@ def train_one_epoch(epoch):
         batch = make_batch(rows)
         with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
             logits = forward(batch)  # (B, 2)
-        loss = F.cross_entropy(logits.float(), batch["labels"], weight=class_weight,
-                               label_smoothing=LABEL_SMOOTHING)
+        loss = F.cross_entropy(
+            logits.float(),
+            batch["labels"],
+            weight=class_weight,
+            label_smoothing=LABEL_SMOOTHING,
+        )
         if not math.isfinite(loss.item()) or loss.item() > 1e4:
-            raise RuntimeError(f"The loss became {loss.item():.3g} (epoch {epoch}, "
-                               f"batch {i + 1}): lower the learning rate.")
+            raise RuntimeError(
+                f"The loss became {loss.item():.3g} (epoch {epoch}, "
+                f"batch {i + 1}): lower the learning rate."
+            )
         group_start = i - i % GRAD_ACCUM_STEPS
         group_size = min(GRAD_ACCUM_STEPS, len(batches) - group_start)  # last: shorter
         scaler.scale(loss / group_size).backward()  # the group acts as one big batch
@@ -348,10 +378,19 @@ for epoch in range(1, EPOCHS + 1):
         scheduler.step(val_loss)
     lr = optimizer.param_groups[0]["lr"]
     val = scores(y_val, p_val)
-    history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                    **val, "lr": lr})
-    print(f"Epoch {epoch:3d} | train loss {train_loss:.4f} | val loss {val_loss:.4f} "
-          f"| val AUC {val['auc']:.3f} | lr {lr:.2e}")
+    history.append(
+        {
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            **val,
+            "lr": lr,
+        }
+    )
+    print(
+        f"Epoch {epoch:3d} | train loss {train_loss:.4f} | val loss {val_loss:.4f} "
+        f"| val AUC {val['auc']:.3f} | lr {lr:.2e}"
+    )
     if val_loss < best_loss:  # keep a copy of the best weights so far
         best_loss, waited = val_loss, 0
         best_state = {k: v.cpu().clone() for k, v in model.state_dict().items()}
