@@ -142,7 +142,7 @@ def one_run(
         for link, title in pages:
             page.wait_for_timeout(300)  # let the previous page settle, as a person would
             t0 = time.perf_counter()
-            page.locator('[data-testid="stSidebarNav"] a', has_text=link).first.click()
+            page.locator('[data-testid="stSidebar"] a', has_text=link).first.click()
             heading(page, title).wait_for(state="visible", timeout=60_000)
             switches.append(time.perf_counter() - t0)
         return cold, switches
