@@ -1,4 +1,5 @@
-"""App latency: `streamlit run app.py` to the home page painted, and sidebar page switches, in headless Chromium.
+"""App latency: `streamlit run app.py` to the home page painted, and sidebar page switches,
+in headless Chromium.
 
 Every run starts a fresh server on a free port, times (a) launching the
 server process until the home page heading is visible in the browser and
@@ -190,7 +191,8 @@ def main() -> None:
         print(
             f"{name:8s} start->home painted: median {median(cold[name]):.2f} s (runs: "
             f"{', '.join(f'{c:.2f}' for c in cold[name])}); page switch: first visit median "
-            f"{median(first[name]):.3f} s (max {max(first[name]):.3f}), warm median {median(warm[name]):.3f} s "
+            f"{median(first[name]):.3f} s (max {max(first[name]):.3f}), "
+            f"warm median {median(warm[name]):.3f} s "
             f"(max {max(warm[name]):.3f}) over {len(warm[name])} switches"
         )
     print(

@@ -77,7 +77,8 @@ def main() -> None:
     wall_rates = {name: residues / median(t) for name, t in wall.items()}
     base, wall_base = rates["notes_loop"], wall_rates["notes_loop"]
     print(
-        "# rates per CPU-second (one thread: waiting for a busy core is not counted); wall-clock ratio in brackets"
+        "# rates per CPU-second (one thread: waiting for a busy core is not counted); "
+        "wall-clock ratio in brackets"
     )
     for name, rate in rates.items():
         print(

@@ -72,7 +72,9 @@ def paired(
 
 
 def report(name: str, ours: list[float], cpu: list[float], theirs: list[float], unit: str = "ms") -> float:
-    """Print p50/p95 (wall), the CPU-time p50 and the ratio to the notes' way; returns our wall p50 in `unit`."""
+    """Print p50/p95 (wall), the CPU-time p50 and the ratio to the notes' way;
+    returns our wall p50 in `unit`.
+    """
     scale = 1000.0 if unit == "ms" else 1.0
     p50, p95 = float(np.percentile(ours, 50)) * scale, float(np.percentile(ours, 95)) * scale
     cpu50 = float(np.percentile(cpu, 50)) * scale
@@ -125,7 +127,8 @@ def main() -> None:
         attr_p50 = float(np.percentile(attr, 50)) * 1000
         print(
             f"{'one attribution map (' + str(len(single)) + ' aa)':34s} p50 {attr_p50:9.2f} ms  p95 "
-            f"{float(np.percentile(attr, 95)) * 1000:9.2f} ms  CPU p50 {float(np.percentile(attr_cpu, 50)) * 1000:9.2f} ms"
+            f"{float(np.percentile(attr, 95)) * 1000:9.2f} ms  CPU p50 "
+            f"{float(np.percentile(attr_cpu, 50)) * 1000:9.2f} ms"
         )
         print(result_line("single_p50_ms", one))
         print(result_line(f"batch{n_batch}_seconds", many, 3))

@@ -41,7 +41,9 @@ def maxrss_mb() -> float:
 
 
 def timed_median(fn: Callable[[], object], repeats: int) -> float:
-    """Median CPU seconds of `repeats` calls of fn (after one warm-up call); one thread, so load does not count."""
+    """Median CPU seconds of `repeats` calls of fn (after one warm-up call);
+    one thread, so load does not count.
+    """
     fn()
     times = []
     for _ in range(repeats):
@@ -52,7 +54,9 @@ def timed_median(fn: Callable[[], object], repeats: int) -> float:
 
 
 def traced_peak_mb(fn: Callable[[], object]) -> float:
-    """Peak of Python/NumPy allocations (tracemalloc) during one call of fn, above what was live before, MiB."""
+    """Peak of Python/NumPy allocations (tracemalloc) during one call of fn,
+    above what was live before, MiB.
+    """
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     fn()
@@ -167,8 +171,9 @@ def main() -> None:
         row["data_rss_mb"] = row["rss_data_mb"] - row["rss_base_mb"] + row["string_mb"]
         rows.append(row)
         print(
-            f"{row['n']:>8,} {row['residues']:>11,} {row['string_mb']:>10.1f} {row['tokenise_res_per_s']:>10.3g} "
-            f"{row['tokenise_peak_mb']:>11.1f} {row['batching_res_per_s']:>10.3g} {row['batching_peak_mb']:>11.1f} "
+            f"{row['n']:>8,} {row['residues']:>11,} {row['string_mb']:>10.1f} "
+            f"{row['tokenise_res_per_s']:>10.3g} {row['tokenise_peak_mb']:>11.1f} "
+            f"{row['batching_res_per_s']:>10.3g} {row['batching_peak_mb']:>11.1f} "
             f"{row['data_rss_mb']:>12.1f} {row['train_res_per_s']:>9.0f} {row['predict_seq_per_s']:>10.0f} "
             f"{row['maxrss_mb']:>9.0f}",
             flush=True,
@@ -176,7 +181,8 @@ def main() -> None:
     first, last = rows[0], rows[-1]
     print("# data RSS +MB: sequence strings plus the resident-set growth while tokenising and batching them")
     print(
-        f"largest/smallest throughput: tokenise {last['tokenise_res_per_s'] / first['tokenise_res_per_s']:.2f}, "
+        "largest/smallest throughput: tokenise "
+        f"{last['tokenise_res_per_s'] / first['tokenise_res_per_s']:.2f}, "
         f"batching {last['batching_res_per_s'] / first['batching_res_per_s']:.2f}, "
         f"train {last['train_res_per_s'] / first['train_res_per_s']:.2f}, "
         f"predict {last['predict_seq_per_s'] / first['predict_seq_per_s']:.2f}"

@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
         f"{REFERENCE_MAX_LEN}), pads to {n * REFERENCE_MAX_LEN:,} positions; {repeats} interleaved repeats"
     )
     print(
-        f"# protlab arithmetic: {protlab_precision(args.device, args.fp32)}; reference: fp32 (as in the notes)"
+        f"# protlab arithmetic: {protlab_precision(args.device, args.fp32)}; "
+        "reference: fp32 (as in the notes)"
     )
     fns = {
         "reference": lambda: run_reference_epoch(sequences, labels, seed=0, device=args.device),
@@ -156,7 +157,8 @@ def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
         ref_rate = useful_reference * flops / median(t["reference"]) / 1e9
         pl_rate = useful_protlab * flops / median(t["protlab"]) / 1e9
         print(
-            f"useful conv FLOP rate ({clock} time): reference {ref_rate:.1f} GFLOP/s ({100 * ref_rate / peak_g:.0f}% "
+            f"useful conv FLOP rate ({clock} time): reference {ref_rate:.1f} GFLOP/s "
+            f"({100 * ref_rate / peak_g:.0f}% "
             f"of peak), protlab {pl_rate:.1f} GFLOP/s ({100 * pl_rate / peak_g:.0f}% of peak)"
         )
     print(

@@ -142,8 +142,8 @@ def controls() -> tuple[int, int, bool]:
     softmax = c3.checkbox("Softmax at the output", value=False, key="bn_softmax")
     explain(
         "20 inputs = the fraction of each amino acid in a protein. Softmax turns the outputs into "
-        "probabilities that add up to 1; leave it off when training with nn.CrossEntropyLoss, which applies it "
-        "itself."
+        "probabilities that add up to 1; leave it off when training with nn.CrossEntropyLoss, "
+        "which applies it itself."
     )
     with st.expander("Quick fill: replace the stack with N identical layers"):
         q1, q2, q3, q4 = st.columns([1, 1, 1, 1])
@@ -245,8 +245,8 @@ def render_network(config: MLPConfig) -> None:
         labels = {key: shown for shown, key in ACTIVATION_NAMES.items()}
         st.plotly_chart(activation_figure(activation_curves(names), labels), key="bn_activations")
         explain(
-            "The slope (derivative) is what backpropagation multiplies by. Where it is near 0, as for Sigmoid "
-            "and Tanh far from zero, learning signals fade: the 'vanishing gradient'."
+            "The slope (derivative) is what backpropagation multiplies by. Where it is near 0, "
+            "as for Sigmoid and Tanh far from zero, learning signals fade: the 'vanishing gradient'."
         )
     pytorch_panel(sequential_code(config), title="Show me the PyTorch (nn.Sequential)")
     pytorch_panel(module_code(config), title="Show me the PyTorch (an nn.Module class)")

@@ -118,9 +118,10 @@ def single_sequence_section() -> None:
             unsafe_allow_html=True,
         )
         st.warning(
-            f"The highlighted letters ({', '.join(sorted(set(AMBIGUOUS_LETTERS) & set(sequence)))}) do not name one "
-            f"amino acid (X means 'any', B means 'D or N', ...). They are kept, not dropped: each becomes the "
-            f"unknown token {UNKNOWN_INDEX} and an all-zero one-hot row.",
+            f"The highlighted letters ({', '.join(sorted(set(AMBIGUOUS_LETTERS) & set(sequence)))}) "
+            "do not name one amino acid (X means 'any', B means 'D or N', ...). "
+            f"They are kept, not dropped: each becomes the unknown token {UNKNOWN_INDEX} "
+            "and an all-zero one-hot row.",
             icon=":material/warning:",
         )
 
@@ -135,10 +136,11 @@ def single_sequence_section() -> None:
     with right:
         if sequence == NOTES_EXAMPLE:
             st.info(
-                f"**A small slip in the notes.** For {NOTES_EXAMPLE} the notes print {NOTES_PRINTED}, but their "
-                f"own code gives **{indices}**. Check it yourself: count along the alphabet "
-                f"{' '.join(AMINO_ACIDS)}. V is the 18th letter and P the 13th, so V → 18 and P → 13. Running the "
-                "notes' code (see *Show me the PyTorch* below) prints exactly the numbers in this table.",
+                f"**A small slip in the notes.** For {NOTES_EXAMPLE} the notes print {NOTES_PRINTED}, "
+                f"but their own code gives **{indices}**. Check it yourself: count along the alphabet "
+                f"{' '.join(AMINO_ACIDS)}. V is the 18th letter and P the 13th, so V → 18 and P → 13. "
+                "Running the notes' code (see *Show me the PyTorch* below) "
+                "prints exactly the numbers in this table.",
                 icon=":material/search:",
             )
         st.markdown("**The shape after each step**")

@@ -46,8 +46,8 @@ def read_settings():
             key="gd_optimizers",
         )
         explain(
-            "SGD steps straight downhill. Momentum keeps part of its previous step, like a ball rolling. Adam "
-            "scales each parameter's step by how large its recent gradients were."
+            "SGD steps straight downhill. Momentum keeps part of its previous step, like a ball rolling. "
+            "Adam scales each parameter's step by how large its recent gradients were."
         )
     with right:
         c1, c2 = st.columns(2)
@@ -149,21 +149,22 @@ def landscape_tab() -> None:
     for path in paths:
         if path.diverged:
             st.warning(
-                f"**{path.spec.label} diverged:** the learning rate is too large for this surface, so every step "
-                f"overshoots the valley by more than the last and {path.diverged_reason}. Its path is stopped and "
-                f"marked on the charts. Lower the learning rate (try {path.spec.lr / 10:g}) and press Reset.",
+                f"**{path.spec.label} diverged:** the learning rate is too large for this surface, "
+                f"so every step overshoots the valley by more than the last and {path.diverged_reason}. "
+                "Its path is stopped and marked on the charts. "
+                f"Lower the learning rate (try {path.spec.lr / 10:g}) and press Reset.",
                 icon=":material/error:",
             )
         elif path.left_domain_at() is not None:
             st.info(
-                f"{path.spec.label} left the plotted area at step {path.left_domain_at()} (marked ▲); the map "
-                "stays on the interesting region.",
+                f"{path.spec.label} left the plotted area at step {path.left_domain_at()} (marked ▲); "
+                "the map stays on the interesting region.",
                 icon=":material/open_in_new:",
             )
     st.plotly_chart(contour_figure(surface, paths), key="gd_contour")
     explain(
-        "Each contour line joins points of equal loss, like height lines on a hiking map; darker means lower. "
-        "Circles mark the starts, squares the current points, gold stars the minima."
+        "Each contour line joins points of equal loss, like height lines on a hiking map; "
+        "darker means lower. Circles mark the starts, squares the current points, gold stars the minima."
     )
     log_scale = st.checkbox("Log scale for the loss", value=False, key="gd_log")
     st.plotly_chart(loss_figure(paths, log_scale=log_scale), key="gd_loss")
@@ -210,8 +211,8 @@ def autograd_tab() -> None:
                 key="ag_poly_table",
             )
             explain(
-                "By hand: the derivative of x² is 2x and of 3x is 3, so each x gets 2x + 3. Autograd never saw "
-                "that formula; it worked it out from the operations."
+                "By hand: the derivative of x² is 2x and of 3x is 3, so each x gets 2x + 3. "
+                "Autograd never saw that formula; it worked it out from the operations."
             )
             pytorch_panel(polynomial_code(poly.x), title="Show me the PyTorch (x² + 3x)")
 

@@ -54,9 +54,10 @@ def render() -> None:
     """Draw the welcome text and the lesson map."""
     st.title(":material/genetics: ProtLab")
     st.markdown(
-        "**A hands-on lab for protein machine learning.** You bring the biology; ProtLab shows, one step at a "
-        "time, how a computer turns an amino-acid sequence into numbers, learns from thousands of measured "
-        "proteins, and finally predicts whether a new protein will stay soluble when expressed in *E. coli*."
+        "**A hands-on lab for protein machine learning.** You bring the biology; ProtLab shows, "
+        "one step at a time, how a computer turns an amino-acid sequence into numbers, "
+        "learns from thousands of measured proteins, "
+        "and finally predicts whether a new protein will stay soluble when expressed in *E. coli*."
     )
     st.markdown(
         "Everything here is real: the models are PyTorch networks, the data are 6,942 proteins with measured "

@@ -85,7 +85,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _read_records(text_or_path: str) -> tuple[list, bool]:
-    """Cleaned records from a file path the user gave, or from the argument as one sequence; (records, is_file)."""
+    """Cleaned records from a file path the user gave, or from the argument as one sequence;
+    (records, is_file).
+    """
     from protlab.data import clean_sequence, parse_sequences
 
     path = Path(text_or_path)
@@ -250,7 +252,8 @@ def _train_run(args: argparse.Namespace) -> None:
     prepared = prepare_run(spec)
     split = prepared.split
     print(
-        f"Split ({split.method}): {len(split.train)} train, {len(split.val)} validation, {len(split.test)} test."
+        f"Split ({split.method}): {len(split.train)} train, {len(split.val)} validation, "
+        f"{len(split.test)} test."
     )
     result = train_model(
         prepared.model, prepared.sets["train"], prepared.sets["val"], config, callback=_epoch_line

@@ -169,7 +169,8 @@ class Predictor:
         IntRange(1, min(50, length)).check(window, "window")
         if length > MAX_OCCLUSION_LENGTH:
             raise ConfigError(
-                f"Occlusion is limited to sequences of up to {MAX_OCCLUSION_LENGTH} residues; this one has {length}."
+                f"Occlusion is limited to sequences of up to {MAX_OCCLUSION_LENGTH} residues; "
+                f"this one has {length}."
             )
         filler = UNKNOWN_INDEX if self.vocab_size == VOCAB_SIZE else PAD_INDEX
         starts = np.arange(length - window + 1)

@@ -114,7 +114,8 @@ def train_tiny_run(
     stop_after_first_epoch: bool = False,
     wait: bool = True,
 ) -> str:
-    """Submit a real tiny run (`rows` bundled proteins, a 4-wide CNN) for owner; wait for its end unless told not.
+    """Submit a real tiny run (`rows` bundled proteins, a 4-wide CNN) for owner;
+    wait for its end unless told not.
 
     With stop_after_first_epoch the run is stopped once it has a best epoch: it ends 'stopped', with weights.
     """

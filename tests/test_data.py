@@ -1,4 +1,6 @@
-"""Validating labelled data: dropped rows and reasons, de-duplication, refusals, the report, limits, fuzzing."""
+"""Validating labelled data: dropped rows and reasons, de-duplication, refusals, the report,
+limits, fuzzing.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Tests for protlab.training.distributed: DDP over 2 CPU processes (gloo) against one process on the same batches."""
+"""Tests for protlab.training.distributed: DDP over 2 CPU processes (gloo) against one process
+on the same batches.
+"""
 
 from __future__ import annotations
 

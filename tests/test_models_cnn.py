@@ -1,4 +1,6 @@
-"""SolubilityCNN against the notes' own ProteinSolubilityClassifier, padding exactness and the overfit check."""
+"""SolubilityCNN against the notes' own ProteinSolubilityClassifier, padding exactness
+and the overfit check.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Recipes: the notes' settings, the homology-aware split, threshold, training end to end, the shipped model."""
+"""Recipes: the notes' settings, the homology-aware split, threshold, training end to end,
+the shipped model.
+"""
 
 from __future__ import annotations
 

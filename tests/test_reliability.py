@@ -219,7 +219,8 @@ SEQUENCE_CASES: dict[str, tuple[str, Accepted | Refused]] = {
         "MVLSPADKTN\n" * 500_000,
         Refused(
             InvalidSequenceError,
-            "The pasted text is about 5.5 MB (5,500,000 characters); the limit is 2 MB (2,000,000 characters). "
+            "The pasted text is about 5.5 MB (5,500,000 characters); "
+            "the limit is 2 MB (2,000,000 characters). "
             "Paste fewer or shorter sequences, or upload them as a file.",
         ),
     ),
@@ -292,7 +293,8 @@ FILE_CASES: dict[str, tuple[bytes, Loaded | Refused]] = {
         _table(GOOD, header=None).encode(),
         Refused(
             DataFormatError,
-            "The file has no header row: its first row already looks like data (a protein sequence and a label). "
+            "The file has no header row: its first row already looks like data "
+            "(a protein sequence and a label). "
             "Add a header line such as 'sequence,label' as the first line of the file.",
         ),
     ),
@@ -300,9 +302,11 @@ FILE_CASES: dict[str, tuple[bytes, Loaded | Refused]] = {
         _table(GOOD, header="prot_seq,value").encode(),
         Refused(
             DataFormatError,
-            "The file needs a sequence column and a label column; the columns found are: 'prot_seq', 'value'. "
-            "Name the sequence column one of sequence, seq, fasta, aa_sequence, protein, protein_sequence, sequences "
-            "and the label column one of label, solubility, soluble, target, class, y, labels (case does not matter).",
+            "The file needs a sequence column and a label column; "
+            "the columns found are: 'prot_seq', 'value'. "
+            "Name the sequence column one of sequence, seq, fasta, aa_sequence, protein, protein_sequence, "
+            "sequences and the label column one of label, solubility, soluble, target, class, y, labels "
+            "(case does not matter).",
         ),
     ),
     "extra columns": (
@@ -336,7 +340,8 @@ FILE_CASES: dict[str, tuple[bytes, Loaded | Refused]] = {
         b"PK\x03\x04\x14\x00\x06\x00" + bytes(200),
         Refused(
             DataFormatError,
-            "The file 'upload.csv' seems to be a ZIP archive (an Excel .xlsx workbook is one), not a text table. "
+            "The file 'upload.csv' seems to be a ZIP archive (an Excel .xlsx workbook is one), "
+            "not a text table. "
             "Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.",
         ),
     ),
@@ -344,8 +349,9 @@ FILE_CASES: dict[str, tuple[bytes, Loaded | Refused]] = {
         b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(200),
         Refused(
             DataFormatError,
-            "The file 'upload.csv' seems to be an old-style Excel .xls (or other Microsoft Office) file, not a text "
-            "table. Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.",
+            "The file 'upload.csv' seems to be an old-style Excel .xls (or other Microsoft Office) file, "
+            "not a text table. "
+            "Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.",
         ),
     ),
     "PNG renamed .csv": (
@@ -536,9 +542,9 @@ CHECKPOINT_CASES = {
     "zip header then garbage": (lambda tmp: b"PK\x03\x04" + bytes(500), DAMAGED),
     "another architecture": (
         lambda tmp: _other_architecture(tmp),
-        "The uploaded file has weights that do not match its declared architecture (missing: embedding.weight, "
-        "conv1.weight, conv1.bias, conv2.weight ...; unexpected: net.0.weight, net.0.bias, net.2.weight, "
-        "net.2.bias).",
+        "The uploaded file has weights that do not match its declared architecture "
+        "(missing: embedding.weight, conv1.weight, conv1.bias, conv2.weight ...; "
+        "unexpected: net.0.weight, net.0.bias, net.2.weight, net.2.bias).",
     ),
     "bare state_dict of another model": (
         lambda tmp: _bare_state_dict(),
@@ -708,7 +714,7 @@ def test_every_truncation_of_a_checkpoint_is_refused_cleanly(tmp_path) -> None:
             load_checkpoint(data[:cut])
 
 
-# ---------------------------------------------------------------- no user text reaches code, a shell or a path
+# --------------------------------------------------------------- no user text reaches code, a shell or a path
 FORBIDDEN_CALLS = {
     "eval",
     "exec",
@@ -742,8 +748,9 @@ def test_no_eval_exec_shell_or_pickle_in_the_product() -> None:
         for node, name in _calls(path)
         if name in FORBIDDEN_CALLS
     ]
-    # the model registry imports protlab/models/<kind>.py only for kinds matching [a-z][a-z0-9_]* that exist on disk;
-    # the local run executor starts [python, -m, protlab.runs, <generated run folder>] (an argument list, no shell)
+    # the model registry imports protlab/models/<kind>.py only for kinds matching [a-z][a-z0-9_]*
+    # that exist on disk; the local run executor starts
+    # [python, -m, protlab.runs, <generated run folder>] (an argument list, no shell)
     allowed = {"protlab/models/__init__.py", "protlab/runs/executors.py"}
     assert [o for o in offenders if o.split(":")[0] not in allowed] == []
 

@@ -1,4 +1,6 @@
-"""Tests for protlab.runs.prep: a spec becomes split, tokenised data and a model; a result becomes a checkpoint."""
+"""Tests for protlab.runs.prep: a spec becomes split, tokenised data and a model;
+a result becomes a checkpoint.
+"""
 
 from __future__ import annotations
 

@@ -164,7 +164,10 @@ def linear_check_code(n: int, seed: int) -> str:
                 "",
                 f"g = torch.Generator().manual_seed({int(seed)})",
                 f"x = torch.randn({int(n)}, generator=g, dtype=torch.float64)  # (n,) inputs",
-                f"y = 3.0 * x + 1.0 + 0.5 * torch.randn({int(n)}, generator=g, dtype=torch.float64)  # (n,) targets",
+                (
+                    f"y = 3.0 * x + 1.0 + 0.5 * torch.randn({int(n)}, generator=g, dtype=torch.float64)"
+                    "  # (n,) targets"
+                ),
                 "W = torch.randn(1, generator=g, dtype=torch.float64).requires_grad_()",
                 "b = torch.zeros(1, dtype=torch.float64, requires_grad=True)",
                 "loss = ((W * x + b - y) ** 2).mean()",

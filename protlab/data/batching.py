@@ -1,4 +1,6 @@
-"""Tokenise a data set once, then cut it into length-bucketed, padded batches without Python loops per residue."""
+"""Tokenise a data set once, then cut it into length-bucketed, padded batches
+without Python loops per residue.
+"""
 
 from __future__ import annotations
 
@@ -323,7 +325,9 @@ def sorted_batch_indices(
 def length_bucketed_batches(
     data: TokenizedSet, *, batch_size: int, shuffle: bool, seed: int = 0, epoch: int = 0
 ) -> Iterator[Batch]:
-    """Yield padded batches of similar-length sequences; shuffled reproducibly per (seed, epoch) when asked."""
+    """Yield padded batches of similar-length sequences;
+    shuffled reproducibly per (seed, epoch) when asked.
+    """
     for idx in batch_indices(data, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch):
         yield make_batch(data, idx)
 
@@ -338,5 +342,7 @@ def padding_efficiency(
 
 
 def fixed_padding_efficiency(data: TokenizedSet, pad_to: int) -> float:
-    """Real residues per position when every sequence is padded (or truncated) to `pad_to`, as in the notes."""
+    """Real residues per position when every sequence is padded (or truncated) to `pad_to`,
+    as in the notes.
+    """
     return float(np.minimum(data.lengths, pad_to).sum()) / (len(data) * pad_to)

@@ -15,7 +15,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Union
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ CLEAN_SEQUENCE = re.compile(f"[{AMINO_ACIDS}{AMBIGUOUS_LETTERS}]+")  # an alread
 
 _KEY_VALUE = re.compile(r"(?:^|[\s|;])(?:label|solubility|soluble|class|target|y)\s*[=:]\s*([^\s|;]+)", re.I)
 
-Source = Union[str, Path, bytes, bytearray, IO[bytes], IO[str]]  # a path, raw bytes or a file-like object
+Source = str | Path | bytes | bytearray | IO[bytes] | IO[str]  # a path, raw bytes or a file-like object
 
 _MAGIC = (
     (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)"),
@@ -135,7 +135,9 @@ def sniff_separator(text: str) -> tuple[str, str]:
 
 
 def parse_labels(text: pd.Series) -> np.ndarray:
-    """Map label spellings (and the numbers 0 and 1) to 0/1; -1 where missing or not recognised.  # (N,) int64"""
+    """Map label spellings (and the numbers 0 and 1) to 0/1;
+    -1 where missing or not recognised.  # (N,) int64
+    """
     text = text.str.strip()
     mapped = text.str.lower().map(LABEL_SPELLINGS)
     numeric = pd.to_numeric(text, errors="coerce")

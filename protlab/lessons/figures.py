@@ -173,7 +173,9 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], grid: i
             ncontours=25,
             line=dict(width=0.5),
             colorbar=dict(title=dict(text=bar_title, side="right"), thickness=14),
-            hovertemplate=f"{surface.axis_labels[0]}: %{{x:.2f}}<br>{surface.axis_labels[1]}: %{{y:.2f}}<extra></extra>",
+            hovertemplate=(
+                f"{surface.axis_labels[0]}: %{{x:.2f}}<br>{surface.axis_labels[1]}: %{{y:.2f}}<extra></extra>"
+            ),
             name="loss",
         )
     )

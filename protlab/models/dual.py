@@ -1,4 +1,6 @@
-"""The notes' dual-input model: a sequence branch and a global-feature branch, joined before the classifier."""
+"""The notes' dual-input model: a sequence branch and a global-feature branch,
+joined before the classifier.
+"""
 
 from __future__ import annotations
 
@@ -58,14 +60,17 @@ class DualInputConfig:
         unknown = [n for n in names if n not in FEATURE_COLUMNS]
         if unknown:
             raise ConfigError(
-                f"feature_names contains unknown features {unknown}; allowed names are {list(FEATURE_COLUMNS)}."
+                f"feature_names contains unknown features {unknown}; "
+                f"allowed names are {list(FEATURE_COLUMNS)}."
             )
         if len(set(names)) != len(names):
             raise ConfigError(f"feature_names must not repeat a feature; got {list(names)}.")
 
 
 class DualInputModel(nn.Module):
-    """Embedding -> Conv1d -> ReLU -> masked mean, plus standardised features -> Linear -> ReLU; concat -> Linear."""
+    """Embedding -> Conv1d -> ReLU -> masked mean, plus standardised features -> Linear -> ReLU;
+    concat -> Linear.
+    """
 
     uses_features = True
 
@@ -83,7 +88,8 @@ class DualInputModel(nn.Module):
         self.global_fc = nn.Linear(n_features, c.global_dim)
         self.classifier = nn.Linear(c.hidden_dim + c.global_dim, c.num_classes)
         # raw features (molecular weight in Da, pI, ...) are standardised inside the model, so a checkpoint
-        # carries its own scaling; the defaults (0, 1) leave features unchanged until set_feature_stats is called
+        # carries its own scaling; the defaults (0, 1) leave features unchanged until set_feature_stats
+        # is called
         self.register_buffer("feature_mean", torch.zeros(n_features))  # (F,) float32
         self.register_buffer("feature_std", torch.ones(n_features))  # (F,) float32
 

@@ -28,12 +28,14 @@ class EnsembleConfig:
         """Raise ConfigError unless members is a list of 1..MAX_MEMBERS {"kind", "config"} dicts."""
         if not isinstance(self.members, list) or not 1 <= len(self.members) <= MAX_MEMBERS:
             raise ConfigError(
-                f"members must be a list of 1 to {MAX_MEMBERS} member descriptions; got {self.members!r:.200}."
+                f"members must be a list of 1 to {MAX_MEMBERS} member descriptions; "
+                f"got {self.members!r:.200}."
             )
         for i, member in enumerate(self.members, start=1):
             if not isinstance(member, dict) or set(member) != {"kind", "config"}:
                 raise ConfigError(
-                    f"Ensemble member {i} must be a dict with exactly the keys 'kind' and 'config'; got {member!r:.200}."
+                    f"Ensemble member {i} must be a dict with exactly the keys 'kind' and 'config'; "
+                    f"got {member!r:.200}."
                 )
 
 
@@ -86,7 +88,9 @@ class EnsembleModel(nn.Module):
                 member.fit_training_rows(train)
 
     def forward(self, tokens: torch.Tensor, *inputs: torch.Tensor | None) -> torch.Tensor:
-        """forward(tokens, mask) or, when uses_features, forward(tokens, features, mask) -> (B, C) log-probs."""
+        """forward(tokens, mask) or, when uses_features, forward(tokens, features, mask)
+        -> (B, C) log-probs.
+        """
         features, mask = (inputs + (None, None))[:2] if self.uses_features else (None, (inputs + (None,))[0])
         log_probs = []
         for member in self.members:

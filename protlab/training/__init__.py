@@ -1,4 +1,6 @@
-"""The training engine: settings, optimizer step, events, loop, metrics, device choice and multi-process runs."""
+"""The training engine: settings, optimizer step, events, loop, metrics, device choice
+and multi-process runs.
+"""
 
 from __future__ import annotations
 

@@ -66,7 +66,9 @@ def _env_int(name: str, default: int | None = None) -> int:
 
 
 def init_from_env(device: str = "auto") -> bool:
-    """Join the process group torchrun describes (nccl on CUDA, gloo on CPU); False, doing nothing, without it."""
+    """Join the process group torchrun describes (nccl on CUDA, gloo on CPU);
+    False, doing nothing, without it.
+    """
     if is_distributed():
         return True
     if not launched_by_torchrun():
@@ -139,14 +141,18 @@ class _DDP(DistributedDataParallel):
 
 
 def wrap_model(model: nn.Module, device: torch.device) -> nn.Module:
-    """Wrap in DistributedDataParallel when distributed (weights broadcast from rank 0); else the model itself."""
+    """Wrap in DistributedDataParallel when distributed (weights broadcast from rank 0);
+    else the model itself.
+    """
     if not is_distributed():
         return model
     return _DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
 
 
 def sync_gradients(model: nn.Module, sync: bool) -> contextlib.AbstractContextManager:
-    """Context for one forward + backward: skip DDP's all-reduce when `sync` is False (mid accumulation group)."""
+    """Context for one forward + backward: skip DDP's all-reduce when `sync` is False
+    (mid accumulation group).
+    """
     if sync or not isinstance(model, DistributedDataParallel):
         return contextlib.nullcontext()
     return model.no_sync()

@@ -45,7 +45,9 @@ class BatchEvent:
 
 @dataclass
 class TrainResult:
-    """The outcome of train_model: history, best epoch and the best weights (already loaded into the model)."""
+    """The outcome of train_model: history, best epoch and the best weights
+    (already loaded into the model).
+    """
 
     history: list[EpochEvent]  # one event per finished epoch
     best_epoch: int  # epoch with the lowest validation loss (0: no epoch finished)

@@ -1,7 +1,8 @@
-"""The training engine: forward, loss, backward, clip, step; validation, scheduling, early stopping; UI via callbacks.
+"""The training engine: forward, loss, backward, clip, step; validation, scheduling, early stopping;
+UI via callbacks.
 
-Settings live in protlab.training.config, the optimizer step in protlab.training.step and the reported events in
-protlab.training.events; their public names are importable from here too.
+Settings live in protlab.training.config, the optimizer step in protlab.training.step and the
+reported events in protlab.training.events; their public names are importable from here too.
 """
 
 from __future__ import annotations
@@ -158,7 +159,9 @@ def train_model(
     callback: Callable[[EpochEvent | BatchEvent], None] | None = None,
     stop: threading.Event | None = None,
 ) -> TrainResult:
-    """Train `model` on `train`, validate on `val` each epoch, keep and restore the best weights by val loss."""
+    """Train `model` on `train`, validate on `val` each epoch,
+    keep and restore the best weights by val loss.
+    """
     config.validate()
     _check_sets(train, val)
     if config.num_threads:

@@ -47,7 +47,8 @@ def _probabilities(p: Any, n: int) -> np.ndarray:
         )
     if arr.size and not (np.isfinite(arr).all() and (arr >= 0).all() and (arr <= 1).all()):
         raise ConfigError(
-            f"p_soluble must hold probabilities between 0 and 1; got values from {np.nanmin(arr):.4g} to {np.nanmax(arr):.4g}."
+            "p_soluble must hold probabilities between 0 and 1; "
+            f"got values from {np.nanmin(arr):.4g} to {np.nanmax(arr):.4g}."
         )
     return arr
 
@@ -66,7 +67,9 @@ def confusion(y_true: Any, p_soluble: Any, threshold: float = 0.5) -> np.ndarray
 
 
 def mcc_from_counts(tp: int, tn: int, fp: int, fn: int) -> float:
-    """Matthews correlation (TP*TN - FP*FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN)); 0 if the denominator is 0."""
+    """Matthews correlation (TP*TN - FP*FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN));
+    0 if the denominator is 0.
+    """
     denominator = math.sqrt(float(tp + fp) * float(tp + fn) * float(tn + fp) * float(tn + fn))
     if denominator == 0:
         return 0.0
