@@ -35,6 +35,10 @@ UPLOAD_KEY = "uploaded_bytes"  # session key with (file name, bytes) of the uplo
 UPLOAD_SLOT = "train_data"  # the student's saved upload of training data
 QUICK_SAMPLE = 1_000  # rows in the "quick class demo" sample
 MAX_EPOCHS = 1000  # the epochs widget's top when the class has no epoch cap
+KERNELS = [1, 3, 5, 7, 9, 11, 15]  # kernel sizes offered (residues)
+LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0]  # learning rates offered
+BATCH_SIZES = [8, 16, 32, 64, 128, 256]  # batch sizes offered
+WEIGHT_DECAYS = [0.0, 1e-4, 1e-3, 0.01, 0.1]  # weight decays offered
 DATA_CHOICES = ["Bundled DeepSol data (6,942 proteins)", "Upload my own CSV or FASTA"]
 SETTING_KEYS = [  # widgets remembered across page switches and visits
     "data_choice",
@@ -240,8 +244,8 @@ def model_section() -> tuple[str, dict]:
         ),
         "kernel_size": c3.select_slider(
             "Kernel (residues)",
-            [1, 3, 5, 7, 9, 11, 15],
-            kept("kernel_size", d.kernel_size),
+            KERNELS,
+            kept("kernel_size", d.kernel_size, options=KERNELS),
             key="kernel_size",
             help="How many neighbouring residues each filter sees.",
         ),
@@ -297,13 +301,13 @@ def settings_section():  # -> protlab.training.TrainConfig
     )
     lr = c2.select_slider(
         "Learning rate",
-        [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0],
-        kept("lr", d.lr),
+        LEARNING_RATES,
+        kept("lr", d.lr, options=LEARNING_RATES),
         key="lr",
         format_func=lambda v: f"{v:g}",
     )
     batch_size = c3.select_slider(
-        "Batch size", [8, 16, 32, 64, 128, 256], kept("batch_size", d.batch_size), key="batch_size"
+        "Batch size", BATCH_SIZES, kept("batch_size", d.batch_size, options=BATCH_SIZES), key="batch_size"
     )
     cap = epoch_cap()
     top = cap or MAX_EPOCHS
@@ -334,8 +338,8 @@ def settings_section():  # -> protlab.training.TrainConfig
     )
     weight_decay = c3.select_slider(
         "Weight decay",
-        [0.0, 1e-4, 1e-3, 0.01, 0.1],
-        kept("weight_decay", d.weight_decay),
+        WEIGHT_DECAYS,
+        kept("weight_decay", d.weight_decay, options=WEIGHT_DECAYS),
         key="weight_decay",
         help="AdamW in Exercise 4 uses 0.01.",
     )

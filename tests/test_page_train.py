@@ -174,6 +174,32 @@ def test_settings_come_back_after_a_reload_for_the_same_student_only(app_runs) -
     assert other.number_input(key="epochs").value == TrainConfig().epochs
 
 
+def test_saved_settings_that_no_longer_fit_fall_back_to_defaults(app_runs) -> None:
+    from protlab.models import CNNConfig
+    from protlab.training import TrainConfig
+    from ui.common import student_store
+
+    saved = {
+        "lr": 0.002,
+        "batch_size": 7,
+        "kernel_size": "big",
+        "optimizer": "rmsprop",
+        "epochs": -4,
+        "data_choice": "a file that is gone",
+        "weight_decay": True,
+    }
+    student_store().save(_owner(ALICE), "settings", saved)
+    at = _page()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.select_slider(key="lr").value == TrainConfig().lr
+    assert at.select_slider(key="batch_size").value == TrainConfig().batch_size
+    assert at.select_slider(key="kernel_size").value == CNNConfig().kernel_size
+    assert at.select_slider(key="weight_decay").value == TrainConfig().weight_decay
+    assert at.selectbox(key="optimizer").value == TrainConfig().optimizer
+    assert at.number_input(key="epochs").value == 1  # moved into the allowed range
+    assert at.radio(key="data_choice").value.startswith("Bundled")
+
+
 def test_the_epoch_widget_respects_the_class_cap(monkeypatch) -> None:
     from ui.common import restart_run_manager, student_store
 

@@ -16,7 +16,7 @@ RUN_KEY = "train_run_id"  # session key with the id of the run the page shows
 PICKER_KEY = "shown_run"  # widget key of the "Your runs" choice
 ACTIVE_STATES = ("queued", "running")  # a run in these states is not over yet
 RERUN_STATES = ("interrupted", "failed", "stopped", "cancelled")  # states offering "Run again"
-POLL_SECONDS = 1.0  # how often the live panel asks for news while a run is queued or training
+POLL_SECONDS = 2.0  # how often the live panel asks for news while a run is queued or training
 DISPLAY_NAME = "display_name"  # store key and widget key of the name shown to the class
 
 
@@ -150,12 +150,23 @@ def live_panel(shown_state: str) -> None:
     batch_loss_chart(status.batch_losses)
     if history.empty:
         return
+    loss, metrics, lr = epoch_figures(status.run_id, len(history), history)
     left, right = st.columns(2)
-    left.plotly_chart(rf.loss_curves(history), key="live-loss")
-    right.plotly_chart(rf.metric_curves(history), key="live-metrics")
+    left.plotly_chart(loss, key="live-loss")
+    right.plotly_chart(metrics, key="live-metrics")
     left, right = st.columns(2)  # half width: the epoch and log-scale ticks need the room
-    left.plotly_chart(rf.lr_curve(history), key="live-lr")
+    left.plotly_chart(lr, key="live-lr")
     epoch_table(right, history)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def epoch_figures(run_id: str, n_epochs: int, _history: pd.DataFrame) -> tuple:
+    """Loss, validation-metric and learning-rate figures of a run's first n_epochs epochs.
+
+    Built once per new epoch and shared by every poll of every page showing the run: building plotly figures
+    is the costly part of a poll, and these only change when an epoch ends.
+    """
+    return rf.loss_curves(_history), rf.metric_curves(_history), rf.lr_curve(_history)
 
 
 def batch_loss_chart(points: list[dict] | None) -> None:
