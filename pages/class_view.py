@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from protlab.lessons import result_figures as rf
-from ui.class_results import class_histories, class_rows, optimizer_table, ranking_table, run_names
+from ui.class_results import (
+    class_histories,
+    class_rows,
+    optimizer_table,
+    overlay_figure,
+    ranking_table,
+    run_names,
+)
 from ui.common import explain, run_manager
 from ui.identity import student_token
 from ui.memory import keep_widgets, kept, kept_index
@@ -94,8 +100,9 @@ def class_panel() -> None:
         if r in histories and not histories[r].empty
     }
     if shown:
-        title = f"Class runs: {'loss' if metric == 'loss' else 'validation AUC'} per epoch (top {len(shown)})"
-        st.plotly_chart(rf.runs_overlay(shown, metric=metric, title=title), key="class-overlay")
+        st.plotly_chart(
+            overlay_figure(metric, tuple((n, len(h)) for n, h in shown.items()), shown), key="class-overlay"
+        )
     st.subheader("Which optimizer did best?")
     st.dataframe(
         optimizer_table(rows),

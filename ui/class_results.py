@@ -137,3 +137,11 @@ def optimizer_table(rows: list[dict]) -> pd.DataFrame:
         }
     ).reset_index()
     return table.sort_values("best test AUC", ascending=False, na_position="last").reset_index(drop=True)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def overlay_figure(metric: str, key: tuple, _histories: dict[str, pd.DataFrame]):  # -> plotly Figure
+    """The class's curves overlaid, built once per (metric, runs shown, epochs each) for every viewer."""
+    label = "loss" if metric == "loss" else "validation AUC"
+    title = f"Class runs: {label} per epoch (top {len(_histories)})"
+    return rf.runs_overlay(_histories, metric=metric, title=title)
