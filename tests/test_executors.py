@@ -9,7 +9,6 @@ import pytest
 import protlab.runs.worker as worker_module
 from protlab.runs import ClassSettings
 from protlab.runs.executors import InProcessExecutor, exit_message, make_executor
-from protlab.runs.local_pool import LocalExecutor
 
 
 def test_exit_messages_explain_the_usual_causes(tmp_path) -> None:
@@ -36,20 +35,6 @@ def _until_ended(executor, timeout: float = 180.0) -> list[tuple[str, str | None
             return ended
         assert time.monotonic() < deadline, "the executor never reported the end"
         time.sleep(0.05)
-
-
-def test_a_local_worker_that_crashes_is_reported_with_its_last_log_line(tmp_path) -> None:
-    folder = tmp_path / "20260101-000000-00000000"  # no run.json: the worker process fails at once
-    folder.mkdir()
-    executor = make_executor(ClassSettings(workers=3))
-    assert isinstance(executor, LocalExecutor) and executor.capacity() == 3
-    executor.launch(folder)
-    assert executor.active() == [folder.name] and executor.pid(folder.name) is not None
-    [(run_id, message)] = _until_ended(executor)
-    assert run_id == folder.name and executor.active() == []
-    assert message.startswith("The training process ended unexpectedly (exit code 1): protlab.errors.")
-    [log] = (tmp_path / "_logs").glob("worker-*.log")
-    assert "There is no readable run" in message and log.stat().st_size > 0
 
 
 def test_the_in_process_executor_reports_a_thread_that_raised(tmp_path, monkeypatch) -> None:

@@ -749,9 +749,9 @@ def test_no_eval_exec_shell_or_pickle_in_the_product() -> None:
         if name in FORBIDDEN_CALLS
     ]
     # the model registry imports protlab/models/<kind>.py only for kinds matching [a-z][a-z0-9_]*
-    # that exist on disk; the local run executor starts
-    # [python, -m, protlab.runs, <generated run folder>] (an argument list, no shell)
-    allowed = {"protlab/models/__init__.py", "protlab/runs/executors.py"}
+    # that exist on disk; the local run pool starts its workers as
+    # [python, -m, protlab.runs, --serve] (an argument list, no shell)
+    allowed = {"protlab/models/__init__.py", "protlab/runs/local_pool.py"}
     assert [o for o in offenders if o.split(":")[0] not in allowed] == []
 
 
@@ -861,7 +861,7 @@ def test_stop_ends_a_run_and_keeps_its_best_weights(tmp_path) -> None:
 
 def test_a_finished_run_survives_a_server_restart(tmp_path) -> None:
     first = RunManager(tmp_path / "runs")
-    run_id = first.start(_spec(), "carol")
+    run_id = first.submit(_spec(), "carol")
     before = _finished(first, run_id, "carol")
     restarted = RunManager(tmp_path / "runs")  # a new process reads the same folder
     after = restarted.status(run_id, "carol")

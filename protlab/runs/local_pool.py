@@ -31,17 +31,29 @@ class _Worker:
     """One worker process, the run it trains (if any) and the runs it reported done."""
 
     def __init__(self, root: Path, threads: int) -> None:
-        env = {**os.environ, "PROTLAB_THREADS_PER_RUN": str(threads), "OMP_NUM_THREADS": str(threads),
-               "MKL_NUM_THREADS": str(threads), "PROTLAB_SERVER_PID": str(os.getpid()),
-               "PYTHONPATH": os.pathsep.join(p for p in (PACKAGE_PARENT, os.environ.get("PYTHONPATH")) if p)}
+        env = {
+            **os.environ,
+            "PROTLAB_THREADS_PER_RUN": str(threads),
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
+            "PROTLAB_SERVER_PID": str(os.getpid()),
+            "PYTHONPATH": os.pathsep.join(p for p in (PACKAGE_PARENT, os.environ.get("PYTHONPATH")) if p),
+        }
         logs = root / "_logs"
         logs.mkdir(exist_ok=True)
         starting = logs / f".starting-{os.getpid()}-{id(self)}.log"
         self.log = open(starting, "ab")  # noqa: SIM115 - closed by close()
         try:
-            self.process = subprocess.Popen([sys.executable, "-m", "protlab.runs", "--serve"],
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                            env=env, close_fds=True, text=True, bufsize=1)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "protlab.runs", "--serve"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.log,
+                env=env,
+                close_fds=True,
+                text=True,
+                bufsize=1,
+            )
         except BaseException:
             self.log.close()
             starting.unlink(missing_ok=True)
@@ -51,8 +63,9 @@ class _Worker:
         self.run: str | None = None  # the run id it trains now
         self.trained = 0  # runs it has finished
         self.done: queue.SimpleQueue[str] = queue.SimpleQueue()  # run ids it reported done
-        self._reader = threading.Thread(target=self._read, daemon=True,
-                                        name=f"protlab-worker-{self.process.pid}")
+        self._reader = threading.Thread(
+            target=self._read, daemon=True, name=f"protlab-worker-{self.process.pid}"
+        )
         self._reader.start()
 
     def _read(self) -> None:

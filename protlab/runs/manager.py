@@ -289,7 +289,7 @@ class RunManager:
         if record.get("state") not in ACTIVE or self.queue.where(run_id) is not None:
             return record
         record = read_record(self.root, run_id)  # it may have ended a moment ago
-        if record.get("state") not in ACTIVE:
+        if record.get("state") not in ACTIVE or self.queue.where(run_id) is not None:
             return record
         cancelled = record["state"] == "queued" and StopFile(self.root / run_id).is_set()
         finish_run(

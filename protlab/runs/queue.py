@@ -134,10 +134,11 @@ class RunQueue:
 
     def where(self, run_id: str) -> str | None:
         """'queued', 'running' (claimed) or None when the run is in neither folder."""
-        if (self.running_dir / run_id).exists():
-            return "running"
+        # the queue first: a claim moves a run from the queue to _running, never back
         if any(n.endswith(f"-{run_id}") for n in _listdir(self.queue_dir)):
             return "queued"
+        if (self.running_dir / run_id).exists():
+            return "running"
         return None
 
     def active_owners(self) -> dict[str, str]:
