@@ -1,4 +1,5 @@
-"""What a training run is: the settings a page hands over (RunSpec) and the snapshot it gets back (RunStatus)."""
+"""What a training run is: the settings a page hands over (RunSpec) and the snapshot it gets back
+(RunStatus)."""
 
 from __future__ import annotations
 
