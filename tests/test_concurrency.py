@@ -1,4 +1,5 @@
-"""A whole class at once: many sessions predicting and training on one server, each seeing only its own work."""
+"""A whole class at once: many sessions predicting and training on one server, each seeing only its own
+work."""
 
 from __future__ import annotations
 
@@ -11,13 +12,6 @@ import pytest
 import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
-
-from protlab.alphabet import AMINO_ACIDS
-from protlab.data import LabelledData
-from protlab.errors import RunError
-from protlab.models import build_model, model_config_dict, save_checkpoint
-from protlab.runs import ClassSettings, RunManager, RunSpec
-from protlab.training import TrainConfig
 from tests.e2e_support import (
     VIEWPORT,
     StreamlitServer,
@@ -30,6 +24,13 @@ from tests.e2e_support import (
     set_text_area,
     wait_until_idle,
 )
+
+from protlab.alphabet import AMINO_ACIDS
+from protlab.data import LabelledData
+from protlab.errors import RunError
+from protlab.models import build_model, model_config_dict, save_checkpoint
+from protlab.runs import ClassSettings, RunManager, RunSpec
+from protlab.training import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 PREDICT_PAGE = str(REPO / "pages" / "predict.py")
@@ -52,7 +53,9 @@ def default_model(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = build_model("cnn", {"embed_dim": 8, "hidden_dim": 8, "num_layers": 1})
     path = tmp_path_factory.mktemp("models") / "default.pt"
-    return save_checkpoint(path, model, kind="cnn", model_config=model_config_dict(model), metrics={"auc": 0.5})
+    return save_checkpoint(
+        path, model, kind="cnn", model_config=model_config_dict(model), metrics={"auc": 0.5}
+    )
 
 
 def _predict_session(text: str) -> AppTest:
@@ -80,11 +83,15 @@ def test_eight_sessions_predict_and_share_one_cached_model(default_model, monkey
     # test below runs them truly at once.
     sessions = [_predict_session(text) for text in reversed(SEQUENCES)]  # each session types its protein
     sessions.reverse()
-    for at, text in zip(sessions, SEQUENCES):  # then every session reruns (a slider move): still its own result
+    # then every session reruns (a slider move): still its own result
+    for at in sessions:
         at.slider[0].set_value(0.4).run()
     reference = original(predict.Predictor, default_model).predict(SEQUENCES)  # (8,) one call, no cache
     for at, text, expected in zip(sessions, SEQUENCES, reference):
-        assert not at.exception and not at.error, ([e.value for e in at.exception], [e.value for e in at.error])
+        assert not at.exception and not at.error, (
+            [e.value for e in at.exception],
+            [e.value for e in at.error],
+        )
         assert at.metric[0].label.startswith("P(soluble)")
         assert float(at.metric[0].value) == pytest.approx(float(expected), abs=5e-4), text[:20]
     assert loads == [str(default_model)]  # the model was loaded once for every session
@@ -94,12 +101,16 @@ def test_eight_sessions_predict_and_share_one_cached_model(default_model, monkey
 class _Pollers:
     """HTTP clients that keep asking the server for its health and its page while the class works."""
 
-    def __init__(self, base_url: str, n_clients: int = N_SESSIONS, period: float = 0.25, timeout: float = 10.0):
+    def __init__(
+        self, base_url: str, n_clients: int = N_SESSIONS, period: float = 0.25, timeout: float = 10.0
+    ):
         self.base_url, self.n_clients, self.period, self.timeout = base_url, n_clients, period, timeout
         self.latencies: list[float] = []  # seconds per answered request
         self.failures: list[str] = []  # requests that errored or timed out
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._poll, args=(i,), daemon=True) for i in range(n_clients)]
+        self._threads = [
+            threading.Thread(target=self._poll, args=(i,), daemon=True) for i in range(n_clients)
+        ]
 
     def _poll(self, i: int) -> None:
         """Alternate health checks and page loads until stopped."""
@@ -109,7 +120,8 @@ class _Pollers:
             path = paths[k % 2]
             status, seconds, _ = http_get(self.base_url + path, timeout=self.timeout)
             (self.latencies if status == 200 else self.failures).append(
-                seconds if status == 200 else f"{path}: status {status} after {seconds:.1f} s")
+                seconds if status == 200 else f"{path}: status {status} after {seconds:.1f} s"
+            )
             k += 1
             self._stop.wait(self.period)
 
@@ -190,7 +202,10 @@ def test_eight_browser_sessions_two_training_on_one_server(tmp_path, default_mod
     assert sorted(p.name for p in (server.home / "runs").iterdir() if p.is_dir()) == sorted(run_ids)
     assert pollers.failures == [], pollers.failures[:5]
     assert pollers.latencies, "the HTTP clients made no request"
-    print(f"\n{len(pollers.latencies)} HTTP requests during the class, max latency {max(pollers.latencies):.2f} s")
+    print(
+        f"\n{len(pollers.latencies)} HTTP requests during the class, "
+        f"max latency {max(pollers.latencies):.2f} s"
+    )
 
 
 # ---------------------------------------------------------------- the RunManager shared by every session
@@ -200,9 +215,13 @@ def _tiny_spec(seed: int) -> RunSpec:
     letters = np.frombuffer(AMINO_ACIDS.encode(), dtype=np.uint8)
     sequences = [row.tobytes().decode() for row in letters[rng.integers(0, 20, size=(40, 24))]]
     data = LabelledData(sequences, np.arange(40) % 2, [f"p{i}" for i in range(40)])
-    return RunSpec(name=f"seed {seed}", data=data, model_kind="cnn",
-                   model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1},
-                   train_config=TrainConfig(epochs=2, batch_size=4, seed=seed, scheduler="none"))
+    return RunSpec(
+        name=f"seed {seed}",
+        data=data,
+        model_kind="cnn",
+        model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1},
+        train_config=TrainConfig(epochs=2, batch_size=4, seed=seed, scheduler="none"),
+    )
 
 
 def test_two_sessions_train_at_once_and_each_sees_only_its_own_run(tmp_path) -> None:
