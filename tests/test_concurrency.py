@@ -12,6 +12,13 @@ import pytest
 import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
+
+from protlab.alphabet import AMINO_ACIDS
+from protlab.data import LabelledData
+from protlab.errors import RunError
+from protlab.models import build_model, model_config_dict, save_checkpoint
+from protlab.runs import ClassSettings, RunManager, RunSpec
+from protlab.training import TrainConfig
 from tests.e2e_support import (
     VIEWPORT,
     StreamlitServer,
@@ -24,13 +31,6 @@ from tests.e2e_support import (
     set_text_area,
     wait_until_idle,
 )
-
-from protlab.alphabet import AMINO_ACIDS
-from protlab.data import LabelledData
-from protlab.errors import RunError
-from protlab.models import build_model, model_config_dict, save_checkpoint
-from protlab.runs import ClassSettings, RunManager, RunSpec
-from protlab.training import TrainConfig
 
 REPO = Path(__file__).resolve().parents[1]
 PREDICT_PAGE = str(REPO / "pages" / "predict.py")
