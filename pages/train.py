@@ -464,8 +464,8 @@ def render() -> None:
     finally:
         keep_widgets(SETTING_KEYS)
     st.subheader("Train", divider="gray")
-    run_picker()
     status = status_of(current_run_id())
+    run_picker(status)
     active = status is not None and status.state in ACTIVE_STATES
     c1, c2, c3, _ = st.columns([1, 1, 1, 2])
     if c1.button(

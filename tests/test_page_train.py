@@ -271,7 +271,8 @@ def test_finished_runs_are_overlaid_to_compare_optimizers(app_runs) -> None:
     assert len(chosen.options) == 2 and len(chosen.value) == 2
     assert any("SGD + momentum" in o for o in chosen.options) and any("AdamW" in o for o in chosen.options)
     compare = next(df.value for df in at.dataframe if "epochs run" in df.value.columns)
-    assert sorted(compare["optimizer"]) == ["adamw", "sgd_momentum"]
+    assert sorted(compare["optimizer"]) == ["AdamW", "SGD + momentum"]
+    assert sorted(compare["run"]) == ["CNN · AdamW", "CNN · SGD + momentum"]  # short names in the legend too
     assert compare["epochs run"].tolist() == [2, 2]
     picker = at.selectbox(key="shown_run")  # the student's runs, newest first, named by what they trained
     for option, optimizer in zip(picker.options, ("AdamW", "SGD \\+ momentum"), strict=True):
@@ -287,7 +288,7 @@ def test_finished_runs_are_overlaid_to_compare_optimizers(app_runs) -> None:
     at.button(key="start").click().run()  # ... then start a third: the page follows the new run
     newest = at.session_state["train_run_id"]
     assert newest not in (older, run_id) and at.selectbox(key="shown_run").value == newest
-    assert f"run {newest}" in _texts(at)
+    assert f"run {newest}" in _texts(at).lower()  # queued or already training
     app_runs.stop(newest, _owner(ALICE))
 
 

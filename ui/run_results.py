@@ -11,7 +11,8 @@ from protlab.errors import ProtlabError
 from protlab.lessons import result_figures as rf
 from ui.common import run_manager, session_owner
 from ui.memory import kept_index
-from ui.run_labels import unique_titles
+from ui.run_labels import OPTIMIZER_NAMES, model_name, optimizer_name, unique_titles
+from ui.train_runs import my_runs
 
 RESULT_METRICS = ["accuracy", "precision", "recall", "f1", "auc", "mcc"]  # rows of the test-metrics table
 COMPARED_STATES = ("finished", "stopped")  # runs with curves and test results to compare
@@ -122,7 +123,7 @@ def compare_section() -> None:
     """Overlay the curves of the student's finished runs (e.g. SGD vs Adam vs AdamW, Exercise 4)."""
     manager, owner = run_manager(), session_owner()
     st.header("5 · Compare runs")
-    rows = [r for r in manager.list_runs(owner) if r["state"] in COMPARED_STATES]
+    rows = [r for r in my_runs() if r["state"] in COMPARED_STATES]
     if len(rows) < 2:
         st.caption(
             "Finish two or more runs (for example SGD + momentum, Adam and AdamW, Exercise 4) to "
@@ -132,13 +133,14 @@ def compare_section() -> None:
         return
     runs = {r["run_id"]: r for r in rows}
     titles = unique_titles(rows)
+    short = unique_titles(rows, title=lambda r: f"{model_name(r['spec'])} · {optimizer_name(r['spec'])}")
     chosen = st.multiselect(
         "Runs to overlay", list(runs), default=list(runs)[:3], format_func=titles.get, key="compare"
     )
     histories = {}
     for run_id in chosen:
         try:
-            histories[titles[run_id]] = rf.history_frame(manager.status(run_id, owner).events)
+            histories[short[run_id]] = rf.history_frame(manager.status(run_id, owner).events)
         except ProtlabError:
             continue
     if not histories:
@@ -153,8 +155,19 @@ def compare_section() -> None:
         format_func=lambda m: "Loss" if m == "loss" else f"Validation {rf.METRIC_NAMES[m]}",
     )
     st.plotly_chart(rf.runs_overlay(histories, metric=metric), key="overlay")
+    table = rf.runs_table({short[r]: runs[r] for r in chosen if short[r] in histories}, histories)
+    table["optimizer"] = table["optimizer"].map(lambda o: OPTIMIZER_NAMES.get(o, o))
+    number = st.column_config.NumberColumn
     st.dataframe(
-        rf.runs_table({titles[r]: runs[r] for r in chosen if titles[r] in histories}, histories),
+        table,
         hide_index=True,
         key="compare-table",
+        column_config={
+            "run": st.column_config.TextColumn("Run", width=150),
+            "learning rate": number("LR", format="%g"),
+            "weight decay": number("Weight decay", format="%g"),
+            **{
+                c: number(format="%.3f") for c in ("best val loss", "val AUC at best", "test AUC", "test MCC")
+            },
+        },
     )

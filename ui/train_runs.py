@@ -64,14 +64,19 @@ def run_again(run_id: str) -> None:
     st.session_state[RUN_KEY] = run_manager().rerun(run_id, session_owner())
 
 
-def run_picker() -> None:
-    """Choose which of the student's runs the page shows (newest first); a new run is shown at once."""
+def run_picker(status=None) -> None:
+    """Choose which of the student's runs the page shows (newest first); a new run is shown at once.
+
+    status: the shown run's RunStatus, read just before; its state names that run (the list may be older).
+    """
     runs = my_runs()
     if len(runs) < 2:
         return
     titles = unique_titles(runs)
     ids = [r["run_id"] for r in runs]
     states = {r["run_id"]: STATE_NAMES.get(r["state"], r["state"]) for r in runs}
+    if status is not None and status.run_id in states:
+        states[status.run_id] = STATE_NAMES.get(status.state, status.state)
     when = {r["run_id"]: clock(created_at(r)) for r in runs}
     current = current_run_id()
     if st.session_state.get(PICKER_KEY) != current:  # a run started since: show it (set before the widget)
@@ -128,7 +133,7 @@ def live_panel(shown_state: str) -> None:
         st.caption(
             f"{title}. Training now: {summary['running']} of {summary['workers']} places; waiting: "
             f"{summary['queued']}. Your run starts by itself when its turn comes: you can switch "
-            "pages or close this tab meanwhile."
+            f"pages or close this tab meanwhile. Run {status.run_id}."
         )
         return
     history = rf.history_frame(status.events)
