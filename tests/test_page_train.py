@@ -59,6 +59,11 @@ def _configure_tiny_run(at: AppTest, epochs: int = 2, optimizer: str = "adam") -
     assert not at.exception, [e.value for e in at.exception]
 
 
+def _picker(at: AppTest):
+    """The "Your runs" choice (its key changes with its labels)."""
+    return next(box for box in at.selectbox if box.label == "Your runs")
+
+
 def _has_results(at: AppTest) -> bool:
     return any("majority-class baseline" in df.value.columns for df in at.dataframe)
 
@@ -274,7 +279,7 @@ def test_finished_runs_are_overlaid_to_compare_optimizers(app_runs) -> None:
     assert sorted(compare["optimizer"]) == ["AdamW", "SGD + momentum"]
     assert sorted(compare["run"]) == ["CNN · AdamW", "CNN · SGD + momentum"]  # short names in the legend too
     assert compare["epochs run"].tolist() == [2, 2]
-    picker = at.selectbox(key="shown_run")  # the student's runs, newest first, named by what they trained
+    picker = _picker(at)  # the student's runs, newest first, named by what they trained
     for option, optimizer in zip(picker.options, ("AdamW", "SGD \\+ momentum"), strict=True):
         label = rf"\d\d:\d\d · CNN · {optimizer} · bundled DeepSol · test AUC \d\.\d\d · finished"
         assert re.fullmatch(label, option), option
@@ -282,12 +287,12 @@ def test_finished_runs_are_overlaid_to_compare_optimizers(app_runs) -> None:
         at.radio(key="compare_metric").set_value(metric).run()
         assert not at.exception
     older = app_runs.list_runs(_owner(ALICE))[1]["run_id"]
-    at.selectbox(key="shown_run").set_value(older).run()  # look at the older run again ...
+    _picker(at).set_value(older).run()  # look at the older run again ...
     assert f"run {older}" in _texts(at) and at.session_state["train_run_id"] == older
     _configure_tiny_run(at, epochs=500)
     at.button(key="start").click().run()  # ... then start a third: the page follows the new run
     newest = at.session_state["train_run_id"]
-    assert newest not in (older, run_id) and at.selectbox(key="shown_run").value == newest
+    assert newest not in (older, run_id) and _picker(at).value == newest
     assert f"run {newest}" in _texts(at).lower()  # queued or already training
     app_runs.stop(newest, _owner(ALICE))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import pandas as pd
@@ -13,7 +14,8 @@ from ui.common import duration_text, run_manager, session_owner, student_store
 from ui.run_labels import STATE_NAMES, clean_display_name, clock, created_at, run_title, unique_titles
 
 RUN_KEY = "train_run_id"  # session key with the id of the run the page shows
-PICKER_KEY = "shown_run"  # widget key of the "Your runs" choice
+PICKER_KEY = "shown_run"  # widget key prefix of the "Your runs" choice
+PICKER_LABEL = "Your runs"  # its label (tests find it by this)
 ACTIVE_STATES = ("queued", "running")  # a run in these states is not over yet
 RERUN_STATES = ("interrupted", "failed", "stopped", "cancelled")  # states offering "Run again"
 POLL_SECONDS = 2.0  # how often the live panel asks for news while a run is queued or training
@@ -68,6 +70,8 @@ def run_picker(status=None) -> None:
     """Choose which of the student's runs the page shows (newest first); a new run is shown at once.
 
     status: the shown run's RunStatus, read just before; its state names that run (the list may be older).
+    The widget's key changes with the labels: a browser keeps showing a selectbox's old label when only the
+    label of the chosen option changes (a run that just finished, or got its test AUC).
     """
     runs = my_runs()
     if len(runs) < 2:
@@ -78,21 +82,23 @@ def run_picker(status=None) -> None:
     if status is not None and status.run_id in states:
         states[status.run_id] = STATE_NAMES.get(status.state, status.state)
     when = {r["run_id"]: clock(created_at(r)) for r in runs}
+    labels = {i: f"{when[i]} · {titles[i]} · {states[i]}".lstrip(" ·") for i in ids}
+    key = f"{PICKER_KEY}_{hashlib.sha1(repr(sorted(labels.items())).encode()).hexdigest()[:10]}"
     current = current_run_id()
-    if st.session_state.get(PICKER_KEY) != current:  # a run started since: show it (set before the widget)
-        st.session_state[PICKER_KEY] = current if current in ids else ids[0]
     st.selectbox(
-        "Your runs",
+        PICKER_LABEL,
         ids,
-        key=PICKER_KEY,
+        index=ids.index(current) if current in ids else 0,
+        key=key,
         on_change=_picked,
-        format_func=lambda i: f"{when[i]} · {titles[i]} · {states[i]}".lstrip(" ·"),
+        args=(key,),
+        format_func=labels.get,
     )
 
 
-def _picked() -> None:
+def _picked(key: str) -> None:
     """Widget callback: show the run the student chose."""
-    st.session_state[RUN_KEY] = st.session_state[PICKER_KEY]
+    st.session_state[RUN_KEY] = st.session_state[key]
 
 
 def ordinal(n: int) -> str:
