@@ -465,3 +465,35 @@ def test_queue_places_read_as_ordinals_and_minutes() -> None:
         "about 4 min",
         "about 4 min",
     ]
+
+
+def test_runs_are_named_by_what_they_trained_and_repeats_get_told_apart() -> None:
+    import time as clock
+
+    from ui.run_labels import clean_display_name, run_title, unique_titles
+
+    spec = {
+        "model_kind": "cnn",
+        "data": "bundled DeepSol, 150 rows sampled from 6,942",
+        "train_config": {"optimizer": "sgd_momentum", "lr": 0.01},
+    }
+    at_noon = clock.mktime((2026, 5, 4, 12, 0, 0, 0, 0, -1))
+    rows = [
+        {"run_id": f"r{i}", "spec": spec, "test_metrics": {"auc": 0.7812}, "created": at_noon + 60 * (i // 2)}
+        for i in range(3)
+    ]
+    assert run_title(rows[0]) == "CNN · SGD + momentum · bundled DeepSol · test AUC 0.78"
+    assert run_title({"spec": spec}) == "CNN · SGD + momentum · bundled DeepSol"  # no AUC before the test set
+    titles = unique_titles(rows)
+    assert titles == {
+        "r0": f"{run_title(rows[0])} · 12:00",
+        "r1": f"{run_title(rows[0])} · 12:00 #2",
+        "r2": f"{run_title(rows[0])} · 12:01",
+    }
+    assert unique_titles(rows, stamp=False) == {
+        "r0": run_title(rows[0]),
+        "r1": f"{run_title(rows[0])} #2",
+        "r2": f"{run_title(rows[0])} #3",
+    }
+    assert clean_display_name("  Team\n<b>Otter</b> & co\x00 ") == "Team bOtter/b and co"
+    assert len(clean_display_name("x" * 100)) == 40

@@ -89,8 +89,8 @@ def settings_text(spec: dict) -> str:
     )
 
 
-def unique_titles(rows: list, title=run_title) -> dict[str, str]:
-    """run_id -> title; titles that would repeat get the time the run was started, then a number."""
+def unique_titles(rows: list, title=run_title, *, stamp: bool = True) -> dict[str, str]:
+    """run_id -> title; titles that would repeat get the time the run was started (stamp), then a number."""
     titles = {_field(r, "run_id"): title(r) for r in rows}
     counts: dict[str, int] = {}
     for t in titles.values():
@@ -100,7 +100,7 @@ def unique_titles(rows: list, title=run_title) -> dict[str, str]:
         run_id = _field(row, "run_id")
         base = titles[run_id]
         if counts[base] > 1:
-            label = f"{base} · {clock(created_at(row))}".rstrip(" ·")
+            label = f"{base} · {clock(created_at(row))}".rstrip(" ·") if stamp else base
             seen[label] = seen.get(label, 0) + 1
             titles[run_id] = label if seen[label] == 1 else f"{label} #{seen[label]}"
     return titles
@@ -108,5 +108,6 @@ def unique_titles(rows: list, title=run_title) -> dict[str, str]:
 
 def clean_display_name(text: object) -> str:
     """A name a student typed for the class view: printable, no markup characters, at most 40 characters."""
-    name = "".join(c for c in str(text or "") if unicodedata.category(c)[0] not in "CZ" or c == " ")
+    spaced = " ".join(str(text or "").split())  # line breaks and tabs become single spaces
+    name = "".join(c for c in spaced if unicodedata.category(c)[0] not in "CZ" or c == " ")
     return " ".join(name.replace("<", "").replace(">", "").replace("&", "and").split())[:MAX_DISPLAY_NAME]

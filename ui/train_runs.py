@@ -76,13 +76,14 @@ def run_picker(status=None) -> None:
     runs = my_runs()
     if len(runs) < 2:
         return
-    titles = unique_titles(runs)
+    titles = unique_titles(
+        runs, title=lambda r: f"{clock(created_at(r))} · {run_title(r)}".lstrip(" ·"), stamp=False
+    )
     ids = [r["run_id"] for r in runs]
     states = {r["run_id"]: STATE_NAMES.get(r["state"], r["state"]) for r in runs}
     if status is not None and status.run_id in states:
         states[status.run_id] = STATE_NAMES.get(status.state, status.state)
-    when = {r["run_id"]: clock(created_at(r)) for r in runs}
-    labels = {i: f"{when[i]} · {titles[i]} · {states[i]}".lstrip(" ·") for i in ids}
+    labels = {i: f"{titles[i]} · {states[i]}" for i in ids}
     key = f"{PICKER_KEY}_{hashlib.sha1(repr(sorted(labels.items())).encode()).hexdigest()[:10]}"
     current = current_run_id()
     st.selectbox(
