@@ -138,3 +138,23 @@ def test_a_malformed_token_is_replaced_with_a_notice_never_an_error(bad) -> None
     at.run()  # the notice is shown once
     assert not any("broken student id" in w.value for w in at.warning)
     assert at.query_params["student"] == token
+
+
+def test_text_pasted_on_the_encode_page_comes_back_for_the_same_student_only() -> None:
+    def encode_page(token: str) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=180)
+        at.query_params["student"] = token
+        at.run()
+        return at.switch_page("pages/encode.py").run()
+
+    mine, theirs = "Encoding-Student-0123456789", "Another-Student-0123456789"
+    at = encode_page(mine)
+    at.text_area(key="encode_seq").set_value("MKTAYIAKQR").run()
+    at.text_area(key="batch_seqs").set_value(">a\nMKV\n>b\nMKVLA\n").run()
+    assert not at.exception, [e.value for e in at.exception]
+    again = encode_page(mine)  # a reload, or the personal link opened later
+    assert again.text_area(key="encode_seq").value == "MKTAYIAKQR"
+    assert again.text_area(key="batch_seqs").value == ">a\nMKV\n>b\nMKVLA\n"
+    other = encode_page(theirs)
+    assert other.text_area(key="encode_seq").value != "MKTAYIAKQR"
+    assert other.text_area(key="batch_seqs").value != ">a\nMKV\n>b\nMKVLA\n"
