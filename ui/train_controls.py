@@ -1,0 +1,132 @@
+"""The Train page's run section: start, stop and run again, the live panel, sharing and results."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from protlab.errors import ProtlabError
+from ui.common import run_manager, session_owner
+from ui.run_labels import settings_text
+from ui.run_results import results_section
+from ui.train_data import sample_rows
+from ui.train_runs import (
+    ACTIVE_STATES,
+    POLL_SECONDS,
+    RERUN_STATES,
+    current_run_id,
+    live_panel,
+    run_again,
+    run_picker,
+    share_controls,
+    status_of,
+    submit_run,
+)
+
+
+def build_spec(
+    data,
+    source: str,
+    sample: int | None,
+    split: tuple[str, float],
+    kind: str,
+    model_config: dict,
+    train_config,
+):  # -> protlab.runs.RunSpec
+    """Bundle every choice into the RunSpec the background worker runs (data already validated in memory)."""
+    from protlab.runs import RunSpec
+
+    rows = sample_rows(data, sample, train_config.seed)
+    where = "bundled DeepSol" if source == "bundled" else f"uploaded {source}"
+    sampled = f" sampled from {len(data):,}" if len(rows) < len(data) else ""
+    description = f"{where}, {len(rows):,} rows{sampled}"
+    params = {"identity": split[1]} if split[0] == "homology" else {}
+    spec = RunSpec(
+        data=rows,
+        data_description=description,
+        split_method=split[0],
+        split_params=params,
+        model_kind=kind,
+        model_config=model_config,
+        train_config=train_config,
+    )
+    spec.name = settings_text(spec.summary())
+    return spec
+
+
+def script_for(
+    source: str, sample: int | None, split: tuple[str, float], kind: str, model_config: dict, train_config
+) -> str:
+    """The runnable PyTorch script for these settings."""
+    from protlab.codegen import TrainScriptSettings, training_script
+
+    return training_script(
+        TrainScriptSettings(
+            data_source=source,
+            sample_size=sample,
+            split_method=split[0],
+            identity=split[1],
+            model_kind=kind,
+            model_config=model_config,
+            train_config=train_config.to_dict(),
+        )
+    )
+
+
+def run_buttons(status, spec_of) -> None:
+    """Start (submits spec_of()), Stop or Cancel, and Run again for a run that ended early."""
+    active = status is not None and status.state in ACTIVE_STATES
+    c1, c2, c3, _ = st.columns([1, 1, 1, 2])
+    if c1.button(
+        "Start training", type="primary", disabled=active, key="start", icon=":material/play_arrow:"
+    ):
+        try:
+            submit_run(spec_of())
+            st.rerun()
+        except ProtlabError as err:  # a full queue, the epoch cap: say so, keep the rest of the page
+            st.error(str(err), icon=":material/error:")
+    queued = status is not None and status.state == "queued"
+    if c2.button(
+        "Cancel" if queued else "Stop",
+        disabled=not active,
+        key="stop",
+        icon=":material/close:" if queued else ":material/stop:",
+    ):
+        try:
+            run_manager().stop(status.run_id, session_owner())
+        except ProtlabError as err:
+            st.error(str(err), icon=":material/error:")
+        if not queued:
+            st.toast(
+                "Stopping after the current batch; the best weights so far are kept.", icon=":material/stop:"
+            )
+        st.rerun()
+    if (
+        status is not None
+        and status.state in RERUN_STATES
+        and c3.button(
+            "Run again",
+            key="rerun",
+            icon=":material/replay:",
+            help="Queue a new run with exactly these settings.",
+        )
+    ):
+        try:
+            run_again(status.run_id)
+            st.rerun()
+        except ProtlabError as err:
+            st.error(str(err), icon=":material/error:")
+
+
+def run_section(spec_of) -> None:
+    """The student's runs, the buttons, live progress while a run is going, then its results."""
+    st.subheader("Train", divider="gray")
+    status = status_of(current_run_id())
+    run_picker(status)
+    run_buttons(status, spec_of)
+    if status is None:
+        return
+    active = status.state in ACTIVE_STATES
+    st.fragment(live_panel, run_every=POLL_SECONDS if active else None)(status.state)
+    share_controls(status)
+    if not active:
+        results_section(status)

@@ -1,0 +1,150 @@
+"""The Train page's data section: bundled data or an upload, its validation report, a sample and the split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from protlab.lessons import result_figures as rf
+from ui.common import explain
+from ui.memory import kept, kept_index, remembered_upload
+
+UPLOAD_KEY = "uploaded_bytes"  # session key with (file name, bytes) of the uploaded data; tests may set it
+UPLOAD_SLOT = "train_data"  # the student's saved upload of training data
+QUICK_SAMPLE = 1_000  # rows in the "quick class demo" sample
+DATA_CHOICES = ["Bundled DeepSol data (6,942 proteins)", "Upload my own CSV or FASTA"]
+
+
+@st.cache_data(show_spinner="Reading the bundled DeepSol data...")
+def bundled_data():  # -> tuple[LabelledData, ValidationReport]
+    """The bundled DeepSol data and its validation report (read once per server)."""
+    from protlab.data import load_bundled
+
+    return load_bundled()
+
+
+@st.cache_data(show_spinner="Checking your file...", max_entries=8)
+def uploaded_data(data: bytes, filename: str):  # -> tuple[LabelledData, ValidationReport]
+    """Validate uploaded CSV/FASTA bytes in memory (never written to disk under the user's name)."""
+    from protlab.data import load_labelled
+
+    return load_labelled(data, filename=filename)
+
+
+def data_section():  # -> tuple[LabelledData, ValidationReport, str]
+    """Choose the bundled data or an upload; returns data, report and the source name."""
+    st.header("1 · Data")
+    choice = st.radio(
+        "Training data",
+        DATA_CHOICES,
+        kept_index("data_choice", DATA_CHOICES),
+        horizontal=True,
+        key="data_choice",
+    )
+    if choice.startswith("Bundled"):
+        return (*bundled_data(), "bundled")
+    explain(
+        "CSV: a column of sequences and a column of 0/1 labels (1 = soluble). FASTA: put the label at "
+        "the end of each header line, e.g. `>myprotein label=1`."
+    )
+    types = ["csv", "tsv", "txt", "fasta", "fa", "faa"]
+    name, raw = remembered_upload(
+        "Labelled sequences",
+        types,
+        UPLOAD_KEY,
+        "Upload a file to continue, or switch back to the bundled data.",
+        slot=UPLOAD_SLOT,
+    )
+    return (*uploaded_data(raw, name), name)
+
+
+def report_section(data, report) -> None:
+    """Show what validation kept and dropped, the class balance and the lengths, before any training."""
+    kept, dropped = report.n_kept, report.n_read - report.n_kept
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Rows kept", f"{kept:,}")
+    c2.metric("Rows dropped", f"{dropped:,}")
+    counts = report.class_counts
+    c3.metric("Soluble (1)", f"{int(counts.get(1, 0)):,}")
+    c4.metric("Insoluble (0)", f"{int(counts.get(0, 0)):,}")
+    left, right = st.columns([2, 3])
+    with left:
+        for line in report.summary_lines():
+            st.caption(line)
+        if len(report.dropped):
+            with st.expander(f"Why {dropped:,} rows were dropped"):
+                st.dataframe(
+                    pd.DataFrame(list(report.reasons.items()), columns=["reason", "rows"]), hide_index=True
+                )
+                st.dataframe(report.dropped, hide_index=True)
+        explain(
+            "A model that always answers the larger class already gets that class's share right, so look "
+            "at the balance before you celebrate an accuracy number."
+        )
+    right.plotly_chart(
+        rf.length_histogram(report.lengths, data.labels, title="Sequence lengths by class"), key="lengths"
+    )
+
+
+def sample_section(n_rows: int) -> int | None:
+    """Optionally train on a random sample of rows (for a fast class demo)."""
+    quick = [f"Quick demo: {QUICK_SAMPLE:,} random rows"] if n_rows > QUICK_SAMPLE else []
+    options = ["All rows", *quick, "Custom sample size"]
+    choice = st.radio(
+        "How much of the data to use",
+        options,
+        kept_index("sample_choice", options),
+        horizontal=True,
+        key="sample_choice",
+    )
+    if choice == "All rows":
+        return None
+    if choice.startswith("Quick"):
+        return QUICK_SAMPLE
+    top = max(n_rows, 30)
+    return int(
+        st.number_input(
+            "Rows to sample", 30, top, max(30, min(kept("sample_size", 500), top)), 10, key="sample_size"
+        )
+    )
+
+
+def sample_rows(data, size: int | None, seed: int):  # -> LabelledData
+    """The rows the run trains on: all of them, or a seeded random sample drawn like the generated script."""
+    from protlab.data import LabelledData
+
+    if size is None or size >= len(data):
+        return data
+    keep = np.sort(np.random.default_rng(seed).choice(len(data), size=size, replace=False))  # (size,) int64
+    return LabelledData(
+        [data.sequences[i] for i in keep], np.asarray(data.labels)[keep], [data.ids[i] for i in keep]
+    )
+
+
+def split_section() -> tuple[str, float]:
+    """Stratified (the notes' method) or homology-aware split."""
+    method = st.radio(
+        "How to split train / validation / test (80 / 10 / 10)",
+        ["stratified", "homology"],
+        kept_index("split_method", ["stratified", "homology"]),
+        horizontal=True,
+        key="split_method",
+        format_func={
+            "stratified": "Stratified by label (the notes)",
+            "homology": "Homology-aware (keep similar proteins together)",
+        }.get,
+    )
+    identity = 0.4
+    if method == "homology":
+        identity = st.slider("Identity threshold", 0.3, 0.9, kept("identity", 0.4), 0.05, key="identity")
+        explain(
+            "Proteins at least this identical end up in the same set, so the test set holds no close "
+            "relatives of training proteins. Scores are lower but more honest."
+        )
+    else:
+        explain(
+            "Each set keeps the same share of soluble proteins. Close homologues may land in both "
+            "training and test sets, which can make the test score look better than it really is."
+        )
+    return method, identity

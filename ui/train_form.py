@@ -1,0 +1,209 @@
+"""The Train page's model and training-settings sections (widgets remembered per student)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import explain
+from ui.memory import kept, kept_index
+from ui.run_labels import OPTIMIZER_NAMES
+from ui.train_runs import epoch_cap
+
+MAX_EPOCHS = 1000  # the epochs widget's top when the class has no epoch cap
+KERNELS = [1, 3, 5, 7, 9, 11, 15]  # kernel sizes offered (residues)
+LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0]  # learning rates offered
+BATCH_SIZES = [8, 16, 32, 64, 128, 256]  # batch sizes offered
+WEIGHT_DECAYS = [0.0, 1e-4, 1e-3, 0.01, 0.1]  # weight decays offered
+
+
+def model_section() -> tuple[str, dict]:
+    """The notes' CNN (editable widths, kernel, depth) or the dual-input model, with their defaults."""
+    from protlab.models import CNNConfig
+
+    d = CNNConfig()
+    st.header("2 · Model")
+    names = {
+        "cnn": "1D-CNN (intro note, sec. 7)",
+        "dual": "Dual input: sequence + 5 global features (fundamentals, sec. 6)",
+    }
+    kind = st.radio(
+        "Architecture",
+        ["cnn", "dual"],
+        kept_index("model_kind", ["cnn", "dual"]),
+        horizontal=True,
+        key="model_kind",
+        format_func=names.get,
+    )
+    c1, c2, c3, c4 = st.columns(4)
+    config = {
+        "embed_dim": int(
+            c1.number_input(
+                "Embedding size",
+                1,
+                1024,
+                kept("embed_dim", d.embed_dim),
+                key="embed_dim",
+                help="Length of the learned vector for each amino acid.",
+            )
+        ),
+        "hidden_dim": int(
+            c2.number_input(
+                "Filters per layer",
+                1,
+                2048,
+                kept("hidden_dim", d.hidden_dim),
+                key="hidden_dim",
+                help="How many motif detectors each convolution learns.",
+            )
+        ),
+        "kernel_size": c3.select_slider(
+            "Kernel (residues)",
+            KERNELS,
+            kept("kernel_size", d.kernel_size, options=KERNELS),
+            key="kernel_size",
+            help="How many neighbouring residues each filter sees.",
+        ),
+    }
+    if kind == "cnn":
+        config["num_layers"] = int(
+            c4.number_input("Conv layers", 1, 8, kept("num_layers", d.num_layers), key="num_layers")
+        )
+        config["dropout"] = st.slider(
+            "Dropout",
+            0.0,
+            0.8,
+            kept("dropout", d.dropout),
+            0.05,
+            key="dropout",
+            help="Share of activations switched off at random while training.",
+        )
+        explain(
+            "The 1D-CNN slides small filters along the sequence to find local motifs (charge clusters, "
+            "hydrophobic stretches) and averages them over the whole protein."
+        )
+    else:
+        config["global_dim"] = int(
+            c4.number_input("Global branch width", 1, 1024, kept("global_dim", 32), key="global_dim")
+        )
+        explain(
+            "The dual-input model adds a small branch for five whole-protein numbers (weight, pI, GRAVY, "
+            "instability, length), standardised with the training set's mean and spread."
+        )
+    return kind, config
+
+
+def settings_section():  # -> protlab.training.TrainConfig
+    """Optimizer and training settings (TrainConfig's defaults), device and mixed precision."""
+    from protlab.training import (
+        OPTIMIZERS,
+        SCHEDULERS,
+        TrainConfig,
+        device_label,
+        mixed_precision_available,
+        resolve_device,
+    )
+
+    d = TrainConfig()
+    st.header("3 · Training settings")
+    c1, c2, c3, c4 = st.columns(4)
+    optimizer = c1.selectbox(
+        "Optimizer",
+        OPTIMIZERS,
+        kept_index("optimizer", OPTIMIZERS),
+        format_func=OPTIMIZER_NAMES.get,
+        key="optimizer",
+    )
+    lr = c2.select_slider(
+        "Learning rate",
+        LEARNING_RATES,
+        kept("lr", d.lr, options=LEARNING_RATES),
+        key="lr",
+        format_func=lambda v: f"{v:g}",
+    )
+    batch_size = c3.select_slider(
+        "Batch size", BATCH_SIZES, kept("batch_size", d.batch_size, options=BATCH_SIZES), key="batch_size"
+    )
+    cap = epoch_cap()
+    top = cap or MAX_EPOCHS
+    epochs = c4.number_input(
+        "Epochs",
+        1,
+        top,
+        kept("epochs", min(d.epochs, top), low=1, high=top),
+        key="epochs",
+        help=f"Your class allows at most {cap} epochs per run." if cap else None,
+    )
+    c1, c2, c3, c4 = st.columns(4)
+    patience = c1.number_input(
+        "Early-stopping patience",
+        0,
+        1000,
+        kept("patience", d.patience),
+        key="patience",
+        help="Stop after this many epochs without a lower validation loss (0: never).",
+    )
+    schedules = {"plateau": "Reduce on plateau", "warmup": "Linear warm-up (Exercise 2)", "none": "Constant"}
+    scheduler = c2.selectbox(
+        "LR schedule",
+        SCHEDULERS,
+        kept_index("scheduler", SCHEDULERS),
+        key="scheduler",
+        format_func=schedules.get,
+    )
+    weight_decay = c3.select_slider(
+        "Weight decay",
+        WEIGHT_DECAYS,
+        kept("weight_decay", d.weight_decay, options=WEIGHT_DECAYS),
+        key="weight_decay",
+        help="AdamW in Exercise 4 uses 0.01.",
+    )
+    grad_accum = c4.number_input(
+        "Gradient accumulation",
+        1,
+        64,
+        kept("grad_accum", d.grad_accum_steps),
+        key="grad_accum",
+        help="Add up gradients of this many batches before one step (Exercise 3).",
+    )
+    c1, c2, c3, c4 = st.columns(4)
+    grad_clip = c1.number_input(
+        "Gradient clipping (0 = off)",
+        0.0,
+        100.0,
+        kept("grad_clip", d.grad_clip),
+        0.5,
+        key="grad_clip",
+        help="Largest allowed length (norm) of the gradient vector.",
+    )
+    seed = c2.number_input("Random seed", 0, 2**31 - 1, kept("seed", d.seed), key="seed")
+    device = resolve_device("auto")
+    c3.markdown(f"**Device:** {device_label(device)}")
+    mixed = False
+    if mixed_precision_available(device):
+        mixed = c4.checkbox(
+            "Mixed precision (GPU only)",
+            kept("mixed_precision", False),
+            key="mixed_precision",
+            help="16-bit arithmetic on the GPU: faster, same accuracy for this model.",
+        )
+    explain(
+        "Adam adapts each weight's step size and is the notes' default; train once each with SGD + "
+        "momentum, Adam and AdamW (weight decay 0.01) and overlay them in **Compare runs** below "
+        "(Exercise 4)."
+    )
+    config = TrainConfig(
+        optimizer=optimizer,
+        lr=float(lr),
+        weight_decay=float(weight_decay),
+        batch_size=int(batch_size),
+        epochs=int(epochs),
+        patience=int(patience),
+        scheduler=scheduler,
+        grad_clip=float(grad_clip),
+        grad_accum_steps=int(grad_accum),
+        seed=int(seed),
+        mixed_precision=mixed,
+        batch_events=True,
+    )
+    config.validate()
+    return config
