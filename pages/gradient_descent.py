@@ -185,6 +185,28 @@ def landscape_tab() -> None:
     pytorch_panel(descent_code(surface, [p.spec for p in paths], start, max(1, state["steps"])))
 
 
+def step_verdict(result) -> None:
+    """Say what the one step did, following the two numbers shown (lowered, raised or kept the loss)."""
+    setting = (
+        f"{result.n_proteins} simulated proteins with {result.n_features} features each and melting "
+        "temperatures around 60 °C. One step W ← W − lr · dL/dW (and the same for b) "
+        f"with lr = {result.lr:g} "
+    )
+    before, after = f"{result.loss_before:,.2f}", f"{result.loss_after:,.2f}"
+    if result.loss_after < result.loss_before:
+        explain(setting + f"lowered the loss from {before} to {after}: the step went downhill.")
+    elif result.loss_after > result.loss_before:
+        st.warning(
+            setting + f"**raised** the loss from {before} to {after}: the step overshot. The gradient only "
+            "says which way is downhill close to the current point; a step this large jumps past the valley "
+            "floor to higher ground on the other side. "
+            f"Try a smaller learning rate, such as {result.lr / 10:g}.",
+            icon=":material/trending_up:",
+        )
+    else:
+        explain(setting + f"left the loss at {before}: the step was too small to change it.")
+
+
 def autograd_tab() -> None:
     """The notes' autograd examples, computed live next to the calculus done by hand."""
     st.markdown("#### 1. The notes' first example: z = Σ (x² + 3x)")
@@ -253,10 +275,7 @@ def autograd_tab() -> None:
         delta=f"{result.loss_after - result.loss_before:,.2f}",
         delta_color="inverse",
     )
-    explain(
-        f"{result.n_proteins} simulated proteins with {result.n_features} features each and melting "
-        "temperatures around 60 °C. One step W ← W − lr · dL/dW (and the same for b) lowers the loss."
-    )
+    step_verdict(result)
     pytorch_panel(
         tm_step_code(result.n_proteins, result.n_features, result.lr, 0),
         title="Show me the PyTorch (one gradient step)",

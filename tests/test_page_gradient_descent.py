@@ -73,3 +73,40 @@ def test_autograd_panel_reproduces_the_notes_examples():
     after = float(metrics["MSE after one step (°C²)"].replace(",", ""))
     assert after < before
     assert any("Largest difference" in s.value for s in at.success)
+
+
+def _step_numbers(at: AppTest) -> tuple[float, float]:
+    """The MSE before and after the Tm step, as shown in the two metrics."""
+    metrics = {m.label: m.value for m in at.metric}
+    before = float(metrics["MSE before the step (°C²)"].replace(",", ""))
+    after = float(metrics["MSE after one step (°C²)"].replace(",", ""))
+    return before, after
+
+
+def _step_text(at: AppTest) -> str:
+    """Every caption and warning that speaks of the Tm step."""
+    texts = [c.value for c in at.caption] + [w.value for w in at.warning]
+    return " ".join(t for t in texts if "simulated proteins" in t)
+
+
+def test_tm_step_text_follows_the_sign_of_the_change():
+    at = _page()
+    for lr in (0.01, 1.0):
+        at.number_input(key="ag_tm_lr").set_value(lr).run()
+        assert not at.exception
+        before, after = _step_numbers(at)
+        text = _step_text(at)
+        if after < before:
+            assert "lowered the loss" in text and "raised" not in text and "overshot" not in text
+        else:
+            assert "raised** the loss" in text and "overshot" in text and "smaller learning rate" in text
+            assert "lowered" not in text
+    # the notes' setting goes downhill and lr 1.0 overshoots (checked with plain torch, not the page)
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(100, 10, generator=g), torch.randn(100, 1, generator=g) * 10 + 60
+    W, b = torch.randn(10, 1, generator=g).requires_grad_(), torch.zeros(1, requires_grad=True)
+    loss = ((X @ W + b - y) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        rose = ((X @ (W - 1.0 * W.grad) + (b - 1.0 * b.grad) - y) ** 2).mean() > loss
+    assert bool(rose) == (after > before)
