@@ -46,11 +46,15 @@ def predictor_from_path(path: str, mtime: float):  # -> protlab.predict.Predicto
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=8)
-def predictor_from_bytes(digest: str, _data: bytes):  # -> protlab.predict.Predictor
-    """One shared Predictor per uploaded file, keyed by the SHA-256 of its bytes."""
+def predictor_from_bytes(digest: str, _data: bytes):  # -> protlab.predict.Predictor | str
+    """One shared Predictor per uploaded file, keyed by the SHA-256 of its bytes; a refused file's message
+    is cached too, so a refused upload is not loaded again on every rerun."""
     from protlab.predict import Predictor
 
-    return Predictor.from_checkpoint(_data)
+    try:
+        return Predictor.from_checkpoint(_data)
+    except ProtlabError as err:
+        return str(err)
 
 
 @st.cache_data(show_spinner="Computing features of the training proteins (once)...")
@@ -115,7 +119,10 @@ def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, 
         "Upload a .pt checkpoint, for example one downloaded from the Train page.",
         slot=UPLOAD_SLOT,
     )
-    return predictor_from_bytes(hashlib.sha256(data).hexdigest(), data), f"Uploaded {name}", name
+    loaded = predictor_from_bytes(hashlib.sha256(data).hexdigest(), data)
+    if isinstance(loaded, str):  # the refusal cached for this file
+        raise CheckpointError(loaded)
+    return loaded, f"Uploaded {name}", name
 
 
 def _remember_model(name: str, predictor) -> None:

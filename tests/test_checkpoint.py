@@ -196,3 +196,68 @@ def test_save_refuses_a_description_that_would_not_rebuild_the_model(tmp_path: P
             extra={"bad": object()},
         )
     assert not any(tmp_path.iterdir())
+
+
+_HUGE_CNN = {"embed_dim": 1024, "hidden_dim": 2048, "kernel_size": 31, "num_layers": 8}
+
+
+def _declared(tmp_path: Path, kind: str, config: dict, state: dict | None = None) -> Path:
+    """A small file that declares `kind`/`config` with the given (default: empty) state dict."""
+    path, _ = _saved(tmp_path)
+    return _rewrite(path, kind=kind, model_config=config, state_dict=state or {})
+
+
+def _refuse_without_building(path: Path, match: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is refused, and no real (non-meta) parameter was ever allocated for it."""
+    allocated = []
+    original = torch.nn.Parameter.__new__
+
+    def watch(cls, data=None, requires_grad=True):
+        if data is not None and data.device.type != "meta":
+            allocated.append(tuple(data.shape))
+        return original(cls, data, requires_grad)
+
+    monkeypatch.setattr(torch.nn.Parameter, "__new__", watch)
+    _expect(path, match)
+    assert allocated == []
+
+
+def test_a_huge_declared_architecture_is_refused_before_anything_is_allocated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _declared(tmp_path, "cnn", _HUGE_CNN)
+    assert path.stat().st_size < 20_000
+    _refuse_without_building(path, f"at most {ckpt.MAX_LOADED_WEIGHTS:,} weights", monkeypatch)
+    members = [{"kind": "cnn", "config": _HUGE_CNN}] * 16
+    _refuse_without_building(_declared(tmp_path, "ensemble", {"members": members}), "weights", monkeypatch)
+
+
+def test_weights_are_checked_against_the_architecture_before_it_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {"embed_dim": 64, "hidden_dim": 64}  # within the budget: only the names can refuse it
+    _refuse_without_building(_declared(tmp_path, "cnn", config), "missing: embedding.weight", monkeypatch)
+
+
+def test_ensemble_size_and_nesting_are_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    small = {"kind": "cnn", "config": {"embed_dim": 4, "hidden_dim": 4}}
+    nested = {"kind": "ensemble", "config": {"members": [small] * 4}}
+    five_by_four = {"members": [nested] * 5}  # 20 models through nesting, each list within MAX_MEMBERS
+    _refuse_without_building(_declared(tmp_path, "ensemble", five_by_four), "at most 16 models", monkeypatch)
+    deep = {"members": [small]}
+    for _ in range(4):
+        deep = {"members": [{"kind": "ensemble", "config": deep}]}
+    _refuse_without_building(_declared(tmp_path, "ensemble", deep), "nested at most 2 deep", monkeypatch)
+    ok = build_model("ensemble", {"members": [nested, small]})  # an ensemble of ensembles is allowed
+    assert len(ok.members) == 2
+
+
+def test_non_tensor_and_non_finite_weights_are_refused(tmp_path: Path) -> None:
+    path, _ = _saved(tmp_path)
+    state = torch.load(path, weights_only=True)["state_dict"]
+    _expect(_rewrite(path, state_dict=state | {"fc.bias": "zeros"}), r"not tensors.*fc\.bias \(str\)")
+    for bad in (float("nan"), float("inf")):
+        path, _ = _saved(tmp_path)
+        weight = state["fc.weight"].clone()
+        weight[0, 0] = bad
+        _expect(_rewrite(path, state_dict=state | {"fc.weight": weight}), r"NaN or infinite.*fc\.weight")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import math
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ FORMAT = "protlab-checkpoint"  # marker that tells a ProtLab checkpoint from any
 VERSION = 1  # layout version written by save_checkpoint
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default (zip) container
 _PICKLE_MAGIC = b"\x80"  # pickle protocol 2+ (torch's legacy container and plain pickles)
+MAX_LOADED_WEIGHTS = 50_000_000  # most weights a loaded model may have (200 MB float32), checked first
 
 
 @dataclass
@@ -223,30 +225,59 @@ def _check_payload(payload: Any, name: str) -> None:
         raise CheckpointError(f"{name} lacks its weights or model settings, so it cannot be used.")
 
 
-def _load_weights(model: nn.Module, state: dict, name: str) -> None:
-    """Load state into model, describing any missing, unexpected or wrongly shaped tensors."""
-    expected = model.state_dict()
+def _expected_weights(kind: object, config: dict, name: str) -> dict[str, torch.Size]:
+    """Names and shapes of the weights the declared model has, found on the meta device (no memory used)."""
+    try:
+        with torch.device("meta"):  # every tensor is a shape only: nothing is allocated or initialised
+            model = build_model(kind, config)
+    except ConfigError as exc:
+        raise CheckpointError(f"{name} describes a model ProtLab cannot build: {exc}") from exc
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    count = sum(math.prod(shape) for shape in shapes.values())
+    if count > MAX_LOADED_WEIGHTS:
+        raise CheckpointError(
+            f"{name} declares a {kind} model with {count:,} weights (about {4 * count / 1e9:.1f} GB); "
+            f"ProtLab loads models of at most {MAX_LOADED_WEIGHTS:,} weights "
+            f"({4 * MAX_LOADED_WEIGHTS / 1e6:.0f} MB). Use a smaller model."
+        )
+    return shapes
+
+
+def _listed(label: str, items: list[str]) -> str:
+    """'label: a, b, c, d ...' (at most four items)."""
+    return f"{label}: {', '.join(items[:4])}{' ...' if len(items) > 4 else ''}"
+
+
+def _check_weights(expected: dict[str, torch.Size], state: dict, name: str) -> None:
+    """Refuse weights that are not tensors, do not match the architecture, or are NaN or infinite."""
+    not_tensors = [f"{k} ({type(v).__name__})" for k, v in state.items() if not isinstance(v, torch.Tensor)]
+    if not_tensors:
+        raise CheckpointError(
+            f"{name} has weights that are not tensors ({_listed('entries', not_tensors)}); "
+            "a checkpoint's state_dict holds tensors only."
+        )
     missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
+    unexpected = [str(k) for k in state if k not in expected]
     mismatched = [
-        f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
+        f"{k} {tuple(state[k].shape)} vs {tuple(v)}"
         for k, v in expected.items()
-        if k in state and (not isinstance(state[k], torch.Tensor) or state[k].shape != v.shape)
+        if k in state and state[k].shape != v
     ]
-    if missing or unexpected or mismatched:
-        parts = [
-            f"{label}: {', '.join(items[:4])}{' ...' if len(items) > 4 else ''}"
-            for label, items in (
-                ("missing", missing),
-                ("unexpected", unexpected),
-                ("wrong shape", mismatched),
-            )
-            if items
-        ]
+    parts = [
+        _listed(label, items)
+        for label, items in (("missing", missing), ("unexpected", unexpected), ("wrong shape", mismatched))
+        if items
+    ]
+    if parts:
         raise CheckpointError(
             f"{name} has weights that do not match its declared architecture ({'; '.join(parts)})."
         )
-    model.load_state_dict(state)
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CheckpointError(
+            f"{name} has weights that are NaN or infinite ({_listed('in', bad)}), so its predictions would "
+            "be meaningless; save the model from a run that did not diverge."
+        )
 
 
 def load_checkpoint(source: str | Path | bytes | IO[bytes]) -> LoadedCheckpoint:
@@ -255,11 +286,13 @@ def load_checkpoint(source: str | Path | bytes | IO[bytes]) -> LoadedCheckpoint:
     payload = _torch_load(stream, name)
     _check_payload(payload, name)
     kind = payload.get("kind")
+    # everything is checked against the declared architecture before the model is allocated
+    _check_weights(_expected_weights(kind, payload["model_config"], name), payload["state_dict"], name)
+    model = build_model(kind, payload["model_config"])
     try:
-        model = build_model(kind, payload["model_config"])
-    except ConfigError as exc:
-        raise CheckpointError(f"{name} describes a model ProtLab cannot build: {exc}") from exc
-    _load_weights(model, payload["state_dict"], name)
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:  # e.g. a complex tensor where real weights belong
+        raise CheckpointError(f"{name} has weights that cannot be loaded into its model ({exc}).") from exc
     model.eval()
     return LoadedCheckpoint(
         model=model,

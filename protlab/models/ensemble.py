@@ -15,7 +15,28 @@ from protlab.models.protocol import FitsTrainingRows
 if TYPE_CHECKING:
     from protlab.data.batching import TokenizedSet
 
-MAX_MEMBERS = 16  # most models one ensemble may hold
+MAX_MEMBERS = 16  # most models one ensemble may hold, counting the members of nested ensembles
+MAX_DEPTH = 2  # ensembles nested at most this deep (2: an ensemble of ensembles of plain models)
+
+
+def _count_models(members: list, depth: int) -> int:
+    """Plain models in a members list (nested ensembles opened); nesting deeper than MAX_DEPTH is refused."""
+    total = 0
+    for member in members:
+        nested = isinstance(member, dict) and member.get("kind") == "ensemble"
+        inner = member["config"].get("members") if nested and isinstance(member.get("config"), dict) else None
+        if not isinstance(inner, list):
+            total += 1
+        elif depth >= MAX_DEPTH:
+            raise ConfigError(
+                f"Ensembles may be nested at most {MAX_DEPTH} deep (an ensemble of ensembles); "
+                "this one nests them deeper."
+            )
+        else:
+            total += _count_models(inner, depth + 1)
+        if total > MAX_MEMBERS:
+            break
+    return total
 
 
 @dataclass
@@ -37,6 +58,16 @@ class EnsembleConfig:
                     f"Ensemble member {i} must be a dict with exactly the keys 'kind' and 'config'; "
                     f"got {member!r:.200}."
                 )
+            if not isinstance(member["config"], dict):
+                raise ConfigError(
+                    f"Ensemble member {i}'s config must be a dict; got {member['config']!r:.200}."
+                )
+        count = _count_models(self.members, 1)
+        if count > MAX_MEMBERS:
+            raise ConfigError(
+                f"An ensemble may hold at most {MAX_MEMBERS} models in all (members of nested ensembles "
+                f"count too); this one holds more than {MAX_MEMBERS}."
+            )
 
 
 class EnsembleModel(nn.Module):
