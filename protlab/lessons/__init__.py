@@ -65,6 +65,15 @@ from protlab.lessons.result_figures import (
     runs_overlay,
     runs_table,
 )
+from protlab.lessons.tensor_ops import (
+    OPS,
+    TensorOpResult,
+    apply_tensor_op,
+    batch_tensors,
+    parse_ints,
+    shape_text,
+    values_text,
+)
 
 __all__ = [
     "PolynomialGrad",
@@ -122,4 +131,11 @@ __all__ = [
     "feature_distribution_figure",
     "runs_overlay",
     "runs_table",
+    "OPS",
+    "TensorOpResult",
+    "apply_tensor_op",
+    "batch_tensors",
+    "parse_ints",
+    "shape_text",
+    "values_text",
 ]
