@@ -77,6 +77,10 @@ def _build_parser() -> argparse.ArgumentParser:
     features = commands.add_parser("features", help="the physicochemical features table")
     features.add_argument("input", help="a protein sequence, or a FASTA/CSV file")
     features.add_argument("--out", default=None, help="CSV to write (default: standard output)")
+    mutate = commands.add_parser("mutate", help="P(soluble) of every single substitution of one protein")
+    mutate.add_argument("input", help="one protein sequence, or a FASTA/CSV file holding one")
+    mutate.add_argument("--model", default=None, help="checkpoint file (default: the bundled model)")
+    mutate.add_argument("--out", default=None, help="CSV to write (default: standard output)")
     structure = commands.add_parser("structure", help="H/E/C secondary structure per residue")
     structure.add_argument("input", help="a protein sequence, or a FASTA/CSV file")
     structure.add_argument("--model", default=None, help="per-residue checkpoint (default: the bundled one)")
@@ -156,6 +160,18 @@ def _predict(args: argparse.Namespace) -> None:
         print(f"P(soluble) = {p:.3f} -> {table['prediction'].iloc[0]} (threshold {args.threshold:.2f})")
         return
     _write_csv(table[["id", "sequence", "p_soluble", "prediction"]], args.out)
+
+
+def _mutate(args: argparse.Namespace) -> None:
+    """The mutate command: one row per single substitution (1-based positions)."""
+    from protlab.mutagenesis import saturation_mutagenesis
+    from protlab.predict import Predictor
+
+    records, _ = _read_records(args.input)
+    if len(records) != 1:
+        raise DataFormatError(f"mutate takes one protein; {args.input} holds {len(records)}. Give one.")
+    predictor = Predictor.from_checkpoint(args.model) if args.model else Predictor.default()
+    _write_csv(saturation_mutagenesis(predictor, records[0].sequence).frame(), args.out)
 
 
 def _structure(args: argparse.Namespace) -> None:
@@ -290,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         commands = {"train": _train, "predict": _predict, "features": _features, "structure": _structure}
+        commands["mutate"] = _mutate
         commands[args.command](args)
     except ProtlabError as err:
         print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
