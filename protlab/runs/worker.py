@@ -18,6 +18,7 @@ from pathlib import Path
 
 from protlab.errors import ProtlabError, TrainingDivergedError
 from protlab.files import atomic_write
+from protlab.runs.jobs import is_job, run_job
 from protlab.runs.queue import HOST, RunQueue
 from protlab.runs.store import ACTIVE, INTERRUPTED, StopFile, read_record, read_spec, write_record
 
@@ -112,6 +113,8 @@ def run_folder(folder: Path | str, threads: int | None = None) -> str:
     try:
         if StopFile(folder).is_set():
             return _end(folder, record, "cancelled", None)
+        if is_job(folder):  # a background job (e.g. a loss landscape), not a training run
+            return run_job(folder, record)
         return _train(folder, record, threads)
     except KeyboardInterrupt:  # SIGTERM/SIGINT of the worker process: the server is going away
         return _end(folder, record, "interrupted", INTERRUPTED)
@@ -123,6 +126,7 @@ def run_folder(folder: Path | str, threads: int | None = None) -> str:
 def _train(folder: Path, record: dict, threads: int | None) -> str:
     """Load, split, tokenise, build, train, save; every outcome ends in run.json."""
     from protlab.runs.prep import evaluate_and_save, prepare_run
+    from protlab.runs.snapshots import EpochSnapshots
     from protlab.training.loop import train_model
 
     record.update(
@@ -143,12 +147,13 @@ def _train(folder: Path, record: dict, threads: int | None) -> str:
         )
         prepared = prepare_run(spec)
         progress = _Progress(folder, record, config.epochs)
+        snapshots = EpochSnapshots(folder, prepared.model, spec.task, spec.model_kind, config.epochs)
         result = train_model(
             prepared.model,
             prepared.sets["train"],
             prepared.sets["val"],
             config,
-            callback=progress,
+            callback=lambda event: (progress(event), snapshots(event)),
             stop=StopFile(folder),
         )
         state = "stopped" if result.stopped_reason == "stopped" else "finished"
