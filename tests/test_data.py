@@ -205,3 +205,40 @@ def test_random_bytes_only_raise_data_format_error(content: bytes) -> None:
         return
     assert len(data) == report.n_kept >= 2
     assert set(np.unique(data.labels)) == {0, 1}
+
+
+def test_invisible_characters_leave_ids_and_sequences_with_notes() -> None:
+    marks = ["\u200f", "\u202e", "\u2066", "\ufeff", "\u00a0"]
+    rows = [f"{m}p{i}{m},{s[:5]}\u00a0{s[5:]},{y}" for i, ((s, y), m) in enumerate(zip(GOOD, marks * 3))]
+    data, report = load_labelled(("id,sequence,label\n" + "\n".join(rows)).encode())
+    assert data.ids == [f"p{i}" for i in range(12)]
+    assert data.sequences == [s for s, _ in GOOD]
+    assert "Removed 12 invisible characters (unusual spaces, control characters, zero-width or " in " ".join(
+        report.notes
+    )
+    assert any(note.endswith("from the sequences of 12 rows.") for note in report.notes)
+    assert any(note.startswith("Removed 24 invisible") and "from 12 ids" in note for note in report.notes)
+
+
+def test_labelled_fasta_with_direction_marks_and_over_the_pasted_text_limit() -> None:
+    from protlab.data import MAX_TEXT_CHARS
+
+    long = "M" + protein_letters * 99  # 1,981 residues, under the training length limit
+    records = [(f"{s[:3]}{long[: 1800 + i]}", y) for i, (s, y) in enumerate(GOOD)] * 100
+    text = "".join(f">\u200fr{i}\u200e label={y}\n{s}\n" for i, (s, y) in enumerate(records))
+    assert len(text) > MAX_TEXT_CHARS
+    data, report = load_labelled(text.encode())
+    assert report.n_read == len(records) and data.ids[:2] == ["r0", "r1"]
+    assert any("from 1,200 ids" in note for note in report.notes)
+
+
+def test_files_over_the_file_limit_are_refused_before_reading(tmp_path: Path) -> None:
+    from protlab.data import MAX_FILE_BYTES
+
+    big = tmp_path / "big.csv"
+    with big.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)  # sparse: no data written
+    with pytest.raises(DataFormatError, match=r"'big.csv' is 50.0 MB; files are limited to 50 MB"):
+        load_labelled(big)
+    with pytest.raises(DataFormatError, match="files are limited to 50 MB"):
+        load_labelled(io.BytesIO(b"x" * (MAX_FILE_BYTES + 1)))

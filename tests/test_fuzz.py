@@ -226,3 +226,34 @@ def test_well_formed_tables_keep_every_distinct_row(rows, sep: str, bom: bool, c
         assert len(usable) < 2 or len(set(usable.values())) == 1, str(err)
         return
     assert dict(zip(labelled.sequences, labelled.labels.tolist())) == usable
+
+
+INVISIBLE_SAMPLE = (
+    "\u00a0\u2009\u3000\u202f\u001c\u001f\u0085"  # spaces and separators
+    "\u200b\u200e\u200f\u202a\u202e\u2066\u2069\ufeff"  # zero-width and direction marks
+)
+
+
+@FUZZ
+@given(
+    residues=residue_text,
+    name=st.from_regex(r"[A-Za-z0-9_|.]{1,12}", fullmatch=True),
+    marks=st.lists(st.tuples(st.sampled_from(INVISIBLE_SAMPLE), st.integers(0, 200)), max_size=10),
+    header_marks=st.lists(st.sampled_from(INVISIBLE_SAMPLE), max_size=3),
+)
+def test_invisible_characters_are_removed_counted_and_kept_out_of_ids(
+    residues: str, name: str, marks: list[tuple[str, int]], header_marks: list[str]
+) -> None:
+    body = residues
+    for mark, at in marks:
+        cut = at % (len(body) + 1)
+        body = body[:cut] + mark + body[cut:]
+    header = "".join(header_marks) + name + "".join(header_marks)
+    (record,) = parse_sequences(f">{header}\n{body}\n")
+    assert record.sequence == residues.upper()
+    assert record.id == name
+    removed = [note for note in record.notes if note.startswith("Removed") and "header" not in note]
+    if marks:
+        assert removed and removed[0].startswith(f"Removed {len(marks)} invisible character")
+    else:
+        assert not removed

@@ -81,8 +81,8 @@ REJECTED = [
         "Sequence 'P1' has '#' at position 4, which is not an amino-acid letter. " + LETTER_HELP,
     ),
     (
-        "MV\u200bL",
-        "The sequence has U+200B ZERO WIDTH SPACE at position 3, which is not an amino-acid letter. "
+        "MV\u00adL",
+        "The sequence has U+00AD SOFT HYPHEN at position 3, which is not an amino-acid letter. "
         + LETTER_HELP,
     ),
     (
@@ -188,3 +188,74 @@ def test_a_long_multiline_sequence_is_joined_exactly() -> None:
     lines = "\n".join((AMINO_ACIDS * 3)[i % 7 :] for i in range(1_800))  # about 100,000 residues
     cleaned = clean_sequence(lines, max_length=200_000)
     assert cleaned.sequence == "".join(lines.split())  # the reference: every line, in order, nothing else
+
+
+# every invisible character the cleaner removes: unusual spaces, information separators, zero-width and
+# direction marks (written out here rather than taken from the module under test)
+INVISIBLE_CHARS = (
+    ["\u00a0", "\u1680", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\u0085", "\u2060", "\ufeff"]
+    + [chr(c) for c in range(0x2000, 0x200B)]  # en quad ... hair space (thin space is U+2009)
+    + [chr(c) for c in range(0x1C, 0x20)]
+    + [chr(c) for c in (*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+)
+
+
+def _note_for(chars: str) -> str:
+    """The note expected for removing `chars`, built with unicodedata (the reference)."""
+    import unicodedata
+    from collections import Counter
+
+    counts = sorted(Counter(chars).items())
+    kinds = ", ".join(f"{n:,} x U+{ord(c):04X} {unicodedata.name(c, 'CONTROL CHARACTER')}" for c, n in counts)
+    noun = "character" if len(chars) == 1 else "characters"
+    return f"Removed {len(chars):,} invisible {noun}: {kinds}."
+
+
+@pytest.mark.parametrize("char", INVISIBLE_CHARS, ids=lambda c: f"U+{ord(c):04X}")
+def test_each_invisible_character_is_removed_with_a_note(char: str) -> None:
+    cleaned = clean_sequence(f"MVL{char}SPAD{char}{char}")
+    assert cleaned.sequence == "MVLSPAD"
+    assert cleaned.notes == (_note_for(char * 3),)
+
+
+def test_mixed_invisible_characters_are_counted_by_kind() -> None:
+    text = "\ufeffMV\u00a0LS\u2009PA\u3000D\u001cK\u200eT\u202eN\u2067"
+    cleaned = clean_sequence(text)
+    assert cleaned.sequence == "MVLSPADKTN"
+    assert cleaned.notes == (_note_for("\ufeff\u00a0\u2009\u3000\u001c\u200e\u202e\u2067"),)
+
+
+def test_direction_marks_never_reach_ids_and_headers_are_noted() -> None:
+    text = "\ufeff>P1\u200f\u202e some\u00a0desc\nMKT\n>\u2066P2\u2069|x\nMKV\n>\u200b\nMKW"
+    records = parse_sequences(text)
+    assert [r.id for r in records] == ["P1", "P2|x", "seq3"]
+    assert records[0].description == "some desc"
+    assert all(c not in r.id + r.description for r in records for c in INVISIBLE_CHARS)
+    assert records[0].notes[0].startswith("Removed 3 invisible characters from the FASTA header:")
+    assert "RIGHT-TO-LEFT MARK" in records[0].notes[0] and "RIGHT-TO-LEFT OVERRIDE" in records[0].notes[0]
+
+
+def test_a_file_reads_without_the_pasted_text_limit() -> None:
+    text = ">a\n" + "A" * (MAX_TEXT_CHARS + 10)
+    with pytest.raises(InvalidSequenceError, match="pasted text"):
+        parse_sequences(text, max_length=MAX_TEXT_CHARS + 10)
+    records = parse_sequences(text, max_length=MAX_TEXT_CHARS + 10, max_chars=None)
+    assert len(records[0].sequence) == MAX_TEXT_CHARS + 10
+    with pytest.raises(InvalidSequenceError, match="^The file x.fa holds 2 sequences.*limit is 1"):
+        parse_sequences(">a\nM\n>b\nK", max_records=1, max_chars=None, source="The file x.fa")
+
+
+def test_the_encode_page_shows_what_was_removed() -> None:
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    page = str(Path(__file__).resolve().parents[1] / "pages" / "encode.py")
+    at = AppTest.from_file(page, default_timeout=120).run()
+    at.text_area(key="encode_seq").input("MVL\u00a0SPA\u200fD").run()
+    assert not at.exception and not at.error
+    shown = [i.value for i in at.info]
+    assert _note_for("\u00a0\u200f") in shown
+    assert next(d.value for d in at.dataframe if "residue" in d.value.columns)["residue"].tolist() == list(
+        "MVLSPAD"
+    )

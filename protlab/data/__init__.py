@@ -58,6 +58,7 @@ from protlab.data.loading import (
 from protlab.data.sequences import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_MAX_RECORDS,
+    INVISIBLE_CHARACTERS,
     MAX_TEXT_CHARS,
     CleanedSequence,
     FastaRecord,
@@ -65,6 +66,7 @@ from protlab.data.sequences import (
     describe_character,
     parse_sequences,
     split_fasta,
+    strip_invisible,
 )
 from protlab.data.splits import (
     ASSIGNMENTS,
@@ -82,6 +84,8 @@ from protlab.data.tables import (
     ID_NAMES,
     LABEL_NAMES,
     LABEL_SPELLINGS,
+    MAX_FILE_BYTES,
+    MAX_FILE_ROWS,
     SEQUENCE_NAMES,
     RawRows,
     Source,
@@ -134,6 +138,10 @@ __all__ = [
     "split_fasta",
     "clean_sequence",
     "parse_sequences",
+    "INVISIBLE_CHARACTERS",
+    "strip_invisible",
+    "MAX_FILE_BYTES",
+    "MAX_FILE_ROWS",
     "PAIRS_PER_BLOCK",
     "MAX_BLOCK_ROWS",
     "MAX_HOMOLOGY_SEQUENCES",

@@ -16,8 +16,15 @@ import numpy as np
 import pandas as pd
 
 from protlab.checks import IntRange
-from protlab.data.sequences import clean_sequence
-from protlab.data.tables import ALLOWED_LABELS_TEXT, CLEAN_SEQUENCE, Source, parse_labels, read_rows
+from protlab.data.sequences import INVISIBLE, clean_sequence
+from protlab.data.tables import (
+    ALLOWED_LABELS_TEXT,
+    CLEAN_SEQUENCE,
+    MAX_FILE_ROWS,
+    Source,
+    parse_labels,
+    read_rows,
+)
 from protlab.errors import DataFormatError, InvalidSequenceError
 
 BUNDLED_DATA_PATH = Path(__file__).resolve().parents[2] / "assets" / "data" / "deepsol.csv"
@@ -115,6 +122,19 @@ def _clean_column(
     return cleaned, problems
 
 
+def _invisible_notes(sequences: pd.Series) -> list[str]:
+    """A note on the invisible characters (unusual spaces, controls, zero-width and direction marks)
+    that cleaning removes from the sequences, if any."""
+    counts = sequences.str.count(INVISIBLE)
+    if not counts.any():
+        return []
+    rows = int((counts > 0).sum())
+    return [
+        f"Removed {int(counts.sum()):,} invisible characters (unusual spaces, control characters, zero-width "
+        f"or text-direction marks) from the sequences of {rows:,} {_rows(rows)}."
+    ]
+
+
 def _drop(rows: pd.DataFrame, where: np.ndarray, kind: str, details: list[str] | str) -> pd.DataFrame:
     """The dropped-row records for the rows selected by a boolean mask."""
     return pd.DataFrame({"row": rows["row"].to_numpy()[where], "reason": kind, "detail": details})
@@ -171,7 +191,7 @@ def load_labelled(
     filename: str | None = None,
     max_length: int = 2000,
     min_rows: int = 10,
-    max_rows: int = 250_000,
+    max_rows: int = MAX_FILE_ROWS,
 ) -> tuple[LabelledData, ValidationReport]:
     """Read, clean and validate labelled sequences from CSV/TSV or labelled FASTA."""
     max_length = IntRange(1).check(max_length, "max_length")
@@ -180,9 +200,10 @@ def load_labelled(
     rows, file_format = raw.rows, raw.file_format
     if len(rows) > max_rows:
         raise DataFormatError(
-            f"The file has {len(rows):,} rows; the limit is {max_rows:,}. Use a smaller subset."
+            f"The file has {len(rows):,} rows; the limit is {max_rows:,} rows. Use a smaller subset."
         )
     labels, drops = _labels(rows, file_format == "fasta")
+    notes = list(raw.notes) + _invisible_notes(rows["sequence"])
     cleaned, problems = _clean_column(rows, max_length)
     for kind in ("empty sequence", "invalid character", "invalid sequence", "too long"):
         hit = np.array([p is not None and p[0] == kind for p in problems], dtype=bool)
@@ -221,7 +242,7 @@ def load_labelled(
         sequence_column=raw.sequence_column,
         label_column=raw.label_column,
         file_format=file_format,
-        notes=raw.notes,
+        notes=notes,
     )
     labelled = LabelledData(sequences, kept["y"].to_numpy(np.int64), kept["id"].tolist())
     return labelled, report

@@ -2,7 +2,11 @@
 
 Cleaning policy, applied in this order:
 1. Raw text longer than MAX_TEXT_CHARS is refused before anything else happens.
-2. Line endings are normalised; lines starting with '>' are FASTA headers and
+2. Invisible characters are removed, with a note naming each kind and its count: unusual spaces
+   (no-break, thin, ideographic and the other Unicode space separators), the control characters
+   U+001C-U+001F and U+0085, and zero-width and text-direction marks (U+200B-U+200F, U+202A-U+202E,
+   U+2060, U+2066-U+2069, U+FEFF). Headers (ids) lose them too, so no direction mark reaches an output id.
+   Line endings are normalised; lines starting with '>' are FASTA headers and
    lines starting with ';' are old-style FASTA comments (ignored, with a note).
 3. GenBank/EMBL numbered blocks ("1 mvlspadktn vkaawgkvga" or "MVLSPADKTN 10")
    lose their position numbers, with a note.
@@ -39,6 +43,15 @@ _DIGIT = re.compile(r"\d")
 _LEADING_NUMBER = re.compile(r"\s*\d+(?:\s+[A-Za-z*]+)+\s*")  # GenBank: "   61 mvlspadktn ..."
 _TRAILING_NUMBER = re.compile(r"\s*(?:[A-Za-z*]+\s+)+\d+\s*")  # EMBL: "MVLSPADKTN VKAAWGKVGA 20"
 _GENBANK_MARKERS = {"ORIGIN", "//", "SQ", "SEQUENCE"}
+# invisible characters removed with a note: Unicode spaces other than ' ' (Zs, Zl, Zp), the information
+# separators U+001C-U+001F and U+0085, and zero-width and direction marks
+INVISIBLE_CHARACTERS = (
+    "\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    "\u001c-\u001f\u0085"
+    "\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+)
+INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
+_ODD_SPACE = re.compile("[\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")  # in INVISIBLE
 _EXAMPLE_LETTERS = ", ".join(AMINO_ACIDS[:3])
 
 
@@ -74,37 +87,55 @@ def describe_character(char: str) -> str:
     return label
 
 
-def _check_text(text: object) -> str:
-    """Refuse non-str input and oversized text before any processing."""
+def strip_invisible(text: str, where: str = "", *, spaces: str = "") -> tuple[str, str | None]:
+    """Remove invisible characters (INVISIBLE; unusual spaces become `spaces`);
+    returns (text, a note naming each kind and its count, or None)."""
+    found = INVISIBLE.findall(text)
+    if not found:
+        return text, None
+    counts: dict[str, int] = {}
+    for char in found:
+        counts[char] = counts.get(char, 0) + 1
+    kinds = ", ".join(
+        f"{count:,} x U+{ord(char):04X} {unicodedata.name(char, 'CONTROL CHARACTER')}"
+        for char, count in sorted(counts.items())
+    )
+    noun = "character" if len(found) == 1 else "characters"
+    text = _ODD_SPACE.sub(spaces, text) if spaces else text
+    return INVISIBLE.sub("", text), f"Removed {len(found):,} invisible {noun}{where}: {kinds}."
+
+
+def _check_text(text: object, max_chars: int | None = MAX_TEXT_CHARS) -> str:
+    """Refuse non-str input and oversized text (above max_chars; None: a file, no limit here)."""
     if not isinstance(text, str):
         raise InvalidSequenceError(
             f"A sequence must be given as text; got a value of type {type(text).__name__}. "
             "Paste the protein sequence as one-letter codes."
         )
-    if len(text) > MAX_TEXT_CHARS:
+    if max_chars is not None and len(text) > max_chars:
         size_mb = len(text) / 1_000_000
         raise InvalidSequenceError(
             f"The pasted text is about {size_mb:.1f} MB ({len(text):,} characters); the limit is "
-            f"{MAX_TEXT_CHARS / 1_000_000:.0f} MB ({MAX_TEXT_CHARS:,} characters). "
+            f"{max_chars / 1_000_000:.0f} MB ({max_chars:,} characters). "
             "Paste fewer or shorter sequences, or upload them as a file."
         )
     return text
 
 
-def split_fasta(text: str) -> list[FastaRecord]:
-    """Split text into FASTA records; text without any '>' header is a single record."""
-    text = _check_text(text)
+def split_fasta(text: str, *, max_chars: int | None = MAX_TEXT_CHARS) -> list[FastaRecord]:
+    """Split text into FASTA records; text without any '>' header is a single record.
+    max_chars limits pasted text; None for a file's text (files have their own size limit)."""
+    text = _check_text(text, max_chars)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     records: list[FastaRecord] = []
     header: str | None = None
     body: list[str] = []
     start = 1
     for number, line in enumerate(lines, start=1):  # per line, not per residue
-        stripped = line.strip()
-        if stripped.startswith(">"):
+        if INVISIBLE.sub("", line).strip().startswith(">"):  # a byte-order mark may precede the '>'
             if header is not None or any(part.strip() for part in body):
                 records.append(FastaRecord(header, tuple(body), start))
-            header, body, start = stripped[1:].strip(), [], number
+            header, body, start = line[line.index(">") + 1 :].strip(), [], number
         else:
             if header is None and not body:
                 start = number
@@ -145,6 +176,10 @@ def _bad_character_error(record_name: str | None, char: str, position: int) -> I
 def _clean_body(lines: list[str], record_name: str | None, max_length: int) -> tuple[str, list[str]]:
     """Clean the sequence lines of one record and return (sequence, notes)."""
     notes: list[str] = []
+    text, removed = strip_invisible("\n".join(lines))
+    if removed:
+        notes.append(removed)
+        lines = text.split("\n")
     if any(line.lstrip().startswith(";") for line in lines):
         lines = [line for line in lines if not line.lstrip().startswith(";")]
         notes.append("Ignored FASTA comment lines starting with ';'.")
@@ -190,7 +225,11 @@ def _unknown_note(sequence: str, positions: tuple[int, ...]) -> str:
 
 def _clean_record(record: FastaRecord, default_id: str, named: bool, max_length: int) -> CleanedSequence:
     """Clean one raw record into a CleanedSequence."""
-    header = record.header
+    header, header_note = (
+        strip_invisible(record.header, " from the FASTA header", spaces=" ")
+        if (record.header)
+        else (record.header, None)
+    )
     parts = header.split(None, 1) if header else []
     record_id = parts[0] if parts else default_id
     description = parts[1] if len(parts) > 1 else ""
@@ -205,6 +244,8 @@ def _clean_record(record: FastaRecord, default_id: str, named: bool, max_length:
             "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN."
         )
     sequence, notes = _clean_body(list(record.lines), name, max_length)
+    if header_note:
+        notes.insert(0, header_note)
     if not sequence:
         raise InvalidSequenceError(
             f"{'Sequence ' + repr(name) if name else 'The sequence'} is empty after cleaning. "
@@ -263,17 +304,23 @@ def _unique_ids(records: list[CleanedSequence]) -> list[CleanedSequence]:
 
 
 def parse_sequences(
-    text: str, *, max_length: int = DEFAULT_MAX_LENGTH, max_records: int = DEFAULT_MAX_RECORDS
+    text: str,
+    *,
+    max_length: int = DEFAULT_MAX_LENGTH,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    max_chars: int | None = MAX_TEXT_CHARS,
+    source: str = "The text",
 ) -> list[CleanedSequence]:
-    """Clean every FASTA record in text (text without '>' is one sequence); ids made unique."""
+    """Clean every FASTA record in text (text without '>' is one sequence); ids made unique.
+    A file's text is read with max_chars=None (files have their own size limit) and source naming it."""
     max_length = _LIMIT.check(max_length, "max_length")
     max_records = _LIMIT.check(max_records, "max_records")
-    records = split_fasta(text)
+    records = split_fasta(text, max_chars=max_chars)
     if not records:
         raise _no_sequence_error()
     if len(records) > max_records:
         raise InvalidSequenceError(
-            f"The text holds {len(records):,} sequences (FASTA records); the limit is {max_records:,}. "
+            f"{source} holds {len(records):,} sequences (FASTA records); the limit is {max_records:,}. "
             "Split the input into smaller batches."
         )
     named = len(records) > 1

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
-from protlab.data.sequences import split_fasta
+from protlab.data.sequences import INVISIBLE, split_fasta, strip_invisible
 from protlab.errors import DataFormatError
 
 SEQUENCE_NAMES = ("sequence", "seq", "fasta", "aa_sequence", "protein", "protein_sequence", "sequences")
@@ -35,6 +35,9 @@ ALLOWED_LABELS_TEXT = "0/1, true/false, yes/no, y/n, soluble/insoluble or positi
 CLEAN_SEQUENCE = re.compile(f"[{AMINO_ACIDS}{AMBIGUOUS_LETTERS}]+")  # an already-clean uppercase sequence
 
 _KEY_VALUE = re.compile(r"(?:^|[\s|;])(?:label|solubility|soluble|class|target|y)\s*[=:]\s*([^\s|;]+)", re.I)
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # largest file read: 50 MB, the server's upload limit (maxUploadSize)
+MAX_FILE_ROWS = 250_000  # most data rows (or FASTA records) in a training file
 
 Source = str | Path | bytes | bytearray | IO[bytes] | IO[str]  # a path, raw bytes or a file-like object
 
@@ -60,13 +63,28 @@ class RawRows:
     notes: list[str] = field(default_factory=list)  # encoding fallbacks and similar remarks
 
 
+def _too_big(size: int, name: str) -> DataFormatError:
+    """The error for a file over MAX_FILE_BYTES."""
+    return DataFormatError(
+        f"The file '{name}' is {size / 2**20:,.1f} MB; files are limited to {MAX_FILE_BYTES // 2**20} MB. "
+        "Split it into smaller files or use a subset."
+    )
+
+
 def read_source(source: Source, filename: str | None = None) -> tuple[bytes, str]:
-    """Read all bytes of a path, bytes or file-like object; returns (data, display name)."""
+    """Read all bytes of a path, bytes or file-like object (at most MAX_FILE_BYTES);
+    returns (data, display name)."""
     if isinstance(source, (bytes, bytearray)):
-        return bytes(source), filename or "uploaded data"
+        data, name = bytes(source), filename or "uploaded data"
+        if len(data) > MAX_FILE_BYTES:
+            raise _too_big(len(data), name)
+        return data, name
     if isinstance(source, (str, Path)):
         path = Path(source)
         try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES and path.is_file():
+                raise _too_big(size, filename or path.name)
             return path.read_bytes(), filename or path.name
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise DataFormatError(
@@ -77,9 +95,12 @@ def read_source(source: Source, filename: str | None = None) -> tuple[bytes, str
     if hasattr(source, "read"):
         if hasattr(source, "seek"):
             source.seek(0)
-        data = source.read()
+        data = source.read(MAX_FILE_BYTES + 1)
         name = filename or Path(str(getattr(source, "name", "uploaded data"))).name
-        return (data.encode("utf-8") if isinstance(data, str) else bytes(data)), name
+        data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        if len(data) > MAX_FILE_BYTES:
+            raise _too_big(len(data), name)
+        return data, name
     raise DataFormatError(
         f"source must be a file path, bytes or an open file; got a value of type {type(source).__name__}."
     )
@@ -221,8 +242,8 @@ def _read_table(text: str) -> tuple[pd.DataFrame, str, str, str | None, str]:
     return frame, seq_col, label_col, find_column(columns, ID_NAMES), file_format
 
 
-def _table_rows(text: str) -> tuple[pd.DataFrame, str, str, str]:
-    """Rows as a frame with columns row, id, sequence, label (strings); blank lines left out."""
+def _table_rows(text: str) -> tuple[pd.DataFrame, str, str, str, list[str]]:
+    """Rows as a frame with columns row, id, sequence, label (strings), blank lines left out; + id notes."""
     frame, seq_col, label_col, id_col, file_format = _read_table(text)
     rows = pd.DataFrame(
         {
@@ -231,10 +252,23 @@ def _table_rows(text: str) -> tuple[pd.DataFrame, str, str, str]:
             "label": frame[label_col].astype(str),
         }
     )
-    rows["id"] = frame[id_col].astype(str).str.strip() if id_col else "row" + rows["row"].astype(str)
+    ids = frame[id_col].astype(str).str.replace(INVISIBLE, "", regex=True).str.strip() if id_col else None
+    rows["id"] = ids if id_col else "row" + rows["row"].astype(str)  # no direction mark reaches an id
     rows.loc[rows["id"] == "", "id"] = "row" + rows["row"].astype(str)
     blank = (frame.astype(str).apply(lambda col: col.str.strip()) == "").all(axis=1)
-    return rows[~blank.to_numpy()].reset_index(drop=True), seq_col, label_col, file_format
+    notes = _id_note(frame[id_col].astype(str)) if id_col else []
+    return rows[~blank.to_numpy()].reset_index(drop=True), seq_col, label_col, file_format, notes
+
+
+def _id_note(raw_ids: pd.Series) -> list[str]:
+    """A note on the invisible characters removed from the ids (or FASTA headers), if any."""
+    counts = raw_ids.str.count(INVISIBLE)
+    if not counts.any():
+        return []
+    return [
+        f"Removed {int(counts.sum()):,} invisible characters (unusual spaces, zero-width or text-direction "
+        f"marks) from {int((counts > 0).sum()):,} ids."
+    ]
 
 
 def _header_label(header: str) -> tuple[str, str]:
@@ -252,16 +286,16 @@ def _header_label(header: str) -> tuple[str, str]:
     return record_id, ""
 
 
-def _fasta_rows(text: str) -> pd.DataFrame:
-    """Rows (row, id, sequence, label) from a FASTA file with labels in the headers."""
-    records = split_fasta(text)
-    parsed = [(_header_label(r.header or ""), r) for r in records]
+def _fasta_rows(text: str) -> tuple[pd.DataFrame, list[str]]:
+    """Rows (row, id, sequence, label) from a FASTA file with labels in the headers; + id notes."""
+    records = split_fasta(text, max_chars=None)  # a file: its size is limited when it is read
+    parsed = [(_header_label(strip_invisible(r.header or "", spaces=" ")[0]), r) for r in records]
     if parsed and not any(label for (_, label), _r in parsed):
         raise DataFormatError(
             f"None of the {len(records):,} FASTA headers carries a label. Put a label in every header, "
             "for example '>P12345 label=1', '>P12345|1' or '>P12345 soluble'."
         )
-    return pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "row": [r.line_number for _, r in parsed],
             "id": [rid or f"record{i}" for i, ((rid, _), _r) in enumerate(parsed, start=1)],
@@ -269,6 +303,7 @@ def _fasta_rows(text: str) -> pd.DataFrame:
             "label": [label for (_, label), _r in parsed],
         }
     )
+    return rows, _id_note(pd.Series([r.header or "" for r in records], dtype=str))
 
 
 def read_rows(source: Source, *, filename: str | None = None) -> RawRows:
@@ -278,6 +313,7 @@ def read_rows(source: Source, *, filename: str | None = None) -> RawRows:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = next((line.strip() for line in text.split("\n", 20)[:20] if line.strip()), "")
     if first.startswith(">"):
-        return RawRows(_fasta_rows(text), "FASTA records", "FASTA header", "fasta", notes)
-    rows, seq_col, label_col, file_format = _table_rows(text)
-    return RawRows(rows, seq_col, label_col, file_format, notes)
+        rows, id_notes = _fasta_rows(text)
+        return RawRows(rows, "FASTA records", "FASTA header", "fasta", notes + id_notes)
+    rows, seq_col, label_col, file_format, id_notes = _table_rows(text)
+    return RawRows(rows, seq_col, label_col, file_format, notes + id_notes)
