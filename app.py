@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.common import literal
 from ui.identity import identity_panel, page_link, replaced_notice, student_token
 from ui.router import mark_routed
 
@@ -63,7 +64,7 @@ def active_model_text() -> str:
     chosen = st.session_state.get("active_model")
     if isinstance(chosen, dict) and chosen.get("name") and chosen["name"] not in BUNDLED_NAMES:
         auc = chosen.get("auc")
-        return f"**{chosen['name']}**" + (f" · test AUC {auc:.3f}" if isinstance(auc, float) else "")
+        return f"**{literal(chosen['name'])}**" + (f" · test AUC {auc:.3f}" if isinstance(auc, float) else "")
     if not DEFAULT_MODEL_CARD.exists():
         return "Bundled default model (no model card found)"
     card = _default_model_card(str(DEFAULT_MODEL_CARD), DEFAULT_MODEL_CARD.stat().st_mtime)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import html
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from protlab.errors import CheckpointError, ProtlabError
-from ui.common import explain, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.common import explain, literal, pytorch_panel, run_manager, session_owner, stop_with_error
 from ui.identity import student_token
-from ui.memory import keep_widgets, kept_index, remember_text, remembered_text, remembered_upload
+from ui.memory import keep_widgets, kept_index, remembered_upload
+from ui.predict_input import read_proteins, show_rejected
+from ui.predict_known import known_proteins_panel
+from ui.predict_prior import prior_input, prior_note
 from ui.router import ensure_router
 from ui.run_labels import run_title, unique_titles
 
@@ -22,11 +27,6 @@ UPLOAD_KEY = "uploaded_checkpoint"  # session key with (file name, bytes) of an 
 UPLOAD_SLOT = "predict_checkpoint"  # the student's saved checkpoint upload
 USABLE_STATES = ("finished", "stopped")  # runs whose best weights were saved
 MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a checkpoint (.pt)")
-EXAMPLE = (
-    ">sp|P0AA25|THIO_ECOLI Thioredoxin 1 from E. coli\n"
-    "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVGALSK\n"
-    "GQLKEFLDANLA\n"
-)
 SHOWN_FEATURES = {  # feature column -> short panel title with units
     "length": "Length (residues)",
     "molecular_weight": "Molecular weight (Da)",
@@ -66,6 +66,30 @@ def training_features() -> pd.DataFrame:
     return features_frame(data.sequences)[list(SHOWN_FEATURES)]
 
 
+@dataclass
+class ChosenModel:
+    """The model the page predicts with."""
+
+    predictor: object  # protlab.predict.Predictor
+    name: str  # display name (the sidebar shows it)
+    code_source: str  # what the "Show me the PyTorch" script loads: "default", a path or a file name
+    key: str  # identifies the weights (path and modification time, or the upload's SHA-256)
+
+
+def _from_path(path: Path, name: str, code_source: str) -> ChosenModel:
+    """A model loaded (once per file version) from a checkpoint on disk."""
+    mtime = path.stat().st_mtime
+    return ChosenModel(predictor_from_path(str(path), mtime), name, code_source, f"{path}:{mtime}")
+
+
+def _default_model() -> ChosenModel | None:
+    """The bundled default model, or None when its file is missing."""
+    from protlab.predict import DEFAULT_MODEL_PATH
+
+    path = Path(DEFAULT_MODEL_PATH)
+    return _from_path(path, "Bundled default model", "default") if path.exists() else None
+
+
 def _usable_runs() -> list[dict]:
     """The student's finished or stopped runs that saved a checkpoint, newest first."""
     rows = [
@@ -80,7 +104,7 @@ def _usable_runs() -> list[dict]:
     ]
 
 
-def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, code source
+def choose_model() -> ChosenModel:
     """Let the student pick the bundled model, one of their runs, or an uploaded checkpoint."""
     from protlab.predict import DEFAULT_MODEL_PATH
 
@@ -89,12 +113,14 @@ def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, 
     )
     keep_widgets(["model_source"])
     if source == MODEL_SOURCES[0]:
-        path = Path(DEFAULT_MODEL_PATH)
-        if not path.exists():
+        default = _default_model()
+        if default is None:
             stop_with_error(
-                CheckpointError(f"The bundled model {path} is missing; train one on the Train page.")
+                CheckpointError(
+                    f"The bundled model {DEFAULT_MODEL_PATH} is missing; train one on the Train page."
+                )
             )
-        return predictor_from_path(str(path), path.stat().st_mtime), "Bundled default model", "default"
+        return default
     if source == MODEL_SOURCES[1]:
         runs = _usable_runs()
         if not runs:
@@ -110,8 +136,7 @@ def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, 
         )
         row = next(r for r in runs if r["run_id"] == run_id)
         path = Path(row["checkpoint"])
-        name = f"My run: {run_title(row, with_auc=False)}"
-        return predictor_from_path(str(path), path.stat().st_mtime), name, str(path)
+        return _from_path(path, f"My run: {run_title(row, with_auc=False)}", str(path))
     name, data = remembered_upload(
         "Checkpoint file (.pt) saved by ProtLab",
         ["pt"],
@@ -119,10 +144,11 @@ def choose_model():  # -> tuple[Predictor, str, str] : predictor, display name, 
         "Upload a .pt checkpoint, for example one downloaded from the Train page.",
         slot=UPLOAD_SLOT,
     )
-    loaded = predictor_from_bytes(hashlib.sha256(data).hexdigest(), data)
+    digest = hashlib.sha256(data).hexdigest()
+    loaded = predictor_from_bytes(digest, data)
     if isinstance(loaded, str):  # the refusal cached for this file
         raise CheckpointError(loaded)
-    return loaded, f"Uploaded {name}", name
+    return ChosenModel(loaded, f"Uploaded {name}", name, digest)
 
 
 def _remember_model(name: str, predictor) -> None:
@@ -134,23 +160,25 @@ def _remember_model(name: str, predictor) -> None:
         st.rerun()
 
 
-def show_one(predictor, record, threshold: float) -> None:
+def show_one(predictor, record, threshold: float, prior: float | None) -> None:
     """Probability, call, per-residue attribution and features of one sequence."""
     from protlab.data import compute_features
     from protlab.lessons import result_figures as rf
 
-    p = float(predictor.predict([record.sequence])[0])
-    call = "soluble" if p >= threshold else "insoluble"
+    row = predictor.predict_table([record], threshold=threshold, prior=prior).iloc[0]
+    p, call = float(row["p_soluble"]), str(row["prediction"])
     left, right = st.columns([1, 3], vertical_alignment="center")
     left.metric(
         "P(soluble)",
         f"{p:.3f}",
-        help=f"The model's probability that {record.id} stays soluble when expressed in E. coli.",
+        help=f"The model's probability that {literal(record.id)} stays soluble when expressed in E. coli"
+        + (" (adjusted to your expected fraction)." if prior is not None else "."),
     )
     left.markdown(f"Call at threshold {threshold:.2f}: **{call}**")
     right.plotly_chart(rf.probability_figure(p, threshold=threshold), key=f"bar-{record.id}")
+    prior_note(predictor, prior, threshold, float(row["model_score"]) if prior is not None else None)
     for note in record.notes:
-        st.caption(f"Cleaning note: {note}")
+        st.caption(f"Cleaning note: {literal(note)}")
     st.subheader("Which residues drove the prediction?")
     explain(
         "Each bar is one residue. Green bars pushed the model towards *soluble*, orange bars towards "
@@ -169,16 +197,17 @@ def show_one(predictor, record, threshold: float) -> None:
     )
     mine = compute_features(record.sequence)
     figure = rf.feature_distribution_figure(
-        training_features(), mine, list(SHOWN_FEATURES), SHOWN_FEATURES, query_name=record.id
+        training_features(), mine, list(SHOWN_FEATURES), SHOWN_FEATURES, query_name=html.escape(record.id)
     )
     st.plotly_chart(figure, key=f"feat-{record.id}")
 
 
-def show_many(predictor, records, threshold: float) -> None:
+def show_many(predictor, records, threshold: float, prior: float | None) -> None:
     """A sortable table of predictions with a CSV download, and details for one chosen sequence."""
-    table = predictor.predict_table(records, threshold=threshold)
+    table = predictor.predict_table(records, threshold=threshold, prior=prior)
     st.subheader(f"Predictions for {len(records):,} sequences")
     explain("Click a column header to sort. The bar shows P(soluble); the call uses your threshold.")
+    prior_note(predictor, prior, threshold)
     st.dataframe(
         table,
         hide_index=True,
@@ -190,6 +219,7 @@ def show_many(predictor, records, threshold: float) -> None:
                 "P(soluble)", min_value=0.0, max_value=1.0, format="%.3f"
             ),
             "prediction": st.column_config.TextColumn("Call"),
+            "model_score": st.column_config.NumberColumn("Model's own score", format="%.3f"),
         },
     )
     st.download_button(
@@ -201,54 +231,57 @@ def show_many(predictor, records, threshold: float) -> None:
     )
     ids = [r.id for r in records]
     chosen = st.selectbox("Look closer at one sequence", ids)
-    show_one(predictor, records[ids.index(chosen)], threshold)
+    show_one(predictor, records[ids.index(chosen)], threshold, prior)
 
 
 def render() -> None:
     """Draw the Predict page."""
     from protlab.codegen import prediction_script
-    from protlab.data import parse_sequences
 
     st.title("Predict solubility")
     st.markdown(
-        "Paste one protein or many (FASTA), choose a model, and see how likely each protein is to be "
-        "**soluble when expressed in *E. coli***, and which residues drove that call."
-    )
-    text = st.text_area(
-        "Protein sequence(s): plain letters or FASTA",
-        remembered_text("sequences", EXAMPLE),
-        height=140,
-        key="sequences",
-    )
-    remember_text("sequences", text)
-    explain(
-        "One-letter amino-acid codes. Several proteins: start each with a FASTA header line (>name). "
-        "Spaces, line breaks and numbering are removed; X, B, Z, J, U and O count as 'unknown'."
+        "Paste one protein or many (FASTA), or upload a file, choose a model, and see how likely each "
+        "protein is to be **soluble when expressed in *E. coli***, and which residues drove that call."
     )
     try:
-        predictor, name, code_source = choose_model()
+        proteins = read_proteins()
+        chosen = choose_model()
     except ProtlabError as err:
         stop_with_error(err)
-    _remember_model(name, predictor)
+    predictor = chosen.predictor
+    _remember_model(chosen.name, predictor)
     stored = predictor.stored_threshold
     default = float(stored) if isinstance(stored, (int, float)) else 0.5
-    threshold = st.slider("Decision threshold", 0.0, 1.0, default, 0.01, key=f"threshold-{name}")
+    threshold = st.slider("Decision threshold", 0.0, 1.0, default, 0.01, key=f"threshold-{chosen.name}")
     hint = f"This model suggests {default:.2f}" if stored is not None else "The usual choice is 0.5"
     explain(
         f"Proteins with P(soluble) at or above the threshold are called soluble. {hint}"
         "; raise it to call fewer proteins soluble but be more sure of those you do."
     )
+    prior = prior_input(predictor, chosen.name)
+    records = proteins.records
+    show_rejected(proteins.rejected, len(records) + len(proteins.rejected))
+    for note in proteins.notes:
+        st.caption(literal(note))
     try:
-        records = parse_sequences(text)
         if len(records) == 1:
-            show_one(predictor, records[0], threshold)
+            show_one(predictor, records[0], threshold, prior)
         else:
-            show_many(predictor, records, threshold)
+            show_many(predictor, records, threshold, prior)
     except ProtlabError as err:
         stop_with_error(err)
+    # Further sections on the same proteins and model (predictor, records, threshold) go here.
+    default_model = _default_model()
+    known_proteins_panel(
+        (chosen.key, chosen.name, predictor),
+        None if default_model is None else (default_model.key, default_model.name, default_model.predictor),
+    )
     pytorch_panel(
         prediction_script(
-            code_source, [r.sequence for r in records], threshold=threshold, ids=[r.id for r in records]
+            chosen.code_source,
+            [r.sequence for r in records],
+            threshold=threshold,
+            ids=[r.id for r in records],
         )
     )
 

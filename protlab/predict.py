@@ -23,6 +23,9 @@ DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "models" /
 MAX_BATCH = 64  # sequences per forward pass
 TOKEN_BUDGET = 64 * 1024  # padded tokens (B * Lmax) per forward pass
 MAX_OCCLUSION_LENGTH = 2_000  # occlusion costs L forward passes of length L
+BUNDLED_SOLUBLE, BUNDLED_ROWS = 2_897, 6_942  # the bundled DeepSol data: soluble rows of all rows
+BUNDLED_PRIOR = BUNDLED_SOLUBLE / BUNDLED_ROWS  # its soluble share (41.7%), the default model's prior
+PRIOR_RULE = FloatRange(0, 1, low_open=True, high_open=True, note="a fraction of soluble proteins")
 
 _DEFAULT_CACHE: dict[tuple[str, int, int], Predictor] = {}
 _DEFAULT_LOCK = threading.Lock()
@@ -46,6 +49,45 @@ def _encode_all(sequences: Sequence[str], vocab_size: int) -> list[np.ndarray]:
                 f"Sequence {number}: {exc}", character=exc.character, position=exc.position
             ) from None
     return encoded
+
+
+def adjust_for_prior(p: np.ndarray | float, train_prior: float, new_prior: float) -> np.ndarray:
+    """P(soluble) moved by Bayes' rule from the prior the model learned under to another.  # like p
+
+    The model's odds p / (1 - p) hold the training set's prior odds; the new odds are the old ones times
+    (new_prior / (1 - new_prior)) / (train_prior / (1 - train_prior)).
+    """
+    train_prior = PRIOR_RULE.check(train_prior, "train_prior")
+    new_prior = PRIOR_RULE.check(new_prior, "prior")
+    p = np.asarray(p, dtype=np.float64)
+    ratio = (new_prior / (1 - new_prior)) / (train_prior / (1 - train_prior))
+    return p * ratio / (p * ratio + (1 - p))
+
+
+def score_threshold(threshold: float, train_prior: float, new_prior: float) -> float:
+    """The model score (at the training prior) whose P(soluble) at new_prior equals threshold."""
+    FloatRange(0, 1).check(threshold, "threshold")
+    return float(adjust_for_prior(threshold, new_prior, train_prior))
+
+
+def training_prior_of(meta: Mapping[str, Any]) -> tuple[float, str]:
+    """The soluble share a checkpoint's model learned under, and where that number comes from."""
+    train = meta.get("train_config") if isinstance(meta.get("train_config"), Mapping) else {}
+    if train.get("class_weighting") == "balanced":
+        return 0.5, "trained with balanced class weights, so it learned as if half were soluble"
+    summary = meta.get("data_summary") if isinstance(meta.get("data_summary"), Mapping) else {}
+    for key, what in (("train_class_counts", "its training proteins"), ("class_counts", "its data")):
+        counts = summary.get(key)
+        if (
+            isinstance(counts, (list, tuple))
+            and len(counts) == 2
+            and all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in counts)
+        ):
+            return counts[1] / (counts[0] + counts[1]), f"{counts[1]:,} soluble of {sum(counts):,} {what}"
+    return BUNDLED_PRIOR, (
+        "not recorded in this checkpoint; assumed to be the bundled DeepSol data's "
+        f"{BUNDLED_SOLUBLE:,} soluble of {BUNDLED_ROWS:,}"
+    )
 
 
 class Predictor:
@@ -100,6 +142,21 @@ class Predictor:
                 return float(value)
         return None
 
+    @property
+    def training_prior(self) -> float:
+        """The soluble share this model learned under (see training_prior_of)."""
+        return training_prior_of(self.meta)[0]
+
+    @property
+    def test_auc(self) -> float | None:
+        """The held-out test AUC saved with the checkpoint, if any."""
+        metrics = self.meta.get("metrics") if isinstance(self.meta.get("metrics"), Mapping) else {}
+        for block in (metrics.get("test"), metrics):
+            value = block.get("auc") if isinstance(block, Mapping) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+                return float(value)
+        return None
+
     def _features(self, sequences: Sequence[str]) -> torch.Tensor:
         """Raw global features the model expects, in its column order.  # (N, F) float32"""
         from protlab.data import compute_features
@@ -143,12 +200,21 @@ class Predictor:
             half_precision=True,
         ).probs
 
-    def predict_table(self, records: Sequence[Any], threshold: float = 0.5) -> pd.DataFrame:
-        """A table id, sequence, length, p_soluble, prediction for cleaned records."""
+    def predict_table(
+        self, records: Sequence[Any], threshold: float = 0.5, prior: float | None = None
+    ) -> pd.DataFrame:
+        """A table id, sequence, length, p_soluble, prediction for cleaned records.
+
+        With a prior (the expected soluble fraction of the user's set), p_soluble is adjusted to it from
+        the model's training prior and a column model_score keeps the unadjusted output.
+        """
         FloatRange(0, 1).check(threshold, "threshold")
+        if prior is not None:
+            PRIOR_RULE.check(prior, "prior")
         sequences = [r.sequence for r in records]
-        p = self.predict(sequences)
-        return pd.DataFrame(
+        score = self.predict(sequences)
+        p = score if prior is None else adjust_for_prior(score, self.training_prior, prior)
+        table = pd.DataFrame(
             {
                 "id": [r.id for r in records],
                 "sequence": sequences,
@@ -157,6 +223,9 @@ class Predictor:
                 "prediction": np.where(p >= threshold, "soluble", "insoluble"),
             }
         )
+        if prior is not None:
+            table["model_score"] = score
+        return table
 
     def attribution(self, sequence: str) -> np.ndarray:
         """Gradient x input on the embeddings for logit(soluble) - logit(insoluble), per residue.  # (L,)"""

@@ -11,6 +11,7 @@ import sklearn.metrics as skm
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import train_tiny_run
+from ui.common import literal
 from ui.router import ROUTED_RUN
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "predict.py")
@@ -95,7 +96,7 @@ def test_bad_sequence_shows_the_cleaners_message(page) -> None:
         parse_sequences(bad)
     at = page(bad)
     assert not at.exception
-    assert at.error and at.error[0].value == str(expected.value)
+    assert at.error and at.error[0].value == literal(str(expected.value))
     assert not at.metric  # nothing predicted from a sequence that could not be read
 
 
@@ -165,5 +166,5 @@ def test_a_saved_checkpoint_upload_comes_back_named(checkpoint_bytes) -> None:
     student_store().save_upload(_owner(ALICE), "predict_checkpoint", "my_model.pt", checkpoint_bytes)
     at = _open(session={"model_source": "Upload a checkpoint (.pt)"})
     assert not at.exception and not at.error, ([e.value for e in at.exception], [e.value for e in at.error])
-    assert any("Using **my_model.pt**" in m.value for m in at.markdown)
+    assert any(f"Using **{literal('my_model.pt')}**" in m.value for m in at.markdown)
     assert 0.0 <= float(at.metric[0].value) <= 1.0

@@ -189,3 +189,96 @@ def test_cli_uses_the_saved_threshold_by_default(tmp_path: Path, capsys) -> None
     code = main(["predict", "MVLSPADKTNVKAAW", "--model", str(path)])
     assert code in (0, None)
     assert "(threshold 0.25)" in capsys.readouterr().out
+
+
+def _bayes_from_counts(soluble: np.ndarray, insoluble: np.ndarray, new_soluble: int, new_insoluble: int):
+    """P(soluble | score bin) in a new set with the same per-class score distributions, from counts."""
+    like_soluble = soluble / soluble.sum()  # P(bin | soluble)
+    like_insoluble = insoluble / insoluble.sum()  # P(bin | insoluble)
+    return like_soluble * new_soluble / (like_soluble * new_soluble + like_insoluble * new_insoluble)
+
+
+def test_prior_adjustment_equals_bayes_from_counts() -> None:
+    from protlab.predict import adjust_for_prior
+
+    rng = np.random.default_rng(0)
+    soluble, insoluble = rng.integers(1, 400, 12), rng.integers(1, 400, 12)  # training counts per score bin
+    p_train = soluble / (soluble + insoluble)  # a perfectly calibrated model's P(soluble) per bin
+    train_prior = soluble.sum() / (soluble.sum() + insoluble.sum())
+    for new_soluble, new_insoluble in ((800, 200), (50, 950), (500, 500)):
+        expected = _bayes_from_counts(soluble, insoluble, new_soluble, new_insoluble)
+        adjusted = adjust_for_prior(p_train, train_prior, new_soluble / (new_soluble + new_insoluble))
+        np.testing.assert_allclose(adjusted, expected, rtol=1e-12)
+    np.testing.assert_allclose(adjust_for_prior(p_train, train_prior, train_prior), p_train, rtol=1e-12)
+    assert adjust_for_prior(0.0, 0.4, 0.9) == 0.0 and adjust_for_prior(1.0, 0.4, 0.1) == 1.0
+
+
+def test_adjusted_calls_equal_raw_scores_against_the_moved_threshold() -> None:
+    from protlab.predict import adjust_for_prior, score_threshold
+
+    p = np.linspace(0.001, 0.999, 500)
+    for threshold, new_prior in ((0.5, 0.8), (0.51, 0.1), (0.3, 0.6)):
+        cut = score_threshold(threshold, 0.417, new_prior)
+        assert adjust_for_prior(cut, 0.417, new_prior) == pytest.approx(threshold, abs=1e-12)
+        adjusted_calls = adjust_for_prior(p, 0.417, new_prior) >= threshold
+        np.testing.assert_array_equal(adjusted_calls, p >= cut - 1e-12)
+
+
+@pytest.mark.parametrize("bad", [0, 1, 0.0, 1.5, -0.2, float("nan"), float("inf"), True, "0.5", None])
+def test_prior_must_be_a_fraction_strictly_between_0_and_1(bad) -> None:
+    from protlab.predict import adjust_for_prior
+
+    with pytest.raises(ConfigError, match=r"^prior must be a number above 0 and below 1"):
+        adjust_for_prior(0.5, 0.4, bad)
+    with pytest.raises(ConfigError, match=r"^train_prior must be"):
+        adjust_for_prior(0.5, bad, 0.4)
+    if bad is not None:  # predict_table reads None as "no adjustment"
+        with pytest.raises(ConfigError, match=r"^prior must be"):
+            Predictor(_model()).predict_table(parse_sequences("MKTAYIAK"), prior=bad)
+
+
+def test_training_prior_comes_from_the_checkpoint() -> None:
+    from protlab.predict import BUNDLED_PRIOR, training_prior_of
+
+    assert training_prior_of({"data_summary": {"class_counts": [30, 10]}})[0] == 0.25
+    both = {"data_summary": {"class_counts": [30, 10], "train_class_counts": [20, 20]}}
+    assert training_prior_of(both)[0] == 0.5  # the training rows' balance wins over all rows'
+    balanced = {"train_config": {"class_weighting": "balanced"}, "data_summary": {"class_counts": [30, 10]}}
+    assert training_prior_of(balanced)[0] == 0.5
+    prior, origin = training_prior_of({"data_summary": {"class_counts": [0, True]}})
+    assert prior == BUNDLED_PRIOR and "not recorded" in origin
+    assert Predictor(_model(), {"data_summary": {"class_counts": [3, 1]}}).training_prior == 0.25
+
+
+def test_bundled_prior_is_the_bundled_datas_soluble_share() -> None:
+    from protlab.data import load_bundled
+    from protlab.predict import BUNDLED_PRIOR
+
+    data, _ = load_bundled()
+    assert BUNDLED_PRIOR == pytest.approx(float(np.mean(data.labels)), abs=1e-12)
+
+
+def test_predict_table_with_a_prior_adjusts_p_and_keeps_the_model_score() -> None:
+    from protlab.predict import adjust_for_prior
+
+    predictor = Predictor(_model(), {"data_summary": {"class_counts": [60, 40]}})
+    records = parse_sequences(">a\nMKTAYIAKQR\n>b\nMVLSPADKTNVKAAW\n>c\nGSHMWWLLKK\n")
+    plain = predictor.predict_table(records, threshold=0.5)
+    table = predictor.predict_table(records, threshold=0.5, prior=0.9)
+    np.testing.assert_allclose(table["model_score"], plain["p_soluble"])
+    np.testing.assert_allclose(table["p_soluble"], adjust_for_prior(plain["p_soluble"], 0.4, 0.9))
+    assert (table["p_soluble"] > plain["p_soluble"]).all()
+    assert list(table["prediction"]) == list(np.where(table["p_soluble"] >= 0.5, "soluble", "insoluble"))
+
+
+@pytest.mark.parametrize(
+    ("metrics", "expected"),
+    [
+        ({"test": {"auc": 0.71}, "validation": {"auc": 0.9}}, 0.71),  # a run's checkpoint
+        ({"auc": 0.66}, 0.66),
+        ({"test": {"auc": float("nan")}}, None),
+        ({}, None),
+    ],
+)
+def test_test_auc_is_read_where_runs_and_recipes_keep_it(metrics: dict, expected) -> None:
+    assert Predictor(_model(), {"metrics": metrics}).test_auc == expected

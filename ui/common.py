@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
 
 from protlab.errors import ProtlabError
 
+# characters that Streamlit's Markdown reads as formatting: emphasis, code, links and images, HTML and
+# entities, LaTeX ($), headings, quotes, tables, strikethrough, and ':' (icons, colours, autolinks)
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>#$~|:&])")
+
+
+def literal(text: object) -> str:
+    """Text (user input or a message quoting it) escaped so that Markdown elements show it as typed."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+
 
 def stop_with_error(err: ProtlabError) -> None:
-    """Show a user error as a red box and stop the page script here."""
-    st.error(str(err), icon=":material/error:")
+    """Show a user error as a red box (its text shown literally) and stop the page script here."""
+    st.error(literal(err), icon=":material/error:")
     st.stop()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from protlab.errors import ProtlabError
-from ui.common import session_owner, student_store
+from ui.common import literal, session_owner, student_store
 
 KEEP_PREFIX = "_kept_"  # session keys that remember widget values while the student is on another page
 LOADED_KEY = "_kept_loaded"  # session flag: the saved settings were read from disk in this session
@@ -123,7 +123,7 @@ def remembered_upload(label: str, types: list[str], key: str, hint: str, *, slot
         try:
             stored = store.save_upload(owner, slot, upload.name, upload.getvalue())
         except ProtlabError as err:
-            st.error(str(err), icon=":material/error:")
+            st.error(literal(err), icon=":material/error:")
             st.stop()
         st.session_state[key] = (stored.name, stored.data)
         st.session_state[nonce_key] = st.session_state.get(nonce_key, 0) + 1
@@ -134,7 +134,7 @@ def remembered_upload(label: str, types: list[str], key: str, hint: str, *, slot
     name, data = st.session_state[key]
     left, right = in_use.columns([5, 1], vertical_alignment="center")
     left.markdown(
-        f":material/description: Using **{name}** ({len(data) / 1024:,.1f} kB). It stays here when "
+        f":material/description: Using **{literal(name)}** ({len(data) / 1024:,.1f} kB). It stays here when "
         "you switch pages or come back later."
     )
     if right.button("Clear", key=f"{key}_clear", icon=":material/close:"):

@@ -100,6 +100,8 @@ def evaluate_and_save(
         "split": split.method,
         "identity": split.identity,
     }
+    if spec.task != "secondary_structure":  # the prior the model learned under (Predict adjusts from it)
+        summary["train_class_counts"] = np.bincount(data.labels[split.train], minlength=2).tolist()
     metrics_block = {"test": metrics, "validation": result.best_metrics}
     saved = save_checkpoint(
         path,

@@ -1,0 +1,181 @@
+"""Proteins to predict, from pasted text or a file: readable records go on, bad ones are listed with why.
+
+One unreadable record (a digit in a sequence, a header without a sequence, a sequence over the length
+limit) never blocks the rest of a batch: `read_pasted` and `read_file` return the cleaned records and a
+table of the records left out, each with its record number, id, line and reason. Only problems with the
+input as a whole (nothing given, text or file too large, too many records, a file that is not text) raise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from dataclasses import dataclass
+
+import pandas as pd
+
+from protlab.data import (
+    DEFAULT_MAX_RECORDS,
+    ID_NAMES,
+    SEQUENCE_NAMES,
+    CleanedSequence,
+    FastaRecord,
+    clean_sequence,
+    decode_text,
+    find_column,
+    sniff_separator,
+    split_fasta,
+)
+from protlab.errors import DataFormatError, InvalidSequenceError
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # a sequence file to predict (the server's upload limit)
+MAX_RECORDS = DEFAULT_MAX_RECORDS  # proteins in one batch (pasted or in a file)
+REJECTED_COLUMNS = ["record", "id", "line", "reason"]  # the table of records left out
+
+
+@dataclass
+class PredictInput:
+    """The readable proteins of one input and the records left out."""
+
+    records: list[CleanedSequence]  # cleaned, ids made unique, in input order
+    rejected: pd.DataFrame  # REJECTED_COLUMNS: 1-based record number, id, 1-based line, reason
+    notes: list[str] = dataclasses.field(default_factory=list)  # how a file was read (encoding, columns)
+
+
+def _too_many(count: int) -> InvalidSequenceError:
+    """The error for a batch over MAX_RECORDS."""
+    return InvalidSequenceError(
+        f"The input holds {count:,} sequences; the limit is {MAX_RECORDS:,} per batch. "
+        "Split it into smaller batches."
+    )
+
+
+def _unique(records: list[CleanedSequence]) -> list[CleanedSequence]:
+    """Make ids unique by appending _2, _3, ... to repeated ids (with a note)."""
+    taken = {r.id for r in records}
+    seen: dict[str, int] = {}
+    result = []
+    for record in records:
+        seen[record.id] = count = seen.get(record.id, 0) + 1
+        if count == 1:
+            result.append(record)
+            continue
+        new_id = f"{record.id}_{count}"
+        while new_id in taken:
+            count += 1
+            new_id = f"{record.id}_{count}"
+        taken.add(new_id)
+        note = f"Renamed from '{record.id}' because that id was already used by an earlier record."
+        result.append(dataclasses.replace(record, id=new_id, notes=record.notes + (note,)))
+    return result
+
+
+def _result(cleaned: list[CleanedSequence], rejected: list[dict], notes: list[str]) -> PredictInput:
+    """Bundle the readable records and the rejected rows."""
+    return PredictInput(_unique(cleaned), pd.DataFrame(rejected, columns=REJECTED_COLUMNS), notes)
+
+
+def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
+    """Clean every FASTA record on its own; a record that fails is listed, not raised."""
+    if len(records) > MAX_RECORDS:
+        raise _too_many(len(records))
+    cleaned, rejected = [], []
+    for number, record in enumerate(records, start=1):
+        default_id = f"seq{number}"
+        body = "\n".join(record.lines)
+        text = body if record.header is None else f">{record.header}\n{body}"
+        try:
+            one = clean_sequence(text)
+        except InvalidSequenceError as err:
+            shown_id = (record.header or "").split(None, 1)[0] if record.header else default_id
+            reason = str(err).replace("(line 1)", f"(line {record.line_number})", 1)  # line in the input
+            rejected.append({"record": number, "id": shown_id, "line": record.line_number, "reason": reason})
+            continue
+        cleaned.append(one if record.header is not None else dataclasses.replace(one, id=default_id))
+    return _result(cleaned, rejected, notes)
+
+
+def read_pasted(text: str) -> PredictInput:
+    """Proteins from pasted text (plain letters or FASTA); text without '>' is one protein."""
+    records = split_fasta(text)  # refuses non-text and text over MAX_TEXT_CHARS
+    if not records:
+        raise InvalidSequenceError(
+            "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN."
+        )
+    return _clean_fasta(records, [])
+
+
+def _fasta_file_records(text: str) -> list[FastaRecord]:
+    """FASTA records of a file of any size (split_fasta's text limit is for pasted text)."""
+    records: list[FastaRecord] = []
+    header, body, start = None, [], 1
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip().startswith(">"):
+            if header is not None or any(part.strip() for part in body):
+                records.append(FastaRecord(header, tuple(body), start))
+            header, body, start = line.strip()[1:].strip(), [], number
+        else:
+            if header is None and not body:
+                start = number
+            body.append(line)
+    if header is not None or any(part.strip() for part in body):
+        records.append(FastaRecord(header, tuple(body), start))
+    return records
+
+
+def _table_records(text: str, name: str) -> PredictInput:
+    """Proteins from a CSV/TSV with a sequence column (and an optional id column), one per row."""
+    sep, file_format = sniff_separator(text)
+    try:
+        table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, index_col=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+        detail = str(err).strip().splitlines()[-1][:200] if str(err).strip() else type(err).__name__
+        raise DataFormatError(
+            f"The file '{name}' could not be read as a {file_format} table ({detail}). Check that every "
+            "row has as many fields as the header, or give a FASTA file."
+        ) from None
+    columns = [str(c) for c in table.columns]
+    seq_col, id_col = find_column(columns, SEQUENCE_NAMES), find_column(columns, ID_NAMES)
+    if seq_col is None:
+        raise DataFormatError(
+            f"The file '{name}' has no sequence column; its columns are {columns[:10]}. Name the column "
+            f"of protein sequences one of {', '.join(SEQUENCE_NAMES[:3])}, or give a FASTA file."
+        )
+    if len(table) > MAX_RECORDS:
+        raise _too_many(len(table))
+    cleaned, rejected = [], []
+    for index, seq in enumerate(table[seq_col].astype(str)):
+        line = index + 2  # the header is line 1
+        row_id = str(table[id_col].iloc[index]).strip() if id_col else ""
+        row_id = row_id or f"row{line}"
+        if not "".join(str(v) for v in table.iloc[index]).strip():
+            continue  # a blank line
+        try:
+            cleaned.append(dataclasses.replace(clean_sequence(seq), id=row_id))
+        except InvalidSequenceError as err:
+            reason = str(err).replace("The sequence", f"The sequence in column '{seq_col}'", 1)
+            rejected.append({"record": index + 1, "id": row_id, "line": line, "reason": reason})
+    notes = [
+        f"Read {file_format} with sequences from column '{seq_col}'"
+        + (f" and ids from column '{id_col}'." if id_col else "; ids are the row numbers.")
+    ]
+    return _result(cleaned, rejected, notes)
+
+
+def read_file(data: bytes, name: str) -> PredictInput:
+    """Proteins from an uploaded FASTA file or a CSV/TSV table with a sequence column."""
+    if len(data) > MAX_FILE_BYTES:
+        raise DataFormatError(
+            f"The file '{name}' is {len(data) / 1e6:,.1f} MB; sequence files to predict are limited to "
+            f"{MAX_FILE_BYTES / 1e6:,.0f} MB. Split it into smaller files."
+        )
+    text, notes = decode_text(data, name)  # refuses empty, binary and spreadsheet files
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    first = next((line.strip() for line in text.split("\n", 50)[:50] if line.strip()), "")
+    if first.startswith(">"):
+        return _clean_fasta(_fasta_file_records(text), notes)
+    if any(sep in first for sep in (",", ";", "\t")):  # a table: it needs a sequence column
+        result = _table_records(text, name)
+        result.notes[:0] = notes
+        return result
+    return _clean_fasta(_fasta_file_records(text), notes)  # plain sequence text: one protein

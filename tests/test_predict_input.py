@@ -1,0 +1,87 @@
+"""Reading proteins to predict: a bad record is listed with the cleaner's own message, the rest go on."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from protlab.data import clean_sequence, parse_sequences
+from protlab.errors import DataFormatError, InvalidSequenceError
+from protlab.predict_input import MAX_RECORDS, REJECTED_COLUMNS, read_file, read_pasted
+
+GOOD = ">a first\nMKTAYIAKQR\n>b\nMVLSPADKTN\n"
+
+
+def _reason(text: str) -> str:
+    """The message the strict cleaner gives for text holding one bad record."""
+    with pytest.raises(InvalidSequenceError) as err:
+        clean_sequence(text)
+    return str(err.value)
+
+
+def test_good_text_reads_as_parse_sequences_does() -> None:
+    result = read_pasted(GOOD + ">a\nmvlspad*\n")
+    expected = parse_sequences(GOOD + ">a\nmvlspad*\n")
+    assert result.records == expected  # ids made unique, notes and descriptions the same
+    assert result.rejected.empty and list(result.rejected.columns) == REJECTED_COLUMNS
+
+
+def test_one_bad_record_does_not_block_the_batch() -> None:
+    text = ">a\nMKTAYIAKQR\n>bad one\nMKT1AY\n>empty\n>c\nGSHMWW\n"
+    result = read_pasted(text)
+    assert [r.id for r in result.records] == ["a", "c"]
+    assert result.records == [r for r in parse_sequences(">a\nMKTAYIAKQR\n>c\nGSHMWW\n")]
+    rejected = result.rejected
+    assert rejected["record"].tolist() == [2, 3] and rejected["id"].tolist() == ["bad", "empty"]
+    assert rejected["line"].tolist() == [3, 5]
+    assert rejected["reason"].iloc[0] == _reason(">bad one\nMKT1AY\n")
+    assert "'>empty' (line 5)" in rejected["reason"].iloc[1]
+
+
+def test_a_single_bad_sequence_is_rejected_with_the_cleaners_message() -> None:
+    result = read_pasted("MKTAYIAKQR1QISFVKS")
+    assert not result.records
+    assert result.rejected["reason"].tolist() == [_reason("MKTAYIAKQR1QISFVKS")]
+
+
+def test_problems_with_the_whole_input_still_raise() -> None:
+    with pytest.raises(InvalidSequenceError, match="No sequence"):
+        read_pasted("   \n")
+    with pytest.raises(InvalidSequenceError, match="limit"):
+        read_pasted("".join(f">p{i}\nMK\n" for i in range(MAX_RECORDS + 1)))
+
+
+def test_csv_file_rows_with_ids_and_bad_rows_listed() -> None:
+    data = b"name,Sequence,other\nx,MKTAYIAK,1\ny,MK-TAY,2\n,GSHMWW,3\n,,\n"
+    result = read_file(data, "mine.csv")
+    assert [r.id for r in result.records] == ["x", "row4"]
+    assert [r.sequence for r in result.records] == ["MKTAYIAK", "GSHMWW"]
+    rejected = result.rejected[["record", "id", "line"]].to_dict("records")
+    assert rejected == [{"record": 2, "id": "y", "line": 3}]
+    assert "'-' at position 3" in result.rejected["reason"].iloc[0]
+    assert any("column 'Sequence'" in note for note in result.notes)
+
+
+def test_fasta_file_larger_than_the_pasted_text_limit_is_read() -> None:
+    from protlab.data import MAX_TEXT_CHARS
+
+    body = "MKTAYIAKQR" * 900  # 9,000 residues per record
+    count = MAX_TEXT_CHARS // len(body) + 5
+    data = "".join(f">p{i}\n{body}\n" for i in range(count)).encode()
+    result = read_file(data, "big.fasta")
+    assert len(result.records) == count and result.rejected.empty
+
+
+def test_files_that_are_not_sequences_are_refused() -> None:
+    with pytest.raises(DataFormatError, match="empty"):
+        read_file(b"", "none.csv")
+    with pytest.raises(DataFormatError, match="ZIP"):
+        read_file(b"PK\x03\x04rest", "book.xlsx")
+    with pytest.raises(DataFormatError, match="no sequence column"):
+        read_file(b"id,label\na,1\n", "labels.csv")
+
+
+def test_plain_sequence_file_is_one_protein() -> None:
+    result = read_file(b"MKTAYIAKQR\nQISFVKSHFS\n", "one.txt")
+    assert [(r.id, r.sequence) for r in result.records] == [("seq1", "MKTAYIAKQRQISFVKSHFS")]
+    assert isinstance(result.rejected, pd.DataFrame)

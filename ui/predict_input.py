@@ -1,0 +1,80 @@
+"""Predict page: the proteins to predict (pasted or uploaded) and the records that could not be read."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import explain, literal
+from ui.memory import keep_widgets, kept_index, remember_text, remembered_text, remembered_upload
+
+SEQUENCE_UPLOAD_KEY = "uploaded_sequences"  # session key with (file name, bytes) of an uploaded sequence file
+SEQUENCE_SLOT = "predict_sequences"  # the student's saved sequence file
+INPUT_SOURCES = ("Paste sequences", "Upload a FASTA or CSV file")
+SEQUENCE_TYPES = ["fasta", "fa", "faa", "txt", "csv", "tsv"]
+EXAMPLE = (
+    ">sp|P0AA25|THIO_ECOLI Thioredoxin 1 from E. coli\n"
+    "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAATKVGALSK\n"
+    "GQLKEFLDANLA\n"
+)
+
+
+def read_proteins():  # -> protlab.predict_input.PredictInput
+    """The proteins to predict, pasted or from an uploaded file; bad records are kept aside, not raised."""
+    from protlab.predict_input import read_file, read_pasted
+
+    source = st.radio(
+        "Proteins",
+        INPUT_SOURCES,
+        kept_index("input_source", INPUT_SOURCES),
+        horizontal=True,
+        key="input_source",
+    )
+    keep_widgets(["input_source"])
+    if source == INPUT_SOURCES[1]:
+        name, data = remembered_upload(
+            "FASTA file, or a CSV/TSV with a sequence column (and an optional id column)",
+            SEQUENCE_TYPES,
+            SEQUENCE_UPLOAD_KEY,
+            "Upload a FASTA file or a table with a 'sequence' column, one protein per row.",
+            slot=SEQUENCE_SLOT,
+        )
+        return read_file(data, name)
+    text = st.text_area(
+        "Protein sequence(s): plain letters or FASTA",
+        remembered_text("sequences", EXAMPLE),
+        height=140,
+        key="sequences",
+    )
+    remember_text("sequences", text)
+    explain(
+        "One-letter amino-acid codes. Several proteins: start each with a FASTA header line (>name). "
+        "Spaces, line breaks and numbering are removed; X, B, Z, J, U and O count as 'unknown'."
+    )
+    return read_pasted(text)
+
+
+def show_rejected(rejected, total: int) -> None:
+    """The records that could not be read, with their reasons; the page stops if none could be."""
+    if rejected.empty:
+        return
+    if len(rejected) == total == 1:  # a single protein: its message is the answer
+        st.error(literal(rejected["reason"].iloc[0]), icon=":material/error:")
+        st.stop()
+    readable = total - len(rejected)
+    st.warning(
+        f"{len(rejected):,} of {total:,} records could not be read and were left out"
+        + (f"; the other {readable:,} are predicted below." if readable else ". Fix them and try again."),
+        icon=":material/warning:",
+    )
+    st.dataframe(
+        rejected,
+        hide_index=True,
+        column_config={
+            "record": st.column_config.NumberColumn("Record"),
+            "id": st.column_config.TextColumn("ID"),
+            "line": st.column_config.NumberColumn("Line"),
+            "reason": st.column_config.TextColumn("Why it was left out", width="large"),
+        },
+    )
+    if not readable:
+        st.stop()

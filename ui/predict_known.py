@@ -1,0 +1,81 @@
+"""Predict page: the known-proteins panel (documented E. coli outcomes beside the model's calls)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui.common import explain, literal
+
+WHY_WRONG = """
+**Where the model is wrong, and why that happens**
+
+- **The data.** The bundled DeepSol proteins come largely from high-throughput expression trials of
+  structural-genomics targets, mostly bacterial and archaeal proteins tried under one standard protocol.
+  Fusion tags, human hormones and cytokines, and peptides are rare in them, so for these proteins the
+  model has little to go on.
+- **The label.** "Soluble" in DeepSol means a target reached the soluble stage of that pipeline, with its
+  construct and conditions. The outcomes here come from other constructs, temperatures and purposes.
+  Insulin and interleukin-2 fail in *E. coli* mainly because their disulfide bonds cannot form in the
+  reducing cytoplasm, something the sequence alone shows only weakly; thioredoxin and MBP are soluble
+  partly because they are native *E. coli* proteins.
+- **Length.** The training proteins are 27 to 1,696 residues long (mean 302). A 42-residue peptide or a
+  76-residue domain sits at the edge of what the model has seen, and a short sequence gives the
+  convolution few windows to judge.
+
+A wrong call on a famous protein is not a bug: it shows what this kind of model can and cannot learn
+from these labels. Treat a single prediction as a hint, not a verdict.
+"""
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _calls(model_key: str, _predictor) -> pd.DataFrame:
+    """The known proteins' calls by one model at its own threshold and training prior (cached per model)."""
+    from protlab.known_proteins import known_protein_calls
+
+    return known_protein_calls(_predictor)
+
+
+def known_proteins_panel(chosen: tuple, default: tuple | None) -> None:
+    """Documented outcomes, the default model's and the chosen model's calls, and why they can be wrong.
+
+    chosen and default are (model key, display name, predictor); default is None when the bundled model is
+    missing. Each model calls at its own suggested threshold (else 0.5), without a prior adjustment: these
+    proteins are not the student's set.
+    """
+    from protlab.known_proteins import disagreement_summary
+
+    key, name, predictor = chosen
+    with st.expander("Known proteins: how does the model do on proteins with a documented outcome?"):
+        mine = _calls(key, predictor)
+        table = mine[["name", "organism", "uniprot", "residues", "length", "documented"]].copy()
+        models = [(name, mine)]
+        if default is not None and default[0] != key:
+            models.insert(0, ("Default model", _calls(default[0], default[2])))
+        for label, calls in models:
+            table[f"{label}: P(soluble)"] = calls["p_soluble"]
+            table[f"{label}: call"] = calls["call"]
+        table["source"] = mine["source"]
+        table["note"] = mine["note"]
+        explain(
+            f"The {len(table)} proteins included: " + ", ".join(table["name"]) + ". Each sequence is the "
+            "exact UniProt sequence of the residues named (assets/data/known_proteins.csv); none of them "
+            "is in the training data. Each model calls at its own suggested threshold, without your expected "
+            "fraction: this is a handful of examples, not a benchmark, and not your set."
+        )
+        st.dataframe(
+            table,
+            hide_index=True,
+            column_config={
+                "name": st.column_config.TextColumn("Protein", width="medium"),
+                "uniprot": st.column_config.TextColumn("UniProt"),
+                "residues": st.column_config.TextColumn("Residues"),
+                "length": st.column_config.NumberColumn("Length"),
+                "documented": st.column_config.TextColumn("In E. coli (documented)"),
+                "source": st.column_config.TextColumn("Source", width="large"),
+                "note": st.column_config.TextColumn("Note", width="large"),
+            },
+        )
+        for label, calls in models:
+            st.markdown(f"**{literal(label)}:** {literal(disagreement_summary(calls))}")
+        st.markdown(WHY_WRONG)
