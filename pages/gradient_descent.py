@@ -22,6 +22,7 @@ from protlab.lessons import (
     tm_one_step,
 )
 from ui.common import explain, pytorch_panel
+from ui.landscape_view import real_landscape_tab
 from ui.router import ensure_router
 
 ensure_router()
@@ -287,8 +288,12 @@ st.markdown(
     "Training a model means walking downhill on its loss. Here the model has only two parameters, so you "
     "can see the whole landscape and watch real PyTorch optimizers walk across it."
 )
-landscape, autograd = st.tabs(["Descend a loss landscape", "Autograd checked by hand"])
+landscape, real, autograd = st.tabs(
+    ["Descend a loss landscape", "A trained network's landscape", "Autograd checked by hand"]
+)
 with landscape:
     landscape_tab()
+with real:
+    real_landscape_tab()
 with autograd:
     autograd_tab()

@@ -11,18 +11,26 @@ import torch
 
 from protlab.data import load_bundled
 from protlab.errors import RunError
-from protlab.lessons import SliceSettings, sample_batches
-from protlab.lessons.landscape_jobs import (
+from protlab.lessons import (
+    SliceSettings,
+    compute_landscape,
     default_source,
     request_landscape,
     run_source,
+    sample_batches,
     submit_landscape,
 )
 from protlab.models import CNNConfig, SolubilityCNN, load_checkpoint
-from protlab.runs import ClassSettings, RunManager
-from protlab.runs.jobs import job_status, submit_job
-from protlab.runs.snapshots import MAX_SNAPSHOTS, EpochSnapshots, read_snapshots
-from protlab.runs.worker import run_folder
+from protlab.runs import (
+    MAX_SNAPSHOTS,
+    ClassSettings,
+    EpochSnapshots,
+    RunManager,
+    job_status,
+    read_snapshots,
+    run_folder,
+    submit_job,
+)
 from tests.conftest import train_tiny_run
 
 SMALL = SliceSettings(n_proteins=16, grid=5, span=0.5, seed=1)
@@ -144,3 +152,15 @@ def test_snapshots_are_bounded(tmp_path):
     assert not EpochSnapshots(tmp_path / "big", big, "solubility", "cnn", epochs=5).enabled
     assert not EpochSnapshots(tmp_path / "mlp", small, "solubility", "mlp", epochs=5).enabled
     assert not (tmp_path / "big").exists()
+
+
+def test_generated_code_reproduces_the_slice_and_steps_on_it():
+    from protlab.codegen import slice_code
+
+    source = default_source()
+    code = slice_code(source.checkpoint, source.member, 16, 5, 0.5, 1, "adam", 0.05, 0.9, (-0.4, 0.3))
+    namespace: dict = {}
+    exec(compile(code.replace("range(20)", "range(3)"), "slice_code", "exec"), namespace)  # noqa: S102
+    expected = compute_landscape(source, SMALL)
+    np.testing.assert_allclose(namespace["losses"], expected.slice.losses, rtol=1e-5)
+    assert namespace["ab"].tolist() != [-0.4, 0.3]  # Adam moved the point

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "gradient_descent.py")
+
+
+@pytest.fixture(autouse=True)
+def _close_run_manager():
+    """The page asks the app's RunManager for the student's runs: close it after each test."""
+    from ui.common import restart_run_manager
+
+    yield
+    restart_run_manager(stop_runs=True)
 
 
 def _page() -> AppTest:
@@ -110,3 +121,33 @@ def test_tm_step_text_follows_the_sign_of_the_change():
     with torch.no_grad():
         rose = ((X @ (W - 1.0 * W.grad) + (b - 1.0 * b.grad) - y) ** 2).mean() > loss
     assert bool(rose) == (after > before)
+
+
+def test_real_landscape_is_computed_in_the_background_then_descended():
+    from protlab.lessons import SliceSettings, default_source, request_landscape
+    from ui.common import run_manager
+
+    at = _page()
+    at.number_input(key="rl_n").set_value(16).run()
+    at.number_input(key="rl_grid").set_value(5).run()
+    assert at.button(key="rl_compute")  # nothing is computed before the student asks
+    at.button(key="rl_compute").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    settings = SliceSettings(n_proteins=16, grid=5, span=1.0, seed=0)
+    deadline = time.monotonic() + 180
+    while request_landscape(run_manager().root, default_source(), settings).state != "ready":
+        assert time.monotonic() < deadline, "the landscape job did not finish"
+        time.sleep(0.5)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    result = request_landscape(run_manager().root, default_source(), settings).result
+    assert any(f"{result.slice.centre_loss:.4f}" in s.value for s in at.success)
+    at.number_input(key="rl_n_steps").set_value(4).run()
+    at.button(key="rl_run").click().run()
+    tables = [d.value for d in at.dataframe if "loss" in d.value.columns and "α" not in d.value.columns]
+    slice_tables = tables[-3:]
+    assert [len(t) for t in slice_tables] == [5, 5, 5]  # start + 4 steps for SGD, momentum and Adam
+    sgd = slice_tables[0]
+    assert sgd["loss"].iloc[-1] < sgd["loss"].iloc[0]  # downhill on the real slice
+    code = [c.value for c in at.code if "filter" in c.value]
+    assert code and "functional_call" in code[0] and "np.linspace(-1.0, 1.0, 5)" in code[0]

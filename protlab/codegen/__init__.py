@@ -10,11 +10,15 @@ from protlab.codegen.lessons import (
     module_code,
     polynomial_code,
     sequential_code,
+    tensor_ops_code,
     tm_step_code,
 )
 from protlab.codegen.predict import (
     MAX_LISTED,
     prediction_script,
+)
+from protlab.codegen.real_landscape import (
+    slice_code,
 )
 from protlab.codegen.script_template import (
     fill_settings,
@@ -28,10 +32,12 @@ from protlab.codegen.train import (
 __all__ = [
     "encode_code",
     "batch_code",
+    "tensor_ops_code",
     "descent_code",
     "polynomial_code",
     "linear_check_code",
     "tm_step_code",
+    "slice_code",
     "sequential_code",
     "module_code",
     "prediction_script",

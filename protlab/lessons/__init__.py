@@ -43,6 +43,23 @@ from protlab.lessons.landscape import (
     path_table,
     tm_dataset,
 )
+from protlab.lessons.landscape_figures import (
+    slice_figure,
+)
+from protlab.lessons.landscape_jobs import (
+    LandscapeRequest,
+    LandscapeResult,
+    LandscapeSource,
+    cache_path,
+    compute_landscape,
+    default_source,
+    landscape_job,
+    load_landscape,
+    request_landscape,
+    run_source,
+    save_landscape,
+    submit_landscape,
+)
 from protlab.lessons.real_landscape import (
     LossSlice,
     SliceSettings,
@@ -146,6 +163,19 @@ __all__ = [
     "loss_surface",
     "project_path",
     "slice_surface",
+    "slice_figure",
+    "LandscapeSource",
+    "LandscapeResult",
+    "LandscapeRequest",
+    "default_source",
+    "run_source",
+    "cache_path",
+    "save_landscape",
+    "load_landscape",
+    "compute_landscape",
+    "landscape_job",
+    "request_landscape",
+    "submit_landscape",
     "SOLUBLE_COLOUR",
     "INSOLUBLE_COLOUR",
     "TRAIN_COLOUR",

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from protlab.runs.jobs import (
+    JOB_KINDS,
+    JobStatus,
+    is_job,
+    job_status,
+    run_job,
+    submit_job,
+)
 from protlab.runs.manager import (
     RunManager,
     get_manager,
@@ -15,6 +23,13 @@ from protlab.runs.prep import (
 from protlab.runs.settings import (
     EXECUTORS,
     ClassSettings,
+)
+from protlab.runs.snapshots import (
+    MAX_SNAPSHOT_BYTES,
+    MAX_SNAPSHOTS,
+    SNAPSHOT_KINDS,
+    EpochSnapshots,
+    read_snapshots,
 )
 from protlab.runs.spec import (
     SPLIT_METHODS,
@@ -37,6 +52,17 @@ from protlab.runs.worker import (
 __all__ = [
     "ACTIVE",
     "ENDED",
+    "JOB_KINDS",
+    "JobStatus",
+    "is_job",
+    "job_status",
+    "run_job",
+    "submit_job",
+    "MAX_SNAPSHOT_BYTES",
+    "MAX_SNAPSHOTS",
+    "SNAPSHOT_KINDS",
+    "EpochSnapshots",
+    "read_snapshots",
     "EXECUTORS",
     "RUN_ID",
     "SPLIT_METHODS",
