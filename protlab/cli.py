@@ -74,6 +74,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="P(soluble) at or above this is 'soluble' (default: the model's saved threshold, else 0.5)",
     )
+    predict.add_argument(
+        "--prior",
+        type=float,
+        default=None,
+        help="expected fraction of soluble proteins in your set, above 0 and below 1: P(soluble) and the "
+        "call are adjusted to it by Bayes' rule from the model's training share (default: no adjustment)",
+    )
     features = commands.add_parser("features", help="the physicochemical features table")
     features.add_argument("input", help="a protein sequence, or a FASTA/CSV file")
     features.add_argument("--out", default=None, help="CSV to write (default: standard output)")
@@ -146,20 +153,25 @@ def _write_csv(table: pd.DataFrame, out: str | None) -> None:
 
 def _predict(args: argparse.Namespace) -> None:
     """The predict command."""
-    from protlab.predict import Predictor
+    from protlab.predict import PRIOR_RULE, Predictor
 
     if args.threshold is not None:
         FloatRange(0, 1).check(args.threshold, "threshold", label="--threshold")
+    if args.prior is not None:
+        PRIOR_RULE.check(args.prior, "prior", label="--prior")
     records, is_file = _read_records(args.input)
     predictor = Predictor.from_checkpoint(args.model) if args.model else Predictor.default()
     if args.threshold is None:
         args.threshold = predictor.stored_threshold if predictor.stored_threshold is not None else 0.5
-    table = predictor.predict_table(records, threshold=args.threshold)
+    table = predictor.predict_table(records, threshold=args.threshold, prior=args.prior)
     if not is_file and args.out is None:
-        p = float(table["p_soluble"].iloc[0])
-        print(f"P(soluble) = {p:.3f} -> {table['prediction'].iloc[0]} (threshold {args.threshold:.2f})")
+        p, call = float(table["p_soluble"].iloc[0]), table["prediction"].iloc[0]
+        shift = "" if args.prior is None else f"; adjusted to {args.prior:.1%} soluble from the model's"
+        shift += "" if args.prior is None else f" {predictor.training_prior:.1%}"
+        print(f"P(soluble) = {p:.3f} -> {call} (threshold {args.threshold:.2f}{shift})")
         return
-    _write_csv(table[["id", "sequence", "p_soluble", "prediction"]], args.out)
+    extra = ["model_score"] if args.prior is not None else []  # the unadjusted output beside the adjusted
+    _write_csv(table[["id", "sequence", "p_soluble", "prediction", *extra]], args.out)
 
 
 def _mutate(args: argparse.Namespace) -> None:

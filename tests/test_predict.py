@@ -282,3 +282,33 @@ def test_predict_table_with_a_prior_adjusts_p_and_keeps_the_model_score() -> Non
 )
 def test_test_auc_is_read_where_runs_and_recipes_keep_it(metrics: dict, expected) -> None:
     assert Predictor(_model(), {"metrics": metrics}).test_auc == expected
+
+
+def test_cli_prior_adjusts_p_and_the_call(tmp_path: Path, capsys) -> None:
+    from protlab.cli import main
+    from protlab.predict import adjust_for_prior
+
+    model = _model()
+    path = save_checkpoint(
+        tmp_path / "m.pt",
+        model,
+        kind="cnn",
+        model_config=model_config_dict(model),
+        data_summary={"class_counts": [70, 30]},
+    )
+    fasta = tmp_path / "in.fasta"
+    fasta.write_text(">a\nMKTAYIAKQR\n>b\nMVLSPADKTNVKAAW\n")
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(fasta), "--model", str(path), "--prior", "0.8", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    raw = Predictor.from_checkpoint(path).predict(["MKTAYIAKQR", "MVLSPADKTNVKAAW"])
+    np.testing.assert_allclose(table["model_score"], raw, rtol=1e-6)
+    np.testing.assert_allclose(table["p_soluble"], adjust_for_prior(raw, 0.3, 0.8), rtol=1e-6)
+    assert list(table["prediction"]) == list(np.where(table["p_soluble"] >= 0.5, "soluble", "insoluble"))
+    capsys.readouterr()
+    assert main(["predict", "MKTAYIAKQR", "--model", str(path), "--prior", "0.8"]) == 0
+    expected = float(adjust_for_prior(raw[0], 0.3, 0.8))
+    assert f"P(soluble) = {expected:.3f}" in capsys.readouterr().out
+    for bad in ("0", "1", "1.5", "nan"):
+        assert main(["predict", "MKTAYIAKQR", "--model", str(path), "--prior", bad]) == 2
+        assert "--prior must be a number above 0 and below 1" in capsys.readouterr().err
