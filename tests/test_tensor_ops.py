@@ -132,3 +132,17 @@ def test_parse_ints_reads_shapes_and_names_the_field_when_it_cannot():
 def test_values_are_shown_as_torch_prints_them_only_when_small():
     assert values_text(NOTES_X) == str(NOTES_X)
     assert values_text(torch.zeros(20, 20)) is None
+
+
+def test_generated_code_runs_and_gives_the_pages_result():
+    from protlab.codegen import tensor_ops_code
+
+    sequences = ["MVLSPAD", "MKT", "GIGAV"]
+    tensors = _batch()
+    x = tensors["one_hot"][:2, :3]
+    result = apply_tensor_op(x, "permute", dims=(2, 0, 1))
+    code = tensor_ops_code(sequences, ["x = one_hot[:2, :3]  # (2, 3, 20)"], result.code)
+    scope: dict = {}
+    exec(compile(code, "<tensor_ops_code>", "exec"), scope)  # noqa: S102 - our own generated code
+    assert torch.equal(scope["result"], result.tensor)
+    assert torch.equal(scope["tokens"], tensors["tokens"])

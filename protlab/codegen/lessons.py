@@ -73,6 +73,21 @@ def batch_code(sequences: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def tensor_ops_code(sequences: Sequence[str], setup: Sequence[str], line: str) -> str:
+    """Return the batch code, its one-hot, then the playground's setup lines and one tensor operation."""
+    lines = [
+        batch_code(sequences).rstrip("\n"),
+        "",
+        "# one-hot of the padded batch: columns for the 20 residues (padding and unknown stay all-zero)",
+        "one_hot = torch.nn.functional.one_hot(tokens, 22)[:, :, 1:21].float()  # (B, Lmax, 20)",
+        *setup,
+        f"result = {line}",
+        'print(f"{tuple(x.shape)} -> {tuple(result.shape)}")',
+        "print(result)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _float_list(values: Sequence[float], per_line: int = 4) -> str:
     """Return a Python list literal of floats that round-trips exactly, wrapped a few per line."""
     items = [repr(float(v)) for v in values]
