@@ -13,6 +13,7 @@ from ui.run_results import compare_section
 from ui.train_controls import build_spec, run_section, script_for
 from ui.train_data import data_section, report_section, sample_section, split_section
 from ui.train_form import model_section, settings_section
+from ui.train_sanity import sanity_section
 
 student_token()  # read the address's token before a first-visit hand-over to app.py drops the query string
 ensure_router()
@@ -36,10 +37,12 @@ SETTING_KEYS = [  # widgets remembered across page switches and visits
     "epochs",
     "patience",
     "scheduler",
+    "warmup_fraction",
     "weight_decay",
     "grad_accum",
     "grad_clip",
     "seed",
+    "class_weighting",
     "mixed_precision",
     "compare_metric",
 ]
@@ -59,11 +62,12 @@ def render() -> None:
         sample = sample_section(report.n_kept)
         split = split_section()
         kind, model_config = model_section()
-        train_config = settings_section()
+        train_config = settings_section(min(sample or report.n_kept, report.n_kept))
     except ProtlabError as err:
         stop_with_error(err)
     finally:
         keep_widgets(SETTING_KEYS)
+    sanity_section(data, kind, model_config, train_config)
     run_section(lambda: build_spec(data, source, sample, split, kind, model_config, train_config))
     compare_section()
     keep_widgets(SETTING_KEYS)

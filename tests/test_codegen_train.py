@@ -188,7 +188,8 @@ def _combinations() -> list[dict]:
             "cpu_bf16": i % 4 == 3,
             "eval_batch_size": (64, 4)[o % 2],
             "device": ("auto", "cpu")[i // 7],
-            "warmup_steps": 4,
+            "warmup_steps": (4, 0)[i // 3 % 2],  # 0: the warm-up is warmup_fraction of the run
+            "warmup_fraction": 0.3,
             "plateau_patience": 0,
             "plateau_factor": 0.3,
             "weight_decay": 0.01,
@@ -239,6 +240,8 @@ def test_the_combinations_cover_every_option() -> None:
         ("plateau", 1),
         ("plateau", 2),
     }  # steps counted per accumulated group
+    warmups = {c["train"]["warmup_steps"] > 0 for c in COMBINATIONS if c["train"]["scheduler"] == "warmup"}
+    assert warmups == {True, False}  # warm-up given in steps and as a share of the run
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from protlab.errors import ConfigError
-from protlab.training import compute_metrics, confusion, majority_baseline, mcc_from_counts, roc_points
+from protlab.training import (
+    brier_score,
+    calibration_bins,
+    compute_metrics,
+    confusion,
+    majority_baseline,
+    mcc_from_counts,
+    roc_points,
+    single_class_call,
+)
 
 
 def _sample(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -95,3 +104,46 @@ def test_confusion_and_roc_points_match_sklearn() -> None:
 def test_bad_inputs_raise_config_error(y, p, kwargs, match) -> None:
     with pytest.raises(ConfigError, match=match):
         compute_metrics(y, p, **kwargs)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_brier_score_matches_sklearn(seed: int) -> None:
+    y, p = _sample(seed=seed)
+    assert brier_score(y, p) == pytest.approx(skm.brier_score_loss(y, p), abs=1e-12)
+    half = np.full(y.size, 0.5)
+    assert brier_score(y, half) == pytest.approx(skm.brier_score_loss(y, half))
+    with pytest.raises(ConfigError, match="at least one"):
+        brier_score([], [])
+
+
+@pytest.mark.parametrize("n_bins", [1, 5, 10, 20])
+def test_calibration_bins_match_sklearn_calibration_curve(n_bins: int) -> None:
+    from sklearn.calibration import calibration_curve
+
+    y, p = _sample(n=300, seed=n_bins)
+    p[:4] = [0.0, 0.5, 1.0, 0.2]  # values on bin edges
+    table = calibration_bins(y, p, n_bins=n_bins)
+    observed, predicted = calibration_curve(y, p, n_bins=n_bins, strategy="uniform")
+    np.testing.assert_allclose(table["observed"], observed, atol=1e-12)
+    np.testing.assert_allclose(table["mean_p"], predicted, atol=1e-12)
+    assert table["count"].sum() == y.size
+    edges = np.linspace(0, 1, n_bins + 1)
+    for row in table.itertuples():  # every protein counted in its bin (an edge value goes to the lower bin)
+        low_ok = (p > row.bin_low) | (row.bin_low == 0)
+        assert row.count == int(np.sum(low_ok & (p <= row.bin_high)))
+        assert row.bin_low in edges and row.bin_high in edges
+
+
+def test_calibration_bins_leave_out_empty_bins_and_check_n_bins() -> None:
+    table = calibration_bins([0, 1, 1], [0.05, 0.95, 0.91], n_bins=10)
+    assert table["count"].tolist() == [1, 2] and table["observed"].tolist() == [0.0, 1.0]
+    with pytest.raises(ConfigError, match="n_bins"):
+        calibration_bins([0, 1], [0.1, 0.9], n_bins=0)
+
+
+def test_single_class_call_finds_a_model_that_answers_one_class() -> None:
+    assert single_class_call([0.1, 0.3, 0.49]) == 0
+    assert single_class_call([0.5, 0.9]) == 1
+    assert single_class_call([0.2, 0.7]) is None
+    assert single_class_call([0.2, 0.7], threshold=0.8) == 0
+    assert single_class_call([]) is None

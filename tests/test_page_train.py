@@ -144,7 +144,8 @@ def test_a_saved_upload_comes_back_after_a_reload_named_and_can_be_cleared(app_r
     at.radio(key="data_choice").set_value("Upload my own CSV or FASTA").run()
     assert not at.exception, [e.value for e in at.exception]
     assert _metrics(at)["Rows kept"] == "30"
-    assert any("Using **lab_proteins.csv**" in m.value for m in at.markdown)
+    assert any("Using **lab\\_proteins.csv**" in m.value for m in at.markdown)  # escaped: shown as typed
+    assert any("Training on **lab\\_proteins.csv**: 30 rows read, 30 kept" in c.value for c in at.caption)
     again = _page()  # a reload: new session, same token; the data choice and the file both come back
     assert again.radio(key="data_choice").value == "Upload my own CSV or FASTA"
     assert _metrics(again)["Rows kept"] == "30"

@@ -12,7 +12,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
 from protlab.alphabet import AMINO_ACIDS, NOTES_VOCAB_SIZE
-from protlab.data import TokenizedSet, make_batch
+from protlab.data import TokenizedSet, batch_indices, make_batch
 from protlab.errors import ConfigError
 from protlab.training import (
     OPTIMIZERS,
@@ -23,8 +23,12 @@ from protlab.training import (
     make_optimizer,
     optimizer_code,
     optimizer_recipe,
+    total_optimizer_steps,
+    train_model,
+    warmup_length,
     warmup_lr,
 )
+from protlab.training.events import BatchEvent
 
 CPU = torch.device("cpu")
 
@@ -180,6 +184,51 @@ def test_warmup_sets_the_lr_before_each_step() -> None:
         stepper.step()
         seen.append(stepper.lr)
     assert seen == pytest.approx([warmup_lr(s, 1e-2, 3) for s in range(5)])
+
+
+@pytest.mark.parametrize("n_rows,batch_size,accum,epochs", [(400, 32, 1, 1), (150, 8, 3, 4), (7, 16, 2, 3)])
+def test_total_steps_count_the_runs_accumulated_batches(n_rows, batch_size, accum, epochs) -> None:
+    data = _data(n_rows + n_rows % 2)
+    data = data.subset(np.arange(n_rows))
+    config = _config(batch_size=batch_size, grad_accum_steps=accum, epochs=epochs)
+    per_epoch = [
+        len(batch_indices(data, batch_size=batch_size, shuffle=True, epoch=e))
+        for e in range(epochs)
+    ]
+    assert total_optimizer_steps(n_rows, config) == sum(math.ceil(n / accum) for n in per_epoch)
+
+
+def test_a_warmup_fraction_ends_inside_a_short_run_like_torch_linear_lr() -> None:
+    # a 400-row sample for 1 epoch (13 steps): a fixed 1,000-step warm-up would never reach the lr
+    config = _config(scheduler="warmup", lr=1e-2, batch_size=32, epochs=1)
+    total = total_optimizer_steps(400, config)
+    assert config.warmup_steps == 0 and warmup_length(config, total) == max(1, round(0.1 * total))
+    assert warmup_length(_config(warmup_steps=7), total) == 7  # steps given: the fraction is ignored
+    assert warmup_length(_config(warmup_fraction=1e-6), total) == 1
+    data = _data()
+    config = _config(scheduler="warmup", warmup_fraction=0.25, lr=1e-2)
+    stepper = Stepper(Bag(), config, CPU, data.labels, total_steps=12)
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=1e-2)
+    ref = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1e-4, end_factor=1.0, total_iters=3)
+    for _ in range(6):
+        stepper.backward(stepper.loss(make_batch(data, np.arange(8))), group_size=1)
+        stepper.step()
+        assert stepper.lr == pytest.approx(opt.param_groups[0]["lr"], rel=1e-9)
+        opt.step()
+        ref.step()
+    assert stepper.lr == pytest.approx(1e-2)
+    with pytest.raises(ConfigError, match="total_steps"):
+        Stepper(Bag(), config, CPU, data.labels)
+
+
+def test_training_warms_up_over_the_fraction_of_its_own_steps() -> None:
+    train, val = _data(64, seed=1), _data(16, seed=2)
+    config = _config(scheduler="warmup", warmup_fraction=0.25, batch_size=16, epochs=2, batch_events=True)
+    lrs: list[float] = []
+    train_model(Bag(), train, val, config, callback=lambda e: isinstance(e, BatchEvent) and lrs.append(e.lr))
+    assert len(lrs) == total_optimizer_steps(64, config) == 8
+    assert lrs == pytest.approx([warmup_lr(s, config.lr, 2) for s in range(8)])
 
 
 def test_plateau_cuts_the_lr_like_torch() -> None:

@@ -29,6 +29,9 @@ from protlab.training import CLASS_WEIGHTINGS, DEVICES, OPTIMIZERS, SCHEDULERS, 
         ("device", "tpu", "device"),
         ("batch_size", True, "batch_size"),
         ("lr", float("nan"), "lr"),
+        ("warmup_steps", -1, "warmup_steps must be an integer from 0"),
+        ("warmup_fraction", 0.0, "warmup_fraction"),
+        ("warmup_fraction", 1.5, "warmup_fraction"),
     ],
 )
 def test_config_validation(field: str, value: object, match: str) -> None:

@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from protlab.errors import ProtlabError
+from protlab.lessons import CAVEAT, DEEPSOL_PUBLISHED, add_reference_lines, reference_lines
 from protlab.lessons import result_figures as rf
-from ui.common import run_manager, session_owner
+from ui.common import literal, run_manager, session_owner
 from ui.memory import kept_index
 from ui.run_labels import OPTIMIZER_NAMES, model_name, optimizer_name, unique_titles
 from ui.train_runs import my_runs
@@ -26,7 +27,7 @@ def results_section(status) -> None:
         st.info("You cancelled this run before it started.", icon=":material/block:")
         return
     if status.state in ("failed", "interrupted"):
-        st.error(f"This run {status.state}: {status.error}", icon=":material/error:")
+        st.error(f"This run {status.state}: {literal(status.error)}", icon=":material/error:")
     if not status.test_metrics:
         if status.state not in ("failed", "interrupted"):
             st.warning(
@@ -45,14 +46,18 @@ def results_section(status) -> None:
             "metric": [rf.METRIC_NAMES.get(n, n) for n in RESULT_METRICS],
             "your model": [status.test_metrics.get(n) for n in RESULT_METRICS],
             "majority-class baseline": [base.get(n) for n in RESULT_METRICS],
+            "DeepSol (published)": [DEEPSOL_PUBLISHED.get(n) for n in RESULT_METRICS],
         }
     )
-    left, right = st.columns([2, 3])
+    left, right = st.columns([1, 1])
     left.dataframe(
         table,
         hide_index=True,
         key="test-metrics",
-        column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns[1:]},
+        column_config={
+            "metric": st.column_config.TextColumn("Metric", width=80),
+            **{c: st.column_config.NumberColumn(format="%.3f", width=110) for c in table.columns[1:]},
+        },
     )
     majority = {0: "insoluble", 1: "soluble"}.get(base.get("majority_class"), "the larger class")
     right.caption(
@@ -62,9 +67,11 @@ def results_section(status) -> None:
         "improve. The table uses threshold 0.5; move the slider below to trade precision for "
         "recall."
     )
+    right.caption(f"DeepSol (Khurana et al., 2018) reports accuracy 0.77 and MCC 0.55. {CAVEAT}")
     if status.test_labels is None or status.test_probs is None:
         return
     y, p = np.asarray(status.test_labels), np.asarray(status.test_probs)  # (N_test,) int64, float64
+    one_class_advice(status, p)
     threshold = st.slider(
         "Decision threshold (P(soluble) at or above it counts as soluble)",
         0.0,
@@ -86,6 +93,7 @@ def results_section(status) -> None:
         f"At threshold {threshold:.2f}: accuracy {m['accuracy']:.3f}, precision {m['precision']:.3f}, "
         f"recall {m['recall']:.3f}, F1 {m['f1']:.3f}, MCC {m['mcc']:.3f}."
     )
+    calibration_section(y, p)
     c1, c2, _ = st.columns([1, 1, 1])
     if status.checkpoint_path:
         c1.download_button(
@@ -106,6 +114,61 @@ def results_section(status) -> None:
         on_click="ignore",
         icon=":material/download:",
         key="download-history",
+    )
+
+
+def one_class_advice(status, p: np.ndarray) -> None:
+    """Warn, with the run's numbers and what to change, when every test protein got the same call at 0.5."""
+    from protlab.training import single_class_call
+
+    called = single_class_call(p)
+    if called is None:
+        return
+    name, other = ("insoluble", "soluble") if called == 0 else ("soluble", "insoluble")
+    scores = "precision, recall and MCC are 0" if called == 0 else "recall is 1 but MCC is 0"
+    train = status.spec.get("train_config", {})
+    epochs, lr = int(train.get("epochs", 0)), float(train.get("lr", 0.0))
+    weighting = train.get("class_weighting", "none")
+    balance = (
+        "Class weighting is already balanced, so look at the other two first."
+        if weighting == "balanced"
+        else "**Class weighting: Balanced** (under Training settings), so mistakes on the rarer class cost "
+        "more in the loss."
+    )
+    st.warning(
+        f"**The model calls every protein {name}.** All {p.size:,} test proteins got P(soluble) "
+        f"{'below' if called == 0 else 'at or above'} 0.5 (from {p.min():.2f} to {p.max():.2f}), so it "
+        f"never answers '{other}': {scores}, and its accuracy is just the share of {name} proteins in "
+        f"the test set. It has learned the class balance but not yet what tells the "
+        f"classes apart. Try:\n\n"
+        f"- **more epochs**: this run had {epochs}; try {max(2 * epochs, 10)} or more;\n"
+        f"- **a higher learning rate**: this run used {lr:g}; try {3 * lr:g} or {10 * lr:g};\n"
+        f"- {balance}\n\n"
+        "Moving the threshold below changes the calls but not what the model learned.",
+        icon=":material/balance:",
+    )
+
+
+def calibration_section(y: np.ndarray, p: np.ndarray) -> None:
+    """Reliability diagram and Brier score: does P(soluble) = 0.7 mean 7 in 10 are soluble?"""
+    from protlab.lessons import reliability_figure
+    from protlab.training import brier_score, calibration_bins
+
+    brier = brier_score(y, p)
+    constant = brier_score(y, np.full(y.size, y.mean()))  # always answering the test set's soluble share
+    left, right = st.columns([3, 2])
+    left.plotly_chart(reliability_figure(calibration_bins(y, p), brier=brier), key="calibration")
+    right.markdown("**Can you read P(soluble) as a chance?**")
+    right.caption(
+        "Each point groups the test proteins whose predicted P(soluble) fell in one tenth of the range: "
+        "across, their mean prediction; up, the share of them that really is soluble. On the dashed "
+        "diagonal, P = 0.7 means 7 in 10 such proteins are soluble. Points below it: the model is "
+        "over-confident about 'soluble'; above it: under-confident. Bins with few proteins (bars) are noisy."
+    )
+    right.caption(
+        f"Brier score {brier:.3f}: the mean of (P(soluble) - label)², 0 for certain and right, 0.25 for "
+        f"always answering 0.5. Always answering this test set's soluble share ({y.mean():.2f}) scores "
+        f"{constant:.3f}; a useful model scores lower."
     )
 
 
@@ -154,7 +217,11 @@ def compare_section() -> None:
         key="compare_metric",
         format_func=lambda m: "Loss" if m == "loss" else f"Validation {rf.METRIC_NAMES[m]}",
     )
-    st.plotly_chart(rf.runs_overlay(histories, metric=metric), key="overlay")
+    overlay = rf.runs_overlay(histories, metric=metric)
+    if metric != "loss":
+        longest = max(len(h) for h in histories.values())
+        add_reference_lines(overlay, reference_lines([metric]), longest, {metric: "#555555"})
+    st.plotly_chart(overlay, key="overlay")
     table = rf.runs_table({short[r]: runs[r] for r in chosen if short[r] in histories}, histories)
     table["optimizer"] = table["optimizer"].map(lambda o: OPTIMIZER_NAMES.get(o, o))
     number = st.column_config.NumberColumn

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from protlab.errors import ProtlabError
-from ui.common import run_manager, session_owner
+from ui.common import literal, run_manager, session_owner
 from ui.run_labels import settings_text
 from ui.run_results import results_section
 from ui.train_data import sample_rows
@@ -83,7 +83,7 @@ def run_buttons(status, spec_of) -> None:
             submit_run(spec_of())
             st.rerun()
         except ProtlabError as err:  # a full queue, the epoch cap: say so, keep the rest of the page
-            st.error(str(err), icon=":material/error:")
+            st.error(literal(err), icon=":material/error:")
     queued = status is not None and status.state == "queued"
     if c2.button(
         "Cancel" if queued else "Stop",
@@ -94,7 +94,7 @@ def run_buttons(status, spec_of) -> None:
         try:
             run_manager().stop(status.run_id, session_owner())
         except ProtlabError as err:
-            st.error(str(err), icon=":material/error:")
+            st.error(literal(err), icon=":material/error:")
         if not queued:
             st.toast(
                 "Stopping after the current batch; the best weights so far are kept.", icon=":material/stop:"
@@ -114,7 +114,7 @@ def run_buttons(status, spec_of) -> None:
             run_again(status.run_id)
             st.rerun()
         except ProtlabError as err:
-            st.error(str(err), icon=":material/error:")
+            st.error(literal(err), icon=":material/error:")
 
 
 def run_section(spec_of) -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from protlab.lessons import result_figures as rf
-from ui.common import explain
+from ui.common import explain, literal
 from ui.memory import kept, kept_index, remembered_upload
 
 UPLOAD_KEY = "uploaded_bytes"  # session key with (file name, bytes) of the uploaded data; tests may set it
@@ -56,7 +56,12 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
         "Upload a file to continue, or switch back to the bundled data.",
         slot=UPLOAD_SLOT,
     )
-    return (*uploaded_data(raw, name), name)
+    data, report = uploaded_data(raw, name)
+    st.caption(
+        f":material/table_rows: Training on **{literal(name)}**: {report.n_read:,} rows read, "
+        f"{report.n_kept:,} kept (below: why any were dropped). Press **Clear** above to use another file."
+    )
+    return data, report, name
 
 
 def report_section(data, report) -> None:
@@ -71,7 +76,7 @@ def report_section(data, report) -> None:
     left, right = st.columns([2, 3])
     with left:
         for line in report.summary_lines():
-            st.caption(line)
+            st.caption(literal(line))
         if len(report.dropped):
             with st.expander(f"Why {dropped:,} rows were dropped"):
                 st.dataframe(

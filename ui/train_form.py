@@ -14,6 +14,8 @@ KERNELS = [1, 3, 5, 7, 9, 11, 15]  # kernel sizes offered (residues)
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0]  # learning rates offered
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]  # batch sizes offered
 WEIGHT_DECAYS = [0.0, 1e-4, 1e-3, 0.01, 0.1]  # weight decays offered
+WARMUP_FRACTIONS = [0.02, 0.05, 0.1, 0.2, 0.3, 0.5]  # warm-up lengths offered (share of the run's steps)
+TRAIN_SHARE = 0.8  # share of the rows in the training set (the 80 / 10 / 10 split)
 
 
 def model_section() -> tuple[str, dict]:
@@ -89,12 +91,63 @@ def model_section() -> tuple[str, dict]:
             "The dual-input model adds a small branch for five whole-protein numbers (weight, pI, GRAVY, "
             "instability, length), standardised with the training set's mean and spread."
         )
+    parameter_caption(kind, config)
     return kind, config
 
 
-def settings_section():  # -> protlab.training.TrainConfig
-    """Optimizer and training settings (TrainConfig's defaults), device and mixed precision."""
+@st.cache_data(show_spinner=False, max_entries=64)
+def parameter_count(kind: str, config: dict) -> int:
+    """Trainable parameters of this model, counted on PyTorch's meta device (no memory used for weights)."""
+    import torch
+
+    from protlab.models import build_model, count_parameters
+
+    with torch.device("meta"):
+        return count_parameters(build_model(kind, config), trainable_only=True)
+
+
+def parameter_caption(kind: str, config: dict) -> None:
+    """'This model has 124,738 parameters (0.5 MB of float32 weights).'"""
+    n = parameter_count(kind, config)
+    st.markdown(
+        f":material/tune: This model has **{n:,} trainable parameters** ({n * 4 / 1e6:,.1f} MB as 32-bit "
+        "numbers). More parameters can fit more patterns, and also memorise the training set more easily."
+    )
+
+
+def warmup_setting(scheduler: str, n_rows: int, batch_size: int, epochs: int, grad_accum: int) -> float:
+    """The warm-up length as a share of the run's optimizer steps, with the steps it makes for this run."""
+    from protlab.training import TrainConfig, total_optimizer_steps, warmup_length
+
+    d = TrainConfig()
+    if scheduler != "warmup":
+        return d.warmup_fraction
+    fraction = st.select_slider(
+        "Warm-up length (share of the run)",
+        WARMUP_FRACTIONS,
+        kept("warmup_fraction", d.warmup_fraction, options=WARMUP_FRACTIONS),
+        key="warmup_fraction",
+        format_func=lambda v: f"{v:.0%}",
+        help="The learning rate climbs from lr x 0.0001 to lr over this share of the optimizer steps.",
+    )
+    config = TrainConfig(
+        batch_size=batch_size, epochs=epochs, grad_accum_steps=grad_accum, warmup_fraction=fraction
+    )
+    total = total_optimizer_steps(max(1, round(TRAIN_SHARE * n_rows)), config)
+    st.caption(
+        f"This run takes about {total:,} optimizer steps: the learning rate climbs during the first "
+        f"{warmup_length(config, total):,} of them ({fraction:.0%}), then stays at the chosen rate."
+    )
+    return float(fraction)
+
+
+def settings_section(n_rows: int):  # -> protlab.training.TrainConfig
+    """Optimizer and training settings (TrainConfig's defaults), device and mixed precision.
+
+    n_rows: the rows the run will use (before the split), to size a warm-up given as a share of the run.
+    """
     from protlab.training import (
+        CLASS_WEIGHTINGS,
         OPTIMIZERS,
         SCHEDULERS,
         TrainConfig,
@@ -165,6 +218,7 @@ def settings_section():  # -> protlab.training.TrainConfig
         key="grad_accum",
         help="Add up gradients of this many batches before one step (Exercise 3).",
     )
+    warmup = warmup_setting(scheduler, n_rows, int(batch_size), int(epochs), int(grad_accum))
     c1, c2, c3, c4 = st.columns(4)
     grad_clip = c1.number_input(
         "Gradient clipping (0 = off)",
@@ -176,8 +230,17 @@ def settings_section():  # -> protlab.training.TrainConfig
         help="Largest allowed length (norm) of the gradient vector.",
     )
     seed = c2.number_input("Random seed", 0, 2**31 - 1, kept("seed", d.seed), key="seed")
+    weighting = c3.selectbox(
+        "Class weighting",
+        CLASS_WEIGHTINGS,
+        kept_index("class_weighting", CLASS_WEIGHTINGS),
+        key="class_weighting",
+        format_func={"none": "None", "balanced": "Balanced (both classes count the same)"}.get,
+        help="Balanced: mistakes on the rarer class cost more in the loss, so the model cannot score well "
+        "by answering the larger class only.",
+    )
     device = resolve_device("auto")
-    c3.markdown(f"**Device:** {device_label(device)}")
+    c4.markdown(f"**Device:** {device_label(device)}")
     mixed = False
     if mixed_precision_available(device):
         mixed = c4.checkbox(
@@ -199,6 +262,8 @@ def settings_section():  # -> protlab.training.TrainConfig
         epochs=int(epochs),
         patience=int(patience),
         scheduler=scheduler,
+        warmup_fraction=warmup,
+        class_weighting=weighting,
         grad_clip=float(grad_clip),
         grad_accum_steps=int(grad_accum),
         seed=int(seed),

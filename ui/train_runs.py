@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from protlab.errors import ProtlabError, RunError
+from protlab.lessons import add_reference_lines, reference_lines
 from protlab.lessons import result_figures as rf
-from ui.common import duration_text, run_manager, session_owner, student_store
+from ui.common import duration_text, literal, run_manager, session_owner, student_store
 from ui.run_labels import STATE_NAMES, clean_display_name, clock, created_at, run_title, unique_titles
 
 RUN_KEY = "train_run_id"  # session key with the id of the run the page shows
@@ -138,7 +139,7 @@ def live_panel(shown_state: str) -> None:
         st.info(queue_text(status), icon=":material/hourglass_top:")
         summary = run_manager().queue_summary()
         st.caption(
-            f"{title}. Training now: {summary['running']} of {summary['workers']} places; waiting: "
+            f"{literal(title)}. Training now: {summary['running']} of {summary['workers']} places; waiting: "
             f"{summary['queued']}. Your run starts by itself when its turn comes: you can switch "
             f"pages or close this tab meanwhile. Run {status.run_id}."
         )
@@ -157,12 +158,14 @@ def live_panel(shown_state: str) -> None:
     st.progress(min(max(float(status.progress), 0.0), 1.0), text=text)
     epochs = status.spec.get("train_config", {}).get("epochs", "?")
     st.caption(
-        f"Data: {status.spec.get('data', '')} · {len(history)} of {epochs} epochs done · run {status.run_id}"
+        f"Data: {literal(status.spec.get('data', ''))} · {len(history)} of {epochs} epochs done · "
+        f"run {status.run_id}"
     )
     batch_loss_chart(status.batch_losses)
     if history.empty:
         return
-    loss, metrics, lr = epoch_figures(status.run_id, len(history), history)
+    base_accuracy = (status.baseline or {}).get("accuracy")
+    loss, metrics, lr = epoch_figures(status.run_id, len(history), base_accuracy, history)
     left, right = st.columns(2)
     left.plotly_chart(loss, key="live-loss")
     right.plotly_chart(metrics, key="live-metrics")
@@ -172,13 +175,21 @@ def live_panel(shown_state: str) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def epoch_figures(run_id: str, n_epochs: int, _history: pd.DataFrame) -> tuple:
+def epoch_figures(
+    run_id: str, n_epochs: int, base_accuracy: float | None, _history: pd.DataFrame
+) -> tuple:
     """Loss, validation-metric and learning-rate figures of a run's first n_epochs epochs.
 
-    Built once per new epoch and shared by every poll of every page showing the run: building plotly figures
-    is the costly part of a poll, and these only change when an epoch ends.
+    The metric curves carry reference lines: the majority-class baseline (its accuracy once the test set is
+    scored) and DeepSol's published scores. Built once per new epoch and shared by every poll of every page
+    showing the run: building plotly figures is the costly part of a poll, and these only change when an
+    epoch ends.
     """
-    return rf.loss_curves(_history), rf.metric_curves(_history), rf.lr_curve(_history)
+    metrics = rf.metric_curves(_history)
+    base = None if base_accuracy is None else {"accuracy": base_accuracy}
+    lines = reference_lines(rf.VAL_METRICS, base)
+    add_reference_lines(metrics, lines, n_epochs, rf.METRIC_COLOURS)
+    return rf.loss_curves(_history), metrics, rf.lr_curve(_history)
 
 
 def batch_loss_chart(points: list[dict] | None) -> None:
@@ -274,7 +285,7 @@ def share_controls(status) -> None:
         args=(status.run_id,),
     )
     if error := st.session_state.pop("_share_error", None):
-        st.error(error, icon=":material/error:")
+        st.error(literal(error), icon=":material/error:")
     elif status.shared:
         st.caption(":material/groups: Shared: this run is on the **Class results** page.")
 

@@ -26,6 +26,7 @@ _SCRIPT_SETTINGS = {  # script setting -> TrainConfig field it is written from
     "PLATEAU_FACTOR": "plateau_factor",
     "PLATEAU_PATIENCE": "plateau_patience",
     "WARMUP_STEPS": "warmup_steps",
+    "WARMUP_FRACTION": "warmup_fraction",
     "GRAD_CLIP": "grad_clip",
     "GRAD_ACCUM_STEPS": "grad_accum_steps",
     "LABEL_SMOOTHING": "label_smoothing",

@@ -27,6 +27,13 @@ from protlab.lessons.figures import (
     network_figure,
     onehot_figure,
 )
+from protlab.lessons.filters import (
+    FilterBank,
+    FilterMotif,
+    filter_banks,
+    filter_motifs,
+    motif_logos_png,
+)
 from protlab.lessons.landscape import (
     ESCAPE_FACTOR,
     MAX_LOSS,
@@ -108,6 +115,7 @@ from protlab.lessons.result_figures import (
     runs_overlay,
     runs_table,
 )
+from protlab.lessons.sanity_figures import overfit_figure
 from protlab.lessons.tensor_ops import (
     OPS,
     TensorOpResult,
@@ -199,6 +207,7 @@ __all__ = [
     "runs_table",
     "METRIC_COLOURS",
     "reliability_figure",
+    "overfit_figure",
     "BASELINE_GROUP",
     "CAVEAT",
     "CHANCE",
@@ -216,4 +225,9 @@ __all__ = [
     "parse_ints",
     "shape_text",
     "values_text",
+    "FilterBank",
+    "FilterMotif",
+    "filter_banks",
+    "filter_motifs",
+    "motif_logos_png",
 ]

@@ -18,6 +18,7 @@ TRAIN_COLOUR = "#1f77b4"  # blue: training-set curves
 VAL_COLOUR = "#d62728"  # red: validation-set curves
 FIG_HEIGHT = 360  # pixels; two figures side by side stay readable at 1280x800
 VAL_METRICS = ("auc", "accuracy", "mcc")  # validation metrics plotted per epoch
+METRIC_COLOURS = {"auc": "#1f77b4", "accuracy": "#ff7f0e", "mcc": "#2ca02c"}  # one colour per metric curve
 METRIC_NAMES = {
     "auc": "AUC-ROC",
     "accuracy": "Accuracy",
@@ -131,7 +132,11 @@ def metric_curves(
         column = f"val_{name}"
         if column in history:
             fig.add_scatter(
-                x=history["epoch"], y=history[column], name=METRIC_NAMES.get(name, name), mode="lines+markers"
+                x=history["epoch"],
+                y=history[column],
+                name=METRIC_NAMES.get(name, name),
+                mode="lines+markers",
+                line={"color": METRIC_COLOURS.get(name)},
             )
     fig.update_yaxes(range=[-0.05 if "mcc" not in metrics else -1.02, 1.02])
     _epoch_axis(fig, history)

@@ -45,16 +45,24 @@ from protlab.training.inference import (
 )
 from protlab.training.loop import (
     evaluate,
-    overfit_one_batch,
     set_seed,
     train_model,
 )
 from protlab.training.metrics import (
+    brier_score,
+    calibration_bins,
     compute_metrics,
     confusion,
     majority_baseline,
     mcc_from_counts,
     roc_points,
+    single_class_call,
+)
+from protlab.training.sanity import (
+    MAX_OVERFIT_STEPS,
+    NEAR_ZERO_LOSS,
+    overfit_one_batch,
+    overfit_passed,
 )
 from protlab.training.step import (
     WARMUP_START_FACTOR,
@@ -64,6 +72,8 @@ from protlab.training.step import (
     make_optimizer,
     optimizer_code,
     optimizer_recipe,
+    total_optimizer_steps,
+    warmup_length,
     warmup_lr,
 )
 
@@ -85,17 +95,25 @@ __all__ = [
     "train_model",
     "evaluate",
     "overfit_one_batch",
+    "overfit_passed",
+    "MAX_OVERFIT_STEPS",
+    "NEAR_ZERO_LOSS",
     "set_seed",
     "confusion",
     "mcc_from_counts",
     "compute_metrics",
     "roc_points",
     "majority_baseline",
+    "brier_score",
+    "calibration_bins",
+    "single_class_call",
     "Stepper",
     "build_optimizer",
     "make_optimizer",
     "optimizer_recipe",
     "optimizer_code",
+    "total_optimizer_steps",
+    "warmup_length",
     "warmup_lr",
     "cpu_bf16_available",
     "WARMUP_START_FACTOR",

@@ -37,7 +37,10 @@ class TrainConfig:
     # ReduceLROnPlateau: multiply the lr by this when val loss stalls
     plateau_factor: float = setting(0.5, FloatRange(0, 1, low_open=True, high_open=True))
     plateau_patience: int = setting(2, IntRange(0, 1000))  # ReduceLROnPlateau: epochs without improvement
-    warmup_steps: int = setting(1000, IntRange(1, 1_000_000))  # optimizer steps from lr * 1e-4 up to lr
+    # optimizer steps from lr * 1e-4 up to lr; 0 takes warmup_fraction of the run's steps instead
+    warmup_steps: int = setting(0, IntRange(0, 1_000_000, note="0 uses warmup_fraction of the run"))
+    # share of the run's optimizer steps spent warming up when warmup_steps is 0 (0.1: the first 10%)
+    warmup_fraction: float = setting(0.1, FloatRange(0, 1, low_open=True))
     grad_clip: float = setting(1.0, FloatRange(0, 1e6, note="0 turns clipping off"))  # max gradient norm
     grad_accum_steps: int = setting(1, IntRange(1, 1024))  # mini-batches per optimizer step (Exercise 3)
     seed: int = setting(42, IntRange(0, 2**32 - 1))  # seeds Python, NumPy and PyTorch and the batch order

@@ -17,12 +17,9 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from protlab.checks import FloatRange, IntRange
-from protlab.data.batching import Batch, TokenizedSet, batch_indices, make_batch
+from protlab.data.batching import TokenizedSet, batch_indices, make_batch
 from protlab.errors import DataFormatError, TrainingDivergedError
-from protlab.models import model_forward
 from protlab.structure.inference import evaluate_residues
 from protlab.training.config import TrainConfig
 from protlab.training.device import resolve_device
@@ -35,14 +32,15 @@ from protlab.training.distributed import (
     rank,
     shard_batches,
     sync_gradients,
+    world_size,
     wrap_model,
 )
 from protlab.training.events import BatchEvent, EpochEvent, TrainResult
 from protlab.training.inference import predict_probabilities
 from protlab.training.metrics import compute_metrics
-from protlab.training.step import Stepper, make_optimizer
+from protlab.training.step import Stepper, total_optimizer_steps
 
-__all__ = ["train_model", "evaluate", "overfit_one_batch", "set_seed"]
+__all__ = ["train_model", "evaluate", "set_seed"]
 
 EXPLODED_LOSS = 1e4  # a mean cross-entropy above this means training has blown up, even if still finite
 
@@ -196,9 +194,9 @@ def _fit(
 ) -> TrainResult:
     """The epoch loop of train_model (arguments already validated)."""
     labels = train.labels if train.residue_labels is None else train.residue_labels  # per protein / residue
-    stepper = Stepper(
-        wrap_model(model, device), config, device, labels.astype(np.int64)
-    )  # DDP if distributed
+    steps = total_optimizer_steps(len(train), config, world_size())  # the warm-up may be a share of them
+    model_ = wrap_model(model, device)  # DDP if distributed
+    stepper = Stepper(model_, config, device, labels.astype(np.int64), steps)
     history: list[EpochEvent] = []
     best = {"epoch": 0, "loss": math.inf, "state": None}
     started = time.perf_counter()
@@ -264,31 +262,3 @@ def _fit(
             reason = "early_stopped"
             break
     return result(reason)
-
-
-def overfit_one_batch(model: nn.Module, batch: Batch, steps: int = 200, lr: float = 1e-3) -> list[float]:
-    """The notes' sanity check: train on one batch only with Adam; the returned losses should approach 0."""
-    IntRange(1, 5000).check(steps, "steps")
-    FloatRange(0, 1e6, low_open=True).check(lr, "lr")
-    device = next(model.parameters()).device
-    batch = batch.to(device)
-    optimizer = make_optimizer(model.parameters(), "adam", lr=lr)
-    model.train()
-    with _flush_denormal(True):
-        losses = _overfit_steps(model, batch, optimizer, steps)
-    model.eval()
-    return losses
-
-
-def _overfit_steps(
-    model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer, steps: int
-) -> list[float]:
-    """Repeat forward/backward/step on the same batch; returns the losses."""
-    losses: list[float] = []
-    for _ in range(steps):
-        loss = F.cross_entropy(model_forward(model, batch), batch.labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses

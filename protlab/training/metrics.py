@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from protlab.checks import FloatRange
+from protlab.checks import FloatRange, IntRange
 from protlab.errors import ConfigError
 
 
@@ -122,3 +122,49 @@ def majority_baseline(train_labels: Any, test_labels: Any) -> dict[str, float]:
     result["auc"] = 0.5  # a constant score ranks no protein above another: chance level
     result["majority_class"] = majority
     return result
+
+
+def brier_score(y_true: Any, p_soluble: Any) -> float:
+    """Mean squared gap between P(soluble) and the 0/1 label: 0 is perfect, a constant 0.5 scores 0.25."""
+    y = _labels(y_true)
+    p = _probabilities(p_soluble, y.size)
+    if y.size == 0:
+        raise ConfigError("brier_score needs at least one labelled prediction; got none.")
+    return float(np.mean((p - y) ** 2))
+
+
+def calibration_bins(y_true: Any, p_soluble: Any, n_bins: int = 10) -> pd.DataFrame:
+    """Reliability table over n_bins equal-width P(soluble) bins (empty bins left out).
+
+    Columns: bin_low, bin_high (the bin's edges), mean_p (mean predicted P(soluble)), observed (fraction of
+    soluble proteins) and count. A calibrated model has observed close to mean_p in every bin.
+    """
+    IntRange(1, 1000).check(n_bins, "n_bins")
+    y = _labels(y_true)
+    p = _probabilities(p_soluble, y.size)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)  # (n_bins + 1,)
+    ids = np.searchsorted(edges[1:-1], p)  # (N,) bin of each protein (a value on an edge: the lower bin)
+    count = np.bincount(ids, minlength=n_bins)  # (n_bins,)
+    p_sum = np.bincount(ids, weights=p, minlength=n_bins)
+    y_sum = np.bincount(ids, weights=y, minlength=n_bins)
+    used = count > 0
+    return pd.DataFrame(
+        {
+            "bin_low": edges[:-1][used],
+            "bin_high": edges[1:][used],
+            "mean_p": p_sum[used] / count[used],
+            "observed": y_sum[used] / count[used],
+            "count": count[used].astype(np.int64),
+        }
+    )
+
+
+def single_class_call(p_soluble: Any, threshold: float = 0.5) -> int | None:
+    """The class (0 or 1) every prediction falls in at this threshold, or None when both classes occur."""
+    p = _probabilities(p_soluble, np.asarray(p_soluble).size)
+    if p.size == 0:
+        return None
+    soluble = p >= _threshold(threshold)
+    if soluble.all():
+        return 1
+    return 0 if not soluble.any() else None

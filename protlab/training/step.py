@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -23,6 +24,8 @@ __all__ = [
     "make_optimizer",
     "optimizer_code",
     "optimizer_recipe",
+    "total_optimizer_steps",
+    "warmup_length",
     "warmup_lr",
 ]
 
@@ -33,6 +36,24 @@ def warmup_lr(step: int, lr: float, warmup_steps: int) -> float:
     """Learning rate for optimizer step `step` (0-based): linear from lr * 1e-4 to lr, then constant."""
     frac = min(step / warmup_steps, 1.0)
     return lr * (WARMUP_START_FACTOR + (1.0 - WARMUP_START_FACTOR) * frac)
+
+
+def total_optimizer_steps(n_rows: int, config: TrainConfig, world: int = 1) -> int:
+    """Optimizer steps in a full run: epochs x ceil(batches per process / grad_accum_steps)."""
+    batches = math.ceil(math.ceil(n_rows / config.batch_size) / world)  # each process's share
+    return config.epochs * math.ceil(batches / config.grad_accum_steps)
+
+
+def warmup_length(config: TrainConfig, total_steps: int | None) -> int:
+    """Steps of linear warm-up: warmup_steps if set, else warmup_fraction of the run (at least 1)."""
+    if config.warmup_steps:
+        return config.warmup_steps
+    if total_steps is None:
+        raise ConfigError(
+            "warmup_steps is 0, so warm-up lasts warmup_fraction of the run, but the run's total number "
+            "of optimizer steps was not given; pass total_steps or set warmup_steps to 1 or more."
+        )
+    return max(1, round(config.warmup_fraction * total_steps))
 
 
 def cpu_bf16_available() -> bool:
@@ -126,9 +147,16 @@ class Stepper:
     """Owns optimizer, LR schedule, mixed precision and gradient accumulation for one training run."""
 
     def __init__(
-        self, model: nn.Module, config: TrainConfig, device: torch.device, train_labels: np.ndarray
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        device: torch.device,
+        train_labels: np.ndarray,
+        total_steps: int | None = None,
     ) -> None:
+        """total_steps: the run's optimizer steps (total_optimizer_steps), for a warm-up set as a fraction."""
         self.model, self.config, self.device = model, config, device
+        self.warmup_steps = warmup_length(config, total_steps) if config.scheduler == "warmup" else 0
         self.optimizer = build_optimizer(model, config)
         self.plateau = None
         if config.scheduler == "plateau":
@@ -169,7 +197,7 @@ class Stepper:
         """Clip, step and zero the gradients; returns the gradient norm (nan when clipping is off)."""
         if self.config.scheduler == "warmup":
             for group in self.optimizer.param_groups:
-                group["lr"] = warmup_lr(self.steps, self.config.lr, self.config.warmup_steps)
+                group["lr"] = warmup_lr(self.steps, self.config.lr, self.warmup_steps)
         norm = float("nan")
         if self.config.grad_clip > 0:
             self.scaler.unscale_(self.optimizer)

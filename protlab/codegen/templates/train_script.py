@@ -53,7 +53,8 @@ PATIENCE = 5  # stop after this many epochs without a lower validation loss (0: 
 SCHEDULER = "plateau"  # "plateau" (lower the lr when stuck), "warmup" or "none"
 PLATEAU_FACTOR = 0.5  # plateau: multiply the learning rate by this ...
 PLATEAU_PATIENCE = 2  # ... after this many epochs without a lower validation loss
-WARMUP_STEPS = 1000  # warmup: optimizer steps from lr x 1e-4 up to the full lr
+WARMUP_STEPS = 0  # warmup: steps from lr x 1e-4 up to the lr (0: use the fraction)
+WARMUP_FRACTION = 0.1  # ... else this share of the run's optimizer steps
 GRAD_CLIP = 1.0  # largest allowed gradient norm; 0: no clipping
 GRAD_ACCUM_STEPS = 1  # mini-batches whose gradients add up to one optimizer step
 LABEL_SMOOTHING = 0.0  # cross-entropy label smoothing, 0 to 0.5
@@ -267,10 +268,16 @@ if SCHEDULER == "plateau":  # stepped once per epoch with the validation loss
     )
 
 
+batches_per_epoch = math.ceil(len(split.train) / BATCH_SIZE)
+# optimizer steps in the whole run
+total_steps = EPOCHS * math.ceil(batches_per_epoch / GRAD_ACCUM_STEPS)
+warmup_steps = WARMUP_STEPS or max(1, round(WARMUP_FRACTION * total_steps))
+
+
 def warmup_lr(step):
     """Warm-up: the learning rate of optimizer step `step` (0, 1, ...), then lr."""
     lr = OPTIMIZER_OPTIONS["lr"]
-    return lr * (1e-4 + (1 - 1e-4) * min(step / WARMUP_STEPS, 1.0))
+    return lr * (1e-4 + (1 - 1e-4) * min(step / warmup_steps, 1.0))
 
 
 class_weight = None  # (2,) weight of each class in the loss

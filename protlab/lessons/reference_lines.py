@@ -1,0 +1,70 @@
+"""Reference lines for metric plots and tables: the majority-class baseline and DeepSol's published scores."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+# DeepSol (Khurana et al., Bioinformatics 34(15), 2018) on its own test set of 2,001 proteins
+DEEPSOL_PUBLISHED = {"accuracy": 0.77, "mcc": 0.55}
+DEEPSOL_TRAIN_SIZE = 62_478  # sequences DeepSol was trained on
+CHANCE = {"auc": 0.5, "mcc": 0.0}  # a constant guess ranks nothing (AUC 0.5) and tracks nothing (MCC 0)
+BASELINE_GROUP = "Majority-class baseline"  # legend entry of the baseline lines
+DEEPSOL_GROUP = f"DeepSol, published ({DEEPSOL_TRAIN_SIZE:,} training sequences)"  # legend entry
+CAVEAT = (
+    f"DeepSol's figures come from another test set and a model trained on {DEEPSOL_TRAIN_SIZE:,} "
+    "sequences, about nine times the bundled data: a score is only comparable on the same test proteins, "
+    "split the same way, with the same class balance (a homology split, a smaller training set or a "
+    "different share of soluble proteins all move the numbers), so read these lines as a sense of scale, "
+    "not as a target to match."
+)
+
+
+@dataclass(frozen=True)
+class ReferenceLine:
+    """One horizontal reference value for one metric."""
+
+    group: str  # legend entry it belongs to (BASELINE_GROUP or DEEPSOL_GROUP)
+    metric: str  # metric name ('accuracy', 'mcc', 'auc')
+    value: float  # the reference value
+    dash: str  # plotly line dash ('dot' for the baseline, 'dash' for the published figures)
+
+
+def baseline_values(baseline: Mapping | None) -> dict[str, float]:
+    """The majority-class baseline per metric: AUC 0.5 and MCC 0, and accuracy when the baseline is known."""
+    values = dict(CHANCE)
+    if baseline and baseline.get("accuracy") is not None:
+        values["accuracy"] = float(baseline["accuracy"])
+    return values
+
+
+def reference_lines(metrics: Sequence[str], baseline: Mapping | None = None) -> list[ReferenceLine]:
+    """Reference lines for these metrics: the majority-class baseline, then DeepSol's published figures."""
+    base = baseline_values(baseline)
+    lines = [ReferenceLine(BASELINE_GROUP, m, base[m], "dot") for m in metrics if m in base]
+    published = [m for m in metrics if m in DEEPSOL_PUBLISHED]
+    return lines + [ReferenceLine(DEEPSOL_GROUP, m, DEEPSOL_PUBLISHED[m], "dash") for m in published]
+
+
+def add_reference_lines(
+    fig: go.Figure, lines: Sequence[ReferenceLine], n_epochs: int, colours: Mapping[str, str] | None = None
+) -> go.Figure:
+    """Draw each line over epochs 1..n_epochs in its metric colour (else grey); one legend entry per group."""
+    colours = colours or {}
+    x = [1, n_epochs] if n_epochs > 1 else [0.8, 1.2]  # a single epoch still gets a visible line
+    shown: set[str] = set()
+    for line in lines:
+        fig.add_scatter(
+            x=x,
+            y=[line.value, line.value],
+            mode="lines",
+            name=line.group,
+            legendgroup=line.group,
+            showlegend=line.group not in shown,
+            line={"dash": line.dash, "width": 1.5, "color": colours.get(line.metric, "grey")},
+            hovertemplate=f"{line.group}: {line.metric} {line.value:.2f}<extra></extra>",
+        )
+        shown.add(line.group)
+    return fig
