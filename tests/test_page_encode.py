@@ -89,3 +89,97 @@ def test_batch_section_accepts_one_sequence_per_line_and_reports_bad_ones():
     assert "`(3, 7)`" in _text(at)
     at.text_area(key="batch_seqs").input("MKT\nMV-LS").run()
     assert at.error and "'-'" in at.error[0].value
+
+
+def _q(at: AppTest, name: str):
+    """A query parameter as text, or None (AppTest keeps those set before a run as lists)."""
+    value = at.query_params.get(name)
+    return value[-1] if isinstance(value, list) else value
+
+
+def _linked(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _playground_code(at: AppTest) -> str:
+    return next(c.value for c in at.code if c.value.startswith("x = "))
+
+
+def test_playground_transposes_the_one_hot_batch_for_conv1d_by_default():
+    import torch
+
+    at = _page()
+    code = _playground_code(at)
+    assert code.splitlines() == ["x = one_hot[:2, :3]  # (2, 3, 20)", "x.transpose(1, 2)  # (2, 20, 3)"]
+    assert tuple(torch.zeros(2, 3, 20).transpose(1, 2).shape) == (2, 20, 3)
+    assert any("(2, 3, 20) → (2, 20, 3)" in m.value for m in at.markdown)
+
+
+def test_playground_cat_and_an_impossible_reshape():
+    import torch
+
+    at = _page()
+    at.radio(key="tp_op").set_value("cat").run()
+    at.selectbox(key="tp_tensor").set_value("tokens").run()
+    at.selectbox(key="tp_other").set_value("mask").run()
+    expected = tuple(torch.cat([torch.zeros(2, 3), torch.zeros(2, 3)], dim=0).shape)
+    assert _playground_code(at).splitlines()[-1] == f"torch.cat([x, y], dim=0)  # {expected}"
+    at.radio(key="tp_op").set_value("reshape").run()
+    at.text_input(key="tp_shape").input("4, 4").run()
+    assert not at.exception
+    message = next(e.value for e in at.error if "shape" in e.value)
+    assert "4 × 4 = 16" in message and "2 × 3 = 6" in message
+
+
+def test_a_link_reproduces_sequence_and_playground_and_keeps_the_student():
+    token = "Linked-Student-0123456789"
+    at = _linked(seq="MKTW", op="reshape", shape="-1, 20", n="1", len="4", student=token)
+    assert at.text_area(key="encode_seq").value == "MKTW"
+    assert _frame(at, "residue")["residue"].tolist() == list("MKTW")
+    assert _playground_code(at).splitlines()[-1] == "x.reshape(-1, 20)  # (4, 20)"
+    assert not at.warning
+    assert _q(at, "student") == token and _q(at, "op") == "reshape" and _q(at, "seq") == "MKTW"
+    link = next(c.value for c in at.code if "op=reshape" in c.value)
+    assert "seq=MKTW" in link and "shape=-1%2C+20" in link and "student" not in link
+
+
+def test_bad_link_values_fall_back_to_the_defaults_with_a_notice():
+    at = _linked(op="flip", n="0", len="many", t="**bold**", seq="M" * 2001)
+    notes = " ".join(w.value for w in at.warning)
+    for name, value in (("op", "flip"), ("n", "0"), ("len", "many"), ("t", r"\*\*bold\*\*"), ("seq", "")):
+        assert f"**{name}**" in notes and value in notes
+    assert at.radio(key="tp_op").value == "transpose"
+    assert at.number_input(key="tp_n").value == 2
+    assert at.text_area(key="encode_seq").value == "MVLSPAD"
+    assert _q(at, "op") is None and _q(at, "n") is None
+
+
+def test_a_sequence_from_a_link_is_checked_like_typed_text():
+    at = _linked(seq="MV1SP")
+    assert at.error and "'1' at position 3" in at.error[0].value
+
+
+def test_text_survives_a_page_switch_even_when_it_cannot_be_saved(monkeypatch):
+    from protlab.errors import ProtlabError
+    from protlab.students import StudentStore
+
+    def refuse(*args, **kwargs):
+        raise ProtlabError("The text is too long to remember.")
+
+    monkeypatch.setattr(StudentStore, "save", refuse)
+    app = str(Path(PAGE).parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=180)
+    at.query_params["student"] = "Switching-Student-0123456789"
+    at.run()
+    at.switch_page("pages/encode.py").run()
+    at.text_area(key="encode_seq").input("MKTAYIAKQR").run()
+    at.switch_page("pages/build_network.py").run()
+    assert "encode_seq" not in at.session_state  # Streamlit forgot the widget on the other page
+    at.switch_page("pages/encode.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.text_area(key="encode_seq").value == "MKTAYIAKQR"

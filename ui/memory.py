@@ -17,6 +17,7 @@ LOADED_KEY = "_kept_loaded"  # session flag: the saved settings were read from d
 SAVED_KEY = "_kept_saved"  # session copy of the settings last written to disk (to skip unchanged writes)
 SETTINGS = "settings"  # store key holding every remembered widget value
 TEXT_PREFIX = "text_"  # store keys of remembered text areas
+TEXT_COPY_PREFIX = "_text_copy_"  # session keys: a text area's text while the student is on another page
 
 
 def _load_saved_settings() -> None:
@@ -82,6 +83,8 @@ def remembered_text(key: str, default: str) -> str:
     """The text the student last left in text area `key` (this session, else saved), else default."""
     if key in st.session_state:
         return st.session_state[key]
+    if TEXT_COPY_PREFIX + key in st.session_state:  # back from another page: the text as it was left
+        return st.session_state[TEXT_COPY_PREFIX + key]
     saved = student_store().load(session_owner(), TEXT_PREFIX + key)
     text = saved if isinstance(saved, str) else default
     st.session_state.setdefault(f"_saved_{TEXT_PREFIX}{key}", text)  # unchanged text is not written again
@@ -89,7 +92,11 @@ def remembered_text(key: str, default: str) -> str:
 
 
 def remember_text(key: str, text: str) -> None:
-    """Save the text of text area `key` for the student's next visit (only when it changed)."""
+    """Save the text of text area `key` for the student's next visit (only when it changed).
+
+    The session keeps its own copy, so the text survives a page switch even when it cannot be saved.
+    """
+    st.session_state[TEXT_COPY_PREFIX + key] = text
     seen = f"_saved_{TEXT_PREFIX}{key}"
     if st.session_state.get(seen) == text:
         return

@@ -7,7 +7,7 @@ widgets and writes the widgets' values back after:
     read_url("gd", PARAMS)            # a value new in the address seeds the widget's session-state key
     ... draw the widgets ...
     write_url("gd", PARAMS, {"surface": st.session_state["gd_surface"]})
-    copy_link("gd", PARAMS)           # "Copy link": the address of this view, without the student token
+    copy_link("gd", PARAMS)           # "Copy link": every setting of this view, without the student token
 
 A value arriving in the address is checked like any input (protlab.checks rules); a bad one is left out,
 the widget keeps its default and the page says which parameter and value it ignored: never an exception.
@@ -17,7 +17,6 @@ applied once, when it is opened. The student token (?student=, ui.identity) is n
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -26,10 +25,11 @@ import streamlit as st
 
 from protlab.checks import Choice, FloatRange, IntRange
 from protlab.errors import ConfigError, ProtlabError
+from ui.common import literal
 from ui.identity import PARAM as STUDENT_PARAM
 
 SEEN_PREFIX = "_url_seen_"  # session key per page: {parameter: text} last read from or written to the address
-MARKDOWN_SPECIAL = re.compile(r"[\\`*_{}\[\]()#+\-.!|~<>$:&=]")  # characters Markdown may read as syntax
+VIEW_PREFIX = "_url_view_"  # session key per page: {parameter: text} of every current setting (Copy link)
 MAX_TEXT = 2000  # longest text value (e.g. a sequence) a link carries
 
 
@@ -138,11 +138,6 @@ def read_url(page: str, params: list[UrlParam]) -> dict[str, object]:
     return found
 
 
-def literal(text: str) -> str:
-    """Text that Markdown shows as typed (every punctuation character backslash-escaped)."""
-    return MARKDOWN_SPECIAL.sub(r"\\\g<0>", text)
-
-
 def _notice(param: UrlParam, text: str, reason: str) -> None:
     """Say which parameter of the link was ignored, its value and why (the value is shown literally)."""
     shown = text if len(text) <= 60 else text[:57] + "..."
@@ -155,16 +150,21 @@ def _notice(param: UrlParam, text: str, reason: str) -> None:
 
 
 def write_url(page: str, params: list[UrlParam], values: Mapping[str, object]) -> None:
-    """Put the page's current values into the address (a value equal to its default is left out)."""
-    seen = _seen(page)
+    """Put the page's current values into the address (a value equal to its default is left out there, but
+    kept for the page's Copy link, which spells out every setting)."""
+    seen, view = _seen(page), st.session_state.setdefault(VIEW_PREFIX + page, {})
     for param in params:
         if param.name not in values:
             continue
         value = values[param.name]
-        text = None if value is None or value == param.default else param.fmt(value)
+        text = None if value is None else param.fmt(value)
         if text is not None and len(text) > MAX_TEXT:
             text = None  # too long for a link: the page says so (too_long_for_link)
         if text is None:
+            view.pop(param.name, None)
+        else:
+            view[param.name] = text
+        if text is None or value == param.default:
             if param.name in st.query_params:
                 del st.query_params[param.name]
             seen.pop(param.name, None)
@@ -179,27 +179,27 @@ def too_long_for_link(text: str) -> bool:
     return len(text) > MAX_TEXT
 
 
-def view_query(params: list[UrlParam]) -> str:
-    """The query string of this view: the page's parameters now in the address, never the student token."""
-    names = {param.name for param in params} - {STUDENT_PARAM}
-    pairs = [(name, st.query_params[name]) for name in st.query_params if name in names]
+def view_query(page: str, params: list[UrlParam]) -> str:
+    """The query string of this view: every setting the page last wrote, never the student token."""
+    view = st.session_state.get(VIEW_PREFIX + page, {})
+    pairs = [(p.name, view[p.name]) for p in params if p.name in view and p.name != STUDENT_PARAM]
     return urlencode(pairs)
 
 
-def view_link(params: list[UrlParam]) -> str:
-    """The full address of this view (the page's address plus its settings)."""
+def view_link(page: str, params: list[UrlParam]) -> str:
+    """The full address of this view (the page's address plus all its settings)."""
     base = (st.context.url or "").split("?")[0]
-    query = view_query(params)
+    query = view_query(page, params)
     return f"{base}?{query}" if query else base
 
 
-def copy_link(params: list[UrlParam], *, note: str = "") -> None:
+def copy_link(page: str, params: list[UrlParam], *, note: str = "") -> None:
     """A 'Copy link' box: the address that opens this view with these settings in another browser."""
     with st.expander("Copy link to this view", icon=":material/link:"):
         st.caption(
             "Opening this link in another browser shows the same settings. It does not carry your "
             "student identity, so it is safe to share."
         )
-        st.code(view_link(params), language=None, wrap_lines=True)
+        st.code(view_link(page, params), language=None, wrap_lines=True)
         if note:
             st.caption(note)
