@@ -12,7 +12,7 @@ from protlab.codegen import module_code, sequential_code
 from protlab.errors import ConfigError, ProtlabError
 from protlab.lessons import activation_curves, activation_figure, network_figure
 from protlab.models import MAX_LAYERS, MAX_WIDTH, LayerSpec, MLPConfig, build_mlp, count_parameters, summarize
-from ui.common import explain, pytorch_panel
+from ui.common import explain, literal, pytorch_panel
 from ui.router import ensure_router
 
 ensure_router()
@@ -265,4 +265,4 @@ try:
     render_network(config)
 except ProtlabError as err:
     st.session_state.pop("bn_total", None)
-    st.error(str(err), icon=":material/block:")
+    st.error(literal(err), icon=":material/block:")

@@ -21,7 +21,7 @@ from protlab.lessons import (
     polynomial_gradient,
     tm_one_step,
 )
-from ui.common import explain, pytorch_panel
+from ui.common import explain, literal, pytorch_panel
 from ui.landscape_view import real_landscape_tab
 from ui.router import ensure_router
 
@@ -144,7 +144,7 @@ def landscape_tab() -> None:
         state = current_paths(surface, specs, start)
         step_controls(state)
     except ProtlabError as err:
-        st.error(str(err), icon=":material/block:")
+        st.error(literal(err), icon=":material/block:")
         return
     paths = state["paths"]
     for path in paths:
@@ -216,7 +216,7 @@ def autograd_tab() -> None:
         values = tuple(float(v) for v in text.replace(";", ",").split(",") if v.strip())
     except ValueError:
         st.error(
-            f"x values must be numbers separated by commas, such as 2, 3; got {text!r}.",
+            f"x values must be numbers separated by commas, such as 2, 3; got {literal(repr(text))}.",
             icon=":material/block:",
         )
         values = None
@@ -224,7 +224,7 @@ def autograd_tab() -> None:
         try:
             poly = polynomial_gradient(values)
         except ProtlabError as err:
-            st.error(str(err), icon=":material/block:")
+            st.error(literal(err), icon=":material/block:")
         else:
             st.dataframe(
                 pd.DataFrame(

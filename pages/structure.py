@@ -7,7 +7,7 @@ import streamlit as st
 
 from protlab.errors import ProtlabError
 from protlab.lessons import structure_figures as sf
-from ui.common import explain, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.common import explain, literal, pytorch_panel, run_manager, session_owner, stop_with_error
 from ui.router import ensure_router
 from ui.structure_runs import (
     ACTIVE,
@@ -185,12 +185,12 @@ def train_tab(config: dict) -> None:
             submit_structure_run(config, settings)
             st.rerun()
         except ProtlabError as err:  # a full queue, one run at a time, ...
-            st.error(str(err), icon=":material/error:")
+            st.error(literal(err), icon=":material/error:")
     if b2.button("Stop", disabled=not active, key="ss_stop", icon=":material/stop:"):
         try:
             run_manager().stop(status.run_id, session_owner())
         except ProtlabError as err:
-            st.error(str(err), icon=":material/error:")
+            st.error(literal(err), icon=":material/error:")
         st.rerun()
     if status is not None:
         data, _ = task_data()

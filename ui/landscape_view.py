@@ -29,7 +29,7 @@ from protlab.lessons import (
     slice_surface,
     submit_landscape,
 )
-from ui.common import duration_text, explain, pytorch_panel, run_manager, session_owner
+from ui.common import duration_text, explain, literal, pytorch_panel, run_manager, session_owner
 
 STATE = "rl_state"  # session key: {"key": ..., "surface": Surface, "paths": [...], "steps": int}
 POLL_SECONDS = 1.0  # how often the progress of a computing landscape is refreshed
@@ -101,7 +101,7 @@ def _computed(source: LandscapeSource, settings: SliceSettings) -> LandscapeResu
         return request.result
     if request.state in ("failed", "interrupted"):
         st.error(
-            f"Computing the landscape did not finish: {request.error or 'the worker stopped.'}",
+            f"Computing the landscape did not finish: {literal(request.error or 'the worker stopped.')}",
             icon=":material/error:",
         )
     if request.state in ("missing", "failed", "interrupted"):
@@ -255,4 +255,4 @@ def real_landscape_tab() -> None:
         if result is not None:
             _show(result, source, settings)
     except ProtlabError as err:
-        st.error(str(err), icon=":material/block:")
+        st.error(literal(err), icon=":material/block:")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from protlab.errors import ProtlabError
 from protlab.lessons import structure_figures as sf
-from ui.common import duration_text, run_manager, session_owner
+from ui.common import duration_text, literal, run_manager, session_owner
 
 TASK = "secondary_structure"  # RunSpec.task of this lesson's runs
 RUN_KEY = "structure_run_id"  # session key: the structure run this page shows
@@ -76,7 +76,7 @@ def live_panel(shown_state: str, coil_share: float) -> None:
     state = "training" if status.state == "running" else status.state
     st.progress(min(max(float(status.progress), 0.0), 1.0), text=f"{state} · {status.progress:.0%}{left}")
     if status.error:
-        st.error(status.error, icon=":material/error:")
+        st.error(literal(status.error), icon=":material/error:")
     if status.batch_losses:
         st.line_chart(
             pd.DataFrame(status.batch_losses),
