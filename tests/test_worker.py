@@ -70,6 +70,7 @@ def test_a_run_folder_trains_and_gets_every_file(tmp_path, data) -> None:
         "batches.csv",
         "model.pt",
         "test_predictions.csv",
+        "epochs",  # a small CNN run keeps its per-epoch weights (protlab.runs.snapshots)
     } == {p.name for p in folder.iterdir()}
     assert [row["epoch"] for row in pd.read_csv(folder / "history.csv").to_dict("records")] == [1, 2]
     predictions = pd.read_csv(folder / "test_predictions.csv")

@@ -7,6 +7,8 @@
     batches.csv           training loss every few batches (step, epoch, loss), appended while training
     stop                  present = a stop was requested; the worker checks for it before every batch
     model.pt, test_predictions.csv
+    epochs/               per-epoch weights of small CNN runs (snapshots.py), for the loss-landscape lesson
+    job.json              instead of spec.json: a background job, not a run (jobs.py)
 
 Every file except batches.csv is replaced atomically (protlab.files.atomic_write), so a reader sees the old or
 the new content, never half. batches.csv is only appended to; a reader ignores a half-written last line.
