@@ -8,12 +8,14 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from protlab.checks import Choice, FloatRange, IntRange, check_fields, field_rules
 from protlab.codegen import module_code, sequential_code
 from protlab.errors import ConfigError, ProtlabError
 from protlab.lessons import activation_curves, activation_figure, network_figure
 from protlab.models import MAX_LAYERS, MAX_WIDTH, LayerSpec, MLPConfig, build_mlp, count_parameters, summarize
 from ui.common import explain, literal, pytorch_panel
 from ui.router import ensure_router
+from ui.url_state import UrlParam, copy_link, flag, int_value, list_fmt, list_value, read_url, write_url
 
 ensure_router()
 
@@ -28,6 +30,7 @@ ACTIVATION_NAMES = {
 NORM_NAMES = {"None": None, "LayerNorm": "layernorm", "BatchNorm": "batchnorm"}
 COLUMNS = ["order", "width", "activation", "dropout", "norm"]
 BATCH = 32  # proteins in the example batch pushed through the network
+LABELS = {"input_dim": "Input size", "num_classes": "Number of classes"}  # config field -> widget label
 PRESETS = {
     "notes": ("The notes' network: 20 → 64 → 2", 20, 2, [64]),
     "exercise2": ("Exercise 2: 20 → 128 → 64 → 32 → 4", 20, 4, [128, 64, 32]),
@@ -35,14 +38,49 @@ PRESETS = {
 }
 
 
+def parse_layer(text: str, name: str) -> dict:
+    """One layer from the address, 'width:activation:dropout:norm' (e.g. 64:relu:0:none), checked."""
+    parts = text.strip().split(":")
+    if len(parts) != 4:
+        raise ConfigError(
+            f"{name} must read width:activation:dropout:norm, e.g. 64:relu:0:none; got {text[:60]!r}."
+        )
+    width = int_value(IntRange(1, MAX_WIDTH))(parts[0], f"{name} width")
+    shown = {key: label for label, key in ACTIVATION_NAMES.items()}
+    activation = Choice(tuple(shown)).check(parts[1], f"{name} activation")
+    try:
+        dropout = FloatRange(0, 0.9).check(float(parts[2]), f"{name} dropout")
+    except ValueError:
+        raise ConfigError(f"{name} dropout must be a number from 0 to 0.9; got {parts[2]!r}.") from None
+    norms = {str(key).lower(): label for label, key in NORM_NAMES.items()}
+    norm = Choice(tuple(norms)).check(parts[3], f"{name} norm")
+    return {"width": width, "activation": shown[activation], "dropout": dropout, "norm": norms[norm]}
+
+
+def layer_text(spec: LayerSpec) -> str:
+    """A layer as the address writes it."""
+    return f"{spec.width}:{spec.activation}:{spec.dropout:g}:{str(spec.norm).lower()}"
+
+
+URL = [
+    UrlParam("input", "bn_input", int_value(field_rules(MLPConfig)["input_dim"]), default=20),
+    UrlParam("classes", "bn_classes", int_value(field_rules(MLPConfig)["num_classes"]), default=2),
+    UrlParam("softmax", "bn_softmax", flag, default=False, fmt=lambda v: str(v).lower()),
+    UrlParam("layers", None, list_value(parse_layer, 0, MAX_LAYERS), ["64:relu:0:none"], list_fmt),
+]  # this page's settings in the address (ui.url_state)
+
+
 def layers_frame(
     widths: list[int], activation: str = "ReLU", dropout: float = 0.0, norm: str = "None"
 ) -> pd.DataFrame:
     """Return an editor table with one row per hidden layer."""
-    rows = [
-        {"order": i + 1, "width": w, "activation": activation, "dropout": dropout, "norm": norm}
-        for i, w in enumerate(widths)
-    ]
+    rows = [{"width": w, "activation": activation, "dropout": dropout, "norm": norm} for w in widths]
+    return rows_frame(rows)
+
+
+def rows_frame(rows: list[dict]) -> pd.DataFrame:
+    """Return an editor table from layer rows (width, activation, dropout, norm), numbered in order."""
+    rows = [{"order": i, **row} for i, row in enumerate(rows, start=1)]
     return pd.DataFrame(rows, columns=COLUMNS).astype(
         {"order": "float64", "width": "float64", "dropout": "float64"}
     )
@@ -248,6 +286,13 @@ def render_network(config: MLPConfig) -> None:
             "The slope (derivative) is what backpropagation multiplies by. Where it is near 0, "
             "as for Sigmoid and Tanh far from zero, learning signals fade: the 'vanishing gradient'."
         )
+    if config.output_activation == "softmax" and config.num_classes == 1:
+        st.warning(
+            "Softmax over a single output is always 1, whatever the input: it divides the output by itself. "
+            "For a yes/no answer use one output with a sigmoid (switch Softmax off and train with "
+            "nn.BCEWithLogitsLoss, which applies the sigmoid itself), or two outputs with softmax.",
+            icon=":material/warning:",
+        )
     pytorch_panel(sequential_code(config), title="Show me the PyTorch (nn.Sequential)")
     pytorch_panel(module_code(config), title="Show me the PyTorch (an nn.Module class)")
 
@@ -257,12 +302,23 @@ st.markdown(
     "A feed-forward network is a stack of layers: each one mixes its inputs with weights, then bends the "
     "result with an activation. Build one, and ProtLab builds the real PyTorch model to inspect."
 )
+linked = read_url("build-network", URL)
+if "layers" in linked:
+    set_layers(rows_frame(linked["layers"]))
+link_slot = st.container()
 input_dim, num_classes, softmax = controls()
 layers = layer_editor()
+values = {"input": input_dim, "classes": num_classes, "softmax": softmax}
 try:
     config = MLPConfig(input_dim, to_specs(layers), num_classes, "softmax" if softmax else None)
+    check_fields(config, LABELS)  # messages name the widgets: "Input size must be ..."
     config.validate()  # refuses bad settings before a single weight is allocated
+    values["layers"] = [layer_text(spec) for spec in config.layers]
     render_network(config)
 except ProtlabError as err:
     st.session_state.pop("bn_total", None)
     st.error(literal(err), icon=":material/block:")
+finally:
+    write_url("build-network", URL, values)
+    with link_slot:
+        copy_link("build-network", URL)

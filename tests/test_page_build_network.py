@@ -85,3 +85,73 @@ def test_generated_code_is_shown_for_the_current_network():
     at.button(key="bn_preset_exercise2").click().run()
     code = " ".join(c.value for c in at.code)
     assert "nn.Sequential(" in code and "nn.Linear(32, 4)" in code and "class ProteinMLP(nn.Module)" in code
+
+
+def _q(at: AppTest, name: str):
+    """A query parameter as text, or None (AppTest keeps those set before a run as lists)."""
+    value = at.query_params.get(name)
+    return value[-1] if isinstance(value, list) else value
+
+
+def _linked(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_messages_name_the_widgets_not_the_code():
+    at = _page()
+    at.number_input(key="bn_input").set_value(0).run()
+    assert at.error and at.error[0].value.startswith("Input size must be an integer from 1 to")
+    assert "got 0." in at.error[0].value and "input_dim" not in at.error[0].value
+    at.number_input(key="bn_input").set_value(20).run()
+    at.number_input(key="bn_classes").set_value(0).run()
+    assert at.error and at.error[0].value.startswith("Number of classes must be an integer from 1 to")
+
+
+def test_softmax_over_one_class_is_explained():
+    at = _page()
+    assert not at.warning
+    at.number_input(key="bn_classes").set_value(1).run()
+    assert not at.warning  # one logit without softmax is fine (a sigmoid comes in the loss)
+    at.checkbox(key="bn_softmax").check().run()
+    assert any("always 1" in w.value and "sigmoid" in w.value for w in at.warning)
+
+
+def test_a_link_rebuilds_the_same_network():
+    token = "Network-Student-0123456789"
+    at = _linked(
+        input="30", classes="3", softmax="true", layers="128:gelu:0.1:layernorm,16:tanh:0:none", student=token
+    )
+    assert not at.warning and not at.error
+    summary = _summary(at)
+    reference = nn.Sequential(
+        nn.Linear(30, 128),
+        nn.LayerNorm(128),
+        nn.GELU(),
+        nn.Dropout(0.1),
+        nn.Linear(128, 16),
+        nn.Tanh(),
+        nn.Linear(16, 3),
+        nn.Softmax(dim=-1),
+    )
+    assert summary["parameters"].sum() == sum(p.numel() for p in reference.parameters())
+    assert _total(at) == f"{sum(p.numel() for p in reference.parameters()):,}"
+    assert _q(at, "student") == token and _q(at, "layers") == "128:gelu:0.1:layernorm,16:tanh:0:none"
+    link = next(c.value for c in at.code if "layers=" in c.value)
+    assert "input=30" in link and "softmax=true" in link and "student" not in link
+    at.button(key="bn_preset_notes").click().run()  # the student's changes win and go into the address
+    assert _q(at, "layers") is None and _q(at, "input") is None and _q(at, "student") == token
+
+
+def test_bad_link_values_fall_back_with_a_notice():
+    at = _linked(input="0", classes="two", softmax="maybe", layers="64:relu:0:none,0:relu:0:none")
+    notes = " ".join(w.value for w in at.warning)
+    for name in ("input", "classes", "softmax", "layers"):
+        assert f"**{name}**" in notes
+    assert at.number_input(key="bn_input").value == 20 and at.number_input(key="bn_classes").value == 2
+    assert _total(at) == f"{_reference(20, 64, 2):,}"
+    assert not at.error
