@@ -1,6 +1,9 @@
-"""Splits: the notes' stratified procedure and the homology-aware split."""
+"""Splits: the notes' stratified procedure and the homology-aware split (its k-mer clustering here; the
+MMseqs2 clustering, the default, is tested in test_homology.py)."""
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -26,6 +29,7 @@ from protlab.data import (
 from protlab.errors import ConfigError
 
 LETTERS = np.array(list(protein_letters))
+kmer_split = partial(homology_split, clustering="kmer_identity")  # the k-mer estimate, not MMseqs2
 
 
 def random_sequence(rng: np.random.Generator, length: int) -> str:
@@ -125,7 +129,7 @@ def make_families(
 
 def test_homology_split_keeps_families_together() -> None:
     sequences, labels, family = make_families()
-    split = homology_split(sequences, labels, identity=0.5)
+    split = kmer_split(sequences, labels, identity=0.5)
     assert split.method == "homology" and split.identity == 0.5
     parts = [split.train, split.val, split.test]
     assert sorted(np.concatenate(parts).tolist()) == list(range(len(sequences)))
@@ -143,17 +147,17 @@ def test_homology_split_keeps_families_together() -> None:
 
 def test_homology_split_is_reproducible() -> None:
     sequences, labels, _ = make_families(seed=5)
-    a = homology_split(sequences, labels, seed=1)
-    b = homology_split(sequences, labels, seed=1)
+    a = kmer_split(sequences, labels, seed=1)
+    b = kmer_split(sequences, labels, seed=1)
     assert all(np.array_equal(x, y) for x, y in zip([a.train, a.val, a.test], [b.train, b.val, b.test]))
 
 
 def test_homology_split_validation() -> None:
     sequences, labels, _ = make_families(n_families=5)
     with pytest.raises(ConfigError, match="identity must be a number from 0.2 to 1.0"):
-        homology_split(sequences, labels, identity=40)
+        kmer_split(sequences, labels, identity=40)
     with pytest.raises(ConfigError, match="same length; got 20 and 19"):
-        homology_split(sequences, labels[:-1])
+        kmer_split(sequences, labels[:-1])
 
 
 def aligned_identity(a: str, b: str) -> float:
@@ -244,7 +248,7 @@ def test_chains_stay_together_single_linkage() -> None:
     sequences, labels, chain = make_chains()
     estimate = pairwise_identity(sequences[:3])
     assert estimate[0, 1] >= 0.7 and estimate[1, 2] >= 0.7 and estimate[0, 2] < 0.7  # a true chain
-    split = homology_split(sequences, labels, identity=0.7, seed=3)
+    split = kmer_split(sequences, labels, identity=0.7, seed=3)
     where = where_is(split, len(sequences))
     for c in range(30):
         assert np.unique(where[chain == c]).size == 1, f"chain {c} was split"
@@ -254,11 +258,11 @@ def test_chains_stay_together_single_linkage() -> None:
 
 def test_family_split_matches_dense_reference_and_blocking(monkeypatch: pytest.MonkeyPatch) -> None:
     sequences, labels, _ = make_families(n_families=30, members=3, seed=9)
-    split = homology_split(sequences, labels, identity=0.5)
+    split = kmer_split(sequences, labels, identity=0.5)
     check_against_dense(sequences, split, 0.5)
     assert "50%" in split.notes and split.notes.endswith(".")
     monkeypatch.setattr(kmers_module, "PAIRS_PER_BLOCK", 7)  # one row per block, and tiny products
-    small = homology_split(sequences, labels, identity=0.5)
+    small = kmer_split(sequences, labels, identity=0.5)
     assert all(
         np.array_equal(a, b)
         for a, b in zip([split.train, split.val, split.test], [small.train, small.val, small.test])
@@ -272,7 +276,7 @@ def test_bundled_sample_has_no_close_relative_across_the_split() -> None:
     sequences = [data.sequences[i] for i in pick]
     labels = data.labels[pick]
     for threshold in (0.4, 0.6):
-        split = homology_split(sequences, labels, identity=threshold)
+        split = kmer_split(sequences, labels, identity=threshold)
         check_against_dense(sequences, split, threshold)
         assert len(split.train) == pytest.approx(1200, abs=15)
         assert len(split.val) == pytest.approx(150, abs=15) and len(split.test) == pytest.approx(150, abs=15)
@@ -284,7 +288,7 @@ def test_identical_sequences_share_a_cluster_even_when_too_short_for_kmers() -> 
     rng = np.random.default_rng(2)
     sequences = [random_sequence(rng, 60) for _ in range(38)] + ["MK", "MK"]
     labels = np.array([i % 2 for i in range(40)])
-    split = homology_split(sequences, labels, identity=0.9)
+    split = kmer_split(sequences, labels, identity=0.9)
     where = where_is(split, 40)
     assert where[38] == where[39] and split.largest_cluster == 2 and split.n_clusters == 39
 
@@ -295,7 +299,7 @@ def test_giant_cluster_goes_to_train_and_is_reported() -> None:
     family = [mutate(rng, base, 0.9) for _ in range(110)]
     others = [random_sequence(rng, 200) for _ in range(20)]
     labels = np.array([i % 2 for i in range(130)])
-    split = homology_split(family + others, labels, identity=0.5)
+    split = kmer_split(family + others, labels, identity=0.5)
     assert split.largest_cluster == 110 and split.n_clusters == 21
     assert set(range(110)) <= set(split.train.tolist())
     assert len(split.val) > 0 and len(split.test) > 0
@@ -306,7 +310,7 @@ def test_giant_cluster_goes_to_train_and_is_reported() -> None:
         match="could not fill the validation set: at identity 50% the 110 sequences "
         r"form only 1 cluster \(the largest has 110\)",
     ):
-        homology_split(family, labels[:110], identity=0.5)
+        kmer_split(family, labels[:110], identity=0.5)
 
 
 def test_a_family_common_in_the_data_is_not_mistaken_for_a_tag() -> None:
@@ -319,7 +323,7 @@ def test_a_family_common_in_the_data_is_not_mistaken_for_a_tag() -> None:
     family = [mutate(rng, base, 0.85) for _ in range(40)]  # 20% of the data: its k-mers are "common"
     sequences = others + family
     labels = np.array([i % 2 for i in range(200)])
-    split = homology_split(sequences, labels, identity=0.5)
+    split = kmer_split(sequences, labels, identity=0.5)
     where = where_is(split, 200)
     assert np.unique(where[160:]).size == 1, "the family was split"
     assert split.largest_cluster == 40 and split.n_clusters == 161  # the tag links nothing
@@ -330,7 +334,7 @@ def test_homology_split_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     sequences, labels, _ = make_families(n_families=5)
     monkeypatch.setattr(splits_module, "MAX_HOMOLOGY_SEQUENCES", 10)
     with pytest.raises(ConfigError, match="accepts at most 10 sequences; got 20. Use a sample"):
-        homology_split(sequences, labels)
+        kmer_split(sequences, labels)
 
 
 def test_stratified_split_has_no_homology_report() -> None:
@@ -374,10 +378,10 @@ def test_shared_kmers_method_equals_the_recipes_former_clustering_and_split() ->
 
 def test_homology_split_is_cluster_sequences_then_assign_clusters() -> None:
     sequences, labels, family = make_families(seed=6)
-    clusters = cluster_sequences(sequences, identity=0.5)
+    clusters = cluster_sequences(sequences, identity=0.5, method="kmer_identity")
     assert len(np.unique(clusters)) == 40
     assert all(len(np.unique(clusters[family == f])) == 1 for f in np.unique(family))
-    split = homology_split(sequences, labels, identity=0.5, seed=4)
+    split = kmer_split(sequences, labels, identity=0.5, seed=4)
     parts = assign_clusters(clusters, labels, seed=4)
     assert all(np.array_equal(a, b) for a, b in zip(parts, (split.train, split.val, split.test)))
 
@@ -386,8 +390,8 @@ def test_homology_split_is_cluster_sequences_then_assign_clusters() -> None:
     ("call", "message"),
     [
         (
-            lambda s, y: cluster_sequences(s, identity=0.5, method="mmseqs"),
-            "method must be 'kmer_identity' or 'shared_kmers'",
+            lambda s, y: cluster_sequences(s, identity=0.5, method="cd-hit"),
+            "method must be one of 'mmseqs', 'kmer_identity' or 'shared_kmers'",
         ),
         (lambda s, y: cluster_sequences(s, identity=0.1), "identity must be a number from 0.2 to 1.0"),
         (lambda s, y: assign_clusters(np.zeros(len(y), dtype=int), y, strategy="size"), "strategy must be"),

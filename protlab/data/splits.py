@@ -1,13 +1,15 @@
 """Train/validation/test splits: the notes' stratified split and a homology-aware split.
 
-A homology-aware split is cluster_sequences (single-linkage clusters of an estimated identity; the k-mer
-estimates are described in protlab.data.kmers) followed by assign_clusters (whole clusters per split):
+A homology-aware split is cluster_sequences (single-linkage clusters at a sequence identity: by default
+MMseqs2 alignments, see protlab.data.homology; where the mmseqs binary cannot run, or when asked, the
+k-mer estimates of protlab.data.kmers) followed by assign_clusters (whole clusters per split):
 - "balanced" (the Train page's): whole clusters go to train/val/test, largest first, to the split whose
   per-class targets they fit best, so sizes and class balance stay close; a cluster larger than the
   training share goes to train, and the notes say so;
 - "random" (the default recipe's): clusters in a seeded random order fill test, then validation, then train.
-So no validation or test sequence has a training sequence estimated at >= identity: max_cross_identity is
-below the threshold by construction (for that estimator).
+So no validation or test sequence has a training relative at >= identity (for the clustering used; for
+the k-mer estimate, max_cross_identity is below the threshold by construction). Split.clustering says
+which clustering was actually used.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from protlab.checks import Choice, FloatRange
+from protlab.data.homology import MMSEQS_COVERAGE, homology_clusters
 from protlab.data.kmers import kmer_linkage
 from protlab.errors import ConfigError
 
 MAX_HOMOLOGY_SEQUENCES = 50_000  # the all-pairs comparison grows as N^2; larger sets are refused
-CLUSTER_METHODS = ("kmer_identity", "shared_kmers")  # identity estimates cluster_sequences can link on
+CLUSTER_METHODS = ("mmseqs", "kmer_identity", "shared_kmers")  # how cluster_sequences can link sequences
 ASSIGNMENTS = ("balanced", "random")  # how assign_clusters hands whole clusters to train/val/test
 
 
@@ -40,6 +43,8 @@ class Split:
     identity: float | None = None  # clustering threshold used (None for stratified)
     largest_cluster: int | None = None  # sequences in the largest homology cluster (None for stratified)
     notes: str = ""  # plain-language remarks on how the split was made (for the Train page)
+    clustering: str | None = None  # clustering actually used: "mmseqs2", "kmer_identity" or "shared_kmers"
+    coverage: float | None = None  # MMseqs2 alignment coverage of both sequences (None otherwise)
 
 
 def _check_fractions(val_fraction: float, test_fraction: float) -> None:
@@ -96,11 +101,13 @@ def stratified_split(
 
 
 def cluster_sequences(
-    sequences: Sequence[str], *, identity: float, method: str = "kmer_identity", k: int = 3
+    sequences: Sequence[str], *, identity: float, method: str = "mmseqs", k: int = 3
 ) -> np.ndarray:
     """Single-linkage cluster id per sequence: linked pairs (see the module notes) share one.  # (N,) int64"""
     _check_clustering(identity, method, k)
     _check_size(len(sequences))
+    if method == "mmseqs":
+        return homology_clusters(sequences, identity=identity).clusters
     return kmer_linkage(sequences, identity=identity, k=k, corrected=method == "kmer_identity").clusters
 
 
@@ -207,19 +214,55 @@ def _check_size(n: int) -> None:
         )
 
 
+def _mmseqs_notes(identity: float, coverage: float, largest: int, n: int, fractions: np.ndarray) -> str:
+    """The Train page's explanation of an MMseqs2 split."""
+    text = (
+        f"Proteins were aligned with MMseqs2; pairs with at least {identity:.0%} identical residues over "
+        f"at least {coverage:.0%} of both proteins are linked in chains, and whole chains stay together, "
+        f"so no validation or test protein has such a relative in training."
+    )
+    if largest > fractions[0] * n:
+        text += (
+            f" The largest cluster ({largest:,} of {n:,} proteins, {largest / n:.0%}) is bigger than "
+            f"the training share ({fractions[0]:.0%}), so it was put in train and the training set is "
+            "larger than asked; a higher identity threshold gives smaller clusters."
+        )
+    return text
+
+
+def _check_filled(
+    val: np.ndarray, test: np.ndarray, fractions: np.ndarray, sizes: np.ndarray, identity: float
+) -> None:
+    """Refuse a split whose validation or test set came out empty."""
+    for name, part, wanted in (("validation", val, fractions[1]), ("test", test, fractions[2])):
+        if wanted > 0 and part.size == 0:
+            raise ConfigError(
+                f"The homology-aware split could not fill the {name} set: at identity {identity:.0%} the "
+                f"{sizes.sum():,} sequences form only {sizes.size:,} "
+                f"{'cluster' if sizes.size == 1 else 'clusters'} "
+                f"(the largest has {sizes.max():,}). "
+                "Use a higher identity threshold, more data, or the stratified split."
+            )
+
+
+FALLBACK_NOTE = (
+    " MMseqs2 could not run on this machine, so identity was estimated from shared k-mers instead."
+)  # appended to the notes when the mmseqs clustering fell back
+
+
 def homology_split(
     sequences: Sequence[str],
     labels: Sequence[int] | np.ndarray,
     *,
-    identity: float = 0.4,
+    identity: float = 0.3,
     val_fraction: float = 0.1,
     test_fraction: float = 0.1,
     seed: int = 42,
     k: int = 3,
-    clustering: str = "kmer_identity",
+    clustering: str = "mmseqs",
     assignment: str = "balanced",
 ) -> Split:
-    """cluster_sequences, then assign_clusters, plus a report (closest held-out-to-train pair, notes)."""
+    """cluster_sequences, then assign_clusters, plus a report (method used, cluster sizes, notes)."""
     _check_fractions(val_fraction, test_fraction)
     y = _check_labels(labels)
     _check_clustering(identity, clustering, k)
@@ -228,24 +271,36 @@ def homology_split(
             f"sequences and labels must have the same length; got {len(sequences)} and {y.size}."
         )
     _check_size(y.size)
+    fractions = np.array([1 - val_fraction - test_fraction, val_fraction, test_fraction])
+    fell_back = False
+    if clustering == "mmseqs":
+        found = homology_clusters(sequences, identity=identity, coverage=MMSEQS_COVERAGE)
+        if found.method == "mmseqs2":
+            cluster = found.clusters  # (N,) int64
+            train, val, test = assign_clusters(
+                cluster, y, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
+                strategy=assignment,
+            )  # fmt: skip
+            sizes = np.bincount(cluster)
+            _check_filled(val, test, fractions, sizes, identity)
+            notes = _mmseqs_notes(float(identity), found.coverage, int(sizes.max()), y.size, fractions)
+            return Split(
+                train, val, test, "homology", int(sizes.size), None, float(identity), int(sizes.max()), notes,
+                "mmseqs2", found.coverage,
+            )  # fmt: skip
+        clustering, fell_back = "kmer_identity", True
     linkage = kmer_linkage(sequences, identity=identity, k=k, corrected=clustering == "kmer_identity")
     cluster = linkage.clusters  # (N,) int64
     train, val, test = assign_clusters(
         cluster, y, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, strategy=assignment
     )
     sizes = np.bincount(cluster)
-    for name, part, wanted in (("validation", val, val_fraction), ("test", test, test_fraction)):
-        if wanted > 0 and part.size == 0:
-            raise ConfigError(
-                f"The homology-aware split could not fill the {name} set: at identity {identity:.0%} the "
-                f"{y.size:,} sequences form only {sizes.size:,} "
-                f"{'cluster' if sizes.size == 1 else 'clusters'} "
-                f"(the largest has {sizes.max():,}). "
-                "Use a higher identity threshold, more data, or the stratified split."
-            )
+    _check_filled(val, test, fractions, sizes, identity)
     cross = linkage.max_cross_identity(np.concatenate([val, test]), train)
     floor = linkage.detection_floor()
-    fractions = np.array([1 - val_fraction - test_fraction, val_fraction, test_fraction])
     notes = _notes(float(identity), k, floor, int(sizes.max()), y.size, fractions, assignment)  # for the page
+    notes += FALLBACK_NOTE if fell_back else ""
     largest = int(sizes.max())
-    return Split(train, val, test, "homology", int(sizes.size), cross, float(identity), largest, notes)
+    return Split(
+        train, val, test, "homology", int(sizes.size), cross, float(identity), largest, notes, clustering
+    )
