@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from protlab.errors import ProtlabError
+from protlab.checks import FloatRange, IntRange
+from protlab.errors import ConfigError, ProtlabError
 from protlab.lessons import structure_figures as sf
 from ui.common import explain, literal, pytorch_panel, run_manager, session_owner, stop_with_error
 from ui.router import ensure_router
@@ -18,6 +19,7 @@ from ui.structure_runs import (
     model_choices,
     submit_structure_run,
 )
+from ui.url_state import UrlParam, choice, copy_link, float_value, int_value, read_url, text_value, write_url
 
 ensure_router()
 
@@ -26,6 +28,57 @@ EXAMPLE = (
     "GQLKEFLDANLA"
 )  # E. coli thioredoxin 1, as on the Predict page
 DILATIONS = ([], [1, 2], [1, 2, 4, 8], [1, 2, 4, 8, 16], [1, 2, 4, 8, 16, 32])  # residual blocks offered
+TABS = {
+    "data": "The data",
+    "model": "The model",
+    "train": "Train",
+    "results": "Results on TS115",
+    "predict": "Predict a sequence",
+}  # short name -> tab label
+SHORT_TAB = {label: short for short, label in TABS.items()}  # tab label -> short name (in the address)
+CHANNELS, KERNELS, LRS, BATCH_SIZES = [32, 64, 96, 128], [3, 5, 7, 9], [3e-4, 1e-3, 2e-3, 5e-3], [8, 16, 32]
+
+
+def options_value(options, fmt=lambda v: f"{v:g}"):  # -> parser of one of these options
+    """Parser for one of a list of options, as the address writes them (fmt)."""
+    texts = {fmt(option): option for option in options}
+
+    def parse(text: str, name: str):
+        if text.strip() not in texts:
+            raise ConfigError(f"{name} must be one of {', '.join(texts)}; got {text[:40]!r}.")
+        return texts[text.strip()]
+
+    return parse
+
+
+def dilations_text(dilations: list[int]) -> str:
+    """Dilations as the address writes them: '1,2,4,8', or 'none'."""
+    return ",".join(map(str, dilations)) or "none"
+
+
+def url_params(models: list[str], n_train: int, n_test: int) -> list[UrlParam]:
+    """This page's settings in the address (ui.url_state), checked against what the page offers now."""
+    from protlab.structure import ResidueCNNConfig
+
+    default = ResidueCNNConfig()  # the bundled model's settings
+    number = lambda v: f"{v:g}"  # noqa: E731 - 0.002, not 0.0020000000000000005
+    return [
+        UrlParam("model", "ss_model", choice(models), default=models[0]),
+        UrlParam("tab", "ss_tab", options_value(TABS.values(), SHORT_TAB.get), TABS["data"], SHORT_TAB.get),
+        UrlParam("channels", "ss_channels", options_value(CHANNELS), default=default.channels),
+        UrlParam("kernel", "ss_kernel", options_value(KERNELS), default=default.kernel_size),
+        UrlParam(
+            "dil", "ss_dil", options_value(DILATIONS, dilations_text), default.dilations, dilations_text
+        ),
+        UrlParam("dropout", "ss_dropout", float_value(FloatRange(0, 0.5)), default.dropout, number),
+        UrlParam("epochs", "ss_epochs", int_value(IntRange(1, 60)), default=15),
+        UrlParam("lr", "ss_lr", options_value(LRS), default=2e-3, fmt=number),
+        UrlParam("bs", "ss_bs", options_value(BATCH_SIZES), default=16),
+        UrlParam("seed", "ss_seed", int_value(IntRange(0, 10_000)), default=42),
+        UrlParam("protein", "ss_data_protein", int_value(IntRange(0, n_train - 1)), min(3, n_train - 1)),
+        UrlParam("test", "ss_test_protein", int_value(IntRange(0, n_test - 1)), default=0),
+        UrlParam("seq", "ss_sequence", text_value, default=EXAMPLE),
+    ]
 
 
 @st.cache_data(show_spinner="Reading CB513 and TS115...")
@@ -102,8 +155,8 @@ def model_config_widgets() -> dict:
 
     default = ResidueCNNConfig()  # the bundled model's settings are the starting point
     c1, c2, c3, c4 = st.columns(4)
-    channels = c1.select_slider("Channels", [32, 64, 96, 128], value=default.channels, key="ss_channels")
-    kernel = c2.select_slider("Kernel size", [3, 5, 7, 9], value=default.kernel_size, key="ss_kernel")
+    channels = c1.select_slider("Channels", CHANNELS, value=default.channels, key="ss_channels")
+    kernel = c2.select_slider("Kernel size", KERNELS, value=default.kernel_size, key="ss_kernel")
     dilations = c3.selectbox(
         "Dilations of the residual blocks",
         DILATIONS,
@@ -164,8 +217,8 @@ def train_tab(config: dict) -> None:
     c1, c2, c3, c4 = st.columns(4)
     settings = {
         "epochs": int(c1.number_input("Epochs", 1, 60, 15, key="ss_epochs")),
-        "lr": float(c2.select_slider("Learning rate", [3e-4, 1e-3, 2e-3, 5e-3], 2e-3, key="ss_lr")),
-        "batch_size": int(c3.select_slider("Batch size (proteins)", [8, 16, 32], 16, key="ss_bs")),
+        "lr": float(c2.select_slider("Learning rate", LRS, 2e-3, key="ss_lr")),
+        "batch_size": int(c3.select_slider("Batch size (proteins)", BATCH_SIZES, 16, key="ss_bs")),
         "seed": int(c4.number_input("Seed", 0, 10_000, 42, key="ss_seed")),
         "optimizer": "adamw",
         "weight_decay": 0.01,
@@ -294,6 +347,9 @@ def render() -> None:
         choices = model_choices()
     except ProtlabError as err:
         stop_with_error(err)
+    params = url_params(list(choices), len(split.train), len(split.test))
+    read_url("structure", params)
+    link_slot = st.container()
     label = st.selectbox(
         "Model for the results and predictions",
         list(choices),
@@ -301,7 +357,7 @@ def render() -> None:
         help="The bundled model, or one of your finished per-residue runs.",
     )
     path, mtime = choices[label]
-    tabs = st.tabs(["The data", "The model", "Train", "Results on TS115", "Predict a sequence"])
+    tabs = st.tabs(list(TABS.values()), key="ss_tab", on_change="rerun")
     with tabs[0]:
         data_tab(data, split)
     with tabs[1]:
@@ -320,6 +376,10 @@ def render() -> None:
     with tabs[4]:
         predict_tab(path, mtime)
     pytorch_panel(structure_code(ResidueCNNConfig(**config)))
+    values = {p.name: st.session_state[p.key] for p in params if p.key in st.session_state}
+    write_url("structure", params, values)
+    with link_slot:
+        copy_link("structure", params)
 
 
 render()

@@ -87,3 +87,48 @@ def test_a_run_trains_through_the_class_queue_and_becomes_a_model_to_use(app_run
     assert (
         _metrics(at)["Q3 on TS115"] == f"{status.test_metrics['q3']:.3f}"
     )  # the page rescored the run's model
+
+
+def _q(at: AppTest, name: str):
+    """A query parameter as text, or None (AppTest keeps those set before a run as lists)."""
+    value = at.query_params.get(name)
+    return value[-1] if isinstance(value, list) else value
+
+
+def _linked(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=600)  # scoring TS115 once per process is slow on a busy CPU
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_link_reproduces_the_model_settings_tab_and_sequence():
+    token = "Structure-Student-0123456789"
+    at = _linked(
+        channels="32", kernel="3", dil="1,2", dropout="0.2", tab="model", seq="MKTAYIAKQR", student=token
+    )
+    assert not at.warning
+    config = dataclasses.replace(
+        ResidueCNNConfig(), channels=32, kernel_size=3, dilations=[1, 2], dropout=0.2
+    )
+    expected = count_parameters(build_model("residue_cnn", dataclasses.asdict(config)))
+    assert _metrics(at)["Parameters"] == f"{expected:,}"
+    assert at.tabs[0].label == "The data" and at.session_state["ss_tab"] == "The model"
+    assert at.text_area(key="ss_sequence").value == "MKTAYIAKQR"
+    assert _q(at, "student") == token and _q(at, "dil") == "1,2" and _q(at, "tab") == "model"
+    link = next(c.value for c in at.code if "channels=32" in c.value)
+    assert "tab=model" in link and "student" not in link
+
+
+def test_bad_link_values_fall_back_with_a_notice():
+    at = _linked(
+        channels="33", dil="3,5", dropout="0.9", tab="nowhere", protein="999999", model="someone's run"
+    )
+    notes = " ".join(w.value for w in at.warning)
+    for name in ("channels", "dil", "dropout", "tab", "protein", "model"):
+        assert f"**{name}**" in notes
+    default = ResidueCNNConfig()
+    expected = count_parameters(build_model("residue_cnn", dataclasses.asdict(default)))
+    assert _metrics(at)["Parameters"] == f"{expected:,}"
