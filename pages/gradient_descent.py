@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from protlab.checks import FloatRange, IntRange
 from protlab.codegen import descent_code, linear_check_code, polynomial_code, tm_step_code
 from protlab.errors import ConfigError, ProtlabError
 from protlab.lessons import (
@@ -24,10 +25,24 @@ from protlab.lessons import (
 from ui.common import explain, literal, pytorch_panel
 from ui.landscape_view import real_landscape_tab
 from ui.router import ensure_router
+from ui.url_state import (
+    UrlParam,
+    choice,
+    copy_link,
+    float_value,
+    int_value,
+    list_fmt,
+    list_value,
+    read_url,
+    write_url,
+)
 
 ensure_router()
 
 STATE = "gd_state"  # session-state key holding {"settings": ..., "paths": [...], "steps": int}
+LINKED_STEPS_KEY = "_gd_linked_steps"  # session key: steps a link asks for, until the paths take them
+LINKED_STEPS = 5 * MAX_STEPS_PER_CALL  # most steps a link may ask for
+START, LR = FloatRange(-1000, 1000), FloatRange(0, 10_000)  # start coordinates, learning rates a link sets
 
 
 def read_settings():
@@ -103,6 +118,12 @@ def current_paths(surface, specs, start) -> dict:
     if state is None or state["settings"] != settings:
         state = {"settings": settings, "paths": [Trajectory(surface, s, start) for s in specs], "steps": 0}
         st.session_state[STATE] = state
+    linked = st.session_state.pop(LINKED_STEPS_KEY, 0)  # a link's step count, taken once
+    if linked:
+        state["paths"] = [Trajectory(surface, s, start) for s in specs]
+        for path in state["paths"]:
+            path.step(linked)
+        state["steps"] = linked
     return state
 
 
@@ -135,8 +156,44 @@ def step_controls(state: dict) -> None:
     )
 
 
+def url_params(surface_key: str) -> list[UrlParam]:
+    """The landscape tab's settings in the address (ui.url_state); start and rates belong to the surface."""
+    surface, number = SURFACES[surface_key], lambda v: f"{v:g}"
+    kinds = list_value(choice(OPTIMIZER_KINDS), 1, len(OPTIMIZER_KINDS))
+    return [
+        UrlParam("surface", "gd_surface", choice(SURFACES), default=next(iter(SURFACES))),
+        UrlParam("opt", "gd_optimizers", kinds, list(OPTIMIZER_KINDS), list_fmt),
+        UrlParam("momentum", "gd_momentum", float_value(FloatRange(0, 0.99)), 0.9, number),
+        UrlParam("x0", f"gd_start1_{surface_key}", float_value(START), surface.start[0], number),
+        UrlParam("y0", f"gd_start2_{surface_key}", float_value(START), surface.start[1], number),
+        *(
+            UrlParam(f"lr_{k}", f"gd_lr_{surface_key}_{k}", float_value(LR), surface.suggested_lr(k), number)
+            for k in OPTIMIZER_KINDS
+        ),
+        UrlParam("steps", None, int_value(IntRange(0, LINKED_STEPS)), default=0),
+    ]
+
+
+def read_link() -> list[UrlParam]:
+    """Apply a link's settings (the surface first: the start and learning-rate widgets belong to it)."""
+    found = read_url("gd", url_params(next(iter(SURFACES)))[:1])
+    params = url_params(found.get("surface") or st.session_state.get("gd_surface") or next(iter(SURFACES)))
+    linked = read_url("gd", params)
+    if "steps" in linked:
+        st.session_state[LINKED_STEPS_KEY] = linked["steps"]  # taken once the paths exist (current_paths)
+    return params
+
+
+def write_link(params: list[UrlParam], state: dict) -> None:
+    """Keep the landscape tab's settings and step count in the address; offer the link to this view."""
+    values = {p.name: st.session_state[p.key] for p in params if p.key in st.session_state}
+    write_url("gd", params, {**values, "steps": state["steps"]})
+    copy_link("gd", params)
+
+
 def landscape_tab() -> None:
     """The optimizer playground: controls, contour map, loss curve and per-step table."""
+    params = read_link()
     try:
         surface, specs, start = read_settings()
         if not specs:
@@ -146,6 +203,7 @@ def landscape_tab() -> None:
     except ProtlabError as err:
         st.error(literal(err), icon=":material/block:")
         return
+    write_link(params, state)
     paths = state["paths"]
     for path in paths:
         if path.diverged:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from streamlit.testing.v1 import AppTest
 
 
@@ -22,7 +24,7 @@ def _script():
     steps = st.number_input("steps", 1, 100, 10, key="t_steps")
     lr = st.number_input("lr", 0.0001, 10.0, 0.1, key="t_lr", format="%g")
     write_url("t", params, {"shape": shape, "steps": steps, "lr": lr})
-    copy_link(params)
+    copy_link("t", params)
 
 
 def _q(at: AppTest, name: str) -> str:
@@ -75,4 +77,68 @@ def test_widget_changes_win_over_the_link_and_are_written_back():
 def test_copy_link_carries_the_settings_but_never_the_student_token():
     at = _app(shape="ridge", student="abcdefghijklmnop1234")
     link = at.code[0].value
-    assert "shape=ridge" in link and "student" not in link
+    assert "shape=ridge" in link and "steps=10" in link and "student" not in link  # defaults spelled out
+
+
+GD_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "gradient_descent.py")
+
+
+def _gd(**query) -> AppTest:
+    at = AppTest.from_file(GD_PAGE, default_timeout=180)
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_gradient_descent_link_replays_the_same_paths():
+    import pandas as pd
+
+    from protlab.lessons import SURFACES, OptimizerSpec, Trajectory, path_table
+    from ui.common import restart_run_manager
+
+    token = "Descent-Student-0123456789"
+    try:
+        at = _gd(
+            surface="valley",
+            opt="sgd,adam",
+            lr_sgd="0.01",
+            x0="1.5",
+            momentum="0.5",
+            steps="7",
+            student=token,
+        )
+        assert not at.warning
+        tables = [d.value for d in at.dataframe if "loss" in d.value.columns]
+        assert len(tables) == 2
+        valley = SURFACES["valley"]
+        start = (1.5, valley.start[1])
+        reference = Trajectory(valley, OptimizerSpec("sgd", 0.01, momentum=0.5), start)
+        reference.step(7)
+        pd.testing.assert_frame_equal(tables[0], path_table(reference))
+        assert len(tables[1]) == 8  # Adam at the surface's suggested rate, 7 steps after the start
+        assert _q(at, "steps") == "7" and _q(at, "student") == token and _q(at, "opt") == "sgd,adam"
+        link = next(c.value for c in at.code if "surface=valley" in c.value)
+        assert "lr_sgd=0.01" in link and "steps=7" in link and "student" not in link
+        at.button(key="gd_step").click().run()  # a step by the student goes into the address
+        assert (
+            _q(at, "steps") == "8"
+            and len([d for d in at.dataframe if "loss" in d.value.columns][0].value) == 9
+        )
+    finally:
+        restart_run_manager(stop_runs=True)
+
+
+def test_bad_gradient_descent_link_values_fall_back_with_a_notice():
+    from ui.common import restart_run_manager
+
+    try:
+        at = _gd(surface="cliff", opt="sgd,rmsprop", lr_sgd="-1", x0="inf", steps="999999")
+        notes = " ".join(w.value for w in at.warning)
+        for name in ("surface", "opt", "lr_sgd", "x0", "steps"):
+            assert f"**{name}**" in notes
+        assert at.selectbox(key="gd_surface").value == "bowl"
+        assert len([d for d in at.dataframe if "loss" in d.value.columns]) == 3
+    finally:
+        restart_run_manager(stop_runs=True)
