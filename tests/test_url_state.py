@@ -74,6 +74,16 @@ def test_widget_changes_win_over_the_link_and_are_written_back():
     assert "shape" not in at.query_params
 
 
+def test_a_rerun_with_an_older_address_does_not_undo_the_students_change():
+    at = _app(steps="42")
+    at.number_input(key="t_steps").set_value(7).run()
+    at.number_input(key="t_steps").set_value(8).run()
+    at.query_params["steps"] = "7"  # the browser had not caught up with the last address yet
+    at.run()
+    assert at.number_input(key="t_steps").value == 8
+    assert _q(at, "steps") == "8"
+
+
 def test_copy_link_carries_the_settings_but_never_the_student_token():
     at = _app(shape="ridge", student="abcdefghijklmnop1234")
     link = at.code[0].value

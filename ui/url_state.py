@@ -11,8 +11,9 @@ widgets and writes the widgets' values back after:
 
 A value arriving in the address is checked like any input (protlab.checks rules); a bad one is left out,
 the widget keeps its default and the page says which parameter and value it ignored: never an exception.
-A value the page wrote itself is not read back (the student's later widget changes win), so a link is
-applied once, when it is opened. The student token (?student=, ui.identity) is never written or removed.
+A value the page wrote or read before is not read again (the student's later widget changes win, even when
+a rerun arrives with an older address), so a link is applied once, when it is opened. The student token
+(?student=, ui.identity) is never written or removed.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from protlab.errors import ConfigError, ProtlabError
 from ui.common import literal
 from ui.identity import PARAM as STUDENT_PARAM
 
-SEEN_PREFIX = "_url_seen_"  # session key per page: {parameter: text} last read from or written to the address
+SEEN_PREFIX = "_url_seen_"  # session key per page: {parameter: texts read from or written to the address}
+MAX_SEEN = 64  # texts remembered per parameter
 VIEW_PREFIX = "_url_view_"  # session key per page: {parameter: text} of every current setting (Copy link)
 MAX_TEXT = 2000  # longest text value (e.g. a sequence) a link carries
 
@@ -109,8 +111,21 @@ def list_fmt(values) -> str:
 
 
 def _seen(page: str) -> dict:
-    """The texts this session last read from or wrote to the address for this page."""
+    """The texts this session read from or wrote to the address, per parameter of this page.
+
+    A rerun can arrive with an older address than the one last written (the browser had not caught up), so
+    a text this session has seen before is never applied again: only a text new to the session is a link.
+    """
     return st.session_state.setdefault(SEEN_PREFIX + page, {})
+
+
+def _mark_seen(seen: dict, name: str, text: str) -> None:
+    """Remember that the address held this text for this parameter (the last MAX_SEEN texts)."""
+    texts = seen.setdefault(name, [])
+    if text in texts:
+        texts.remove(text)
+    texts.append(text)
+    del texts[:-MAX_SEEN]
 
 
 def read_url(page: str, params: list[UrlParam]) -> dict[str, object]:
@@ -122,15 +137,14 @@ def read_url(page: str, params: list[UrlParam]) -> dict[str, object]:
     seen, found = _seen(page), {}
     for param in params:
         text = st.query_params.get(param.name)
-        if text is None or seen.get(param.name) == text:
+        if text is None or text in seen.get(param.name, ()):
             continue
-        seen[param.name] = text
+        _mark_seen(seen, param.name, text)
         try:
             value = param.parse(text, param.name)
         except ProtlabError as err:
             _notice(param, text, str(err))
             del st.query_params[param.name]
-            seen.pop(param.name, None)
             continue
         found[param.name] = value
         if param.key is not None:
@@ -167,11 +181,10 @@ def write_url(page: str, params: list[UrlParam], values: Mapping[str, object]) -
         if text is None or value == param.default:
             if param.name in st.query_params:
                 del st.query_params[param.name]
-            seen.pop(param.name, None)
         else:
             if st.query_params.get(param.name) != text:
                 st.query_params[param.name] = text
-            seen[param.name] = text
+            _mark_seen(seen, param.name, text)
 
 
 def too_long_for_link(text: str) -> bool:
