@@ -143,6 +143,8 @@ def test_my_runs_are_listed_by_model_optimizer_data_and_test_auc(app_runs) -> No
     runs.set_value(finished).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert 0.0 <= float(at.metric[0].value) <= 1.0
+    test_auc = app_runs.status(finished, _owner(ALICE)).test_metrics["auc"]
+    assert at.session_state["active_model"]["auc"] == pytest.approx(test_auc)  # the sidebar keeps the AUC
     other = _open(BOB, session={"model_source": "One of my training runs"})
     (only,) = other.selectbox(key="predict_run").options  # Bob sees his run only
     assert only.startswith("CNN · AdamW · bundled DeepSol · test AUC ")
@@ -168,3 +170,63 @@ def test_a_saved_checkpoint_upload_comes_back_named(checkpoint_bytes) -> None:
     assert not at.exception and not at.error, ([e.value for e in at.exception], [e.value for e in at.error])
     assert any(f"Using **{literal('my_model.pt')}**" in m.value for m in at.markdown)
     assert 0.0 <= float(at.metric[0].value) <= 1.0
+
+
+def test_expected_fraction_moves_p_by_bayes_rule(page, checkpoint_bytes) -> None:
+    from protlab.data import parse_sequences
+    from protlab.predict import Predictor, adjust_for_prior
+
+    at = page()
+    prior_box = next(n for n in at.number_input if n.label.startswith("Expected fraction of soluble"))
+    predictor = Predictor.from_checkpoint(checkpoint_bytes)
+    assert prior_box.value == pytest.approx(predictor.training_prior)
+    record = parse_sequences(at.text_area(key="sequences").value)[0]
+    raw = float(predictor.predict([record.sequence])[0])
+    prior_box.set_value(0.9).run()
+    assert not at.exception, [e.value for e in at.exception]
+    expected = float(adjust_for_prior(raw, predictor.training_prior, 0.9))
+    assert float(at.metric[0].value) == pytest.approx(expected, abs=5e-4)
+    assert any("adjusted to your expected share of 90.0%" in c.value for c in at.caption)
+
+
+def test_a_bad_record_in_a_batch_is_listed_and_the_rest_predicted(page) -> None:
+    at = page(">ok1\nMKTAYIAKQRQISFVKSHFSRQ\n>broken\nMKT1AY\n>ok2\nMVLSPADKTNVKAAWGKVG\n")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert rejected[["record", "id", "line"]].to_dict("records") == [{"record": 2, "id": "broken", "line": 3}]
+    assert "'1' at position 4" in rejected["reason"].iloc[0]
+    table = next(d.value for d in at.dataframe if "p_soluble" in d.value.columns)
+    assert table["id"].tolist() == ["ok1", "ok2"]
+    assert any("1 of 3 records could not be read" in w.value for w in at.warning)
+
+
+def test_an_uploaded_csv_is_predicted_row_by_row(checkpoint_bytes) -> None:
+    csv = b"id,sequence\na,MKTAYIAKQRQISFVKSHFSRQ\nb,MK?TAY\nc,MVLSPADKTNVKAAWGKVG\n"
+    at = _open(
+        session={
+            "uploaded_checkpoint": ("tiny.pt", checkpoint_bytes),
+            "model_source": "Upload a checkpoint (.pt)",
+            "uploaded_sequences": ("mine.csv", csv),
+            "input_source": "Upload a FASTA or CSV file",
+        }
+    )
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = next(d.value for d in at.dataframe if "p_soluble" in d.value.columns)
+    assert table["id"].tolist() == ["a", "c"]
+    rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert rejected["id"].tolist() == ["b"] and rejected["line"].tolist() == [3]
+
+
+def test_known_proteins_panel_shows_the_models_calls(page, checkpoint_bytes) -> None:
+    from protlab.known_proteins import known_protein_calls, load_known_proteins
+    from protlab.predict import Predictor
+
+    at = page()
+    assert any(e.label.startswith("Known proteins") for e in at.expander)
+    table = next(d.value for d in at.dataframe if "documented" in d.value.columns)
+    assert table["uniprot"].tolist() == [p.uniprot for p in load_known_proteins()]
+    expected = known_protein_calls(Predictor.from_checkpoint(checkpoint_bytes))
+    assert table["Uploaded tiny.pt: call"].tolist() == expected["call"].tolist()
+    default = known_protein_calls(Predictor.default())
+    assert table["Default model: call"].tolist() == default["call"].tolist()
+    assert any("Where the model is wrong" in m.value for m in at.markdown)
