@@ -12,8 +12,10 @@ import streamlit as st
 
 from protlab.errors import CheckpointError, ProtlabError
 from ui.common import explain, literal, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.filter_logos import render_predictor_filters
 from ui.identity import student_token
 from ui.memory import keep_widgets, kept_index, remembered_upload
+from ui.mutation_map import render_mutation_map
 from ui.predict_input import read_proteins, show_rejected
 from ui.predict_known import known_proteins_panel
 from ui.predict_prior import prior_input, prior_note
@@ -200,6 +202,8 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
         training_features(), mine, list(SHOWN_FEATURES), SHOWN_FEATURES, query_name=html.escape(record.id)
     )
     st.plotly_chart(figure, key=f"feat-{record.id}")
+    render_mutation_map(predictor, record, threshold)
+    render_predictor_filters(predictor)
 
 
 def show_many(predictor, records, threshold: float, prior: float | None) -> None:

@@ -13,6 +13,7 @@ from protlab.codegen.lessons import (
     tensor_ops_code,
     tm_step_code,
 )
+from protlab.codegen.mutagenesis import mutagenesis_script
 from protlab.codegen.predict import (
     MAX_LISTED,
     prediction_script,
@@ -41,6 +42,7 @@ __all__ = [
     "sequential_code",
     "module_code",
     "prediction_script",
+    "mutagenesis_script",
     "MAX_LISTED",
     "TrainScriptSettings",
     "training_script",

@@ -67,6 +67,11 @@ from protlab.lessons.landscape_jobs import (
     save_landscape,
     submit_landscape,
 )
+from protlab.lessons.mutation_figures import (
+    MAP_WINDOW,
+    mutation_heatmap,
+    position_summary_figure,
+)
 from protlab.lessons.real_landscape import (
     LossSlice,
     SliceSettings,
@@ -228,4 +233,7 @@ __all__ = [
     "filter_banks",
     "filter_motifs",
     "motif_logos_png",
+    "MAP_WINDOW",
+    "mutation_heatmap",
+    "position_summary_figure",
 ]
