@@ -154,9 +154,8 @@ def choose_model() -> ChosenModel:
 
 
 def _remember_model(name: str, predictor) -> None:
-    """Show the chosen model in the sidebar (it reads st.session_state['active_model'])."""
-    auc = (predictor.meta.get("metrics") or {}).get("auc")
-    chosen = {"name": name, "auc": float(auc) if isinstance(auc, (int, float)) else None}
+    """Show the chosen model and its held-out test AUC in the sidebar (st.session_state['active_model'])."""
+    chosen = {"name": name, "auc": predictor.test_auc}  # a run keeps it under metrics['test']
     if st.session_state.get("active_model") != chosen:
         st.session_state["active_model"] = chosen
         st.rerun()
