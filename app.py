@@ -26,6 +26,7 @@ SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
     ],
     "Solubility lab": [
         ("pages/train.py", "4 · Train a classifier", ":material/model_training:", "train"),
+        ("pages/bias_variance.py", "Bias and variance", ":material/balance:", "bias-variance"),
         ("pages/predict.py", "5 · Predict solubility", ":material/science:", "predict"),
         ("pages/class_view.py", "6 · Class results", ":material/groups:", "class-results"),
     ],

@@ -47,6 +47,13 @@ LESSONS: list[tuple[str, str, str, str, str]] = [
         "Intro note, sec. 7: using the trained classifier, thresholds and what the metrics mean",
         "Intro Exercise 5 (read MCC and the threshold on your own predictions)",
     ),
+    (
+        "pages/bias_variance.py",
+        "Then: Bias and variance",
+        "Train one network at four widths on three amounts of data and see under- and over-fitting appear.",
+        "Fundamentals note, sec. 1: the bias-variance trade-off; intro note, sec. 5: detecting overfitting",
+        "Intro sec. 8 checklist, item 2 (validation loss plateaus, it does not climb)",
+    ),
 ]
 
 
@@ -64,7 +71,7 @@ def render() -> None:
         "solubility (DeepSol), and every page has a **Show me the PyTorch** panel with code you can run "
         "yourself in a notebook."
     )
-    st.subheader("The five lessons")
+    st.subheader("The five lessons, and one more")
     st.caption(
         "Follow them in order the first time; each one builds on the one before. "
         "The notes are the two versions of Preliminary Note 2 from the course."

@@ -24,8 +24,9 @@ def test_home_links_to_all_five_lessons() -> None:
         "build-network",
         "train",
         "predict",
+        "bias-variance",
     ]
-    assert [link.proto.label[:1] for link in links] == ["1", "2", "3", "4", "5"]
+    assert [link.proto.label[:1] for link in links] == ["1", "2", "3", "4", "5", "T"]
 
 
 def test_home_maps_lessons_to_note_sections_and_exercises() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from protlab.codegen.bias_variance import sweep_code
 from protlab.codegen.lessons import (
     batch_code,
     descent_code,
@@ -31,6 +32,7 @@ from protlab.codegen.train import (
 )
 
 __all__ = [
+    "sweep_code",
     "encode_code",
     "batch_code",
     "tensor_ops_code",

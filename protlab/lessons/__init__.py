@@ -12,6 +12,26 @@ from protlab.lessons.autograd import (
     polynomial_gradient,
     tm_one_step,
 )
+from protlab.lessons.bias_variance import (
+    BV_PRESETS,
+    Regions,
+    SweepConfig,
+    SweepPoint,
+    advance_sweep,
+    mark_regions,
+    match_runs,
+    spec_key,
+    summary_key,
+    sweep_data,
+    sweep_points,
+    sweep_results,
+)
+from protlab.lessons.bias_variance_figures import (
+    REGION_STYLE,
+    learning_curves_figure,
+    loss_vs_size_figure,
+    region_spans,
+)
 from protlab.lessons.calibration_figures import reliability_figure
 from protlab.lessons.figures import (
     FONT,
@@ -131,6 +151,22 @@ from protlab.lessons.tensor_ops import (
 )
 
 __all__ = [
+    "BV_PRESETS",
+    "Regions",
+    "SweepConfig",
+    "SweepPoint",
+    "advance_sweep",
+    "mark_regions",
+    "match_runs",
+    "spec_key",
+    "summary_key",
+    "sweep_data",
+    "sweep_points",
+    "sweep_results",
+    "REGION_STYLE",
+    "learning_curves_figure",
+    "loss_vs_size_figure",
+    "region_spans",
     "PolynomialGrad",
     "polynomial_gradient",
     "LinearGradCheck",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +27,22 @@ __all__ = ["PreparedRun", "prepare_run", "evaluate_and_save", "tokenise_for_mode
 def _split(spec: RunSpec, data: LabelledData) -> Split:
     """Split the data as the spec asks (seed defaults to the training seed)."""
     params = {"seed": spec.train_config.seed, **spec.split_params}
+    share = float(params.pop("train_fraction", 1.0))  # the validation and test rows do not depend on it
     if spec.split_method == "homology":
-        return homology_split(data.sequences, data.labels, **params)
-    return stratified_split(data.labels, **params)
+        split = homology_split(data.sequences, data.labels, **params)
+    else:
+        split = stratified_split(data.labels, **params)
+    return split if share >= 1.0 else _training_share(split, data.labels, share, params["seed"])
+
+
+def _training_share(split: Split, labels: np.ndarray, share: float, seed: int) -> Split:
+    """Keep a seeded share of each class's training rows; smaller shares are subsets of larger ones."""
+    rng = np.random.default_rng(seed)
+    kept = []
+    for label in np.unique(labels[split.train]):
+        rows = rng.permutation(split.train[labels[split.train] == label])  # this class's training rows
+        kept.append(rows[: max(1, round(share * rows.size))])
+    return replace(split, train=np.sort(np.concatenate(kept)).astype(np.int64))
 
 
 def tokenise_for_model(model: ProteinClassifier, data: LabelledData) -> TokenizedSet:

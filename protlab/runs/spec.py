@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from protlab.checks import Choice, check_fields, setting
+from protlab.checks import Choice, FloatRange, check_fields, setting
 from protlab.data.loading import LabelledData
 from protlab.errors import ConfigError
 from protlab.models import make_config
@@ -44,12 +44,14 @@ class RunSpec:
             raise ConfigError("A run needs exactly one data source: give either data or data_path.")
         check_fields(self)
         homology = {"identity", "k", "clustering", "assignment"} if self.split_method == "homology" else set()
-        allowed = {"val_fraction", "test_fraction", "seed"} | homology
+        allowed = {"val_fraction", "test_fraction", "seed", "train_fraction"} | homology
         if set(self.split_params) - allowed:
             raise ConfigError(
                 f"Unknown split settings {sorted(set(self.split_params) - allowed)}; "
                 f"allowed are {sorted(allowed)}."
             )
+        if "train_fraction" in self.split_params:  # train on a share of the training rows (learning curves)
+            FloatRange(0, 1, low_open=True).check(self.split_params["train_fraction"], "train_fraction")
         make_config(self.model_kind, self.model_config)
         self.train_config.validate()
 

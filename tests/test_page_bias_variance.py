@@ -1,0 +1,115 @@
+"""The Bias and variance page: the plan renders, Run the sweep queues its first run, finished runs are drawn.
+
+The app's run manager is closed at the start of these tests, so a submitted run stays queued (nothing trains
+here); finished runs are written into the temporary run store as a worker would write them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.test_bias_variance import fake_finished_run
+from ui.router import ROUTED_RUN
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "bias_variance.py")
+TIMEOUT = 180  # seconds per script run (the first one reads the data and imports torch)
+ALICE = "alice-token-0123456789"
+
+
+def _page(token: str = ALICE, preset: str | None = "tiny") -> AppTest:
+    """The page as the router runs it, with the tiny preset chosen."""
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state[ROUTED_RUN] = True
+    at.query_params["student"] = token
+    at.run()
+    if preset is not None and at.radio(key="bv_preset").value != preset:
+        at.radio(key="bv_preset").set_value(preset).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _owner(token: str = ALICE) -> str:
+    from ui.identity import owner_id
+
+    return owner_id(token)
+
+
+def _tiny_points():
+    from protlab.data import load_bundled
+    from protlab.lessons import BV_PRESETS, sweep_points
+
+    return sweep_points(BV_PRESETS["tiny"][1], load_bundled()[0], description="bundled DeepSol")
+
+
+@pytest.fixture
+def idle_runs(app_runs):
+    """The app's run manager with its dispatcher closed: runs are accepted and stay queued."""
+    app_runs.close()
+    return app_runs
+
+
+def _plan(at: AppTest):
+    return at.dataframe[0].value
+
+
+def test_the_page_shows_the_plan_the_buttons_and_the_code(idle_runs) -> None:
+    at = _page(preset=None)
+    assert "Bias and variance" in at.title[0].value
+    assert at.radio(key="bv_preset").value == "quick"
+    assert len(_plan(at)) == 12  # 4 widths x 3 training-set sizes
+    at.radio(key="bv_preset").set_value("tiny").run()
+    plan = _plan(at)
+    assert list(plan["width"]) == [1, 1, 64, 64] and set(plan["state"]) == {"waiting"}
+    assert at.button(key="bv_start").disabled is False and at.button(key="bv_stop").disabled is True
+    code = next(e for e in at.expander if "Show me the PyTorch" in e.label)
+    assert "WIDTHS = [1, 64]" in code.get("code")[0].value
+    assert any("plots appear here" in i.value for i in at.info)
+
+
+def test_run_the_sweep_queues_its_first_point_and_stop_cancels_it(idle_runs) -> None:
+    from protlab.lessons import summary_key
+
+    at = _page()
+    at.button(key="bv_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    (row,) = idle_runs.list_runs(_owner())
+    assert row["state"] == "queued" and summary_key(row["spec"]) == _tiny_points()[0].key
+    assert any("Queued: 1st in line" in i.value for i in at.info)
+    assert list(_plan(at)["state"]) == ["queued", "waiting", "waiting", "waiting"]
+    assert at.button(key="bv_start").disabled is True
+    again = _page()  # a reload: the sweep is still going, nothing new is submitted twice
+    assert again.button(key="bv_stop").disabled is False
+    assert len(idle_runs.list_runs(_owner())) == 1
+    again.button(key="bv_stop").click().run()
+    assert idle_runs.list_runs(_owner())[0]["state"] == "cancelled"
+    assert again.button(key="bv_start").disabled is False
+
+
+def test_finished_runs_are_drawn_with_their_regions_and_never_trained_again(idle_runs) -> None:
+    points = _tiny_points()
+    losses = {
+        (1, 0.5): (0.69, 0.69),
+        (1, 1.0): (0.68, 0.68),
+        (64, 0.5): (0.30, 0.85),
+        (64, 1.0): (0.45, 0.66),
+    }
+    for point in points:
+        train, val = losses[point.width, point.fraction]
+        fake_finished_run(idle_runs, _owner(), point.spec, [0.7, 0.6, train], [0.7, 0.65, val])
+    at = _page()
+    plan = _plan(at)
+    assert set(plan["state"]) == {"finished"}
+    assert list(plan["final validation loss"]) == [0.69, 0.68, 0.85, 0.66]
+    assert at.button(key="bv_start").disabled is True  # nothing left to train
+    assert any("4 already finished" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 3  # loss vs width, loss vs data, learning curves
+    captions = " ".join(c.value for c in at.caption)
+    assert "Lowest validation loss at width 64" in captions
+    assert "Under-fitting (both losses high): width 1" in captions
+    assert "Over-fitting (the gap grows): training proteins 36" in captions
+    assert len(idle_runs.list_runs(_owner())) == 4
+    other = _page(token="bob-token-9876543210xyz")  # another student sees none of it
+    assert set(_plan(other)["state"]) == {"waiting"}

@@ -1,0 +1,153 @@
+"""The Bias and variance page's panels: the sweep's plan and progress, and its results."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from protlab.errors import ProtlabError, RunError
+from ui.common import literal, run_manager, session_owner, student_store
+from ui.train_runs import POLL_SECONDS, queue_text
+
+SWEEP_FLAG = "bias_variance_sweep"  # student-store key (and session key): True while the student's sweep runs
+FINISHED_SEEN = "_bv_finished_seen"  # session key: finished points when the page last drew its results
+ACTIVE = ("queued", "running")
+STATE_TEXT = {
+    "not started": "waiting",
+    "queued": "queued",
+    "running": "training",
+    "finished": "finished",
+    "stopped": "stopped",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "interrupted": "interrupted",
+}
+
+
+def sweep_on() -> bool:
+    """Whether the student has a sweep going (remembered across reloads)."""
+    if SWEEP_FLAG not in st.session_state:
+        try:
+            saved = student_store().load(session_owner(), SWEEP_FLAG, False)
+        except (ProtlabError, OSError):
+            saved = False
+        st.session_state[SWEEP_FLAG] = saved is True
+    return bool(st.session_state[SWEEP_FLAG])
+
+
+def set_sweep(on: bool) -> None:
+    """Start or stop advancing the sweep (this session and on disk)."""
+    st.session_state[SWEEP_FLAG] = on
+    try:
+        student_store().save(session_owner(), SWEEP_FLAG, on)
+    except (ProtlabError, OSError):
+        pass  # remembered in this session only
+
+
+def start_sweep(points) -> None:
+    """Run the sweep: submit its first missing point (failed or stopped ones again) and keep going."""
+    from protlab.lessons import advance_sweep
+
+    set_sweep(True)
+    advance_sweep(run_manager(), session_owner(), points, retry=True)
+
+
+def stop_sweep(points) -> None:
+    """Stop advancing and stop the sweep point that is queued or training (finished points are kept)."""
+    from protlab.lessons import match_runs
+
+    set_sweep(False)
+    manager, owner = run_manager(), session_owner()
+    for row in match_runs(points, manager.list_runs(owner)).values():
+        if row["state"] in ACTIVE:
+            manager.stop(row["run_id"], owner)
+
+
+def _table_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The plan as the student reads it."""
+    view = pd.DataFrame(
+        {
+            "width": table["width"],
+            "training proteins": table["n_train"],
+            "parameters": table["parameters"],
+            "state": table["state"].map(STATE_TEXT),
+            "epochs": table["epochs_done"],
+            "final training loss": table["train_loss"].round(3),
+            "final validation loss": table["val_loss"].round(3),
+            "gap": table["gap"].round(3),
+        }
+    )
+    return view
+
+
+def progress_panel(points, shown_finished: int) -> None:
+    """Advance the sweep (one run at a time), show each point's state; redraw the page when one finishes."""
+    from protlab.lessons import advance_sweep, sweep_results
+
+    manager, owner = run_manager(), session_owner()
+    if sweep_on():
+        try:
+            advance_sweep(manager, owner, points)
+        except RunError as err:  # the queue is full, or the class epoch cap changed: say so, keep the page
+            set_sweep(False)
+            st.error(literal(err), icon=":material/error:")
+    table, _ = sweep_results(manager, owner, points)
+    finished = int((table["state"] == "finished").sum())
+    active = table[table["state"].isin(ACTIVE)]
+    if finished != shown_finished:
+        st.rerun(scope="app")  # a point finished: the result plots change
+    if sweep_on() and active.empty and not _other_run_active(manager, owner):
+        set_sweep(False)  # nothing left to submit: the sweep is over
+        st.rerun(scope="app")
+    st.progress(finished / len(points), text=f"{finished} of {len(points)} runs of the sweep finished")
+    for _, row in active.iterrows():
+        status = manager.status(row["run_id"], owner)
+        if status.state == "queued":
+            st.info(queue_text(status), icon=":material/hourglass_top:")
+        else:
+            st.caption(
+                f":material/model_training: Training width {row['width']} on {row['n_train']} proteins: "
+                f"{status.progress:.0%} of its epochs."
+            )
+    if sweep_on() and active.empty and _other_run_active(manager, owner):
+        st.info(
+            "Your run on the Train page is going; the sweep goes on by itself when it ends.",
+            icon=":material/hourglass_top:",
+        )
+    st.dataframe(_table_view(table), hide_index=True, width="stretch")
+
+
+def _other_run_active(manager, owner: str) -> bool:
+    """Whether the student has a run going that is not part of this sweep (the sweep waits for it)."""
+    return any(r["state"] in ACTIVE for r in manager.list_runs(owner))
+
+
+def live_progress(points, shown_finished: int) -> None:
+    """The progress panel, polling every few seconds while the sweep is going."""
+    st.fragment(progress_panel, run_every=POLL_SECONDS if sweep_on() else None)(points, shown_finished)
+
+
+def region_sentence(table: pd.DataFrame, regions, column: str, unit: str) -> str:
+    """What the shading marks, in words, from the data."""
+    ordered = table.dropna(subset=["train_loss", "val_loss"]).sort_values(column)
+    values = ordered[column].tolist()
+    best = values[regions.best]
+    under = [v for v, label in zip(values, regions.labels) if label == "under-fit"]
+    over = [v for v, label in zip(values, regions.labels) if label == "over-fit"]
+    parts = [f"Lowest validation loss at {unit} {best:,}."]
+    if under:
+        parts.append(f"Under-fitting (both losses high): {unit} {', '.join(f'{v:,}' for v in under)}.")
+    if over:
+        parts.append(f"Over-fitting (the gap grows): {unit} {', '.join(f'{v:,}' for v in over)}.")
+    if not under and not over:
+        parts.append("No point stands out as under- or over-fitting at this scale.")
+    return " ".join(parts)
+
+
+def finite_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Finished points with both final losses."""
+    done = table[table["state"] == "finished"]
+    keep = [math.isfinite(t) and math.isfinite(v) for t, v in zip(done["train_loss"], done["val_loss"])]
+    return done[keep]
