@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from protlab.data.batching import TokenizedSet
+from protlab.data.homology import leak_check
 from protlab.data.loading import LabelledData, load_labelled
 from protlab.data.splits import Split, homology_split, stratified_split
 from protlab.models import build_model, model_config_dict, model_vocab_size
@@ -45,6 +46,24 @@ def _training_share(split: Split, labels: np.ndarray, share: float, seed: int) -
     return replace(split, train=np.sort(np.concatenate(kept)).astype(np.int64))
 
 
+LEAK_IDENTITY = 0.3  # identity the leak check uses after a split without its own (the notes' 30%)
+
+
+def _split_report(split: Split, data: LabelledData) -> dict:
+    """Clustering used, cluster count and largest cluster, and the leak check of the test rows."""
+    report = {
+        "clustering": split.clustering,
+        "n_clusters": split.n_clusters,
+        "largest_cluster": split.largest_cluster,
+        "split_notes": split.notes,
+    }
+    identity = split.identity if split.identity is not None else LEAK_IDENTITY
+    train = [data.sequences[i] for i in split.train]
+    test = [data.sequences[i] for i in split.test]
+    report["leak_check"] = leak_check(train, test, identity=max(0.2, identity)).as_dict()
+    return report
+
+
 def tokenise_for_model(model: ProteinClassifier, data: LabelledData) -> TokenizedSet:
     """Tokenise every row once for the model's vocabulary, with its global features when it uses them."""
     features = None
@@ -68,15 +87,15 @@ class PreparedRun:
     model: ProteinClassifier  # built from spec.model_kind / model_config (input scaling fitted on train rows)
 
 
-def prepare_run(spec: RunSpec, data: LabelledData | None = None) -> PreparedRun:
-    """Load (unless given), split, tokenise and build the model of a spec; seeded by the training seed."""
+def prepare_run(spec: RunSpec, data: LabelledData | None = None, split: Split | None = None) -> PreparedRun:
+    """Load (unless given), split (unless given), tokenise and build the model of a spec; seeded."""
     if spec.task == "secondary_structure":  # bundled CB513 (train / validation), TS115 (test), residue labels
         residues, split, sets = prepare_structure(**{"seed": spec.train_config.seed, **spec.split_params})
         set_seed(spec.train_config.seed)
         return PreparedRun(residues, split, sets, build_model(spec.model_kind, spec.model_config))
     if data is None:
         data = spec.data if spec.data is not None else load_labelled(spec.data_path)[0]
-    split = _split(spec, data)
+    split = split if split is not None else _split(spec, data)
     set_seed(spec.train_config.seed)
     model = build_model(spec.model_kind, spec.model_config)
     full = tokenise_for_model(model, data)
@@ -112,6 +131,7 @@ def evaluate_and_save(
         "n_test": len(split.test),
         "split": split.method,
         "identity": split.identity,
+        **(_split_report(split, data) if spec.task != "secondary_structure" else {}),
     }
     if spec.task != "secondary_structure":  # the prior the model learned under (Predict adjusts from it)
         summary["train_class_counts"] = np.bincount(data.labels[split.train], minlength=2).tolist()
