@@ -148,3 +148,213 @@ def test_unknown_recipe_is_refused(trained, capsys) -> None:
     )
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --recipe must be one of") and "\n" not in err
+
+
+# ---- outputs: never an input, checked before any work, written atomically -------------------------------
+
+
+def _fasta(folder: Path, n: int = 3) -> Path:
+    path = folder / "in.fasta"
+    path.write_text("".join(f">p{i}\nMKTAYIAKQRQISFVKSHF{'A' * i}\n" for i in range(n)))
+    return path
+
+
+def _refused(args: list[str], fragment: str, capsys) -> str:
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    assert fragment in captured.err and "\n" not in captured.err.strip().splitlines()[-1]
+    return captured.out
+
+
+@pytest.mark.parametrize("command", ["predict", "features", "structure"])
+@pytest.mark.parametrize("link", ["same", "symlink", "hardlink"])
+def test_an_output_that_is_the_input_is_refused(command: str, link: str, tmp_path: Path, capsys) -> None:
+    source = _fasta(tmp_path)
+    before = source.read_bytes()
+    out = tmp_path / "out.fasta"
+    if link == "same":
+        out = source
+    elif link == "symlink":
+        out.symlink_to(source)
+    else:
+        os.link(source, out)
+    _refused([command, str(source), "--out", str(out)], "is the same file as the input", capsys)
+    assert source.read_bytes() == before and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_train_refuses_its_data_or_a_checkpoint_of_it_as_out_before_reading(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("sequence,label\n" + "".join(f"{s},{y}\n" for s, y in [("MKTAYIAKQR", 1)] * 3))
+    before = data.read_bytes()
+    os.link(data, tmp_path / "again.csv")
+    for out in (data, tmp_path / "again.csv"):
+        printed = _refused(["train", str(data), "--out", str(out)], "is the same file as the input", capsys)
+        assert printed == ""  # nothing was read or trained (the data would have been reported)
+    _refused(["train", str(data), "--dropped", str(data)], "--dropped", capsys)
+    assert data.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "out,fragment",
+    [
+        (".", "is a folder"),
+        ("no/such/folder/m.pt", "does not exist"),
+        ("/proc/m.pt", "cannot be written"),
+    ],
+)
+def test_train_out_that_cannot_be_written_is_refused_before_training(
+    out: str, fragment: str, tmp_path: Path, capsys
+) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("sequence,label\nMKTAYIAKQR,1\n")
+    assert _refused(["train", str(data), "--out", out], fragment, capsys) == ""
+
+
+def test_an_existing_output_is_replaced_only_after_success(tmp_path: Path, capsys) -> None:
+    source, out = _fasta(tmp_path), tmp_path / "out.csv"
+    out.write_text("precious\n")
+    _refused(
+        ["predict", str(source), "--model", str(tmp_path / "missing.pt"), "--out", str(out)], "pt", capsys
+    )
+    assert out.read_text() == "precious\n"
+    assert main(["features", str(source), "--out", str(out)]) == 0
+    assert pd.read_csv(out)["id"].tolist() == ["p0", "p1", "p2"]
+
+
+# ---- inputs: one decoder and one set of limits with the app ----------------------------------------------
+
+
+def test_files_are_decoded_as_the_app_decodes_them(tmp_path: Path, capsys) -> None:
+    seqs = ["MKTAYIAKQRQISFVKSHF", "MVLSPADKTNVKAAW"]
+    reference = features_frame(seqs, ["a", "b"])
+    (tmp_path / "u16.csv").write_bytes(f"id,sequence\na,{seqs[0]}\nb,{seqs[1]}\n".encode("utf-16"))
+    (tmp_path / "bom.fasta").write_bytes(f">a\n{seqs[0]}\n>b\n{seqs[1]}\n".encode("utf-8-sig"))
+    for name in ("u16.csv", "bom.fasta"):
+        assert main(["features", str(tmp_path / name), "--out", str(tmp_path / "f.csv")]) == 0
+        table = pd.read_csv(tmp_path / "f.csv")
+        assert table["id"].tolist() == ["a", "b"]
+        assert np.allclose(
+            table.drop(columns="id").to_numpy(float), reference.drop(columns="id").to_numpy(float)
+        )
+    (tmp_path / "book.xlsx").write_bytes(b"PK\x03\x04" + bytes(200))
+    _refused(["predict", str(tmp_path / "book.xlsx")], "Excel .xlsx workbook", capsys)
+    (tmp_path / "blob.csv").write_bytes(bytes(range(256)) * 4)
+    _refused(["features", str(tmp_path / "blob.csv")], "binary file", capsys)
+
+
+def test_a_csv_over_the_row_limit_is_refused_naming_the_limit(tmp_path: Path, capsys) -> None:
+    from protlab.predict_input import MAX_RECORDS
+
+    rows = "".join(f"r{i},MKTAYIAKQR\n" for i in range(MAX_RECORDS + 1))
+    (tmp_path / "many.csv").write_text("id,sequence\n" + rows)
+    _refused(["predict", str(tmp_path / "many.csv")], f"the limit is {MAX_RECORDS:,}", capsys)
+
+
+def test_a_fasta_file_over_the_pasted_text_limit_is_read_with_progress(tmp_path: Path, capsys) -> None:
+    from protlab.data import MAX_TEXT_CHARS
+
+    n = 1_100
+    body = "MKTAYIAKQRQISFVKSHFSRQ" * 90  # 1,980 residues
+    (tmp_path / "big.fasta").write_text("".join(f">p{i}\n{body}\n" for i in range(n)))
+    assert (tmp_path / "big.fasta").stat().st_size > MAX_TEXT_CHARS
+    assert main(["features", str(tmp_path / "big.fasta"), "--out", str(tmp_path / "f.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "f.csv")) == n
+    err = capsys.readouterr().err
+    assert f"1,000 of {n:,} proteins" in err and f"{n:,} of {n:,} proteins" in err
+
+
+# ---- a file or a sequence: explicit ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args,fragment",
+    [
+        (["predict", "proteins"], "'proteins' is not a file"),
+        (["predict", "proteins.fasta"], "The file 'proteins.fasta' does not exist"),
+        (["features", "data/seqs"], "The file 'data/seqs' does not exist"),
+        (["predict", "MKTAYI", "--sequence", "MKT"], "got both"),
+        (["predict"], "got neither"),
+        (["train", "x.csv", "--embed-dim", "0"], "--embed-dim must be an integer from 1 to 1024; got 0."),
+        (["train", "x.csv", "--hidden-dim", "5000"], "--hidden-dim must be an integer from 1 to 2048"),
+        (["train", "x.csv", "--model", "mlp", "--embed-dim", "8"], "--embed-dim does not apply to"),
+        (["train", "x.csv", "--split", "random"], "--split must be 'stratified' or 'homology'"),
+        (["train", "x.csv", "--split", "homology", "--identity", "3"], "--identity must be a number"),
+        (["train", "x.csv", "--batch-size", "0"], "--batch-size must be an integer from 1 to 4096; got 0."),
+        (["train", "x.csv", "--lr", "-1"], "--lr must be a number above 0"),
+    ],
+)
+def test_inputs_and_numbers_are_refused_naming_what_was_given(args: list[str], fragment: str, capsys) -> None:
+    _refused(args, fragment, capsys)
+
+
+def test_sequence_option_takes_any_text(capsys) -> None:
+    assert main(["features", "--sequence", ">x desc\nmktayiakqr"]) == 0
+    table = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert table["id"].tolist() == ["x"] and table["length"].tolist() == [10]
+
+
+# ---- train: every dropped row, and a diverged run keeps its best weights ----------------------------------
+
+
+def _train_data(folder: Path) -> Path:
+    df = pd.read_csv(ROOT / "assets/data/deepsol.csv")
+    rows = df[df["sequence"].str.len() <= 120].sample(60, random_state=2)
+    bad = pd.DataFrame(
+        {"sequence": [f"MKT{i}AA" for i in range(25)] + ["MKTAYIAKQR"], "label": [1] * 25 + ["x"]}
+    )
+    pd.concat([rows, bad]).to_csv(folder / "d.csv", index=False)
+    return folder / "d.csv"
+
+
+TINY = ["--epochs", "3", "--embed-dim", "8", "--hidden-dim", "8", "--device", "cpu"]
+
+
+def test_train_prints_each_dropped_row_and_writes_all_of_them(tmp_path: Path, capsys, monkeypatch) -> None:
+    from protlab.data import load_labelled
+
+    data = _train_data(tmp_path)
+    monkeypatch.setattr("protlab.training.train_model", _no_training)
+    assert 130 == main(
+        ["train", str(data), *TINY, "--out", str(tmp_path / "m.pt"), "--dropped", str(tmp_path / "dr.csv")]
+    )
+    out = capsys.readouterr().out
+    _, report = load_labelled(data)
+    expected = report.dropped
+    assert len(expected) == 26
+    for row in expected.head(20).itertuples():
+        assert f"row {row.row} ({row.reason}): {row.detail}" in out
+    assert f"row {expected['row'].iloc[20]} (" not in out and "... and 6 more dropped rows." in out
+    written = pd.read_csv(tmp_path / "dr.csv")
+    assert written.to_dict("list") == expected.astype({"row": int}).to_dict("list")
+
+
+def _no_training(*args, **kwargs):
+    raise KeyboardInterrupt  # the report is printed before training; stop there
+
+
+def _exploding_validation(monkeypatch, value: float) -> None:
+    """Validation reports `value` from the second epoch on."""
+    from protlab.training import loop
+
+    real, calls = loop._validate, []
+
+    def validate(*args, **kwargs):
+        loss, metrics = real(*args, **kwargs)
+        calls.append(loss)
+        return (loss if len(calls) == 1 else value), metrics
+
+    monkeypatch.setattr(loop, "_validate", validate)
+
+
+@pytest.mark.parametrize("value", [2e29, 1e3])
+def test_one_exploding_epoch_is_a_divergence_and_the_best_weights_are_saved(
+    value: float, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    _exploding_validation(monkeypatch, value)
+    out = tmp_path / "m.pt"
+    assert main(["train", str(_train_data(tmp_path)), *TINY, "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert f"exploded to {value:.3g}" in captured.err and "finished" not in captured.out
+    assert "The best weights (epoch 1, validation loss" in captured.err and str(out) in captured.err
+    loaded = load_checkpoint(out)
+    assert len(loaded.history) == 1 and loaded.history[0]["epoch"] == 1

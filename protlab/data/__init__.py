@@ -69,6 +69,7 @@ from protlab.data.loading import (
     load_bundled,
     load_labelled,
 )
+from protlab.data.paths import check_output, file_or_sequence, looks_like_path, read_input, read_proteins
 from protlab.data.sequences import (
     DEFAULT_MAX_LENGTH,
     DEFAULT_MAX_RECORDS,
@@ -154,6 +155,11 @@ __all__ = [
     "clean_sequence",
     "parse_sequences",
     "INVISIBLE_CHARACTERS",
+    "check_output",
+    "file_or_sequence",
+    "looks_like_path",
+    "read_input",
+    "read_proteins",
     "strip_invisible",
     "MAX_FILE_BYTES",
     "MAX_FILE_ROWS",

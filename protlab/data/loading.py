@@ -81,6 +81,15 @@ class ValidationReport:
             )
         return lines + list(self.notes)
 
+    def dropped_lines(self, limit: int | None = None) -> list[str]:
+        """One line per dropped row ('row 7 (too long): ...'), the first `limit` and a count of the rest."""
+        shown = self.dropped if limit is None else self.dropped.head(limit)
+        lines = [f"row {r.row} ({r.reason}): {r.detail}" for r in shown.itertuples(index=False)]
+        if len(self.dropped) > len(shown):
+            rest = len(self.dropped) - len(shown)
+            lines.append(f"... and {rest:,} more dropped {_rows(rest)}.")
+        return lines
+
 
 def _rows(count: int) -> str:
     """'row' or 'rows' for a count."""

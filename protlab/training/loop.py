@@ -43,6 +43,7 @@ from protlab.training.step import Stepper, total_optimizer_steps
 __all__ = ["train_model", "evaluate", "set_seed"]
 
 EXPLODED_LOSS = 1e4  # a mean cross-entropy above this means training has blown up, even if still finite
+EXPLODED_FACTOR = 100  # a validation loss this many times the best one (and above 10) has blown up too
 
 
 def set_seed(seed: int) -> None:
@@ -237,6 +238,9 @@ def _fit(
         )  # every rank takes the same best/plateau/early-stop decisions
         if not math.isfinite(val_loss):
             diverged(_diverged_message("The validation loss became non-finite", epoch, 0, config.lr))
+        if val_loss > EXPLODED_LOSS or val_loss > EXPLODED_FACTOR * max(best["loss"], 0.1):  # one bad epoch
+            what = f"The validation loss exploded to {val_loss:.3g}"
+            diverged(_diverged_message(what, epoch, 0, config.lr))
         stepper.end_epoch(val_loss)
         is_best = val_loss < best["loss"]
         if is_best:
