@@ -29,7 +29,7 @@ def ensure_router() -> None:
     if st.session_state.get(ROUTED_RUN) or Path(sys.argv[0]).name != "app.py":
         return  # routed by app.py already, or a page file run on its own (as tests do): nothing to hand over
     requested = st.navigation(_page_files(), position="hidden")  # the page at the visited address
-    st.switch_page(requested)
+    st.switch_page(requested, query_params=st.query_params.to_dict())  # the link's settings go along
 
 
 def url_path(page_file: str) -> str:
