@@ -165,6 +165,7 @@ def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
         f"paired speedups, wall: {', '.join(f'{r:.2f}' for r in ratios)}; CPU time: "
         f"{', '.join(f'{r:.2f}' for r in cpu_ratios)} (CPU-time median {median(cpu_ratios):.2f})"
     )
+    print(result_line("cpu_speedup_vs_reference", median(cpu_ratios)))
     print(result_line("speedup_vs_reference", median(ratios)))
 
 

@@ -50,6 +50,7 @@ def test_train_throughput_prints_both_pipelines_and_speedup():
         rf"useful conv FLOP rate \(CPU time\): reference {NUMBER} GFLOP/s \({NUMBER}% of peak\)", text
     )
     assert "load average" in text
+    assert re.fullmatch(rf"cpu_speedup_vs_reference={NUMBER}", lines[-2])
     assert re.fullmatch(rf"speedup_vs_reference={NUMBER}", lines[-1])
 
 
