@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,7 @@ def _wait_ready(root: Path, source, settings, timeout: float = 180.0):
     raise AssertionError("the landscape job did not end in time")
 
 
-def test_a_cnn_run_keeps_its_epochs_and_its_landscape_is_computed_by_a_worker(tmp_path):
+def test_a_cnn_run_keeps_its_epochs_and_its_landscape_is_computed_by_a_worker(tmp_path, monkeypatch):
     manager = RunManager(tmp_path / "runs", ClassSettings(workers=1))
     try:
         run_id = train_tiny_run(manager, "ana", epochs=3, rows=40)
@@ -94,6 +95,18 @@ def test_a_cnn_run_keeps_its_epochs_and_its_landscape_is_computed_by_a_worker(tm
     best_epoch = int(manager_best_epoch(status))
     np.testing.assert_allclose(result.path[best_epoch], [0.0, 0.0], atol=1e-5)
     assert Path(status.checkpoint_path).parent.joinpath("epochs").is_dir()
+    # directions along the path (PCA of the kept epochs): the path fills ±0.8 of the view on both axes,
+    # and the generated code, run in the run folder, computes the same slice
+    along = replace(SMALL, directions="path")
+    on_path = compute_landscape(source, along)
+    np.testing.assert_allclose(np.abs(on_path.path).max(axis=0), [0.8, 0.8], rtol=1e-4)
+    from protlab.codegen import slice_code
+
+    monkeypatch.chdir(Path(status.checkpoint_path).parent)
+    code = slice_code(status.checkpoint_path, None, 16, 5, 0.5, 1, "sgd", 0.1, 0.9, (0.1, 0.1), "path")
+    namespace: dict = {}
+    exec(compile(code.replace("range(20)", "range(1)"), "slice_code", "exec"), namespace)  # noqa: S102
+    np.testing.assert_allclose(namespace["losses"], on_path.slice.losses, rtol=1e-4)
 
 
 def manager_best_epoch(status) -> int:
@@ -126,8 +139,6 @@ def test_a_failed_job_says_why(tmp_path):
     root = tmp_path / "runs"
     root.mkdir()
     source = default_source()
-    from dataclasses import replace
-
     broken = replace(source, checkpoint=str(tmp_path / "gone.pt"))
     (tmp_path / "gone.pt").write_bytes(b"not a checkpoint")
     submit_landscape(root, broken, SMALL)

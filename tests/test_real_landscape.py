@@ -17,6 +17,7 @@ from protlab.lessons import (
     Trajectory,
     filter_normalised_directions,
     loss_surface,
+    path_directions,
     project_path,
     sample_batches,
     slice_surface,
@@ -190,3 +191,26 @@ def test_settings_are_checked():
         SliceSettings(grid=3).validate()
     with pytest.raises(ConfigError, match="at least 2 values"):
         loss_surface(None, [], ({}, {}), np.array([0.0]))
+
+
+def test_path_directions_span_the_training_path(cnn):
+    origin = weights_of(cnn)
+    g = torch.Generator().manual_seed(1)
+    u = {n: torch.randn(w.shape, generator=g) for n, w in origin.items()}
+    v = {n: torch.randn(w.shape, generator=g) for n, w in origin.items()}
+    coefficients = [(3.0, 1.0), (2.0, -0.5), (1.0, 0.2), (0.3, 0.1), (0.0, 0.0)]  # a path ending at θ*
+    path = [{n: origin[n] + a * u[n] + b * v[n] for n in origin} for a, b in coefficients]
+    directions = path_directions(path, origin)
+    projected = project_path(path, origin, directions)
+    # the path lies in the plane of the two directions: projecting and rebuilding gives it back
+    for weights, (a, b) in zip(path, projected):
+        for n in origin:
+            rebuilt = origin[n] + a * directions[0][n] + b * directions[1][n]
+            torch.testing.assert_close(rebuilt, weights[n], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.abs(projected).max(axis=0), [0.8, 0.8], rtol=1e-5)  # the path fills ±0.8
+    flat = [torch.cat([d[n].reshape(-1) for n in origin]).double() for d in directions]
+    assert abs(float(flat[0] @ flat[1])) < 1e-6 * float(flat[0].norm() * flat[1].norm())  # perpendicular
+    with pytest.raises(ConfigError, match="at least 3 kept epochs"):
+        path_directions(path[:2], origin)
+    with pytest.raises(ConfigError, match="directions must be 'random' or 'path'; got 'sideways'"):
+        SliceSettings(directions="sideways").validate()

@@ -61,8 +61,19 @@ def _pick_source() -> LandscapeSource:
     return run_source(run_manager(), owner, choice)
 
 
-def _read_settings() -> SliceSettings:
-    """Sample size, grid and span of the slice (modest defaults: about half a minute on one core)."""
+DIRECTION_LABELS = {
+    "random": "Two random directions (filter-normalised)",
+    "path": "The two directions training moved in most (PCA of the kept epochs)",
+}
+
+
+def _read_settings(source: LandscapeSource) -> SliceSettings:
+    """Directions, sample size, grid and span of the slice (the defaults: about half a minute, one core)."""
+    directions = "random"
+    if source.folder is not None:
+        directions = st.radio(
+            "Directions of the slice", list(DIRECTION_LABELS), format_func=DIRECTION_LABELS.get, key="rl_dirs"
+        )
     with st.expander("Slice settings", icon=":material/tune:"):
         c1, c2, c3, c4 = st.columns(4)
         n = c1.number_input("proteins in the sample", 16, 1024, 256, step=64, key="rl_n")
@@ -73,7 +84,7 @@ def _read_settings() -> SliceSettings:
             f"The loss is computed at {int(grid) ** 2} weight settings on {int(n)} proteins; "
             "more points or proteins take longer (the defaults take about half a minute)."
         )
-    settings = SliceSettings(int(n), int(grid), float(span), int(seed))
+    settings = SliceSettings(int(n), int(grid), float(span), int(seed), directions)
     settings.validate()
     return settings
 
@@ -88,7 +99,8 @@ def _progress_panel(source: LandscapeSource, settings: SliceSettings) -> None:
         st.progress(0.0, text=f"Waiting for a free worker{place}: training runs of the class go first.")
     elif request.state == "running":
         done = f"{request.progress:.0%}"
-        st.progress(request.progress, text=f"Computing the landscape: {done} of the grid done.")
+        left = f", about {duration_text(request.eta_seconds)} left" if request.eta_seconds is not None else ""
+        st.progress(request.progress, text=f"Computing the landscape: {done} of the grid done{left}.")
     else:
         st.rerun(scope="app")
 
@@ -198,19 +210,33 @@ def _show(result: LandscapeResult, source: LandscapeSource, settings: SliceSetti
     st.plotly_chart(
         slice_figure(surface, paths, result.path, result.path_epochs, result.path_losses), key="rl_contour"
     )
-    explain(
-        "The centre (orange diamond) is the trained network θ*. Moving along α changes every filter of "
-        "every layer a little, in the random direction δ, scaled so that α = 1 changes each filter by its "
-        "own size; β does the same along a second direction η. Between the computed grid points the map "
-        "is smoothed."
-    )
-    if len(result.path):
+    if settings.directions == "path":
+        explain(
+            "The centre (orange diamond) is the trained network θ*. Here δ and η are the two directions in "
+            "which training moved the weights most (the principal components of the weights after each "
+            "kept epoch; Li et al., section 7), so the training path lies almost in this slice. Between the "
+            "computed grid points the map is smoothed."
+        )
+    else:
+        explain(
+            "The centre (orange diamond) is the trained network θ*. Moving along α changes every filter of "
+            "every layer a little, in the random direction δ, scaled so that α = 1 changes each filter by "
+            "its own size; β does the same along a second direction η. Between the computed grid points "
+            "the map is smoothed."
+        )
+    if len(result.path) and settings.directions == "path":
+        explain(
+            f"The dashed line joins the weights after each kept epoch ({len(result.path)} points, "
+            "numbered by epoch, 0 = before training). Its height on the map is close to the true loss of "
+            "those weights (hover for that), since the path lies nearly in the slice."
+        )
+    elif len(result.path):
         explain(
             f"The dashed line joins the weights after each kept epoch ({len(result.path)} points, "
             "numbered by epoch), projected onto this slice. The network has thousands of weights and two "
             "random directions are almost perpendicular to the direction training moved in, so the "
             "projection is short and its height on the map is not the true loss of those weights "
-            "(hover for that)."
+            "(hover for that). Choose 'The two directions training moved in most' to see the path."
         )
     elif source.key == DEFAULT:
         explain("The default model kept no per-epoch weights; your own CNN runs draw their training path.")
@@ -237,6 +263,7 @@ def _show(result: LandscapeResult, source: LandscapeSource, settings: SliceSetti
         first.lr,
         first.momentum,
         paths[0].start,
+        settings.directions,
     )
     pytorch_panel(code, title="Show me the PyTorch (the slice, then an optimizer on it)")
 
@@ -250,7 +277,7 @@ def real_landscape_tab() -> None:
     )
     try:
         source = _pick_source()
-        settings = _read_settings()
+        settings = _read_settings(source)
         result = _computed(source, settings)
         if result is not None:
             _show(result, source, settings)

@@ -25,6 +25,7 @@ from protlab.lessons.real_landscape import (
     filter_normalised_directions,
     loss_surface,
     mean_loss,
+    path_directions,
     project_path,
     sample_batches,
 )
@@ -64,6 +65,7 @@ class LandscapeRequest:
     state: str  # 'ready', 'missing' (never asked for), 'queued', 'running', 'failed' or 'interrupted'
     result: LandscapeResult | None = None  # when ready
     progress: float = 0.0  # 0..1 while running
+    eta_seconds: float | None = None  # estimated seconds left while running
     error: str | None = None  # why the job failed
     queue_position: int | None = None  # place in the queue while queued
 
@@ -175,11 +177,14 @@ def compute_landscape(
     model = _load_model(source)
     data, _ = load_bundled()
     batches = sample_batches(model, data, settings.n_proteins, settings.seed)
-    directions = filter_normalised_directions(model, settings.seed)
-    grid_progress = None if progress is None else (lambda f: progress(0.95 * f))
-    sl = loss_surface(model, batches, directions, settings.axis, progress=grid_progress)
     snapshots = read_snapshots(Path(source.folder)) if source.folder else []
     origin = {n: p.detach() for n, p in model.named_parameters()}
+    if settings.directions == "path":
+        directions = path_directions([w for _, w in snapshots], origin)
+    else:
+        directions = filter_normalised_directions(model, settings.seed)
+    grid_progress = None if progress is None else (lambda f: progress(0.95 * f))
+    sl = loss_surface(model, batches, directions, settings.axis, progress=grid_progress)
     path, epochs, losses = np.zeros((0, 2)), np.zeros(0, dtype=np.int64), np.zeros(0)
     if snapshots:
         weights = [w for _, w in snapshots]
@@ -218,7 +223,9 @@ def request_landscape(root: Path, source: LandscapeSource, settings: SliceSettin
         return LandscapeRequest("missing")
     if status.state == "finished":  # finished but its file is gone: compute again when asked
         return LandscapeRequest("missing")
-    return LandscapeRequest(status.state, None, status.progress, status.error, status.queue_position)
+    return LandscapeRequest(
+        status.state, None, status.progress, status.eta_seconds, status.error, status.queue_position
+    )
 
 
 def submit_landscape(root: Path, source: LandscapeSource, settings: SliceSettings) -> LandscapeRequest:

@@ -20,7 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from protlab.checks import FloatRange, IntRange, check_fields, setting
+from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
 from protlab.data.batching import Batch, TokenizedSet, make_batch, sorted_batch_indices
 from protlab.data.loading import LabelledData
 from protlab.errors import ConfigError
@@ -31,6 +31,8 @@ Progress = Callable[[float], None]  # called with the fraction done, 0..1
 
 SAMPLE_BATCH = 64  # proteins per forward pass when the loss is evaluated
 SAMPLE_TOKENS = 32 * 1024  # padded tokens per forward pass
+DIRECTION_KINDS = ("random", "path")  # how the two directions of the slice are chosen
+PATH_FILL = 0.8  # with 'path' directions the training path reaches this fraction of the span
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class SliceSettings:
     grid: int = setting(21, IntRange(5, 61))  # grid points along each direction (grid x grid evaluations)
     span: float = setting(1.0, FloatRange(0.01, 10.0))  # α and β run from −span to +span
     seed: int = setting(0, IntRange(0, 2**31 - 1))  # seed of the sample and of the two directions
+    # 'random': two random filter-normalised directions; 'path': the two main directions of the training path
+    # (PCA of the kept epochs, Li et al.'s section 7: random directions are nearly orthogonal to the path)
+    directions: str = setting("random", Choice(DIRECTION_KINDS))
 
     def validate(self) -> None:
         """Raise ConfigError if a setting is outside its allowed range."""
@@ -189,6 +194,35 @@ def project_path(
         offset = torch.cat([weights[n].reshape(-1).double() for n in names]) - centre  # (P,)
         points[t] = torch.linalg.lstsq(basis, offset.unsqueeze(1)).solution.squeeze(1).numpy()
     return points
+
+
+def path_directions(
+    weights_list: Sequence[Mapping[str, torch.Tensor]], origin: Weights
+) -> tuple[Weights, Weights]:
+    """The two principal directions of θ_t − θ* over the kept epochs, scaled: the path reaches ±PATH_FILL."""
+    if len(weights_list) < 3:
+        raise ConfigError(
+            "Directions along the training path need at least 3 kept epochs; "
+            f"this model has {len(weights_list)}."
+        )
+    names = list(origin)
+    centre = torch.cat([origin[n].reshape(-1).double() for n in names])  # (P,)
+    offsets = torch.stack(
+        [torch.cat([w[n].reshape(-1).double() for n in names]) - centre for w in weights_list]
+    )  # (T, P)
+    _, _, vh = torch.linalg.svd(offsets, full_matrices=False)  # rows of vh: principal directions, (T, P)
+    out = []
+    for k in range(2):
+        axis = vh[k]  # (P,) unit length
+        reach = float((offsets @ axis).abs().max())  # the path's largest step along this axis
+        axis = axis * (reach / PATH_FILL if reach > 0 else 1.0)
+        pieces, start = {}, 0
+        for n in names:
+            size = origin[n].numel()
+            pieces[n] = axis[start : start + size].reshape(origin[n].shape).to(origin[n].dtype)
+            start += size
+        out.append(pieces)
+    return out[0], out[1]
 
 
 # ---------------------------------------------------------------- the slice as a Surface

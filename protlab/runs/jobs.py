@@ -38,6 +38,7 @@ class JobStatus:
     kind: str  # a key of JOB_KINDS
     state: str  # queued, running, finished, failed or interrupted
     progress: float  # 0..1
+    eta_seconds: float | None  # estimated seconds left while running (None before the first estimate)
     error: str | None  # why it failed, as one sentence
     result: dict | None  # what the job's function returned (JSON), once finished
     queue_position: int | None  # 1-based place in the queue while queued
@@ -88,6 +89,7 @@ def job_status(root: Path, job_id: str) -> JobStatus:
         record["job"],
         str(record.get("state")),
         float(record.get("progress") or 0.0),
+        record.get("eta_seconds") if record.get("state") == "running" else None,
         record.get("error"),
         record.get("result"),
         position,
@@ -115,9 +117,11 @@ def run_job(folder: Path, record: dict) -> str:
     saved = [now]
 
     def progress(fraction: float) -> None:
-        record["progress"] = min(1.0, max(0.0, float(fraction)))
+        done = record["progress"] = min(1.0, max(0.0, float(fraction)))
         if time.time() - saved[0] >= PROGRESS_SECONDS:
             record["updated"] = saved[0] = time.time()
+            elapsed = saved[0] - record["timings"]["started"]
+            record["eta_seconds"] = elapsed / done * (1 - done) if done > 0 else None
             write_record(folder, record)
 
     state, error, result = "finished", None, None
