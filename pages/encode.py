@@ -73,13 +73,13 @@ TENSORS = {
     "mask": "mask (B, L): 1 = residue, 0 = padding",
 }  # playground tensor name -> label
 PLAY = {  # playground widget key -> (address name, parser, default); the notes' Conv1d case by default
-    "tp_tensor": ("t", choice(TENSORS), "one_hot"),
-    "tp_n": ("n", int_value(IntRange(1, 64)), 2),
-    "tp_len": ("len", int_value(IntRange(1, 5000)), 3),
+    "tp_tensor": ("tensor", choice(TENSORS), "one_hot"),
+    "tp_n": ("proteins", int_value(IntRange(1, 64)), 2),
+    "tp_len": ("positions", int_value(IntRange(1, 5000)), 3),
     "tp_op": ("op", choice(OPS), "transpose"),
     "tp_shape": ("shape", text_value, "-1, 20"),
-    "tp_dim0": ("d0", int_value(IntRange(-6, 6)), 1),
-    "tp_dim1": ("d1", int_value(IntRange(-6, 6)), 2),
+    "tp_dim0": ("dim0", int_value(IntRange(-6, 6)), 1),
+    "tp_dim1": ("dim1", int_value(IntRange(-6, 6)), 2),
     "tp_dims": ("dims", text_value, "0, 2, 1"),
     "tp_dim": ("dim", int_value(IntRange(-6, 6)), 0),
     "tp_other": ("with", choice(TENSORS), "one_hot"),

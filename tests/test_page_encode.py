@@ -138,7 +138,7 @@ def test_playground_cat_and_an_impossible_reshape():
 
 def test_a_link_reproduces_sequence_and_playground_and_keeps_the_student():
     token = "Linked-Student-0123456789"
-    at = _linked(seq="MKTW", op="reshape", shape="-1, 20", n="1", len="4", student=token)
+    at = _linked(seq="MKTW", op="reshape", shape="-1, 20", proteins="1", positions="4", student=token)
     assert at.text_area(key="encode_seq").value == "MKTW"
     assert _frame(at, "residue")["residue"].tolist() == list("MKTW")
     assert _playground_code(at).splitlines()[-1] == "x.reshape(-1, 20)  # (4, 20)"
@@ -149,14 +149,20 @@ def test_a_link_reproduces_sequence_and_playground_and_keeps_the_student():
 
 
 def test_bad_link_values_fall_back_to_the_defaults_with_a_notice():
-    at = _linked(op="flip", n="0", len="many", t="**bold**", seq="M" * 2001)
+    at = _linked(op="flip", proteins="0", positions="many", tensor="**bold**", seq="M" * 2001)
     notes = " ".join(w.value for w in at.warning)
-    for name, value in (("op", "flip"), ("n", "0"), ("len", "many"), ("t", r"\*\*bold\*\*"), ("seq", "")):
+    for name, value in (
+        ("op", "flip"),
+        ("proteins", "0"),
+        ("positions", "many"),
+        ("tensor", r"\*\*bold\*\*"),
+        ("seq", ""),
+    ):
         assert f"**{name}**" in notes and value in notes
     assert at.radio(key="tp_op").value == "transpose"
     assert at.number_input(key="tp_n").value == 2
     assert at.text_area(key="encode_seq").value == "MVLSPAD"
-    assert _q(at, "op") is None and _q(at, "n") is None
+    assert _q(at, "op") is None and _q(at, "proteins") is None
 
 
 def test_a_sequence_from_a_link_is_checked_like_typed_text():
