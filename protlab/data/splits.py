@@ -45,6 +45,7 @@ class Split:
     notes: str = ""  # plain-language remarks on how the split was made (for the Train page)
     clustering: str | None = None  # clustering actually used: "mmseqs2", "kmer_identity" or "shared_kmers"
     coverage: float | None = None  # MMseqs2 alignment coverage of both sequences (None otherwise)
+    clusters: np.ndarray | None = None  # (N,) int64 homology cluster id per row (None for stratified)
 
 
 def _check_fractions(val_fraction: float, test_fraction: float) -> None:
@@ -286,7 +287,7 @@ def homology_split(
             notes = _mmseqs_notes(float(identity), found.coverage, int(sizes.max()), y.size, fractions)
             return Split(
                 train, val, test, "homology", int(sizes.size), None, float(identity), int(sizes.max()), notes,
-                "mmseqs2", found.coverage,
+                "mmseqs2", found.coverage, cluster,
             )  # fmt: skip
         clustering, fell_back = "kmer_identity", True
     linkage = kmer_linkage(sequences, identity=identity, k=k, corrected=clustering == "kmer_identity")
@@ -302,5 +303,6 @@ def homology_split(
     notes += FALLBACK_NOTE if fell_back else ""
     largest = int(sizes.max())
     return Split(
-        train, val, test, "homology", int(sizes.size), cross, float(identity), largest, notes, clustering
-    )
+        train, val, test, "homology", int(sizes.size), cross, float(identity), largest, notes, clustering,
+        None, cluster,
+    )  # fmt: skip
