@@ -68,6 +68,7 @@ def results_section(status) -> None:
         "recall."
     )
     right.caption(f"DeepSol (Khurana et al., 2018) reports accuracy 0.77 and MCC 0.55. {CAVEAT}")
+    split_caption(status.data_summary)
     if status.test_labels is None or status.test_probs is None:
         return
     y, p = np.asarray(status.test_labels), np.asarray(status.test_probs)  # (N_test,) int64, float64
@@ -115,6 +116,31 @@ def results_section(status) -> None:
         icon=":material/download:",
         key="download-history",
     )
+
+
+def split_caption(summary: dict | None) -> None:
+    """How the split was made (clusters) and how many test proteins have a relative in training."""
+    summary = summary or {}
+    parts = []
+    if summary.get("n_clusters"):
+        how = {"mmseqs2": "MMseqs2", "kmer_identity": "shared k-mers (MMseqs2 could not run)"}.get(
+            summary.get("clustering"), "shared k-mers"
+        )
+        parts.append(
+            f"Homology split at {summary.get('identity') or 0:.0%} identity with {how}: "
+            f"{summary['n_clusters']:,} clusters, the largest with {summary.get('largest_cluster') or 0:,} "
+            "proteins; whole clusters stay in one set."
+        )
+    leak = summary.get("leak_check")
+    if leak and leak.get("method") in ("mmseqs2", "kmer_identity"):
+        parts.append(
+            f"Leak check: {leak['n_leaked']:,} of {leak['n_test']:,} test proteins have a training "
+            f"protein at {leak['identity']:.0%} identity or more"
+            + (" (MMseqs2 search)." if leak["method"] == "mmseqs2" else " (k-mer estimate).")
+            + (" Their scores partly measure memory, not prediction." if leak["n_leaked"] else "")
+        )
+    if parts:
+        st.caption(" ".join(parts))
 
 
 def one_class_advice(status, p: np.ndarray) -> None:

@@ -167,6 +167,7 @@ class RunManager:
             batch_losses=read_batches(folder),
             shared=display_name is not None,
             display_name=display_name or "",
+            data_summary=record.get("data_summary"),
         )
 
     def list_runs(self, owner: str) -> list[dict]:

@@ -114,3 +114,4 @@ class RunStatus:
     batch_losses: list[dict] = field(default_factory=list)  # {'step', 'epoch', 'loss'} every few batches
     shared: bool = False  # the owner shares it with the class (class_runs)
     display_name: str = ""  # the name shown to the class when shared
+    data_summary: dict | None = None  # rows per split, clustering, cluster sizes, leak check (finished runs)
