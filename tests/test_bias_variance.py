@@ -199,6 +199,7 @@ def test_regions_of_a_training_size_sweep() -> None:
 
 def test_flat_curves_mark_nothing_and_bad_input_is_refused() -> None:
     assert set(mark_regions([0.69, 0.6901, 0.6899], [0.70, 0.7001, 0.6999]).labels) == {"good"}
+    assert set(mark_regions([0.672, 0.672], [0.668, 0.671]).labels) == {"good"}  # a few thousandths: noise
     with pytest.raises(ConfigError):
         mark_regions([0.5, math.nan], [0.5, 0.6])
     with pytest.raises(ConfigError):
@@ -222,6 +223,11 @@ def test_figures_shade_the_regions_and_draw_every_finished_curve(manager, data) 
     shaded = [shape for shape in fig.layout.shapes if shape.type == "rect"]
     assert len(shaded) == 2
     assert list(fig.data[1].y) == pytest.approx([0.69, 0.62, 0.8])  # validation losses by width
+    low, high = fig.layout.xaxis.range  # a log axis: its range and annotations are in log10 units
+    assert low < math.log10(1) and high > math.log10(64)
+    labels = [a for a in fig.layout.annotations if "fitting" in a.text]
+    assert len(labels) == 2 and all(low < a.x < high for a in labels)
+    assert labels[0].x == pytest.approx(math.log10(1)) and labels[1].x == pytest.approx(math.log10(64))
     curves = learning_curves_figure(table, histories)
     assert len(curves.data) == 2 * len(done)
     assert len(curves.layout.annotations) == len(points)  # one titled panel per point

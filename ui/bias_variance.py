@@ -107,9 +107,10 @@ def progress_panel(points, shown_finished: int) -> None:
         if status.state == "queued":
             st.info(queue_text(status), icon=":material/hourglass_top:")
         else:
+            done = "its epochs are done; scoring and saving" if status.progress >= 1 else "of its epochs"
             st.caption(
                 f":material/model_training: Training width {row['width']} on {row['n_train']} proteins: "
-                f"{status.progress:.0%} of its epochs."
+                f"{status.progress:.0%} {done}."
             )
     if sweep_on() and active.empty and _other_run_active(manager, owner):
         st.info(

@@ -44,6 +44,7 @@ __all__ = [
 SWEEP_KINDS = ("mlp", "cnn")  # the composition MLP (fast) or the notes' 1D-CNN
 VAL_FRACTION, TEST_FRACTION = 0.3, 0.1  # a large, fixed validation set: its loss is what the lesson reads
 ACTIVE = ("queued", "running")  # run states that are not over yet
+MIN_TOLERANCE = 0.01  # nats: smaller loss differences are noise at these sample sizes, never a region
 RETRYABLE = ("interrupted",)  # ended states a running sweep submits again by itself (the server stopped)
 
 
@@ -264,15 +265,15 @@ class Regions:
 
     labels: list[str]  # per point, in the order given: 'under-fit', 'over-fit' or 'good'
     best: int  # index of the lowest validation loss
-    tolerance: float  # loss difference treated as real (a tenth of the losses' spread)
+    tolerance: float  # loss difference treated as real (a tenth of the losses' spread, >= 0.01)
 
 
 def mark_regions(train_loss, val_loss) -> Regions:
     """Label each point from the data: under-fit, over-fit or good (the notes' three cases).
 
     best = lowest validation loss. Over-fit: the gap (validation minus training) is larger than at the best
-    point by more than the tolerance. Under-fit: training loss higher than at the best point by more than the
-    tolerance while the gap has not grown (both losses high).
+    point by more than the tolerance (a tenth of the losses' spread, at least MIN_TOLERANCE). Under-fit:
+    training loss higher than at the best point by more than the tolerance, the gap not grown (both high).
     """
     train, val = np.asarray(train_loss, dtype=float), np.asarray(val_loss, dtype=float)  # (P,), (P,)
     if (
@@ -285,7 +286,7 @@ def mark_regions(train_loss, val_loss) -> Regions:
     best = int(np.argmin(val))
     gap = val - train  # (P,)
     spread = float(np.ptp(np.concatenate([train, val])))
-    tol = max(0.1 * spread, 1e-3)
+    tol = max(0.1 * spread, MIN_TOLERANCE)
     labels = []
     for i in range(train.size):
         if gap[i] > gap[best] + tol:

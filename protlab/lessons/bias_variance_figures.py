@@ -50,16 +50,11 @@ def loss_vs_size_figure(
     fig = go.Figure()
     for label, left, right in region_spans(rows[x], regions.labels):
         text, colour = REGION_STYLE[label]
-        fig.add_vrect(
-            x0=10**left,
-            x1=10**right,
-            fillcolor=colour,
-            line_width=0,
-            layer="below",
-            annotation_text=text.replace(" (", "<br>("),
-            annotation_position="top",
-            annotation_font_size=11,
-        )
+        fig.add_vrect(x0=10**left, x1=10**right, fillcolor=colour, line_width=0, layer="below")
+        fig.add_annotation(  # on a log axis an annotation's x is the log10 of the value
+            x=(left + right) / 2, y=1.0, yref="paper", yanchor="top", text=text.replace(" (", "<br>("),
+            showarrow=False, font={"size": 11},
+        )  # fmt: skip
     hover = "%{y:.3f}<extra>%{fullData.name}</extra>"
     fig.add_scatter(
         x=rows[x], y=rows["train_loss"], name="Training loss", mode="lines+markers",
@@ -76,7 +71,10 @@ def loss_vs_size_figure(
         hovertemplate=hover,
     )  # fmt: skip
     values = rows[x].to_numpy(float)
-    fig.update_xaxes(type="log", tickvals=values, ticktext=[f"{v:,.0f}" for v in values], title_text=x_title)
+    ends = _log_ends(values)
+    fig.update_xaxes(
+        type="log", range=ends, tickvals=values, ticktext=[f"{v:,.0f}" for v in values], title_text=x_title
+    )
     low = float(min(rows["train_loss"].min(), rows["val_loss"].min()))
     high = float(max(rows["train_loss"].max(), rows["val_loss"].max()))
     pad = max(0.02, 0.1 * (high - low))
@@ -89,6 +87,14 @@ def loss_vs_size_figure(
         hovermode="x unified",
     )
     return fig, regions
+
+
+def _log_ends(values) -> list[float]:
+    """The x range of a log axis (in log10 units): half a neighbour spacing past both end points."""
+    logs = np.log10(np.asarray(values, dtype=float))  # (P,)
+    half = (logs[1] - logs[0]) / 2 if logs.size > 1 else 0.25
+    last = (logs[-1] - logs[-2]) / 2 if logs.size > 1 else 0.25
+    return [float(logs[0] - half), float(logs[-1] + last)]
 
 
 def learning_curves_figure(table: pd.DataFrame, histories: dict[str, list[dict]]) -> go.Figure:
