@@ -76,7 +76,8 @@ def training_prior_of(meta: Mapping[str, Any]) -> tuple[float, str]:
     if train.get("class_weighting") == "balanced":
         return 0.5, "trained with balanced class weights, so it learned as if half were soluble"
     summary = meta.get("data_summary") if isinstance(meta.get("data_summary"), Mapping) else {}
-    for key, what in (("train_class_counts", "its training proteins"), ("class_counts", "its data")):
+    sources = (("train_class_counts", "its training proteins"), ("class_counts", "proteins in its data"))
+    for key, what in sources:
         counts = summary.get(key)
         if (
             isinstance(counts, (list, tuple))

@@ -78,11 +78,12 @@ def test_predict_batch_lists_bad_records_and_shows_nothing_as_markdown() -> None
     at = _predict()
     at.text_area(key="sequences").set_value(f">{PAYLOAD}\nMKT1AY\n>good\nMKTAYIAKQRQISFVKSHFSRQ\n").run()
     assert not at.exception, [e.value for e in at.exception]
-    rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
-    assert rejected["id"].tolist() == [PAYLOAD]  # tables show text as typed
+    rejected = next(t.value for t in at.table if "Why it was left out" in t.value.columns)
+    assert rejected["ID"].tolist() == [literal(PAYLOAD)]  # st.table cells are Markdown: escaped
+    assert f"'{literal(PAYLOAD)}'" in rejected["Why it was left out"].iloc[0]
     assert any("left out" in w.value for w in at.warning)
     assert 0.0 <= float(at.metric[0].value) <= 1.0  # the good record is still predicted
-    for text in _shown(at):
+    for text in _shown(at) + [str(v) for t in at.table for v in t.value.to_numpy().ravel()]:
         assert not RAW_IMAGE.search(text), text
 
 

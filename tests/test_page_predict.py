@@ -192,9 +192,9 @@ def test_expected_fraction_moves_p_by_bayes_rule(page, checkpoint_bytes) -> None
 def test_a_bad_record_in_a_batch_is_listed_and_the_rest_predicted(page) -> None:
     at = page(">ok1\nMKTAYIAKQRQISFVKSHFSRQ\n>broken\nMKT1AY\n>ok2\nMVLSPADKTNVKAAWGKVG\n")
     assert not at.exception and not at.error, [e.value for e in at.error]
-    rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
-    assert rejected[["record", "id", "line"]].to_dict("records") == [{"record": 2, "id": "broken", "line": 3}]
-    assert "'1' at position 4" in rejected["reason"].iloc[0]
+    rejected = next(t.value for t in at.table if "Why it was left out" in t.value.columns)
+    assert rejected[["Record", "ID", "Line"]].to_dict("records") == [{"Record": 2, "ID": "broken", "Line": 3}]
+    assert "'1' at position 4" in rejected["Why it was left out"].iloc[0]
     table = next(d.value for d in at.dataframe if "p_soluble" in d.value.columns)
     assert table["id"].tolist() == ["ok1", "ok2"]
     assert any("1 of 3 records could not be read" in w.value for w in at.warning)
@@ -213,8 +213,8 @@ def test_an_uploaded_csv_is_predicted_row_by_row(checkpoint_bytes) -> None:
     assert not at.exception and not at.error, [e.value for e in at.error]
     table = next(d.value for d in at.dataframe if "p_soluble" in d.value.columns)
     assert table["id"].tolist() == ["a", "c"]
-    rejected = next(d.value for d in at.dataframe if "reason" in d.value.columns)
-    assert rejected["id"].tolist() == ["b"] and rejected["line"].tolist() == [3]
+    rejected = next(t.value for t in at.table if "Why it was left out" in t.value.columns)
+    assert rejected["ID"].tolist() == ["b"] and rejected["Line"].tolist() == [3]
 
 
 def test_known_proteins_panel_shows_the_models_calls(page, checkpoint_bytes) -> None:
@@ -226,7 +226,7 @@ def test_known_proteins_panel_shows_the_models_calls(page, checkpoint_bytes) -> 
     table = next(d.value for d in at.dataframe if "documented" in d.value.columns)
     assert table["uniprot"].tolist() == [p.uniprot for p in load_known_proteins()]
     expected = known_protein_calls(Predictor.from_checkpoint(checkpoint_bytes))
-    assert table["Uploaded tiny.pt: call"].tolist() == expected["call"].tolist()
+    assert table["Your model: call"].tolist() == expected["call"].tolist()
     default = known_protein_calls(Predictor.default())
     assert table["Default model: call"].tolist() == default["call"].tolist()
     assert any("Where the model is wrong" in m.value for m in at.markdown)

@@ -11,6 +11,8 @@ SEQUENCE_UPLOAD_KEY = "uploaded_sequences"  # session key with (file name, bytes
 SEQUENCE_SLOT = "predict_sequences"  # the student's saved sequence file
 INPUT_SOURCES = ("Paste sequences", "Upload a FASTA or CSV file")
 SEQUENCE_TYPES = ["fasta", "fa", "faa", "txt", "csv", "tsv"]
+MAX_SHOWN_REJECTED = 100  # rows of the left-out table drawn on the page (the CSV download has every one)
+REJECTED_TITLES = {"record": "Record", "id": "ID", "line": "Line", "reason": "Why it was left out"}
 EXAMPLE = (
     ">sp|P0AA25|THIO_ECOLI Thioredoxin 1 from E. coli\n"
     "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAATKVGALSK\n"
@@ -66,15 +68,19 @@ def show_rejected(rejected, total: int) -> None:
         + (f"; the other {readable:,} are predicted below." if readable else ". Fix them and try again."),
         icon=":material/warning:",
     )
-    st.dataframe(
-        rejected,
-        hide_index=True,
-        column_config={
-            "record": st.column_config.NumberColumn("Record"),
-            "id": st.column_config.TextColumn("ID"),
-            "line": st.column_config.NumberColumn("Line"),
-            "reason": st.column_config.TextColumn("Why it was left out", width="large"),
-        },
+    shown = rejected.head(MAX_SHOWN_REJECTED).copy()  # st.table wraps long reasons; its cells are Markdown
+    shown["id"], shown["reason"] = shown["id"].map(literal), shown["reason"].map(literal)
+    st.table(shown.rename(columns=REJECTED_TITLES), hide_index=True)
+    if len(rejected) > MAX_SHOWN_REJECTED:
+        st.caption(
+            f"The first {MAX_SHOWN_REJECTED} of {len(rejected):,} are shown; the download has them all."
+        )
+    st.download_button(
+        "Download the records left out (CSV)",
+        rejected.to_csv(index=False).encode(),
+        "protlab_left_out.csv",
+        mime="text/csv",
+        icon=":material/download:",
     )
     if not readable:
         st.stop()

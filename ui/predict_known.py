@@ -19,9 +19,9 @@ WHY_WRONG = """
   Insulin and interleukin-2 fail in *E. coli* mainly because their disulfide bonds cannot form in the
   reducing cytoplasm, something the sequence alone shows only weakly; thioredoxin and MBP are soluble
   partly because they are native *E. coli* proteins.
-- **Length.** The training proteins are 27 to 1,696 residues long (mean 302). A 42-residue peptide or a
-  76-residue domain sits at the edge of what the model has seen, and a short sequence gives the
-  convolution few windows to judge.
+- **Length.** The training proteins are 27 to 1,696 residues long (mean 302); only 105 of the 6,942
+  have 76 residues or fewer. A 42-residue peptide or a 76-residue domain sits at the edge of what the
+  model has seen, and a short sequence gives the convolution few windows to judge.
 
 A wrong call on a famous protein is not a bug: it shows what this kind of model can and cannot learn
 from these labels. Treat a single prediction as a hint, not a verdict.
@@ -48,34 +48,36 @@ def known_proteins_panel(chosen: tuple, default: tuple | None) -> None:
     key, name, predictor = chosen
     with st.expander("Known proteins: how does the model do on proteins with a documented outcome?"):
         mine = _calls(key, predictor)
-        table = mine[["name", "organism", "uniprot", "residues", "length", "documented"]].copy()
-        models = [(name, mine)]
+        table = mine[["name", "uniprot", "length", "documented"]].copy()
+        models = [
+            ("Default model" if default is not None and default[0] == key else "Your model", name, mine)
+        ]
         if default is not None and default[0] != key:
-            models.insert(0, ("Default model", _calls(default[0], default[2])))
-        for label, calls in models:
-            table[f"{label}: P(soluble)"] = calls["p_soluble"]
-            table[f"{label}: call"] = calls["call"]
-        table["source"] = mine["source"]
-        table["note"] = mine["note"]
+            models.insert(0, ("Default model", "Default model", _calls(default[0], default[2])))
+        config = {
+            "name": st.column_config.TextColumn("Protein", width="medium"),
+            "uniprot": st.column_config.TextColumn("UniProt", width="small"),
+            "length": st.column_config.NumberColumn("Length", width="small"),
+            "documented": st.column_config.TextColumn("In E. coli", width="small"),
+        }
+        for column, _label, calls in models:
+            table[f"{column}: P"] = calls["p_soluble"]
+            table[f"{column}: call"] = calls["call"]
+            config[f"{column}: P"] = st.column_config.NumberColumn(f"{column}: P(soluble)", format="%.2f")
         explain(
-            f"The {len(table)} proteins included: " + ", ".join(table["name"]) + ". Each sequence is the "
-            "exact UniProt sequence of the residues named (assets/data/known_proteins.csv); none of them "
-            "is in the training data. Each model calls at its own suggested threshold, without your expected "
-            "fraction: this is a handful of examples, not a benchmark, and not your set."
+            f"The {len(table)} proteins included: " + "; ".join(table["name"]) + ". Each sequence is the "
+            "exact UniProt sequence of the residues named below (assets/data/known_proteins.csv); none of "
+            "them is in the training data. Each model calls at its own suggested threshold, without your "
+            "expected fraction: this is a handful of examples, not a benchmark, and not your set."
         )
-        st.dataframe(
-            table,
-            hide_index=True,
-            column_config={
-                "name": st.column_config.TextColumn("Protein", width="medium"),
-                "uniprot": st.column_config.TextColumn("UniProt"),
-                "residues": st.column_config.TextColumn("Residues"),
-                "length": st.column_config.NumberColumn("Length"),
-                "documented": st.column_config.TextColumn("In E. coli (documented)"),
-                "source": st.column_config.TextColumn("Source", width="large"),
-                "note": st.column_config.TextColumn("Note", width="large"),
-            },
+        st.dataframe(table, hide_index=True, column_config=config)
+        st.markdown(
+            "\n".join(
+                f"- **{literal(r.name)}** (*{literal(r.organism)}*, UniProt {literal(r.uniprot)}, residues "
+                f"{literal(r.residues)}): {literal(r.note)} Source: {literal(r.source)}."
+                for r in mine.itertuples()
+            )
         )
-        for label, calls in models:
+        for _column, label, calls in models:
             st.markdown(f"**{literal(label)}:** {literal(disagreement_summary(calls))}")
         st.markdown(WHY_WRONG)
