@@ -43,7 +43,9 @@ def manager(tmp_path):
     yield manager
 
 
-def fake_finished_run(manager, owner: str, spec, train: list[float], val: list[float], state="finished"):
+def fake_finished_run(
+    manager, owner: str, spec, train: list[float], val: list[float], state="finished", error=None
+):
     """Write an ended run of spec with these epoch losses into the manager's store, as a worker would."""
     from protlab.runs.store import new_run_id, queued_record, write_record, write_spec
 
@@ -52,7 +54,7 @@ def fake_finished_run(manager, owner: str, spec, train: list[float], val: list[f
     folder.mkdir(parents=True)
     write_spec(folder, spec)
     record = queued_record(run_id, owner, spec)
-    record.update(state=state, progress=1.0)
+    record.update(state=state, progress=1.0, error=error)
     write_record(folder, record)
     rows = [{"epoch": i + 1, "train_loss": t, "val_loss": v} for i, (t, v) in enumerate(zip(train, val))]
     pd.DataFrame(rows).to_csv(folder / "history.csv", index=False)

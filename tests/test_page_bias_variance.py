@@ -113,3 +113,17 @@ def test_finished_runs_are_drawn_with_their_regions_and_never_trained_again(idle
     assert len(idle_runs.list_runs(_owner())) == 4
     other = _page(token="bob-token-9876543210xyz")  # another student sees none of it
     assert set(_plan(other)["state"]) == {"waiting"}
+
+
+def test_a_failed_point_says_why_and_run_the_sweep_retries_it(idle_runs) -> None:
+    from protlab.lessons import summary_key
+
+    points = _tiny_points()
+    fake_finished_run(idle_runs, _owner(), points[0].spec, [0.7], [0.7], "failed", "The loss became NaN.")
+    for point in points[1:]:
+        fake_finished_run(idle_runs, _owner(), point.spec, [0.7], [0.7])
+    at = _page()
+    assert any("failed: The loss became NaN." in w.value for w in at.warning)
+    at.button(key="bv_start").click().run()
+    queued = [r for r in idle_runs.list_runs(_owner()) if r["state"] == "queued"]
+    assert [summary_key(r["spec"]) for r in queued] == [points[0].key]

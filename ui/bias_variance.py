@@ -112,6 +112,12 @@ def progress_panel(points, shown_finished: int) -> None:
                 f":material/model_training: Training width {row['width']} on {row['n_train']} proteins: "
                 f"{status.progress:.0%} {done}."
             )
+    for _, row in table[table["state"] == "failed"].iterrows():
+        st.warning(
+            f"Width {row['width']} on {row['n_train']} proteins failed: {literal(row['error'])} "
+            "Run the sweep again to retry it.",
+            icon=":material/warning:",
+        )
     if sweep_on() and active.empty and _other_run_active(manager, owner):
         st.info(
             "Your run on the Train page is going; the sweep goes on by itself when it ends.",

@@ -252,6 +252,7 @@ def sweep_results(manager, owner: str, points: list[SweepPoint]) -> tuple[pd.Dat
                 "val_loss": last.get("val_loss", np.nan),
                 "gap": last.get("val_loss", np.nan) - last.get("train_loss", np.nan),
                 "best_val_loss": min(val) if val else np.nan,
+                "error": (row.get("error") or "") if row else "",
                 "run_id": row["run_id"] if row else "",
                 "key": point.key,
             }
