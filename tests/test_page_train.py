@@ -7,6 +7,7 @@ an upload from st.session_state["uploaded_bytes"] as (file name, bytes), or from
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -498,3 +499,159 @@ def test_runs_are_named_by_what_they_trained_and_repeats_get_told_apart() -> Non
     }
     assert clean_display_name("  Team\n<b>Otter</b> & co\x00 ") == "Team bOtter/b and co"
     assert len(clean_display_name("x" * 100)) == 40
+
+
+def test_the_model_shows_its_parameter_count() -> None:
+    from protlab.models import build_model, count_parameters
+
+    at = _page()
+    expected = count_parameters(build_model("cnn", {}))
+    assert any(f"**{expected:,} trainable parameters**" in m.value for m in at.markdown)
+    at.number_input(key="embed_dim").set_value(4)
+    at.number_input(key="hidden_dim").set_value(6)
+    at.radio(key="model_kind").set_value("dual").run()
+    assert not at.exception, [e.value for e in at.exception]
+    config = {"embed_dim": 4, "hidden_dim": 6, "kernel_size": 5, "global_dim": 32}
+    expected = count_parameters(build_model("dual", config), trainable_only=True)
+    assert any(f"**{expected:,} trainable parameters**" in m.value for m in at.markdown)
+
+
+def test_the_warmup_is_a_share_of_the_run_and_reaches_the_script() -> None:
+    from protlab.training import TrainConfig, total_optimizer_steps, warmup_length
+
+    at = _page()
+    assert "warmup_fraction" not in [s.key for s in at.select_slider]  # only with the warm-up schedule
+    at.selectbox(key="scheduler").set_value("warmup").run()
+    at.select_slider(key="warmup_fraction").set_value(0.2).run()
+    assert not at.exception, [e.value for e in at.exception]
+    config = TrainConfig(warmup_fraction=0.2)
+    total = total_optimizer_steps(round(0.8 * 6942), config)
+    caption = next(c.value for c in at.caption if "optimizer steps" in c.value)
+    assert f"about {total:,} optimizer steps" in caption
+    assert f"first {warmup_length(config, total):,} of them (20%)" in caption
+    code = at.code[0].value
+    assert 'SCHEDULER = "warmup"' in code and "WARMUP_FRACTION = 0.2" in code and "WARMUP_STEPS = 0" in code
+    at.selectbox(key="class_weighting").set_value("balanced").run()
+    assert 'CLASS_WEIGHTING = "balanced"' in at.code[0].value
+
+
+def test_the_overfit_check_trains_the_chosen_model_on_one_batch() -> None:
+    import torch
+    import torch.nn.functional as F
+
+    from protlab.training import NEAR_ZERO_LOSS
+    from ui.train_data import bundled_data
+    from ui.train_sanity import one_batch
+
+    at = _page()
+    at.number_input(key="embed_dim").set_value(4)
+    at.number_input(key="hidden_dim").set_value(8)
+    at.number_input(key="num_layers").set_value(1).run()
+    at.select_slider(key="overfit_steps").set_value(50)
+    at.select_slider(key="overfit_lr").set_value(1e-2).run()
+    at.button(key="overfit_run").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    _, losses, n = at.session_state["overfit_result"]
+    assert 1 <= len(losses) <= 50 and n == 16
+    model_config = {"embed_dim": 4, "hidden_dim": 8, "kernel_size": 5, "num_layers": 1, "dropout": 0.3}
+    model, batch = one_batch(bundled_data()[0], "cnn", model_config, 32, 42)  # the same seeded batch
+    assert sorted(batch.labels.tolist()) == [0] * 8 + [1] * 8  # both classes, balanced
+    model.eval()
+    with torch.no_grad():
+        first = F.cross_entropy(model(batch.tokens, batch.mask), batch.labels).item()
+    assert losses[0] == pytest.approx(first, rel=1e-4)  # the untrained model's loss on that batch
+    verdict = [s.value for s in at.success] + [w.value for w in at.warning]
+    assert any(f"after {len(losses)} steps on 16 proteins" in v for v in verdict)
+    assert bool(at.success) == (losses[-1] < NEAR_ZERO_LOSS)
+
+
+def _plotly_values(values) -> np.ndarray:
+    """A plotly trace's numbers from its JSON (a list, or a typed array as base64 bytes)."""
+    if isinstance(values, dict):  # {'dtype': 'f8', 'bdata': ...}
+        import base64
+
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]))
+    return np.asarray(values, dtype=float)
+
+
+def _results_app(p_soluble: list[float], labels: list[int]) -> AppTest:
+    """results_section of a finished run with these test predictions (no training needed)."""
+
+    def script(p_soluble: list[float], labels: list[int]) -> None:
+        from types import SimpleNamespace
+
+        import numpy as np
+
+        from protlab.training import compute_metrics, majority_baseline
+        from ui.run_results import results_section
+
+        y, p = np.array(labels), np.array(p_soluble)
+        results_section(
+            SimpleNamespace(
+                state="finished",
+                run_id="r1",
+                test_metrics=compute_metrics(y, p),
+                baseline=majority_baseline(y, y),
+                test_labels=y,
+                test_probs=p,
+                spec={"train_config": {"epochs": 3, "lr": 1e-4, "class_weighting": "none"}},
+                checkpoint_path=None,
+                events=[],
+                error=None,
+            )
+        )
+
+    return AppTest.from_function(script, kwargs={"p_soluble": p_soluble, "labels": labels}).run()
+
+
+def test_results_say_what_to_try_when_the_model_calls_one_class_only() -> None:
+    rng = np.random.default_rng(0)
+    y = [0] * 12 + [1] * 8
+    p = list(0.3 + 0.15 * rng.random(20))  # every P(soluble) below 0.5
+    at = _results_app(p, y)
+    assert not at.exception, [e.value for e in at.exception]
+    warning = next(w.value for w in at.warning if "calls every protein insoluble" in w.value)
+    assert f"from {min(p):.2f} to {max(p):.2f}" in warning and "All 20 test proteins" in warning
+    assert "this run had 3" in warning and "this run used 0.0001" in warning and "Balanced" in warning
+    mixed = _results_app([0.2] * 10 + [0.8] * 10, y)
+    assert not any("calls every protein" in w.value for w in mixed.warning)
+
+
+def test_results_show_calibration_brier_score_and_reference_figures() -> None:
+    from sklearn.calibration import calibration_curve
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 60)
+    p = np.clip(0.25 + 0.5 * y + rng.normal(0, 0.2, 60), 0, 1)
+    at = _results_app(p.tolist(), y.tolist())
+    assert not at.exception, [e.value for e in at.exception]
+    brier = skm.brier_score_loss(y, p)
+    assert any(c.value.startswith(f"Brier score {brier:.3f}") for c in at.caption)
+    chart = next(c for c in at.get("plotly_chart") if "Calibration on the test set" in c.proto.spec)
+    model = next(t for t in json.loads(chart.proto.spec)["data"] if t.get("name") == "Model")
+    observed, predicted = calibration_curve(y, p, n_bins=10)
+    np.testing.assert_allclose(_plotly_values(model["y"]), observed, atol=1e-9)
+    np.testing.assert_allclose(_plotly_values(model["x"]), predicted, atol=1e-9)
+    table = next(df.value for df in at.dataframe if "DeepSol (published)" in df.value.columns)
+    published = table.set_index("metric")["DeepSol (published)"]
+    assert published["Accuracy"] == "0.770" and published["MCC"] == "0.550" and published["AUC-ROC"] == "-"
+    assert any("62,478" in c.value and "comparable" in c.value for c in at.caption)
+
+
+def test_a_one_epoch_run_shows_its_training_loss_before_the_epoch_ends(app_runs) -> None:
+    at = _page()
+    at.radio(key="sample_choice").set_value("Custom sample size").run()
+    at.number_input(key="sample_size").set_value(400)  # the notes' CNN at full size: an epoch of some seconds
+    at.number_input(key="epochs").set_value(1)
+    at.select_slider(key="batch_size").set_value(16).run()
+    at.button(key="start").click().run()
+    run_id = at.session_state["train_run_id"]
+
+    def mid_epoch(a: AppTest) -> bool:
+        return "0 of 1 epochs done" in _texts(a) and bool(a.get("vega_lite_chart"))
+
+    _run_until(at, mid_epoch)
+    status = app_runs.status(run_id, _owner(ALICE))
+    assert status.batch_losses and all(0 < point["epoch"] <= 1 for point in status.batch_losses)
+    assert any("Training loss, batch by batch" in m.value for m in at.markdown)
+    app_runs.stop(run_id, _owner(ALICE))

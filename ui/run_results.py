@@ -46,17 +46,22 @@ def results_section(status) -> None:
             "metric": [rf.METRIC_NAMES.get(n, n) for n in RESULT_METRICS],
             "your model": [status.test_metrics.get(n) for n in RESULT_METRICS],
             "majority-class baseline": [base.get(n) for n in RESULT_METRICS],
-            "DeepSol (published)": [DEEPSOL_PUBLISHED.get(n) for n in RESULT_METRICS],
+            "DeepSol (published)": [_published(n) for n in RESULT_METRICS],
         }
     )
     left, right = st.columns([1, 1])
+    number = st.column_config.NumberColumn
     left.dataframe(
         table,
         hide_index=True,
         key="test-metrics",
         column_config={
             "metric": st.column_config.TextColumn("Metric", width=80),
-            **{c: st.column_config.NumberColumn(format="%.3f", width=110) for c in table.columns[1:]},
+            "your model": number("Your model", format="%.3f", width=90),
+            "majority-class baseline": number("Majority class", format="%.3f", width=105),
+            "DeepSol (published)": st.column_config.TextColumn(
+                "DeepSol paper", width=100, help="Published on DeepSol's own test set; read the note beside."
+            ),
         },
     )
     majority = {0: "insoluble", 1: "soluble"}.get(base.get("majority_class"), "the larger class")
@@ -141,6 +146,12 @@ def split_caption(summary: dict | None) -> None:
         )
     if parts:
         st.caption(" ".join(parts))
+
+
+def _published(metric: str) -> str:
+    """DeepSol's published score for a metric as text ('-' where the paper gives none)."""
+    value = DEEPSOL_PUBLISHED.get(metric)
+    return "-" if value is None else f"{value:.3f}"
 
 
 def one_class_advice(status, p: np.ndarray) -> None:

@@ -13,6 +13,7 @@ from ui.memory import kept, kept_index, remembered_upload
 UPLOAD_KEY = "uploaded_bytes"  # session key with (file name, bytes) of the uploaded data; tests may set it
 UPLOAD_SLOT = "train_data"  # the student's saved upload of training data
 QUICK_SAMPLE = 1_000  # rows in the "quick class demo" sample
+DROPPED_ROW_HEIGHT = 76  # pixels: a dropped row's detail (a sentence or two) wraps onto three lines
 DATA_CHOICES = ["Bundled DeepSol data (6,942 proteins)", "Upload my own CSV or FASTA"]
 
 
@@ -77,12 +78,6 @@ def report_section(data, report) -> None:
     with left:
         for line in report.summary_lines():
             st.caption(literal(line))
-        if len(report.dropped):
-            with st.expander(f"Why {dropped:,} rows were dropped"):
-                st.dataframe(
-                    pd.DataFrame(list(report.reasons.items()), columns=["reason", "rows"]), hide_index=True
-                )
-                st.dataframe(report.dropped, hide_index=True)
         explain(
             "A model that always answers the larger class already gets that class's share right, so look "
             "at the balance before you celebrate an accuracy number."
@@ -90,6 +85,29 @@ def report_section(data, report) -> None:
     right.plotly_chart(
         rf.length_histogram(report.lengths, data.labels, title="Sequence lengths by class"), key="lengths"
     )
+    if len(report.dropped):
+        dropped_rows(report, dropped)
+
+
+def dropped_rows(report, dropped: int) -> None:
+    """The dropped rows with their reasons, full width; long details wrap over several lines."""
+    with st.expander(f"Why {dropped:,} rows were dropped"):
+        st.dataframe(
+            pd.DataFrame(list(report.reasons.items()), columns=["reason", "rows"]),
+            hide_index=True,
+            width="content",
+            column_config={"reason": st.column_config.TextColumn("Reason", width=220), "rows": "Rows"},
+        )
+        st.dataframe(
+            report.dropped,
+            hide_index=True,
+            row_height=DROPPED_ROW_HEIGHT,
+            column_config={
+                "row": st.column_config.NumberColumn("Row", width=60),
+                "reason": st.column_config.TextColumn("Reason", width=160),
+                "detail": st.column_config.TextColumn("Detail", width=560),
+            },
+        )
 
 
 def sample_section(n_rows: int) -> int | None:

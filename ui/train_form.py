@@ -109,9 +109,10 @@ def parameter_count(kind: str, config: dict) -> int:
 def parameter_caption(kind: str, config: dict) -> None:
     """'This model has 124,738 parameters (0.5 MB of float32 weights).'"""
     n = parameter_count(kind, config)
+    size = f"{n * 4 / 1e6:,.1f} MB" if n * 4 >= 1e6 else f"{n * 4 / 1e3:,.1f} kB"
     st.markdown(
-        f":material/tune: This model has **{n:,} trainable parameters** ({n * 4 / 1e6:,.1f} MB as 32-bit "
-        "numbers). More parameters can fit more patterns, and also memorise the training set more easily."
+        f":material/tune: This model has **{n:,} trainable parameters** ({size} as 32-bit numbers). More "
+        "parameters can fit more patterns, and also memorise the training set more easily."
     )
 
 

@@ -21,6 +21,13 @@ ACTIVE_STATES = ("queued", "running")  # a run in these states is not over yet
 RERUN_STATES = ("interrupted", "failed", "stopped", "cancelled")  # states offering "Run again"
 POLL_SECONDS = 2.0  # how often the live panel asks for news while a run is queued or training
 DISPLAY_NAME = "display_name"  # store key and widget key of the name shown to the class
+LR_NOTE = {  # beside the learning-rate chart, by schedule
+    "plateau": "Reduce on plateau: the learning rate halves after a few epochs without a lower validation "
+    "loss, so the steps get finer once progress stalls.",
+    "warmup": "Linear warm-up: the learning rate climbs from almost 0 over the first steps of the run, then "
+    "stays at the chosen rate. The chart shows its value at the end of each epoch.",
+    "none": "Constant: the learning rate stays at the chosen value for the whole run.",
+}
 
 
 def my_runs() -> list[dict]:
@@ -171,7 +178,8 @@ def live_panel(shown_state: str) -> None:
     right.plotly_chart(metrics, key="live-metrics")
     left, right = st.columns(2)  # half width: the epoch and log-scale ticks need the room
     left.plotly_chart(lr, key="live-lr")
-    epoch_table(right, history)
+    right.caption(LR_NOTE.get(status.spec.get("train_config", {}).get("scheduler"), ""))
+    epoch_table(st, history)  # full width: every column fits at 1280 px
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)

@@ -78,7 +78,8 @@ def sanity_section(data, kind: str, model_config: dict, train_config) -> None:
             st.success(f"{told}: the model can fit data, so it is wired correctly.", icon=":material/check:")
         else:
             st.warning(
-                f"{told}: not near 0 ({NEAR_ZERO_LOSS:g}). Try more steps or a higher learning rate; if it "
-                "still cannot memorise one batch, the model has a bug.",
+                f"{told}: not near 0 ({NEAR_ZERO_LOSS:g}). Try more steps or a higher learning rate. A very "
+                "small model may lack the capacity to memorise even one batch; a model of normal size that "
+                "still cannot has a bug.",
                 icon=":material/warning:",
             )

@@ -54,14 +54,14 @@ def reliability_figure(bins: pd.DataFrame, *, brier: float | None = None) -> go.
         row=2,
         col=1,
     )
-    fig.update_xaxes(range=[0, 1], row=1, col=1)
-    fig.update_xaxes(range=[0, 1], title_text="Predicted P(soluble), mean per bin", row=2, col=1)
-    fig.update_yaxes(range=[-0.02, 1.02], title_text="Observed share soluble", row=1, col=1)
-    top = int(bins["count"].max()) if len(bins) else 1
-    fig.update_yaxes(range=[0, top * 1.35], title_text="Proteins", row=2, col=1)
     title = "Calibration on the test set"
     if brier is not None and math.isfinite(brier):
         title += f" (Brier score {brier:.3f})"
-    fig = _layout(fig, title, "", "", height=FIG_HEIGHT + 60)
+    fig = _layout(fig, title, "", "", height=FIG_HEIGHT + 60)  # first: it sets every axis title
+    fig.update_xaxes(range=[0, 1], row=1, col=1)
+    fig.update_xaxes(range=[0, 1], title_text="Predicted P(soluble)", row=2, col=1)
+    fig.update_yaxes(range=[-0.02, 1.02], title_text="Observed share soluble", row=1, col=1)
+    top = int(bins["count"].max()) if len(bins) else 1
+    fig.update_yaxes(range=[0, top * 1.35], title_text="Proteins", row=2, col=1)
     fig.update_layout(hovermode="closest", showlegend=True)
     return fig

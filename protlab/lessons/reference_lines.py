@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 DEEPSOL_PUBLISHED = {"accuracy": 0.77, "mcc": 0.55}
 DEEPSOL_TRAIN_SIZE = 62_478  # sequences DeepSol was trained on
 CHANCE = {"auc": 0.5, "mcc": 0.0}  # a constant guess ranks nothing (AUC 0.5) and tracks nothing (MCC 0)
-BASELINE_GROUP = "Majority-class baseline"  # legend entry of the baseline lines
-DEEPSOL_GROUP = f"DeepSol, published ({DEEPSOL_TRAIN_SIZE:,} training sequences)"  # legend entry
+BASELINE_GROUP = "Majority class"  # legend entry of the baseline lines
+DEEPSOL_GROUP = "DeepSol (published)"  # legend entry of the published scores
 CAVEAT = (
     f"DeepSol's figures come from another test set and a model trained on {DEEPSOL_TRAIN_SIZE:,} "
     "sequences, about nine times the bundled data: a score is only comparable on the same test proteins, "
@@ -67,4 +67,6 @@ def add_reference_lines(
             hovertemplate=f"{line.group}: {line.metric} {line.value:.2f}<extra></extra>",
         )
         shown.add(line.group)
+    if lines:
+        fig.update_layout(legend={"y": -0.27})  # two legend rows: clear of the x-axis title
     return fig

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from protlab.lessons.result_figures import TRAIN_COLOUR, VAL_COLOUR, _layout
+from protlab.lessons.result_figures import TRAIN_COLOUR, VAL_COLOUR, _layout, log_ticks
 
 
 def overfit_figure(losses: Sequence[float], *, near_zero: float, passed: bool) -> go.Figure:
@@ -27,7 +28,10 @@ def overfit_figure(losses: Sequence[float], *, near_zero: float, passed: bool) -
         mode="lines",
         line={"color": "grey", "dash": "dash"},
     )
-    fig.update_yaxes(type="log")
+    values = [max(float(v), 1e-6) for v in losses] + [near_zero]
+    low, high = min(values) / 1.5, max(values) * 1.5
+    ticks, labels = log_ticks(low, high)
+    fig.update_yaxes(type="log", range=[math.log10(low), math.log10(high)], tickvals=ticks, ticktext=labels)
     fig = _layout(fig, "Overfit one batch: loss per step", "Optimizer step", "Cross-entropy loss (log scale)")
     fig.update_layout(height=300)
     return fig
