@@ -142,6 +142,7 @@ from protlab.lessons.result_figures import (
     runs_overlay,
     runs_table,
 )
+from protlab.lessons.sanity_figures import overfit_figure
 from protlab.lessons.tensor_ops import (
     OPS,
     TensorOpResult,
@@ -251,6 +252,7 @@ __all__ = [
     "runs_table",
     "METRIC_COLOURS",
     "reliability_figure",
+    "overfit_figure",
     "BASELINE_GROUP",
     "CAVEAT",
     "CHANCE",
