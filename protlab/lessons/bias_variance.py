@@ -79,7 +79,7 @@ BV_PRESETS: dict[str, tuple[str, SweepConfig]] = {
         SweepConfig(),
     ),
     "cnn": (
-        "The notes' 1D-CNN, 400 short proteins, 15 epochs (slower)",
+        "The notes' 1D-CNN: 2 to 128 filters, 400 short proteins, 15 epochs (a few minutes on a CPU)",
         SweepConfig("cnn", (2, 8, 32, 128), (0.25, 0.5, 1.0), 400, 300, 15, 3e-3, 16, 0),
     ),
     "tiny": (
