@@ -73,7 +73,10 @@ def active_model_text() -> str:
     if name == "default":  # the card's internal name reads badly on its own: show what it is
         name = "ProtLab default"
     auc = _card_auc(card)
-    return f"**{name}**" + (f" (held-out AUC {auc:.3f})" if auc is not None else "")
+    metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
+    ci = (metrics.get("test_ci") or {}).get("auc")  # the card's 95% bootstrap interval, when it has one
+    span = f", 95% CI {ci['low']:.2f}-{ci['high']:.2f}" if isinstance(ci, dict) and "low" in ci else ""
+    return f"**{name}**" + (f" (held-out AUC {auc:.3f}{span})" if auc is not None else "")
 
 
 def sidebar_slot(pages: dict):  # -> streamlit container
