@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.common import literal
+from ui.common import WORD_JOINER, literal
 from ui.router import ROUTED_RUN
 
 PAGES = Path(__file__).resolve().parents[1] / "pages"
@@ -21,9 +21,12 @@ RAW_IMAGE = re.compile(r"(?<!\\)!\[")  # an image opener whose '[' is not escape
 COMMONMARK_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")  # CommonMark: a backslash before ASCII punctuation
 
 
+AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp)\\?:|\bwww\.|[-.\w+]@[-\w]")  # what GFM links even when escaped
+
+
 def _unescape(text: str) -> str:
-    """What a CommonMark renderer shows for backslash-escaped text (the reference for literal)."""
-    return COMMONMARK_ESCAPE.sub(r"\1", text)
+    """What a CommonMark renderer shows for backslash-escaped text (the reference for literal), as read."""
+    return COMMONMARK_ESCAPE.sub(r"\1", text).replace(WORD_JOINER, "")
 
 
 def _shown(at: AppTest) -> list[str]:
@@ -43,13 +46,16 @@ def _assert_literal(at: AppTest, fragment: str = "x.png") -> None:
     for text in carrying:
         assert literal(PAYLOAD) in text or literal(IMAGE) in text, text
         assert PAYLOAD not in text and IMAGE not in text, text
+        assert not AUTOLINK.search(text), text  # no bare address left for autolinking
 
 
 def test_literal_round_trips_through_commonmark_escapes() -> None:
     samples = [PAYLOAD, string.punctuation, "a\\b", "`code` and ~~gone~~ | x | :red[c]: #h > q", "plain"]
+    samples += ["see www.x.org, HTTPS://y.z/a and me@example.org"]
     for text in samples:
         escaped = literal(text)
         assert _unescape(escaped) == text
+        assert not AUTOLINK.search(escaped), escaped
         for special in "*_`[]<>$~|#:&":  # every formatting character is preceded by a backslash
             assert not re.search(rf"(?<!\\){re.escape(special)}", escaped.replace("\\\\", "")), (
                 text,

@@ -14,11 +14,16 @@ from protlab.errors import ProtlabError
 # characters that Streamlit's Markdown reads as formatting: emphasis, code, links and images, HTML and
 # entities, LaTeX ($), headings, quotes, tables, strikethrough, and ':' (icons, colours, autolinks)
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>#$~|:&])")
+# bare addresses that GitHub-flavoured Markdown turns into links even when escaped (http://, www., a@b.c):
+# an invisible word joiner after the scheme or before the '@' keeps them plain text that reads the same
+_AUTOLINK_STARTS = re.compile(r"(?i)(\b(?:https?|ftp)(?=:)|\bwww(?=\.)|(?=@))")
+WORD_JOINER = "\u2060"
 
 
 def literal(text: object) -> str:
     """Text (user input or a message quoting it) escaped so that Markdown elements show it as typed."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text))
+    unlinked = _AUTOLINK_STARTS.sub(lambda m: m.group(1) + WORD_JOINER, str(text))
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", unlinked)
 
 
 def stop_with_error(err: ProtlabError) -> None:
