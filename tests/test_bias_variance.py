@@ -64,7 +64,7 @@ def fake_finished_run(
 
 def test_sweep_points_cover_the_grid_with_valid_distinct_specs(data) -> None:
     points = sweep_points(TINY, data)
-    assert [(p.width, p.fraction) for p in points] == [(w, f) for w in (1, 8, 64) for f in (0.5, 1.0)]
+    assert [(p.width, p.fraction) for p in points] == [(w, f) for f in (1.0, 0.5) for w in (1, 8, 64)]
     assert len({p.key for p in points}) == len(points)
     for point in points:
         point.spec.validate()
@@ -97,10 +97,10 @@ def test_training_shares_keep_one_validation_set_and_nest_the_training_rows(data
     from protlab.runs import prepare_run
 
     points = [p for p in sweep_points(TINY, data) if p.width == 8]
-    half, full = (prepare_run(p.spec).split for p in points)
+    full, half = (prepare_run(p.spec).split for p in points)
     assert np.array_equal(half.val, full.val) and np.array_equal(half.test, full.test)
     assert set(half.train) < set(full.train)
-    assert [len(half.train), len(full.train)] == [p.n_train for p in points]
+    assert [len(full.train), len(half.train)] == [p.n_train for p in points]
     labels = points[0].spec.data.labels
     assert abs(labels[half.train].mean() - labels[full.train].mean()) < 0.05  # stratified share
 
@@ -245,7 +245,8 @@ def test_generated_sweep_code_runs_and_prints_one_line_per_point(capsys) -> None
     from protlab.data import load_bundled
 
     data_points = sweep_points(config, load_bundled()[0])
-    assert [int(line.split("|")[1].split()[0]) for line in lines] == [p.n_train for p in data_points]
+    in_code_order = sorted(data_points, key=lambda p: (p.width, p.fraction))  # widths outside, shares inside
+    assert [int(line.split("|")[1].split()[0]) for line in lines] == [p.n_train for p in in_code_order]
     cnn = sweep_code(replace(config, model_kind="cnn"))
     compile(cnn, "<cnn>", "exec")
     assert "nn.Conv1d(16, width, kernel_size=9" in cnn

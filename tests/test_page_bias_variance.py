@@ -62,7 +62,7 @@ def test_the_page_shows_the_plan_the_buttons_and_the_code(idle_runs) -> None:
     assert len(_plan(at)) == 12  # 4 widths x 3 training-set sizes
     at.radio(key="bv_preset").set_value("tiny").run()
     plan = _plan(at)
-    assert list(plan["width"]) == [1, 1, 64, 64] and set(plan["state"]) == {"waiting"}
+    assert list(plan["width"]) == [1, 64, 1, 64] and set(plan["state"]) == {"waiting"}
     assert at.button(key="bv_start").disabled is False and at.button(key="bv_stop").disabled is True
     code = next(e for e in at.expander if "Show me the PyTorch" in e.label)
     assert "WIDTHS = [1, 64]" in code.get("code")[0].value
@@ -102,7 +102,7 @@ def test_finished_runs_are_drawn_with_their_regions_and_never_trained_again(idle
     at = _page()
     plan = _plan(at)
     assert set(plan["state"]) == {"finished"}
-    assert list(plan["final validation loss"]) == [0.69, 0.68, 0.85, 0.66]
+    assert list(plan["final validation loss"]) == [0.68, 0.66, 0.69, 0.85]  # all the data first
     assert at.button(key="bv_start").disabled is True  # nothing left to train
     assert any("4 already finished" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 3  # loss vs width, loss vs data, learning curves

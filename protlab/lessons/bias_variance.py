@@ -160,7 +160,7 @@ def _training_rows(labels: np.ndarray, fraction: float, seed: int) -> int:
 def sweep_points(
     config: SweepConfig, data: LabelledData, *, description: str = "DeepSol"
 ) -> list[SweepPoint]:
-    """Every (width, share) run of the sweep, widths first, with its spec and spec key."""
+    """Every (share, width) run of the sweep, largest share first, with its spec and spec key."""
     config.validate()
     sample = sweep_data(config, data)
     about = f"{description} sample of {len(sample):,} (seed {config.seed}, data {_fingerprint(sample)})"
@@ -175,9 +175,9 @@ def sweep_points(
         max_length=config.max_length,
     )
     points = []
-    for width in sorted(set(config.widths)):
-        size = _parameters(config.model_kind, width)
-        for fraction in sorted(set(config.fractions)):
+    sizes = {width: _parameters(config.model_kind, width) for width in set(config.widths)}
+    for fraction in sorted(set(config.fractions), reverse=True):  # all the data first: the main plot
+        for width in sorted(sizes):
             split = {"val_fraction": VAL_FRACTION, "test_fraction": TEST_FRACTION, "seed": config.seed}
             if fraction < 1:
                 split["train_fraction"] = float(fraction)
@@ -191,7 +191,7 @@ def sweep_points(
                 train_config=replace(train),
             )
             n_train = _training_rows(sample.labels, fraction, config.seed)
-            points.append(SweepPoint(width, float(fraction), n_train, size, spec, spec_key(spec)))
+            points.append(SweepPoint(width, float(fraction), n_train, sizes[width], spec, spec_key(spec)))
     return points
 
 
