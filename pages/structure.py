@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from protlab.checks import FloatRange, IntRange
-from protlab.errors import ConfigError, ProtlabError
+from protlab.errors import ProtlabError
 from protlab.lessons import structure_figures as sf
 from ui.common import explain, literal, pytorch_panel, run_manager, session_owner, stop_with_error
 from ui.router import ensure_router
@@ -19,7 +19,18 @@ from ui.structure_runs import (
     model_choices,
     submit_structure_run,
 )
-from ui.url_state import UrlParam, choice, copy_link, float_value, int_value, read_url, text_value, write_url
+from ui.url_state import (
+    UrlParam,
+    choice,
+    copy_link,
+    float_value,
+    int_value,
+    options_value,
+    read_url,
+    text_value,
+    too_long_for_link,
+    write_url,
+)
 
 ensure_router()
 
@@ -37,18 +48,6 @@ TABS = {
 }  # short name -> tab label
 SHORT_TAB = {label: short for short, label in TABS.items()}  # tab label -> short name (in the address)
 CHANNELS, KERNELS, LRS, BATCH_SIZES = [32, 64, 96, 128], [3, 5, 7, 9], [3e-4, 1e-3, 2e-3, 5e-3], [8, 16, 32]
-
-
-def options_value(options, fmt=lambda v: f"{v:g}"):  # -> parser of one of these options
-    """Parser for one of a list of options, as the address writes them (fmt)."""
-    texts = {fmt(option): option for option in options}
-
-    def parse(text: str, name: str):
-        if text.strip() not in texts:
-            raise ConfigError(f"{name} must be one of {', '.join(texts)}; got {text[:40]!r}.")
-        return texts[text.strip()]
-
-    return parse
 
 
 def dilations_text(dilations: list[int]) -> str:
@@ -378,8 +377,10 @@ def render() -> None:
     pytorch_panel(structure_code(ResidueCNNConfig(**config)))
     values = {p.name: st.session_state[p.key] for p in params if p.key in st.session_state}
     write_url("structure", params, values)
+    long = too_long_for_link(st.session_state.get("ss_sequence", ""))
+    note = "Your sequence is too long for a link (more than 2,000 characters): paste it there yourself."
     with link_slot:
-        copy_link("structure", params)
+        copy_link("structure", params, note=note if long else "")
 
 
 render()

@@ -152,3 +152,17 @@ def test_bad_gradient_descent_link_values_fall_back_with_a_notice():
         assert len([d for d in at.dataframe if "loss" in d.value.columns]) == 3
     finally:
         restart_run_manager(stop_runs=True)
+
+
+def test_options_value_matches_options_as_the_address_writes_them():
+    import pytest
+
+    from protlab.errors import ConfigError
+    from ui.url_state import options_value
+
+    rates = options_value([3e-4, 1e-3, 2e-3])
+    assert rates("0.002", "lr") == 2e-3 and rates(" 0.0003 ", "lr") == 3e-4
+    dilations = options_value([[], [1, 2]], lambda d: ",".join(map(str, d)) or "none")
+    assert dilations("1,2", "dil") == [1, 2] and dilations("none", "dil") == []
+    with pytest.raises(ConfigError, match=r"^lr must be one of 0.0003, 0.001, 0.002; got '0.2'"):
+        rates("0.2", "lr")

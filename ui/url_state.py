@@ -78,6 +78,18 @@ def choice(options) -> Callable[[str, str], str]:
     return lambda text, name: rule.check(text, name)
 
 
+def options_value(options, fmt: Callable[[object], str] = lambda v: f"{v:g}") -> Callable[[str, str], object]:
+    """Parser for one of a list of options (numbers, lists, ...), matched by how fmt writes them."""
+    texts = {fmt(option): option for option in options}
+
+    def parse(text: str, name: str):
+        if text.strip() not in texts:
+            raise ConfigError(f"{name} must be one of {', '.join(texts)}; got {text[:40]!r}.")
+        return texts[text.strip()]
+
+    return parse
+
+
 def flag(text: str, name: str) -> bool:
     """Parser for true/false (1/0 too)."""
     value = {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower())
