@@ -25,6 +25,7 @@ from protlab.data import (
     find_column,
     sniff_separator,
     split_fasta,
+    strip_invisible,
 )
 from protlab.errors import DataFormatError, InvalidSequenceError
 
@@ -146,12 +147,15 @@ def _table_records(text: str, name: str) -> PredictInput:
     cleaned, rejected = [], []
     for index, seq in enumerate(table[seq_col].astype(str)):
         line = index + 2  # the header is line 1
-        row_id = str(table[id_col].iloc[index]).strip() if id_col else ""
-        row_id = row_id or f"row{line}"
+        raw_id = str(table[id_col].iloc[index]) if id_col else ""
+        row_id, id_note = strip_invisible(raw_id, " from the id", spaces=" ")  # no direction mark in an id
+        row_id = row_id.strip() or f"row{line}"
         if not "".join(str(v) for v in table.iloc[index]).strip():
             continue  # a blank line
         try:
-            cleaned.append(dataclasses.replace(clean_sequence(seq), id=row_id))
+            one = clean_sequence(seq)
+            notes = one.notes + ((id_note,) if id_note else ())
+            cleaned.append(dataclasses.replace(one, id=row_id, notes=notes))
         except InvalidSequenceError as err:
             reason = str(err).replace("The sequence", f"The sequence in column '{seq_col}'", 1)
             rejected.append({"record": index + 1, "id": row_id, "line": line, "reason": reason})

@@ -358,3 +358,12 @@ def test_one_exploding_epoch_is_a_divergence_and_the_best_weights_are_saved(
     assert "The best weights (epoch 1, validation loss" in captured.err and str(out) in captured.err
     loaded = load_checkpoint(out)
     assert len(loaded.history) == 1 and loaded.history[0]["epoch"] == 1
+
+
+def test_direction_marks_never_reach_output_ids(tmp_path: Path) -> None:
+    seqs = ["MKTAYIAKQRQISFVKSHF", "MVLSPADKTNVKAAW"]
+    (tmp_path / "in.csv").write_text(f"id,sequence\n\u202ea\u202c,{seqs[0]}\nb\u200f,{seqs[1]}\n")
+    (tmp_path / "in.fasta").write_text(f">\u2067a\u2069 x\n{seqs[0]}\n>b\u200e\n{seqs[1]}\n")
+    for name in ("in.csv", "in.fasta"):
+        assert main(["features", str(tmp_path / name), "--out", str(tmp_path / "f.csv")]) == 0
+        assert pd.read_csv(tmp_path / "f.csv")["id"].tolist() == ["a", "b"]

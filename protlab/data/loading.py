@@ -209,7 +209,7 @@ def load_labelled(
     rows, file_format = raw.rows, raw.file_format
     if len(rows) > max_rows:
         raise DataFormatError(
-            f"The file has {len(rows):,} rows; the limit is {max_rows:,} rows. Use a smaller subset."
+            f"The file has {len(rows):,} rows; the limit is {max_rows:,}. Use a smaller subset."
         )
     labels, drops = _labels(rows, file_format == "fasta")
     notes = list(raw.notes) + _invisible_notes(rows["sequence"])
