@@ -23,7 +23,7 @@ from protlab.models.cnn import SolubilityCNN
 from protlab.models.ensemble import EnsembleModel
 from protlab.models.solubility_net import SolubilityNet, sequence_stats
 
-__all__ = ["MutantScanner", "scanner_for"]
+__all__ = ["MutantScanner", "is_kind", "scanner_for"]
 
 
 class _ConvStack:
@@ -149,11 +149,17 @@ class MutantScanner:
         return torch.stack(probs).mean(dim=0).cpu()  # (B,)
 
 
+def is_kind(model: nn.Module, cls: type) -> bool:
+    """True if model's class is cls, also after a development server re-imported cls's module."""
+    kind = type(model)
+    return kind is cls or (kind.__module__ == cls.__module__ and kind.__qualname__ == cls.__qualname__)
+
+
 def _member_scan(model: nn.Module, wild_type: torch.Tensor) -> _CNNScan | _NetScan | None:
     """The scan of one plain model, or None when its layers are not the ones this module knows."""
-    if type(model) is SolubilityCNN:
+    if is_kind(model, SolubilityCNN):
         return _CNNScan(model, wild_type)
-    if type(model) is SolubilityNet and not model.config.mix_channels:
+    if is_kind(model, SolubilityNet) and not model.config.mix_channels:
         return _NetScan(model, wild_type)
     return None
 
@@ -163,7 +169,7 @@ def scanner_for(model: nn.Module, wild_type: torch.Tensor) -> MutantScanner | No
     """A MutantScanner for model (eval mode) and wild-type tokens (L,) int64, or None if not supported."""
     if model.training:
         return None
-    members = list(model.members) if type(model) is EnsembleModel else [model]
+    members = list(model.members) if is_kind(model, EnsembleModel) else [model]
     wild_type = wild_type.to(torch.int64)
     device = next(model.parameters()).device
     scans = [_member_scan(m, wild_type.to(device)) for m in members]

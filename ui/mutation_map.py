@@ -126,14 +126,17 @@ def _stack(predictor, table, threshold: float, digest: str, prefix: str) -> None
     st.markdown(f"Mutations applied: **{', '.join(applied)}**. The mutant (copy it with the icon):")
     st.code(current, language=None, wrap_lines=True)
     p_old, p_new = table.wild_type_p, float(predictor.predict([current])[0])
+    scores = {name: predictor.attribution(seq) for name, seq in (("Original", sequence), ("Mutant", current))}
+    top = max(float(abs(v).max()) for v in scores.values()) * 1.05  # one scale, so the bars compare
+    explain("Residue contributions as above (green: towards soluble, orange: towards insoluble), one scale.")
     left, right = st.columns(2)
     for column, name, seq, p in ((left, "Original", sequence, p_old), (right, "Mutant", current, p_new)):
         call = "soluble" if p >= threshold else "insoluble"
         change = None if seq == sequence else f"{p - p_old:+.3f}"
         column.metric(f"{name}: P(soluble)", f"{p:.3f} ({call})", change)
-        column.plotly_chart(
-            rf.attribution_figure(seq, predictor.attribution(seq)), key=f"{prefix}-attr-{name}"
-        )
+        figure = rf.attribution_figure(seq, scores[name])
+        figure.update_layout(title_text=f"{name}: residue contributions", yaxis_range=[-top, top])
+        column.plotly_chart(figure, key=f"{prefix}-attr-{name}")
 
 
 def render_mutation_map(predictor, record, threshold: float = 0.5) -> None:
@@ -147,7 +150,8 @@ def render_mutation_map(predictor, record, threshold: float = 0.5) -> None:
         f"The model scores every single substitution: each of the {len(sequence):,} positions changed to "
         "each of the 19 other residues. Each cell of the map is the change in P(soluble) that one "
         "substitution causes (green: more soluble, orange: less); dots mark the protein's own residues. "
-        "Hover a cell to read it. These are the model's guesses, not measurements."
+        "Hover a cell to read it. These are the model's guesses, not measurements (and the first "
+        "residue, the start methionine, is not one an expression construct can change)."
     )
     if len(sequence) > MAX_MUTAGENESIS_LENGTH:
         st.info(f"The mutation map is limited to proteins of up to {MAX_MUTAGENESIS_LENGTH:,} residues.")
@@ -170,6 +174,7 @@ def render_mutation_map(predictor, record, threshold: float = 0.5) -> None:
             return
         for old in list(tables)[:-KEPT_TABLES]:
             del tables[old]
+        st.rerun()  # draw the map without the button
     table = tables[key]
     _map(table, prefix)
     _summary(table, prefix)

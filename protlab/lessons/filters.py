@@ -67,14 +67,15 @@ def _bank_list(model: nn.Module, prefix: str) -> list[FilterBank]:
     from protlab.models.cnn import SolubilityCNN
     from protlab.models.dual import DualInputModel
     from protlab.models.solubility_net import SolubilityNet
+    from protlab.mutation_scan import is_kind
 
-    if isinstance(model, SolubilityCNN):
+    if is_kind(model, SolubilityCNN):
         conv = model.conv1
         return [FilterBank(f"{prefix}conv1, width {conv.kernel_size[0]}", model.embedding, conv)]
-    if isinstance(model, DualInputModel):
+    if is_kind(model, DualInputModel):
         conv = model.conv
         return [FilterBank(f"{prefix}conv, width {conv.kernel_size[0]}", model.embedding, conv)]
-    if isinstance(model, SolubilityNet) and model.config.use_motifs:
+    if is_kind(model, SolubilityNet) and model.config.use_motifs:
         return [
             FilterBank(f"{prefix}width-{c.kernel_size[0]} filters", model.embedding, c) for c in model.convs
         ]
@@ -84,8 +85,9 @@ def _bank_list(model: nn.Module, prefix: str) -> list[FilterBank]:
 def filter_banks(model: nn.Module) -> list[FilterBank]:
     """Every first-layer convolution of a model (each ensemble member's, labelled by member)."""
     from protlab.models.ensemble import EnsembleModel
+    from protlab.mutation_scan import is_kind
 
-    if isinstance(model, EnsembleModel):
+    if is_kind(model, EnsembleModel):
         banks = []
         for i, member in enumerate(model.members, start=1):
             kind = type(member).__name__
