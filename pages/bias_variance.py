@@ -12,6 +12,7 @@ from ui.bias_variance import (
     finite_rows,
     live_progress,
     region_sentence,
+    running_sweep,
     start_sweep,
     stop_sweep,
     sweep_on,
@@ -69,10 +70,10 @@ def choose_preset() -> str:
     return preset
 
 
-def controls(points, table) -> None:
+def controls(points, table, preset: str) -> None:
     """Run / stop buttons with what they will do."""
     todo = int((table["state"] != "finished").sum())
-    going = sweep_on()
+    going = sweep_on(preset)
     left, right, rest = st.columns([1, 1, 4], vertical_alignment="center")
     left.button(
         "Run the sweep",
@@ -80,7 +81,7 @@ def controls(points, table) -> None:
         type="primary",
         disabled=going or todo == 0,
         on_click=start_sweep,
-        args=(points,),
+        args=(points, preset),
     )
     right.button("Stop the sweep", key="bv_stop", disabled=not going, on_click=stop_sweep, args=(points,))
     reused = len(points) - todo
@@ -89,6 +90,13 @@ def controls(points, table) -> None:
         "Each run waits its turn in the class queue like any other; one of yours trains at a time, so the "
         "queue stays fair. You can switch pages meanwhile: finished runs are kept."
     )
+    other = running_sweep()
+    if other and other != preset and other in BV_PRESETS:
+        st.info(
+            f"Your sweep *{BV_PRESETS[other][0]}* is going; choose it above to follow it. Running this one "
+            "instead lets that sweep's current run finish first.",
+            icon=":material/info:",
+        )
 
 
 def results(table, histories) -> None:
@@ -159,8 +167,8 @@ def main() -> None:
         table, histories = sweep_results(run_manager(), session_owner(), points)
     except ProtlabError as err:
         stop_with_error(err)
-    controls(points, table)
-    live_progress(points, int((table["state"] == "finished").sum()))
+    controls(points, table, preset)
+    live_progress(points, int((table["state"] == "finished").sum()), preset)
     results(table, histories)
     pytorch_panel(sweep_code(replace(config, epochs=epochs)))
 

@@ -127,3 +127,15 @@ def test_a_failed_point_says_why_and_run_the_sweep_retries_it(idle_runs) -> None
     at.button(key="bv_start").click().run()
     queued = [r for r in idle_runs.list_runs(_owner()) if r["state"] == "queued"]
     assert [summary_key(r["spec"]) for r in queued] == [points[0].key]
+
+
+def test_another_preset_does_not_take_over_a_running_sweep(idle_runs) -> None:
+    at = _page()
+    at.button(key="bv_start").click().run()
+    at.radio(key="bv_preset").set_value("quick").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Your sweep *Tiny check" in i.value for i in at.info)
+    assert set(_plan(at)["state"]) == {"waiting"} and at.button(key="bv_stop").disabled is True
+    idle_runs.stop(idle_runs.list_runs(_owner())[0]["run_id"], _owner())  # its run ends ...
+    at.run()
+    assert len(idle_runs.list_runs(_owner())) == 1  # ... and nothing of the quick sweep was submitted

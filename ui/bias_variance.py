@@ -11,7 +11,7 @@ from protlab.errors import ProtlabError, RunError
 from ui.common import literal, run_manager, session_owner, student_store
 from ui.train_runs import POLL_SECONDS, queue_text
 
-SWEEP_FLAG = "bias_variance_sweep"  # student-store key (and session key): True while the student's sweep runs
+SWEEP_FLAG = "bias_variance_sweep"  # student-store key (and session key): the preset whose sweep is going
 FINISHED_SEEN = "_bv_finished_seen"  # session key: finished points when the page last drew its results
 ACTIVE = ("queued", "running")
 STATE_TEXT = {
@@ -26,31 +26,36 @@ STATE_TEXT = {
 }
 
 
-def sweep_on() -> bool:
-    """Whether the student has a sweep going (remembered across reloads)."""
+def running_sweep() -> str:
+    """The preset whose sweep is going for this student ('' when none; remembered across reloads)."""
     if SWEEP_FLAG not in st.session_state:
         try:
-            saved = student_store().load(session_owner(), SWEEP_FLAG, False)
+            saved = student_store().load(session_owner(), SWEEP_FLAG, "")
         except (ProtlabError, OSError):
-            saved = False
-        st.session_state[SWEEP_FLAG] = saved is True
-    return bool(st.session_state[SWEEP_FLAG])
+            saved = ""
+        st.session_state[SWEEP_FLAG] = saved if isinstance(saved, str) else ""
+    return st.session_state[SWEEP_FLAG]
 
 
-def set_sweep(on: bool) -> None:
-    """Start or stop advancing the sweep (this session and on disk)."""
-    st.session_state[SWEEP_FLAG] = on
+def sweep_on(preset: str) -> bool:
+    """Whether the student's sweep of this preset is going."""
+    return running_sweep() == preset
+
+
+def set_sweep(preset: str) -> None:
+    """Advance this preset's sweep from now on ('' stops advancing), in this session and on disk."""
+    st.session_state[SWEEP_FLAG] = preset
     try:
-        student_store().save(session_owner(), SWEEP_FLAG, on)
+        student_store().save(session_owner(), SWEEP_FLAG, preset)
     except (ProtlabError, OSError):
         pass  # remembered in this session only
 
 
-def start_sweep(points) -> None:
+def start_sweep(points, preset: str) -> None:
     """Run the sweep: submit its first missing point (failed or stopped ones again) and keep going."""
     from protlab.lessons import advance_sweep
 
-    set_sweep(True)
+    set_sweep(preset)
     advance_sweep(run_manager(), session_owner(), points, retry=True)
 
 
@@ -58,7 +63,7 @@ def stop_sweep(points) -> None:
     """Stop advancing and stop the sweep point that is queued or training (finished points are kept)."""
     from protlab.lessons import match_runs
 
-    set_sweep(False)
+    set_sweep("")
     manager, owner = run_manager(), session_owner()
     for row in match_runs(points, manager.list_runs(owner)).values():
         if row["state"] in ACTIVE:
@@ -82,24 +87,24 @@ def _table_view(table: pd.DataFrame) -> pd.DataFrame:
     return view
 
 
-def progress_panel(points, shown_finished: int) -> None:
+def progress_panel(points, shown_finished: int, preset: str) -> None:
     """Advance the sweep (one run at a time), show each point's state; redraw the page when one finishes."""
     from protlab.lessons import advance_sweep, sweep_results
 
     manager, owner = run_manager(), session_owner()
-    if sweep_on():
+    if sweep_on(preset):
         try:
             advance_sweep(manager, owner, points)
         except RunError as err:  # the queue is full, or the class epoch cap changed: say so, keep the page
-            set_sweep(False)
+            set_sweep("")
             st.error(literal(err), icon=":material/error:")
     table, _ = sweep_results(manager, owner, points)
     finished = int((table["state"] == "finished").sum())
     active = table[table["state"].isin(ACTIVE)]
     if finished != shown_finished:
         st.rerun(scope="app")  # a point finished: the result plots change
-    if sweep_on() and active.empty and not _other_run_active(manager, owner):
-        set_sweep(False)  # nothing left to submit: the sweep is over
+    if sweep_on(preset) and active.empty and not _other_run_active(manager, owner):
+        set_sweep("")  # nothing left to submit: the sweep is over
         st.rerun(scope="app")
     st.progress(finished / len(points), text=f"{finished} of {len(points)} runs of the sweep finished")
     for _, row in active.iterrows():
@@ -118,7 +123,7 @@ def progress_panel(points, shown_finished: int) -> None:
             "Run the sweep again to retry it.",
             icon=":material/warning:",
         )
-    if sweep_on() and active.empty and _other_run_active(manager, owner):
+    if sweep_on(preset) and active.empty and _other_run_active(manager, owner):
         st.info(
             "Your run on the Train page is going; the sweep goes on by itself when it ends.",
             icon=":material/hourglass_top:",
@@ -131,9 +136,10 @@ def _other_run_active(manager, owner: str) -> bool:
     return any(r["state"] in ACTIVE for r in manager.list_runs(owner))
 
 
-def live_progress(points, shown_finished: int) -> None:
+def live_progress(points, shown_finished: int, preset: str) -> None:
     """The progress panel, polling every few seconds while the sweep is going."""
-    st.fragment(progress_panel, run_every=POLL_SECONDS if sweep_on() else None)(points, shown_finished)
+    poll = POLL_SECONDS if sweep_on(preset) else None
+    st.fragment(progress_panel, run_every=poll)(points, shown_finished, preset)
 
 
 def region_sentence(table: pd.DataFrame, regions, column: str, unit: str) -> str:
