@@ -88,7 +88,8 @@ def controls(points, table, preset: str) -> None:
     rest.caption(
         f"{len(points)} runs: {reused} already finished (read back, not trained again), {todo} to train. "
         "Each run waits its turn in the class queue like any other; one of yours trains at a time, so the "
-        "queue stays fair. You can switch pages meanwhile: finished runs are kept."
+        "queue stays fair. The next run is sent while this page is open; if you leave, the run in progress "
+        "still finishes and the sweep goes on when you come back (finished runs are kept)."
     )
     other = running_sweep()
     if other and other != preset and other in BV_PRESETS:
