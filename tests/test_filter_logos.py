@@ -46,3 +46,27 @@ def test_a_model_without_a_convolution_says_so() -> None:
     at.toggle(key="f-show").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
     assert "no convolutional first layer" in at.info[0].value
+
+
+def _run_section(path: str) -> None:
+    """A page holding only a run's filter section (AppTest runs this function's body as the script)."""
+    from ui.filter_logos import render_run_filters
+
+    render_run_filters(path or None, "r1")
+
+
+def test_a_runs_checkpoint_gets_its_logos_and_no_checkpoint_nothing(tmp_path) -> None:
+    import torch
+
+    from protlab.models import build_model, model_config_dict, save_checkpoint
+
+    torch.manual_seed(1)
+    model = build_model("dual", {"embed_dim": 4, "hidden_dim": 5})
+    path = save_checkpoint(tmp_path / "run.pt", model, kind="dual", model_config=model_config_dict(model))
+    at = AppTest.from_function(_run_section, args=(str(path),), default_timeout=TIMEOUT).run()
+    at.toggle(key="run-filters-r1-show").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "conv, width" in at.selectbox(key="run-filters-r1-bank").format_func(0)
+    assert len(at.get("image")) == 1
+    empty = AppTest.from_function(_run_section, args=("",), default_timeout=TIMEOUT).run()
+    assert not empty.exception and not empty.toggle and not empty.subheader

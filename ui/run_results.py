@@ -11,6 +11,7 @@ from protlab.errors import ProtlabError
 from protlab.lessons import CAVEAT, DEEPSOL_PUBLISHED, add_reference_lines, reference_lines
 from protlab.lessons import result_figures as rf
 from ui.common import literal, run_manager, session_owner
+from ui.filter_logos import render_run_filters
 from ui.memory import kept_index
 from ui.run_labels import OPTIMIZER_NAMES, model_name, optimizer_name, unique_titles
 from ui.train_runs import my_runs
@@ -121,6 +122,7 @@ def results_section(status) -> None:
         icon=":material/download:",
         key="download-history",
     )
+    render_run_filters(status.checkpoint_path, status.run_id)
 
 
 def split_caption(summary: dict | None) -> None:
