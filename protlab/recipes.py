@@ -6,9 +6,13 @@ prepare_run + train_model, the same code as the Train page and `python -m protla
 step averages the members' probabilities, picks the decision threshold on the validation rows, scores the
 held-out test rows and writes a checkpoint plus a JSON model card beside it.
 
-The held-out test set of the "kmer_cluster" split is homology-aware: sequences sharing more than
-`KMER_MIN_SHARED` of their distinct 4-mers (linked transitively) form one cluster, and whole clusters,
-in a seeded random order, fill the test set, so no test protein has a close relative in training.
+The default's split is the notes' homology-aware split ("mmseqs"): MMseqs2 links proteins aligned at
+>= 30% identity over >= 80% of both (protlab.data.homology), linked proteins form one cluster (single
+linkage), and whole clusters go to train / validation / test with the class balance kept as well as whole
+clusters allow (seeded), so no validation or test protein has a training relative at that identity; a
+leak check (MMseqs2 search of test against train) confirms it. The older "kmer_cluster" split links
+sequences sharing more than `KMER_MIN_SHARED` of their distinct 4-mers and fills the test set with whole
+clusters in a seeded random order.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import torch
 
 from protlab.alphabet import VOCAB_SIZE
 from protlab.checks import Choice
-from protlab.data import LabelledData, Split, load_labelled
+from protlab.data import LabelledData, Split, homology_split, leak_check, load_labelled, stratified_split
 from protlab.errors import ConfigError
 from protlab.files import atomic_write
 from protlab.models import EnsembleModel, model_config_dict, model_kind, save_checkpoint
@@ -34,6 +38,8 @@ from protlab.training import (
     EpochEvent,
     TrainConfig,
     TrainResult,
+    brier_score,
+    calibration_bins,
     compute_metrics,
     predict_probabilities,
     train_model,
@@ -47,6 +53,11 @@ KMER_CLUSTER_SPLIT = {
     "identity": KMER_MIN_SHARED ** (1 / KMER_SIZE),  # linked when f^(1/k) > this
     "assignment": "random",
 }  # homology_split settings of the "kmer_cluster" split
+MMSEQS_SPLIT = {"clustering": "mmseqs", "assignment": "balanced"}  # homology_split settings of "mmseqs"
+RECIPE_SPLITS = ("stratified", "kmer_cluster", "mmseqs")  # the split a recipe can ask for
+BOOTSTRAP_SAMPLES = 2000  # resamples of the test rows behind each confidence interval
+BOOTSTRAP_SEED = 0  # seed of the resampling
+CALIBRATION_BINS = 10  # equal-width P(soluble) bins of the model card's reliability table
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,8 @@ class Recipe:
     model_config: dict  # config dict for build_model(kind, ...)
     train: dict  # TrainConfig fields
     seeds: tuple[int, ...] = (42,)  # one member per seed; several seeds are averaged as an ensemble
-    split: str = "stratified"  # "stratified" (the notes' 80/10/10) or "kmer_cluster" (homology-aware)
+    split: str = "stratified"  # one of RECIPE_SPLITS: the notes' 80/10/10, or homology-aware (k-mer, MMseqs2)
+    identity: float = 0.3  # "mmseqs" split: sequence identity at which proteins are linked
     test_fraction: float = 0.1  # fraction of rows held out for the final test
     val_fraction: float = 0.1  # fraction of all rows used for early stopping and threshold choice
     split_seed: int = 42  # seed of the split
@@ -100,7 +112,8 @@ SOLUBILITY_NET_TRAIN = {
     "plateau_patience": 2,
     "grad_clip": 1.0,
     "max_length": 2000,
-}  # its training settings
+    "label_smoothing": 0.1,  # chosen on validation (model card: selection)
+}  # its training settings (the compact CNNs take them too, with COMPACT_CNN_TRAIN's changes)
 COMPACT_CNN_CONFIG = {
     "vocab_size": VOCAB_SIZE,
     "embed_dim": 32,
@@ -116,7 +129,7 @@ THREE_SOLUBILITY_NETS = {
     "model_config": SOLUBILITY_NET_CONFIG,
     "train": SOLUBILITY_NET_TRAIN,
     "seeds": (1, 2, 3),
-    "split": "kmer_cluster",
+    "split": "mmseqs",
     "tune_threshold": True,
 }  # shared by two recipes
 
@@ -150,8 +163,8 @@ RECIPES: dict[str, Recipe] = {
     "solubility-net": Recipe(
         name="solubility-net",
         description="Three SolubilityNets (multi-kernel CNN + composition, terminal and dipeptide "
-        "statistics) trained with AdamW and early stopping, averaged; homology-aware (k-mer cluster) "
-        "held-out test set.",
+        "statistics) trained with AdamW, early stopping and label smoothing 0.1, averaged; held-out test "
+        "set split at 30% identity with MMseqs2.",
         **THREE_SOLUBILITY_NETS,
     ),
     "default": Recipe(
@@ -159,7 +172,8 @@ RECIPES: dict[str, Recipe] = {
         description="ProtLab's default: an ensemble of three SolubilityNets (multi-kernel CNN + composition, "
         "terminal and dipeptide statistics; AdamW) and three compact notes-style CNNs (vocabulary 22, "
         "embedding 32, two Conv1d layers of 64 channels; Adam), each trained with early stopping on "
-        "validation loss, probabilities averaged; homology-aware (k-mer cluster) held-out test set.",
+        "validation loss and label smoothing 0.1, probabilities averaged; held-out test set split at 30% "
+        "identity with MMseqs2.",
         **THREE_SOLUBILITY_NETS,
         extra_members=tuple(Member("cnn", COMPACT_CNN_CONFIG, s, COMPACT_CNN_TRAIN) for s in (11, 12, 13)),
     ),
@@ -174,8 +188,12 @@ def get_recipe(name: str) -> Recipe:
 
 def run_specs(recipe: Recipe, data: LabelledData, train_overrides: dict | None = None) -> list[RunSpec]:
     """One RunSpec per member, in training order: its model and seed, the recipe's split and settings."""
-    homology = recipe.split == "kmer_cluster"
-    method, params = ("homology", KMER_CLUSTER_SPLIT) if homology else ("stratified", {})
+    Choice(RECIPE_SPLITS).check(recipe.split, "split")
+    method, params = {
+        "stratified": ("stratified", {}),
+        "kmer_cluster": ("homology", KMER_CLUSTER_SPLIT),
+        "mmseqs": ("homology", {**MMSEQS_SPLIT, "identity": recipe.identity}),
+    }[recipe.split]
     params = {
         **params,
         "val_fraction": recipe.val_fraction,
@@ -198,6 +216,74 @@ def run_specs(recipe: Recipe, data: LabelledData, train_overrides: dict | None =
             )
         )
     return specs
+
+
+def _weighted_auc(w: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """ROC AUC of each row of weights w (B, N) over the same (y, p): Mann-Whitney with ties as half."""
+    _, group = np.unique(p, return_inverse=True)  # (N,) rank group of each score
+    onehot = np.zeros((p.size, int(group.max()) + 1))
+    onehot[np.arange(p.size), group] = 1.0  # (N, G)
+    pos, neg = (w * y) @ onehot, (w * (1 - y)) @ onehot  # (B, G) weight of each class per score
+    below = np.cumsum(neg, axis=1) - neg  # (B, G) negatives scored strictly lower
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (pos * (below + 0.5 * neg)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
+
+
+def _weighted_mcc(w: np.ndarray, y: np.ndarray, call: np.ndarray) -> np.ndarray:
+    """MCC of each row of weights w (B, N) (0 where a margin is empty, as scikit-learn does)."""
+    tp, tn = w @ (y * call), w @ ((1 - y) * (1 - call))
+    fp, fn = w @ ((1 - y) * call), w @ (y * (1 - call))
+    denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, (tp * tn - fp * fn) / denominator, 0.0)
+
+
+def bootstrap_intervals(
+    labels: np.ndarray,
+    probs: np.ndarray,
+    *,
+    threshold: float = 0.5,
+    n_samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    level: float = 0.95,
+) -> dict[str, dict[str, float]]:
+    """Percentile bootstrap of AUC, accuracy, MCC (at threshold), Brier: {metric: {value, low, high}}."""
+    y = np.asarray(labels, dtype=np.float64)  # (N,)
+    p = np.asarray(probs, dtype=np.float64)  # (N,)
+    rows = np.random.default_rng(seed).integers(0, y.size, size=(n_samples, y.size))  # (B, N) resampled rows
+    w = np.zeros((n_samples, y.size))
+    np.add.at(w, (np.arange(n_samples)[:, None], rows), 1.0)  # (B, N) times each row was drawn
+    call = (p >= threshold).astype(np.float64)
+    samples = {
+        "auc": _weighted_auc(w, y, p),
+        "accuracy": w @ (call == y).astype(np.float64) / y.size,
+        "mcc": _weighted_mcc(w, y, call),
+        "brier": w @ (p - y) ** 2 / y.size,
+    }
+    full = np.ones((1, y.size))
+    point = {
+        "auc": _weighted_auc(full, y, p)[0],
+        "accuracy": float((call == y).mean()),
+        "mcc": _weighted_mcc(full, y, call)[0],
+        "brier": brier_score(y.astype(np.int64), p),
+    }
+    tail = 100 * (1 - level) / 2
+    return {
+        name: {
+            "value": float(point[name]),
+            "low": float(np.nanpercentile(values, tail)),
+            "high": float(np.nanpercentile(values, 100 - tail)),
+        }
+        for name, values in samples.items()
+    }
+
+
+def recipe_split(recipe: Recipe, data: LabelledData) -> Split:
+    """The recipe's train/validation/test split of the data (the same for every member)."""
+    spec = run_specs(recipe, data)[0]
+    if spec.split_method == "homology":
+        return homology_split(data.sequences, data.labels, **spec.split_params)
+    return stratified_split(data.labels, **spec.split_params)
 
 
 def mcc_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
@@ -279,15 +365,18 @@ def train_recipe(
     for spec in specs:
         spec.validate()
     started = time.perf_counter()
-    members, history, split = [], [], None
+    members, history = [], []
+    partial = Path(out_path).with_suffix(".members.pt")  # state dicts of the members trained so far
+    split = recipe_split(recipe, data)  # every member shares it
+    progress(
+        f"Recipe {recipe.name}: {len(split.train)} train, {len(split.val)} validation, "
+        f"{len(split.test)} held-out test rows ({recipe.split} split"
+        + (f", {split.clustering} at {split.identity:.0%} identity, {split.n_clusters:,} clusters, "
+           f"largest {split.largest_cluster:,}" if split.clustering else "")
+        + ")."
+    )  # fmt: skip
     for spec in specs:
-        prepared = prepare_run(spec, data)
-        if split is None:
-            split = prepared.split
-            progress(
-                f"Recipe {recipe.name}: {len(split.train)} train, {len(split.val)} validation, "
-                f"{len(split.test)} held-out test rows ({recipe.split} split)."
-            )
+        prepared = prepare_run(spec, data, split)
         member_seed = spec.train_config.seed
         result = train_model(
             prepared.model,
@@ -302,7 +391,10 @@ def train_recipe(
         )
         members.append(prepared.model.cpu())  # train_model leaves the best epoch's weights in the model
         history += _history(member_seed, result)
-    return ensemble_step(recipe, data, split, members, history, out_path, progress, started, config)
+        torch.save([m.state_dict() for m in members], partial)  # finished members survive an interruption
+    metrics = ensemble_step(recipe, data, split, members, history, out_path, progress, started, config)
+    partial.unlink(missing_ok=True)
+    return metrics
 
 
 def ensemble_step(
@@ -315,8 +407,11 @@ def ensemble_step(
     progress: Callable[[str], None],
     started: float,
     config: TrainConfig,
+    card_notes: dict | None = None,
+    seconds: float | None = None,
 ) -> dict:
-    """Average the members, pick the threshold, score the test rows, save checkpoint and card."""
+    """Average the members, pick the threshold, score the test rows, save checkpoint and card.
+    seconds: the training time to record (default: since `started`)."""
     model = members[0] if len(members) == 1 else EnsembleModel(members)
     kind, model_config = model_kind(model), model_config_dict(model)
     full = tokenise_for_model(model, data)
@@ -333,7 +428,21 @@ def ensemble_step(
         metrics["test_at_threshold"] = compute_metrics(
             data.labels[split.test], test_probs, threshold=threshold
         )
-    seconds = time.perf_counter() - started
+    labels = data.labels[split.test]  # (N_test,)
+    metrics["test_ci"] = bootstrap_intervals(labels, test_probs, threshold=threshold)  # shipped threshold
+    metrics["test"]["brier"] = metrics["test_ci"]["brier"]["value"]
+    calibration = calibration_bins(labels, test_probs, CALIBRATION_BINS).to_dict(orient="records")
+    leaks = {
+        part: leak_check(
+            [data.sequences[i] for i in split.train],
+            [data.sequences[i] for i in getattr(split, part)],
+            identity=recipe.identity,
+        ).as_dict()
+        for part in ("val", "test")
+    }  # held-out proteins with a training relative (MMseqs2 search)
+    if threshold != 0.5:
+        metrics["test_ci_at_0.5"] = bootstrap_intervals(labels, test_probs, threshold=0.5)
+    seconds = time.perf_counter() - started if seconds is None else seconds
     summary = {
         "n_rows": len(data),
         "n_train": len(split.train),
@@ -344,6 +453,10 @@ def ensemble_step(
         "test_fraction": recipe.test_fraction,
         "val_fraction": recipe.val_fraction,
         "n_clusters": split.n_clusters,
+        "largest_cluster": split.largest_cluster,
+        "clustering": split.clustering,
+        "identity": split.identity,
+        "coverage": split.coverage,
         "class_counts": np.bincount(data.labels, minlength=2).tolist(),
     }
     extra = {
@@ -351,6 +464,8 @@ def ensemble_step(
         "recipe": recipe.name,
         "training_seconds": round(seconds, 1),
         "held_out_rows": split.test.tolist(),
+        "calibration": calibration,
+        "leak_check": leaks,
     }
     out_path = Path(out_path)
     save_checkpoint(
@@ -365,13 +480,68 @@ def ensemble_step(
         extra=extra,
     )
     write_card(
-        out_path.with_suffix(".json"), recipe, model, metrics, summary, extra, {"model_config": model_config}
+        out_path.with_suffix(".json"),
+        recipe,
+        model,
+        metrics,
+        summary,
+        extra,
+        {"model_config": model_config, **(card_notes or {})},
     )
+    ci = metrics["test_ci"]
     progress(
-        f"Held-out test: AUC {metrics['test']['auc']:.3f}, accuracy {metrics['test']['accuracy']:.3f}, "
-        f"MCC {metrics['test']['mcc']:.3f}; saved {out_path} ({seconds:.0f} s)."
+        "Held-out test (95% bootstrap CI): "
+        + ", ".join(f"{k} {v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]" for k, v in ci.items())
+        + f" at threshold {threshold:.2f}; test proteins with a training relative at "
+        f"{recipe.identity:.0%} identity: {leaks['test']['n_leaked']}; saved {out_path} ({seconds:.0f} s)."
     )
     return metrics
+
+
+def rescore_checkpoint(
+    name: str,
+    data: LabelledData | str | Path,
+    checkpoint: str | Path,
+    out_path: str | Path,
+    *,
+    progress: Callable[[str], None] = print,
+    card_notes: dict | None = None,
+) -> dict:
+    """Run the ensemble step again on a trained recipe's checkpoint (same split, members, history)."""
+    from protlab.models import load_checkpoint
+
+    recipe, data = get_recipe(name), _as_data(data)
+    loaded = load_checkpoint(checkpoint)
+    members = list(getattr(loaded.model, "members", [loaded.model]))
+    split = recipe_split(recipe, data)
+    saved_rows = (loaded.data_summary or {}).get("n_rows")
+    if split.test.tolist() != (loaded.extra or {}).get("held_out_rows") or saved_rows != len(data):
+        raise ConfigError(
+            f"The checkpoint {checkpoint} was not trained on recipe {name}'s split of this data (its "
+            "held-out rows differ, or its number of rows); train it again."
+        )
+    seconds = float((loaded.extra or {}).get("training_seconds", 0.0))  # as trained, not this rescoring
+    config = TrainConfig(**recipe.train)
+    return ensemble_step(
+        recipe, data, split, members, loaded.history or [], out_path, progress,
+        time.perf_counter(), config, card_notes, seconds,
+    )  # fmt: skip
+
+
+def _split_settings(recipe: Recipe, summary: dict) -> dict:
+    """How the recipe's split linked proteins, for the model card."""
+    if recipe.split == "kmer_cluster":
+        return {"kmer_size": KMER_SIZE, "kmer_min_shared": KMER_MIN_SHARED}
+    if recipe.split == "stratified":
+        return {}
+    return {
+        "clustering": summary.get("clustering"),
+        "identity": summary.get("identity"),
+        "coverage": summary.get("coverage"),
+        "coverage_mode": "both sequences (mmseqs --cov-mode 0)",
+        "n_clusters": summary.get("n_clusters"),
+        "largest_cluster": summary.get("largest_cluster"),
+    }
 
 
 def write_card(
@@ -396,12 +566,18 @@ def write_card(
         "split": {
             "method": recipe.split,
             "seed": recipe.split_seed,
-            "kmer_size": KMER_SIZE,
-            "kmer_min_shared": KMER_MIN_SHARED,
+            **_split_settings(recipe, summary),
+            "leak_check": extra["leak_check"],
             "held_out_rows": extra["held_out_rows"],
         },
         "threshold": extra["threshold"],
         "metrics": metrics,
+        "calibration": {
+            "bins": extra["calibration"],
+            "brier": metrics["test_ci"]["brier"]["value"],
+            "note": f"Held-out test proteins in {CALIBRATION_BINS} equal-width bins of predicted P(soluble): "
+            "mean_p is the mean prediction, observed the fraction actually soluble.",
+        },
         "date": _dt.date.today().isoformat(),
         "command": f"python -m protlab train <data.csv> --recipe {recipe.name} --out <model.pt>",
         **(notes or {}),

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import frozen_cluster_split
-from sklearn.metrics import matthews_corrcoef, roc_auc_score
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import accuracy_score, brier_score_loss, matthews_corrcoef, roc_auc_score
 
 from protlab.alphabet import AMINO_ACIDS
 from protlab.data import (
@@ -20,13 +20,24 @@ from protlab.data import (
     TokenizedSet,
     cluster_sequences,
     homology_split,
+    leak_check,
     load_bundled,
     make_batch,
 )
 from protlab.errors import ConfigError
 from protlab.models import EnsembleModel, build_model, load_checkpoint
 from protlab.predict import Predictor
-from protlab.recipes import KMER_CLUSTER_SPLIT, RECIPES, get_recipe, mcc_threshold, run_specs, train_recipe
+from protlab.recipes import (
+    KMER_CLUSTER_SPLIT,
+    RECIPES,
+    bootstrap_intervals,
+    get_recipe,
+    mcc_threshold,
+    recipe_split,
+    rescore_checkpoint,
+    run_specs,
+    train_recipe,
+)
 from protlab.runs import prepare_run
 from protlab.training import TrainConfig, train_model
 
@@ -156,8 +167,9 @@ def _former_recipe_ensemble(
     recipe_name: str, data: LabelledData, overrides: dict, test_fraction: float, split_seed: int
 ) -> tuple[torch.nn.Module, np.ndarray]:
     """Members trained as train_recipe did before it used prepare_run (frozen here); (ensemble, test rows)."""
-    recipe = get_recipe(recipe_name)
-    _, val, test = frozen_cluster_split(data.sequences, recipe.val_fraction, test_fraction, split_seed)
+    recipe = replace(get_recipe(recipe_name), test_fraction=test_fraction, split_seed=split_seed)
+    split = recipe_split(recipe, data)  # the same rows train_recipe gives every member
+    val, test = split.val, split.test
     full = TokenizedSet.from_sequences(data.sequences, data.labels, max_length=max(map(len, data.sequences)))
     train_rows = np.setdiff1d(np.arange(len(data)), np.concatenate([val, test]))
     train, val_set = full.subset(train_rows), full.subset(val)
@@ -226,9 +238,77 @@ def test_shipped_held_out_rows_are_rebuilt_by_the_recorded_split() -> None:
     spec = run_specs(recipe, data)[0]
     split = prepare_run(spec, data).split  # the split every member of the recipe trains on
     assert split.test.tolist() == card["split"]["held_out_rows"]
-    assert split.n_clusters == card["data"]["n_clusters"]
-    frozen = frozen_cluster_split(
-        data.sequences, recipe.val_fraction, recipe.test_fraction, recipe.split_seed
-    )
-    for got, want in zip((split.train, split.val, split.test), frozen):  # the former recipe code's exact rows
-        np.testing.assert_array_equal(got, want)
+    assert recipe.split == card["split"]["method"] == "mmseqs"
+    assert split.clustering == card["split"]["clustering"] == "mmseqs2"
+    assert (split.identity, split.coverage) == (card["split"]["identity"], card["split"]["coverage"])
+    assert (split.identity, split.coverage) == (0.3, 0.8)
+    assert split.n_clusters == card["data"]["n_clusters"] == card["split"]["n_clusters"]
+    assert split.largest_cluster == card["split"]["largest_cluster"]
+    clusters = split.clusters
+    for part in (split.val, split.test):  # whole clusters only
+        assert not set(clusters[part].tolist()) & set(clusters[split.train].tolist())
+    found = leak_check(
+        [data.sequences[i] for i in split.train], [data.sequences[i] for i in split.test], identity=0.3
+    )  # an independent MMseqs2 search of test against train
+    assert found.method == "mmseqs2" and found.n_leaked == 0
+    assert card["split"]["leak_check"]["test"]["n_leaked"] == 0
+
+
+def test_bootstrap_intervals_match_a_direct_numpy_resampling() -> None:
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 200)
+    probs = np.clip(0.3 + 0.35 * labels + rng.normal(0, 0.2, 200), 0, 1)
+    probs[:60] = np.round(probs[:60], 1)  # ties, which AUC counts as half
+    got = bootstrap_intervals(labels, probs, threshold=0.45, n_samples=300, seed=7)
+    rows = np.random.default_rng(7).integers(0, 200, size=(300, 200))  # (B, N) the reference's resamples
+    reference = {
+        "auc": [roc_auc_score(labels[r], probs[r]) for r in rows],
+        "accuracy": [accuracy_score(labels[r], probs[r] >= 0.45) for r in rows],
+        "mcc": [matthews_corrcoef(labels[r], probs[r] >= 0.45) for r in rows],
+        "brier": [brier_score_loss(labels[r], probs[r]) for r in rows],
+    }
+    point = {
+        "auc": roc_auc_score(labels, probs),
+        "accuracy": accuracy_score(labels, probs >= 0.45),
+        "mcc": matthews_corrcoef(labels, probs >= 0.45),
+        "brier": brier_score_loss(labels, probs),
+    }
+    assert set(got) == set(reference)
+    for name, values in reference.items():
+        low, high = np.percentile(values, [2.5, 97.5])
+        assert got[name]["value"] == pytest.approx(point[name], abs=1e-12)
+        assert (got[name]["low"], got[name]["high"]) == pytest.approx((low, high), abs=1e-12)
+        assert got[name]["low"] <= got[name]["value"] <= got[name]["high"]
+
+
+def test_card_carries_intervals_calibration_and_leak_check_and_rescoring_reproduces_it(tmp_path) -> None:
+    out = tmp_path / "m.pt"
+    overrides = {"train": {"epochs": 1, "batch_size": 16}, "seeds": [1], "model_config": {"channels": 4}}
+    data = _tiny_data()
+    train_recipe("solubility-net", data, out, progress=lambda _: None, overrides=overrides)
+    card = json.loads(out.with_suffix(".json").read_text())
+    rows = np.array(card["split"]["held_out_rows"])
+    probs = Predictor.from_checkpoint(out).predict([data.sequences[i] for i in rows])
+    labels = data.labels[rows]
+    observed, mean_p = calibration_curve(labels, probs, n_bins=10, strategy="uniform")
+    bins = card["calibration"]["bins"]
+    np.testing.assert_allclose([b["observed"] for b in bins], observed, atol=1e-5)
+    np.testing.assert_allclose([b["mean_p"] for b in bins], mean_p, atol=1e-5)
+    assert sum(b["count"] for b in bins) == len(rows)
+    assert card["calibration"]["brier"] == pytest.approx(brier_score_loss(labels, probs), abs=1e-5)
+    ci = card["metrics"]["test_ci"]
+    assert ci["auc"]["value"] == pytest.approx(roc_auc_score(labels, probs), abs=1e-5)
+    assert card["split"]["leak_check"]["test"]["n_leaked"] == 0 and card["split"]["clustering"] == "mmseqs2"
+    again = rescore_checkpoint("solubility-net", data, out, tmp_path / "again.pt", progress=lambda _: None)
+    for name, interval in card["metrics"]["test_ci"].items():
+        assert again["test_ci"][name] == pytest.approx(interval)
+    with pytest.raises(ConfigError, match="held-out rows differ"):
+        rescore_checkpoint("solubility-net", _tiny_data_other(), out, tmp_path / "x.pt", progress=print)
+
+
+def _tiny_data_other() -> LabelledData:
+    """Other short bundled sequences than _tiny_data's."""
+    data, _ = load_bundled()
+    short = [i for i, s in enumerate(data.sequences) if len(s) < 150]
+    rows = [i for i in short if data.labels[i] == 1][40:65] + [i for i in short if data.labels[i] == 0][40:65]
+    return LabelledData([data.sequences[i] for i in rows], data.labels[rows], [data.ids[i] for i in rows])
