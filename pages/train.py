@@ -13,6 +13,7 @@ from ui.run_results import compare_section
 from ui.train_controls import build_spec, run_section, script_for
 from ui.train_data import data_section, report_section, sample_section, split_section
 from ui.train_form import model_section, settings_section
+from ui.train_link import read_train_link, write_train_link
 from ui.train_sanity import sanity_section
 
 student_token()  # read the address's token before a first-visit hand-over to app.py drops the query string
@@ -56,6 +57,7 @@ def render() -> None:
         "then trains in the background: switch pages, reload, or come back later with your personal "
         "link."
     )
+    link = read_train_link()  # settings from a lesson link (checked like typed ones)
     try:
         data, report, source = data_section()
         report_section(data, report)
@@ -72,6 +74,7 @@ def render() -> None:
     compare_section()
     keep_widgets(SETTING_KEYS)
     pytorch_panel(script_for(source, sample, split, kind, model_config, train_config))
+    write_train_link(link, st.container())  # the address and the Copy link box, below the script
 
 
 render()

@@ -166,3 +166,47 @@ def test_options_value_matches_options_as_the_address_writes_them():
     assert dilations("1,2", "dil") == [1, 2] and dilations("none", "dil") == []
     with pytest.raises(ConfigError, match=r"^lr must be one of 0.0003, 0.001, 0.002; got '0.2'"):
         rates("0.2", "lr")
+
+
+TRAIN_PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
+
+
+def _train(**query) -> AppTest:
+    from ui.router import ROUTED_RUN
+
+    at = AppTest.from_file(TRAIN_PAGE, default_timeout=300)
+    at.session_state[ROUTED_RUN] = True  # as when app.py runs the page
+    for name, value in query.items():
+        at.query_params[name] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_train_link_sets_the_model_and_settings_and_bad_values_fall_back():
+    from protlab.models import CNNConfig
+    from protlab.training import TrainConfig
+    from ui.common import restart_run_manager
+
+    token = "Training-Student-0123456789"
+    try:
+        at = _train(
+            student=token, filters="48", kernel="5", lr="0.01", batch="64", optimizer="sgd", epochs="3"
+        )
+        assert not at.warning
+        assert (
+            at.number_input(key="hidden_dim").value == 48 and at.select_slider(key="kernel_size").value == 5
+        )
+        assert at.select_slider(key="lr").value == 0.01 and at.select_slider(key="batch_size").value == 64
+        assert at.selectbox(key="optimizer").value == "sgd" and at.number_input(key="epochs").value == 3
+        assert _q(at, "student") == token and _q(at, "lr") == "0.01"
+        link = next(c.value for c in at.code if "filters=48" in c.value)
+        assert "optimizer=sgd" in link and "student" not in link
+        bad = _train(lr="0.5", kernel="4", filters="0", optimizer="rmsprop")
+        notes = " ".join(w.value for w in bad.warning)
+        for name in ("lr", "kernel", "filters", "optimizer"):
+            assert f"**{name}**" in notes
+        assert bad.select_slider(key="lr").value == TrainConfig().lr
+        assert bad.number_input(key="hidden_dim").value == CNNConfig().hidden_dim
+    finally:
+        restart_run_manager(stop_runs=True)

@@ -31,6 +31,7 @@ from ui.identity import PARAM as STUDENT_PARAM
 
 SEEN_PREFIX = "_url_seen_"  # session key per page: {parameter: texts read from or written to the address}
 MAX_SEEN = 64  # texts remembered per parameter
+RESERVED = {"embed", "embed_options", STUDENT_PARAM}  # names a page may not use (Streamlit's and the token)
 VIEW_PREFIX = "_url_view_"  # session key per page: {parameter: text} of every current setting (Copy link)
 MAX_TEXT = 2000  # longest text value (e.g. a sequence) a link carries
 
@@ -44,6 +45,10 @@ class UrlParam:
     parse: Callable[[str, str], object]  # (text, name) -> value; raises ConfigError saying what is allowed
     default: object = None  # the page's own default: not written, so a plain link stays short
     fmt: Callable[[object], str] = str  # value -> text in the address
+
+    def __post_init__(self) -> None:
+        if self.name.lower() in RESERVED:
+            raise ValueError(f"{self.name!r} is a query parameter Streamlit or ProtLab keeps for itself.")
 
 
 def int_value(rule: IntRange) -> Callable[[str, str], int]:
