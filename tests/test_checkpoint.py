@@ -225,11 +225,13 @@ def _refuse_without_building(path: Path, match: str, monkeypatch: pytest.MonkeyP
 def test_a_huge_declared_architecture_is_refused_before_anything_is_allocated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = _declared(tmp_path, "cnn", _HUGE_CNN)
-    assert path.stat().st_size < 20_000
-    _refuse_without_building(path, f"at most {ckpt.MAX_LOADED_WEIGHTS:,} weights", monkeypatch)
+    one = _declared(tmp_path / "one", "cnn", _HUGE_CNN)
     members = [{"kind": "cnn", "config": _HUGE_CNN}] * 16
-    _refuse_without_building(_declared(tmp_path, "ensemble", {"members": members}), "weights", monkeypatch)
+    many = _declared(tmp_path / "many", "ensemble", {"members": members})
+    assert one.stat().st_size < 20_000 and many.stat().st_size < 20_000
+    monkeypatch.setattr(ckpt, "build_model", None)  # counted from the config: not even built on meta
+    _refuse_without_building(one, f"at most {ckpt.MAX_LOADED_WEIGHTS:,} weights", monkeypatch)
+    _refuse_without_building(many, "15,603,482,656 weights", monkeypatch)
 
 
 def test_weights_are_checked_against_the_architecture_before_it_is_built(
@@ -261,3 +263,23 @@ def test_non_tensor_and_non_finite_weights_are_refused(tmp_path: Path) -> None:
         weight = state["fc.weight"].clone()
         weight[0, 0] = bad
         _expect(_rewrite(path, state_dict=state | {"fc.weight": weight}), r"NaN or infinite.*fc\.weight")
+
+
+@pytest.mark.parametrize(
+    "kind,config",
+    [
+        ("cnn", {}),
+        ("cnn", {"vocab_size": 22, "embed_dim": 5, "hidden_dim": 7, "kernel_size": 3, "num_layers": 4}),
+        ("cnn", {"num_layers": 1, "num_classes": 3}),
+        ("dual", {}),
+        ("dual", {"embed_dim": 6, "hidden_dim": 5, "global_dim": 3, "feature_names": ["length", "gravy"]}),
+        ("mlp", {}),
+        (
+            "ensemble",
+            {"members": [{"kind": "cnn", "config": {"hidden_dim": 9}}, {"kind": "dual", "config": {}}]},
+        ),
+    ],
+)
+def test_weights_counted_from_the_config_match_the_built_model(kind: str, config: dict) -> None:
+    model = build_model(kind, config)
+    assert ckpt.declared_weights(kind, config) == sum(v.numel() for v in model.state_dict().values())

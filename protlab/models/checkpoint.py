@@ -13,12 +13,13 @@ from typing import IO, Any
 import numpy as np
 import torch
 import torch.nn as nn
+from torch.overrides import TorchFunctionMode
 
 import protlab
 from protlab.alphabet import AMINO_ACIDS, NOTES_VOCAB_SIZE, PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
 from protlab.errors import CheckpointError, ConfigError
 from protlab.files import atomic_write_with
-from protlab.models import build_model, model_vocab_size
+from protlab.models import build_model, make_config, mlp_parameter_count, model_vocab_size
 
 FORMAT = "protlab-checkpoint"  # marker that tells a ProtLab checkpoint from any other torch file
 VERSION = 1  # layout version written by save_checkpoint
@@ -225,21 +226,65 @@ def _check_payload(payload: Any, name: str) -> None:
         raise CheckpointError(f"{name} lacks its weights or model settings, so it cannot be used.")
 
 
+def declared_weights(kind: str, config: dict) -> int | None:
+    """Weights of a cnn, dual, mlp or ensemble model counted arithmetically from its config, without
+    building anything (None for other kinds); the config must already be valid."""
+    cfg = make_config(kind, config)
+    if kind == "cnn":
+        e, h, k = cfg.embed_dim, cfg.hidden_dim, cfg.kernel_size
+        convs = (e * h * k + h) + (cfg.num_layers - 1) * (h * h * k + h)
+        return cfg.vocab_size * e + convs + h * cfg.num_classes + cfg.num_classes
+    if kind == "dual":
+        n, e, h, g = len(cfg.feature_names), cfg.embed_dim, cfg.hidden_dim, cfg.global_dim
+        head = (h + g) * cfg.num_classes + cfg.num_classes
+        return cfg.vocab_size * e + e * h * cfg.kernel_size + h + n * g + g + head + 2 * n
+    if kind == "mlp":
+        return mlp_parameter_count(cfg)
+    if kind == "ensemble":
+        counts = [declared_weights(m["kind"], m["config"]) for m in cfg.members]
+        return None if None in counts else sum(counts)
+    return None
+
+
+class _SkipInit(TorchFunctionMode):
+    """Inside torch.device("meta"): calls that would fill values return shapes only. A meta tensor has no
+    values, and PyTorch's meta versions of normal_ and eye load its compiler (seconds) on first use."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if getattr(func, "__module__", None) == "torch.nn.init" or func is torch.Tensor.normal_:
+            return args[0] if args else kwargs.get("tensor")
+        if func is torch.eye:  # eye(n, m=n, *, dtype=None, ...): only its shape matters here
+            n = args[0] if args else kwargs["n"]
+            m = args[1] if len(args) > 1 else kwargs.get("m", n)
+            return torch.empty(n, m, dtype=kwargs.get("dtype"), device=kwargs.get("device"))
+        return func(*args, **kwargs)
+
+
+def _too_many_weights(name: str, kind: object, count: int) -> CheckpointError:
+    """The refusal of a model above MAX_LOADED_WEIGHTS."""
+    return CheckpointError(
+        f"{name} declares a {kind} model with {count:,} weights (about {4 * count / 1e9:.1f} GB); "
+        f"ProtLab loads models of at most {MAX_LOADED_WEIGHTS:,} weights "
+        f"({4 * MAX_LOADED_WEIGHTS / 1e6:.0f} MB). Use a smaller model."
+    )
+
+
 def _expected_weights(kind: object, config: dict, name: str) -> dict[str, torch.Size]:
-    """Names and shapes of the weights the declared model has, found on the meta device (no memory used)."""
+    """Names and shapes of the weights the declared model has: counted from the config first, then found
+    on the meta device (no memory used)."""
     try:
-        with torch.device("meta"):  # every tensor is a shape only: nothing is allocated or initialised
+        count = declared_weights(kind, config)
+        if count is not None and count > MAX_LOADED_WEIGHTS:
+            raise _too_many_weights(name, kind, count)
+        with torch.device("meta"), _SkipInit():  # every tensor is a shape only: nothing is allocated
             model = build_model(kind, config)
     except ConfigError as exc:
         raise CheckpointError(f"{name} describes a model ProtLab cannot build: {exc}") from exc
     shapes = {k: v.shape for k, v in model.state_dict().items()}
     count = sum(math.prod(shape) for shape in shapes.values())
     if count > MAX_LOADED_WEIGHTS:
-        raise CheckpointError(
-            f"{name} declares a {kind} model with {count:,} weights (about {4 * count / 1e9:.1f} GB); "
-            f"ProtLab loads models of at most {MAX_LOADED_WEIGHTS:,} weights "
-            f"({4 * MAX_LOADED_WEIGHTS / 1e6:.0f} MB). Use a smaller model."
-        )
+        raise _too_many_weights(name, kind, count)
     return shapes
 
 
