@@ -43,7 +43,7 @@ def logos_png(model_key: str, _motifs: list, bank: int, shown: int) -> bytes:
     """The logos of the `shown` filters that score highest, as one PNG."""
     from protlab.lessons import motif_logos_png
 
-    return motif_logos_png(_motifs, columns=4)
+    return motif_logos_png(_motifs, columns=3)
 
 
 @st.cache_resource(show_spinner="Loading the run's model...", max_entries=8)

@@ -205,7 +205,7 @@ def _pfm(kmers: Sequence[str], width: int) -> np.ndarray:
     return counts / len(kmers)
 
 
-def motif_logos_png(motifs: Sequence[FilterMotif], columns: int = 4, dpi: int = 110) -> bytes:
+def motif_logos_png(motifs: Sequence[FilterMotif], columns: int = 3, dpi: int = 100) -> bytes:
     """A grid of information-content sequence logos (logomaker), one per motif, as PNG bytes."""
     import logomaker
     import matplotlib
@@ -217,7 +217,7 @@ def motif_logos_png(motifs: Sequence[FilterMotif], columns: int = 4, dpi: int = 
     if not motifs:
         raise ConfigError("motif_logos_png needs at least one motif; got none.")
     rows = -(-len(motifs) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 1.9 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.1 * rows), squeeze=False)
     for ax in axes.flat[len(motifs) :]:
         ax.axis("off")
     for ax, motif in zip(axes.flat, motifs):
@@ -227,10 +227,10 @@ def motif_logos_png(motifs: Sequence[FilterMotif], columns: int = 4, dpi: int = 
             warnings.simplefilter("ignore", UserWarning)
             logomaker.Logo(info, ax=ax, color_scheme="chemistry", font_name="DejaVu Sans")
         ax.set_ylim(0, np.log2(len(AMINO_ACIDS)))
-        ax.set_xticks(range(motif.width), [str(i + 1) for i in range(motif.width)], fontsize=8)
-        ax.set_ylabel("bits", fontsize=8)
-        ax.tick_params(axis="y", labelsize=7)
-        ax.set_title(f"Filter {motif.index + 1}  (top score {motif.max_activation:.2f})", fontsize=9)
+        ax.set_xticks(range(motif.width), [str(i + 1) for i in range(motif.width)], fontsize=10)
+        ax.set_ylabel("bits", fontsize=10)
+        ax.tick_params(axis="y", labelsize=9)
+        ax.set_title(f"Filter {motif.index + 1}  (top score {motif.max_activation:.2f})", fontsize=12)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
     fig.tight_layout()
