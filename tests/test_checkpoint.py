@@ -283,3 +283,31 @@ def test_non_tensor_and_non_finite_weights_are_refused(tmp_path: Path) -> None:
 def test_weights_counted_from_the_config_match_the_built_model(kind: str, config: dict) -> None:
     model = build_model(kind, config)
     assert ckpt.declared_weights(kind, config) == sum(v.numel() for v in model.state_dict().values())
+
+
+def test_the_predict_page_does_not_load_a_refused_upload_again(tmp_path: Path, monkeypatch) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from protlab.predict import Predictor
+    from ui.router import ROUTED_RUN
+
+    path = _declared(tmp_path, "cnn", _HUGE_CNN)
+    data = path.read_bytes() + b""  # bytes of its own: the cache key is their digest
+    loads = []
+    real = Predictor.from_checkpoint.__func__
+
+    def counted(cls, source):
+        loads.append(1)
+        return real(cls, source)
+
+    monkeypatch.setattr(Predictor, "from_checkpoint", classmethod(counted))
+    page = str(Path(__file__).resolve().parents[1] / "pages" / "predict.py")
+    at = AppTest.from_file(page, default_timeout=180)
+    at.session_state[ROUTED_RUN] = True
+    at.query_params["student"] = "refused-upload-token-0123"
+    at.session_state["uploaded_checkpoint"] = ("huge.pt", data)
+    at.session_state["model_source"] = "Upload a checkpoint (.pt)"
+    at.run()
+    at.run()  # a rerun, as after any click
+    assert at.error and "weights" in at.error[0].value and not at.exception
+    assert len(loads) == 1
