@@ -157,7 +157,7 @@ def render_mutation_map(predictor, record, threshold: float = 0.5) -> None:
         st.info(f"The mutation map is limited to proteins of up to {MAX_MUTAGENESIS_LENGTH:,} residues.")
         return
     digest = hashlib.sha256(sequence.encode()).hexdigest()[:16]
-    key = (id(predictor), digest)
+    key = (id(predictor), str(predictor.meta.get("created")), digest)  # the model object and its file
     tables = st.session_state.setdefault(TABLES, {})
     prefix = f"mutmap-{record.id}"
     if key not in tables:
