@@ -131,16 +131,17 @@ def read_proteins(
     """read_input, with its notes and the first `shown` left-out records (and a count of the rest) passed
     to report; a file with no usable record is refused. Returns (records, is_file)."""
     read, is_file = read_input(argument, sequence)
-    for note in read.notes:
-        report(note)
     rejected = read.rejected
-    for row in rejected.head(shown).itertuples(index=False):
-        report(f"Left out record {row.record} (line {row.line}, id {row.id}): {row.reason}")
-    if len(rejected) > shown:
-        report(f"... and {len(rejected) - shown:,} more records left out.")
-    if not read.records:
+    if not read.records:  # refused in one line: the first reason stands for all
+
         first = rejected["reason"].iloc[0] if len(rejected) else "it holds no sequence."
         raise InvalidSequenceError(
             f"None of the {len(rejected):,} records in {argument} can be used; the first: {first}"
         )
+    for note in read.notes:
+        report(note)
+    for row in rejected.head(shown).itertuples(index=False):
+        report(f"Left out record {row.record} (line {row.line}, id {row.id}): {row.reason}")
+    if len(rejected) > shown:
+        report(f"... and {len(rejected) - shown:,} more records left out.")
     return read.records, is_file
