@@ -178,7 +178,8 @@ def read_file(data: bytes, name: str) -> PredictInput:
     first = next((line.strip() for line in text.split("\n", 50)[:50] if line.strip()), "")
     if first.startswith(">"):
         return _clean_fasta(_fasta_file_records(text), notes)
-    if any(sep in first for sep in (",", ";", "\t")):  # a table: it needs a sequence column
+    one_column = find_column([first], SEQUENCE_NAMES) is not None  # a header 'sequence' alone: a table
+    if one_column or any(sep in first for sep in (",", ";", "\t")):  # a table: it needs a sequence column
         result = _table_records(text, name)
         result.notes[:0] = notes
         return result

@@ -367,3 +367,11 @@ def test_direction_marks_never_reach_output_ids(tmp_path: Path) -> None:
     for name in ("in.csv", "in.fasta"):
         assert main(["features", str(tmp_path / name), "--out", str(tmp_path / "f.csv")]) == 0
         assert pd.read_csv(tmp_path / "f.csv")["id"].tolist() == ["a", "b"]
+
+
+def test_a_one_column_csv_is_a_table_not_one_protein(tmp_path: Path) -> None:
+    seqs = ["MKTAYIAKQRQISFVKSHF", "MVLSPADKTNVKAAW"]
+    (tmp_path / "one.csv").write_text("Sequence\n" + "".join(f"{s}\n" for s in seqs))
+    assert main(["features", str(tmp_path / "one.csv"), "--out", str(tmp_path / "f.csv")]) == 0
+    table = pd.read_csv(tmp_path / "f.csv")
+    assert table["length"].tolist() == [len(s) for s in seqs]  # not one protein 'SEQUENCEMKT...'
