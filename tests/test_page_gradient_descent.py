@@ -144,8 +144,8 @@ def test_real_landscape_is_computed_in_the_background_then_descended():
     assert any(f"{result.slice.centre_loss:.4f}" in s.value for s in at.success)
     at.number_input(key="rl_n_steps").set_value(4).run()
     at.button(key="rl_run").click().run()
-    tables = [d.value for d in at.dataframe if "loss" in d.value.columns and "α" not in d.value.columns]
-    slice_tables = tables[-3:]
+    slice_tables = [d.value for d in at.dataframe if "α" in d.value.columns]
+    assert [list(t.columns) for t in slice_tables] == [["step", "α", "β", "dL/dα", "dL/dβ", "loss"]] * 3
     assert [len(t) for t in slice_tables] == [5, 5, 5]  # start + 4 steps for SGD, momentum and Adam
     sgd = slice_tables[0]
     assert sgd["loss"].iloc[-1] < sgd["loss"].iloc[0]  # downhill on the real slice

@@ -272,7 +272,7 @@ def real_landscape_tab() -> None:
     """The tab: pick a trained CNN, compute its loss landscape in the background, descend it."""
     st.markdown(
         "The toy surfaces have two parameters. A real network has thousands, so we look at a **2-D slice** "
-        "through its weights: two random directions around the trained weights (Li et al., 2018, "
+        "through its weights, along two directions around the trained weights (Li et al., 2018, "
         "*Visualizing the Loss Landscape of Neural Nets*)."
     )
     try:

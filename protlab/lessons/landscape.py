@@ -315,7 +315,8 @@ def path_table(trajectory: Trajectory) -> pd.DataFrame:  # noqa: F821 - pandas i
     """Return one row per step: parameters, gradient and loss."""
     import pandas as pd
 
-    p1_name, p2_name = ("w", "b") if trajectory.surface.key == "tm_mse" else ("p1", "p2")
+    names = {"tm_mse": ("w", "b"), "real_slice": ("α", "β")}  # surfaces whose parameters have names
+    p1_name, p2_name = names.get(trajectory.surface.key, ("p1", "p2"))
     rows = [
         {
             "step": r.step,

@@ -271,7 +271,7 @@ def slice_surface(sl: LossSlice, title: str, start: tuple[float, float] | None =
     span_a, span_b = float(sl.alphas[-1] - sl.alphas[0]), float(sl.betas[-1] - sl.betas[0])
     i, j = np.unravel_index(int(np.argmin(sl.losses)), sl.losses.shape)
     rise = max(float(sl.losses.max() - sl.losses.min()), 1e-6)
-    sgd_lr = 0.05 * max(span_a, span_b) ** 2 / rise  # about a twentieth of the view per step on the slopes
+    sgd_lr = 0.1 * max(span_a, span_b) ** 2 / rise  # about a tenth of the view per step on the slopes
     if start is None:
         start = (float(sl.alphas[0] + 0.1 * span_a), float(sl.betas[-1] - 0.15 * span_b))
     return Surface(
