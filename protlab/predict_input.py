@@ -17,6 +17,7 @@ import pandas as pd
 from protlab.data import (
     DEFAULT_MAX_RECORDS,
     ID_NAMES,
+    MAX_FILE_BYTES,  # a file (to predict or to train on): 50 MB, the server's upload limit
     SEQUENCE_NAMES,
     CleanedSequence,
     FastaRecord,
@@ -29,7 +30,6 @@ from protlab.data import (
 )
 from protlab.errors import DataFormatError, InvalidSequenceError
 
-MAX_FILE_BYTES = 50 * 1024 * 1024  # a sequence file to predict (the server's upload limit)
 MAX_RECORDS = DEFAULT_MAX_RECORDS  # proteins in one batch (pasted or in a file)
 REJECTED_COLUMNS = ["record", "id", "line", "reason"]  # the table of records left out
 
@@ -170,8 +170,8 @@ def read_file(data: bytes, name: str) -> PredictInput:
     """Proteins from an uploaded FASTA file or a CSV/TSV table with a sequence column."""
     if len(data) > MAX_FILE_BYTES:
         raise DataFormatError(
-            f"The file '{name}' is {len(data) / 1e6:,.1f} MB; sequence files to predict are limited to "
-            f"{MAX_FILE_BYTES / 1e6:,.0f} MB. Split it into smaller files."
+            f"The file '{name}' is {len(data) / 2**20:,.1f} MB; sequence files to predict are limited to "
+            f"{MAX_FILE_BYTES // 2**20} MB. Split it into smaller files."
         )
     text, notes = decode_text(data, name)  # refuses empty, binary and spreadsheet files
     text = text.replace("\r\n", "\n").replace("\r", "\n")
