@@ -598,6 +598,7 @@ def _results_app(p_soluble: list[float], labels: list[int]) -> AppTest:
                 checkpoint_path=None,
                 events=[],
                 error=None,
+                data_summary=None,
             )
         )
 
