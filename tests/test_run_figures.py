@@ -167,3 +167,38 @@ def test_runs_table_reports_the_best_validation_epoch_and_test_scores() -> None:
     )
     assert row["val AUC at best"] == 0.65 and row["test MCC"] == 0.3
     assert table.set_index("run").loc["run B", "epochs run"] == 0
+
+
+
+def test_reference_lines_carry_the_baseline_and_the_published_scores() -> None:
+    from protlab.lessons import BASELINE_GROUP, DEEPSOL_GROUP, add_reference_lines, reference_lines
+    from protlab.training import majority_baseline
+
+    y_train, y_test = np.array([0] * 7 + [1] * 3), np.array([0, 0, 0, 1])
+    baseline = majority_baseline(y_train, y_test)
+    lines = {(line.group, line.metric): line.value for line in reference_lines(rf.VAL_METRICS, baseline)}
+    assert lines[(BASELINE_GROUP, "accuracy")] == pytest.approx(np.mean(y_test == 0))
+    assert lines[(BASELINE_GROUP, "auc")] == 0.5 and lines[(BASELINE_GROUP, "mcc")] == 0.0
+    assert lines[(DEEPSOL_GROUP, "accuracy")] == 0.77 and lines[(DEEPSOL_GROUP, "mcc")] == 0.55
+    assert (BASELINE_GROUP, "accuracy") not in {(ln.group, ln.metric) for ln in reference_lines(["accuracy"])}
+    history = rf.history_frame(_events())
+    fig = add_reference_lines(rf.metric_curves(history), reference_lines(rf.VAL_METRICS, baseline), 3)
+    added = [t for t in fig.data if t.legendgroup in (BASELINE_GROUP, DEEPSOL_GROUP)]
+    assert len(added) == len(lines) and [t.showlegend for t in added].count(True) == 2  # one entry per group
+    assert all(list(t.x) == [1, 3] and t.y[0] == t.y[1] for t in added)
+
+
+def test_the_reliability_figure_draws_the_calibration_table() -> None:
+    from protlab.lessons import reliability_figure
+    from protlab.training import calibration_bins
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 80)
+    p = np.clip(0.3 + 0.4 * y + rng.normal(0, 0.15, 80), 0, 1)
+    table = calibration_bins(y, p)
+    fig = reliability_figure(table, brier=0.123)
+    model = next(t for t in fig.data if t.name == "Model")
+    bars = next(t for t in fig.data if t.name == "Proteins per bin")
+    np.testing.assert_allclose(model.x, table["mean_p"])
+    np.testing.assert_allclose(model.y, table["observed"])
+    assert list(bars.y) == table["count"].tolist() and "Brier score 0.123" in fig.layout.title.text
