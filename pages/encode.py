@@ -245,8 +245,11 @@ def link_section(slot) -> None:
     keep_widgets(PLAY)
     values = {p.name: st.session_state.get(p.key) for p in URL if p.key in st.session_state}
     write_url("encode", URL, values)
-    long = [label for key, label in (("encode_seq", "sequence"), ("batch_seqs", "batch")) if
-            too_long_for_link(st.session_state.get(key, ""))]
+    long = [
+        label
+        for key, label in (("encode_seq", "sequence"), ("batch_seqs", "batch"))
+        if too_long_for_link(st.session_state.get(key, ""))
+    ]
     note = (
         f"Your {' and '.join(long)} text is too long to travel in a link (more than 2,000 characters), so "
         "the link opens with the example instead: paste it there yourself."

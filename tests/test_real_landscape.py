@@ -103,7 +103,10 @@ def test_loss_surface_leaves_the_model_unchanged_and_reports_progress(cnn, data)
     before = weights_of(cnn)
     seen = []
     loss_surface(
-        cnn, sample_batches(cnn, data, 10, 0), filter_normalised_directions(cnn, 0), np.linspace(-1, 1, 4),
+        cnn,
+        sample_batches(cnn, data, 10, 0),
+        filter_normalised_directions(cnn, 0),
+        np.linspace(-1, 1, 4),
         progress=seen.append,
     )
     assert seen == pytest.approx([0.25, 0.5, 0.75, 1.0])

@@ -169,7 +169,6 @@ def test_runs_table_reports_the_best_validation_epoch_and_test_scores() -> None:
     assert table.set_index("run").loc["run B", "epochs run"] == 0
 
 
-
 def test_reference_lines_carry_the_baseline_and_the_published_scores() -> None:
     from protlab.lessons import BASELINE_GROUP, DEEPSOL_GROUP, add_reference_lines, reference_lines
     from protlab.training import majority_baseline

@@ -192,8 +192,7 @@ def test_total_steps_count_the_runs_accumulated_batches(n_rows, batch_size, accu
     data = data.subset(np.arange(n_rows))
     config = _config(batch_size=batch_size, grad_accum_steps=accum, epochs=epochs)
     per_epoch = [
-        len(batch_indices(data, batch_size=batch_size, shuffle=True, epoch=e))
-        for e in range(epochs)
+        len(batch_indices(data, batch_size=batch_size, shuffle=True, epoch=e)) for e in range(epochs)
     ]
     assert total_optimizer_steps(n_rows, config) == sum(math.ceil(n / accum) for n in per_epoch)
 

@@ -183,9 +183,7 @@ def live_panel(shown_state: str) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
-def epoch_figures(
-    run_id: str, n_epochs: int, base_accuracy: float | None, _history: pd.DataFrame
-) -> tuple:
+def epoch_figures(run_id: str, n_epochs: int, base_accuracy: float | None, _history: pd.DataFrame) -> tuple:
     """Loss, validation-metric and learning-rate figures of a run's first n_epochs epochs.
 
     The metric curves carry reference lines: the majority-class baseline (its accuracy once the test set is

@@ -133,7 +133,6 @@ def read_proteins(
     read, is_file = read_input(argument, sequence)
     rejected = read.rejected
     if not read.records:  # refused in one line: the first reason stands for all
-
         first = rejected["reason"].iloc[0] if len(rejected) else "it holds no sequence."
         raise InvalidSequenceError(
             f"None of the {len(rejected):,} records in {argument} can be used; the first: {first}"

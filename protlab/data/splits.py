@@ -246,9 +246,10 @@ def _check_filled(
             )
 
 
+# appended to the notes when the MMseqs2 clustering fell back to the k-mer estimate
 FALLBACK_NOTE = (
     " MMseqs2 could not run on this machine, so identity was estimated from shared k-mers instead."
-)  # appended to the notes when the mmseqs clustering fell back
+)
 
 
 def homology_split(

@@ -157,7 +157,12 @@ def load_landscape(path: Path) -> LandscapeResult:
         header = json.loads(str(f["header"]))
         sl = LossSlice(f["alphas"], f["betas"], f["losses"], int(f["n_proteins"]), float(f["centre_loss"]))
         return LandscapeResult(
-            sl, f["path"], f["path_epochs"], f["path_losses"], header["label"], header["seconds"],
+            sl,
+            f["path"],
+            f["path_epochs"],
+            f["path_losses"],
+            header["label"],
+            header["seconds"],
             header["settings"],
         )
 

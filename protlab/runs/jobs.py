@@ -11,7 +11,6 @@ one keeps its id and polls job_status. The server only submits and polls; it nev
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 from collections.abc import Callable
@@ -25,7 +24,7 @@ from protlab.runs.store import ACTIVE, INTERRUPTED, new_run_id, read_record, wri
 
 __all__ = ["JOB_KINDS", "JobStatus", "is_job", "job_status", "run_job", "submit_job"]
 
-JOB_KINDS = {"landscape": "protlab.lessons.landscape_jobs:landscape_job"}  # kind -> 'module:function'
+JOB_KINDS = ("landscape",)  # the kinds of background job a worker can do
 JOB_JSON = "job.json"
 PROGRESS_SECONDS = 1.0  # run.json is rewritten at most this often while a job works
 
@@ -35,7 +34,7 @@ class JobStatus:
     """A snapshot of one job for the page to render."""
 
     job_id: str  # generated id (the shape of a run id)
-    kind: str  # a key of JOB_KINDS
+    kind: str  # one of JOB_KINDS
     state: str  # queued, running, finished, failed or interrupted
     progress: float  # 0..1
     eta_seconds: float | None  # estimated seconds left while running (None before the first estimate)
@@ -103,8 +102,11 @@ def is_job(folder: Path) -> bool:
 
 def _function(kind: str) -> Callable[[dict, Callable[[float], None]], dict]:
     """The function that does a job of this kind."""
-    module, name = JOB_KINDS[kind].split(":")
-    return getattr(importlib.import_module(module), name)
+    if kind == "landscape":  # imported here: the run system must not import the lessons at start-up
+        from protlab.lessons.landscape_jobs import landscape_job
+
+        return landscape_job
+    raise RunError(f"job kind must be one of {', '.join(JOB_KINDS)}; got {kind!r}.")
 
 
 def run_job(folder: Path, record: dict) -> str:
