@@ -222,3 +222,24 @@ def test_a_worker_ends_itself_when_its_server_is_gone(tmp_path, data) -> None:
             pass
     record = read_record(tmp_path, folder.name)
     assert (record["state"], record["error"]) == ("interrupted", INTERRUPTED)
+
+
+def test_serve_ends_quietly_when_the_server_has_gone() -> None:
+    """A worker whose server closed the answer pipe ends its loop instead of dying with a traceback."""
+    code = (
+        "from protlab.runs import worker\n"
+        "worker.run_folder = lambda folder, threads: 'finished'\n"
+        "worker.serve(1)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        text=True,
+    )
+    proc.stdout.close()  # the server is gone: nobody reads the answers
+    _, err = proc.communicate("/tmp/run-a\n/tmp/run-b\n", timeout=120)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err, err

@@ -223,7 +223,10 @@ def serve(threads: int) -> None:
         folder = line.strip()
         if folder:
             state = run_folder(folder, threads)
-            answers.write(f"done {Path(folder).name} {state}\n")
+            try:
+                answers.write(f"done {Path(folder).name} {state}\n")
+            except (BrokenPipeError, ValueError):  # the server is gone; the run record says how it ended
+                return
             gc.collect()  # give back what the run held before the next one starts
         if _SIGNALLED:
             return
