@@ -22,11 +22,13 @@ from ui.identity import student_token
 from ui.memory import keep_widgets, kept_index
 from ui.router import ensure_router
 from ui.train_runs import epoch_cap
+from ui.url_state import UrlParam, choice, copy_link, read_url, write_url
 
 student_token()  # read the address's token before a first-visit hand-over to app.py drops the query string
 ensure_router()
 
 PRESET_KEY = "bv_preset"  # widget key of the chosen preset (remembered per student)
+URL = [UrlParam("preset", PRESET_KEY, choice(tuple(BV_PRESETS)), default="quick")]  # preset in the address
 
 
 @st.cache_resource(show_spinner="Preparing the sweep...", max_entries=16)
@@ -59,6 +61,7 @@ def intro() -> None:
 def choose_preset() -> str:
     """The sweep preset (remembered for this student)."""
     names = list(BV_PRESETS)
+    read_url("bias-variance", URL)  # a link's preset (checked; a bad one is named and ignored)
     preset = st.radio(
         "Sweep",
         names,
@@ -67,6 +70,8 @@ def choose_preset() -> str:
         key=PRESET_KEY,
     )
     keep_widgets([PRESET_KEY])
+    write_url("bias-variance", URL, {"preset": preset})
+    copy_link("bias-variance", URL)
     return preset
 
 

@@ -139,3 +139,24 @@ def test_another_preset_does_not_take_over_a_running_sweep(idle_runs) -> None:
     idle_runs.stop(idle_runs.list_runs(_owner())[0]["run_id"], _owner())  # its run ends ...
     at.run()
     assert len(idle_runs.list_runs(_owner())) == 1  # ... and nothing of the quick sweep was submitted
+
+
+def test_a_link_opens_its_preset_and_a_bad_one_is_named_and_ignored(idle_runs) -> None:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state[ROUTED_RUN] = True
+    at.query_params["student"] = ALICE
+    at.query_params["preset"] = "cnn"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="bv_preset").value == "cnn"
+    link = next(e for e in at.expander if "Copy link" in e.label).get("code")[0].value
+    assert "preset=cnn" in link and ALICE not in link
+
+    bad = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    bad.session_state[ROUTED_RUN] = True
+    bad.query_params["student"] = "bob-token-0123456789"
+    bad.query_params["preset"] = "huge"
+    bad.run()
+    assert not bad.exception, [e.value for e in bad.exception]
+    assert bad.radio(key="bv_preset").value == "quick"
+    assert any("preset" in w.value and "huge" in w.value for w in bad.warning), [w.value for w in bad.warning]
