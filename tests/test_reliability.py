@@ -955,6 +955,7 @@ def test_run_files_get_generated_names_and_are_complete(tmp_path) -> None:
     assert files == [
         "batches.csv",
         "data.csv",
+        "epochs",  # a small CNN keeps its weights per epoch (for the loss-landscape lesson)
         "history.csv",
         "model.pt",
         "run.json",

@@ -29,7 +29,8 @@ DATA = LabelledData(["MKV" * 5, "ACDE" * 4], np.array([0, 1], dtype=np.int64), [
         ),
         (
             {"data": DATA, "split_params": {"identity": 0.5}},
-            "Unknown split settings ['identity']; allowed are ['seed', 'test_fraction', 'val_fraction'].",
+            "Unknown split settings ['identity']; allowed are "
+            "['seed', 'test_fraction', 'train_fraction', 'val_fraction'].",
         ),
     ],
 )
