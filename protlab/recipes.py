@@ -17,11 +17,9 @@ clusters in a seeded random order.
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +29,14 @@ from protlab.alphabet import VOCAB_SIZE
 from protlab.checks import Choice
 from protlab.data import LabelledData, Split, homology_split, leak_check, load_labelled, stratified_split
 from protlab.errors import ConfigError
-from protlab.files import atomic_write
+from protlab.model_card import CALIBRATION_BINS, write_card
 from protlab.models import EnsembleModel, model_config_dict, model_kind, save_checkpoint
 from protlab.runs import RunSpec, prepare_run, tokenise_for_model
 from protlab.training import (
     EpochEvent,
     TrainConfig,
     TrainResult,
-    brier_score,
+    bootstrap_intervals,
     calibration_bins,
     compute_metrics,
     predict_probabilities,
@@ -55,9 +53,6 @@ KMER_CLUSTER_SPLIT = {
 }  # homology_split settings of the "kmer_cluster" split
 MMSEQS_SPLIT = {"clustering": "mmseqs", "assignment": "balanced"}  # homology_split settings of "mmseqs"
 RECIPE_SPLITS = ("stratified", "kmer_cluster", "mmseqs")  # the split a recipe can ask for
-BOOTSTRAP_SAMPLES = 2000  # resamples of the test rows behind each confidence interval
-BOOTSTRAP_SEED = 0  # seed of the resampling
-CALIBRATION_BINS = 10  # equal-width P(soluble) bins of the model card's reliability table
 
 
 @dataclass(frozen=True)
@@ -216,66 +211,6 @@ def run_specs(recipe: Recipe, data: LabelledData, train_overrides: dict | None =
             )
         )
     return specs
-
-
-def _weighted_auc(w: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """ROC AUC of each row of weights w (B, N) over the same (y, p): Mann-Whitney with ties as half."""
-    _, group = np.unique(p, return_inverse=True)  # (N,) rank group of each score
-    onehot = np.zeros((p.size, int(group.max()) + 1))
-    onehot[np.arange(p.size), group] = 1.0  # (N, G)
-    pos, neg = (w * y) @ onehot, (w * (1 - y)) @ onehot  # (B, G) weight of each class per score
-    below = np.cumsum(neg, axis=1) - neg  # (B, G) negatives scored strictly lower
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (pos * (below + 0.5 * neg)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
-
-
-def _weighted_mcc(w: np.ndarray, y: np.ndarray, call: np.ndarray) -> np.ndarray:
-    """MCC of each row of weights w (B, N) (0 where a margin is empty, as scikit-learn does)."""
-    tp, tn = w @ (y * call), w @ ((1 - y) * (1 - call))
-    fp, fn = w @ ((1 - y) * call), w @ (y * (1 - call))
-    denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, (tp * tn - fp * fn) / denominator, 0.0)
-
-
-def bootstrap_intervals(
-    labels: np.ndarray,
-    probs: np.ndarray,
-    *,
-    threshold: float = 0.5,
-    n_samples: int = BOOTSTRAP_SAMPLES,
-    seed: int = BOOTSTRAP_SEED,
-    level: float = 0.95,
-) -> dict[str, dict[str, float]]:
-    """Percentile bootstrap of AUC, accuracy, MCC (at threshold), Brier: {metric: {value, low, high}}."""
-    y = np.asarray(labels, dtype=np.float64)  # (N,)
-    p = np.asarray(probs, dtype=np.float64)  # (N,)
-    rows = np.random.default_rng(seed).integers(0, y.size, size=(n_samples, y.size))  # (B, N) resampled rows
-    w = np.zeros((n_samples, y.size))
-    np.add.at(w, (np.arange(n_samples)[:, None], rows), 1.0)  # (B, N) times each row was drawn
-    call = (p >= threshold).astype(np.float64)
-    samples = {
-        "auc": _weighted_auc(w, y, p),
-        "accuracy": w @ (call == y).astype(np.float64) / y.size,
-        "mcc": _weighted_mcc(w, y, call),
-        "brier": w @ (p - y) ** 2 / y.size,
-    }
-    full = np.ones((1, y.size))
-    point = {
-        "auc": _weighted_auc(full, y, p)[0],
-        "accuracy": float((call == y).mean()),
-        "mcc": _weighted_mcc(full, y, call)[0],
-        "brier": brier_score(y.astype(np.int64), p),
-    }
-    tail = 100 * (1 - level) / 2
-    return {
-        name: {
-            "value": float(point[name]),
-            "low": float(np.nanpercentile(values, tail)),
-            "high": float(np.nanpercentile(values, 100 - tail)),
-        }
-        for name, values in samples.items()
-    }
 
 
 def recipe_split(recipe: Recipe, data: LabelledData) -> Split:
@@ -487,6 +422,7 @@ def ensemble_step(
         summary,
         extra,
         {"model_config": model_config, **(card_notes or {})},
+        _split_settings(recipe, summary),
     )
     ci = metrics["test_ci"]
     progress(
@@ -542,44 +478,3 @@ def _split_settings(recipe: Recipe, summary: dict) -> dict:
         "n_clusters": summary.get("n_clusters"),
         "largest_cluster": summary.get("largest_cluster"),
     }
-
-
-def write_card(
-    path: Path,
-    recipe: Recipe,
-    model: torch.nn.Module,
-    metrics: dict,
-    summary: dict,
-    extra: dict,
-    notes: dict | None = None,
-) -> Path:
-    """Write the JSON model card that travels with a checkpoint (atomically)."""
-    card = {
-        "name": recipe.name,
-        "description": recipe.description,
-        "architecture": {
-            "members": [asdict(m) for m in recipe.members()],
-            "parameters": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
-        },
-        "training": {"settings": recipe.train, "seconds": extra["training_seconds"]},
-        "data": summary,
-        "split": {
-            "method": recipe.split,
-            "seed": recipe.split_seed,
-            **_split_settings(recipe, summary),
-            "leak_check": extra["leak_check"],
-            "held_out_rows": extra["held_out_rows"],
-        },
-        "threshold": extra["threshold"],
-        "metrics": metrics,
-        "calibration": {
-            "bins": extra["calibration"],
-            "brier": metrics["test_ci"]["brier"]["value"],
-            "note": f"Held-out test proteins in {CALIBRATION_BINS} equal-width bins of predicted P(soluble): "
-            "mean_p is the mean prediction, observed the fraction actually soluble.",
-        },
-        "date": _dt.date.today().isoformat(),
-        "command": f"python -m protlab train <data.csv> --recipe {recipe.name} --out <model.pt>",
-        **(notes or {}),
-    }
-    return atomic_write(path, json.dumps(card, indent=1, default=float) + "\n")

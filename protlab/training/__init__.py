@@ -4,6 +4,11 @@ and multi-process runs.
 
 from __future__ import annotations
 
+from protlab.training.bootstrap import (
+    BOOTSTRAP_SAMPLES,
+    BOOTSTRAP_SEED,
+    bootstrap_intervals,
+)
 from protlab.training.config import (
     CLASS_WEIGHTINGS,
     DEVICES,
@@ -78,6 +83,9 @@ from protlab.training.step import (
 )
 
 __all__ = [
+    "BOOTSTRAP_SAMPLES",
+    "BOOTSTRAP_SEED",
+    "bootstrap_intervals",
     "Inference",
     "predict_probabilities",
     "TrainConfig",
