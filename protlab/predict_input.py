@@ -27,6 +27,7 @@ from protlab.data import (
     sniff_separator,
     split_fasta,
     strip_invisible,
+    unique_ids,
 )
 from protlab.errors import DataFormatError, InvalidSequenceError
 
@@ -51,29 +52,9 @@ def _too_many(count: int) -> InvalidSequenceError:
     )
 
 
-def _unique(records: list[CleanedSequence]) -> list[CleanedSequence]:
-    """Make ids unique by appending _2, _3, ... to repeated ids (with a note)."""
-    taken = {r.id for r in records}
-    seen: dict[str, int] = {}
-    result = []
-    for record in records:
-        seen[record.id] = count = seen.get(record.id, 0) + 1
-        if count == 1:
-            result.append(record)
-            continue
-        new_id = f"{record.id}_{count}"
-        while new_id in taken:
-            count += 1
-            new_id = f"{record.id}_{count}"
-        taken.add(new_id)
-        note = f"Renamed from '{record.id}' because that id was already used by an earlier record."
-        result.append(dataclasses.replace(record, id=new_id, notes=record.notes + (note,)))
-    return result
-
-
 def _result(cleaned: list[CleanedSequence], rejected: list[dict], notes: list[str]) -> PredictInput:
     """Bundle the readable records and the rejected rows."""
-    return PredictInput(_unique(cleaned), pd.DataFrame(rejected, columns=REJECTED_COLUMNS), notes)
+    return PredictInput(unique_ids(cleaned), pd.DataFrame(rejected, columns=REJECTED_COLUMNS), notes)
 
 
 def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:

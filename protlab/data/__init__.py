@@ -82,6 +82,7 @@ from protlab.data.sequences import (
     parse_sequences,
     split_fasta,
     strip_invisible,
+    unique_ids,
 )
 from protlab.data.splits import (
     ASSIGNMENTS,
@@ -154,6 +155,7 @@ __all__ = [
     "split_fasta",
     "clean_sequence",
     "parse_sequences",
+    "unique_ids",
     "INVISIBLE_CHARACTERS",
     "check_output",
     "file_or_sequence",

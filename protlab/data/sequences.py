@@ -21,6 +21,7 @@ expressions and str methods, never a per-residue Python loop.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -278,7 +279,7 @@ def clean_sequence(text: str, *, max_length: int = DEFAULT_MAX_LENGTH) -> Cleane
     return _clean_record(records[0], "seq1", False, max_length)
 
 
-def _unique_ids(records: list[CleanedSequence]) -> list[CleanedSequence]:
+def unique_ids(records: list[CleanedSequence]) -> list[CleanedSequence]:
     """Make record ids unique by appending _2, _3, ... to repeated ids."""
     seen: dict[str, int] = {}
     taken = {record.id for record in records}
@@ -295,11 +296,7 @@ def _unique_ids(records: list[CleanedSequence]) -> list[CleanedSequence]:
             new_id = f"{record.id}_{count}"
         taken.add(new_id)
         note = f"Renamed from '{record.id}' because that id was already used by an earlier record."
-        result.append(
-            CleanedSequence(
-                new_id, record.sequence, record.unknown_positions, record.notes + (note,), record.description
-            )
-        )
+        result.append(dataclasses.replace(record, id=new_id, notes=record.notes + (note,)))
     return result
 
 
@@ -325,4 +322,4 @@ def parse_sequences(
         )
     named = len(records) > 1
     cleaned = [_clean_record(r, f"seq{i}", named, max_length) for i, r in enumerate(records, start=1)]
-    return _unique_ids(cleaned)
+    return unique_ids(cleaned)
