@@ -13,7 +13,6 @@ from protlab.lessons import (
     OPTIMIZER_KINDS,
     OPTIMIZER_LABELS,
     SURFACES,
-    OptimizerSpec,
     Trajectory,
     contour_figure,
     linear_gradient_check,
@@ -23,7 +22,7 @@ from protlab.lessons import (
     tm_one_step,
 )
 from ui.common import explain, literal, pytorch_panel
-from ui.landscape_view import real_landscape_tab
+from ui.landscape_view import optimizer_inputs, real_landscape_tab
 from ui.router import ensure_router
 from ui.url_state import (
     UrlParam,
@@ -92,18 +91,9 @@ def read_settings():
             key="gd_momentum",
         )
     lr_cols = st.columns(max(1, len(kinds)))
-    specs = []
-    for col, kind in zip(lr_cols, kinds):
-        lr = col.number_input(
-            f"learning rate: {OPTIMIZER_LABELS[kind]}",
-            min_value=0.0,
-            max_value=10_000.0,
-            value=surface.suggested_lr(kind),
-            step=surface.suggested_lr(kind) / 2,
-            format="%g",
-            key=f"gd_lr_{key}_{kind}",
-        )
-        specs.append(OptimizerSpec(kind, float(lr), momentum=float(momentum)))
+    specs = optimizer_inputs(
+        lr_cols, kinds, surface, momentum, label="learning rate", key=lambda kind: f"gd_lr_{key}_{kind}"
+    )
     explain(
         "The learning rate is the step size. Too small and nothing seems to happen; too large and the path "
         "overshoots the valley and flies off. Try making it 10 times bigger and watch."

@@ -130,6 +130,23 @@ def _computed(source: LandscapeSource, settings: SliceSettings) -> LandscapeResu
     return None
 
 
+def optimizer_inputs(cols, kinds, surface, momentum: float, *, label: str, key) -> list[OptimizerSpec]:
+    """One learning-rate box per optimizer (default: the surface's suggested rate), as OptimizerSpecs."""
+    specs = []
+    for col, kind in zip(cols, kinds):
+        lr = col.number_input(
+            f"{label}: {OPTIMIZER_LABELS[kind]}",
+            min_value=0.0,
+            max_value=10_000.0,
+            value=surface.suggested_lr(kind),
+            step=surface.suggested_lr(kind) / 2,
+            format="%g",
+            key=key(kind),
+        )
+        specs.append(OptimizerSpec(kind, float(lr), momentum=float(momentum)))
+    return specs
+
+
 def _optimizer_specs(surface) -> tuple[list[OptimizerSpec], tuple[float, float]]:
     """Optimizer choices, learning rates and start point for the slice (stable defaults from its slopes)."""
     kinds = st.multiselect(
@@ -142,19 +159,8 @@ def _optimizer_specs(surface) -> tuple[list[OptimizerSpec], tuple[float, float]]
     if not kinds:
         raise ConfigError("Pick at least one optimizer in 'Optimizers to compare'; none is selected.")
     cols = st.columns(len(kinds) + 2)
-    specs = []
     momentum = cols[-1].number_input("momentum", 0.0, 0.99, 0.9, step=0.05, key="rl_momentum")
-    for col, kind in zip(cols, kinds):
-        lr = col.number_input(
-            f"lr: {OPTIMIZER_LABELS[kind]}",
-            min_value=0.0,
-            max_value=10_000.0,
-            value=surface.suggested_lr(kind),
-            step=surface.suggested_lr(kind) / 2,
-            format="%g",
-            key=f"rl_lr_{kind}",
-        )
-        specs.append(OptimizerSpec(kind, float(lr), momentum=float(momentum)))
+    specs = optimizer_inputs(cols, kinds, surface, momentum, label="lr", key=lambda kind: f"rl_lr_{kind}")
     with cols[-2]:
         a = st.number_input("start α", value=surface.start[0], step=0.1, format="%.2f", key="rl_start_a")
         b = st.number_input("start β", value=surface.start[1], step=0.1, format="%.2f", key="rl_start_b")
