@@ -87,24 +87,6 @@ def read_pasted(text: str) -> PredictInput:
     return _clean_fasta(records, [])
 
 
-def _fasta_file_records(text: str) -> list[FastaRecord]:
-    """FASTA records of a file of any size (split_fasta's text limit is for pasted text)."""
-    records: list[FastaRecord] = []
-    header, body, start = None, [], 1
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.strip().startswith(">"):
-            if header is not None or any(part.strip() for part in body):
-                records.append(FastaRecord(header, tuple(body), start))
-            header, body, start = line.strip()[1:].strip(), [], number
-        else:
-            if header is None and not body:
-                start = number
-            body.append(line)
-    if header is not None or any(part.strip() for part in body):
-        records.append(FastaRecord(header, tuple(body), start))
-    return records
-
-
 def _table_records(text: str, name: str) -> PredictInput:
     """Proteins from a CSV/TSV with a sequence column (and an optional id column), one per row."""
     sep, file_format = sniff_separator(text)
@@ -158,10 +140,10 @@ def read_file(data: bytes, name: str) -> PredictInput:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = next((line.strip() for line in text.split("\n", 50)[:50] if line.strip()), "")
     if first.startswith(">"):
-        return _clean_fasta(_fasta_file_records(text), notes)
+        return _clean_fasta(split_fasta(text, max_chars=None), notes)
     one_column = find_column([first], SEQUENCE_NAMES) is not None  # a header 'sequence' alone: a table
     if one_column or any(sep in first for sep in (",", ";", "\t")):  # a table: it needs a sequence column
         result = _table_records(text, name)
         result.notes[:0] = notes
         return result
-    return _clean_fasta(_fasta_file_records(text), notes)  # plain sequence text: one protein
+    return _clean_fasta(split_fasta(text, max_chars=None), notes)  # plain sequence text: one protein
