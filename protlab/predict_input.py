@@ -9,7 +9,6 @@ input as a whole (nothing given, text or file too large, too many records, a fil
 from __future__ import annotations
 
 import dataclasses
-import io
 from dataclasses import dataclass
 
 import pandas as pd
@@ -24,7 +23,7 @@ from protlab.data import (
     clean_sequence,
     decode_text,
     find_column,
-    sniff_separator,
+    parse_table,
     split_fasta,
     strip_invisible,
     unique_ids,
@@ -89,15 +88,7 @@ def read_pasted(text: str) -> PredictInput:
 
 def _table_records(text: str, name: str) -> PredictInput:
     """Proteins from a CSV/TSV with a sequence column (and an optional id column), one per row."""
-    sep, file_format = sniff_separator(text)
-    try:
-        table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, index_col=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
-        detail = str(err).strip().splitlines()[-1][:200] if str(err).strip() else type(err).__name__
-        raise DataFormatError(
-            f"The file '{name}' could not be read as a {file_format} table ({detail}). Check that every "
-            "row has as many fields as the header, or give a FASTA file."
-        ) from None
+    table, _, file_format = parse_table(text)  # the training reader's parser and messages
     columns = [str(c) for c in table.columns]
     seq_col, id_col = find_column(columns, SEQUENCE_NAMES), find_column(columns, ID_NAMES)
     if seq_col is None:

@@ -109,12 +109,14 @@ from protlab.data.tables import (
     decode_text,
     find_column,
     parse_labels,
+    parse_table,
     read_rows,
     read_source,
     sniff_separator,
 )
 
 __all__ = [
+    "parse_table",
     "BUCKET_CHUNK_BATCHES",
     "IGNORE_INDEX",
     "Batch",

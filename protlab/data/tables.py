@@ -200,8 +200,8 @@ def _columns_error(columns: list[str], sep: str) -> DataFormatError:
     )
 
 
-def _read_table(text: str) -> tuple[pd.DataFrame, str, str, str | None, str]:
-    """Parse delimited text; returns (frame, sequence column, label column, id column, format)."""
+def parse_table(text: str) -> tuple[pd.DataFrame, str, str]:
+    """Parse delimited text (every value a string, blank lines kept); returns (frame, separator, format)."""
     sep, file_format = sniff_separator(text)
     try:
         with warnings.catch_warnings():
@@ -235,6 +235,12 @@ def _read_table(text: str) -> tuple[pd.DataFrame, str, str, str | None, str]:
             f"The file could not be read as a {file_format} table: {detail}. Check that every row has "
             "the same number of columns as the header and that quotes are balanced."
         ) from None
+    return frame, sep, file_format
+
+
+def _read_table(text: str) -> tuple[pd.DataFrame, str, str, str | None, str]:
+    """Parse a labelled table; returns (frame, sequence column, label column, id column, format)."""
+    frame, sep, file_format = parse_table(text)
     columns = [str(c) for c in frame.columns]
     seq_col, label_col = find_column(columns, SEQUENCE_NAMES), find_column(columns, LABEL_NAMES)
     if seq_col is None or label_col is None or seq_col == label_col:
