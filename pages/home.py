@@ -1,4 +1,4 @@
-"""Home page: what ProtLab is and a map from its five lessons to the course notes."""
+"""Home page: what ProtLab is and a map from every lesson and lab page to the course notes."""
 
 from __future__ import annotations
 
@@ -33,12 +33,27 @@ LESSONS: list[tuple[str, str, str, str, str]] = [
         "Fundamentals Exercise 2 (a 4-layer network; ReLU vs GELU parameter count)",
     ),
     (
+        "pages/structure.py",
+        "Per-residue prediction",
+        "Label every residue helix, strand or coil with a CNN that keeps the length, trained on CB513.",
+        "Intro note, sec. 5: cross-entropy for several classes; fundamentals note, sec. 3: tasks with one "
+        "output per residue",
+        "Intro Exercise 1 (per-residue secondary structure; padding left out of the loss)",
+    ),
+    (
         "pages/train.py",
         "4 · Train a classifier",
         "Train the notes' 1D-CNN on 6,942 real DeepSol proteins and watch the loss curves live.",
         "Intro note, sec. 5 (training loop, optimizers, early stopping), sec. 6 (data loading, padding), "
         "sec. 7 (the solubility case study and its metrics), sec. 8 (best practices: seeds, mixed precision)",
         "Intro Exercises 2 (warm-up), 3 (gradient accumulation), 4 (SGD vs Adam vs AdamW), 5 (MCC)",
+    ),
+    (
+        "pages/bias_variance.py",
+        "Bias and variance",
+        "Train one network at four widths on three amounts of data and see under- and over-fitting appear.",
+        "Fundamentals note, sec. 1: the bias-variance trade-off; intro note, sec. 5: detecting overfitting",
+        "Intro sec. 8 checklist, item 2 (validation loss plateaus, it does not climb)",
     ),
     (
         "pages/predict.py",
@@ -48,11 +63,11 @@ LESSONS: list[tuple[str, str, str, str, str]] = [
         "Intro Exercise 5 (read MCC and the threshold on your own predictions)",
     ),
     (
-        "pages/bias_variance.py",
-        "Then: Bias and variance",
-        "Train one network at four widths on three amounts of data and see under- and over-fitting appear.",
-        "Fundamentals note, sec. 1: the bias-variance trade-off; intro note, sec. 5: detecting overfitting",
-        "Intro sec. 8 checklist, item 2 (validation loss plateaus, it does not climb)",
+        "pages/class_view.py",
+        "6 · Class results",
+        "Put the runs your class shared side by side, ranked by held-out AUC, and see which optimizer won.",
+        "Intro note, sec. 7: evaluation beyond accuracy (AUC on held-out proteins)",
+        "Intro Exercise 4 (SGD vs Adam vs AdamW, compared across the class's runs)",
     ),
 ]
 
@@ -71,9 +86,9 @@ def render() -> None:
         "solubility (DeepSol), and every page has a **Show me the PyTorch** panel with code you can run "
         "yourself in a notebook."
     )
-    st.subheader("The five lessons, and one more")
+    st.subheader("The lessons and the lab")
     st.caption(
-        "Follow them in order the first time; each one builds on the one before. "
+        "Follow the numbered ones in order the first time; each one builds on the one before. "
         "The notes are the two versions of Preliminary Note 2 from the course."
     )
     for file, title, what, notes, exercises in LESSONS:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
 
 
 def _home() -> AppTest:
@@ -16,17 +18,30 @@ def _home() -> AppTest:
     return at
 
 
-def test_home_links_to_all_five_lessons() -> None:
+def _sections() -> dict[str, list[tuple[str, str, str, str]]]:
+    """app.py's SECTIONS, read from its source (importing app.py would draw the app)."""
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "SECTIONS":
+            return ast.literal_eval(node.value)
+    raise AssertionError("app.py has no SECTIONS")
+
+
+def test_home_links_every_page_of_the_menu() -> None:
     links = _home().main.get("page_link")  # the lesson links (the sidebar has the menu)
-    assert [link.proto.page for link in links] == [
-        "encode",
-        "gradient-descent",
-        "build-network",
-        "train",
-        "predict",
-        "bias-variance",
-    ]
-    assert [link.proto.label[:1] for link in links] == ["1", "2", "3", "4", "5", "T"]
+    linked = {link.proto.page: link.proto.label for link in links}
+    pages = [entry for entries in _sections().values() for entry in entries if entry[0] != "pages/home.py"]
+    assert pages, "SECTIONS lists no pages besides home"
+    for file, title, _icon, url_path in pages:
+        assert url_path in linked, f"{file} ({title}) is missing from the home page's map"
+        assert linked[url_path] == title  # the map names each page as the menu does
+    assert [link.proto.page for link in links] == [entry[3] for entry in pages]  # each once, in menu order
+
+
+def test_home_lists_the_numbered_lessons_in_order() -> None:
+    links = _home().main.get("page_link")
+    numbered = [link.proto.label for link in links if link.proto.label[:1].isdigit()]
+    assert [label[0] for label in numbered] == ["1", "2", "3", "4", "5", "6"]
 
 
 def test_home_maps_lessons_to_note_sections_and_exercises() -> None:
