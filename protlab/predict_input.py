@@ -28,6 +28,7 @@ from protlab.data import (
     strip_invisible,
     unique_ids,
 )
+from protlab.data.tables import PREDICT_FILE
 from protlab.errors import DataFormatError, InvalidSequenceError
 
 MAX_RECORDS = DEFAULT_MAX_RECORDS  # proteins in one batch (pasted or in a file)
@@ -127,7 +128,7 @@ def read_file(data: bytes, name: str) -> PredictInput:
             f"The file '{name}' is {len(data) / 2**20:,.1f} MB; sequence files to predict are limited to "
             f"{MAX_FILE_BYTES // 2**20} MB. Split it into smaller files."
         )
-    text, notes = decode_text(data, name)  # refuses empty, binary and spreadsheet files
+    text, notes = decode_text(data, name, wanted=PREDICT_FILE)  # refuses empty, binary and spreadsheet files
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = next((line.strip() for line in text.split("\n", 50)[:50] if line.strip()), "")
     if first.startswith(">"):

@@ -75,8 +75,12 @@ def test_fasta_file_larger_than_the_pasted_text_limit_is_read() -> None:
 def test_files_that_are_not_sequences_are_refused() -> None:
     with pytest.raises(DataFormatError, match="empty"):
         read_file(b"", "none.csv")
-    with pytest.raises(DataFormatError, match="ZIP"):
+    with pytest.raises(DataFormatError, match="ZIP") as refused:
         read_file(b"PK\x03\x04rest", "book.xlsx")
+    assert "a sequence column" in str(refused.value) and "label" not in str(refused.value)
+    with pytest.raises(DataFormatError, match="NUL bytes") as refused:
+        read_file(b"MKT\x00AYI" * 10, "blob.bin")
+    assert "FASTA" in str(refused.value) and "label" not in str(refused.value)
     with pytest.raises(DataFormatError, match="no sequence column"):
         read_file(b"id,label\na,1\n", "labels.csv")
 

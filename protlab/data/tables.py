@@ -106,8 +106,15 @@ def read_source(source: Source, filename: str | None = None) -> tuple[bytes, str
     )
 
 
-def decode_text(data: bytes, name: str) -> tuple[str, list[str]]:
-    """Refuse binary files and decode text (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else Latin-1)."""
+TRAINING_TABLE = "CSV (comma-separated, with columns sequence and label)"  # what a training file holds
+PREDICT_FILE = "FASTA or CSV (comma-separated, with a sequence column)"  # what a file to predict holds
+
+
+def decode_text(data: bytes, name: str, *, wanted: str = TRAINING_TABLE) -> tuple[str, list[str]]:
+    """Refuse binary files and decode text (UTF-8, UTF-8 with BOM, UTF-16 with BOM, else Latin-1).
+
+    `wanted` names the file the caller reads, for the message that refuses a spreadsheet or binary file.
+    """
     if not data.strip():
         raise DataFormatError(
             f"The file '{name}' is empty. Upload a CSV with a header and one row per protein."
@@ -120,13 +127,13 @@ def decode_text(data: bytes, name: str) -> tuple[str, list[str]]:
     for magic, what in _MAGIC:
         if data.startswith(magic):
             raise DataFormatError(
-                f"The file '{name}' seems to be {what}, not a text table. Export the data as CSV "
-                "(comma-separated, with columns sequence and label) and upload that file."
+                f"The file '{name}' seems to be {what}, not a text table. Export the data as {wanted} "
+                "and upload that file."
             )
     if b"\x00" in data[:65536]:
         raise DataFormatError(
             f"The file '{name}' seems to be a binary file (it contains NUL bytes), not a text table. "
-            "Export the data as CSV (comma-separated, with columns sequence and label) and upload that."
+            f"Export the data as {wanted} and upload that."
         )
     try:
         return data.decode("utf-8-sig"), []

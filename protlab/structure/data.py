@@ -149,7 +149,7 @@ def _row_problem(row: int, name: str, seq: str, ss3: str, resolved: str) -> str 
 def _read_table(source: Source, filename: str | None) -> tuple[pd.DataFrame, str]:
     """The CSV as strings with lower-case column names; (table, display name)."""
     data, name = read_source(source, filename)
-    text, _ = decode_text(data, name)
+    text, _ = decode_text(data, name, wanted=f"CSV (comma-separated, with columns {', '.join(_REQUIRED)})")
     try:
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
