@@ -535,13 +535,34 @@ def test_the_warmup_is_a_share_of_the_run_and_reaches_the_script() -> None:
     assert 'CLASS_WEIGHTING = "balanced"' in at.code[0].value
 
 
-def test_the_overfit_check_trains_the_chosen_model_on_one_batch() -> None:
+@pytest.fixture
+def thread_runs(monkeypatch):
+    """The app's RunManager running jobs in threads of this process (the in-process executor)."""
+    from ui.common import restart_run_manager, run_manager
+
+    monkeypatch.setenv("PROTLAB_EXECUTOR", "inprocess")  # read when the manager is made
+    yield run_manager()
+    restart_run_manager(stop_runs=True)
+
+
+def _sanity_request(spec, seconds: float = 180.0):  # -> SanityRequest once the job has ended
+    from protlab.lessons.sanity_jobs import request_sanity
+    from ui.common import run_manager
+
+    deadline = time.monotonic() + seconds
+    while (request := request_sanity(run_manager().root, spec)).state in ("queued", "running"):
+        assert time.monotonic() < deadline, "the sanity check job did not end"
+        time.sleep(0.2)
+    return request
+
+
+def test_the_overfit_check_is_trained_by_a_worker_and_kept_after_a_reload(thread_runs) -> None:
     import torch
     import torch.nn.functional as F
 
+    from protlab.lessons.sanity_jobs import build_check, request_sanity, sanity_spec
     from protlab.training import NEAR_ZERO_LOSS
     from ui.train_data import bundled_data
-    from ui.train_sanity import one_batch
 
     at = _page()
     at.number_input(key="embed_dim").set_value(4)
@@ -549,20 +570,58 @@ def test_the_overfit_check_trains_the_chosen_model_on_one_batch() -> None:
     at.number_input(key="num_layers").set_value(1).run()
     at.select_slider(key="overfit_steps").set_value(50)
     at.select_slider(key="overfit_lr").set_value(1e-2).run()
+    model_config = {"embed_dim": 4, "hidden_dim": 8, "kernel_size": 5, "num_layers": 1, "dropout": 0.3}
+    spec = sanity_spec(bundled_data()[0], "cnn", model_config, 32, 42, 50, 1e-2)  # the page's check
+    assert request_sanity(thread_runs.root, spec).state == "missing"  # nothing trains before the click
+    assert not [s for s in at.success if "steps on" in s.value]
     at.button(key="overfit_run").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    _, losses, n = at.session_state["overfit_result"]
+    request = request_sanity(thread_runs.root, spec)
+    if request.state in ("queued", "running"):  # the page shows the job's state meanwhile
+        assert re.search(r"Check (queued|running)", _progress_text(at)), _progress_text(at)
+    request = _sanity_request(spec)
+    assert request.state == "ready", request.error
+    losses, n = request.result.losses, request.result.n_proteins
     assert 1 <= len(losses) <= 50 and n == 16
-    model_config = {"embed_dim": 4, "hidden_dim": 8, "kernel_size": 5, "num_layers": 1, "dropout": 0.3}
-    model, batch = one_batch(bundled_data()[0], "cnn", model_config, 32, 42)  # the same seeded batch
+    model, batch = build_check(spec)  # the same seeded model and batch
     assert sorted(batch.labels.tolist()) == [0] * 8 + [1] * 8  # both classes, balanced
     model.eval()
     with torch.no_grad():
         first = F.cross_entropy(model(batch.tokens, batch.mask), batch.labels).item()
     assert losses[0] == pytest.approx(first, rel=1e-4)  # the untrained model's loss on that batch
-    verdict = [s.value for s in at.success] + [w.value for w in at.warning]
-    assert any(f"after {len(losses)} steps on 16 proteins" in v for v in verdict)
-    assert bool(at.success) == (losses[-1] < NEAR_ZERO_LOSS)
+    for page in (at.run(), _page()):  # this session, then a reload of the page: the result is shown
+        assert not page.exception, [e.value for e in page.exception]
+        verdict = [s.value for s in page.success] + [w.value for w in page.warning]
+        assert any(f"after {len(losses)} steps on 16 proteins" in v for v in verdict), verdict
+        assert bool(page.success) == (losses[-1] < NEAR_ZERO_LOSS)
+    assert len([p for p in thread_runs.root.iterdir() if (p / "job.json").is_file()]) == 1  # one job
+
+
+def test_a_failed_overfit_check_says_so_and_can_be_run_again(thread_runs, monkeypatch) -> None:
+    from protlab.lessons import sanity_jobs
+
+    def broken(spec, progress=None):
+        raise RuntimeError("no memory left")
+
+    monkeypatch.setattr(sanity_jobs, "run_check", broken)  # the worker thread's check fails
+    at = _page()
+    at.select_slider(key="overfit_steps").set_value(50).run()
+    at.button(key="overfit_run").click().run()
+    spec = next(iter(_sanity_specs(thread_runs.root)))
+    assert _sanity_request(spec).state == "failed"
+    at.run()
+    errors = [e.value for e in at.error]
+    assert any("The check did not finish" in e and "no memory left" in e for e in errors), errors
+    assert at.button(key="overfit_run")  # it can be asked for again
+
+
+def _sanity_specs(root: Path):  # -> the SanitySpecs of the sanity jobs under root
+    from protlab.lessons.sanity_jobs import SanitySpec
+
+    for folder in root.iterdir():
+        job = folder / "job.json"
+        if job.is_file() and json.loads(job.read_text())["kind"] == "sanity":
+            yield SanitySpec(**json.loads(job.read_text())["params"]["spec"])
 
 
 def _plotly_values(values) -> np.ndarray:

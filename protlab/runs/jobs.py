@@ -1,4 +1,5 @@
-"""Background jobs: work that must not run in the web server (a loss landscape), done by the run workers.
+"""Background jobs: work that must not run in the web server (a loss landscape, the overfit-one-batch check),
+done by the run workers.
 
     <root>/<job_id>/job.json    {"kind": ..., "params": {...}}: what to compute
     <root>/<job_id>/run.json    the record (state, progress, error, result), written as for a run
@@ -24,7 +25,7 @@ from protlab.runs.store import ACTIVE, INTERRUPTED, new_run_id, read_record, wri
 
 __all__ = ["JOB_KINDS", "JobStatus", "is_job", "job_status", "run_job", "submit_job"]
 
-JOB_KINDS = ("landscape",)  # the kinds of background job a worker can do
+JOB_KINDS = ("landscape", "sanity")  # the kinds of background job a worker can do
 JOB_JSON = "job.json"
 PROGRESS_SECONDS = 1.0  # run.json is rewritten at most this often while a job works
 
@@ -106,6 +107,10 @@ def _function(kind: str) -> Callable[[dict, Callable[[float], None]], dict]:
         from protlab.lessons.landscape_jobs import landscape_job
 
         return landscape_job
+    if kind == "sanity":
+        from protlab.lessons.sanity_jobs import sanity_job
+
+        return sanity_job
     raise RunError(f"job kind must be one of {', '.join(JOB_KINDS)}; got {kind!r}.")
 
 

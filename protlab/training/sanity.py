@@ -8,6 +8,7 @@ pooling over the wrong axis, or a learning rate far too small.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -32,10 +33,12 @@ def overfit_one_batch(
     *,
     stop_below: float = 0.0,
     max_seconds: float | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> list[float]:
     """Train with Adam on one batch only, dropout off; the loss of each step (should approach 0).
 
     Stops early once the loss is below stop_below, or once max_seconds have passed (a bounded check).
+    progress, when given, is called after each step with the fraction of the steps done.
     """
     IntRange(1, MAX_OVERFIT_STEPS).check(steps, "steps")
     FloatRange(0, 1e6, low_open=True).check(lr, "lr")
@@ -59,6 +62,8 @@ def overfit_one_batch(
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
+            if progress is not None:
+                progress(len(losses) / steps)
             if losses[-1] < stop_below or (deadline is not None and time.monotonic() > deadline):
                 break
     finally:
