@@ -16,26 +16,24 @@ Decisions:
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import threading
 import time
-import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
-
-import numpy as np
 
 from protlab.errors import RunError
 from protlab.runs.dispatcher import Dispatcher, finish_run
+from protlab.runs.ended import EndedRuns
 from protlab.runs.index import RunIndex
-from protlab.runs.queue import RunQueue, estimate_waits
+from protlab.runs.owners import check_owner, run_id_of, shared_name
+from protlab.runs.queue import RunQueue
+from protlab.runs.queue_place import queue_place
+from protlab.runs.rows import class_row, newest_first, owner_row, run_status
 from protlab.runs.settings import ClassSettings
 from protlab.runs.spec import RunSpec, RunStatus
 from protlab.runs.store import (
     ACTIVE,
     INTERRUPTED,
-    OWNER,
     StopFile,
     home,
     new_run_id,
@@ -49,10 +47,10 @@ from protlab.runs.store import (
     write_record,
     write_spec,
 )
+from protlab.runs.submit_lock import submit_lock
 
 __all__ = ["RunManager", "get_manager"]
 
-DISPLAY_NAME_CHARS = 40  # longest name a shared run is shown under
 WAIT_POLL_SECONDS = 0.1  # how often wait() looks at run.json
 
 
@@ -69,13 +67,13 @@ class RunManager:
             check_ray_installed()
         self.queue, self.index = RunQueue(self.root), RunIndex(self.root)
         self._lock = threading.Lock()  # submit's check-then-enqueue, within this process
-        self._ended_cache: dict[str, tuple[int, list, object, object]] = {}  # run id -> (mtime, events, y, p)
+        self._ended = EndedRuns()  # ended runs' epoch rows and test predictions, read once
         self._dispatcher = Dispatcher(self.root, self.queue, self.settings)
 
     # ------------------------------------------------------------------ submitting and stopping
     def submit(self, spec: RunSpec, owner: str) -> str:
         """Queue a run of spec for owner; returns its id. It starts by itself when a worker is free."""
-        _check_owner(owner)
+        check_owner(owner)
         spec.validate()
         cap, epochs = self.settings.epoch_cap, spec.train_config.epochs
         if cap is not None and epochs > cap:
@@ -86,7 +84,7 @@ class RunManager:
         try:
             write_spec(folder, spec)
             write_record(folder, queued_record(run_id, owner, spec))
-            with self._submit_lock():
+            with submit_lock(self.root, self._lock):
                 if owner in self.queue.active_owners():
                     raise RunError("A training run is already going for this session; stop it first.")
                 waiting = len(self.queue.entries())
@@ -105,7 +103,7 @@ class RunManager:
 
     def stop(self, run_id: str | dict, owner: str) -> None:
         """Cancel a queued run at once, or ask a running one to stop (within a batch, best weights kept)."""
-        run_id = _run_id(run_id)
+        run_id = run_id_of(run_id)
         record = self._own(run_id, owner)
         if record["state"] not in ACTIVE:
             return
@@ -116,63 +114,40 @@ class RunManager:
 
     def rerun(self, run_id: str | dict, owner: str) -> str:
         """Submit an ended run's settings and data again; returns the new run's id."""
-        run_id = _run_id(run_id)
+        run_id = run_id_of(run_id)
         if self._own(run_id, owner)["state"] in ACTIVE:
             raise RunError("This run is still going; stop it first, or wait for it to end.")
         return self.submit(read_spec(self.root / run_id), owner)
 
     def delete_run(self, run_id: str | dict, owner: str) -> None:
         """Delete one of owner's runs that has ended."""
-        run_id = _run_id(run_id)
+        run_id = run_id_of(run_id)
         if self._own(run_id, owner)["state"] in ACTIVE:
             raise RunError("This run is still going; stop it first, then delete it.")
         self.index.remove(owner, run_id)
-        self._ended_cache.pop(run_id, None)
+        self._ended.forget(run_id)
         shutil.rmtree(self.root / run_id, ignore_errors=True)
 
     # ------------------------------------------------------------------ reading
     def status(self, run_id: str | dict, owner: str) -> RunStatus:
         """A snapshot of one of owner's runs (a list_runs row works as the id)."""
-        run_id = _run_id(run_id)
+        run_id = run_id_of(run_id)
         record = self._own(run_id, owner)
         folder, state = self.root / run_id, record["state"]
         events, labels, probs = (
-            self._ended_parts(run_id, record) if state not in ACTIVE else (read_history(folder), None, None)
+            self._ended.parts(folder) if state not in ACTIVE else (read_history(folder), None, None)
         )
-        position = wait = None
-        if state == "queued":
-            position, wait = self._queue_place(run_id)
-        eta = record.get("eta_seconds")
-        if eta is not None and state == "running" and record.get("updated"):
-            eta = max(0.0, eta - (time.time() - record["updated"]))
-        display_name = self.index.display_name(run_id)
-        progress = float(record.get("progress") or 0.0)
-        return RunStatus(
-            run_id,
-            record["spec"]["name"],
-            state,
-            events,
-            progress,
-            eta,
-            record.get("error"),
-            record.get("test_metrics"),
-            record.get("baseline"),
-            record.get("checkpoint"),
-            labels,
-            probs,
-            record["spec"],
-            record.get("timings") or {},
-            queue_position=position,
-            queue_wait_seconds=wait,
-            batch_losses=read_batches(folder),
-            shared=display_name is not None,
-            display_name=display_name or "",
-            data_summary=record.get("data_summary"),
+        place = (
+            queue_place(self.root, self.queue, self._dispatcher, run_id)
+            if state == "queued"
+            else (None, None)
         )
+        display = self.index.display_name(run_id)
+        return run_status(run_id, record, events, labels, probs, place, read_batches(folder), display)
 
     def list_runs(self, owner: str) -> list[dict]:
         """owner's runs, newest first (any state)."""
-        _check_owner(owner)
+        check_owner(owner)
         rows = []
         for run_id in self.index.runs_of(owner):
             try:
@@ -181,28 +156,12 @@ class RunManager:
                 continue
             if record.get("owner") != owner:
                 continue
-            display_name = self.index.display_name(run_id)
-            rows.append(
-                {
-                    "run_id": run_id,
-                    "name": record["spec"]["name"],
-                    "state": record["state"],
-                    "created": record["timings"].get("created"),
-                    "spec": record["spec"],
-                    "test_metrics": record.get("test_metrics"),
-                    "checkpoint": record.get("checkpoint"),
-                    "progress": record.get("progress"),
-                    "error": record.get("error"),
-                    "timings": record["timings"],
-                    "shared": display_name is not None,
-                    "display_name": display_name or "",
-                }
-            )
-        return _newest_first(rows)
+            rows.append(owner_row(run_id, record, self.index.display_name(run_id)))
+        return newest_first(rows)
 
     def wait(self, run_id: str | dict, timeout: float | None = None) -> bool:
         """Block until the run has ended and freed its worker (CLI, tests); False on timeout."""
-        run_id = _run_id(run_id)
+        run_id = run_id_of(run_id)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
@@ -229,12 +188,12 @@ class RunManager:
     # ------------------------------------------------------------------ sharing with the class
     def set_sharing(self, run_id: str | dict, owner: str, shared: bool, display_name: str = "") -> None:
         """Show (or stop showing) one of owner's runs to the class under display_name (never its owner)."""
-        run_id = _run_id(run_id)
+        run_id = run_id_of(run_id)
         self._own(run_id, owner)
         if not isinstance(shared, bool):
             raise RunError(f"shared must be true or false; got {shared!r}.")
         if shared:
-            self.index.share(run_id, _display_name(display_name))
+            self.index.share(run_id, shared_name(display_name))
         else:
             self.index.unshare(run_id)
 
@@ -249,22 +208,12 @@ class RunManager:
                 continue
             if display_name is None:
                 continue
-            rows.append(
-                {
-                    "run_id": run_id,
-                    "display_name": display_name,
-                    "state": record["state"],
-                    "spec": record["spec"],
-                    "test_metrics": record.get("test_metrics"),
-                    "progress": record.get("progress"),
-                    "created": record["timings"].get("created"),
-                }
-            )
-        return _newest_first(rows)
+            rows.append(class_row(run_id, record, display_name))
+        return newest_first(rows)
 
     def run_history(self, run_id: str | dict) -> list[dict]:
         """Epoch rows of a shared run (for anyone in the class to compare)."""
-        run_id = _run_id(run_id)
+        run_id = run_id_of(run_id)
         folder = run_folder_of(self.root, run_id)
         if self.index.display_name(run_id) is None:
             raise RunError(f"Run {run_id} is not shared by its owner, so its curves cannot be shown.")
@@ -278,7 +227,7 @@ class RunManager:
     # ------------------------------------------------------------------ helpers
     def _own(self, run_id: object, owner: str) -> dict:
         """The effective record of owner's run; RunError when it is not theirs."""
-        _check_owner(owner)
+        check_owner(owner)
         record = self._effective(read_record(self.root, run_id))
         if record.get("owner") != owner:
             raise RunError(f"There is no run {run_id!r} in this session.")
@@ -301,100 +250,6 @@ class RunManager:
             self.queue,
         )
         return read_record(self.root, run_id)
-
-    def _ended_parts(self, run_id: str, record: dict) -> tuple[list, np.ndarray | None, np.ndarray | None]:
-        """Epoch rows and test predictions of an ended run (cached: they no longer change)."""
-        folder = self.root / run_id
-        try:
-            stamp = (folder / "run.json").stat().st_mtime_ns
-        except FileNotFoundError:
-            stamp = 0
-        cached = self._ended_cache.get(run_id)
-        if cached is not None and cached[0] == stamp:
-            return cached[1], cached[2], cached[3]
-        labels = probs = None
-        predictions = folder / "test_predictions.csv"
-        if predictions.exists():
-            import pandas as pd
-
-            table = pd.read_csv(predictions)
-            if {"label", "p_soluble"} <= set(table.columns):  # per-residue runs keep other columns
-                labels, probs = table["label"].to_numpy(np.int64), table["p_soluble"].to_numpy(np.float64)
-        events = read_history(folder)
-        if len(self._ended_cache) > 512:
-            self._ended_cache.clear()
-        self._ended_cache[run_id] = (stamp, events, labels, probs)
-        return events, labels, probs
-
-    def _queue_place(self, run_id: str) -> tuple[int | None, float | None]:
-        """(1-based place in the queue, estimated seconds until it starts)."""
-        entries = self.queue.entries()
-        ids = [e.run_id for e in entries]
-        if run_id not in ids:
-            return None, None
-        position = ids.index(run_id) + 1
-        per_epoch = self._dispatcher.seconds_per_epoch()
-        remaining = []
-        now = time.time()
-        for claimed_id, info, _ in self.queue.running():
-            try:
-                record = read_record(self.root, claimed_id)
-            except RunError:
-                continue
-            eta, updated = record.get("eta_seconds"), record.get("updated") or now
-            if eta is not None:
-                remaining.append(max(0.0, eta - (now - updated)))
-            elif per_epoch is not None:
-                started = (record.get("timings") or {}).get("started") or now
-                remaining.append(max(0.0, per_epoch * int(info.get("epochs", 1)) - (now - started)))
-        waits = estimate_waits(entries[:position], remaining, self._dispatcher.capacity(), per_epoch)
-        return position, waits.get(run_id)
-
-    @contextlib.contextmanager
-    def _submit_lock(self) -> Iterator[None]:
-        """Serialise submit's check-then-enqueue in this process and, where fcntl exists, across processes."""
-        with self._lock:
-            try:
-                import fcntl
-            except ImportError:  # Windows: one server process per root
-                yield
-                return
-            with open(self.root / ".submit.lock", "a") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _newest_first(rows: list[dict]) -> list[dict]:
-    """Rows sorted by submission time, newest first (run ids only resolve whole seconds)."""
-    return sorted(rows, key=lambda row: (row.get("created") or 0.0, row["run_id"]), reverse=True)
-
-
-def _run_id(run: object) -> object:
-    """Accept a run id or a row from list_runs (its 'run_id')."""
-    return run.get("run_id") if isinstance(run, dict) else run
-
-
-def _check_owner(owner: object) -> None:
-    """Owners are opaque tokens of 1-64 letters, digits, '_' or '-' (safe in file names)."""
-    if not isinstance(owner, str) or not OWNER.match(owner):
-        raise RunError(
-            f"owner must be a session token of 1 to 64 letters, digits, '_' or '-'; got {owner!r}."
-        )
-
-
-def _display_name(text: object) -> str:
-    """The name a shared run is shown under: one line of at most DISPLAY_NAME_CHARS characters."""
-    if not isinstance(text, str):
-        raise RunError(f"display_name must be text; got {text!r}.")
-    name = " ".join(text.split())
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") for c in name):
-        raise RunError("display_name may only contain visible characters and spaces; remove the hidden ones.")
-    if len(name) > DISPLAY_NAME_CHARS:
-        raise RunError(f"display_name must be at most {DISPLAY_NAME_CHARS} characters; got {len(name)}.")
-    return name or "Anonymous"
 
 
 _MANAGER: RunManager | None = None
