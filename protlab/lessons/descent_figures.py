@@ -1,0 +1,198 @@
+"""The Gradient-descent lesson's figures: optimizer paths on a loss surface's contours, and loss per step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from protlab.lessons.landscape import Surface, Trajectory
+from protlab.lessons.lesson_style import FONT, PALETTE
+
+
+def _finite_points(trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return steps, p1, p2 of the finite, not absurdly distant points of a path."""
+    x_min, x_max, y_min, y_max = trajectory.surface.domain
+    limit = 1e4 * max(x_max - x_min, y_max - y_min)
+    pts = [
+        (r.step, r.p1, r.p2)
+        for r in trajectory.records
+        if np.isfinite(r.p1) and np.isfinite(r.p2) and abs(r.p1) < limit and abs(r.p2) < limit
+    ]
+    arr = np.array(pts, dtype=float).reshape(-1, 3)
+    return arr[:, 0], arr[:, 1], arr[:, 2]
+
+
+def exit_point(
+    surface: Surface, inside: tuple[float, float], outside: tuple[float, float]
+) -> tuple[float, float]:
+    """Return where the segment from an inside point to an outside point crosses the domain's edge."""
+    x_min, x_max, y_min, y_max = surface.domain
+    (x0, y0), (x1, y1) = inside, outside
+    t = 1.0
+    for start, end, low, high in ((x0, x1, x_min, x_max), (y0, y1, y_min, y_max)):
+        if end > high:
+            t = min(t, (high - start) / (end - start))
+        elif end < low:
+            t = min(t, (low - start) / (end - start))
+    return x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+
+
+def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], grid: int = 121) -> go.Figure:
+    """Contour map of a surface with each optimizer's path; the view stays on the surface's domain."""
+    xs, ys, z = surface.grid(grid)
+    if surface.log_contours:
+        shown, bar_title = np.log10(1.0 + z - z.min()), f"log10(1 + {surface.loss_label} − min)"
+    else:
+        shown, bar_title = z, surface.loss_label
+    fig = go.Figure(
+        go.Contour(
+            x=xs,
+            y=ys,
+            z=shown,
+            colorscale="Blues",
+            reversescale=True,
+            ncontours=25,
+            line=dict(width=0.5),
+            colorbar=dict(title=dict(text=bar_title, side="right"), thickness=14),
+            hovertemplate=(
+                f"{surface.axis_labels[0]}: %{{x:.2f}}<br>{surface.axis_labels[1]}: %{{y:.2f}}<extra></extra>"
+            ),
+            name="loss",
+        )
+    )
+    mx, my = zip(*surface.minima)
+    fig.add_trace(
+        go.Scatter(
+            x=mx,
+            y=my,
+            mode="markers",
+            name="minimum",
+            marker=dict(symbol="star", size=15, color="gold", line=dict(color="black", width=1)),
+        )
+    )
+    for i, traj in enumerate(trajectories):
+        _add_path(fig, traj, PALETTE[i % len(PALETTE)])
+    x_min, x_max, y_min, y_max = surface.domain
+    fig.update_xaxes(title=surface.axis_labels[0], range=[x_min, x_max], autorange=False, constrain="domain")
+    fig.update_yaxes(title=surface.axis_labels[1], range=[y_min, y_max], autorange=False)
+    if surface.axis_labels[0].startswith("parameter") and surface.axis_labels[1].startswith("parameter"):
+        fig.update_yaxes(scaleanchor="x", scaleratio=1)  # same units on both axes: keep circles round
+    fig.update_layout(
+        title=f"{surface.title}: {surface.formula}",
+        height=560,
+        font=FONT,
+        margin=dict(l=70, r=20, t=60, b=120),
+        legend=dict(orientation="h", yanchor="top", y=-0.14, xanchor="left", x=0),
+    )
+    return fig
+
+
+def _add_path(fig: go.Figure, traj: Trajectory, colour: str) -> None:
+    """Draw one path with start and end markers, and a marker where it left the map."""
+    steps, p1, p2 = _finite_points(traj)
+    label = traj.spec.label
+    fig.add_trace(
+        go.Scatter(
+            x=p1,
+            y=p2,
+            mode="lines+markers",
+            name=label,
+            legendgroup=label,
+            line=dict(color=colour, width=2),
+            marker=dict(size=5, color=colour),
+            customdata=steps,
+            hovertemplate=f"{label}<br>step %{{customdata:.0f}}<br>(%{{x:.3f}}, %{{y:.3f}})<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=p1[:1],
+            y=p2[:1],
+            mode="markers",
+            name=f"{label}: start",
+            legendgroup=label,
+            showlegend=False,
+            marker=dict(symbol="circle-open", size=14, color=colour, line=dict(width=3)),
+            hovertemplate="start<extra></extra>",
+        )
+    )
+    left = traj.left_domain_at()
+    if left is not None and left > 0:
+        prev, here = traj.records[left - 1], traj.records[left]
+        outside = (here.p1, here.p2) if np.isfinite(here.p1) and np.isfinite(here.p2) else (prev.p1, prev.p2)
+        ex, ey = exit_point(traj.surface, (prev.p1, prev.p2), outside)
+        fig.add_trace(
+            go.Scatter(
+                x=[ex],
+                y=[ey],
+                mode="markers",
+                name=f"{label}: left the map at step {left}",
+                legendgroup=label,
+                marker=dict(symbol="triangle-up", size=16, color=colour, line=dict(color="black", width=1)),
+                hovertemplate=f"{label} left the plotted area at step {left}<extra></extra>",
+            )
+        )
+    elif len(p1):
+        symbol = "x" if traj.diverged else "square"
+        fig.add_trace(
+            go.Scatter(
+                x=p1[-1:],
+                y=p2[-1:],
+                mode="markers",
+                name=f"{label}: end",
+                legendgroup=label,
+                showlegend=False,
+                marker=dict(symbol=symbol, size=12, color=colour, line=dict(color="black", width=1)),
+                hovertemplate=f"end, step {int(steps[-1])}<extra></extra>",
+            )
+        )
+
+
+def loss_figure(trajectories: Sequence[Trajectory], log_scale: bool = False) -> go.Figure:
+    """Loss against step for every path; on a log scale the distance to the best loss is shown."""
+    fig = go.Figure()
+    surface = trajectories[0].surface if trajectories else None
+    best = min(surface.value(m) for m in surface.minima) if surface else 0.0
+    for i, traj in enumerate(trajectories):
+        steps = np.array([r.step for r in traj.records], dtype=float)
+        loss = np.array([r.loss for r in traj.records], dtype=float)
+        finite = np.isfinite(loss)
+        y = np.clip(loss - best, 1e-16, None) if log_scale else loss
+        colour = PALETTE[i % len(PALETTE)]
+        fig.add_trace(
+            go.Scatter(
+                x=steps[finite],
+                y=y[finite],
+                mode="lines+markers",
+                name=traj.spec.label,
+                line=dict(color=colour, width=2),
+                marker=dict(size=4),
+            )
+        )
+        if traj.diverged:
+            fig.add_trace(
+                go.Scatter(
+                    x=steps[finite][-1:],
+                    y=y[finite][-1:],
+                    mode="markers",
+                    name=f"{traj.spec.label}: diverged",
+                    marker=dict(symbol="x", size=14, color=colour),
+                )
+            )
+    label = surface.loss_label if surface else "loss"
+    fig.update_xaxes(title="step")
+    fig.update_yaxes(
+        title=f"{label} − lowest possible (log scale)" if log_scale else label,
+        type="log" if log_scale else "linear",
+        exponentformat="power" if log_scale else "B",
+    )
+    fig.update_layout(
+        title="Loss after each step",
+        height=400,
+        font=FONT,
+        margin=dict(l=70, r=20, t=60, b=90),
+        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
+    )
+    return fig

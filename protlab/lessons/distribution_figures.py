@@ -1,0 +1,98 @@
+"""How proteins are spread: lengths by class, and a query protein's features among the training proteins."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from protlab.lessons.result_style import INSOLUBLE_COLOUR, SOLUBLE_COLOUR, TRAIN_COLOUR, VAL_COLOUR, _layout
+
+
+def length_histogram(
+    lengths: Sequence[int], labels: Sequence[int] | None = None, *, title: str = "Sequence lengths"
+) -> go.Figure:
+    """Histogram of sequence lengths, split by class when labels are given."""
+    lengths = np.asarray(lengths)
+    fig = go.Figure()
+    if labels is None:
+        fig.add_histogram(x=lengths, name="All sequences", nbinsx=60, marker={"color": TRAIN_COLOUR})
+    else:
+        labels = np.asarray(labels)
+        for value, name, colour in (
+            (0, "Insoluble (0)", INSOLUBLE_COLOUR),
+            (1, "Soluble (1)", SOLUBLE_COLOUR),
+        ):
+            fig.add_histogram(
+                x=lengths[labels == value], name=name, nbinsx=60, opacity=0.65, marker={"color": colour}
+            )
+        fig.update_layout(barmode="overlay")
+    fig = _layout(fig, title, "Sequence length (residues)", "Number of proteins")
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def feature_distribution_figure(
+    reference: pd.DataFrame,
+    query: Mapping[str, float] | pd.DataFrame,
+    columns: Sequence[str],
+    labels: Mapping[str, str] | None = None,
+    *,
+    query_name: str = "Your sequence",
+) -> go.Figure:
+    """One box plot per feature for the training proteins, with the query sequence(s) marked."""
+    labels = dict(labels or {})
+    queries = pd.DataFrame([query]) if isinstance(query, Mapping) else query
+    n_cols = min(3, len(columns))
+    n_rows = math.ceil(len(columns) / n_cols)
+    fig = make_subplots(
+        rows=n_rows,
+        cols=n_cols,
+        subplot_titles=[labels.get(c, c) for c in columns],
+        vertical_spacing=0.16 if n_rows > 1 else 0.1,
+        horizontal_spacing=0.08,
+    )
+    for i, column in enumerate(columns):
+        row, col = divmod(i, n_cols)
+        fig.add_box(
+            y=reference[column],
+            name="Training proteins",
+            boxpoints=False,
+            marker={"color": "#9e9e9e"},
+            showlegend=i == 0,
+            legendgroup="ref",
+            row=row + 1,
+            col=col + 1,
+        )
+        fig.add_scatter(
+            y=queries[column],
+            x=["Training proteins"] * len(queries),
+            mode="markers",
+            name=query_name,
+            marker={
+                "color": VAL_COLOUR,
+                "size": 13,
+                "symbol": "diamond",
+                "line": {"color": "black", "width": 1},
+            },
+            showlegend=i == 0,
+            legendgroup="query",
+            row=row + 1,
+            col=col + 1,
+            hovertemplate=f"{labels.get(column, column)}: %{{y:.3f}}<extra>{query_name}</extra>",
+        )
+        fig.update_xaxes(showticklabels=False, row=row + 1, col=col + 1)
+    fig.update_layout(
+        title={
+            "text": "Your protein among the training proteins (box: middle 50%, whiskers: full range)",
+            "x": 0.0,
+        },
+        height=300 * n_rows + 60,
+        margin={"l": 60, "r": 20, "t": 90, "b": 30},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1.0},
+    )
+    return fig

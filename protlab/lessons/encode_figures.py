@@ -1,0 +1,122 @@
+"""The Encode lesson's figures: a sequence's one-hot matrix, and a padded batch's tokens and mask."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from protlab.alphabet import AMINO_ACIDS
+from protlab.lessons.lesson_style import FONT
+
+MAX_LABELLED_ROWS = 60  # longer sequences get no per-residue tick labels
+_PAD_EDGE = 0.5 / 21  # token 0 (padding) sits below this fraction of the 0..21 colour range
+TOKEN_COLOURS = [
+    [0.0, "#eeeeee"],
+    [_PAD_EDGE, "#eeeeee"],
+    [_PAD_EDGE, "#3b528b"],
+    [0.5, "#21918c"],
+    [1.0, "#fde725"],
+]  # padding light grey, residues blue -> green -> yellow
+
+
+def _rows_height(n_rows: int, per_row: int = 22, base: int = 140, cap: int = 720) -> int:
+    """Return a figure height that gives each heat-map row room for its label."""
+    return int(min(cap, max(260, base + per_row * n_rows)))
+
+
+def onehot_figure(sequence: str, matrix: np.ndarray) -> go.Figure:
+    """Heat-map of a (L, 20) one-hot matrix: residues down, amino-acid columns across."""
+    n = len(sequence)
+    rows = [f"{i + 1} {aa}" for i, aa in enumerate(sequence)]  # unique labels, e.g. "3 L"
+    text = np.where(matrix > 0, "1", "") if n <= MAX_LABELLED_ROWS else None
+    fig = go.Figure(
+        go.Heatmap(
+            z=matrix,
+            x=list(AMINO_ACIDS),
+            y=rows,
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            colorscale=[[0, "#f4f6fa"], [1, "#1f4e9a"]],
+            xgap=1,
+            ygap=1,
+            text=text,
+            texttemplate="%{text}" if text is not None else None,
+            hovertemplate="residue %{y}<br>column %{x}<br>value %{z}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"One-hot matrix, shape ({n}, 20): one row per residue, one column per amino acid",
+        height=_rows_height(n),
+        margin=dict(l=70, r=20, t=60, b=50),
+        font=FONT,
+    )
+    fig.update_xaxes(title="amino-acid column (alphabet order)", side="bottom", tickangle=0)
+    fig.update_yaxes(
+        title="position and residue", autorange="reversed", showticklabels=n <= MAX_LABELLED_ROWS
+    )
+    return fig
+
+
+def batch_figure(tokens: np.ndarray, mask: np.ndarray, ids: Sequence[str]) -> go.Figure:
+    """Side-by-side heat-maps of a padded batch: token indices (B, Lmax) and mask (B, Lmax)."""
+    b, width = tokens.shape
+    show_text = width <= 40
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        vertical_spacing=0.18,
+        subplot_titles=(
+            f"tokens, shape ({b}, {width}): 0 = padding",
+            f"mask, shape ({b}, {width}): 1 = real residue",
+        ),
+    )
+    positions = list(range(1, width + 1))
+    fig.add_trace(
+        go.Heatmap(
+            z=tokens,
+            x=positions,
+            y=list(ids),
+            colorscale=TOKEN_COLOURS,
+            zmin=0,
+            zmax=21,
+            showscale=False,
+            text=tokens.astype(str) if show_text else None,
+            texttemplate="%{text}" if show_text else None,
+            xgap=1,
+            ygap=1,
+            hovertemplate="%{y}, position %{x}: token %{z}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Heatmap(
+            z=mask,
+            x=positions,
+            y=list(ids),
+            colorscale=[[0, "#eeeeee"], [1, "#2ca02c"]],
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            text=mask.astype(int).astype(str) if show_text else None,
+            texttemplate="%{text}" if show_text else None,
+            xgap=1,
+            ygap=1,
+            hovertemplate="%{y}, position %{x}: mask %{z}<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    fig.update_xaxes(title="position in the sequence", row=2, col=1)
+    for row in (1, 2):
+        fig.update_yaxes(title="sequence", autorange="reversed", row=row, col=1)
+    fig.update_layout(
+        height=_rows_height(2 * b, per_row=34, base=220, cap=900),
+        margin=dict(l=80, r=20, t=50, b=50),
+        font=FONT,
+    )
+    return fig

@@ -1,0 +1,124 @@
+"""One run's curves per epoch: its epoch events as a table, loss, validation metrics and learning rate."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from protlab.lessons.result_style import (
+    METRIC_COLOURS,
+    METRIC_NAMES,
+    TRAIN_COLOUR,
+    VAL_COLOUR,
+    VAL_METRICS,
+    _epoch_axis,
+    _layout,
+    log_ticks,
+)
+
+
+def _event_row(event: Any) -> dict[str, Any]:
+    """Flatten one epoch event (dataclass or dict) into a row with val_<metric> columns."""
+    row = dict(asdict(event) if is_dataclass(event) else event)
+    for name, value in dict(row.pop("val_metrics", None) or {}).items():
+        row.setdefault(f"val_{name}", value)
+    return row
+
+
+def history_frame(events: Sequence[Any]) -> pd.DataFrame:
+    """Turn a run's per-epoch events (EpochEvent objects or dicts) into one row per epoch."""
+    rows = [_event_row(e) for e in events]
+    rows = [r for r in rows if "train_loss" in r and "epoch" in r]  # keep epoch events, drop batch events
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=["epoch", "train_loss", "val_loss", "lr"])
+    return frame.drop_duplicates("epoch", keep="last").sort_values("epoch").reset_index(drop=True)
+
+
+def loss_curves(history: pd.DataFrame, *, title: str = "Loss per epoch") -> go.Figure:
+    """Training and validation loss against epoch; the best validation epoch is marked."""
+    fig = go.Figure()
+    if not history.empty:
+        fig.add_scatter(
+            x=history["epoch"],
+            y=history["train_loss"],
+            name="Training loss",
+            mode="lines+markers",
+            line={"color": TRAIN_COLOUR},
+        )
+        if "val_loss" in history:
+            fig.add_scatter(
+                x=history["epoch"],
+                y=history["val_loss"],
+                name="Validation loss",
+                mode="lines+markers",
+                line={"color": VAL_COLOUR},
+            )
+            best = history.loc[history["val_loss"].idxmin()]
+            fig.add_scatter(
+                x=[best["epoch"]],
+                y=[best["val_loss"]],
+                name="Best validation epoch",
+                mode="markers",
+                marker={
+                    "symbol": "star",
+                    "size": 14,
+                    "color": "gold",
+                    "line": {"color": "black", "width": 1},
+                },
+            )
+    _epoch_axis(fig, history)
+    return _layout(fig, title, "Epoch", "Cross-entropy loss (nats)")
+
+
+def metric_curves(
+    history: pd.DataFrame,
+    metrics: Sequence[str] = VAL_METRICS,
+    *,
+    title: str = "Validation metrics per epoch",
+) -> go.Figure:
+    """Validation metrics (AUC, accuracy, MCC by default) against epoch on one 0-1 scale."""
+    fig = go.Figure()
+    for name in metrics:
+        column = f"val_{name}"
+        if column in history:
+            fig.add_scatter(
+                x=history["epoch"],
+                y=history[column],
+                name=METRIC_NAMES.get(name, name),
+                mode="lines+markers",
+                line={"color": METRIC_COLOURS.get(name)},
+            )
+    fig.update_yaxes(range=[-0.05 if "mcc" not in metrics else -1.02, 1.02])
+    _epoch_axis(fig, history)
+    return _layout(fig, title, "Epoch", "Score (MCC from -1 to 1, others 0 to 1)")
+
+
+def lr_curve(history: pd.DataFrame, *, title: str = "Learning rate per epoch") -> go.Figure:
+    """The optimizer's learning rate at the end of each epoch, on a log scale."""
+    fig = go.Figure()
+    if "lr" in history and not history.empty:
+        fig.add_scatter(
+            x=history["epoch"],
+            y=history["lr"],
+            name="Learning rate",
+            mode="lines+markers",
+            line={"color": "#7570b3", "shape": "hv"},
+        )
+        rates = history["lr"].astype(float)
+        rates = rates[rates > 0]
+        if len(rates):
+            low, high = float(rates.min()), float(rates.max())
+            low, high = min(low, high / 3.2), max(high, low * 3.2)  # a flat schedule still gets half a decade
+            values, labels = log_ticks(low / 1.25, high * 1.25)
+            fig.update_yaxes(
+                range=[math.log10(low / 1.25), math.log10(high * 1.25)], tickvals=values, ticktext=labels
+            )
+    fig.update_yaxes(type="log")
+    _epoch_axis(fig, history)
+    return _layout(fig, title, "Epoch", "Learning rate (log scale)")
