@@ -285,6 +285,8 @@ def render() -> None:
             [r.sequence for r in records],
             threshold=threshold,
             ids=[r.id for r in records],
+            prior=prior,
+            train_prior=predictor.training_prior,
         )
     )
 

@@ -11,6 +11,7 @@ import runpy
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -19,8 +20,9 @@ import torch
 from protlab.alphabet import AMINO_ACIDS
 from protlab.codegen import MAX_LISTED, prediction_script, read_template
 from protlab.data import FEATURE_COLUMNS, compute_features
+from protlab.errors import ConfigError
 from protlab.models import build_model, model_config_dict, save_checkpoint
-from protlab.predict import Predictor
+from protlab.predict import BUNDLED_PRIOR, Predictor, adjust_for_prior, score_threshold
 
 ROOT = Path(__file__).resolve().parents[1]
 PANEL_WIDTH = 88  # characters a line of the page's code panel shows without scrolling
@@ -73,6 +75,8 @@ def test_only_the_settings_block_changes() -> None:
         threshold=0.42,
         with_attribution=False,
         ids=["first", 'bad"id', "", "x" * 100],
+        prior=0.8,
+        train_prior=0.25,
     )
     outside = [line for line in script.splitlines() if line not in _settings_block(script)]
     assert outside == [line for line in template.splitlines() if line not in _settings_block(template)]
@@ -80,9 +84,22 @@ def test_only_the_settings_block_changes() -> None:
     exec("\n".join(_settings_block(script)), settings)  # noqa: S102  the settings alone
     assert settings["CHECKPOINT"] == "runs/abc/model.pt" and settings["THRESHOLD"] == 0.42
     assert settings["ATTRIBUTION"] is False
+    assert settings["PRIOR"] == 0.8 and settings["TRAIN_PRIOR"] == 0.25
     records = settings["FASTA"].strip().split(">")[1:]
     assert [r.splitlines()[0] for r in records] == ["first", "seq2", "seq3", "seq4", "seq5"]
     assert ["".join(r.splitlines()[1:]) for r in records] == PROTEINS
+
+
+def test_without_a_prior_the_script_keeps_the_models_own_share() -> None:
+    settings: dict = {}
+    exec("\n".join(_settings_block(prediction_script("default", PROTEINS))), settings)  # noqa: S102
+    assert settings["PRIOR"] is None and settings["TRAIN_PRIOR"] == BUNDLED_PRIOR
+
+
+@pytest.mark.parametrize("name, value", [("prior", 0.0), ("prior", 1.0), ("train_prior", 1.5)])
+def test_a_share_outside_0_to_1_is_refused(name: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=name):
+        prediction_script("default", PROTEINS, **{name: value})
 
 
 def test_many_proteins_list_the_first_ones_and_say_so() -> None:
@@ -127,6 +144,34 @@ def test_default_model_predictions_match_protlab(tmp_path: Path, monkeypatch) ->
     assert kinds == {"solubility_net", "cnn"}  # an ensemble of both: the script defines both classes
     ns = _run(prediction_script("default", PROTEINS, threshold=0.5), tmp_path, monkeypatch)
     _assert_predicts_like_protlab(ns, Predictor.default(), PROTEINS)
+
+
+@pytest.mark.parametrize("prior", [0.1, 0.5, 0.9])
+def test_a_prior_adjusts_like_the_predict_page(prior: float, tmp_path: Path, monkeypatch, capsys) -> None:
+    predictor, threshold = Predictor.default(), 0.45
+    script = prediction_script(
+        "default", PROTEINS, threshold=threshold, prior=prior, train_prior=predictor.training_prior
+    )
+    ns = _run(script, tmp_path, monkeypatch)
+    records = [SimpleNamespace(id=f"seq{i}", sequence=s) for i, s in enumerate(PROTEINS, start=1)]
+    table = predictor.predict_table(records, threshold=threshold, prior=prior)  # what the page shows
+    np.testing.assert_allclose(ns["p_soluble"], table["p_soluble"], atol=1e-6)
+    np.testing.assert_allclose(ns["model_score"], table["model_score"], atol=1e-6)
+    # the reference formula, written out: the odds move by the ratio of the two shares' odds
+    score = predictor.predict(PROTEINS)
+    ratio = (prior / (1 - prior)) / (predictor.training_prior / (1 - predictor.training_prior))
+    np.testing.assert_allclose(ns["p_soluble"], score * ratio / (score * ratio + 1 - score), atol=1e-6)
+    assert not np.allclose(ns["p_soluble"], score, atol=1e-3)  # the adjustment did something
+    calls = [line.rsplit("-> ", 1)[1] for line in capsys.readouterr().out.splitlines() if "-> " in line]
+    assert calls == table["prediction"].tolist()
+    assert ns["cut"] == pytest.approx(score_threshold(threshold, predictor.training_prior, prior), abs=1e-12)
+
+
+def test_a_prior_adjusts_a_runs_checkpoint_from_its_own_share(tmp_path: Path, monkeypatch) -> None:
+    path = _checkpoint(tmp_path / "model.pt", *CHECKPOINTS["dual"], seed=5)
+    ns = _run(prediction_script(str(path), PROTEINS, prior=0.3, train_prior=0.6), tmp_path, monkeypatch)
+    expected = adjust_for_prior(Predictor.from_checkpoint(path).predict(PROTEINS), 0.6, 0.3)
+    np.testing.assert_allclose(ns["p_soluble"], expected, atol=1e-6)
 
 
 def _checkpoint(path: Path, kind: str, config: dict, seed: int) -> Path:

@@ -2,7 +2,8 @@
 
 The template is a complete plain-PyTorch prediction script (checkpoint loading, the model classes, encoding,
 prediction and attribution); this module only writes its settings: the checkpoint, the proteins as FASTA, the
-threshold and whether to explain the first protein.
+threshold, the model's training share of soluble proteins and the share the student expects (the page's prior
+adjustment, protlab.predict.adjust_for_prior), and whether to explain the first protein.
 """
 
 from __future__ import annotations
@@ -43,12 +44,20 @@ def prediction_script(
     threshold: float = 0.5,
     with_attribution: bool = True,
     ids: Sequence[str] | None = None,
+    prior: float | None = None,
+    train_prior: float | None = None,
 ) -> str:
     """Return a runnable plain-PyTorch script that loads the checkpoint and predicts P(soluble) for them.
 
     model_source is "default" for the bundled model, else the checkpoint's path or file name; sequences are
-    cleaned (uppercase letters only); ids, when given, name them in the FASTA block.
+    cleaned (uppercase letters only); ids, when given, name them in the FASTA block. prior is the expected
+    soluble share the page adjusts P(soluble) to (None: no adjustment) from train_prior, the share the model
+    learned under (Predictor.training_prior; None: the bundled data's share).
     """
+    from protlab.predict import BUNDLED_PRIOR, PRIOR_RULE  # the page's rule for both shares
+
+    train_prior = BUNDLED_PRIOR if train_prior is None else PRIOR_RULE.check(train_prior, "train_prior")
+    prior = None if prior is None else PRIOR_RULE.check(prior, "prior")
     checkpoint = DEFAULT_CHECKPOINT if model_source == "default" else str(model_source)
     return fill_settings(
         read_template("predict_script.py"),
@@ -56,6 +65,8 @@ def prediction_script(
             "CHECKPOINT": checkpoint,
             "FASTA": _fasta(sequences, ids),
             "THRESHOLD": float(threshold),
+            "TRAIN_PRIOR": float(train_prior),
+            "PRIOR": None if prior is None else float(prior),
             "ATTRIBUTION": bool(with_attribution and len(sequences) > 0),
         },
     )

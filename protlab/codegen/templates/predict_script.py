@@ -24,6 +24,8 @@ MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLN
 IDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVGALSKGQLKEFLDANLA
 """
 THRESHOLD = 0.5  # P(soluble) at or above this is called soluble
+TRAIN_PRIOR = 0.41731489484298473  # share of soluble proteins the model learned from
+PRIOR = None  # the share you expect among your proteins (None: the model's own)
 ATTRIBUTION = True  # also show which residues of the first protein drove its prediction
 # ====================================================================== end of settings
 
@@ -291,7 +293,24 @@ def predict(sequences, batch_size=64):
     return p
 
 
-p_soluble = predict(sequences)  # (N,)
+def adjust_for_prior(p, train_prior, new_prior):
+    """P(soluble) moved by Bayes' rule from one share of soluble proteins to another:
+    the model's odds p / (1 - p) carry the training share's odds, so they are
+    multiplied by the new share's odds over the training share's."""
+    ratio = (new_prior / (1 - new_prior)) / (train_prior / (1 - train_prior))
+    return p * ratio / (p * ratio + (1 - p))
+
+
+model_score = predict(sequences)  # (N,) P(soluble) at the training share
+p_soluble = model_score  # (N,)
+if PRIOR is not None:
+    p_soluble = adjust_for_prior(model_score, TRAIN_PRIOR, PRIOR)
+    cut = adjust_for_prior(THRESHOLD, PRIOR, TRAIN_PRIOR)  # that call on the raw score
+    print(
+        f"P(soluble) is adjusted from the model's training share ({TRAIN_PRIOR:.1%} "
+        f"soluble) to yours ({PRIOR:.1%}): a threshold of {THRESHOLD:.2f} is a model "
+        f"score of {cut:.3f}."
+    )
 for name, sequence, p in zip(names, sequences, p_soluble):
     call = "soluble" if p >= THRESHOLD else "insoluble"
     print(f"{name}: {len(sequence)} residues, P(soluble) = {p:.3f} -> {call}")
