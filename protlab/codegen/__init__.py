@@ -2,34 +2,29 @@
 
 from __future__ import annotations
 
-from protlab.codegen.bias_variance import sweep_code
-from protlab.codegen.lessons import (
-    batch_code,
-    descent_code,
-    encode_code,
-    linear_check_code,
-    module_code,
-    polynomial_code,
-    sequential_code,
-    tensor_ops_code,
-    tm_step_code,
-)
-from protlab.codegen.mutagenesis import mutagenesis_script
-from protlab.codegen.predict import (
-    MAX_LISTED,
-    prediction_script,
-)
-from protlab.codegen.real_landscape import (
-    slice_code,
-)
-from protlab.codegen.script_template import (
-    fill_settings,
-    read_template,
-)
-from protlab.codegen.train import (
-    TrainScriptSettings,
-    training_script,
-)
+from protlab.lazy import lazy_exports
+
+# module (under this package) -> the public names it defines; each module is imported on first use
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "bias_variance": ("sweep_code",),
+    "lessons": (
+        "batch_code",
+        "descent_code",
+        "encode_code",
+        "linear_check_code",
+        "module_code",
+        "polynomial_code",
+        "sequential_code",
+        "tensor_ops_code",
+        "tm_step_code",
+    ),
+    "mutagenesis": ("mutagenesis_script",),
+    "predict": ("MAX_LISTED", "prediction_script"),
+    "real_landscape": ("slice_code",),
+    "script_template": ("fill_settings", "read_template"),
+    "train": ("TrainScriptSettings", "training_script"),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "sweep_code",

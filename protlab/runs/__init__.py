@@ -2,52 +2,26 @@
 
 from __future__ import annotations
 
-from protlab.runs.jobs import (
-    JOB_KINDS,
-    JobStatus,
-    is_job,
-    job_status,
-    run_job,
-    submit_job,
-)
-from protlab.runs.manager import (
-    RunManager,
-    get_manager,
-)
-from protlab.runs.prep import (
-    PreparedRun,
-    evaluate_and_save,
-    prepare_run,
-    tokenise_for_model,
-)
-from protlab.runs.settings import (
-    EXECUTORS,
-    ClassSettings,
-)
-from protlab.runs.snapshots import (
-    MAX_SNAPSHOT_BYTES,
-    MAX_SNAPSHOTS,
-    SNAPSHOT_KINDS,
-    EpochSnapshots,
-    read_snapshots,
-)
-from protlab.runs.spec import (
-    SPLIT_METHODS,
-    RunSpec,
-    RunStatus,
-)
-from protlab.runs.store import (
-    ACTIVE,
-    ENDED,
-    RUN_ID,
-    home,
-    read_batches,
-    read_history,
-    read_record,
-)
-from protlab.runs.worker import (
-    run_folder,
-)
+from protlab.lazy import lazy_exports
+
+# module (under this package) -> the public names it defines; each module is imported on first use
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "jobs": ("JOB_KINDS", "JobStatus", "is_job", "job_status", "run_job", "submit_job"),
+    "manager": ("RunManager", "get_manager"),
+    "prep": ("PreparedRun", "evaluate_and_save", "prepare_run", "tokenise_for_model"),
+    "settings": ("EXECUTORS", "ClassSettings"),
+    "snapshots": (
+        "MAX_SNAPSHOT_BYTES",
+        "MAX_SNAPSHOTS",
+        "SNAPSHOT_KINDS",
+        "EpochSnapshots",
+        "read_snapshots",
+    ),
+    "spec": ("SPLIT_METHODS", "RunSpec", "RunStatus"),
+    "store": ("ACTIVE", "ENDED", "RUN_ID", "home", "read_batches", "read_history", "read_record"),
+    "worker": ("run_folder",),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "ACTIVE",

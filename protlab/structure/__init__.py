@@ -9,51 +9,44 @@ This package never imports protlab.training (the training loop imports it for pe
 
 from __future__ import annotations
 
-from protlab.structure.code import structure_code
-from protlab.structure.data import (
-    RELATED_TEST_IDS,
-    SS3_CLASSES,
-    SS3_NAMES,
-    STRUCTURE_DATA_DIR,
-    ResidueData,
-    load_bundled_structure,
-    load_structure_csv,
-    residue_labels,
-    structure_split,
-    tokenize_structure,
-)
-from protlab.structure.inference import (
-    ResidueInference,
-    evaluate_residues,
-    predict_residues,
-)
-from protlab.structure.metrics import (
-    confusion_hec,
-    majority_q3,
-    masked_cross_entropy,
-    q3,
-    residue_metrics,
-    scored_pairs,
-)
-from protlab.structure.model import (
-    ResidueCNN,
-    ResidueCNNConfig,
-    layer_shapes,
-    receptive_field,
-)
-from protlab.structure.predict import (
-    DEFAULT_STRUCTURE_MODEL,
-    StructurePrediction,
-    StructurePredictor,
-)
-from protlab.structure.task import (
-    DEFAULT_VAL_FRACTION,
-    STRUCTURE_TASK,
-    prepare_structure,
-    score_structure,
-    structure_predictions,
-    structure_task_data,
-)
+from protlab.lazy import lazy_exports
+
+# module (under this package) -> the public names it defines; each module is imported on first use
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "code": ("structure_code",),
+    "data": (
+        "RELATED_TEST_IDS",
+        "SS3_CLASSES",
+        "SS3_NAMES",
+        "STRUCTURE_DATA_DIR",
+        "ResidueData",
+        "load_bundled_structure",
+        "load_structure_csv",
+        "residue_labels",
+        "structure_split",
+        "tokenize_structure",
+    ),
+    "inference": ("ResidueInference", "evaluate_residues", "predict_residues"),
+    "metrics": (
+        "confusion_hec",
+        "majority_q3",
+        "masked_cross_entropy",
+        "q3",
+        "residue_metrics",
+        "scored_pairs",
+    ),
+    "model": ("ResidueCNN", "ResidueCNNConfig", "layer_shapes", "receptive_field"),
+    "predict": ("DEFAULT_STRUCTURE_MODEL", "StructurePrediction", "StructurePredictor"),
+    "task": (
+        "DEFAULT_VAL_FRACTION",
+        "STRUCTURE_TASK",
+        "prepare_structure",
+        "score_structure",
+        "structure_predictions",
+        "structure_task_data",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "DEFAULT_STRUCTURE_MODEL",
