@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from protlab.errors import ConfigError
 from protlab.models import CNNConfig, SolubilityCNN, build_model, model_config_dict, model_forward
+from protlab.models.cnn import _SummedLookup, dropout_multiplier
 
 
 class ProteinSolubilityClassifier(nn.Module):
@@ -153,11 +154,23 @@ def _overfit() -> None:
     assert loss.item() < 0.05
 
 
+class MultiplierDropout(nn.Module):
+    """nn.Dropout(p) drawn with dropout_multiplier: gives the notes' model SolubilityCNN's masks."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * dropout_multiplier(x.shape, self.p, None, x.dtype, x.device)
+
+
 def test_fused_first_layer_matches_the_notes_in_training_including_gradients() -> None:
     torch.manual_seed(3)
     notes = ProteinSolubilityClassifier()
     ours = SolubilityCNN()
     ours.load_state_dict(notes.state_dict())
+    notes.dropout = MultiplierDropout(0.3)
     tokens = torch.randint(0, 21, (4, 25))  # includes token 0 (the notes' unknown/padding) inside sequences
     labels = torch.tensor([0, 1, 1, 0])
     grads = []
@@ -182,3 +195,55 @@ def test_hooked_plain_path_equals_fused_path_with_padding() -> None:
         plain = model(tokens, mask)
         handle.remove()
     torch.testing.assert_close(fused, plain, rtol=1e-4, atol=1e-5)
+
+
+def test_dropout_multiplier_keeps_one_minus_p_and_the_expectation() -> None:
+    torch.manual_seed(5)
+    n = 400_000
+    for p in (0.1, 0.3, 0.5):
+        m = dropout_multiplier(torch.Size([n]), p, None, torch.float32, torch.device("cpu"))  # (n,)
+        kept = (m > 0).double().mean().item()
+        assert abs(kept - (1 - p)) < 5 * (p * (1 - p) / n) ** 0.5  # five standard errors
+        assert m.unique().tolist() == [0.0, pytest.approx(1 / (1 - p), rel=1e-4)]
+        assert abs(m.double().mean().item() - 1.0) < 5 * (p / (1 - p) / n) ** 0.5
+    a, b = (
+        dropout_multiplier(torch.Size([1000]), 0.3, None, torch.float32, torch.device("cpu")) for _ in "ab"
+    )
+    assert not torch.equal(a, b)  # fresh draws each call
+
+
+def test_dropout_multiplier_zeroes_padding_and_follows_the_seed() -> None:
+    keep = torch.tensor([[[1.0, 1.0, 0.0, 0.0]]]).expand(2, 1, 4)  # (B, 1, L)
+    torch.manual_seed(1)
+    m = dropout_multiplier(torch.Size([2, 3, 4]), 0.3, keep, torch.float32, torch.device("cpu"))
+    assert (m[:, :, 2:] == 0).all()
+    torch.manual_seed(1)
+    assert torch.equal(
+        m[:, :, :2], dropout_multiplier(torch.Size([2, 3, 4]), 0.3, None, torch.float32, "cpu")[:, :, :2]
+    )
+
+
+def test_dropout_is_off_in_eval_mode_and_when_the_dropout_module_is_off() -> None:
+    torch.manual_seed(6)
+    model = SolubilityCNN()
+    tokens = torch.randint(1, 21, (2, 30))
+    with torch.no_grad():
+        reference = model.eval()(tokens)
+        model.train()
+        model.dropout.eval()  # the overfit check turns dropout modules off this way
+        assert torch.equal(model(tokens), reference)
+        model.dropout.train()
+        assert not torch.equal(model(tokens), reference)
+
+
+def test_summed_lookup_gradient_matches_embedding_bag() -> None:
+    torch.manual_seed(7)
+    index = torch.randint(0, 30, (500, 5))  # repeated rows within an index row count twice
+    table = torch.randn(30, 16, dtype=torch.float64, requires_grad=True)
+    grad = torch.randn(500, 16, dtype=torch.float64)
+    ours = _SummedLookup.apply(index, table)
+    theirs = F.embedding_bag(index, table, mode="sum")
+    torch.testing.assert_close(ours, theirs)
+    (g_ours,) = torch.autograd.grad(ours, table, grad)
+    (g_theirs,) = torch.autograd.grad(theirs, table, grad)
+    torch.testing.assert_close(g_ours, g_theirs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -33,6 +34,50 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     mask = mask.to(x.dtype)  # (B, L)
     total = torch.bmm(x, mask.unsqueeze(2)).squeeze(2)  # (B, H): sum over L of x * mask, no (B, H, L) copy
     return total / mask.sum(dim=1, keepdim=True).clamp(min=1)
+
+
+DROPOUT_LEVELS = 65536  # dropout compares a 16-bit random number per activation (four per 64-bit draw)
+
+
+def dropout_multiplier(
+    shape: torch.Size, p: float, keep: torch.Tensor | None, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """Dropout as a multiplier: 0 with probability p (a multiple of 1/65536), else 1 / (1 - p).  # (shape)
+
+    The same distribution as nn.Dropout, drawn four activations per 64-bit random number instead of
+    one double per activation (about 3x cheaper on the CPU, where nn.Dropout's draws took an eighth
+    of the CNN's fp32 training step). keep (broadcastable to shape, 0/1), when given, zeroes more.
+    """
+    numel = math.prod(shape)
+    words = torch.empty((numel + 3) // 4, dtype=torch.int64, device=device).random_(-(2**63), None)
+    bits = words.view(torch.int16)[:numel].view(shape)  # uniform over -32768..32767
+    dropped = round(p * DROPOUT_LEVELS)  # how many of the 65536 values drop the activation
+    scale = DROPOUT_LEVELS / (DROPOUT_LEVELS - dropped)  # 1 / (1 - p), with p as rounded
+    multiplier = (bits >= dropped - DROPOUT_LEVELS // 2).to(dtype)  # (shape) 1.0 = kept
+    return multiplier.mul_(scale if keep is None else keep.to(dtype) * scale)
+
+
+class _SummedLookup(torch.autograd.Function):
+    """F.embedding_bag(index, table, mode='sum') whose table gradient is one one-hot matrix product.
+
+    embedding_bag's own backward sorts every index first; the (N, R) one-hot product gives the same
+    sums about 2x faster when the table has few rows (here kernel_size x (vocab + 1)).
+    """
+
+    @staticmethod
+    def forward(ctx, index: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """Sum the table rows named in each row of index (N, K) int64 -> (N, H)."""
+        ctx.save_for_backward(index)
+        ctx.rows = table.shape[0]
+        return F.embedding_bag(index, table, mode="sum")
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor]:
+        """Gradient of the table (R, H) from the output's gradient grad (N, H)."""
+        (index,) = ctx.saved_tensors
+        ones = grad.new_ones(index.shape)  # (N, K)
+        onehot = grad.new_zeros(index.shape[0], ctx.rows).scatter_add_(1, index, ones)  # (N, R) counts
+        return None, onehot.t() @ grad
 
 
 @dataclass
@@ -97,15 +142,22 @@ class SolubilityCNN(nn.Module):
         padded = F.pad(tokens, (k // 2, k // 2), value=vocab)  # (B, L + K - 1); border token V
         offsets = torch.arange(k, device=tokens.device) * (vocab + 1)  # (K,)
         index = padded.unfold(1, k, 1) + offsets  # (B, L, K) rows of the flattened table
-        out = F.embedding_bag(
-            index.reshape(-1, k), table.reshape(k * (vocab + 1), -1), mode="sum"
-        )  # (B*L, H)
+        out = _SummedLookup.apply(index.reshape(-1, k), table.reshape(k * (vocab + 1), -1))  # (B*L, H)
         out = out.view(tokens.shape[0], tokens.shape[1], -1) + self.conv1.bias  # (B, L, H)
         return out.transpose(1, 2).contiguous()  # (B, H, L), laid out as Conv1d would give it
 
     def _fusable(self) -> bool:
         """True unless hooks watch the embedding or conv1 (summaries, attribution need them to run)."""
         return not any(m._forward_hooks or m._forward_pre_hooks for m in (self.embedding, self.conv1))
+
+    def _dropout_and_keep(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        """Dropout (when self.dropout is training) and zeroed padding in one multiplication.  # (B, H, L)
+
+        Padded positions would otherwise leak bias activations into the next convolution.
+        """
+        if not (self.dropout.training and self.dropout.p > 0):
+            return x if keep is None else x * keep
+        return x * dropout_multiplier(x.shape, self.dropout.p, keep, x.dtype, x.device)  # (B, H, L)
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Map tokens (B, L) int64 and mask (B, L) float32 (None: no padding) to logits (B, num_classes)."""
@@ -118,9 +170,6 @@ class SolubilityCNN(nn.Module):
                 self._embed_and_conv1(tokens) if i == 0 and fused else getattr(self, name)(x)
             )  # (B, H, L)
             if i < last:
-                x = self.dropout(x)
-                if keep is not None:
-                    # padded positions would otherwise leak bias activations into the next convolution
-                    x = x * keep
+                x = self._dropout_and_keep(x, keep)
         pooled = masked_mean(x, mask)  # (B, H); the last layer's padding is excluded by the pooling itself
         return self.fc(pooled)  # (B, num_classes)
