@@ -10,7 +10,7 @@ from protlab.lessons.lesson_style import FONT, PALETTE
 
 
 def activation_figure(curves: dict, labels: dict[str, str] | None = None) -> go.Figure:
-    """Two panels: each activation f(z) and its derivative f'(z) (from autograd_demo.activation_curves)."""
+    """Two panels: each activation f(z) and its derivative f'(z) (from lessons.autograd.activation_curves)."""
     labels = labels or {}
     fig = make_subplots(
         rows=1,
