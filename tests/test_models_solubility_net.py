@@ -11,7 +11,14 @@ import torch
 from protlab.alphabet import AA_TO_INDEX, AMINO_ACIDS, VOCAB_SIZE
 from protlab.errors import ConfigError
 from protlab.models import build_model, load_checkpoint, model_config_dict, save_checkpoint
-from protlab.models.solubility_net import SolubilityNet, SolubilityNetConfig, sequence_stats, stat_dim
+from protlab.models.fused_conv import embed_conv_lookup
+from protlab.models.solubility_net import (
+    SolubilityNet,
+    SolubilityNetConfig,
+    count_stats,
+    sequence_stats,
+    stat_dim,
+)
 
 SEQS = ["MKTAYIAKQRQISFVKSHFSRQ", "GSHMLEDPVDAFQ", "MVLSPADKTNVKAAWGKVGAHAGEYGAEALERMFLSFPTTKTYFPHF"]
 
@@ -145,3 +152,58 @@ def test_stat_clip_clamps_standardised_statistics_before_the_head() -> None:
     assert z.abs().max() > 1.0
     expected = z.clamp(-1.0, 1.0) @ model.head.weight.T + model.head.bias
     torch.testing.assert_close(model(tokens, mask), expected)
+
+
+def test_count_stats_equal_sequence_stats_for_the_one_hot_and_any_table() -> None:
+    torch.manual_seed(3)
+    config = SolubilityNetConfig(terminal_window=4)
+    tokens, mask = _tokens(SEQS)
+    tokens[0, 3] = VOCAB_SIZE - 1  # an unknown residue
+    identity = SolubilityNet(config).residue_onehot.weight
+    for table in (identity, torch.randn(VOCAB_SIZE, VOCAB_SIZE)):
+        expected = sequence_stats(torch.nn.functional.embedding(tokens, table), mask, config)
+        torch.testing.assert_close(count_stats(tokens, mask, table, config), expected, rtol=1e-5, atol=1e-6)
+    plain = SolubilityNetConfig(use_dipeptides=False)
+    expected = sequence_stats(torch.nn.functional.embedding(tokens, identity), mask, plain)
+    torch.testing.assert_close(count_stats(tokens, mask, identity, plain), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_embed_conv_lookup_equals_conv1d_on_the_embedded_tokens() -> None:
+    torch.manual_seed(4)
+    embed = torch.randn(VOCAB_SIZE, 6)  # the padding row is not zero: it must be used as it is
+    convs = [torch.nn.Conv1d(6, 5, k, padding=k // 2) for k in (1, 3, 9)]
+    convs.append(torch.nn.Conv1d(6, 2, 5, padding=2, bias=False))
+    tokens, _ = _tokens(SEQS)
+    x = torch.nn.functional.embedding(tokens, embed).transpose(1, 2)  # (B, E, L)
+    expected = torch.cat([conv(x) for conv in convs], dim=1).transpose(1, 2)  # (B, L, 17)
+    got = embed_conv_lookup(tokens, [(embed, c.weight, c.bias) for c in convs])
+    torch.testing.assert_close(got, expected.detach(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"mix_channels": 6, "kernel_sizes": (3, 7)}, {"use_dipeptides": False}, {"use_motifs": False}],
+)
+def test_inference_pass_equals_the_layers_as_written(settings: dict) -> None:
+    torch.manual_seed(5)
+    model = SolubilityNet(SolubilityNetConfig(stat_clip=3.0, **settings)).eval()
+    tokens, mask = _tokens(SEQS)
+    model.fit_standardizer(tokens[:2], mask[:2])
+    for m in (mask, None):
+        with torch.enable_grad():  # autograd on: the layers run as written
+            expected = model(tokens if m is not None else tokens[2:], m).detach()
+        with torch.inference_mode():  # the counting and lookup shortcuts
+            got = model(tokens if m is not None else tokens[2:], m)
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_hooks_see_every_layer_in_an_inference_pass() -> None:
+    model = SolubilityNet().eval()
+    seen = []
+    handles = [m.register_forward_hook(lambda *_: seen.append(1)) for m in (model.embedding, *model.convs)]
+    tokens, mask = _tokens(SEQS)
+    with torch.no_grad():
+        model(tokens, mask)
+    for handle in handles:
+        handle.remove()
+    assert len(seen) == 1 + len(model.convs)

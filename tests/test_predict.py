@@ -15,6 +15,7 @@ from protlab.alphabet import AMINO_ACIDS
 from protlab.data import encode, features_frame, parse_sequences
 from protlab.errors import CheckpointError, ConfigError, InvalidSequenceError
 from protlab.models import EnsembleModel, build_model, model_config_dict, save_checkpoint
+from protlab.models.ensemble import stacked_cnn_logits
 from protlab.predict import Predictor
 
 
@@ -312,3 +313,45 @@ def test_cli_prior_adjusts_p_and_the_call(tmp_path: Path, capsys) -> None:
     for bad in ("0", "1", "1.5", "nan"):
         assert main(["predict", "MKTAYIAKQR", "--model", str(path), "--prior", bad]) == 2
         assert "--prior must be a number above 0 and below 1" in capsys.readouterr().err
+
+
+def _plain_member_probs(members: list[torch.nn.Module], sequences: list[str]) -> np.ndarray:
+    """P(soluble) of an ensemble by hand: each member's own forward, one sequence at a time, autograd on."""
+    with torch.enable_grad():  # every inference shortcut is off while autograd records
+        return np.array(
+            [
+                np.mean([F.softmax(m(encode(s, vocab_size=22)[None]), -1)[0, 1].item() for m in members])
+                for s in sequences
+            ]
+        )
+
+
+def test_ensemble_inference_equals_each_member_run_as_written() -> None:
+    cnn = {"vocab_size": 22, "hidden_dim": 12, "embed_dim": 6, "num_layers": 3, "kernel_size": 3}
+    net = {"embed_dim": 6, "channels": 4, "kernel_sizes": [3, 5]}
+    members = [_model("cnn", cnn, seed=k) for k in range(3)]  # three of one config run stacked
+    members += [_model("cnn", {**cnn, "num_layers": 1}, seed=9), _model("solubility_net", net, seed=4)]
+    sequences = _random_sequences(40, seed=3) + ["MKXXVLA"]
+    p = Predictor(EnsembleModel(members).eval()).predict(sequences)
+    np.testing.assert_allclose(p, _plain_member_probs(members, sequences), rtol=1e-5, atol=1e-6)
+
+
+def test_stacked_cnns_equal_their_own_forward_with_and_without_a_mask() -> None:
+    config = {"vocab_size": 22, "hidden_dim": 10, "embed_dim": 4, "num_layers": 2}
+    members = [_model("cnn", config, seed=k) for k in range(3)]
+    tokens = torch.randint(1, 22, (4, 17))
+    mask = torch.ones(4, 17)
+    tokens[1, 9:], mask[1, 9:] = 0, 0.0
+    for m in (mask, None):
+        with torch.inference_mode():
+            got = stacked_cnn_logits(members, tokens, m)  # (G, B, C)
+        with torch.enable_grad():
+            expected = torch.stack([member(tokens, m) for member in members]).detach()
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_default_model_predictions_equal_its_members_run_as_written() -> None:
+    predictor = Predictor.default()
+    sequences = _random_sequences(12, low=20, high=400, seed=5)
+    expected = _plain_member_probs(list(predictor.model.members), sequences)
+    np.testing.assert_allclose(predictor.predict(sequences), expected, rtol=1e-5, atol=1e-6)

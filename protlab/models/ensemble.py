@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from protlab.errors import ConfigError
+from protlab.models.cnn import SolubilityCNN
+from protlab.models.fused_conv import embed_conv_lookup, plain_inference
 from protlab.models.protocol import FitsTrainingRows
 
 if TYPE_CHECKING:
@@ -37,6 +41,63 @@ def _count_models(members: list, depth: int) -> int:
         if total > MAX_MEMBERS:
             break
     return total
+
+
+def stacked_cnn_logits(members: list[SolubilityCNN], tokens: torch.Tensor, mask: torch.Tensor | None):
+    """Logits of same-config SolubilityCNNs in one pass: their layers side by side as grouped convolutions.
+
+    Exactly each member's forward in eval mode (up to float summation order): embedding + conv1 as one
+    table lookup, every later Conv1d of the G members as one grouped conv that reads and writes channels-last
+    memory (no layout copies), masked mean pooling, and the G output layers as one batched product.
+    Returns (G, B, C) logits.
+    """
+    g, (batch, _) = len(members), tokens.shape
+    first = [(m.embedding.weight, m.conv1.weight, m.conv1.bias) for m in members]
+    x = embed_conv_lookup(tokens, first)  # (B, L, G*H) channels-last
+    keep = None if mask is None else mask.to(x.dtype).unsqueeze(2)  # (B, L, 1)
+    for name in members[0].conv_names[1:]:
+        x = x.relu_() if keep is None else x.relu_().mul_(keep)  # dropout is off in eval mode
+        convs = [getattr(m, name) for m in members]
+        weight = torch.cat([c.weight for c in convs]).unsqueeze(2)  # (G*H, H, 1, k)
+        bias = torch.cat([c.bias for c in convs])  # (G*H,)
+        k = weight.shape[3]
+        x = F.conv2d(
+            x.transpose(1, 2).unsqueeze(2),  # (B, G*H, 1, L) viewing the channels-last memory
+            weight.contiguous(memory_format=torch.channels_last),
+            bias,
+            padding=(0, k // 2),
+            groups=g,
+        )  # (B, G*H, 1, L)
+        x = x.squeeze(2).transpose(1, 2)  # (B, L, G*H)
+    x = x.relu()
+    if mask is None:
+        pooled = x.mean(dim=1)  # (B, G*H)
+    else:
+        mask = mask.to(x.dtype)  # (B, L)
+        total = torch.bmm(mask.unsqueeze(1), x).squeeze(1)  # (B, G*H)
+        pooled = total / mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, G*H)
+    weight = torch.stack([m.fc.weight for m in members])  # (G, C, H)
+    bias = torch.stack([m.fc.bias for m in members])  # (G, C)
+    return torch.einsum("bgh,gch->gbc", pooled.view(batch, g, -1), weight) + bias.unsqueeze(1)  # (G, B, C)
+
+
+def _stacked_cnn_ok(members: list[SolubilityCNN], tokens: torch.Tensor) -> bool:
+    """Tokens inside the vocabulary (anything else goes to the members' own forward, which refuses it)."""
+    vocab = members[0].config.vocab_size
+    return tokens.numel() > 0 and int(tokens.min()) >= 0 and int(tokens.max()) < vocab
+
+
+# member class -> (can these members run stacked on these tokens?, their stacked (G, B, C) logits)
+STACKED: dict[type, tuple[Callable, Callable]] = {SolubilityCNN: (_stacked_cnn_ok, stacked_cnn_logits)}
+
+
+def _stack_groups(members: nn.ModuleList) -> list[list[int]]:
+    """Positions of members that can run stacked: 2 or more of one STACKED class with equal configs."""
+    groups: dict[tuple, list[int]] = {}
+    for i, member in enumerate(members):
+        if type(member) in STACKED:
+            groups.setdefault((type(member), repr(member.config)), []).append(i)
+    return [rows for rows in groups.values() if len(rows) > 1]
 
 
 @dataclass
@@ -123,12 +184,17 @@ class EnsembleModel(nn.Module):
         -> (B, C) log-probs.
         """
         features, mask = (inputs + (None, None))[:2] if self.uses_features else (None, (inputs + (None,))[0])
-        log_probs = []
-        for member in self.members:
-            if member.uses_features:
-                logits = member(tokens, features, mask)  # (B, C)
-            else:
-                logits = member(tokens, mask)  # (B, C)
-            log_probs.append(torch.log_softmax(logits.float(), dim=-1))
+        logits: list[torch.Tensor | None] = [None] * len(self.members)  # (B, C) per member
+        if plain_inference(self):  # same-config members run side by side (see STACKED)
+            for rows in _stack_groups(self.members):
+                group = [self.members[i] for i in rows]
+                ok, stacked = STACKED[type(group[0])]
+                if ok(group, tokens):
+                    for i, out in zip(rows, stacked(group, tokens, mask)):
+                        logits[i] = out
+        for i, member in enumerate(self.members):
+            if logits[i] is None:
+                logits[i] = member(tokens, features, mask) if member.uses_features else member(tokens, mask)
+        log_probs = [torch.log_softmax(out.float(), dim=-1) for out in logits]  # M x (B, C)
         stacked = torch.stack(log_probs)  # (M, B, C)
         return torch.logsumexp(stacked, dim=0) - math.log(len(self.members))  # (B, C) log of mean probability

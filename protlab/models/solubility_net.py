@@ -23,6 +23,7 @@ from protlab.alphabet import PAD_INDEX, VOCAB_SIZE
 from protlab.checks import Choice, Flag, FloatRange, IntRange, check_fields, setting
 from protlab.errors import ConfigError
 from protlab.models.cnn import DROPOUT, KERNEL_SIZE, VOCAB_SIZES
+from protlab.models.fused_conv import embed_conv_lookup, plain_inference
 
 if TYPE_CHECKING:
     from protlab.data.batching import TokenizedSet
@@ -97,6 +98,39 @@ def sequence_stats(onehot: torch.Tensor, mask: torch.Tensor, config: SolubilityN
             onehot[:, :-1].transpose(1, 2), onehot[:, 1:]
         )  # (B, V, V) counts of residue i then j
         n_pairs = (mask[:, 1:] * mask[:, :-1]).sum(dim=1, keepdim=True).clamp(min=1.0)  # (B, 1)
+        parts.append(pairs.flatten(1) / n_pairs)  # (B, V*V)
+    parts.append(torch.log(length))
+    return torch.cat(parts, dim=1)  # (B, stat_dim)
+
+
+def count_stats(
+    tokens: torch.Tensor, mask: torch.Tensor, onehot: torch.Tensor, config: SolubilityNetConfig
+) -> torch.Tensor:
+    """sequence_stats from residue and residue-pair counts instead of (B, L, V) one-hot rows.  # (B, S)
+
+    The sums over positions of one-hot rows are counts per token times the one-hot table (V, V); with the
+    frozen identity table every count is a whole number and the product is exact, so the statistics equal
+    sequence_stats' (up to float summation order) at a fraction of the memory traffic.
+    """
+    batch, length_max = tokens.shape
+    v = config.vocab_size
+    length = mask.sum(dim=1, keepdim=True).clamp(min=1.0)  # (B, 1)
+    pos = torch.arange(length_max, device=mask.device).unsqueeze(0)  # (1, L)
+    w = config.terminal_window
+    n_win = (pos < w).to(mask.dtype) * mask  # (B, L) first w residues
+    c_win = (pos >= length - w).to(mask.dtype) * mask  # (B, L) last w residues
+    weights = torch.stack([mask, n_win * mask, c_win * mask], dim=1)  # (B, 3, L) as sequence_stats weighs
+    index = tokens.unsqueeze(1).expand(batch, 3, length_max)  # (B, 3, L)
+    counts = weights.new_zeros(batch, 3, v).scatter_add_(2, index, weights) @ onehot  # (B, 3, V)
+    totals = torch.cat([length, n_win.sum(1, keepdim=True), c_win.sum(1, keepdim=True)], dim=1)  # (B, 3)
+    comps = counts / totals.clamp(min=1.0).unsqueeze(2)  # (B, 3, V): all, N-terminal, C-terminal
+    parts = [comps.flatten(1)]
+    if config.use_dipeptides:
+        pair_index = tokens[:, :-1] * v + tokens[:, 1:]  # (B, L - 1) residue i then j, as i * V + j
+        pair_weight = mask[:, :-1] * mask[:, 1:]  # (B, L - 1)
+        pairs = mask.new_zeros(batch, v * v).scatter_add_(1, pair_index, pair_weight).view(batch, v, v)
+        pairs = onehot.t() @ pairs @ onehot  # (B, V, V)
+        n_pairs = pair_weight.sum(dim=1, keepdim=True).clamp(min=1.0)  # (B, 1)
         parts.append(pairs.flatten(1) / n_pairs)  # (B, V*V)
     parts.append(torch.log(length))
     return torch.cat(parts, dim=1)  # (B, stat_dim)
@@ -182,6 +216,20 @@ class SolubilityNet(nn.Module):
             pooled += [h.amax(dim=2), h.sum(dim=2) / length]  # 2 x (B, H)
         return torch.cat(pooled, dim=1)  # (B, 2 * sum of H)
 
+    def lookup_motif_features(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """motif_features with the filter bank read from embed_conv_lookup (inference: no hooks see it)."""
+        c = self.config
+        layers = [(self.embedding.weight, conv.weight, conv.bias) for conv in self.convs]
+        m = mask.unsqueeze(2)  # (B, L, 1)
+        h = embed_conv_lookup(tokens, layers).relu_().mul_(m)  # (B, L, K*C); zeroed padding never wins
+        if c.mix_channels:
+            h = F.relu(self.mix(h.transpose(1, 2))).transpose(1, 2) * m  # (B, L, M)
+        width = c.mix_channels or c.channels  # filters per pooled map
+        length = m.sum(dim=1).clamp(min=1.0)  # (B, 1)
+        top = h.amax(dim=1).view(len(h), -1, width)  # (B, maps, H)
+        mean = (h.sum(dim=1) / length).view(len(h), -1, width)  # (B, maps, H)
+        return torch.stack([top, mean], dim=2).flatten(1)  # (B, 2 * sum of H): max then mean per map
+
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """tokens (B, L) int64, mask (B, L) float32 -> logits (B, 2)."""
         if mask is None:
@@ -190,13 +238,19 @@ class SolubilityNet(nn.Module):
         tokens = tokens.clamp(
             0, self.config.vocab_size - 1
         )  # (B, L) int64; stray indices never pass the table
-        onehot = self.residue_onehot(tokens)  # (B, L, V)
-        stats = (sequence_stats(onehot, mask, self.config) - self.stat_mean) / self.stat_std  # (B, S)
+        fast = plain_inference(self)  # counts and table lookups: same numbers, much less work
+        if fast:
+            raw = count_stats(tokens, mask, self.residue_onehot.weight, self.config)  # (B, S)
+        else:
+            raw = sequence_stats(self.residue_onehot(tokens), mask, self.config)  # (B, S)
+        stats = (raw - self.stat_mean) / self.stat_std  # (B, S)
         if self.config.stat_clip:
             stats = stats.clamp(-self.config.stat_clip, self.config.stat_clip)  # (B, S)
         parts = [stats]
         if self.config.use_motifs:
-            parts.append(self.motif_features(tokens, mask))
+            parts.append(
+                self.lookup_motif_features(tokens, mask) if fast else self.motif_features(tokens, mask)
+            )
         return self.head(self.dropout(torch.cat(parts, dim=1)))  # (B, 2)
 
 
