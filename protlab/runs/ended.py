@@ -27,7 +27,7 @@ class EndedRuns:
         cached = self._cache.get(run_id)
         if cached is not None and cached[0] == stamp:
             return cached[1], cached[2], cached[3]
-        labels, probs = test_predictions(folder)
+        labels, probs = read_test_predictions(folder)
         events = read_history(folder)
         if len(self._cache) > MAX_CACHED:
             self._cache.clear()
@@ -39,7 +39,7 @@ class EndedRuns:
         self._cache.pop(run_id, None)
 
 
-def test_predictions(folder: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
+def read_test_predictions(folder: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(labels (N,) int64, P(soluble) (N,) float64) from a run's test_predictions.csv, or (None, None)."""
     predictions = folder / "test_predictions.csv"
     if not predictions.exists():
