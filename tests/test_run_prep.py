@@ -114,3 +114,32 @@ def test_a_failing_leak_check_leaves_the_run_saved(data, tmp_path, monkeypatch: 
     saved = evaluate_and_save(prepared, result, spec, tmp_path / "m.pt")
     assert saved["data_summary"]["leak_check"] is None and (tmp_path / "m.pt").exists()
     assert saved["data_summary"]["clustering"] is None  # a stratified split has no clusters
+
+
+def test_the_leak_check_is_kept_per_split_for_the_next_run(data, tmp_path, monkeypatch) -> None:
+    import protlab.runs.prep as prep_module
+    from protlab.data import leak_check
+
+    def run(spec: RunSpec, name: str) -> dict:
+        prepared = prepare_run(spec)
+        prepared.leak_cache = tmp_path / "leaks"  # as the worker sets it: <runs root>/_leaks
+        result = train_model(prepared.model, prepared.sets["train"], prepared.sets["val"], spec.train_config)
+        summary = evaluate_and_save(prepared, result, spec, tmp_path / name)["data_summary"]
+        return prepared.split, summary["leak_check"]
+
+    spec = _spec(data)
+    split, found = run(spec, "first.pt")
+    train = [data.sequences[i] for i in split.train]
+    test = [data.sequences[i] for i in split.test]
+    expected = leak_check(train, test, identity=0.3).as_dict()  # the same check, called directly
+    assert found == expected and expected["method"] == "mmseqs2"
+    assert len(list((tmp_path / "leaks").iterdir())) == 1
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        raise RuntimeError("searched again")
+
+    monkeypatch.setattr(prep_module, "leak_check", counted)
+    assert run(spec, "again.pt")[1] == expected and calls == []  # the same split: the kept check
+    assert run(_spec(data, split_params={"seed": 3}), "other.pt")[1] is None and len(calls) == 1  # checked

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from protlab.data.homology import leak_check
 from protlab.data.loading import LabelledData, load_labelled
 from protlab.data.splits import Split, homology_split, stratified_split
 from protlab.errors import ProtlabError
+from protlab.files import atomic_write
 from protlab.models import build_model, model_config_dict, model_vocab_size
 from protlab.models.checkpoint import save_checkpoint
 from protlab.models.protocol import FitsTrainingRows, ProteinClassifier
@@ -48,9 +51,39 @@ def _training_share(split: Split, labels: np.ndarray, share: float, seed: int) -
 
 
 LEAK_IDENTITY = 0.3  # identity the leak check uses after a split without its own (the notes' 30%)
+LEAK_CACHE = "_leaks"  # folder under the runs root: leak checks kept by content (a class shares splits)
 
 
-def _split_report(split: Split, data: LabelledData) -> dict:
+def _leak_key(train: list[str], test: list[str], identity: float) -> str:
+    """A hash of what a leak check depends on: both sets of proteins and the identity."""
+    digest = hashlib.sha256(f"{identity:.6f}\n".encode())
+    for part in (train, test):
+        digest.update("\n".join(part).encode() + b"\0")
+    return digest.hexdigest()[:24]
+
+
+def _leak_check(train: list[str], test: list[str], identity: float, cache: Path | None) -> dict | None:
+    """leak_check(...).as_dict(), from cache when this split was checked before (a class shares splits)."""
+    path = None if cache is None else Path(cache) / f"{_leak_key(train, test, identity)}.json"
+    if path is not None and path.is_file():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass  # unreadable: check again
+    try:
+        found = leak_check(train, test, identity=identity).as_dict()
+    except (ProtlabError, OSError, RuntimeError, ValueError, MemoryError):  # a report must not fail the run
+        return None
+    if path is not None and found["method"] == "mmseqs2":  # a fallback estimate is not kept
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, json.dumps(found))
+        except OSError:
+            pass
+    return found
+
+
+def _split_report(split: Split, data: LabelledData, cache: Path | None = None) -> dict:
     """Clustering used, cluster count and largest cluster, and the leak check of the test rows."""
     report = {
         "clustering": split.clustering,
@@ -61,10 +94,7 @@ def _split_report(split: Split, data: LabelledData) -> dict:
     identity = split.identity if split.identity is not None else LEAK_IDENTITY
     train = [data.sequences[i] for i in split.train]
     test = [data.sequences[i] for i in split.test]
-    try:
-        report["leak_check"] = leak_check(train, test, identity=max(0.2, identity)).as_dict()
-    except (ProtlabError, OSError, RuntimeError, ValueError, MemoryError):  # a report must not fail the run
-        report["leak_check"] = None
+    report["leak_check"] = _leak_check(train, test, max(0.2, identity), cache)
     return report
 
 
@@ -89,6 +119,7 @@ class PreparedRun:
     split: Split  # train/val/test row indices
     sets: dict[str, TokenizedSet]  # 'train', 'val', 'test' subsets, tokenised once
     model: ProteinClassifier  # built from spec.model_kind / model_config (input scaling fitted on train rows)
+    leak_cache: Path | None = None  # where leak checks are kept by split (the worker: <runs root>/_leaks)
 
 
 def prepare_run(spec: RunSpec, data: LabelledData | None = None, split: Split | None = None) -> PreparedRun:
@@ -135,7 +166,7 @@ def evaluate_and_save(
         "n_test": len(split.test),
         "split": split.method,
         "identity": split.identity,
-        **(_split_report(split, data) if spec.task != "secondary_structure" else {}),
+        **(_split_report(split, data, prepared.leak_cache) if spec.task != "secondary_structure" else {}),
     }
     if spec.task != "secondary_structure":  # the prior the model learned under (Predict adjusts from it)
         summary["train_class_counts"] = np.bincount(data.labels[split.train], minlength=2).tolist()

@@ -125,7 +125,7 @@ def run_folder(folder: Path | str, threads: int | None = None) -> str:
 
 def _train(folder: Path, record: dict, threads: int | None) -> str:
     """Load, split, tokenise, build, train, save; every outcome ends in run.json."""
-    from protlab.runs.prep import evaluate_and_save, prepare_run
+    from protlab.runs.prep import LEAK_CACHE, evaluate_and_save, prepare_run
     from protlab.runs.snapshots import EpochSnapshots
     from protlab.training.loop import train_model
 
@@ -146,6 +146,7 @@ def _train(folder: Path, record: dict, threads: int | None) -> str:
             spec.train_config, batch_events=True, num_threads=threads or spec.train_config.num_threads
         )
         prepared = prepare_run(spec)
+        prepared.leak_cache = folder.parent / LEAK_CACHE  # runs of a class on one split share its leak check
         progress = _Progress(folder, record, config.epochs)
         snapshots = EpochSnapshots(folder, prepared.model, spec.task, spec.model_kind, config.epochs)
         result = train_model(
