@@ -63,8 +63,8 @@ def protlab_epoch(
     device: str,
     mixed: bool,
     fp32: bool = False,
-) -> float:
-    """Tokenise, build the default CNN and run train_model for one epoch; returns its training loss."""
+) -> tuple[float, float]:
+    """Tokenise, build the default CNN and run train_model for one epoch; returns (training loss, val AUC)."""
     train_set = TokenizedSet.from_sequences(
         sequences, labels, vocab_size=NOTES_VOCAB_SIZE, max_length=PROTLAB_MAX_LENGTH
     )
@@ -89,7 +89,7 @@ def protlab_epoch(
     result = train_model(model, train_set, val_set, config)
     if device == "cuda":
         torch.cuda.synchronize()
-    return result.history[-1].train_loss
+    return result.history[-1].train_loss, result.history[-1].val_metrics["auc"]
 
 
 def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
@@ -128,10 +128,11 @@ def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
         f"# protlab arithmetic: {protlab_precision(args.device, args.fp32)}; "
         "reference: fp32 (as in the notes)"
     )
+    aucs: list[float] = []  # ProtLab's validation AUC after each timed epoch (same seed: same model)
     fns = {
         "reference": lambda: run_reference_epoch(sequences, labels, seed=0, device=args.device),
-        "protlab": lambda: protlab_epoch(
-            sequences, labels, val, seed=0, device=args.device, mixed=mixed, fp32=args.fp32
+        "protlab": lambda: aucs.append(
+            protlab_epoch(sequences, labels, val, seed=0, device=args.device, mixed=mixed, fp32=args.fp32)[1]
         ),
         "peak": lambda: peak.append(matmul_peak_gflops(device=args.device, repeats=3)),
     }
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
     if not args.quick:  # warm-up both: first-call kernel selection and allocator growth are not throughput
         run_reference_epoch(sequences[:64], labels[:64], seed=0, device=args.device)
         fns["protlab"]()
+        aucs.clear()  # report the timed epochs only
     times, cpu = interleaved_wall_cpu(fns, repeats)
     ratios = [r / p for r, p in zip(times["reference"], times["protlab"])]  # paired, same load
     cpu_ratios = [r / p for r, p in zip(cpu["reference"], cpu["protlab"])]
@@ -152,6 +154,10 @@ def main(argv: list[str] | None = None, *, default_device: str = "cpu") -> None:
     print(
         f"fp32 matmul peak ({threads} thread(s)): {peak_g:.1f} GFLOP/s (median of {len(peak)} best-of-3, "
         "measured between epochs)"
+    )
+    print(
+        f"protlab validation AUC after the epoch ({len(val[0])} sequences): "
+        f"{', '.join(f'{a:.4f}' for a in aucs)}"
     )
     for clock, t in (("wall", times), ("CPU", cpu)):
         ref_rate = useful_reference * flops / median(t["reference"]) / 1e9
