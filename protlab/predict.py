@@ -20,8 +20,8 @@ from protlab.models import load_checkpoint, model_vocab_size
 from protlab.training import predict_probabilities, resolve_device
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "models" / "default.pt"
-MAX_BATCH = 64  # sequences per forward pass
-TOKEN_BUDGET = 64 * 1024  # padded tokens (B * Lmax) per forward pass
+MAX_BATCH = 32  # sequences per forward pass
+TOKEN_BUDGET = 8 * 1024  # padded tokens (B * Lmax) per forward pass; small batches stay in the CPU caches
 MAX_OCCLUSION_LENGTH = 2_000  # occlusion costs L forward passes of length L
 BUNDLED_SOLUBLE, BUNDLED_ROWS = 2_897, 6_942  # the bundled DeepSol data: soluble rows of all rows
 BUNDLED_PRIOR = BUNDLED_SOLUBLE / BUNDLED_ROWS  # its soluble share (41.7%), the default model's prior

@@ -331,6 +331,12 @@ def test_ensemble_inference_equals_each_member_run_as_written() -> None:
     net = {"embed_dim": 6, "channels": 4, "kernel_sizes": [3, 5]}
     members = [_model("cnn", cnn, seed=k) for k in range(3)]  # three of one config run stacked
     members += [_model("cnn", {**cnn, "num_layers": 1}, seed=9), _model("solubility_net", net, seed=4)]
+    members += [_model("solubility_net", net, seed=k) for k in (5, 6)]  # stacked with the one before
+    mixed = {**net, "mix_channels": 3}  # a mixing layer: run one by one
+    members += [_model("solubility_net", mixed, seed=k) for k in (7, 8)]
+    for member in members[4:]:
+        member.stat_mean.normal_()  # standardisers as if fitted, different per member
+        member.stat_std.uniform_(0.5, 2.0)
     sequences = _random_sequences(40, seed=3) + ["MKXXVLA"]
     p = Predictor(EnsembleModel(members).eval()).predict(sequences)
     np.testing.assert_allclose(p, _plain_member_probs(members, sequences), rtol=1e-5, atol=1e-6)

@@ -87,15 +87,25 @@ def _stacked_cnn_ok(members: list[SolubilityCNN], tokens: torch.Tensor) -> bool:
     return tokens.numel() > 0 and int(tokens.min()) >= 0 and int(tokens.max()) < vocab
 
 
-# member class -> (can these members run stacked on these tokens?, their stacked (G, B, C) logits)
+# member class -> (can these members run stacked on these tokens?, their stacked (G, B, C) logits);
+# a class may instead define the static methods can_stack and stacked_logits itself
 STACKED: dict[type, tuple[Callable, Callable]] = {SolubilityCNN: (_stacked_cnn_ok, stacked_cnn_logits)}
 
 
+def _stacker(cls: type) -> tuple[Callable, Callable] | None:
+    """How members of cls run stacked, or None when they only run one by one."""
+    if cls in STACKED:
+        return STACKED[cls]
+    if hasattr(cls, "can_stack") and hasattr(cls, "stacked_logits"):
+        return cls.can_stack, cls.stacked_logits
+    return None
+
+
 def _stack_groups(members: nn.ModuleList) -> list[list[int]]:
-    """Positions of members that can run stacked: 2 or more of one STACKED class with equal configs."""
+    """Positions of members that can run stacked: 2 or more of one stackable class with equal configs."""
     groups: dict[tuple, list[int]] = {}
     for i, member in enumerate(members):
-        if type(member) in STACKED:
+        if _stacker(type(member)) is not None and not member.uses_features:
             groups.setdefault((type(member), repr(member.config)), []).append(i)
     return [rows for rows in groups.values() if len(rows) > 1]
 
@@ -188,7 +198,7 @@ class EnsembleModel(nn.Module):
         if plain_inference(self):  # same-config members run side by side (see STACKED)
             for rows in _stack_groups(self.members):
                 group = [self.members[i] for i in rows]
-                ok, stacked = STACKED[type(group[0])]
+                ok, stacked = _stacker(type(group[0]))
                 if ok(group, tokens):
                     for i, out in zip(rows, stacked(group, tokens, mask)):
                         logits[i] = out

@@ -230,6 +230,41 @@ class SolubilityNet(nn.Module):
         mean = (h.sum(dim=1) / length).view(len(h), -1, width)  # (B, maps, H)
         return torch.stack([top, mean], dim=2).flatten(1)  # (B, 2 * sum of H): max then mean per map
 
+    @staticmethod
+    def can_stack(members: list[SolubilityNet], tokens: torch.Tensor) -> bool:
+        """Same-config members run stacked unless a mixing layer follows the filter bank."""
+        onehot = members[0].residue_onehot.weight
+        same = all(torch.equal(m.residue_onehot.weight, onehot) for m in members)
+        return same and not members[0].config.mix_channels
+
+    @staticmethod
+    def stacked_logits(
+        members: list[SolubilityNet], tokens: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Inference logits of G same-config members in one pass (shared counts, one lookup).  # (G, B, 2)"""
+        first, c = members[0], members[0].config
+        if mask is None:
+            mask = (tokens != PAD_INDEX).float()  # (B, L)
+        mask = mask.to(first.stat_mean.dtype)
+        tokens = tokens.clamp(0, c.vocab_size - 1)  # (B, L)
+        raw = count_stats(tokens, mask, first.residue_onehot.weight, c)  # (B, S), the same for every member
+        mean = torch.stack([m.stat_mean for m in members]).unsqueeze(1)  # (G, 1, S)
+        std = torch.stack([m.stat_std for m in members]).unsqueeze(1)  # (G, 1, S)
+        parts = [(raw - mean) / std]  # (G, B, S)
+        if c.stat_clip:
+            parts[0] = parts[0].clamp(-c.stat_clip, c.stat_clip)
+        if c.use_motifs:
+            layers = [(m.embedding.weight, conv.weight, conv.bias) for m in members for conv in m.convs]
+            m = mask.unsqueeze(2)  # (B, L, 1)
+            h = embed_conv_lookup(tokens, layers).relu_().mul_(m)  # (B, L, G*K*C)
+            shape = (len(h), len(members), len(c.kernel_sizes), c.channels)
+            top = h.amax(dim=1).view(shape)  # (B, G, K, C)
+            avg = (h.sum(dim=1) / m.sum(dim=1).clamp(min=1.0)).view(shape)  # (B, G, K, C)
+            parts.append(torch.stack([top, avg], dim=3).flatten(2).transpose(0, 1))  # (G, B, 2*K*C)
+        weight = torch.stack([m.head.weight for m in members])  # (G, 2, W)
+        bias = torch.stack([m.head.bias for m in members]).unsqueeze(1)  # (G, 1, 2)
+        return torch.einsum("gbw,gcw->gbc", torch.cat(parts, dim=2), weight) + bias  # (G, B, 2)
+
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """tokens (B, L) int64, mask (B, L) float32 -> logits (B, 2)."""
         if mask is None:
