@@ -58,6 +58,14 @@ SHORT_LABELS = {
     "instability_index": "instability index",
     "length": "length (residues)",
 }  # compact column titles with units
+LETTER_MEANINGS = {
+    "X": "means any amino acid",
+    "B": "means D or N",
+    "Z": "means E or Q",
+    "J": "means L or I",
+    "U": "is selenocysteine, a real 21st amino acid",
+    "O": "is pyrrolysine, a real 22nd amino acid",
+}  # what each letter outside the 20-letter alphabet stands for
 WINDOW = 40  # residues shown on each side of a bad character
 URL = [
     UrlParam("seq", "encode_seq", text_value, default=NOTES_EXAMPLE),
@@ -125,16 +133,18 @@ def single_sequence_section() -> None:
         st.error(literal(err), icon=":material/block:")
         return
     sequence = cleaned.sequence
-    for note in cleaned.notes:
+    notes = cleaned.notes[:-1] if cleaned.unknown_positions else cleaned.notes  # last: the unknown note
+    for note in notes:
         st.info(literal(note), icon=":material/info:")
     if cleaned.unknown_positions:
         st.markdown(
-            highlighted_sequence(sequence, set(cleaned.unknown_positions), "#ffd54f", "ambiguous letter"),
+            highlighted_sequence(sequence, set(cleaned.unknown_positions), "#ffd54f", "outside the alphabet"),
             unsafe_allow_html=True,
         )
+        found = [letter for letter in AMBIGUOUS_LETTERS if letter in sequence]
+        meanings = "; ".join(f"{letter} {LETTER_MEANINGS[letter]}" for letter in found)
         st.warning(
-            f"The highlighted letters ({', '.join(sorted(set(AMBIGUOUS_LETTERS) & set(sequence)))}) "
-            "do not name one amino acid (X means 'any', B means 'D or N', ...). "
+            f"The highlighted letters are outside the 20-letter alphabet ({meanings}). "
             f"They are kept, not dropped: each becomes the unknown token {UNKNOWN_INDEX} "
             "and an all-zero one-hot row.",
             icon=":material/warning:",
@@ -161,9 +171,11 @@ def single_sequence_section() -> None:
         st.markdown("**The shape after each step**")
         for step in trace:
             st.markdown(f"- {step.title}: shape `{step.shape}`")
+        n, width = trace[1].shape
         explain(
-            "A shape lists the size of each dimension: (7,) is a list of 7 numbers, (7, 20) is a table with "
-            "7 rows and 20 columns, and (1, 7, 20) is a stack holding one such table: a batch of one protein."
+            f"A shape lists the size of each dimension: ({n},) is a list of {n} numbers, ({n}, {width}) is a "
+            f"table with {n} rows and {width} columns, and (1, {n}, {width}) is a stack holding one such "
+            "table: a batch of one protein."
         )
 
     st.markdown(f"**Step 2 · one-hot encoding.** {trace[1].explanation}")

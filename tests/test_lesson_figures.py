@@ -37,7 +37,16 @@ def test_onehot_figure_height_stays_bounded_for_long_sequences():
     seq = "MK" * 400
     fig = onehot_figure(seq, one_hot(seq).numpy())
     assert fig.layout.height <= 720
-    assert fig.layout.yaxis.showticklabels is False
+    assert fig.layout.yaxis.showticklabels is not False
+
+
+def test_long_onehot_figure_labels_every_few_rows():
+    seq = "MVLSPADKTNVKAAWGKVGA" * 5 + "MVLSPADK"  # 108 residues, like thioredoxin
+    fig = onehot_figure(seq, one_hot(seq).numpy())
+    ticks = list(fig.layout.yaxis.tickvals)
+    assert ticks[0] == "1 M" and "10 N" in ticks and "100 A" in ticks
+    assert 5 <= len(ticks) <= 30 and set(ticks) <= set(fig.data[0].y)
+    assert list(fig.layout.yaxis.ticktext) == ticks
 
 
 def test_batch_figure_holds_tokens_and_mask():

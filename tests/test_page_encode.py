@@ -189,3 +189,36 @@ def test_text_survives_a_page_switch_even_when_it_cannot_be_saved(monkeypatch):
     at.switch_page("pages/encode.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.text_area(key="encode_seq").value == "MKTAYIAKQR"
+
+
+def test_rare_amino_acids_are_named_as_real_and_explained_once():
+    at = _page()
+    at.text_area(key="encode_seq").input("ACDBZUO").run()
+    warning = " ".join(w.value for w in at.warning)
+    assert "selenocysteine" in warning and "pyrrolysine" in warning and "D or N" in warning
+    assert "do not name one amino acid" not in warning
+    assert not [i.value for i in at.info if "unknown residue" in i.value]  # said once, in the warning
+
+
+def test_shape_caption_follows_the_sequence_length():
+    at = _page()
+    at.text_area(key="encode_seq").input("MVLSPA").run()
+    caption = " ".join(c.value for c in at.caption)
+    assert "(6,) is a list of 6 numbers" in caption and "(6, 20)" in caption and "(1, 6, 20)" in caption
+    assert "(7," not in caption
+
+
+def test_view_on_the_default_slice_blames_the_slice():
+    at = _page()
+    at.radio(key="tp_op").set_value("view").run()
+    message = next(e.value for e in at.error if "contiguous" in e.value).replace("\\", "")
+    assert "one_hot[:2, :3]" in message and "transpose" not in message
+
+
+def test_playground_widgets_are_drawn_with_their_current_values():
+    at = _page()
+    assert at.radio(key="tp_op").proto.default == list(at.radio(key="tp_op").options).index("transpose")
+    assert at.number_input(key="tp_dim0").proto.default == 1
+    assert at.number_input(key="tp_dim1").proto.default == 2
+    assert at.number_input(key="tp_n").proto.default == 2
+    assert at.number_input(key="tp_len").proto.default == 3

@@ -120,6 +120,18 @@ def test_view_refuses_a_non_contiguous_tensor_as_torch_does():
     assert torch.equal(apply_tensor_op(swapped, "reshape", shape=(6, 4)).tensor, swapped.reshape(6, 4))
 
 
+def test_view_on_a_slice_names_the_slice_not_transpose():
+    tokens, mask = pad_batch(["MVLSPAD", "MKTAYIAK"])
+    one_hot = batch_tensors(tokens, mask)["one_hot"]
+    part = one_hot[:2, :3]  # keeps 3 of 8 positions per protein
+    with pytest.raises(RuntimeError):
+        part.view(-1, 20)
+    with pytest.raises(ConfigError) as err:
+        apply_tensor_op(part, "view", shape=(-1, 20), source="one_hot[:2, :3]")
+    assert "one_hot[:2, :3]" in str(err.value) and "slice" in str(err.value)
+    assert "transpose" not in str(err.value)
+
+
 def test_parse_ints_reads_shapes_and_names_the_field_when_it_cannot():
     assert parse_ints("6, 4", "shape") == (6, 4)
     assert parse_ints("(2, -1)", "shape") == (2, -1)

@@ -40,27 +40,37 @@ def _play_widget(key: str):
     return key
 
 
+def _shown(key: str) -> dict:
+    """The widget's own default set to its current value, so the browser never draws another value first."""
+    value = st.session_state[_play_widget(key)]
+    if key in ("tp_tensor", "tp_other"):
+        return {"key": key, "index": list(TENSORS).index(value)}
+    if key == "tp_op":
+        return {"key": key, "index": list(OPS).index(value)}
+    return {"key": key, "value": value}
+
+
 def op_arguments(op: str) -> dict:
     """Draw the argument widgets of one operation; return its arguments (texts parsed, may raise)."""
     if op in ("reshape", "view"):
-        text = st.text_input("shape (sizes separated by commas; one may be -1)", key=_play_widget("tp_shape"))
+        text = st.text_input("shape (sizes separated by commas; one may be -1)", **_shown("tp_shape"))
         return {"shape": parse_ints(text, "shape")}
     if op == "permute":
-        text = st.text_input("dims (the new order of the dimensions)", key=_play_widget("tp_dims"))
+        text = st.text_input("dims (the new order of the dimensions)", **_shown("tp_dims"))
         return {"dims": parse_ints(text, "dims")}
     if op == "transpose":
         c1, c2 = st.columns(2)
         return {
-            "dim0": int(c1.number_input("dim0", -6, 6, key=_play_widget("tp_dim0"))),
-            "dim1": int(c2.number_input("dim1", -6, 6, key=_play_widget("tp_dim1"))),
+            "dim0": int(c1.number_input("dim0", -6, 6, **_shown("tp_dim0"))),
+            "dim1": int(c2.number_input("dim1", -6, 6, **_shown("tp_dim1"))),
         }
     if op == "squeeze":
         dim = st.number_input("dim (leave empty to remove every size-1 dimension)", -6, 6, None, key="tp_sq")
         return {"dim": None if dim is None else int(dim)}
     c1, c2 = st.columns(2)
-    args = {"dim": int(c1.number_input("dim", -6, 6, key=_play_widget("tp_dim")))}
+    args = {"dim": int(c1.number_input("dim", -6, 6, **_shown("tp_dim")))}
     if op in ("cat", "stack"):
-        args["other_name"] = c2.selectbox("with", list(TENSORS), key=_play_widget("tp_other"))
+        args["other_name"] = c2.selectbox("with", list(TENSORS), **_shown("tp_other"))
     return args
 
 
@@ -79,11 +89,11 @@ def playground_section(batch) -> None:
     tensors = batch_tensors(tokens, mask)
     b, width = tokens.shape
     c1, c2, c3 = st.columns([2, 1, 1])
-    name = c1.selectbox("x is", list(TENSORS), format_func=TENSORS.get, key=_play_widget("tp_tensor"))
-    n = int(c2.number_input(f"first proteins (of {b})", 1, 64, key=_play_widget("tp_n")))
-    m = int(c3.number_input(f"first positions (of {width})", 1, 5000, key=_play_widget("tp_len")))
+    name = c1.selectbox("x is", list(TENSORS), format_func=TENSORS.get, **_shown("tp_tensor"))
+    n = int(c2.number_input(f"first proteins (of {b})", 1, 64, **_shown("tp_n")))
+    m = int(c3.number_input(f"first positions (of {width})", 1, 5000, **_shown("tp_len")))
     n, m = min(n, b), min(m, width)
-    op = st.radio("Operation", OPS, horizontal=True, key=_play_widget("tp_op"))
+    op = st.radio("Operation", OPS, horizontal=True, **_shown("tp_op"))
     crop = f"[:{n}, :{m}]"
     x = tensors[name][:n, :m]  # (n, m) or (n, m, 20)
     setup = [f"x = {name}{crop}  # {shape_text(x.shape)}"]
@@ -93,7 +103,7 @@ def playground_section(batch) -> None:
             other = args.pop("other_name")
             args.update(other=tensors[other][:n, :m], other_name="y")
             setup.append(f"y = {other}{crop}  # {shape_text(args['other'].shape)}")
-        result = apply_tensor_op(x, op, **args)
+        result = apply_tensor_op(x, op, source=f"{name}{crop}", **args)
     except ProtlabError as err:
         st.code("\n".join(setup), language="python")
         st.error(literal(err), icon=":material/block:")

@@ -136,8 +136,13 @@ def encode_trace(sequence: str) -> list[TraceStep]:
     batched = hot.unsqueeze(0)  # (1, L, 20) float32
     n = len(sequence)
     n_unknown = int((index == UNKNOWN_INDEX).sum())
+    known = [i for i, k in enumerate(index.tolist()) if k != UNKNOWN_INDEX]
+    example = sequence[known[0]] if known else AMINO_ACIDS[0]  # the first standard residue
+    example_index = AMINO_ACIDS.index(example) + 1
     unknown_text = (
-        f" {n_unknown} ambiguous letter(s) get the unknown token {UNKNOWN_INDEX}." if n_unknown else ""
+        f" {n_unknown} letter(s) outside the 20-letter alphabet get the unknown token {UNKNOWN_INDEX}."
+        if n_unknown
+        else ""
     )
     return [
         TraceStep(
@@ -153,7 +158,8 @@ def encode_trace(sequence: str) -> list[TraceStep]:
             hot,
             tuple(hot.shape),
             f"Each integer becomes a row of 20 numbers: all zeros except a single 1 in column "
-            f"index - 1. The result has one row per residue: shape ({n}, 20)."
+            f"(index − 1), e.g. {example} = {example_index} → column {example_index - 1} counting "
+            f"from 0. The result has one row per residue: shape ({n}, 20)."
             + (" Unknown residues give an all-zero row." if n_unknown else ""),
         ),
         TraceStep(

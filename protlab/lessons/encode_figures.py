@@ -11,7 +11,8 @@ from plotly.subplots import make_subplots
 from protlab.alphabet import AMINO_ACIDS
 from protlab.lessons.lesson_style import FONT
 
-MAX_LABELLED_ROWS = 60  # longer sequences get no per-residue tick labels
+MAX_LABELLED_ROWS = 60  # longer sequences get a tick label every few residues instead of every one
+NICE_STEPS = (5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)  # tick spacings for long sequences
 _PAD_EDGE = 0.5 / 21  # token 0 (padding) sits below this fraction of the 0..21 colour range
 TOKEN_COLOURS = [
     [0.0, "#eeeeee"],
@@ -25,6 +26,14 @@ TOKEN_COLOURS = [
 def _rows_height(n_rows: int, per_row: int = 22, base: int = 140, cap: int = 720) -> int:
     """Return a figure height that gives each heat-map row room for its label."""
     return int(min(cap, max(260, base + per_row * n_rows)))
+
+
+def row_ticks(rows: list[str]) -> list[str]:
+    """Return the row labels to show: all of them, or every k-th (k from NICE_STEPS) for long sequences."""
+    if len(rows) <= MAX_LABELLED_ROWS:
+        return rows
+    step = next((k for k in NICE_STEPS if len(rows) / k <= MAX_LABELLED_ROWS / 2), NICE_STEPS[-1])
+    return [rows[0], *rows[step - 1 :: step]]  # position 1, then positions step, 2*step, ...
 
 
 def onehot_figure(sequence: str, matrix: np.ndarray) -> go.Figure:
@@ -55,8 +64,9 @@ def onehot_figure(sequence: str, matrix: np.ndarray) -> go.Figure:
         font=FONT,
     )
     fig.update_xaxes(title="amino-acid column (alphabet order)", side="bottom", tickangle=0)
+    ticks = row_ticks(rows)
     fig.update_yaxes(
-        title="position and residue", autorange="reversed", showticklabels=n <= MAX_LABELLED_ROWS
+        title="position and residue", autorange="reversed", tickmode="array", tickvals=ticks, ticktext=ticks
     )
     return fig
 

@@ -125,8 +125,27 @@ def _code(name: str, op: str, args: tuple) -> str:
     return f"{name}.{op}({', '.join(map(str, args))})"
 
 
-def apply_tensor_op(tensor: torch.Tensor, op: str, *, name: str = "x", **args) -> TensorOpResult:
+def _not_contiguous_error(source: str) -> ConfigError:
+    """The error for view on a tensor whose elements are not stored in order; source: how it was made."""
+    why = (
+        f"x = {source} is a slice that keeps only part of each row, so its elements are not stored one "
+        "after another"
+        if source
+        else "this one is not (a slice that keeps only part of each row, or the result of transpose or "
+        "permute, is stored with gaps or in another order)"
+    )
+    return ConfigError(
+        f"view needs a contiguous tensor (elements stored in order), and {why}. "
+        "Use reshape, or call .contiguous() first."
+    )
+
+
+def apply_tensor_op(
+    tensor: torch.Tensor, op: str, *, name: str = "x", source: str = "", **args
+) -> TensorOpResult:
     """Apply one of OPS to tensor after checking its arguments; `name` is the variable the code line uses.
+
+    source: the slice the tensor was cut with (e.g. "one_hot[:2, :3]"), named when view refuses it.
 
     reshape/view: shape=(6, 4); transpose: dim0, dim1; permute: dims=(2, 0, 1); unsqueeze: dim;
     squeeze: dim=None (all size-1 dims); cat/stack: other=tensor, dim, other_name="y".
@@ -150,10 +169,7 @@ def apply_tensor_op(tensor: torch.Tensor, op: str, *, name: str = "x", **args) -
         shape = tuple(args.get("shape", ()))
         _check_shape(tensor, shape, "shape")
         if op == "view" and not tensor.is_contiguous():
-            raise ConfigError(
-                "view needs a contiguous tensor (elements stored in order), and this one is not, e.g. after "
-                "transpose or permute; use reshape, or call .contiguous() first."
-            )
+            raise _not_contiguous_error(source)
         result, line = getattr(tensor, op)(*shape), _code(name, op, shape)
     elif op == "transpose":
         d0, d1 = _dim(args.get("dim0"), "dim0", ndim), _dim(args.get("dim1"), "dim1", ndim)
