@@ -227,7 +227,7 @@ def main() -> None:
     parser.add_argument("--phase-seconds", type=float, default=330.0, help="longest phase")
     args = parser.parse_args()
     if args.quick:
-        args.students, args.sessions, args.proteins, args.epochs, args.phase_seconds = 4, 2, 120, 1, 120.0
+        args.students, args.sessions, args.proteins, args.epochs, args.phase_seconds = 2, 1, 80, 1, 120.0
     print(
         f"# classroom: {args.students} students start runs ({args.proteins} proteins, {args.epochs} "
         f"epochs, small CNN) while {args.sessions} browser sessions click through the lessons; "
