@@ -10,6 +10,7 @@ import streamlit as st
 from ui.common import literal
 from ui.identity import identity_panel, page_link, replaced_notice, student_token
 from ui.router import mark_routed
+from ui.warmup import start_warmup
 
 ROOT = Path(__file__).resolve().parent  # the checkout that holds app.py, pages/ and assets/
 DEFAULT_MODEL_CARD = ROOT / "assets" / "models" / "default.json"  # the bundled model's metrics card
@@ -124,6 +125,7 @@ def main() -> None:
         current.run()
     finally:  # also after st.stop() or st.rerun() inside the page
         mark_routed(False)
+        start_warmup()  # the page has painted: load torch and pandas for the next page in the background
         fill_sidebar(slot)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,21 @@ def test_app_imports_nothing_heavy_at_start() -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             top_level.add(node.module.split(".")[0])
     assert top_level <= {"__future__", "json", "pathlib", "streamlit", "ui"}
+
+
+def test_the_home_page_and_the_app_shell_import_neither_torch_nor_pandas() -> None:
+    """The first page paints before the heavy libraries load (ui.warmup loads them afterwards)."""
+    home = ast.parse((ROOT / "pages" / "home.py").read_text(encoding="utf-8"))
+    shell = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    imports = [
+        ast.unparse(n)
+        for tree in (shell, home)
+        for n in tree.body
+        if isinstance(n, ast.ImportFrom | ast.Import) and getattr(n, "module", None) != "__future__"
+    ]
+    code = "\n".join(imports) + "\nimport sys\nprint(sorted({'torch', 'pandas'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_every_page_switch_renders_without_exception() -> None:
