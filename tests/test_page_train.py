@@ -109,6 +109,7 @@ def test_bundled_data_report_shows_all_rows_kept(app_runs) -> None:
     assert at.button(key="start").disabled is False
     assert at.button(key="stop").disabled is True
     assert any("Show me the PyTorch" in e.label for e in at.expander)
+    assert at.number_input(key="patience").value == 10  # the Intro note's train_model(..., patience=10)
 
 
 def test_uploaded_csv_shows_its_report_with_dropped_rows(app_runs) -> None:
@@ -715,3 +716,69 @@ def test_a_one_epoch_run_shows_its_training_loss_before_the_epoch_ends(app_runs)
     assert status.batch_losses and all(0 < point["epoch"] <= 1 for point in status.batch_losses)
     assert any("Training loss, batch by batch" in m.value for m in at.markdown)
     app_runs.stop(run_id, _owner(ALICE))
+
+
+def test_start_is_acknowledged_in_the_same_rerun_with_the_run_shown(app_runs) -> None:
+    at = _page()
+    _configure_tiny_run(at, epochs=1)
+    at.button(key="start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Start pressed" in t.proto.body for t in at.get("toast"))  # said before anything slow
+    run_id = at.session_state["train_run_id"]  # queued in this one rerun, not after a second one
+    assert app_runs.status(run_id, _owner(ALICE)).state in ("queued", "running", "finished")
+    assert f"run {run_id}" in _texts(at) or "Queued" in _texts(at)
+    assert at.button(key="start").disabled or ": finished" in _progress_text(at)
+    numbered = [h.value for h in at.header if re.match(r"\d · ", h.value)]
+    assert numbered[:4] == ["1 · Data", "2 · Model", "3 · Training settings", "4 · Train"], numbered
+    app_runs.wait(run_id, timeout=240)
+    at.run()
+    numbered = [h.value for h in at.header if re.match(r"\d · ", h.value)]
+    assert [int(h[0]) for h in numbered] == sorted(int(h[0]) for h in numbered)  # results sit inside 4
+    assert any(h.value == "Results on the held-out test set" for h in at.subheader)
+
+
+def test_the_live_panel_redraws_the_whole_page_when_the_run_leaves_running(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    import ui.train_runs as tr
+
+    calls = []
+    ended = SimpleNamespace(state="finished")
+    monkeypatch.setattr(tr, "current_run_id", lambda: "r1")
+    monkeypatch.setattr(tr, "status_of", lambda run_id: ended)
+
+    def rerun(**kwargs):
+        calls.append(kwargs)
+        raise RuntimeError("rerun")  # st.rerun never returns
+
+    monkeypatch.setattr(tr.st, "rerun", rerun)
+    with pytest.raises(RuntimeError):
+        tr.live_panel("running")
+    assert calls == [{"scope": "app"}]
+
+
+def test_a_run_past_its_last_epoch_says_it_is_scoring_the_test_set() -> None:
+    from types import SimpleNamespace
+
+    from ui.train_runs import progress_detail
+
+    status = SimpleNamespace(eta_seconds=0.0, batch_losses=[{"epoch": 1, "loss": 0.6}], progress=1.0)
+    assert "scoring the test set" in progress_detail(status, 3, 3)
+    status.progress = 0.5
+    assert "left" in progress_detail(status, 1, 3) and "scoring" not in progress_detail(status, 1, 3)
+    status.eta_seconds, status.batch_losses, status.progress = None, [], 0.0
+    assert "preparing" in progress_detail(status, 0, 3)
+
+
+def test_too_few_usable_rows_show_the_dropped_reasons_before_the_page_stops(app_runs) -> None:
+    rows = [("MKTAYIAKQRQISFVKSHFSRQ", 1), ("MSDKIIHLTDDSFDTDVLKADG", 0), ("MVLSPADKTNVKAAWGKVGAHA", 1)]
+    rows += [("MK1LV", 1), ("MKTAYI AKQR", "")]  # a digit, a missing label
+    csv = pd.DataFrame(rows, columns=["sequence", "label"]).to_csv(index=False).encode()
+    at = _page(session={"uploaded_bytes": ("tiny.csv", csv)})
+    at.radio(key="data_choice").set_value("Upload my own CSV or FASTA").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error and "Only 3 usable rows" in at.error[0].value
+    assert any(e.label == "Why 2 rows were dropped" for e in at.expander)
+    shown = next(df.value for df in at.dataframe if "detail" in df.value.columns)
+    assert list(shown["row"]) == [5, 6]  # file lines, header first
+    assert set(shown["reason"]) == {"invalid character", "missing label"}

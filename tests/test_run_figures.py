@@ -201,3 +201,19 @@ def test_the_reliability_figure_draws_the_calibration_table() -> None:
     np.testing.assert_allclose(model.x, table["mean_p"])
     np.testing.assert_allclose(model.y, table["observed"])
     assert list(bars.y) == table["count"].tolist() and "Brier score 0.123" in fig.layout.title.text
+
+
+def test_mcc_has_its_own_panel_and_the_best_epoch_is_marked_in_every_curve_figure() -> None:
+    from protlab.lessons import add_reference_lines, reference_lines
+
+    history = rf.history_frame(_events())
+    fig = add_reference_lines(rf.metric_curves(history), reference_lines(rf.VAL_METRICS), len(history))
+    axis_of = {t.name: t.yaxis for t in fig.data if t.legendgroup is None}
+    assert axis_of["MCC"] == "y2" and axis_of["AUC-ROC"] == axis_of["Accuracy"] == "y"
+    assert fig.layout.yaxis2.range == (-1.05, 1.05) and fig.layout.yaxis.range[0] > -0.1
+    lines = [t for t in fig.data if t.legendgroup is not None]
+    assert {t.yaxis for t in lines if t.hovertemplate.split(": ")[1].startswith("mcc")} == {"y2"}
+    best = int(history.loc[history["val_loss"].idxmin(), "epoch"])
+    for figure in (fig, rf.loss_curves(history)):
+        assert [s.x0 for s in figure.layout.shapes] == [best]
+        assert f"best epoch ({best})" in figure.layout.annotations[0].text

@@ -36,7 +36,7 @@ def results_section(status) -> None:
                 icon=":material/warning:",
             )
         return
-    st.header("4 · Results on the held-out test set")
+    st.subheader("Results on the held-out test set")
     if status.state == "stopped":
         st.info(
             "You stopped this run early; these results use the best epoch it reached.", icon=":material/info:"

@@ -22,6 +22,9 @@ from ui.train_runs import (
     submit_run,
 )
 
+START_PRESSED = "start_pressed"  # session key: Start was clicked; the run is queued in this rerun
+START_ERROR = "start_error"  # session key: why the run could not be queued (shown under the buttons)
+
 
 def build_spec(
     data,
@@ -76,14 +79,16 @@ def run_buttons(status, spec_of) -> None:
     """Start (submits spec_of()), Stop or Cancel, and Run again for a run that ended early."""
     active = status is not None and status.state in ACTIVE_STATES
     c1, c2, c3, _ = st.columns([1, 1, 1, 2])
-    if c1.button(
-        "Start training", type="primary", disabled=active, key="start", icon=":material/play_arrow:"
-    ):
-        try:
-            submit_run(spec_of())
-            st.rerun()
-        except ProtlabError as err:  # a full queue, the epoch cap: say so, keep the rest of the page
-            st.error(literal(err), icon=":material/error:")
+    c1.button(
+        "Start training",
+        type="primary",
+        disabled=active,
+        key="start",
+        icon=":material/play_arrow:",
+        on_click=_start_pressed,
+    )
+    if error := st.session_state.pop(START_ERROR, None):
+        st.error(literal(error), icon=":material/error:")
     queued = status is not None and status.state == "queued"
     if c2.button(
         "Cancel" if queued else "Stop",
@@ -117,9 +122,26 @@ def run_buttons(status, spec_of) -> None:
             st.error(literal(err), icon=":material/error:")
 
 
+def _start_pressed() -> None:
+    """Button callback, before the page reruns: say at once that the click was heard (queued below)."""
+    st.session_state[START_PRESSED] = True
+    st.toast("Start pressed: queuing your run...", icon=":material/hourglass_top:")
+
+
+def start_if_pressed(spec_of) -> None:
+    """Queue the run when Start was pressed in this rerun; the status read next shows it (no second rerun)."""
+    if not st.session_state.pop(START_PRESSED, False):
+        return
+    try:
+        submit_run(spec_of())
+    except ProtlabError as err:  # a full queue, the epoch cap: say so, keep the rest of the page
+        st.session_state[START_ERROR] = str(err)
+
+
 def run_section(spec_of) -> None:
     """The student's runs, the buttons, live progress while a run is going, then its results."""
-    st.subheader("Train", divider="gray")
+    st.header("4 · Train")
+    start_if_pressed(spec_of)
     status = status_of(current_run_id())
     run_picker(status)
     run_buttons(status, spec_of)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from protlab.errors import DataFormatError
 from protlab.lessons import result_figures as rf
 from ui.common import explain, literal
 from ui.memory import kept, kept_index, remembered_upload
@@ -57,7 +58,15 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
         "Upload a file to continue, or switch back to the bundled data.",
         slot=UPLOAD_SLOT,
     )
-    data, report = uploaded_data(raw, name)
+    try:
+        data, report = uploaded_data(raw, name)
+    except DataFormatError as err:  # too few rows or one class: show why rows went before stopping
+        report = getattr(err, "report", None)
+        if report is None or not len(report.dropped):
+            raise
+        st.error(literal(err), icon=":material/error:")
+        dropped_rows(report, len(report.dropped), expanded=True)
+        st.stop()
     st.caption(
         f":material/table_rows: Training on **{literal(name)}**: {report.n_read:,} rows read, "
         f"{report.n_kept:,} kept (below: why any were dropped). Press **Clear** above to use another file."
@@ -89,9 +98,9 @@ def report_section(data, report) -> None:
         dropped_rows(report, dropped)
 
 
-def dropped_rows(report, dropped: int) -> None:
+def dropped_rows(report, dropped: int, expanded: bool = False) -> None:
     """The dropped rows with their reasons, full width; long details wrap over several lines."""
-    with st.expander(f"Why {dropped:,} rows were dropped"):
+    with st.expander(f"Why {dropped:,} rows were dropped", expanded=expanded):
         st.dataframe(
             pd.DataFrame(list(report.reasons.items()), columns=["reason", "rows"]),
             hide_index=True,

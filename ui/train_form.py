@@ -10,6 +10,9 @@ from ui.run_labels import OPTIMIZER_NAMES
 from ui.train_runs import epoch_cap
 
 MAX_EPOCHS = 1000  # the epochs widget's top when the class has no epoch cap
+NOTES_EPOCHS = 50  # epochs in the Intro note's training call (train_model(..., epochs=50, patience=10))
+NOTES_PATIENCE = 10  # the note's early-stopping patience (the page's default)
+NOTES_PLATEAU_PATIENCE = 5  # the note's ReduceLROnPlateau patience (epochs before the rate halves)
 KERNELS = [1, 3, 5, 7, 9, 11, 15]  # kernel sizes offered (residues)
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0]  # learning rates offered
 BATCH_SIZES = [8, 16, 32, 64, 128, 256]  # batch sizes offered
@@ -192,7 +195,7 @@ def settings_section(n_rows: int):  # -> protlab.training.TrainConfig
         "Early-stopping patience",
         0,
         1000,
-        kept("patience", d.patience),
+        kept("patience", NOTES_PATIENCE),
         key="patience",
         help="Stop after this many epochs without a lower validation loss (0: never).",
     )
@@ -251,6 +254,13 @@ def settings_section(n_rows: int):  # -> protlab.training.TrainConfig
             help="16-bit arithmetic on the GPU: faster, same accuracy for this model.",
         )
     explain(
+        f"The Intro note trains for up to {NOTES_EPOCHS} epochs with early-stopping patience "
+        f"{NOTES_PATIENCE}, and its plateau schedule halves the learning rate after {NOTES_PLATEAU_PATIENCE} "
+        f"epochs without a lower validation loss; this page uses the same patiences. It starts at "
+        f"{d.epochs} epochs only so that a run fits in a class on shared computers: set Epochs to "
+        f"{NOTES_EPOCHS} to train as the note does."
+    )
+    explain(
         "Adam adapts each weight's step size and is the notes' default; train once each with SGD + "
         "momentum, Adam and AdamW (weight decay 0.01) and overlay them in **Compare runs** below "
         "(Exercise 4)."
@@ -262,6 +272,7 @@ def settings_section(n_rows: int):  # -> protlab.training.TrainConfig
         batch_size=int(batch_size),
         epochs=int(epochs),
         patience=int(patience),
+        plateau_patience=NOTES_PLATEAU_PATIENCE,
         scheduler=scheduler,
         warmup_fraction=warmup,
         class_weighting=weighting,

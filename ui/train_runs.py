@@ -11,6 +11,7 @@ import streamlit as st
 from protlab.errors import ProtlabError, RunError
 from protlab.lessons import add_reference_lines, reference_lines
 from protlab.lessons import result_figures as rf
+from protlab.lessons.run_curves import best_epoch
 from ui.common import duration_text, literal, run_manager, session_owner, student_store
 from ui.run_labels import STATE_NAMES, clean_display_name, clock, created_at, run_title, unique_titles
 
@@ -152,18 +153,13 @@ def live_panel(shown_state: str) -> None:
         )
         return
     history = rf.history_frame(status.events)
+    epochs = status.spec.get("train_config", {}).get("epochs", "?")
     if status.state in ACTIVE_STATES:
-        detail = (
-            "preparing the data and the model"
-            if status.eta_seconds is None and not status.batch_losses
-            else f"about {duration_text(status.eta_seconds)} left"
-        )
-        text = f"{title}: training · {status.progress:.0%} · {detail}"
+        text = f"{title}: training · {status.progress:.0%} · {progress_detail(status, len(history), epochs)}"
     else:
         took = (status.timings or {}).get("seconds")
         text = f"{title}: {status.state}" + (f" in {duration_text(took)}" if took else "")
     st.progress(min(max(float(status.progress), 0.0), 1.0), text=text)
-    epochs = status.spec.get("train_config", {}).get("epochs", "?")
     st.caption(
         f"Data: {literal(status.spec.get('data', ''))} · {len(history)} of {epochs} epochs done · "
         f"run {status.run_id}"
@@ -180,6 +176,15 @@ def live_panel(shown_state: str) -> None:
     left.plotly_chart(lr, key="live-lr")
     right.caption(LR_NOTE.get(status.spec.get("train_config", {}).get("scheduler"), ""))
     epoch_table(st, history)  # full width: every column fits at 1280 px
+
+
+def progress_detail(status, n_done: int, epochs: object) -> str:
+    """What a running run is doing: preparing, time left, or scoring the test set once every epoch is done."""
+    if status.eta_seconds is None and not status.batch_losses:
+        return "preparing the data and the model"
+    if status.progress >= 0.999 or (isinstance(epochs, int) and n_done >= epochs):
+        return "epochs done; scoring the test set and saving the best model (results follow here)"
+    return f"about {duration_text(status.eta_seconds)} left"
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
@@ -232,12 +237,13 @@ def batch_loss_chart(points: list[dict] | None) -> None:
 def epoch_table(where, history: pd.DataFrame) -> None:
     """One row per finished epoch."""
     shown = [
-        c
-        for c in ["epoch", "train_loss", "val_loss", "val_auc", "val_mcc", "lr", "seconds", "is_best"]
-        if c in history
+        c for c in ["epoch", "train_loss", "val_loss", "val_auc", "val_mcc", "lr", "seconds"] if c in history
     ]
+    table = history[shown].copy()
+    best = best_epoch(history)  # the starred epoch of the charts: its weights are the ones kept
+    table["best"] = ["★ best" if best is not None and int(e) == best else "" for e in history["epoch"]]
     where.dataframe(
-        history[shown],
+        table,
         hide_index=True,
         key="live-table",
         height=min(340, 35 * len(history) + 38),
@@ -249,7 +255,9 @@ def epoch_table(where, history: pd.DataFrame) -> None:
             "val_mcc": st.column_config.NumberColumn("Val MCC", format="%.3f"),
             "lr": st.column_config.NumberColumn("LR", format="%.2e"),
             "seconds": st.column_config.NumberColumn("Time (s)", format="%.1f"),
-            "is_best": st.column_config.CheckboxColumn("Best"),
+            "best": st.column_config.TextColumn(
+                "Best", help="The epoch with the lowest validation loss: the run keeps its weights."
+            ),
         },
     )
 

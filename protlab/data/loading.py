@@ -225,19 +225,7 @@ def load_labelled(
     dropped = dropped.sort_values("row", kind="stable").reset_index(drop=True)
     kept = rows[keep]
     n_kept = len(kept)
-    if n_kept < min_rows:
-        raise DataFormatError(
-            f"Only {n_kept:,} usable {_rows(n_kept)} {'remains' if n_kept == 1 else 'remain'} after cleaning "
-            f"({len(rows):,} read, {len(dropped):,} "
-            f"dropped); at least {min_rows:,} are needed. Check the dropped-row reasons and add more data."
-        )
     counts = {k: int((kept["y"] == k).sum()) for k in CLASS_NAMES}
-    if min(counts.values()) == 0:
-        only = max(counts, key=lambda k: counts[k])
-        raise DataFormatError(
-            f"All {n_kept:,} usable rows have label {only} ({CLASS_NAMES[only]}); a classifier needs both "
-            "classes. Add examples of the other class."
-        )
     sequences = kept["clean"].tolist()
     report = ValidationReport(
         n_read=len(rows),
@@ -253,8 +241,29 @@ def load_labelled(
         file_format=file_format,
         notes=notes,
     )
+    if n_kept < min_rows:
+        raise _with_report(
+            f"Only {n_kept:,} usable {_rows(n_kept)} {'remains' if n_kept == 1 else 'remain'} after cleaning "
+            f"({len(rows):,} read, {len(dropped):,} "
+            f"dropped); at least {min_rows:,} are needed. Check the dropped-row reasons and add more data.",
+            report,
+        )
+    if min(counts.values()) == 0:
+        only = max(counts, key=lambda k: counts[k])
+        raise _with_report(
+            f"All {n_kept:,} usable rows have label {only} ({CLASS_NAMES[only]}); a classifier needs both "
+            "classes. Add examples of the other class.",
+            report,
+        )
     labelled = LabelledData(sequences, kept["y"].to_numpy(np.int64), kept["id"].tolist())
     return labelled, report
+
+
+def _with_report(message: str, report: ValidationReport) -> DataFormatError:
+    """A DataFormatError carrying the report (err.report), so a page can show why rows were dropped."""
+    err = DataFormatError(message)
+    err.report = report
+    return err
 
 
 def load_bundled() -> tuple[LabelledData, ValidationReport]:

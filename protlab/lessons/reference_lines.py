@@ -53,6 +53,7 @@ def add_reference_lines(
 ) -> go.Figure:
     """Draw each line over epochs 1..n_epochs in its metric colour (else grey); one legend entry per group."""
     colours = colours or {}
+    axes = dict((fig.layout.meta or {}).get("metric_axes", {})) if isinstance(fig.layout.meta, dict) else {}
     x = [1, n_epochs] if n_epochs > 1 else [0.8, 1.2]  # a single epoch still gets a visible line
     shown: set[str] = set()
     for line in lines:
@@ -65,6 +66,7 @@ def add_reference_lines(
             showlegend=line.group not in shown,
             line={"dash": line.dash, "width": 1.5, "color": colours.get(line.metric, "grey")},
             hovertemplate=f"{line.group}: {line.metric} {line.value:.2f}<extra></extra>",
+            yaxis=axes.get(line.metric, "y"),
         )
         shown.add(line.group)
     if lines:

@@ -73,7 +73,44 @@ def loss_curves(history: pd.DataFrame, *, title: str = "Loss per epoch") -> go.F
                 },
             )
     _epoch_axis(fig, history)
+    mark_best_epoch(fig, history)
     return _layout(fig, title, "Epoch", "Cross-entropy loss (nats)")
+
+
+MCC_AXIS = "y2"  # MCC (-1 to 1) gets its own lower panel; AUC and accuracy (0 to 1) share the upper one
+
+
+def best_epoch(history: pd.DataFrame) -> int | None:
+    """The epoch with the lowest validation loss (the weights a run keeps), or None without validation."""
+    if "val_loss" not in history or history["val_loss"].dropna().empty:
+        return None
+    return int(history.loc[history["val_loss"].idxmin(), "epoch"])
+
+
+def mark_best_epoch(fig: go.Figure, history: pd.DataFrame) -> go.Figure:
+    """A dotted vertical line, labelled 'best epoch', through every panel at the lowest validation loss."""
+    best = best_epoch(history)
+    if best is not None:
+        fig.add_shape(
+            type="line",
+            x0=best,
+            x1=best,
+            y0=0,
+            y1=1,
+            xref="x",
+            yref="paper",
+            line={"dash": "dot", "color": "grey"},
+        )
+        fig.add_annotation(
+            x=best,
+            y=1,
+            xref="x",
+            yref="paper",
+            text=f"best epoch ({best})",
+            showarrow=False,
+            yanchor="bottom",
+        )
+    return fig
 
 
 def metric_curves(
@@ -82,8 +119,14 @@ def metric_curves(
     *,
     title: str = "Validation metrics per epoch",
 ) -> go.Figure:
-    """Validation metrics (AUC, accuracy, MCC by default) against epoch on one 0-1 scale."""
+    """Validation metrics per epoch: AUC and accuracy (0 to 1) above, MCC (-1 to 1) in a panel below.
+
+    The figure's layout.meta['metric_axes'] names the y axis of each metric, so reference lines land beside
+    their curve (add_reference_lines reads it).
+    """
     fig = go.Figure()
+    split = "mcc" in metrics and len(metrics) > 1
+    axes = {name: (MCC_AXIS if split and name == "mcc" else "y") for name in metrics}
     for name in metrics:
         column = f"val_{name}"
         if column in history:
@@ -93,10 +136,27 @@ def metric_curves(
                 name=METRIC_NAMES.get(name, name),
                 mode="lines+markers",
                 line={"color": METRIC_COLOURS.get(name)},
+                yaxis=axes[name],
             )
-    fig.update_yaxes(range=[-0.05 if "mcc" not in metrics else -1.02, 1.02])
     _epoch_axis(fig, history)
-    return _layout(fig, title, "Epoch", "Score (MCC from -1 to 1, others 0 to 1)")
+    mark_best_epoch(fig, history)
+    if not split:
+        fig.update_yaxes(range=[-0.05 if "mcc" not in metrics else -1.02, 1.02])
+        return _layout(fig, title, "Epoch", "Score (MCC from -1 to 1, others 0 to 1)")
+    _layout(fig, title, "Epoch", "AUC, accuracy (0 to 1)")
+    fig.update_layout(
+        meta={"metric_axes": axes},
+        hovermode="x",  # one unified box would mix the two panels' scales
+        yaxis={"domain": [0.42, 1.0], "range": [-0.05, 1.02]},
+        yaxis2={
+            "domain": [0.0, 0.32],
+            "range": [-1.05, 1.05],
+            "anchor": "x",
+            "title": {"text": "MCC (-1 to 1)"},
+        },
+        xaxis={"anchor": "y2"},
+    )
+    return fig
 
 
 def lr_curve(history: pd.DataFrame, *, title: str = "Learning rate per epoch") -> go.Figure:
