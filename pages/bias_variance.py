@@ -75,6 +75,19 @@ def choose_preset() -> str:
     return preset
 
 
+def split_sentence(config, points) -> str:
+    """How the sweep's proteins are split, and which training-set sizes its runs see."""
+    from protlab.lessons.bias_variance import TEST_FRACTION, VAL_FRACTION
+
+    sizes = sorted({p.n_train for p in points})
+    return (
+        f"The sweep draws {config.sample_size:,} proteins and splits them: {VAL_FRACTION:.0%} for "
+        f"validation, {TEST_FRACTION:.0%} for test, the rest ({max(sizes):,}) for training. "
+        f"Each run trains on a share of those training proteins ({', '.join(f'{n:,}' for n in sizes)}), "
+        f"so the plots show these sizes, not {config.sample_size:,}."
+    )
+
+
 def controls(points, table, preset: str) -> None:
     """Run / stop buttons with what they will do."""
     todo = int((table["state"] != "finished").sum())
@@ -108,6 +121,7 @@ def controls(points, table, preset: str) -> None:
 def results(table, histories) -> None:
     """Loss against model size and against training-set size (regions shaded), then the learning curves."""
     from protlab.lessons import learning_curves_figure, loss_vs_size_figure
+    from protlab.lessons.bias_variance_reading import data_reading, negative_gap_note, size_reading
 
     done = finite_rows(table)
     if done.empty:
@@ -131,11 +145,7 @@ def results(table, histories) -> None:
             )
             st.plotly_chart(fig, key="bv-size")
             st.caption(region_sentence(by_width, regions, "width", "width"))
-        explain(
-            "Read it left to right: small models have high training *and* validation loss (bias); as the "
-            "model grows, training loss keeps falling while validation loss turns up and the gap opens "
-            "(variance)."
-        )
+        explain(" ".join(size_reading(by_width)) or "Two finished widths are needed to compare sizes.")
     with right:
         if len(by_size) >= 2:
             fig, regions = loss_vs_size_figure(
@@ -143,10 +153,10 @@ def results(table, histories) -> None:
             )
             st.plotly_chart(fig, key="bv-data")
             st.caption(region_sentence(by_size, regions, "n_train", "training proteins"))
-        explain(
-            "More data is the cure for variance: with few training proteins the model memorises them (low "
-            "training loss, high validation loss); as data grows the gap closes. More data does not fix bias."
-        )
+        explain(" ".join(data_reading(by_size)) or "Two finished data sizes are needed to compare them.")
+    note = negative_gap_note(done)
+    if note:
+        st.info(note, icon=":material/info:")
     st.subheader("Learning curves, side by side")
     st.plotly_chart(learning_curves_figure(table, histories), key="bv-curves")
     explain(
@@ -173,6 +183,7 @@ def main() -> None:
         table, histories = sweep_results(run_manager(), session_owner(), points)
     except ProtlabError as err:
         stop_with_error(err)
+    st.caption(split_sentence(config, points))
     controls(points, table, preset)
     live_progress(points, int((table["state"] == "finished").sum()), preset)
     results(table, histories)

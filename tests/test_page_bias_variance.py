@@ -102,7 +102,7 @@ def test_finished_runs_are_drawn_with_their_regions_and_never_trained_again(idle
     at = _page()
     plan = _plan(at)
     assert set(plan["state"]) == {"finished"}
-    assert list(plan["final validation loss"]) == [0.68, 0.66, 0.69, 0.85]  # all the data first
+    assert list(plan["final validation loss"]) == ["0.680", "0.660", "0.690", "0.850"]  # all the data first
     assert at.button(key="bv_start").disabled is True  # nothing left to train
     assert any("4 already finished" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 3  # loss vs width, loss vs data, learning curves
@@ -160,3 +160,23 @@ def test_a_link_opens_its_preset_and_a_bad_one_is_named_and_ignored(idle_runs) -
     assert not bad.exception, [e.value for e in bad.exception]
     assert bad.radio(key="bv_preset").value == "quick"
     assert any("preset" in w.value and "huge" in w.value for w in bad.warning), [w.value for w in bad.warning]
+
+
+def test_the_text_follows_the_sweeps_own_numbers(idle_runs) -> None:
+    points = _tiny_points()
+    losses = {  # the smaller training set has the lower validation loss, and a negative gap
+        (1, 0.5): (0.69, 0.68),
+        (1, 1.0): (0.68, 0.70),
+        (64, 0.5): (0.60, 0.589),
+        (64, 1.0): (0.55, 0.66),
+    }
+    for point in [p for p in points if (p.width, p.fraction) != (1, 0.5)]:
+        train, val = losses[point.width, point.fraction]
+        fake_finished_run(idle_runs, _owner(), point.spec, [0.7, train], [0.7, val])
+    at = _page()
+    assert "–" in set(_plan(at)["final validation loss"])  # the unfinished point, not None
+    at.selectbox[1].set_value(64).run()
+    text = " ".join(c.value for c in at.caption)
+    assert "more data did not help" in text and "cure" not in text
+    assert "The sweep draws 120 proteins" in text and "(36, 72)" in text
+    assert any("-0.011" in i.value and "not an error" in i.value for i in at.info)

@@ -70,6 +70,11 @@ def stop_sweep(points) -> None:
             manager.stop(row["run_id"], owner)
 
 
+def _numbers(column: pd.Series) -> pd.Series:
+    """Losses as text with 3 decimals, '–' where a run has none yet."""
+    return column.map(lambda v: "–" if pd.isna(v) else f"{v:.3f}")
+
+
 def _table_view(table: pd.DataFrame) -> pd.DataFrame:
     """The plan as the student reads it."""
     view = pd.DataFrame(
@@ -79,9 +84,9 @@ def _table_view(table: pd.DataFrame) -> pd.DataFrame:
             "parameters": table["parameters"],
             "state": table["state"].map(STATE_TEXT),
             "epochs": table["epochs_done"],
-            "final training loss": table["train_loss"].round(3),
-            "final validation loss": table["val_loss"].round(3),
-            "gap": table["gap"].round(3),
+            "final training loss": _numbers(table["train_loss"]),
+            "final validation loss": _numbers(table["val_loss"]),
+            "gap": _numbers(table["gap"]),
         }
     )
     return view

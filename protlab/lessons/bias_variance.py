@@ -83,7 +83,7 @@ BV_PRESETS: dict[str, tuple[str, SweepConfig]] = {
         SweepConfig("cnn", (2, 8, 32, 128), (0.25, 0.5, 1.0), 400, 300, 15, 3e-3, 16, 0),
     ),
     "tiny": (
-        "Tiny check: 2 widths, 2 data sizes, 120 proteins, 3 epochs (about a minute)",
+        "Tiny check: 2 widths, 2 data sizes, 120 proteins, 3 epochs (4 short runs, queued one at a time)",
         SweepConfig("mlp", (1, 64), (0.5, 1.0), 120, 400, 3, 1e-2, 16, 0),
     ),
 }
