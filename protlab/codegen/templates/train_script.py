@@ -133,7 +133,7 @@ if MODEL == "dual":
 
 
 # ------------------------------------------------------------------------------ batches
-CHUNK_BATCHES = 50  # batches per random chunk sorted by length (more: less padding)
+CHUNK_BATCHES = 100  # batches per random chunk sorted by length (more: less padding)
 
 
 def batch_rows(rows, batch_size, epoch=None):
