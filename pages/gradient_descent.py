@@ -21,6 +21,7 @@ from protlab.lessons import (
     polynomial_gradient,
     tm_one_step,
 )
+from protlab.lessons.descent_figures import LOG_DECADES, needs_log_scale
 from ui.common import explain, literal, pytorch_panel
 from ui.landscape_view import optimizer_inputs, real_landscape_tab
 from ui.router import ensure_router
@@ -39,6 +40,7 @@ from ui.url_state import (
 ensure_router()
 
 STATE = "gd_state"  # session-state key holding {"settings": ..., "paths": [...], "steps": int}
+RESTARTED_KEY = "_gd_restarted"  # session key: steps cleared because a setting changed, said once
 LINKED_STEPS_KEY = "_gd_linked_steps"  # session key: steps a link asks for, until the paths take them
 LINKED_STEPS = 5 * MAX_STEPS_PER_CALL  # most steps a link may ask for
 START, LR = FloatRange(-1000, 1000), FloatRange(0, 10_000)  # start coordinates, learning rates a link sets
@@ -106,6 +108,8 @@ def current_paths(surface, specs, start) -> dict:
     settings = (surface.key, tuple(specs), start)
     state = st.session_state.get(STATE)
     if state is None or state["settings"] != settings:
+        if state is not None and state["steps"]:
+            st.session_state[RESTARTED_KEY] = state["steps"]  # said once, above the map
         state = {"settings": settings, "paths": [Trajectory(surface, s, start) for s in specs], "steps": 0}
         st.session_state[STATE] = state
     linked = st.session_state.pop(LINKED_STEPS_KEY, 0)  # a link's step count, taken once
@@ -142,8 +146,16 @@ def step_controls(state: dict) -> None:
         state["steps"] += taken
     st.caption(
         f"{state['steps']} step(s) requested so far. Each step: compute the loss, let autograd find the "
-        "gradient, and let the torch.optim optimizer move the point."
+        "gradient, and let the torch.optim optimizer move the point. Changing any setting above (surface, "
+        "optimizers, start, momentum or a learning rate) restarts every path from step 0."
     )
+    cleared = st.session_state.pop(RESTARTED_KEY, 0)
+    if cleared:
+        st.info(
+            f"A setting changed, so the paths restarted from the start point: the {cleared} step(s) taken "
+            "with the old settings were cleared. Press Step or Run to walk again.",
+            icon=":material/restart_alt:",
+        )
 
 
 def url_params(surface_key: str) -> list[UrlParam]:
@@ -196,13 +208,14 @@ def landscape_tab() -> None:
     write_link(params, state)
     paths = state["paths"]
     for path in paths:
-        if path.diverged:
+        if path.diverged_at() is not None:
+            stopped = "Its path is stopped. " if path.diverged else ""
             st.warning(
-                f"**{path.spec.label} diverged:** the learning rate is too large for this surface, "
-                f"so every step overshoots the valley by more than the last and {path.diverged_reason}. "
-                "Its path is stopped and marked on the charts. "
-                f"Lower the learning rate (try {path.spec.lr / 10:g}) and press Reset.",
-                icon=":material/error:",
+                f"**{path.spec.label} diverged at step {path.diverged_at()}:** the learning rate is too "
+                "large for this surface, so every step overshoots the valley by more than the last and the "
+                f"loss keeps growing. {stopped}Lower the learning rate (try {path.spec.lr / 10:g}) and press "
+                "Reset.",
+                icon=":material/warning:",
             )
         elif path.left_domain_at() is not None:
             st.info(
@@ -215,7 +228,13 @@ def landscape_tab() -> None:
         "Each contour line joins points of equal loss, like height lines on a hiking map; "
         "darker means lower. Circles mark the starts, squares the current points, gold stars the minima."
     )
-    log_scale = st.checkbox("Log scale for the loss", value=False, key="gd_log")
+    auto_log = needs_log_scale(paths)
+    log_scale = st.checkbox("Log scale for the loss", value=False, key="gd_log") or auto_log
+    if auto_log:
+        st.caption(
+            f"A path's loss grew more than {LOG_DECADES} powers of ten above where it started, so the loss "
+            "axis is logarithmic: on a linear axis the other curves would be squashed into a flat line at 0."
+        )
     st.plotly_chart(loss_figure(paths, log_scale=log_scale), key="gd_loss")
     explain(
         "On a log scale equal heights mean equal *factors*: a straight falling line means the distance to "
@@ -225,7 +244,9 @@ def landscape_tab() -> None:
     tabs = st.tabs([p.spec.label for p in paths])
     for tab, path in zip(tabs, paths):
         with tab:
-            st.dataframe(path_table(path), hide_index=True, height=300, key=f"gd_table_{path.spec.kind}")
+            table = path_table(path)
+            height = min(300, 38 + 35 * len(table))  # no blank rows under a short path
+            st.dataframe(table, hide_index=True, height=height, key=f"gd_table_{path.spec.kind}")
     if any(p.spec.kind == "adam" for p in paths):
         explain(
             "torch.optim.Adam also divides the running averages by (1 − β^t), a 'bias correction' that the "

@@ -196,3 +196,15 @@ def test_bad_surface_and_step_count_are_refused():
         with pytest.raises(ConfigError, match=expected):
             traj.step(bad)
     assert traj.step(np.int64(2)) == 2
+
+
+def test_diverged_at_names_the_first_step_off_the_map_and_nothing_for_a_good_rate():
+    from protlab.lessons.landscape import OptimizerSpec
+
+    bowl = SURFACES["bowl"]
+    good, slow, wild = (Trajectory(bowl, OptimizerSpec("sgd", lr), bowl.start) for lr in (0.1, 1.1, 5.0))
+    for path in (good, slow, wild):
+        path.step(20)
+    assert good.diverged_at() is None
+    assert slow.diverged_at() == slow.left_domain_at() is not None and not slow.diverged  # grows, not stopped
+    assert wild.diverged and wild.diverged_at() == wild.left_domain_at()

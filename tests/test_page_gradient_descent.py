@@ -151,3 +151,51 @@ def test_real_landscape_is_computed_in_the_background_then_descended():
     assert sgd["loss"].iloc[-1] < sgd["loss"].iloc[0]  # downhill on the real slice
     code = [c.value for c in at.code if "filter" in c.value]
     assert code and "functional_call" in code[0] and "np.linspace(-1.0, 1.0, 5)" in code[0]
+
+
+def _charts(at: AppTest) -> list[dict]:
+    import json
+
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_divergence_is_named_once_with_one_step_number_in_text_and_legend():
+    at = _page()
+    at.number_input(key="gd_lr_bowl_sgd").set_value(5.0).run()
+    at.button(key="gd_run").click().run()
+    warning = next(w for w in at.warning if "SGD (lr 5)" in w.value)
+    assert "diverged at step 1" in warning.value and "step 2" not in warning.value
+    assert warning.proto.icon == ":material/warning:"
+    names = [t.get("name", "") for chart in _charts(at) for t in chart["data"]]
+    assert "SGD (lr 5): diverged at step 1" in names
+    assert not any("left the map" in n for n in names if n.startswith("SGD"))
+
+
+def test_a_slowly_growing_path_is_called_diverged_too():
+    at = _page()
+    at.number_input(key="gd_lr_bowl_sgd").set_value(1.1).run()
+    at.button(key="gd_run").click().run()
+    assert any("SGD (lr 1.1) diverged at step" in w.value.replace("*", "") for w in at.warning)
+
+
+def test_an_exploding_path_switches_the_loss_axis_to_log_with_a_note():
+    at = _page()
+    at.button(key="gd_run").click().run()
+    loss_chart = next(c for c in _charts(at) if c["layout"]["title"]["text"] == "Loss after each step")
+    assert loss_chart["layout"]["yaxis"].get("type") != "log"
+    at.number_input(key="gd_lr_bowl_sgd").set_value(5.0).run()
+    at.button(key="gd_run").click().run()
+    loss_chart = next(c for c in _charts(at) if c["layout"]["title"]["text"] == "Loss after each step")
+    assert loss_chart["layout"]["yaxis"]["type"] == "log"
+    assert any("powers of ten" in c.value for c in at.caption)
+
+
+def test_changing_a_learning_rate_says_the_path_restarted():
+    at = _page()
+    at.number_input(key="gd_n").set_value(5).run()
+    at.button(key="gd_run").click().run()
+    at.number_input(key="gd_lr_bowl_adam").set_value(0.2).run()
+    assert any("5 step(s) taken with the old settings were cleared" in i.value for i in at.info)
+    assert len(_tables(at)["adam"]) == 1
+    at.button(key="gd_step").click().run()
+    assert not any("were cleared" in i.value for i in at.info)  # said once

@@ -207,11 +207,11 @@ def _show(result: LandscapeResult, source: LandscapeSource, settings: SliceSetti
     _step_buttons(state)
     paths = state["paths"]
     for path in paths:
-        if path.diverged:
+        if path.diverged_at() is not None:
             st.warning(
-                f"{path.spec.label} diverged: {path.diverged_reason}. "
-                "Lower its learning rate and press Reset.",
-                icon=":material/error:",
+                f"**{path.spec.label} diverged at step {path.diverged_at()}:** each step overshoots by more "
+                "than the last and the loss keeps growing. Lower its learning rate and press Reset.",
+                icon=":material/warning:",
             )
     st.plotly_chart(
         slice_figure(surface, paths, result.path, result.path_epochs, result.path_losses), key="rl_contour"
@@ -256,7 +256,9 @@ def _show(result: LandscapeResult, source: LandscapeSource, settings: SliceSetti
     tabs = st.tabs([p.spec.label for p in paths])
     for tab, path in zip(tabs, paths):
         with tab:
-            st.dataframe(path_table(path), hide_index=True, height=240, key=f"rl_table_{path.spec.kind}")
+            table = path_table(path)
+            height = min(240, 38 + 35 * len(table))  # no blank rows under a short path
+            st.dataframe(table, hide_index=True, height=height, key=f"rl_table_{path.spec.kind}")
     first = paths[0].spec
     code = slice_code(
         "default.pt" if source.key == DEFAULT else "model.pt",

@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 from protlab.lessons.landscape import Surface, Trajectory
 from protlab.lessons.lesson_style import FONT, PALETTE
 
+LOG_DECADES = 3  # a loss this many powers of ten above the start gets a log axis (a blown-up path)
+
 
 def _finite_points(trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return steps, p1, p2 of the finite, not absurdly distant points of a path."""
@@ -119,6 +121,7 @@ def _add_path(fig: go.Figure, traj: Trajectory, colour: str) -> None:
         )
     )
     left = traj.left_domain_at()
+    event = "diverged at step" if traj.diverged_at() == left else "left the map at step"
     if left is not None and left > 0:
         prev, here = traj.records[left - 1], traj.records[left]
         outside = (here.p1, here.p2) if np.isfinite(here.p1) and np.isfinite(here.p2) else (prev.p1, prev.p2)
@@ -128,10 +131,10 @@ def _add_path(fig: go.Figure, traj: Trajectory, colour: str) -> None:
                 x=[ex],
                 y=[ey],
                 mode="markers",
-                name=f"{label}: left the map at step {left}",
+                name=f"{label}: {event} {left}",
                 legendgroup=label,
                 marker=dict(symbol="triangle-up", size=16, color=colour, line=dict(color="black", width=1)),
-                hovertemplate=f"{label} left the plotted area at step {left}<extra></extra>",
+                hovertemplate=f"{label} {event} {left}<extra></extra>",
             )
         )
     elif len(p1):
@@ -148,6 +151,17 @@ def _add_path(fig: go.Figure, traj: Trajectory, colour: str) -> None:
                 hovertemplate=f"end, step {int(steps[-1])}<extra></extra>",
             )
         )
+
+
+def needs_log_scale(trajectories: Sequence[Trajectory]) -> bool:
+    """Whether a path's loss rose more than LOG_DECADES powers of ten above the starting loss (it blew up)."""
+    if not trajectories:
+        return False
+    surface = trajectories[0].surface
+    best = min(surface.value(m) for m in surface.minima)
+    start = min(t.records[0].loss for t in trajectories) - best
+    peak = max((r.loss for t in trajectories for r in t.records if np.isfinite(r.loss)), default=best) - best
+    return start > 0 and peak > start * 10**LOG_DECADES
 
 
 def loss_figure(trajectories: Sequence[Trajectory], log_scale: bool = False) -> go.Figure:

@@ -301,6 +301,20 @@ class Trajectory:
         """Return the most recent record."""
         return self.records[-1]
 
+    def diverged_at(self) -> int | None:
+        """The one step at which this path is reported as diverged, or None.
+
+        A path diverges when it exploded (see _exploded), or when it is off the map with a loss that rose
+        over its last three steps and is above the starting loss; the step named is the first one off the
+        map (the step of the explosion when it never left the map).
+        """
+        left = self.left_domain_at()
+        if self.diverged:
+            return left if left is not None else self.records[-1].step
+        recent = [r.loss for r in self.records[-3:]]
+        growing = len(self.records) > 3 and recent == sorted(recent) and recent[-1] > self.records[0].loss
+        return left if left is not None and growing else None
+
     def left_domain_at(self) -> int | None:
         """Return the first step whose point lies outside the plotted domain, or None."""
         x_min, x_max, y_min, y_max = self.surface.domain
