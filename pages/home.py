@@ -21,7 +21,8 @@ LESSONS: list[tuple[str, str, str, str, str]] = [
     (
         "pages/gradient_descent.py",
         "2 · Gradient descent",
-        "Fit the melting-temperature line by hand, see the loss landscape and let autograd find the slope.",
+        "Watch SGD, momentum and Adam walk down loss landscapes (toy surfaces and the real MSE of a "
+        "melting-temperature line), then check autograd's gradients against the chain rule.",
         "Fundamentals note, sec. 5: linear regression, mean squared error, the loss landscape, autograd",
         "Fundamentals Exercise 3 (check autograd against the chain rule)",
     ),
@@ -97,9 +98,9 @@ def render() -> None:
             with left:
                 page_link(file, label=title)
                 st.caption(what)
-            with right:
-                st.markdown(f"**In the notes:** {notes}")
-                st.markdown(f"**Exercises:** {exercises}")
+            with right:  # small print, so the lesson title on the left reads as the card's heading
+                st.caption(f"**In the notes:** {notes}")
+                st.caption(f"**Exercises:** {exercises}")
     st.info(
         "A training run keeps going in the background while you visit other pages; come back to "
         "**Train a classifier** to follow it, stop it or download the trained model.",

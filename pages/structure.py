@@ -1,4 +1,4 @@
-"""Per-residue prediction: helix, strand or coil for every residue (the notes' N3 Exercise 1)."""
+"""Per-residue prediction: helix, strand or coil for every residue (the intro note's Exercise 1)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def render() -> None:
     st.markdown(
         "So far every model gave **one answer per protein**. Here the answer is **one label per residue**: "
         "is it in a helix, a strand or a coil? The model keeps the sequence length, the loss skips padding "
-        "and unresolved residues, and the score is Q3, the share of residues right (the notes' N3 "
-        "Exercise 1)."
+        "and unresolved residues, and the score is Q3, the share of residues right (the intro "
+        "note's Exercise 1)."
     )
     try:
         data, split = task_data()

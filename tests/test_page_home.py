@@ -45,7 +45,8 @@ def test_home_lists_the_numbered_lessons_in_order() -> None:
 
 
 def test_home_maps_lessons_to_note_sections_and_exercises() -> None:
-    text = " ".join(m.value for m in _home().markdown)
+    home = _home()
+    text = " ".join(m.value for m in [*home.markdown, *home.caption])
     for section in ["sec. 4", "sec. 5", "sec. 6", "sec. 7", "sec. 8"]:
         assert section in text
     assert "4 (SGD vs Adam vs AdamW)" in text and "5 (MCC)" in text and "Exercise 1" in text

@@ -37,6 +37,8 @@ def test_class_balance_and_lengths_follow_the_counts():
     assert shares["helix (H)"] == [0.3, 0.5] and shares["coil (C)"] == [0.5, 0.5]
     hist = sf.length_histogram({"train": [10, 20, 30], "test": [5]})
     assert [len(t.x) for t in hist.data] == [3, 1] and "3 proteins" in hist.data[0].name
+    assert all(t.histnorm == "percent" for t in hist.data)  # a 1-protein set is as tall as a big one
+    assert hist.layout.barmode == "group"  # side by side: no set hidden under another
 
 
 @pytest.mark.parametrize("baseline", [None, 0.38])

@@ -33,29 +33,29 @@ _LETTERS_UP_TO = 60  # residue letters are written inside the strip only for pro
 
 
 def length_histogram(lengths: Mapping[str, Sequence[int]]) -> go.Figure:
-    """Overlaid histograms of protein lengths per set (e.g. {'train': [...], 'test': [...]})."""
+    """Side-by-side histograms of protein lengths per set, as shares of each set (small sets stay visible)."""
     fig = go.Figure()
     for name, values in lengths.items():
         fig.add_trace(
             go.Histogram(
                 x=list(values),
                 name=f"{name} ({len(values)} proteins)",
-                opacity=0.65,
+                histnorm="percent",  # each set sums to 100 %, however many proteins it has
                 xbins=dict(size=50),
                 marker_color=SET_COLOURS.get(name),
-                hovertemplate="%{x} residues: %{y} proteins<extra></extra>",
+                hovertemplate=f"{name}: %{{y:.1f}}% of its proteins at %{{x}} residues<extra></extra>",
             )
         )
     fig.update_layout(
-        barmode="overlay",
-        title="Protein lengths",
+        barmode="group",
+        title="Protein lengths (each set as a share of its own proteins)",
         font=FONT,
         height=340,
         margin=dict(l=60, r=20, t=50, b=50),
         legend=dict(orientation="h", y=-0.25),
     )
     fig.update_xaxes(title="residues per protein")
-    fig.update_yaxes(title="proteins")
+    fig.update_yaxes(title="share of the set (%)")
     return fig
 
 
