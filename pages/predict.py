@@ -16,7 +16,7 @@ from ui.filter_logos import render_predictor_filters
 from ui.identity import student_token
 from ui.memory import keep_widgets, kept_index, remembered_upload
 from ui.mutation_map import render_mutation_map
-from ui.predict_input import read_proteins, show_rejected
+from ui.predict_input import flags_of, read_proteins, show_flags, show_rejected
 from ui.predict_known import known_proteins_panel
 from ui.predict_prior import prior_input, prior_note
 from ui.router import ensure_router
@@ -66,6 +66,15 @@ def training_features() -> pd.DataFrame:
 
     data, _ = load_bundled()
     return features_frame(data.sequences)[list(SHOWN_FEATURES)]
+
+
+def length_range(predictor):  # -> protlab.predict_input.LengthRange
+    """The lengths the model learned from: its checkpoint's record, else the bundled training proteins."""
+    from protlab.predict_input import LengthRange, training_length_range
+
+    lengths = training_features()["length"]
+    bundled = LengthRange(int(lengths.min()), int(lengths.max()), "the bundled DeepSol training proteins")
+    return training_length_range(predictor.meta, bundled)
 
 
 @dataclass
@@ -177,6 +186,8 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
     )
     left.markdown(f"Call at threshold {threshold:.2f}: **{call}**")
     right.plotly_chart(rf.probability_figure(p, threshold=threshold), key=f"bar-{record.id}")
+    lengths = length_range(predictor)
+    show_flags(flags_of([record], lengths), lengths)
     prior_note(predictor, prior, threshold, float(row["model_score"]) if prior is not None else None)
     for note in record.notes:
         st.caption(f"Cleaning note: {literal(note)}")
@@ -211,6 +222,10 @@ def show_many(predictor, records, threshold: float, prior: float | None) -> None
     st.subheader(f"Predictions for {len(records):,} sequences")
     explain("Click a column header to sort. The bar shows P(soluble); the call uses your threshold.")
     prior_note(predictor, prior, threshold)
+    lengths = length_range(predictor)
+    flags = flags_of(records, lengths)
+    table.insert(table.columns.get_loc("prediction") + 1, "check", ["; ".join(flags[i]) for i in table["id"]])
+    show_flags(flags, lengths)
     st.dataframe(
         table,
         hide_index=True,
@@ -222,6 +237,12 @@ def show_many(predictor, records, threshold: float, prior: float | None) -> None
                 "P(soluble)", min_value=0.0, max_value=1.0, format="%.3f"
             ),
             "prediction": st.column_config.TextColumn("Call"),
+            "check": st.column_config.TextColumn(
+                "Check",
+                help="Why to read this call with care: length outside the training range, unknown "
+                "residues. Empty: an ordinary protein.",
+                width="medium",
+            ),
             "model_score": st.column_config.NumberColumn("Model's own score", format="%.3f"),
         },
     )

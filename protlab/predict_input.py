@@ -9,10 +9,13 @@ input as a whole (nothing given, text or file too large, too many records, a fil
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
+from protlab.alphabet import AMBIGUOUS_LETTERS
 from protlab.data import (
     DEFAULT_MAX_RECORDS,
     ID_NAMES,
@@ -139,3 +142,37 @@ def read_file(data: bytes, name: str) -> PredictInput:
         result.notes[:0] = notes
         return result
     return _clean_fasta(split_fasta(text, max_chars=None), notes)  # plain sequence text: one protein
+
+
+@dataclass(frozen=True)
+class LengthRange:
+    """The sequence lengths a model learned from."""
+
+    shortest: int  # residues in the shortest training protein
+    longest: int  # residues in the longest training protein
+    origin: str  # where the range comes from, for the page ("the model's training data", ...)
+
+
+def training_length_range(meta: Mapping[str, Any], fallback: LengthRange) -> LengthRange:
+    """The training lengths a checkpoint records (data_summary min_length/max_length), else fallback."""
+    summary = meta.get("data_summary") if isinstance(meta.get("data_summary"), Mapping) else {}
+    low, high = summary.get("min_length"), summary.get("max_length")
+    if isinstance(low, int) and isinstance(high, int) and 0 < low <= high:
+        return LengthRange(low, high, "the model's training data")
+    return fallback
+
+
+def input_flags(sequence: str, lengths: LengthRange) -> list[str]:
+    """Why a prediction deserves extra care: a length outside the training range, unknown residues."""
+    flags = []
+    n = len(sequence)
+    if n < lengths.shortest:
+        flags.append(f"shorter than any training protein ({n:,} residues; shortest {lengths.shortest:,})")
+    elif n > lengths.longest:
+        flags.append(f"longer than any training protein ({n:,} residues; longest {lengths.longest:,})")
+    unknown = sum(sequence.count(letter) for letter in AMBIGUOUS_LETTERS)
+    if unknown:
+        letters = ", ".join(sorted({c for c in sequence if c in AMBIGUOUS_LETTERS}))
+        plural = "residue" if unknown == 1 else "residues"
+        flags.append(f"{unknown:,} unknown {plural} ({letters}), read as one 'unknown' token")
+    return flags

@@ -172,7 +172,7 @@ def _wait_for_results(tab, number: int) -> str:
     tab.bring_to_front()  # the student looks at this tab now
     try:
         expect(
-            main.get_by_role("heading", name="4 · Results on the held-out test set").or_(
+            main.get_by_role("heading", name="Results on the held-out test set").or_(
                 tab.get_by_test_id("stException")
             )
         ).to_be_visible(timeout=TRAIN_WAIT_MS)

@@ -242,3 +242,39 @@ def test_files_over_the_file_limit_are_refused_before_reading(tmp_path: Path) ->
         load_labelled(big)
     with pytest.raises(DataFormatError, match="files are limited to 50 MB"):
         load_labelled(io.BytesIO(b"x" * (MAX_FILE_BYTES + 1)))
+
+
+CELLS = [  # training-CSV sequence cells: spaces and GenBank/EMBL position numbers, digits elsewhere
+    "MKTAYI AKQRQ ISFVKSHFSRQ",  # spaces only
+    "1 mktayiakqr qisfvkshfs",  # a GenBank-numbered block
+    "MVLSPADKTN VKAAWGKVGA 20",  # an EMBL-numbered block
+    "MKT 12 AYIAKQRQISFVKSHF",  # a number inside the sequence
+    "MKTAYIAKQR1QISFVKSHF",  # a digit inside the sequence
+]
+
+
+def test_training_cells_follow_the_same_cleaning_rule_as_pasted_sequences() -> None:
+    """One rule: what clean_sequence (Encode, Predict) keeps, training keeps, as the same letters."""
+    from protlab.data import clean_sequence
+    from protlab.errors import InvalidSequenceError
+    from protlab.predict_input import read_pasted
+
+    filler = [("MSDKIIHLTDDSFDTDVLKADG" + "A" * i, i % 2) for i in range(12)]
+    frame = pd.DataFrame(filler + [(cell, 1) for cell in CELLS], columns=["sequence", "label"])
+    data, report = load_labelled(frame.to_csv(index=False).encode(), filename="cells.csv")
+    dropped_lines = set(report.dropped["row"])
+    for i, cell in enumerate(CELLS):
+        line = len(filler) + i + 2  # 1-based file line, header first
+        try:
+            expected = clean_sequence(cell).sequence
+        except InvalidSequenceError:
+            expected = None
+        pasted = read_pasted(cell).records
+        assert (expected is None) == (not pasted), cell  # Predict agrees with the cleaner
+        if expected is None:
+            assert line in dropped_lines, cell
+            reason = report.dropped.set_index("row").loc[line, "reason"]
+            assert reason == "invalid character", cell
+        else:
+            assert line not in dropped_lines and expected in data.sequences, cell
+    assert len(dropped_lines) == 2  # the two cells with digits inside the sequence

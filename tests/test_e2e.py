@@ -142,7 +142,7 @@ def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
     open_page(page, f"{server.url}/train", "Train a solubility classifier")
     configure_tiny_training(page)
     page.get_by_role("button", name="Start training").dblclick()  # an impatient double-click
-    results = page.get_by_role("heading", name="4 · Results on the held-out test set")
+    results = page.get_by_role("heading", name="Results on the held-out test set")
     crash = page.get_by_test_id("stException")
     results.or_(crash).first.wait_for(timeout=TRAIN_TIMEOUT_MS)  # fail fast on a crash
     assert_no_traceback(page, "train")

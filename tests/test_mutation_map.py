@@ -78,3 +78,14 @@ def test_too_long_protein_gets_a_notice_not_a_computation() -> None:
     assert not at.exception
     assert "up to 2,000 residues" in at.info[0].value
     assert not at.button
+
+
+def test_the_position_axis_counts_residues_from_1() -> None:
+    from protlab.lessons.mutation_figures import position_axis
+
+    short, long = position_axis(1, 22), position_axis(1, 108)
+    assert short["range"] == [0.5, 22.5] and short["tickvals"][:3] == [1, 2, 3] and 0 not in short["tickvals"]
+    assert long["tickvals"][:3] == [1, 10, 20] and long["tickvals"][-1] == 100
+    window = position_axis(41, 100)
+    assert window["tickvals"][0] == 41 and window["range"] == [40.5, 100.5]
+    assert all(41 <= t <= 100 for t in window["tickvals"])

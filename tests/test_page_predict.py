@@ -186,7 +186,8 @@ def test_expected_fraction_moves_p_by_bayes_rule(page, checkpoint_bytes) -> None
     assert not at.exception, [e.value for e in at.exception]
     expected = float(adjust_for_prior(raw, predictor.training_prior, 0.9))
     assert float(at.metric[0].value) == pytest.approx(expected, abs=5e-4)
-    assert any("adjusted to your expected share of 90.0%" in c.value for c in at.caption)
+    assert any("shifted to your expected share of 90.0%" in c.value for c in at.caption)
+    assert any(e.label == "The formula (Bayes' rule)" for e in at.expander)  # the formula stays out of sight
 
 
 def test_a_bad_record_in_a_batch_is_listed_and_the_rest_predicted(page) -> None:
@@ -230,3 +231,30 @@ def test_known_proteins_panel_shows_the_models_calls(page, checkpoint_bytes) -> 
     default = known_protein_calls(Predictor.default())
     assert table["Default model: call"].tolist() == default["call"].tolist()
     assert any("Where the model is wrong" in m.value for m in at.markdown)
+
+
+def test_odd_inputs_are_flagged_for_length_and_unknown_residues(page) -> None:
+    from protlab.data import load_bundled
+
+    _, report = load_bundled()
+    shortest, longest = int(report.lengths.min()), int(report.lengths.max())
+    at = page("mkX")
+    assert not at.exception, [e.value for e in at.exception]
+    warning = " ".join(w.value for w in at.warning)
+    assert f"shorter than any training protein (3 residues; shortest {shortest})" in warning
+    assert "1 unknown residue (X)" in warning and f"{shortest:,} to {longest:,} residues" in warning
+    ordinary = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSG" * 4  # 200 residues
+    fasta = f">short\nMKX\n>fine\n{ordinary}\n"
+    at = page(fasta)
+    table = next(df.value for df in at.dataframe if "p_soluble" in df.value.columns)
+    check = dict(zip(table["id"], table["check"]))
+    assert check["fine"] == "" and "shorter than any training protein" in check["short"]
+    assert "unknown residue" in check["short"]
+    assert any("1 of 2 proteins are unlike the training data" in w.value for w in at.warning)
+
+
+def test_the_default_example_points_to_the_known_proteins_panel(page) -> None:
+    at = page()
+    assert any("thioredoxin" in c.value and "Known proteins" in c.value for c in at.caption)
+    at.text_area(key="sequences").set_value("MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ").run()
+    assert not any("Known proteins" in c.value for c in at.caption)  # only beside the example

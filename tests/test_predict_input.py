@@ -89,3 +89,19 @@ def test_plain_sequence_file_is_one_protein() -> None:
     result = read_file(b"MKTAYIAKQR\nQISFVKSHFS\n", "one.txt")
     assert [(r.id, r.sequence) for r in result.records] == [("seq1", "MKTAYIAKQRQISFVKSHFS")]
     assert isinstance(result.rejected, pd.DataFrame)
+
+
+def test_length_range_comes_from_the_checkpoint_else_the_fallback() -> None:
+    from protlab.predict_input import LengthRange, input_flags, training_length_range
+
+    fallback = LengthRange(27, 1696, "bundled")
+    assert training_length_range({}, fallback) is fallback
+    assert (
+        training_length_range({"data_summary": {"min_length": 50, "max_length": 90}}, fallback).shortest == 50
+    )
+    assert training_length_range({"data_summary": {"min_length": "x"}}, fallback) is fallback
+    assert input_flags("M" * 27, fallback) == [] and input_flags("M" * 1696, fallback) == []
+    assert input_flags("M" * 26, fallback) == ["shorter than any training protein (26 residues; shortest 27)"]
+    assert "longer than any" in input_flags("M" * 1697, fallback)[0]
+    flags = input_flags("MKXB" + "A" * 40, fallback)
+    assert flags == ["2 unknown residues (B, X), read as one 'unknown' token"]

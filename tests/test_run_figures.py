@@ -217,3 +217,16 @@ def test_mcc_has_its_own_panel_and_the_best_epoch_is_marked_in_every_curve_figur
     for figure in (fig, rf.loss_curves(history)):
         assert [s.x0 for s in figure.layout.shapes] == [best]
         assert f"best epoch ({best})" in figure.layout.annotations[0].text
+
+
+def test_the_probability_label_never_sits_on_the_threshold_line() -> None:
+    from protlab.lessons.prediction_figures import LABEL_WIDTH, label_position
+
+    grid = np.round(np.arange(0.0, 1.0001, 0.01), 2)
+    for p in grid:
+        for t in grid:
+            where = label_position(float(p), float(t))
+            span = {"inside": (0.0, LABEL_WIDTH), "outside": (p, p + LABEL_WIDTH)}.get(where)
+            assert span is None or not span[0] - 0.005 <= t <= span[1] + 0.005, (p, t, where)
+    fig = rf.probability_figure(0.332, threshold=0.36)
+    assert fig.data[0].textposition == "inside" and fig.data[0].text == ("0.332",)

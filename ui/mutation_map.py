@@ -150,8 +150,10 @@ def render_mutation_map(predictor, record, threshold: float = 0.5) -> None:
         f"The model scores every single substitution: each of the {len(sequence):,} positions changed to "
         "each of the 19 other residues. Each cell of the map is the change in P(soluble) that one "
         "substitution causes (green: more soluble, orange: less); dots mark the protein's own residues. "
-        "Hover a cell to read it. These are the model's guesses, not measurements (and the first "
-        "residue, the start methionine, is not one an expression construct can change)."
+        "Hover a cell to read it. Positions count from 1, the first residue. The map uses the model's own "
+        "P(soluble), before any adjustment to your expected fraction of soluble proteins. These are the "
+        "model's guesses, not measurements (and the first residue, the start methionine, is not one an "
+        "expression construct can change)."
     )
     if len(sequence) > MAX_MUTAGENESIS_LENGTH:
         st.info(f"The mutation map is limited to proteins of up to {MAX_MUTAGENESIS_LENGTH:,} residues.")

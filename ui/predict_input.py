@@ -48,9 +48,17 @@ def read_proteins():  # -> protlab.predict_input.PredictInput
         key="sequences",
     )
     remember_text("sequences", text)
+    if text.strip() == EXAMPLE.strip():
+        st.caption(
+            ":material/science: The example is thioredoxin 1, a native *E. coli* protein known to be very "
+            "soluble (it is even used as a fusion tag to help other proteins fold). See what the model calls "
+            "it below: the **Known proteins** panel at the bottom of the page shows where this kind of model "
+            "gets famous proteins wrong, and why."
+        )
     explain(
         "One-letter amino-acid codes. Several proteins: start each with a FASTA header line (>name). "
-        "Spaces, line breaks and numbering are removed; X, B, Z, J, U and O count as 'unknown'."
+        "Spaces, line breaks and GenBank/EMBL position numbers (at the start or end of a line) are "
+        "removed; a digit inside a sequence is refused. X, B, Z, J, U and O count as 'unknown'."
     )
     return read_pasted(text)
 
@@ -84,3 +92,28 @@ def show_rejected(rejected, total: int) -> None:
     )
     if not readable:
         st.stop()
+
+
+def flags_of(records, lengths) -> dict[str, list[str]]:
+    """Each record's reasons for extra care (id -> flags; empty for an ordinary protein)."""
+    from protlab.predict_input import input_flags
+
+    return {r.id: input_flags(r.sequence, lengths) for r in records}
+
+
+def show_flags(flags: dict[str, list[str]], lengths) -> None:
+    """A warning naming the proteins unlike the training data (length, unknown residues), if any."""
+    flagged = {i: f for i, f in flags.items() if f}
+    if not flagged:
+        return
+    told = (
+        f"**{literal(next(iter(flagged)))}** is " + "; ".join(next(iter(flagged.values())))
+        if len(flags) == 1
+        else f"{len(flagged):,} of {len(flags):,} proteins are unlike the training data (column **Check**)"
+    )
+    st.warning(
+        f"Read with extra care: {told}. The model learned from proteins of {lengths.shortest:,} to "
+        f"{lengths.longest:,} residues ({lengths.origin}) written in the 20 standard letters; outside that, "
+        "its P(soluble) is a guess beyond what it has seen.",
+        icon=":material/warning:",
+    )

@@ -28,13 +28,17 @@ def prior_input(predictor, model_name: str) -> float | None:
         help=PRIOR_HELP,
     )
     explain(
-        f"This model learned from data in which {train_prior:.1%} of proteins were soluble ({origin}). "
-        "Its P(soluble) carries that base rate inside it, so the same score means different things in "
-        "different sets: among proteins you expect to be mostly soluble (say, 80%) a score of 0.40 is "
-        "really a good chance, while among membrane proteins (say, 10%) it is a long shot. Bayes' rule "
-        "moves the score to your set: odds(your set) = odds(model) x [your odds / training odds], where "
-        "odds = p / (1 - p)."
+        f"In this model's training data {train_prior:.1%} of proteins were soluble ({origin}), and its "
+        "P(soluble) leans towards that share. If you expect a different share in your own set, type it "
+        "here and the page shifts every P(soluble) to match: up when you expect more soluble proteins, down "
+        "when you expect fewer. Leave it alone if you have no better guess."
     )
+    with st.expander("The formula (Bayes' rule)", icon=":material/functions:"):
+        st.markdown(
+            "With odds = p / (1 - p): **odds(your set) = odds(model) x your odds / training odds**. "
+            "For example, a score of 0.40 among proteins you expect to be 80% soluble becomes a good "
+            "chance, while among membrane proteins (say 10% soluble) it is a long shot."
+        )
     return None if abs(prior - train_prior) < 1e-9 else float(prior)
 
 
@@ -46,12 +50,13 @@ def prior_note(predictor, prior: float | None, threshold: float, score: float | 
 
     train_prior = predictor.training_prior
     cut = score_threshold(threshold, train_prior, prior)
-    own = (
-        f"The model's own score is {score:.3f} (at its training share of {train_prior:.1%}); "
-        if score
-        else ""
-    )
+    own = f" Without the shift the model's own score is {score:.3f}." if score else ""
     explain(
-        f"{own}P(soluble) here is adjusted to your expected share of {prior:.1%}. A threshold of "
-        f"{threshold:.2f} on the adjusted P(soluble) is the same as {cut:.3f} on the model's own score."
+        f"P(soluble) here is shifted to your expected share of {prior:.1%} soluble (the model learned with "
+        f"{train_prior:.1%}).{own} The threshold {threshold:.2f} applies to the shifted number."
     )
+    with st.expander("The same threshold on the model's own score", icon=":material/functions:"):
+        st.markdown(
+            f"Shifting every score and then cutting at {threshold:.2f} calls the same proteins soluble as "
+            f"cutting the model's own, unshifted score at {cut:.3f}."
+        )

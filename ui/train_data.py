@@ -48,7 +48,9 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
         return (*bundled_data(), "bundled")
     explain(
         "CSV: a column of sequences and a column of 0/1 labels (1 = soluble). FASTA: put the label at "
-        "the end of each header line, e.g. `>myprotein label=1`."
+        "the end of each header line, e.g. `>myprotein label=1`. Sequences are cleaned as on the Encode "
+        "and Predict pages: spaces and GenBank/EMBL position numbers (at the start or end of a line) are "
+        "removed; a digit inside a sequence, such as `MKT 12 AYI`, drops the row with its reason."
     )
     types = ["csv", "tsv", "txt", "fasta", "fa", "faa"]
     name, raw = remembered_upload(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -17,6 +18,13 @@ if TYPE_CHECKING:
 MAP_WINDOW = 100  # residues one heat-map shows at once; longer proteins are viewed a window at a time
 MAP_HEIGHT = 520  # pixels: 20 rows of about 22 px plus axes and colour bar
 _SCALE = [[0.0, INSOLUBLE_COLOUR], [0.5, "#ffffff"], [1.0, SOLUBLE_COLOUR]]  # less soluble .. more soluble
+
+
+def position_axis(start: int, stop: int) -> dict:
+    """A 1-based residue axis from start to stop: ticks at start and every 10th (or every) residue, no 0."""
+    step = 1 if stop - start < 30 else 10 if stop - start < 300 else 50
+    ticks = sorted({start, *range(step * math.ceil(start / step), stop + 1, step)} - {0})
+    return {"range": [start - 0.5, stop + 0.5], "tickvals": ticks}
 
 
 def mutation_heatmap(table: MutationTable, start: int = 1, stop: int | None = None) -> go.Figure:
@@ -61,7 +69,9 @@ def mutation_heatmap(table: MutationTable, start: int = 1, stop: int | None = No
     figure.update_layout(
         height=MAP_HEIGHT,
         margin=dict(l=60, r=20, t=30, b=50),
-        xaxis=dict(title="Position in the protein", dtick=10 if len(positions) > 30 else 1, showgrid=False),
+        xaxis=dict(
+            title="Position in the protein (residue 1 = first)", showgrid=False, **position_axis(start, stop)
+        ),
         yaxis=dict(title="New residue", autorange="reversed", dtick=1, showgrid=False),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
         plot_bgcolor="#ffffff",
@@ -101,7 +111,9 @@ def position_summary_figure(table: MutationTable) -> go.Figure:
     figure.update_layout(
         height=300,
         margin=dict(l=60, r=20, t=30, b=50),
-        xaxis_title="Position in the protein",
+        xaxis=dict(
+            title="Position in the protein (residue 1 = first)", **position_axis(1, len(table.sequence))
+        ),
         yaxis_title="Change in P(soluble)",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
         bargap=0.05,

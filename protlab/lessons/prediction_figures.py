@@ -40,6 +40,23 @@ def attribution_figure(sequence: str, contributions: Sequence[float]) -> go.Figu
     return fig
 
 
+LABEL_WIDTH = 0.08  # share of the 0-1 axis the bar's "0.123" label takes up
+
+
+def label_position(p_soluble: float, threshold: float) -> str:
+    """Where the bar's value goes so that the dashed threshold line never runs through it.
+
+    'inside' (anchored at the bar's start, 0 to LABEL_WIDTH) for a bar long enough to hold it and a threshold
+    clear of that strip, else 'outside' (just past the bar's end) when the threshold is clear of that strip,
+    else 'none' (the value is in the hover and beside the chart).
+    """
+    if p_soluble >= LABEL_WIDTH + 0.02 and threshold > LABEL_WIDTH + 0.02:
+        return "inside"
+    if not p_soluble - 0.01 <= threshold <= p_soluble + LABEL_WIDTH + 0.02:
+        return "outside"
+    return "none"
+
+
 def probability_figure(p_soluble: float, *, threshold: float) -> go.Figure:
     """A horizontal bar from 0 to 1 showing P(soluble) against the decision threshold."""
     colour = SOLUBLE_COLOUR if p_soluble >= threshold else INSOLUBLE_COLOUR
@@ -50,7 +67,8 @@ def probability_figure(p_soluble: float, *, threshold: float) -> go.Figure:
             orientation="h",
             marker={"color": colour},
             text=[f"{p_soluble:.3f}"],
-            textposition="outside",
+            textposition=label_position(p_soluble, threshold),
+            insidetextanchor="start",
             hovertemplate="P(soluble) = %{x:.3f}<extra></extra>",
         )
     )
