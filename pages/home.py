@@ -96,7 +96,7 @@ def render() -> None:
         with st.container(border=True):
             left, right = st.columns([2, 3], vertical_alignment="center")
             with left:
-                page_link(file, label=title)
+                page_link(file, label=f"**{title}**")  # bold: the card's heading
                 st.caption(what)
             with right:  # small print, so the lesson title on the left reads as the card's heading
                 st.caption(f"**In the notes:** {notes}")
