@@ -30,7 +30,7 @@ from protlab.checks import Choice
 from protlab.data import LabelledData, Split, homology_split, leak_check, load_labelled, stratified_split
 from protlab.errors import ConfigError
 from protlab.model_card import CALIBRATION_BINS, write_card
-from protlab.models import EnsembleModel, model_config_dict, model_kind, save_checkpoint
+from protlab.models import EnsembleModel, build_model, model_config_dict, model_kind, save_checkpoint
 from protlab.runs import RunSpec, prepare_run, tokenise_for_model
 from protlab.training import (
     EpochEvent,
@@ -118,6 +118,21 @@ COMPACT_CNN_CONFIG = {
     "dropout": 0.3,
 }  # a notes-style CNN at a quarter of the notes' cost
 COMPACT_CNN_TRAIN = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0}  # overrides SOLUBILITY_NET_TRAIN
+COMPOSITION_CONFIG = {
+    "terminal_window": 25,
+    "terminal_positions": 5,
+    "use_groups": False,
+    "use_dipeptides": False,
+    "hidden_dim": 0,
+}  # logistic regression on composition, terminal composition and terminal residues (model card: selection)
+COMPOSITION_TRAIN = {
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "weight_decay": 1e-2,
+    "batch_size": 64,
+    "label_smoothing": 0.0,
+    "cpu_bf16": False,
+}  # overrides SOLUBILITY_NET_TRAIN: an L2-penalised logistic regression, as scikit-learn's would fit it
 
 THREE_SOLUBILITY_NETS = {
     "kind": "solubility_net",
@@ -165,12 +180,14 @@ RECIPES: dict[str, Recipe] = {
     "default": Recipe(
         name="default",
         description="ProtLab's default: an ensemble of three SolubilityNets (multi-kernel CNN + composition, "
-        "terminal and dipeptide statistics; AdamW) and three compact notes-style CNNs (vocabulary 22, "
+        "terminal and dipeptide statistics; AdamW), three compact notes-style CNNs (vocabulary 22, "
         "embedding 32, two Conv1d layers of 64 channels; Adam), each trained with early stopping on "
-        "validation loss and label smoothing 0.1, probabilities averaged; held-out test set split at 30% "
-        "identity with MMseqs2.",
+        "validation loss and label smoothing 0.1, and one CompositionNet (logistic regression on residue "
+        "composition, terminal composition, the first and last five residues and log length), "
+        "probabilities averaged; held-out test set split at 30% identity with MMseqs2.",
         **THREE_SOLUBILITY_NETS,
-        extra_members=tuple(Member("cnn", COMPACT_CNN_CONFIG, s, COMPACT_CNN_TRAIN) for s in (11, 12, 13)),
+        extra_members=tuple(Member("cnn", COMPACT_CNN_CONFIG, s, COMPACT_CNN_TRAIN) for s in (11, 12, 13))
+        + (Member("composition", COMPOSITION_CONFIG, 42, COMPOSITION_TRAIN),),
     ),
 }
 
@@ -289,8 +306,11 @@ def train_recipe(
     test_fraction: float | None = None,
     seed: int | None = None,
     overrides: dict | None = None,
+    reuse: str | Path | None = None,
 ) -> dict:
-    """Train every member of recipe `name`, then run its ensemble step; returns the metrics."""
+    """Train every member of recipe `name`, then run its ensemble step; returns the metrics.
+    reuse: a checkpoint of this recipe's split whose members, in order, stand for the recipe's first
+    members (same kind and settings); only the members after them are trained."""
     overrides = overrides or {}
     recipe = _with_overrides(get_recipe(name), test_fraction, seed, overrides)
     config = TrainConfig(**{**recipe.train, **overrides.get("train", {})})  # the recipe-level settings
@@ -310,7 +330,10 @@ def train_recipe(
            f"largest {split.largest_cluster:,}" if split.clustering else "")
         + ")."
     )  # fmt: skip
-    for spec in specs:
+    if reuse is not None:
+        members, history = _reused_members(reuse, specs, split, len(data))
+        progress(f"  reusing the {len(members)} trained members of {reuse}")
+    for spec in specs[len(members) :]:
         prepared = prepare_run(spec, data, split)
         member_seed = spec.train_config.seed
         result = train_model(
@@ -330,6 +353,30 @@ def train_recipe(
     metrics = ensemble_step(recipe, data, split, members, history, out_path, progress, started, config)
     partial.unlink(missing_ok=True)
     return metrics
+
+
+def _reused_members(
+    checkpoint: str | Path, specs: list[RunSpec], split: Split, n_rows: int
+) -> tuple[list[torch.nn.Module], list[dict]]:
+    """The members of a checkpoint trained on this split, checked against the recipe's first members."""
+    from protlab.models import load_checkpoint
+
+    loaded = load_checkpoint(checkpoint)
+    members = list(getattr(loaded.model, "members", [loaded.model]))
+    same_split = split.test.tolist() == (loaded.extra or {}).get("held_out_rows")
+    if not same_split or (loaded.data_summary or {}).get("n_rows") != n_rows or len(members) > len(specs):
+        raise ConfigError(
+            f"reuse: {checkpoint} was not trained on this recipe's split of this data (its held-out rows or "
+            "number of rows differ), or holds more members than the recipe."
+        )
+    for i, (member, spec) in enumerate(zip(members, specs), start=1):
+        wanted = model_config_dict(build_model(spec.model_kind, spec.model_config))
+        if model_kind(member) != spec.model_kind or model_config_dict(member) != wanted:
+            raise ConfigError(
+                f"reuse: member {i} of {checkpoint} is a {model_kind(member)} that differs from the recipe's "
+                f"member {i} ({spec.model_kind}, {spec.model_config})."
+            )
+    return [m.cpu() for m in members], list(loaded.history or [])
 
 
 def ensemble_step(

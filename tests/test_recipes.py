@@ -284,3 +284,32 @@ def _tiny_data_other() -> LabelledData:
     short = [i for i, s in enumerate(data.sequences) if len(s) < 150]
     rows = [i for i in short if data.labels[i] == 1][40:65] + [i for i in short if data.labels[i] == 0][40:65]
     return LabelledData([data.sequences[i] for i in rows], data.labels[rows], [data.ids[i] for i in rows])
+
+
+def test_reused_members_are_kept_and_only_the_rest_are_trained(tmp_path) -> None:
+    overrides = {
+        "train": {"epochs": 1, "batch_size": 16},
+        "model_config": {"channels": 4, "kernel_sizes": [3]},
+    }
+    data, quiet = _tiny_data(), (lambda _: None)
+    first = tmp_path / "first.pt"
+    train_recipe("solubility-net", data, first, progress=quiet, overrides={**overrides, "seeds": [1]})
+    out = tmp_path / "both.pt"
+    train_recipe(
+        "solubility-net", data, out, progress=quiet, overrides={**overrides, "seeds": [1, 2]}, reuse=first
+    )
+    kept = load_checkpoint(first).model.state_dict()
+    both = load_checkpoint(out).model.members
+    assert len(both) == 2
+    for name, value in both[0].state_dict().items():
+        torch.testing.assert_close(value, kept[name])
+    assert not torch.equal(both[1].head.weight, both[0].head.weight)  # the second member was trained anew
+    with pytest.raises(ConfigError, match="reuse"):
+        train_recipe(
+            "solubility-net",
+            data,
+            tmp_path / "x.pt",
+            progress=quiet,
+            overrides={**overrides, "seeds": [1, 2], "model_config": {"channels": 8, "kernel_sizes": [3]}},
+            reuse=first,
+        )
