@@ -141,7 +141,7 @@ def test_the_script_uses_only_pytorch_and_biopython() -> None:
 def test_default_model_predictions_match_protlab(tmp_path: Path, monkeypatch) -> None:
     saved = torch.load(ROOT / "assets/models/default.pt", weights_only=True)
     kinds = {member["kind"] for member in saved["model_config"]["members"]}
-    assert kinds == {"solubility_net", "cnn"}  # an ensemble of both: the script defines both classes
+    assert kinds == {"solubility_net", "cnn", "composition"}  # the script defines all three classes
     ns = _run(prediction_script("default", PROTEINS, threshold=0.5), tmp_path, monkeypatch)
     _assert_predicts_like_protlab(ns, Predictor.default(), PROTEINS)
 

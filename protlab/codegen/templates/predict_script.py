@@ -259,6 +259,81 @@ def logits_of(model, tokens, mask, features=None):
     return model(tokens, mask)
 
 
+class CompositionNet(nn.Module):
+    """Logistic regression (or one hidden layer) on statistics of the sequence."""
+
+    def __init__(
+        self,
+        vocab_size,
+        terminal_window,
+        terminal_positions,
+        use_groups,
+        groups,
+        use_dipeptides,
+        hidden_dim,
+        dropout,
+        stat_clip,
+        num_classes,
+    ):
+        super().__init__()
+        self.window, self.positions = terminal_window, terminal_positions
+        self.stat_clip = stat_clip
+        self.use_groups, self.use_dipeptides = use_groups, use_dipeptides
+        # (20, G) one-hot class of each residue (token i + 1 is the i-th residue)
+        table = torch.zeros(20, len(groups))
+        for g, letters in enumerate(groups):
+            for letter in letters:
+                table[TOKEN[letter] - 1, g] = 1.0
+        self.table = table
+        n_stats = 60 + 40 * terminal_positions + 1
+        n_stats += len(groups) + len(groups) ** 2 if use_groups else 0
+        n_stats += 400 if use_dipeptides else 0
+        self.register_buffer("stat_mean", torch.zeros(n_stats))  # (S,)
+        self.register_buffer("stat_std", torch.ones(n_stats))  # (S,)
+        self.dropout = nn.Dropout(dropout)
+        if hidden_dim:
+            self.head = nn.Sequential(
+                nn.Linear(n_stats, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, 2)
+            )
+        else:
+            self.head = nn.Linear(n_stats, num_classes)
+
+    def forward(self, tokens, mask):
+        mask = mask.float()
+        onehot = F.one_hot(tokens.clamp(0, 21), 22).float() * mask.unsqueeze(-1)
+        residues = onehot[:, :, 1:21]  # (B, L, 20) the 20 residues only
+
+        def fractions(x):  # (B, L, K) -> (B, K) shares among the counted rows
+            counts = x.sum(dim=1)
+            return counts / counts.sum(dim=1, keepdim=True).clamp(min=1)
+
+        def pair_fractions(x):  # (B, L, K) -> (B, K*K) shares of adjacent pairs
+            pairs = torch.bmm(x[:, :-1].transpose(1, 2), x[:, 1:]).flatten(1)
+            return pairs / pairs.sum(dim=1, keepdim=True).clamp(min=1)
+
+        length = mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, 1)
+        pos = torch.arange(mask.shape[1]).unsqueeze(0)  # (1, L)
+        first = ((pos < self.window).float() * mask).unsqueeze(-1)  # (B, L, 1)
+        last = ((pos >= length - self.window).float() * mask).unsqueeze(-1)  # (B, L, 1)
+        parts = [fractions(x) for x in (residues, residues * first, residues * last)]
+        p = self.positions
+        if p:  # which residue sits at each of the first and last p positions
+            padded = F.pad(residues, (0, 0, 0, p))  # (B, L + p, 20)
+            ends = (length.long() - 1 - torch.arange(p)).clamp(min=-1)  # (B, p)
+            rows = torch.arange(residues.shape[0]).unsqueeze(1)  # (B, 1)
+            parts += [padded[:, :p].flatten(1), padded[rows, ends].flatten(1)]
+        parts.append(torch.log(length))
+        if self.use_groups:
+            classes = residues @ self.table  # (B, L, G)
+            parts += [fractions(classes), pair_fractions(classes)]
+        if self.use_dipeptides:
+            parts.append(pair_fractions(residues))
+        z = (torch.cat(parts, dim=1) - self.stat_mean) / self.stat_std  # (B, S)
+        if self.stat_clip:
+            z = z.clamp(-self.stat_clip, self.stat_clip)
+        return self.head(self.dropout(z))  # (B, 2) logits
+
+
 def build(kind, config):
     """The model a checkpoint describes by its kind and settings."""
     if kind == "ensemble":
@@ -267,6 +342,7 @@ def build(kind, config):
         "cnn": SolubilityCNN,
         "dual": DualInputModel,
         "solubility_net": SolubilityNet,
+        "composition": CompositionNet,
     }
     if kind not in classes:
         raise SystemExit(
