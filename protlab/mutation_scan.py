@@ -8,8 +8,10 @@ corrects the wild type's pooled features:
     mean: (wild-type sum - old window sum + new window sum) / L
     max:  max(wild-type max outside the window, new window max)
 
-Everything else (global statistics, the output layer) runs on the mutant as the model would run it. The
-models this knows: SolubilityCNN, SolubilityNet without a mixing layer, and ensembles of them;
+Everything else (global statistics, the output layer) runs on the mutant as the model would run it. A
+CompositionNet has no convolution: it reads only counts of the whole mutant, cheap enough to run in full.
+The models this knows: SolubilityCNN, SolubilityNet without a mixing layer, CompositionNet, and ensembles
+of them;
 `scanner_for` returns None for any other model, and the caller runs the full model instead.
 """
 
@@ -20,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from protlab.models.cnn import SolubilityCNN
+from protlab.models.composition import CompositionNet
 from protlab.models.ensemble import EnsembleModel
 from protlab.models.solubility_net import SolubilityNet, sequence_stats
 
@@ -129,10 +132,26 @@ class _NetScan:
         return m.head(torch.cat(parts, dim=1))  # (B, 2)
 
 
+class _WholeScan:
+    """CompositionNet: statistics of the whole mutant (no convolution to localise), then its head."""
+
+    def __init__(self, model: CompositionNet):
+        self.model = model
+
+    def logits(
+        self, _positions: torch.Tensor, _residues: torch.Tensor, tokens: torch.Tensor, _shared: dict
+    ) -> torch.Tensor:
+        """Mutant logits, exactly CompositionNet.forward on the mutant tokens.  # (B, 2)"""
+        return self.model(tokens.to(self.model.stat_mean.device))
+
+
+_MemberScan = _CNNScan | _NetScan | _WholeScan  # what one ensemble member's scan provides
+
+
 class MutantScanner:
     """P(soluble) of single-substitution mutants of one wild type, exact, from local recomputation."""
 
-    def __init__(self, members: list[_CNNScan | _NetScan], wild_type: torch.Tensor):
+    def __init__(self, members: list[_MemberScan], wild_type: torch.Tensor):
         self.members = members
         self.wild_type = wild_type  # (L,) int64
 
@@ -155,12 +174,14 @@ def is_kind(model: nn.Module, cls: type) -> bool:
     return kind is cls or (kind.__module__ == cls.__module__ and kind.__qualname__ == cls.__qualname__)
 
 
-def _member_scan(model: nn.Module, wild_type: torch.Tensor) -> _CNNScan | _NetScan | None:
+def _member_scan(model: nn.Module, wild_type: torch.Tensor) -> _MemberScan | None:
     """The scan of one plain model, or None when its layers are not the ones this module knows."""
     if is_kind(model, SolubilityCNN):
         return _CNNScan(model, wild_type)
     if is_kind(model, SolubilityNet) and not model.config.mix_channels:
         return _NetScan(model, wild_type)
+    if is_kind(model, CompositionNet):
+        return _WholeScan(model)
     return None
 
 

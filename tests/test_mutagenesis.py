@@ -11,7 +11,7 @@ import torch
 
 from protlab.alphabet import AMINO_ACIDS
 from protlab.cli import main
-from protlab.data import pad_batch
+from protlab.data import TokenizedSet, pad_batch
 from protlab.errors import ConfigError, InvalidSequenceError
 from protlab.models import EnsembleModel, build_model, model_config_dict, save_checkpoint
 from protlab.mutagenesis import MutationTable, apply_mutations, saturation_mutagenesis
@@ -23,6 +23,10 @@ from tests.conftest import random_proteins
 def _model(kind: str, config: dict, seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
     model = build_model(kind, config)
+    if kind == "composition":  # standardised statistics and a strong head, so every input matters
+        model.fit_training_rows(TokenizedSet.from_sequences(random_proteins(40, (20, 80), seed=seed)))
+        with torch.no_grad():
+            model.head.weight.mul_(5.0)
     if kind == "solubility_net":  # a fitted standardiser, so the statistics branch matters
         tokens, mask = pad_batch(random_proteins(40, (20, 80), seed=seed))
         model.fit_standardizer(tokens, mask)
@@ -37,11 +41,13 @@ MODELS = {
     "solubility_net": lambda: _model("solubility_net", {"embed_dim": 8, "channels": 6, "terminal_window": 5}),
     "net_mixing": lambda: _model("solubility_net", {"embed_dim": 4, "channels": 4, "mix_channels": 4}),
     "mlp": lambda: _model("mlp", {}),
+    "composition": lambda: _model("composition", {"terminal_window": 4, "terminal_positions": 3}),
     "ensemble": lambda: EnsembleModel(
         [
             _model("cnn", {"vocab_size": 22, "embed_dim": 8, "hidden_dim": 8}, seed=1),
             _model("solubility_net", {"embed_dim": 8, "channels": 4, "kernel_sizes": [1, 7]}, seed=2),
             _model("solubility_net", {"embed_dim": 8, "channels": 4, "kernel_sizes": [1, 7]}, seed=3),
+            _model("composition", {"terminal_window": 4, "terminal_positions": 3}, seed=4),
         ]
     ).eval(),
 }
@@ -79,6 +85,7 @@ def test_local_scan_is_used_for_the_layers_it_knows() -> None:
     tokens = torch.ones(8, dtype=torch.int64)
     assert scanner_for(MODELS["ensemble"](), tokens) is not None
     assert scanner_for(MODELS["cnn"](), tokens) is not None
+    assert scanner_for(MODELS["composition"](), tokens) is not None
     assert scanner_for(MODELS["net_mixing"](), tokens) is None  # runs every full mutant instead
     assert scanner_for(MODELS["cnn"]().train(), tokens) is None  # dropout would make it random
 
