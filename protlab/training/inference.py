@@ -57,7 +57,8 @@ def predict_probabilities(
     total = torch.zeros((), dtype=torch.float64, device=device)  # summed cross-entropy
     half = half_precision and device.type == "cuda"
     was_training = model.training
-    model.eval()
+    if any(m.training for m in model.modules()):  # eval() walks and sets every layer: only when needed
+        model.eval()
     try:
         for rows in sorted_batch_indices(data.lengths, batch_size=batch_size, token_budget=token_budget):
             batch = make_batch(data, rows).to(device, non_blocking=True)
@@ -67,5 +68,6 @@ def predict_probabilities(
                 total += F.cross_entropy(logits, batch.labels, reduction="sum").double()
             probs[rows] = torch.softmax(logits, dim=1)[:, 1].double().cpu().numpy()  # (B,)
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train()
     return Inference(probs, float(total) / len(data) if labelled else None)
