@@ -57,7 +57,7 @@ def predict_probabilities(
     total = torch.zeros((), dtype=torch.float64, device=device)  # summed cross-entropy
     half = half_precision and device.type == "cuda"
     was_training = model.training
-    if any(m.training for m in model.modules()):  # eval() walks and sets every layer: only when needed
+    if was_training:  # eval() walks and sets every layer: a model already in eval mode is left as it is
         model.eval()
     try:
         for rows in sorted_batch_indices(data.lengths, batch_size=batch_size, token_budget=token_budget):
