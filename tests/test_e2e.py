@@ -225,7 +225,10 @@ def test_a_reload_and_the_reopened_link_keep_the_student_run_and_upload(server, 
     expect(main).to_contain_text("Using class_proteins.csv")
     wait_until_idle(page)
     configure_tiny_training(page)
-    set_number(page, "Epochs", 400)  # long enough to still be training after the reloads
+    # a run that is still training after the reloads on any machine: the most epochs the page allows and a
+    # wider model than the tiny one (a 4-filter CNN on 60 proteins finishes 400 epochs in under a minute)
+    set_number(page, "Filters per layer", 64)
+    set_number(page, "Epochs", 1000)
     page.get_by_role("button", name="Start training").click()
     training = re.compile(r"uploaded class_proteins\.csv: training")
     expect(main).to_contain_text(training, timeout=TRAIN_TIMEOUT_MS)
@@ -238,7 +241,7 @@ def test_a_reload_and_the_reopened_link_keep_the_student_run_and_upload(server, 
     expect(main).to_contain_text("Using class_proteins.csv")
     expect(main).to_contain_text(f"run {run_id}")
     expect(main).to_contain_text(re.compile(r"training · \d+%"))
-    expect(page.get_by_label("Epochs", exact=True)).to_have_value("400")
+    expect(page.get_by_label("Epochs", exact=True)).to_have_value("1000")
     screenshot(page, "train-after-reload")
     address = page.url
     first.close()  # the tab is closed ...
