@@ -68,12 +68,22 @@ def training_features() -> pd.DataFrame:
     return features_frame(data.sequences)[list(SHOWN_FEATURES)]
 
 
+@st.cache_data(show_spinner=False)
+def bundled_lengths() -> tuple[int, int]:
+    """Shortest and longest protein of the bundled DeepSol data (lengths only: no features computed)."""
+    from protlab.data import load_bundled
+
+    data, _ = load_bundled()
+    lengths = [len(s) for s in data.sequences]
+    return min(lengths), max(lengths)
+
+
 def length_range(predictor):  # -> protlab.predict_input.LengthRange
     """The lengths the model learned from: its checkpoint's record, else the bundled training proteins."""
     from protlab.predict_input import LengthRange, training_length_range
 
-    lengths = training_features()["length"]
-    bundled = LengthRange(int(lengths.min()), int(lengths.max()), "the bundled DeepSol training proteins")
+    shortest, longest = bundled_lengths()
+    bundled = LengthRange(shortest, longest, "the bundled DeepSol training proteins")
     return training_length_range(predictor.meta, bundled)
 
 
