@@ -258,9 +258,10 @@ def test_a_reload_and_the_reopened_link_keep_the_student_run_and_upload(server, 
     other = stranger.new_page()
     other.set_default_timeout(60_000)
     open_page(other, f"{server.url}/train", "Train a solubility classifier")
+    wait_until_idle(other)  # the whole page drawn (the Stop button sits below the data section)
     assert student_of(other.url) not in (None, token)
     assert run_id not in _main_text(other) and "class_proteins.csv" not in _main_text(other)
-    expect(other.get_by_role("button", name="Stop", exact=True)).to_be_disabled()
+    expect(other.get_by_role("button", name="Stop", exact=True)).to_be_disabled(timeout=60_000)
     stranger.close()
 
     page.get_by_role("button", name="Stop", exact=True).click()
