@@ -26,23 +26,4 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = [
-    "sweep_code",
-    "encode_code",
-    "batch_code",
-    "tensor_ops_code",
-    "descent_code",
-    "polynomial_code",
-    "linear_check_code",
-    "tm_step_code",
-    "slice_code",
-    "sequential_code",
-    "module_code",
-    "prediction_script",
-    "mutagenesis_script",
-    "MAX_LISTED",
-    "TrainScriptSettings",
-    "training_script",
-    "read_template",
-    "fill_settings",
-]
+__all__ = [name for names in _EXPORTS.values() for name in names]  # the lazy table is the API
