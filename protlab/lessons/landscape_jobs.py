@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from protlab.errors import ConfigError, RunError
-from protlab.files import atomic_write, atomic_write_with
+from protlab.errors import ConfigError
+from protlab.files import atomic_write_with
 from protlab.lessons.real_landscape import (
     LossSlice,
     SliceSettings,
@@ -29,6 +29,7 @@ from protlab.lessons.real_landscape import (
     project_path,
     sample_batches,
 )
+from protlab.runs.jobs import CachedJob, request_cached, submit_cached
 
 LANDSCAPE_KINDS = ("cnn",)  # model kinds whose landscape can be drawn (a CNN member of an ensemble too)
 DEFAULT_KEY = "default"
@@ -58,16 +59,7 @@ class LandscapeResult:
     settings: dict  # SliceSettings as a dict
 
 
-@dataclass
-class LandscapeRequest:
-    """What the page can show now."""
-
-    state: str  # 'ready', 'missing' (never asked for), 'queued', 'running', 'failed' or 'interrupted'
-    result: LandscapeResult | None = None  # when ready
-    progress: float = 0.0  # 0..1 while running
-    eta_seconds: float | None = None  # estimated seconds left while running
-    error: str | None = None  # why the job failed
-    queue_position: int | None = None  # place in the queue while queued
+LandscapeRequest = CachedJob  # what the page can show now (result: a LandscapeResult when ready)
 
 
 # ---------------------------------------------------------------- sources
@@ -215,34 +207,12 @@ def landscape_job(params: dict, progress: Callable[[float], None]) -> dict:
 
 def request_landscape(root: Path, source: LandscapeSource, settings: SliceSettings) -> LandscapeRequest:
     """The cached result, or the state of the job computing it ('missing' when none was asked for)."""
-    from protlab.runs.jobs import job_status
-
     settings.validate()
-    cache = cache_path(root, source, settings)
-    if cache.is_file():
-        return LandscapeRequest("ready", result=load_landscape(cache))
-    marker = cache.with_suffix(".job")
-    try:
-        status = job_status(Path(root), marker.read_text(encoding="utf-8").strip())
-    except (OSError, RunError):
-        return LandscapeRequest("missing")
-    if status.state == "finished":  # finished but its file is gone: compute again when asked
-        return LandscapeRequest("missing")
-    return LandscapeRequest(
-        status.state, None, status.progress, status.eta_seconds, status.error, status.queue_position
-    )
+    return request_cached(Path(root), cache_path(root, source, settings), load_landscape)
 
 
 def submit_landscape(root: Path, source: LandscapeSource, settings: SliceSettings) -> LandscapeRequest:
     """Queue the computation (unless it is cached or already queued or running) and return the state."""
-    from protlab.runs.jobs import submit_job
-
-    current = request_landscape(root, source, settings)
-    if current.state in ("ready", "queued", "running"):
-        return current
-    cache = cache_path(root, source, settings)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    params = {"source": asdict(source), "settings": asdict(settings), "cache": str(cache)}
-    job_id = submit_job(Path(root), "landscape", params)
-    atomic_write(cache.with_suffix(".job"), job_id)
-    return LandscapeRequest("queued", queue_position=None)
+    settings.validate()
+    params = {"source": asdict(source), "settings": asdict(settings)}
+    return submit_cached(Path(root), cache_path(root, source, settings), "landscape", params, load_landscape)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from protlab.errors import RunError
 from protlab.files import atomic_write
+from protlab.runs.jobs import CachedJob, request_cached, submit_cached
 
 MAX_BATCH = 16  # proteins in the one batch
 MAX_LENGTH = 300  # residues: the batch's proteins are short, so the check takes seconds
@@ -54,16 +54,7 @@ class SanityResult:
     seconds: float  # how long the training took (in the worker)
 
 
-@dataclass
-class SanityRequest:
-    """What the page can show now."""
-
-    state: str  # 'ready', 'missing' (never asked for), 'queued', 'running', 'failed' or 'interrupted'
-    result: SanityResult | None = None  # when ready
-    progress: float = 0.0  # 0..1 while running
-    eta_seconds: float | None = None  # estimated seconds left while running
-    error: str | None = None  # why the job failed
-    queue_position: int | None = None  # place in the queue while queued
+SanityRequest = CachedJob  # what the page can show now (result: a SanityResult when ready)
 
 
 # ---------------------------------------------------------------- the check (cheap parts run in the server)
@@ -146,33 +137,16 @@ def sanity_job(params: dict, progress: Callable[[float], None]) -> dict:
 # ---------------------------------------------------------------- the server side: poll and submit
 
 
+def _load(cache: Path) -> SanityResult:
+    """A finished check from its cache file."""
+    return SanityResult(**json.loads(cache.read_text(encoding="utf-8")))
+
+
 def request_sanity(root: Path, spec: SanitySpec) -> SanityRequest:
     """The cached result, or the state of the job computing it ('missing' when none was asked for)."""
-    from protlab.runs.jobs import job_status
-
-    cache = cache_path(root, spec)
-    if cache.is_file():
-        return SanityRequest("ready", result=SanityResult(**json.loads(cache.read_text(encoding="utf-8"))))
-    try:
-        status = job_status(Path(root), cache.with_suffix(".job").read_text(encoding="utf-8").strip())
-    except (OSError, RunError):
-        return SanityRequest("missing")
-    if status.state == "finished":  # finished but its file is gone: check again when asked
-        return SanityRequest("missing")
-    return SanityRequest(
-        status.state, None, status.progress, status.eta_seconds, status.error, status.queue_position
-    )
+    return request_cached(Path(root), cache_path(root, spec), _load)
 
 
 def submit_sanity(root: Path, spec: SanitySpec) -> SanityRequest:
     """Queue the check (unless it is cached or already queued or running) and return its state."""
-    from protlab.runs.jobs import submit_job
-
-    current = request_sanity(root, spec)
-    if current.state in ("ready", "queued", "running"):
-        return current
-    cache = cache_path(root, spec)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    job_id = submit_job(Path(root), "sanity", {"spec": asdict(spec), "cache": str(cache)})
-    atomic_write(cache.with_suffix(".job"), job_id)
-    return request_sanity(root, spec)
+    return submit_cached(Path(root), cache_path(root, spec), "sanity", {"spec": asdict(spec)}, _load)

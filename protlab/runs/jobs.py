@@ -146,3 +146,46 @@ def run_job(folder: Path, record: dict) -> str:
         record["progress"] = 1.0
     write_record(folder, record)
     return state
+
+
+# ---------------------------------------------------------------- results cached by content (lessons' jobs)
+
+
+@dataclass
+class CachedJob:
+    """A background job whose result is cached in a file: what a page can show now."""
+
+    state: str  # 'ready', 'missing' (never asked for), 'queued', 'running', 'failed' or 'interrupted'
+    result: object | None = None  # the loaded result, when ready
+    progress: float = 0.0  # 0..1 while running
+    eta_seconds: float | None = None  # estimated seconds left while running
+    error: str | None = None  # why the job failed
+    queue_position: int | None = None  # place in the queue while queued
+
+
+def request_cached(root: Path, cache: Path, load: Callable[[Path], object]) -> CachedJob:
+    """The cached result (`load(cache)`), or the state of the job computing it ('missing': never asked)."""
+    if cache.is_file():
+        return CachedJob("ready", result=load(cache))
+    try:
+        status = job_status(Path(root), cache.with_suffix(".job").read_text(encoding="utf-8").strip())
+    except (OSError, RunError):
+        return CachedJob("missing")
+    if status.state == "finished":  # finished but its file is gone: compute again when asked
+        return CachedJob("missing")
+    return CachedJob(
+        status.state, None, status.progress, status.eta_seconds, status.error, status.queue_position
+    )
+
+
+def submit_cached(
+    root: Path, cache: Path, kind: str, params: dict, load: Callable[[Path], object]
+) -> CachedJob:
+    """Queue job `kind` writing `cache`, unless it is cached, queued or running; return its state."""
+    current = request_cached(root, cache, load)
+    if current.state in ("ready", "queued", "running"):
+        return current
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    job_id = submit_job(Path(root), kind, {**params, "cache": str(cache)})
+    atomic_write(cache.with_suffix(".job"), job_id)
+    return request_cached(root, cache, load)
