@@ -31,5 +31,19 @@ def test_the_thread_starts_once_and_is_a_daemon() -> None:
         "assert first is second and first.daemon and first.name == 'protlab-warmup'\n"
         "first.join(60)\n"
         "assert 'json' in sys.modules\n"
+        "import gc\n"
+        "assert gc.get_freeze_count() > 0\n"  # the objects alive after the warm-up are frozen
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_frozen_objects_make_a_full_collection_skip_the_libraries() -> None:
+    code = (
+        "import gc, time\n"
+        "from ui import warmup\n"
+        "before = len(gc.get_objects())\n"
+        "warmup.warm_and_freeze(('json', 'email.message'))\n"
+        "assert gc.get_freeze_count() >= before\n"
+        "assert len(gc.get_objects()) < gc.get_freeze_count()\n"  # a full collection walks only the rest
     )
     subprocess.run([sys.executable, "-c", code], check=True)
