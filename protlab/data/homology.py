@@ -30,6 +30,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from protlab.checks import FloatRange
+from protlab.data.cluster_cache import cluster_key, load_clusters, store_clusters
 from protlab.data.kmers import kmer_linkage
 
 MMSEQS_COVERAGE = 0.8  # fraction of BOTH sequences the alignment must cover (--cov-mode 0)
@@ -138,13 +139,19 @@ class Clustering:
 def homology_clusters(
     sequences: Sequence[str], *, identity: float = 0.3, coverage: float = MMSEQS_COVERAGE
 ) -> Clustering:
-    """MMseqs2 single-linkage clusters (all-vs-all search), or the k-mer estimate where mmseqs cannot run."""
+    """MMseqs2 single-linkage clusters (all-vs-all search, kept by content), or the k-mer estimate."""
     _check_identity(identity)
     FloatRange(0.0, 1.0).check(coverage, "coverage")
+    key = cluster_key(sequences, float(identity), float(coverage), MMSEQS_SENSITIVITY)
+    kept = load_clusters(key, len(sequences))  # shipped or computed before (protlab.data.cluster_cache)
+    if kept is not None:
+        return Clustering(kept, "mmseqs2", float(identity), float(coverage))
     if mmseqs_available():
         try:
             pairs = mmseqs_search(sequences, sequences, identity=identity, coverage=coverage)
-            return Clustering(_components(sequences, pairs), "mmseqs2", float(identity), float(coverage))
+            clusters = _components(sequences, pairs)  # (N,) int64
+            store_clusters(key, clusters)
+            return Clustering(clusters, "mmseqs2", float(identity), float(coverage))
         except (OSError, RuntimeError, subprocess.SubprocessError):
             pass  # fall through to the k-mer estimate
     clusters = kmer_linkage(sequences, identity=max(identity, 0.2), k=KMER_FALLBACK_K).clusters
