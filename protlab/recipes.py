@@ -27,7 +27,7 @@ import torch
 
 from protlab.alphabet import VOCAB_SIZE
 from protlab.checks import Choice
-from protlab.data import LabelledData, Split, homology_split, leak_check, load_labelled, stratified_split
+from protlab.data import LabelledData, Split, homology_split, leak_checks, load_labelled, stratified_split
 from protlab.errors import ConfigError
 from protlab.model_card import CALIBRATION_BINS, write_card
 from protlab.models import EnsembleModel, build_model, model_config_dict, model_kind, save_checkpoint
@@ -39,6 +39,7 @@ from protlab.training import (
     bootstrap_intervals,
     calibration_bins,
     compute_metrics,
+    mcc_at_thresholds,
     predict_probabilities,
     train_model,
 )
@@ -241,8 +242,7 @@ def recipe_split(recipe: Recipe, data: LabelledData) -> Split:
 def mcc_threshold(labels: np.ndarray, probs: np.ndarray) -> float:
     """Threshold in [0.2, 0.8] (step 0.01) that maximises MCC on the given (validation) predictions."""
     grid = np.round(np.arange(0.2, 0.801, 0.01), 2)
-    scores = [compute_metrics(labels, probs, threshold=float(t))["mcc"] for t in grid]
-    return float(grid[int(np.nanargmax(scores))])
+    return float(grid[int(np.argmax(mcc_at_thresholds(labels, probs, grid)))])  # the lowest of equal bests
 
 
 def _as_data(data: LabelledData | str | Path) -> LabelledData:
@@ -414,14 +414,13 @@ def ensemble_step(
     metrics["test_ci"] = bootstrap_intervals(labels, test_probs, threshold=threshold)  # shipped threshold
     metrics["test"]["brier"] = metrics["test_ci"]["brier"]["value"]
     calibration = calibration_bins(labels, test_probs, CALIBRATION_BINS).to_dict(orient="records")
+    held = {part: [data.sequences[i] for i in getattr(split, part)] for part in ("val", "test")}
     leaks = {
-        part: leak_check(
-            [data.sequences[i] for i in split.train],
-            [data.sequences[i] for i in getattr(split, part)],
-            identity=recipe.identity,
-        ).as_dict()
-        for part in ("val", "test")
-    }  # held-out proteins with a training relative (MMseqs2 search)
+        part: found.as_dict()
+        for part, found in leak_checks(
+            [data.sequences[i] for i in split.train], held, identity=recipe.identity
+        ).items()
+    }  # held-out proteins with a training relative (one MMseqs2 search)
     if threshold != 0.5:
         metrics["test_ci_at_0.5"] = bootstrap_intervals(labels, test_probs, threshold=0.5)
     seconds = time.perf_counter() - started if seconds is None else seconds

@@ -16,6 +16,7 @@ from protlab.data import (
     homology_clusters,
     homology_split,
     leak_check,
+    leak_checks,
     mmseqs_available,
     mmseqs_binary,
 )
@@ -250,3 +251,22 @@ def test_run_results_caption_names_clusters_and_leaks() -> None:
     page = AppTest.from_function(_caption_page, args=(stratified,), default_timeout=120)
     text = page.run().caption[0].value
     assert text.startswith("Leak check: 57 of 694") and "30% identity" in text and "memory" in text
+
+
+@pytest.mark.parametrize("with_mmseqs", [True, False])
+def test_several_held_out_sets_in_one_search_match_a_check_of_each(
+    monkeypatch, tmp_path, with_mmseqs
+) -> None:
+    if not with_mmseqs:
+        monkeypatch.setattr(homology_module, "mmseqs_binary", lambda: tmp_path / "no-mmseqs")
+    rng = np.random.default_rng(9)
+    train = [random_protein(rng, 150) for _ in range(12)]
+    val = [mutant(rng, train[2], 0.9), random_protein(rng, 150)]
+    test = [random_protein(rng, 150), random_protein(rng, 150), mutant(rng, train[7], 0.9)]
+    both = leak_checks(train, {"val": val, "test": test, "empty": []}, identity=0.5)
+    alone = leak_check(train, test, identity=0.5)  # the same answer as a search of that set alone
+    assert both["test"].as_dict() == alone.as_dict()
+    assert both["test"].leaked_rows.tolist() == alone.leaked_rows.tolist()
+    assert both["val"].method == alone.method and both["val"].n_test == 2
+    assert both["val"].leaked_rows.tolist() == [0] and both["test"].leaked_rows.tolist() == [2]
+    assert both["empty"].as_dict() == leak_check(train, [], identity=0.5).as_dict()

@@ -17,6 +17,7 @@ from protlab.training import (
     compute_metrics,
     confusion,
     majority_baseline,
+    mcc_at_thresholds,
     mcc_from_counts,
     roc_points,
     single_class_call,
@@ -43,6 +44,34 @@ def test_compute_metrics_matches_sklearn(threshold: float) -> None:
     assert result["mcc"] == pytest.approx(skm.matthews_corrcoef(y, pred), abs=1e-12)
     (tn, fp), (fn, tp) = skm.confusion_matrix(y, pred, labels=[0, 1])
     assert (result["tn"], result["fp"], result["fn"], result["tp"], result["n"]) == (tn, fp, fn, tp, len(y))
+
+
+@pytest.mark.filterwarnings("ignore:A single label:UserWarning")
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 1), st.integers(0, 10)), min_size=1, max_size=60),
+    st.sampled_from([0.0, 0.3, 0.5, 0.55, 1.0]),
+)
+def test_compute_metrics_matches_sklearn_with_ties_and_one_class(rows, threshold: float) -> None:
+    y = np.array([label for label, _ in rows])
+    p = np.array([score / 10 for _, score in rows])  # few distinct values: many tied scores
+    pred = (p >= threshold).astype(int)
+    result = compute_metrics(y, p, threshold=threshold)
+    assert result["accuracy"] == pytest.approx(skm.accuracy_score(y, pred), abs=1e-12)
+    assert result["precision"] == pytest.approx(skm.precision_score(y, pred, zero_division=0), abs=1e-12)
+    assert result["recall"] == pytest.approx(skm.recall_score(y, pred, zero_division=0), abs=1e-12)
+    assert result["f1"] == pytest.approx(skm.f1_score(y, pred, zero_division=0), abs=1e-12)
+    if 0 < y.sum() < y.size:
+        assert result["auc"] == pytest.approx(skm.roc_auc_score(y, p), abs=1e-12)
+    else:
+        assert math.isnan(result["auc"])
+    assert result["mcc"] == pytest.approx(skm.matthews_corrcoef(y, pred), abs=1e-9)
+    grid = [0.0, 0.25, threshold, 0.9]
+    np.testing.assert_allclose(
+        mcc_at_thresholds(y, p, grid),
+        [skm.matthews_corrcoef(y, (p >= t).astype(int)) for t in grid],
+        atol=1e-9,
+    )
 
 
 @pytest.mark.filterwarnings("ignore:A single label:UserWarning")

@@ -39,6 +39,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "LeakCheck",
         "homology_clusters",
         "leak_check",
+        "leak_checks",
         "mmseqs_available",
         "mmseqs_binary",
         "mmseqs_search",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -207,3 +207,26 @@ def leak_check(
             pass
     rows = _kmer_leaks(train, test, identity)
     return LeakCheck(len(test), int(rows.size), rows, "kmer_identity", float(identity), None)
+
+
+def leak_checks(
+    train: Sequence[str],
+    held: Mapping[str, Sequence[str]],
+    *,
+    identity: float = 0.3,
+    coverage: float = MMSEQS_COVERAGE,
+) -> dict[str, LeakCheck]:
+    """leak_check of several held-out sets (e.g. validation and test) against one training set, one search."""
+    names = list(held)
+    whole = leak_check(train, [s for name in names for s in held[name]], identity=identity, coverage=coverage)
+    checks, start = {}, 0
+    for name in names:
+        size = len(held[name])
+        inside = (whole.leaked_rows >= start) & (whole.leaked_rows < start + size)
+        rows = whole.leaked_rows[inside] - start  # (n_leaked,) positions within this set
+        if size and len(train):
+            checks[name] = LeakCheck(size, int(rows.size), rows, whole.method, whole.identity, whole.coverage)
+        else:  # as leak_check says of an empty set
+            checks[name] = leak_check(train, [], identity=identity, coverage=coverage)
+        start += size
+    return checks

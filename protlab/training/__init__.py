@@ -37,6 +37,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "compute_metrics",
         "confusion",
         "majority_baseline",
+        "mcc_at_thresholds",
         "mcc_from_counts",
         "roc_points",
         "single_class_call",

@@ -1,4 +1,9 @@
-"""Classification metrics for solubility predictions, computed with scikit-learn.
+"""Classification metrics for solubility predictions, the same numbers scikit-learn gives.
+
+compute_metrics counts the confusion matrix with NumPy and takes AUC as the Mann-Whitney statistic (the
+share of soluble/insoluble pairs ranked the right way, ties counting one half), which is exactly the area
+under the ROC curve that sklearn's roc_auc_score integrates; it runs every epoch of every run, where the
+six sklearn calls (each validating its inputs again) cost about 20 ms. The tests compare it with sklearn.
 
 AUC is NaN when the true labels contain only one class: ranking needs at least one soluble and
 one insoluble protein, so the area under the ROC curve is undefined (shown as "n/a"), not 0.
@@ -11,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn import metrics as skm
 
 from protlab.checks import FloatRange, IntRange
@@ -76,28 +82,60 @@ def mcc_from_counts(tp: int, tn: int, fp: int, fn: int) -> float:
     return (float(tp) * tn - float(fp) * fn) / denominator
 
 
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    """Area under the ROC curve: the Mann-Whitney statistic over average ranks (ties count one half)."""
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(p)  # (N,) average ranks, 1-based
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    """numerator / denominator, 0 when the denominator is 0 (sklearn's zero_division=0)."""
+    return numerator / denominator if denominator else 0.0
+
+
 def compute_metrics(y_true: Any, p_soluble: Any, *, threshold: float = 0.5) -> dict[str, float]:
     """Accuracy, precision, recall, F1, AUC (NaN if one class), MCC and counts, treating 1 as positive."""
     y = _labels(y_true)
     p = _probabilities(p_soluble, y.size)
     if y.size == 0:
         raise ConfigError("compute_metrics needs at least one labelled prediction; got none.")
-    pred = (p >= _threshold(threshold)).astype(np.int64)
-    (tn, fp), (fn, tp) = skm.confusion_matrix(y, pred, labels=[0, 1])
-    both = 0 < y.sum() < y.size
+    pred = p >= _threshold(threshold)  # (N,) bool
+    tp = int(np.count_nonzero(pred & (y == 1)))
+    fp = int(np.count_nonzero(pred)) - tp
+    fn = int(y.sum()) - tp
+    tn = y.size - tp - fp - fn
     return {
-        "accuracy": float(skm.accuracy_score(y, pred)),
-        "precision": float(skm.precision_score(y, pred, zero_division=0)),
-        "recall": float(skm.recall_score(y, pred, zero_division=0)),
-        "f1": float(skm.f1_score(y, pred, zero_division=0)),
-        "auc": float(skm.roc_auc_score(y, p)) if both else float("nan"),
-        "mcc": mcc_from_counts(int(tp), int(tn), int(fp), int(fn)),
-        "tp": int(tp),
-        "tn": int(tn),
-        "fp": int(fp),
-        "fn": int(fn),
+        "accuracy": (tp + tn) / y.size,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, tp + fn),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        "auc": _auc(y, p),
+        "mcc": mcc_from_counts(tp, tn, fp, fn),
+        "tp": tp,
+        "tn": tn,
+        "fp": fp,
+        "fn": fn,
         "n": int(y.size),
     }
+
+
+def mcc_at_thresholds(y_true: Any, p_soluble: Any, thresholds: Any) -> np.ndarray:
+    """MCC of the calls p >= t for each threshold t, 0 where undefined.  # (T,)"""
+    y = _labels(y_true)
+    p = _probabilities(p_soluble, y.size)
+    t = np.asarray(thresholds, dtype=np.float64)  # (T,)
+    calls = p[None, :] >= t[:, None]  # (T, N)
+    tp = (calls & (y == 1)).sum(axis=1).astype(np.float64)
+    fp = calls.sum(axis=1) - tp
+    fn = y.sum() - tp
+    tn = y.size - tp - fp - fn
+    denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    safe = np.where(denominator > 0, denominator, 1.0)
+    return np.where(denominator > 0, (tp * tn - fp * fn) / safe, 0.0)
 
 
 def roc_points(y_true: Any, p_soluble: Any) -> pd.DataFrame:
