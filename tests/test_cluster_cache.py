@@ -8,7 +8,7 @@ import pytest
 import protlab.data.homology as homology_module
 from protlab.data import cluster_cache
 from protlab.data.cluster_cache import cache_dir, cluster_key, load_clusters, store_clusters
-from protlab.data.homology import MMSEQS_COVERAGE, MMSEQS_SENSITIVITY, homology_clusters
+from protlab.data.homology import EXHAUSTIVE_MAX_PAIRS, MMSEQS_COVERAGE, MMSEQS_SENSITIVITY, homology_clusters
 from protlab.data.loading import load_bundled
 from tests.test_homology import families
 
@@ -52,7 +52,7 @@ def test_other_settings_or_other_proteins_are_searched_again(monkeypatch, change
 
 
 def test_a_damaged_or_foreign_file_is_ignored_and_the_search_runs_again(tmp_path) -> None:
-    key = cluster_key(["MKV", "MKW"], 0.3, 0.8, MMSEQS_SENSITIVITY)
+    key = cluster_key(["MKV", "MKW"], 0.3, 0.8, MMSEQS_SENSITIVITY, EXHAUSTIVE_MAX_PAIRS)
     (tmp_path / f"{key}.npy").write_bytes(b"not a numpy file")
     assert load_clusters(key, 2, [tmp_path]) is None
     for bad in (np.array([0, 1, 2]), np.array([0, 5]), np.array([-1, 0]), np.array([0.0, 1.0])):
@@ -71,7 +71,7 @@ def test_a_cache_that_cannot_be_written_is_skipped(tmp_path) -> None:
 
 def test_the_shipped_clusters_are_the_bundled_data_at_the_notes_identity(monkeypatch) -> None:
     data, _ = load_bundled()
-    key = cluster_key(data.sequences, 0.3, MMSEQS_COVERAGE, MMSEQS_SENSITIVITY)
+    key = cluster_key(data.sequences, 0.3, MMSEQS_COVERAGE, MMSEQS_SENSITIVITY, EXHAUSTIVE_MAX_PAIRS)
     assert (cluster_cache.SHIPPED_DIR / f"{key}.npy").is_file()
     assert [p.stem for p in cluster_cache.SHIPPED_DIR.glob("*.npy")] == [key]  # nothing stale shipped
     monkeypatch.setattr(homology_module, "mmseqs_search", _no_search)

@@ -5,7 +5,8 @@ them at an identity would repeat it: thirty students pressing Start on the defau
 thirty identical searches. The clusters depend only on the sequences (in order), the identity, the coverage
 and the search sensitivity, so they are kept under a key made of exactly those:
 
-    key = sha256("mmseqs2-clusters|v1|<identity>|<coverage>|<sensitivity>|" + sequences joined by newlines)
+    key = sha256("mmseqs2-clusters|v1|<identity>|<coverage>|<sensitivity>|<exhaustive up to>|"
+                 + sequences joined by newlines)
 
 Two places are read, in order: the clusters shipped with ProtLab (assets/data/clusters: the bundled data at
 the notes' 30% identity, so even a class's first run skips the search) and $PROTLAB_HOME/cache/clusters,
@@ -34,11 +35,12 @@ def cache_dir() -> Path:
     return home / "cache" / "clusters"
 
 
-def cluster_key(sequences: Sequence[str], identity: float, coverage: float, sensitivity: float) -> str:
+def cluster_key(
+    sequences: Sequence[str], identity: float, coverage: float, sensitivity: float, exhaustive: int
+) -> str:
     """The content key of a clustering: settings and sequences, in order."""
-    digest = hashlib.sha256(
-        f"mmseqs2-clusters|{KEY_VERSION}|{identity:.6f}|{coverage:.6f}|{sensitivity:.3f}|".encode()
-    )
+    settings = f"{KEY_VERSION}|{identity:.6f}|{coverage:.6f}|{sensitivity:.3f}|{exhaustive}"
+    digest = hashlib.sha256(f"mmseqs2-clusters|{settings}|".encode())
     for sequence in sequences:
         digest.update(sequence.encode())
         digest.update(b"\n")
@@ -87,7 +89,7 @@ def store_clusters(key: str, clusters: np.ndarray, folder: Path | None = None) -
 
 def rebuild_shipped(identity: float = 0.3) -> Path:
     """Cluster the bundled data afresh with MMseqs2 and ship the result (replacing any shipped file)."""
-    from protlab.data.homology import MMSEQS_COVERAGE, MMSEQS_SENSITIVITY, mmseqs_search
+    from protlab.data.homology import EXHAUSTIVE_MAX_PAIRS, MMSEQS_COVERAGE, MMSEQS_SENSITIVITY, mmseqs_search
     from protlab.data.homology import _components as components
     from protlab.data.loading import load_bundled
 
@@ -95,5 +97,5 @@ def rebuild_shipped(identity: float = 0.3) -> Path:
     pairs = mmseqs_search(sequences, sequences, identity=identity, coverage=MMSEQS_COVERAGE)
     for old in SHIPPED_DIR.glob("*.npy"):
         old.unlink()
-    key = cluster_key(sequences, identity, MMSEQS_COVERAGE, MMSEQS_SENSITIVITY)
+    key = cluster_key(sequences, identity, MMSEQS_COVERAGE, MMSEQS_SENSITIVITY, EXHAUSTIVE_MAX_PAIRS)
     return store_clusters(key, components(sequences, pairs), SHIPPED_DIR)
