@@ -73,7 +73,7 @@ def main() -> None:
     threads = set_threads(args.threads)
     print(machine_header("CPU bf16 autocast vs fp32 (default CNN, protlab batching)", threads))
     print(f"# native CPU bf16 (avx512_bf16/amx_bf16): {'yes' if has_cpu_bf16() else 'no (bf16 is emulated)'}")
-    sequences, labels = load_deepsol(300 if args.quick else None, seed=0)
+    sequences, labels = load_deepsol(120 if args.quick else None, seed=0)
     epochs = 1 if args.quick else args.epochs
     split = stratified_split(labels, val_fraction=0.1, test_fraction=0.1, seed=42)
     full = TokenizedSet.from_sequences(sequences, labels, vocab_size=NOTES_VOCAB_SIZE, max_length=2000)
