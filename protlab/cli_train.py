@@ -166,7 +166,8 @@ def _print_report(report, dropped_path: str | None) -> None:  # report: protlab.
 def _train_recipe(args: argparse.Namespace, data: object) -> None:
     """Train a named recipe from protlab.recipes (if this installation has it)."""
     try:
-        from protlab.recipes import RECIPES, train_recipe
+        from protlab.recipe_book import RECIPES
+        from protlab.recipes import train_recipe
     except ImportError:
         raise ConfigError(
             "Recipes are not available in this installation (protlab/recipes.py is missing); "

@@ -13,7 +13,7 @@ import torch
 from protlab.files import atomic_write
 
 if TYPE_CHECKING:
-    from protlab.recipes import Recipe
+    from protlab.recipe_book import Recipe
 
 __all__ = ["CALIBRATION_BINS", "write_card"]
 
