@@ -276,8 +276,11 @@ def attribution(predictor: Predictor, sequence: str) -> np.ndarray:
         )
     encoded = _encode_all([sequence], predictor.vocab_size)[0]
     captured: list[torch.Tensor] = []
+    owner = threading.get_ident()  # the model is shared: other sessions' threads may run it meanwhile
 
-    def capture(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
+    def capture(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> torch.Tensor | None:
+        if threading.get_ident() != owner:
+            return None  # another session's forward pass while the hooks are on: left as it is
         leaf = output.detach().requires_grad_(True)  # (1, L, E): gradients stop here, weights untouched
         captured.append(leaf)
         return leaf

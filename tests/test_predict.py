@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +127,28 @@ def test_attribution_matches_autograd_by_hand_and_leaves_no_trace() -> None:
     np.testing.assert_allclose(scores, _reference_attribution(model, sequence), rtol=1e-4, atol=1e-6)
     with torch.inference_mode():  # also works when called inside an inference-mode block
         np.testing.assert_allclose(predictor.attribution(sequence), scores, rtol=1e-5, atol=1e-7)
+
+
+def test_attribution_ignores_other_sessions_running_the_shared_model_meanwhile(monkeypatch) -> None:
+    model = _model("cnn", {})
+    sequence, other = _random_sequences(2, 30, 31, seed=5)
+    predictor = Predictor(model)  # one cached model, shared by every session of a server
+    expected = predictor.attribution(sequence)
+    real_logits = Predictor._logits
+    seen = []
+
+    def logits_with_a_neighbour(self, tokens, mask, features):
+        if not seen:  # during the attribution's forward pass (its hooks are on), another session predicts
+            seen.append(1)
+            neighbour = threading.Thread(target=lambda: seen.append(self.predict([other])[0]))
+            neighbour.start()
+            neighbour.join()
+        return real_logits(self, tokens, mask, features)
+
+    monkeypatch.setattr(Predictor, "_logits", logits_with_a_neighbour)
+    np.testing.assert_allclose(predictor.attribution(sequence), expected, rtol=1e-6, atol=1e-8)
+    assert len(seen) == 2 and seen[1] == pytest.approx(float(Predictor(model).predict([other])[0]), abs=1e-6)
+    assert not model.embedding._forward_hooks
 
 
 def test_attribution_of_one_member_ensemble_equals_the_member() -> None:
