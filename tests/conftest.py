@@ -8,7 +8,9 @@ import os
 import pytest
 import torch
 
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# torch threads per test process: the cores shared among pytest-xdist's processes, at most 2
+_PROCESSES = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+torch.set_num_threads(max(1, min(2, (os.cpu_count() or 1) // _PROCESSES)))
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,6 @@ from tests.e2e_support import (
     launch_chromium,
     open_page,
     screenshot,
-    set_text_area,
     student_of,
     wait_until_idle,
 )
@@ -151,19 +150,35 @@ class _Pollers:
             thread.join(timeout=self.timeout + 5)
 
 
-def _upload_checkpoint_and_predict(page, checkpoint: Path, sequence: str) -> None:
-    """On the Predict page: choose an uploaded checkpoint and predict one sequence."""
-    page.get_by_text("Upload a checkpoint (.pt)").click()
-    wait_until_idle(page)
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(checkpoint))
-    expect(page.get_by_test_id("stMain")).to_contain_text(f"Using {checkpoint.name}", timeout=WAIT_MS)
-    wait_until_idle(page)
-    set_text_area(page, "Protein sequence(s): plain letters or FASTA", sequence)
-    try:
-        page.get_by_test_id("stMetricValue").or_(page.get_by_test_id("stException")).first.wait_for()
-    finally:
-        screenshot(page, f"load-predictor-{sequence[:8]}")  # for a human when this fails
-    assert_no_traceback(page, "predictor")
+def _all_upload_a_checkpoint_and_predict(tabs: list, url: str, checkpoint: Path) -> None:
+    """Every predictor tab, all at once: open Predict, upload the checkpoint, predict its own protein.
+
+    Each step is started in every tab before any tab is waited for, so the six sessions load, upload and
+    predict at the same moment (as a class does), not one after the other.
+    """
+    for tab in tabs:
+        tab.goto(url, wait_until="commit")
+    for tab in tabs:
+        tab.get_by_role("heading", name="Predict solubility").first.wait_for()
+        wait_until_idle(tab)
+        assert_no_traceback(tab, "predictor")
+        tab.get_by_text("Upload a checkpoint (.pt)").click()
+    for tab in tabs:
+        wait_until_idle(tab)
+        tab.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(checkpoint))
+    for tab, sequence in zip(tabs, SEQUENCES[2:]):
+        expect(tab.get_by_test_id("stMain")).to_contain_text(f"Using {checkpoint.name}", timeout=WAIT_MS)
+        wait_until_idle(tab)
+        area = tab.get_by_label("Protein sequence(s): plain letters or FASTA")
+        area.fill(sequence)
+        area.press("Control+Enter")
+    for tab, sequence in zip(tabs, SEQUENCES[2:]):
+        try:
+            tab.get_by_test_id("stMetricValue").or_(tab.get_by_test_id("stException")).first.wait_for()
+            wait_until_idle(tab)
+        finally:
+            screenshot(tab, f"load-predictor-{sequence[:8]}")  # for a human when this fails
+        assert_no_traceback(tab, "predictor")
 
 
 def _wait_for_results(tab, number: int) -> str:
@@ -207,9 +222,9 @@ def test_eight_browser_sessions_two_training_on_one_server(tmp_path, default_mod
                 shows_run = re.compile(r"Queued: |CNN · Adam · bundled DeepSol: (training|finished)")
                 expect(tab.get_by_test_id("stMain")).to_contain_text(shows_run, timeout=WAIT_MS)
             shown = []
-            for tab, sequence in zip(predictors, SEQUENCES[2:]):  # the others predict while those two train
-                open_page(tab, f"{server.url}/predict", "Predict solubility")
-                _upload_checkpoint_and_predict(tab, checkpoint, sequence)
+            _all_upload_a_checkpoint_and_predict(
+                predictors, f"{server.url}/predict", checkpoint
+            )  # while 2 train
             for tab in predictors:  # read every session's answer after all of them have asked
                 value = tab.get_by_test_id("stMetricValue").first.inner_text()
                 shown.append(float(value))
