@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from protlab.errors import ProtlabError
+from protlab.home import protlab_home
 from protlab.lessons import result_figures as rf
-from ui.common import protlab_home, run_manager
+from ui.common import run_manager
 from ui.run_labels import STATE_NAMES, clean_display_name, data_name, model_name, optimizer_name, test_auc
 
 CACHE_SECONDS = 3  # every open class view shares one read of the shared runs per this many seconds

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
 import re
-from pathlib import Path
 
 import streamlit as st
 
 from protlab.errors import ProtlabError
+from protlab.home import protlab_home
 
 # characters that Streamlit's Markdown reads as formatting: emphasis, code, links and images, HTML and
 # entities, LaTeX ($), headings, quotes, tables, strikethrough, and ':' (icons, colours, autolinks)
@@ -57,11 +56,6 @@ def _run_manager_for(runs_root: str):  # -> protlab.runs.RunManager
     from protlab.runs import RunManager
 
     return RunManager(runs_root)
-
-
-def protlab_home() -> Path:
-    """$PROTLAB_HOME, or ~/.protlab: where runs and students' saved state live."""
-    return Path(os.environ.get("PROTLAB_HOME") or Path.home() / ".protlab")
 
 
 def run_manager():  # -> protlab.runs.RunManager

@@ -17,13 +17,13 @@ range is ignored (and the search runs again); a cache that cannot be written is 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from protlab.files import atomic_write_with
+from protlab.home import protlab_home
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "assets" / "data" / "clusters"  # shipped with ProtLab
 KEY_VERSION = "v1"  # bump when the way clusters are computed changes (old files are then never read)
@@ -31,8 +31,7 @@ KEY_VERSION = "v1"  # bump when the way clusters are computed changes (old files
 
 def cache_dir() -> Path:
     """Where new clusters are kept: $PROTLAB_HOME/cache/clusters (~/.protlab without PROTLAB_HOME)."""
-    home = Path(os.environ.get("PROTLAB_HOME") or Path.home() / ".protlab")
-    return home / "cache" / "clusters"
+    return protlab_home() / "cache" / "clusters"
 
 
 def cluster_key(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
 from protlab.errors import ConfigError
+from protlab.home import protlab_home
 
 __all__ = ["EXECUTORS", "ClassSettings"]
 
@@ -83,7 +84,7 @@ class ClassSettings:
         """Settings from $PROTLAB_HOME/class.toml (if present), overridden by PROTLAB_* variables."""
         environ = dict(os.environ if environ is None else environ)
         if home is None:
-            home = environ.get("PROTLAB_HOME") or Path.home() / ".protlab"
+            home = protlab_home(environ)
         values = _read_toml(Path(home) / "class.toml")
         for name, var in _ENV.items():
             text = environ.get(var)

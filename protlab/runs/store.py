@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import secrets
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from protlab.errors import RunError
 from protlab.files import atomic_write
+from protlab.home import protlab_home
 from protlab.runs.spec import RunSpec
 
 __all__ = [
@@ -59,7 +59,7 @@ INTERRUPTED = "The server stopped while this run was going."  # the error of an 
 
 def home() -> Path:
     """$PROTLAB_HOME, or ~/.protlab."""
-    return Path(os.environ.get("PROTLAB_HOME") or Path.home() / ".protlab")
+    return protlab_home()
 
 
 def new_run_id() -> str:
