@@ -59,13 +59,12 @@ def predictor_from_bytes(digest: str, _data: bytes):  # -> protlab.predict.Predi
         return str(err)
 
 
-@st.cache_data(show_spinner="Computing features of the training proteins (once)...")
+@st.cache_data(show_spinner=False)
 def training_features() -> pd.DataFrame:
-    """Physicochemical features of every protein in the bundled DeepSol data."""
-    from protlab.data import features_frame, load_bundled
+    """Physicochemical features of every protein in the bundled DeepSol data (shipped precomputed)."""
+    from protlab.data import bundled_features
 
-    data, _ = load_bundled()
-    return features_frame(data.sequences)[list(SHOWN_FEATURES)]
+    return bundled_features()[list(SHOWN_FEATURES)]
 
 
 @st.cache_data(show_spinner=False)

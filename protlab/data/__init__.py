@@ -19,6 +19,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "padding_efficiency",
         "sorted_batch_indices",
     ),
+    "shipped_features": ("bundled_features",),
     "encoding": ("N_RESIDUES", "TraceStep", "encode", "encode_numpy", "encode_trace", "one_hot", "pad_batch"),
     "features": (
         "COMPOSITION_COLUMNS",
