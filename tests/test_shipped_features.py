@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from Bio.SeqUtils.ProtParam import ProteinAnalysis
 
-from protlab.data import shipped_features as bf
 from protlab.data import features_frame, load_bundled
+from protlab.data import shipped_features as bf
 from protlab.data.features import GLOBAL_COLUMNS
 
 REBUILD = 'python -c "from protlab.data.shipped_features import rebuild_shipped; rebuild_shipped()"'
@@ -47,7 +47,7 @@ def test_other_data_is_computed_not_read_from_the_shipped_table(small_csv) -> No
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True))
 
 
-def test_rebuild_writes_a_table_that_reads_back_and_drops_stale_ones(small_csv, tmp_path, monkeypatch) -> None:
+def test_rebuild_writes_a_readable_table_and_drops_stale_ones(small_csv, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(bf, "SHIPPED_DIR", tmp_path / "features")
     (tmp_path / "features").mkdir()
     stale = tmp_path / "features" / "0000.csv"
