@@ -14,7 +14,7 @@ import torch.nn as nn
 
 from protlab.alphabet import PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
 from protlab.checks import FloatRange, IntRange
-from protlab.data import TokenizedSet, encode_numpy
+from protlab.data import TokenizedSet, encode_each
 from protlab.errors import CheckpointError, ConfigError, InvalidSequenceError
 from protlab.models import load_checkpoint, model_vocab_size
 from protlab.training import predict_probabilities, resolve_device
@@ -29,26 +29,6 @@ PRIOR_RULE = FloatRange(0, 1, low_open=True, high_open=True, note="a fraction of
 
 _DEFAULT_CACHE: dict[tuple[str, int, int], Predictor] = {}
 _DEFAULT_LOCK = threading.Lock()
-
-
-def _encode_all(sequences: Sequence[str], vocab_size: int) -> list[np.ndarray]:
-    """Validate and encode cleaned sequences, naming the first bad one.  # list of (L,) uint8"""
-    if isinstance(sequences, str):
-        raise InvalidSequenceError(
-            "predict needs a list of sequences; got a single string. Wrap it: [sequence]."
-        )
-    encoded = []
-    for number, seq in enumerate(sequences, start=1):
-        if not isinstance(seq, str) or not seq:
-            got = "an empty string" if isinstance(seq, str) else f"a {type(seq).__name__}"
-            raise InvalidSequenceError(f"Sequence {number} must be a non-empty protein sequence; got {got}.")
-        try:
-            encoded.append(encode_numpy(seq, vocab_size=vocab_size))
-        except InvalidSequenceError as exc:
-            raise InvalidSequenceError(
-                f"Sequence {number}: {exc}", character=exc.character, position=exc.position
-            ) from None
-    return encoded
 
 
 def adjust_for_prior(p: np.ndarray | float, train_prior: float, new_prior: float) -> np.ndarray:
@@ -184,7 +164,7 @@ class Predictor:
 
     def predict(self, sequences: Sequence[str]) -> np.ndarray:
         """P(soluble) for each cleaned sequence, batched by length.  # (N,) float64"""
-        encoded = _encode_all(sequences, self.vocab_size)
+        encoded = encode_each(sequences, vocab_size=self.vocab_size)
         if not encoded:
             return np.empty(0, dtype=np.float64)
         features = self._features(sequences).numpy() if self.uses_features else None  # (N, F) float32
@@ -234,7 +214,7 @@ class Predictor:
 
     def occlusion(self, sequence: str, window: int = 1) -> np.ndarray:
         """Drop in P(soluble) when each residue (in windows) is masked as unknown, per residue.  # (L,)"""
-        encoded = _encode_all([sequence], self.vocab_size)[0]
+        encoded = encode_each([sequence], vocab_size=self.vocab_size)[0]
         length = len(encoded)
         IntRange(1, min(50, length)).check(window, "window")
         if length > MAX_OCCLUSION_LENGTH:
@@ -274,7 +254,7 @@ def attribution(predictor: Predictor, sequence: str) -> np.ndarray:
             f"{type(predictor.model).__name__} has no embedding layer, so per-residue attribution is not "
             "available; use occlusion instead."
         )
-    encoded = _encode_all([sequence], predictor.vocab_size)[0]
+    encoded = encode_each([sequence], vocab_size=predictor.vocab_size)[0]
     captured: list[torch.Tensor] = []
     owner = threading.get_ident()  # the model is shared: other sessions' threads may run it meanwhile
 

@@ -10,7 +10,7 @@ import torch
 from Bio.Data.IUPACData import protein_letters  # independent source of the 20 one-letter codes
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, NOTES_VOCAB_SIZE, PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
-from protlab.data import TraceStep, encode, encode_numpy, encode_trace, one_hot, pad_batch
+from protlab.data import TraceStep, encode, encode_each, encode_numpy, encode_trace, one_hot, pad_batch
 from protlab.errors import ConfigError, InvalidSequenceError
 
 NOTES_AA_TO_IDX = {aa: i + 1 for i, aa in enumerate(protein_letters)}  # the notes' dict comprehension
@@ -171,3 +171,16 @@ def test_pad_batch_equals_the_previous_padder(vocab_size: int) -> None:
     ref_tokens, ref_mask = _old_pad_batch(batch, vocab_size)
     assert torch.equal(tokens, ref_tokens) and torch.equal(mask, ref_mask)
     assert tokens.dtype == torch.int64 and mask.dtype == torch.float32
+
+
+def test_encode_each_matches_encode_and_names_the_first_bad_sequence() -> None:
+    sequences = ["MKV", "ACDEFGHIKLMNPQRSTVWY"]
+    for got, seq in zip(encode_each(sequences), sequences):
+        assert got.tolist() == encode(seq).tolist()
+    with pytest.raises(InvalidSequenceError, match="Sequence 3") as info:
+        encode_each(["MKV", "WWW", "MK1V"])
+    assert info.value.position == 3 and info.value.character == "1"
+    with pytest.raises(InvalidSequenceError, match="Sequence 2 must be a non-empty"):
+        encode_each(["MKV", ""])
+    with pytest.raises(InvalidSequenceError, match="single string"):
+        encode_each("MKV")

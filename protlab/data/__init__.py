@@ -20,7 +20,16 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "sorted_batch_indices",
     ),
     "shipped_features": ("bundled_features",),
-    "encoding": ("N_RESIDUES", "TraceStep", "encode", "encode_numpy", "encode_trace", "one_hot", "pad_batch"),
+    "encoding": (
+        "N_RESIDUES",
+        "TraceStep",
+        "encode",
+        "encode_each",
+        "encode_numpy",
+        "encode_trace",
+        "one_hot",
+        "pad_batch",
+    ),
     "features": (
         "COMPOSITION_COLUMNS",
         "FEATURE_COLUMNS",

@@ -94,6 +94,26 @@ def encode(sequence: str, *, vocab_size: int = VOCAB_SIZE) -> torch.Tensor:
     return torch.from_numpy(_apply_vocab(_indices(sequence), vocab_size).astype(np.int64))
 
 
+def encode_each(sequences: Sequence[str], *, vocab_size: int = VOCAB_SIZE) -> list[np.ndarray]:
+    """Encode a list of cleaned sequences for prediction, naming the first bad one.  # list of (L,) uint8"""
+    if isinstance(sequences, str):
+        raise InvalidSequenceError(
+            "predict needs a list of sequences; got a single string. Wrap it: [sequence]."
+        )
+    encoded = []
+    for number, seq in enumerate(sequences, start=1):
+        if not isinstance(seq, str) or not seq:
+            got = "an empty string" if isinstance(seq, str) else f"a {type(seq).__name__}"
+            raise InvalidSequenceError(f"Sequence {number} must be a non-empty protein sequence; got {got}.")
+        try:
+            encoded.append(encode_numpy(seq, vocab_size=vocab_size))
+        except InvalidSequenceError as exc:
+            raise InvalidSequenceError(
+                f"Sequence {number}: {exc}", character=exc.character, position=exc.position
+            ) from None
+    return encoded
+
+
 def _one_hot_from_indices(index: np.ndarray) -> torch.Tensor:
     """One-hot rows for tokens 1..20; padding and unknown rows stay all zero.  # (L, 20) float32"""
     table = np.zeros((UNKNOWN_INDEX + 1, N_RESIDUES), dtype=np.float32)  # (22, 20)

@@ -13,8 +13,8 @@ import pandas as pd
 import torch.nn as nn
 
 from protlab.data.batching import TokenizedSet
-from protlab.data.encoding import encode_numpy
-from protlab.errors import CheckpointError, InvalidSequenceError
+from protlab.data.encoding import encode_each
+from protlab.errors import CheckpointError
 from protlab.models import load_checkpoint, model_vocab_size
 from protlab.structure.data import SS3_CLASSES
 from protlab.structure.inference import predict_residues
@@ -51,26 +51,6 @@ class StructurePrediction:
         for i, letter in enumerate(SS3_CLASSES):
             frame[f"P({letter})"] = self.probs[:, i].astype(np.float64).round(4)
         return frame
-
-
-def _encode(sequences: Sequence[str], vocab_size: int) -> list[np.ndarray]:
-    """Encode cleaned sequences, naming the first bad one.  # list of (L,) uint8"""
-    if isinstance(sequences, str):
-        raise InvalidSequenceError(
-            "predict needs a list of sequences; got a single string. Wrap it: [sequence]."
-        )
-    encoded = []
-    for number, seq in enumerate(sequences, start=1):
-        if not isinstance(seq, str) or not seq:
-            got = "an empty string" if isinstance(seq, str) else f"a {type(seq).__name__}"
-            raise InvalidSequenceError(f"Sequence {number} must be a non-empty protein sequence; got {got}.")
-        try:
-            encoded.append(encode_numpy(seq, vocab_size=vocab_size))
-        except InvalidSequenceError as exc:
-            raise InvalidSequenceError(
-                f"Sequence {number}: {exc}", character=exc.character, position=exc.position
-            ) from None
-    return encoded
 
 
 class StructurePredictor:
@@ -113,7 +93,7 @@ class StructurePredictor:
         self, sequences: Sequence[str], ids: Sequence[str] | None = None
     ) -> list[StructurePrediction]:
         """Per-residue predictions for cleaned sequences, batched by length, in the given order."""
-        encoded = _encode(sequences, self.vocab_size)
+        encoded = encode_each(sequences, vocab_size=self.vocab_size)
         if not encoded:
             return []
         lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))  # (N,)
