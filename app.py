@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.common import literal
+from ui.common import literal, page_stops_caught
 from ui.identity import identity_panel, page_link, replaced_notice, student_token
 from ui.router import mark_routed
 from ui.warmup import start_warmup
@@ -122,7 +122,8 @@ def main() -> None:
     slot = sidebar_slot(pages)
     mark_routed(True)
     try:
-        current.run()
+        with page_stops_caught():  # a page that ends early on an error still gets the sidebar below
+            current.run()
     finally:  # also after st.stop() or st.rerun() inside the page
         mark_routed(False)
         start_warmup()  # the page has painted: load torch and pandas for the next page in the background

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from protlab.errors import CheckpointError, ProtlabError
-from ui.common import explain, literal, pytorch_panel, run_manager, session_owner, stop_with_error
+from ui.common import explain, literal, pytorch_panel, run_manager, session_owner, stop_page, stop_with_error
 from ui.filter_logos import render_predictor_filters
 from ui.identity import student_token
 from ui.memory import keep_widgets, kept_index, remembered_upload
@@ -145,7 +145,7 @@ def choose_model() -> ChosenModel:
         runs = _usable_runs()
         if not runs:
             st.info("You have no finished training runs yet. Train one on the **Train a classifier** page.")
-            st.stop()
+            stop_page()
         labels = unique_titles(runs)
         run_id = st.selectbox(
             "Run",

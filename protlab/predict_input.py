@@ -55,6 +55,21 @@ def _too_many(count: int) -> InvalidSequenceError:
     )
 
 
+NUCLEOTIDE_LETTERS = frozenset("ACGTUN")  # DNA/RNA bases and N; as residues: Ala, Cys, Gly, Thr, Asn
+MIN_NUCLEOTIDE_CHECK = 20  # a protein of at least this many residues is never written in these letters alone
+
+
+def _protein_not_nucleotides(one: CleanedSequence) -> CleanedSequence:
+    """Refuse a sequence that is a DNA or RNA sequence: only A, C, G, T, U and N, 20 letters or more."""
+    if len(one.sequence) >= MIN_NUCLEOTIDE_CHECK and set(one.sequence) <= NUCLEOTIDE_LETTERS:
+        raise InvalidSequenceError(
+            f"The sequence ({len(one.sequence)} letters, only A, C, G, T/U and N) looks like DNA or RNA, not "
+            "a protein. ProtLab reads proteins in one-letter amino-acid code: translate the coding sequence "
+            "first (for example with Biopython: Seq(dna).translate(to_stop=True))."
+        )
+    return one
+
+
 def _result(cleaned: list[CleanedSequence], rejected: list[dict], notes: list[str]) -> PredictInput:
     """Bundle the readable records and the rejected rows."""
     return PredictInput(unique_ids(cleaned), pd.DataFrame(rejected, columns=REJECTED_COLUMNS), notes)
@@ -70,7 +85,7 @@ def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
         body = "\n".join(record.lines)
         text = body if record.header is None else f">{record.header}\n{body}"
         try:
-            one = clean_sequence(text)
+            one = _protein_not_nucleotides(clean_sequence(text))
         except InvalidSequenceError as err:
             shown_id = (record.header or "").split(None, 1)[0] if record.header else default_id
             reason = str(err).replace("(line 1)", f"(line {record.line_number})", 1)  # line in the input
@@ -80,14 +95,46 @@ def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
     return _result(cleaned, rejected, notes)
 
 
+def _blocks(records: list[FastaRecord]) -> tuple[list[FastaRecord], list[str]]:
+    """Text without '>' whose blank lines separate blocks of letters: one protein per block, said in a note.
+
+    Students paste several sequences one under the other; joining them into one protein would predict a
+    chimera without a word. A single block (wrapped lines, a numbered GenBank block) stays one protein.
+    """
+    if len(records) != 1 or records[0].header is not None:
+        return records, []
+    blocks: list[FastaRecord] = []
+    current: list[str] = []
+    first = records[0].line_number
+    for number, line in enumerate(records[0].lines, start=first):
+        if line.strip():
+            if not current:
+                first = number
+            current.append(line)
+        elif current:
+            blocks.append(FastaRecord(None, tuple(current), first))
+            current = []
+    if current:
+        blocks.append(FastaRecord(None, tuple(current), first))
+    if len(blocks) < 2:
+        return records, []
+    note = (
+        f"The text has no '>' header lines and {len(blocks)} blocks separated by blank lines, so each "
+        f"block is read as one protein (seq1 to seq{len(blocks)}). If they are one protein, remove the blank "
+        "lines; to name the proteins, start each with a line '>name'."
+    )
+    return blocks, [note]
+
+
 def read_pasted(text: str) -> PredictInput:
-    """Proteins from pasted text (plain letters or FASTA); text without '>' is one protein."""
+    """Proteins from pasted text: FASTA, or plain letters (one protein per block between blank lines)."""
     records = split_fasta(text)  # refuses non-text and text over MAX_TEXT_CHARS
     if not records:
         raise InvalidSequenceError(
             "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN."
         )
-    return _clean_fasta(records, [])
+    records, notes = _blocks(records)
+    return _clean_fasta(records, notes)
 
 
 def _table_records(text: str, name: str) -> PredictInput:
@@ -102,6 +149,11 @@ def _table_records(text: str, name: str) -> PredictInput:
         )
     if len(table) > MAX_RECORDS:
         raise _too_many(len(table))
+    if table[seq_col].astype(str).str.strip().eq("").all():  # a header and nothing (or blank rows) below
+        raise DataFormatError(
+            f"The file '{name}' has the column '{seq_col}' but no protein in it: the rows below the header "
+            "are missing or empty. Add one protein per row under the header, or give a FASTA file."
+        )
     cleaned, rejected = [], []
     for index, seq in enumerate(table[seq_col].astype(str)):
         line = index + 2  # the header is line 1
@@ -111,7 +163,7 @@ def _table_records(text: str, name: str) -> PredictInput:
         if not "".join(str(v) for v in table.iloc[index]).strip():
             continue  # a blank line
         try:
-            one = clean_sequence(seq)
+            one = _protein_not_nucleotides(clean_sequence(seq))
             notes = one.notes + ((id_note,) if id_note else ())
             cleaned.append(dataclasses.replace(one, id=row_id, notes=notes))
         except InvalidSequenceError as err:
@@ -141,7 +193,8 @@ def read_file(data: bytes, name: str) -> PredictInput:
         result = _table_records(text, name)
         result.notes[:0] = notes
         return result
-    return _clean_fasta(split_fasta(text, max_chars=None), notes)  # plain sequence text: one protein
+    records, block_notes = _blocks(split_fasta(text, max_chars=None))  # plain text: one protein per block
+    return _clean_fasta(records, notes + block_notes)
 
 
 @dataclass(frozen=True)

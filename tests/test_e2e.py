@@ -194,6 +194,9 @@ def test_predict_page_explains_bad_input(server, page, tiny_checkpoint) -> None:
         set_text_area(page, label, text)
         expect(page.get_by_test_id("stAlert").filter(has_text=message)).to_be_visible()
         assert_no_traceback(page, f"predict with {text!r}")
+        sidebar = page.get_by_test_id("stSidebar")  # the page stopped early; the sidebar is still whole
+        expect(sidebar.get_by_text("Device:")).to_be_visible()
+        expect(sidebar.get_by_text("Your personal link")).to_be_visible()
     screenshot(page, "predict-bad-input")
 
 

@@ -83,6 +83,9 @@ def test_files_that_are_not_sequences_are_refused() -> None:
     assert "FASTA" in str(refused.value) and "label" not in str(refused.value)
     with pytest.raises(DataFormatError, match="no sequence column"):
         read_file(b"id,label\na,1\n", "labels.csv")
+    for header_only in (b"sequence,label\n", b"id,sequence\n\n\n", b"sequence\n"):
+        with pytest.raises(DataFormatError, match="rows below the header are missing or empty"):
+            read_file(header_only, "header.csv")
 
 
 def test_plain_sequence_file_is_one_protein() -> None:
@@ -105,3 +108,32 @@ def test_length_range_comes_from_the_checkpoint_else_the_fallback() -> None:
     assert "longer than any" in input_flags("M" * 1697, fallback)[0]
     flags = input_flags("MKXB" + "A" * 40, fallback)
     assert flags == ["2 unknown residues (B, X), read as one 'unknown' token"]
+
+
+def test_blocks_separated_by_blank_lines_are_separate_proteins_with_a_note() -> None:
+    trx, ubq = "MSDKIIHLTDDSFDTDVLKA", "MQIFVKTLTGKTITLEVEPS"
+    pasted = read_pasted(f"{trx[:10]}\n{trx[10:]}\n\n\n{ubq}\n")
+    assert [(r.id, r.sequence) for r in pasted.records] == [("seq1", trx), ("seq2", ubq)]
+    assert len(pasted.notes) == 1 and "2 blocks separated by blank lines" in pasted.notes[0]
+    from_file = read_file(f"{trx}\n\n{ubq}\n".encode(), "two.txt")
+    assert [r.sequence for r in from_file.records] == [trx, ubq] and from_file.notes
+    # one block (wrapped lines, a trailing blank line) and FASTA are read as before, without the note
+    assert [r.sequence for r in read_pasted(f"{trx[:10]}\n{trx[10:]}\n\n").records] == [trx]
+    fasta = read_pasted(f">a\n{trx}\n\n>b\n{ubq}")
+    assert [r.id for r in fasta.records] == ["a", "b"] and not fasta.notes
+    bad = read_pasted(f"{trx}\n\nMK1V\n")  # a bad block is listed on its own line, the other predicted
+    assert [r.sequence for r in bad.records] == [trx]
+    left_out = bad.rejected[["record", "id", "line"]].to_dict("records")
+    assert left_out == [{"record": 2, "id": "seq2", "line": 3}]
+
+
+def test_dna_and_rna_are_refused_as_proteins() -> None:
+    dna = "ATGAGCGATAAAATTATTCACCTGACTGACGAC"
+    only = read_pasted(dna)
+    assert not only.records and "looks like DNA or RNA" in only.rejected["reason"].iloc[0]
+    mixed = read_pasted(f">cds\n{dna}\n>rna\n{dna.replace('T', 'U')}\n>protein\nMSDKIIHLTDDSFDTDVLKA")
+    assert [r.id for r in mixed.records] == ["protein"] and list(mixed.rejected["id"]) == ["cds", "rna"]
+    table = read_file(f"id,sequence\nx,{dna}\ny,MKTAYIAKQR\n".encode(), "t.csv")
+    assert [r.id for r in table.records] == ["y"] and "translate" in table.rejected["reason"].iloc[0]
+    # short peptides of these letters stay proteins (a Gly-Ala-Thr linker is a real peptide)
+    assert [r.sequence for r in read_pasted("GAGATGCAGT").records] == ["GAGATGCAGT"]

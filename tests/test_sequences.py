@@ -64,6 +64,12 @@ def test_standard_sequence_has_no_notes() -> None:
 LETTER_HELP = "Use one-letter codes (A, C, D, ...); X, B, Z, J, U and O are read as unknown residues."
 
 REJECTED = [
+    (  # a numbered block with a stray digit: the digit is named at its residue position, not the numbers
+        "    1 mvlspadktn vkaawgkvga\n   21 hag4eygaea",
+        "The sequence has '4' at position 24, which is not an amino-acid letter. "
+        + LETTER_HELP
+        + " Remove position numbers and other digits.",
+    ),
     (
         "MVLS1PAD",
         "The sequence has '1' at position 5, which is not an amino-acid letter. "

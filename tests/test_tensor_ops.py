@@ -139,6 +139,9 @@ def test_parse_ints_reads_shapes_and_names_the_field_when_it_cannot():
     for bad in ("", "six, 4", "2.5, 4"):
         with pytest.raises(ConfigError, match="^dims"):
             parse_ints(bad, "dims")
+    for spaced in ("2 3 20", "2 3, 20", "2, 3  20"):  # never read as the one number 2320 (or 320)
+        with pytest.raises(ConfigError, match="Put commas between the numbers: 2, 3, 20"):
+            parse_ints(spaced, "shape")
 
 
 def test_values_are_shown_as_torch_prints_them_only_when_small():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from protlab.errors import ProtlabError
-from ui.common import literal, session_owner, student_store
+from ui.common import literal, session_owner, stop_page, student_store
 
 KEEP_PREFIX = "_kept_"  # session keys that remember widget values while the student is on another page
 LOADED_KEY = "_kept_loaded"  # session flag: the saved settings were read from disk in this session
@@ -131,13 +131,13 @@ def remembered_upload(label: str, types: list[str], key: str, hint: str, *, slot
             stored = store.save_upload(owner, slot, upload.name, upload.getvalue())
         except ProtlabError as err:
             st.error(literal(err), icon=":material/error:")
-            st.stop()
+            stop_page()
         st.session_state[key] = (stored.name, stored.data)
         st.session_state[nonce_key] = st.session_state.get(nonce_key, 0) + 1
         st.rerun()
     if key not in st.session_state:
         st.info(hint, icon=":material/upload_file:")
-        st.stop()
+        stop_page()
     name, data = st.session_state[key]
     left, right = in_use.columns([5, 1], vertical_alignment="center")
     left.markdown(

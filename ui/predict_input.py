@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import explain, literal
+from ui.common import explain, literal, stop_page
 from ui.memory import keep_widgets, kept_index, remember_text, remembered_text, remembered_upload
 
 SEQUENCE_UPLOAD_KEY = "uploaded_sequences"  # session key with (file name, bytes) of an uploaded sequence file
@@ -56,7 +56,8 @@ def read_proteins():  # -> protlab.predict_input.PredictInput
             "gets famous proteins wrong, and why."
         )
     explain(
-        "One-letter amino-acid codes. Several proteins: start each with a FASTA header line (>name). "
+        "One-letter amino-acid codes. Several proteins: start each with a FASTA header line (>name), or "
+        "leave a blank line between them. DNA or RNA is refused: translate it first. "
         "Spaces, line breaks and GenBank/EMBL position numbers (at the start or end of a line) are "
         "removed; a digit inside a sequence is refused. X, B, Z, J, U and O count as 'unknown'."
     )
@@ -69,7 +70,7 @@ def show_rejected(rejected, total: int) -> None:
         return
     if len(rejected) == total == 1:  # a single protein: its message is the answer
         st.error(literal(rejected["reason"].iloc[0]), icon=":material/error:")
-        st.stop()
+        stop_page()
     readable = total - len(rejected)
     st.warning(
         f"{len(rejected):,} of {total:,} records could not be read and were left out"
@@ -91,7 +92,7 @@ def show_rejected(rejected, total: int) -> None:
         icon=":material/download:",
     )
     if not readable:
-        st.stop()
+        stop_page()
 
 
 def flags_of(records, lengths) -> dict[str, list[str]]:

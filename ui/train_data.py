@@ -8,7 +8,7 @@ import streamlit as st
 
 from protlab.errors import DataFormatError
 from protlab.lessons import result_figures as rf
-from ui.common import explain, literal
+from ui.common import explain, literal, stop_page
 from ui.memory import kept, kept_index, remembered_upload
 
 UPLOAD_KEY = "uploaded_bytes"  # session key with (file name, bytes) of the uploaded data; tests may set it
@@ -68,7 +68,7 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
             raise
         st.error(literal(err), icon=":material/error:")
         dropped_rows(report, len(report.dropped), expanded=True)
-        st.stop()
+        stop_page()
     st.caption(
         f":material/table_rows: Training on **{literal(name)}**: {report.n_read:,} rows read, "
         f"{report.n_kept:,} kept (below: why any were dropped). Press **Clear** above to use another file."

@@ -41,8 +41,10 @@ _AMBIGUOUS = re.compile(f"[{AMBIGUOUS_LETTERS}]")
 _WHITESPACE = re.compile(r"\s+")
 _HAS_LOWER = re.compile("[a-z]")
 _DIGIT = re.compile(r"\d")
-_LEADING_NUMBER = re.compile(r"\s*\d+(?:\s+[A-Za-z*]+)+\s*")  # GenBank: "   61 mvlspadktn ..."
-_TRAILING_NUMBER = re.compile(r"\s*(?:[A-Za-z*]+\s+)+\d+\s*")  # EMBL: "MVLSPADKTN VKAAWGKVGA 20"
+# a numbered block line: its position number, then the residues (a stray character among them is reported
+# at its own position once the numbers are gone)
+_LEADING_NUMBER = re.compile(r"(\s*\d+)(\s+\S.*)")  # GenBank: "   61 mvlspadktn ..."
+_TRAILING_NUMBER = re.compile(r"(.*\S\s+)(\d+\s*)")  # EMBL: "MVLSPADKTN VKAAWGKVGA 20"
 _GENBANK_MARKERS = {"ORIGIN", "//", "SQ", "SEQUENCE"}
 # invisible characters removed with a note: Unicode spaces other than ' ' (Zs, Zl, Zp), the information
 # separators U+001C-U+001F and U+0085, and zero-width and direction marks
@@ -151,9 +153,10 @@ def _strip_numbering(lines: list[str]) -> tuple[list[str], bool]:
     content = [line for line in lines if line.strip() and line.strip().upper() not in _GENBANK_MARKERS]
     if not content or not any(_DIGIT.search(line) for line in content):
         return lines, False
-    for pattern in (_LEADING_NUMBER, _TRAILING_NUMBER):
-        if all(pattern.fullmatch(line) for line in content):
-            return [re.sub(r"\d+", " ", line) for line in content], True
+    for pattern, residues in ((_LEADING_NUMBER, 2), (_TRAILING_NUMBER, 1)):
+        matches = [pattern.fullmatch(line) for line in content]
+        if all(matches):
+            return [m.group(residues) for m in matches], True
     return lines, False
 
 

@@ -65,13 +65,16 @@ def shape_text(shape) -> str:
 def parse_ints(text: str, name: str) -> tuple[int, ...]:
     """'6, 4' or '(2, -1)' -> (6, 4) / (2, -1); anything else raises ConfigError naming `name`."""
     text = str(text)
-    cleaned = text.strip().strip("()[]").replace(" ", "")
-    parts = [p for p in cleaned.split(",") if p != ""]
+    parts = [p.strip() for p in text.strip().strip("()[]").split(",")]
+    parts = [p for p in parts if p != ""]
     try:
         values = tuple(int(p) for p in parts)
     except ValueError:
+        words = " ".join(parts).split()  # '2 3 20': whole numbers written without commas
+        spaced = len(words) > len(parts) and all(w.lstrip("-").isdigit() for w in words)
+        hint = f" Put commas between the numbers: {', '.join(words)}." if spaced else ""
         raise ConfigError(
-            f"{name} must be whole numbers separated by commas, such as 6, 4; got {text[:60]!r}."
+            f"{name} must be whole numbers separated by commas, such as 6, 4; got {text[:60]!r}.{hint}"
         ) from None
     if not values:
         raise ConfigError(f"{name} must list at least one whole number, such as 6, 4; got {text[:60]!r}.")
