@@ -225,13 +225,14 @@ def landscape_tab() -> None:
         "Each contour line joins points of equal loss, like height lines on a hiking map; "
         "darker means lower. Circles mark the starts, squares the current points, gold stars the minima."
     )
-    auto_log = needs_log_scale(paths)
-    log_scale = st.checkbox("Log scale for the loss", value=False, key="gd_log") or auto_log
-    if auto_log:
+    if needs_log_scale(paths):  # shown ticked (and locked) when the page forces the log scale
+        log_scale = st.checkbox("Log scale for the loss", value=True, disabled=True, key="gd_log_forced")
         st.caption(
             f"A path's loss grew more than {LOG_DECADES} powers of ten above where it started, so the loss "
             "axis is logarithmic: on a linear axis the other curves would be squashed into a flat line at 0."
         )
+    else:
+        log_scale = st.checkbox("Log scale for the loss", value=False, key="gd_log")
     st.plotly_chart(loss_figure(paths, log_scale=log_scale), key="gd_loss")
     explain(
         "On a log scale equal heights mean equal *factors*: a straight falling line means the distance to "

@@ -210,15 +210,21 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
         rf.attribution_figure(record.sequence, predictor.attribution(record.sequence)),
         key=f"attr-{record.id}",
     )
-    st.subheader("How does this protein compare with the training proteins?")
+    st.subheader("How does this protein compare with the DeepSol proteins?")
     explain(
-        "Each box shows where the middle half of the 6,942 training proteins lie; the red diamond is "
+        "Each box shows where the middle half of the 6,942 bundled DeepSol proteins lie (the data the "
+        "default model learned from); the red diamond is "
         "your protein. A protein far outside the boxes is unlike what the model learned from, so treat "
         "its prediction with extra care."
     )
     mine = compute_features(record.sequence)
     figure = rf.feature_distribution_figure(
-        training_features(), mine, list(SHOWN_FEATURES), SHOWN_FEATURES, query_name=html.escape(record.id)
+        training_features(),
+        mine,
+        list(SHOWN_FEATURES),
+        SHOWN_FEATURES,
+        query_name=html.escape(record.id),
+        reference_name="DeepSol proteins",
     )
     st.plotly_chart(figure, key=f"feat-{record.id}")
     render_mutation_map(predictor, record, threshold)

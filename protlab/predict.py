@@ -56,7 +56,7 @@ def training_prior_of(meta: Mapping[str, Any]) -> tuple[float, str]:
     if train.get("class_weighting") == "balanced":
         return 0.5, "trained with balanced class weights, so it learned as if half were soluble"
     summary = meta.get("data_summary") if isinstance(meta.get("data_summary"), Mapping) else {}
-    sources = (("train_class_counts", "its training proteins"), ("class_counts", "proteins in its data"))
+    sources = (("train_class_counts", "training proteins"), ("class_counts", "proteins in its data"))
     for key, what in sources:
         counts = summary.get(key)
         if (

@@ -156,6 +156,8 @@ def test_labelled_fasta() -> None:
     [
         (b"\x89PNG\r\n\x1a\n\x00\x00rest", "seems to be a PNG image"),  # reading errors pass through
         (table(GOOD, header="protein_name,score").encode(), "the columns found are: 'protein_name', 'score'"),
+        (b"sequence,label\n", "no data rows below its header"),  # nothing to check in 'dropped rows'
+        (b"sequence,label\n\n\n", "no data rows below its header"),
         (
             table(GOOD[:3]).encode(),
             "Only 3 usable rows remain after cleaning (3 read, 0 dropped); at least 10",

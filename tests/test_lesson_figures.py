@@ -90,6 +90,9 @@ def test_contour_view_stays_on_the_domain_when_a_path_diverges():
     assert x_min - 1e-9 <= ex <= x_max + 1e-9 and y_min - 1e-9 <= ey <= y_max + 1e-9
     names = {t.name for t in fig.data}
     assert good.spec.label in names and bad.spec.label in names
+    assert fig.data[-1].name == "minimum"  # on top: a path ending on a minimum never hides its star
+    widths = [t.line.width for t in fig.data if t.name in (good.spec.label, bad.spec.label)]
+    assert widths[0] > widths[1]  # the first path is wider, so it still shows under a later one
 
 
 def test_loss_figure_log_scale_plots_positive_gaps_and_marks_divergence():
@@ -101,7 +104,10 @@ def test_loss_figure_log_scale_plots_positive_gaps_and_marks_divergence():
     fig = loss_figure([ok, blown], log_scale=True)
     assert fig.layout.yaxis.type == "log"
     assert all(y > 0 for y in fig.data[0].y)
-    assert any("diverged" in (t.name or "") for t in fig.data)
+    at = blown.diverged_at()
+    (cross,) = [t for t in fig.data if "diverged" in (t.name or "")]
+    assert cross.name.endswith(f"diverged at step {at}")  # the step the map and the page's warning name
+    assert list(cross.x) == [max(r.step for r in blown.records if r.step <= at and np.isfinite(r.loss))]
     linear = loss_figure([ok], log_scale=False)
     assert linear.data[0].y[-1] == pytest.approx(ok.last.loss)
 

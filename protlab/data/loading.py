@@ -241,6 +241,12 @@ def load_labelled(
         file_format=file_format,
         notes=notes,
     )
+    if not len(rows):  # a header (or blank lines) only: there are no dropped rows to look at
+        raise _with_report(
+            f"The file has the columns '{raw.sequence_column}' and '{raw.label_column}' but no data rows "
+            f"below its header; add at least {min_rows:,} labelled sequences, one per row.",
+            report,
+        )
     if n_kept < min_rows:
         raise _with_report(
             f"Only {n_kept:,} usable {_rows(n_kept)} {'remains' if n_kept == 1 else 'remain'} after cleaning "

@@ -64,8 +64,10 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], grid: i
             name="loss",
         )
     )
+    for i, traj in enumerate(trajectories):  # earlier paths drawn wider, so one hidden under a later shows
+        _add_path(fig, traj, PALETTE[i % len(PALETTE)], width=2 + 2 * (len(trajectories) - 1 - i))
     mx, my = zip(*surface.minima)
-    fig.add_trace(
+    fig.add_trace(  # drawn last: a path that ends on a minimum does not hide its star
         go.Scatter(
             x=mx,
             y=my,
@@ -74,8 +76,6 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], grid: i
             marker=dict(symbol="star", size=15, color="gold", line=dict(color="black", width=1)),
         )
     )
-    for i, traj in enumerate(trajectories):
-        _add_path(fig, traj, PALETTE[i % len(PALETTE)])
     x_min, x_max, y_min, y_max = surface.domain
     fig.update_xaxes(title=surface.axis_labels[0], range=[x_min, x_max], autorange=False, constrain="domain")
     fig.update_yaxes(title=surface.axis_labels[1], range=[y_min, y_max], autorange=False)
@@ -91,8 +91,8 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], grid: i
     return fig
 
 
-def _add_path(fig: go.Figure, traj: Trajectory, colour: str) -> None:
-    """Draw one path with start and end markers, and a marker where it left the map."""
+def _add_path(fig: go.Figure, traj: Trajectory, colour: str, width: float = 2) -> None:
+    """Draw one path (line `width` px) with start and end markers, and a marker where it left the map."""
     steps, p1, p2 = _finite_points(traj)
     label = traj.spec.label
     fig.add_trace(
@@ -102,8 +102,8 @@ def _add_path(fig: go.Figure, traj: Trajectory, colour: str) -> None:
             mode="lines+markers",
             name=label,
             legendgroup=label,
-            line=dict(color=colour, width=2),
-            marker=dict(size=5, color=colour),
+            line=dict(color=colour, width=width),
+            marker=dict(size=3 + width, color=colour),
             customdata=steps,
             hovertemplate=f"{label}<br>step %{{customdata:.0f}}<br>(%{{x:.3f}}, %{{y:.3f}})<extra></extra>",
         )
@@ -185,13 +185,15 @@ def loss_figure(trajectories: Sequence[Trajectory], log_scale: bool = False) -> 
                 marker=dict(size=4),
             )
         )
-        if traj.diverged:
+        at = traj.diverged_at()  # the step the page's warning and the map name
+        if at is not None:
+            shown = np.flatnonzero(finite & (steps <= at))[-1:]  # that step, or the last finite loss before
             fig.add_trace(
                 go.Scatter(
-                    x=steps[finite][-1:],
-                    y=y[finite][-1:],
+                    x=steps[shown],
+                    y=y[shown],
                     mode="markers",
-                    name=f"{traj.spec.label}: diverged",
+                    name=f"{traj.spec.label}: diverged at step {at}",
                     marker=dict(symbol="x", size=14, color=colour),
                 )
             )

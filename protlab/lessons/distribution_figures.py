@@ -43,8 +43,9 @@ def feature_distribution_figure(
     labels: Mapping[str, str] | None = None,
     *,
     query_name: str = "Your sequence",
+    reference_name: str = "Training proteins",
 ) -> go.Figure:
-    """One box plot per feature for the training proteins, with the query sequence(s) marked."""
+    """One box plot per feature for the reference proteins, with the query sequence(s) marked."""
     labels = dict(labels or {})
     queries = pd.DataFrame([query]) if isinstance(query, Mapping) else query
     n_cols = min(3, len(columns))
@@ -60,7 +61,7 @@ def feature_distribution_figure(
         row, col = divmod(i, n_cols)
         fig.add_box(
             y=reference[column],
-            name="Training proteins",
+            name=reference_name,
             boxpoints=False,
             marker={"color": "#9e9e9e"},
             showlegend=i == 0,
@@ -70,7 +71,7 @@ def feature_distribution_figure(
         )
         fig.add_scatter(
             y=queries[column],
-            x=["Training proteins"] * len(queries),
+            x=[reference_name] * len(queries),
             mode="markers",
             name=query_name,
             marker={
@@ -88,11 +89,13 @@ def feature_distribution_figure(
         fig.update_xaxes(showticklabels=False, row=row + 1, col=col + 1)
     fig.update_layout(
         title={
-            "text": "Your protein among the training proteins (box: middle 50%, whiskers: full range)",
+            "text": f"Your protein among the {reference_name.lower()} "
+            "(box: middle 50%, whiskers: full range)",
             "x": 0.0,
         },
-        height=300 * n_rows + 60,
-        margin={"l": 60, "r": 20, "t": 90, "b": 30},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1.0},
+        height=300 * n_rows + 100,
+        margin={"l": 60, "r": 20, "t": 90, "b": 70},
+        # below the panels: above them it ran into the title on a laptop-wide page
+        legend={"orientation": "h", "yanchor": "top", "y": -0.04, "xanchor": "left", "x": 0.0},
     )
     return fig

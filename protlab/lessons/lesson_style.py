@@ -2,5 +2,6 @@
 
 from __future__ import annotations
 
-PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]  # one colour per path
+# one colour per path; no blue, which would vanish on the blue contour maps of the landscape lessons
+PALETTE = ["#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#e377c2", "#8c564b"]
 FONT = dict(size=13)  # plotly font of every lesson figure

@@ -214,8 +214,9 @@ def _join(tensor: torch.Tensor, op: str, name: str, args: dict) -> tuple[torch.T
     before, with_shape = shape_text(tensor.shape), shape_text(other.shape)
     if op == "stack" and tensor.shape != other.shape:
         raise ConfigError(
-            f"other must have exactly the shape of {name} to stack them; {name} is {before} and "
-            f"{other_name} is {with_shape}. Use cat to join tensors that differ along one dimension."
+            f"The other tensor, {other_name}, must have exactly the shape of {name} to stack them; "
+            f"{name} is {before} and {other_name} is {with_shape}. "
+            "Use cat to join tensors that differ along one dimension."
         )
     if op == "stack" and ndim + 1 > MAX_DIMS:
         raise ConfigError(f"stack would give more than {MAX_DIMS} dimensions; {name} already has {ndim}.")
@@ -225,8 +226,8 @@ def _join(tensor: torch.Tensor, op: str, name: str, args: dict) -> tuple[torch.T
         )
         if not same:
             raise ConfigError(
-                f"other must match {name} in every dimension except dim {dim} to cat them; {name} is "
-                f"{before} and {other_name} is {with_shape}."
+                f"The other tensor, {other_name}, must match {name} in every dimension except dim {dim} "
+                f"to cat them; {name} is {before} and {other_name} is {with_shape}."
             )
     joined = torch.cat([tensor, other], dim=dim) if op == "cat" else torch.stack([tensor, other], dim=dim)
     return joined, f"torch.{op}([{name}, {other_name}], dim={dim})"
