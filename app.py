@@ -21,15 +21,15 @@ SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
     "Start": [("pages/home.py", "Welcome", ":material/home:", "home")],
     "Lessons": [
         ("pages/encode.py", "1 · Encode a protein", ":material/text_fields:", "encode"),
-        ("pages/gradient_descent.py", "2 · Gradient descent", ":material/trending_down:", "gradient-descent"),
-        ("pages/build_network.py", "3 · Build a network", ":material/hub:", "build-network"),
+        ("pages/gradient_descent.py", "2 · Gradient descent", ":material/trending_down:", "gradient_descent"),
+        ("pages/build_network.py", "3 · Build a network", ":material/hub:", "build_network"),
         ("pages/structure.py", "Per-residue prediction", ":material/linear_scale:", "structure"),
     ],
     "Solubility lab": [
         ("pages/train.py", "4 · Train a classifier", ":material/model_training:", "train"),
-        ("pages/bias_variance.py", "Bias and variance", ":material/balance:", "bias-variance"),
+        ("pages/bias_variance.py", "Bias and variance", ":material/balance:", "bias_variance"),
         ("pages/predict.py", "5 · Predict solubility", ":material/science:", "predict"),
-        ("pages/class_view.py", "6 · Class results", ":material/groups:", "class-results"),
+        ("pages/class_view.py", "6 · Class results", ":material/groups:", "class_view"),
     ],
 }
 

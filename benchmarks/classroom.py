@@ -166,7 +166,7 @@ async def phase(executor: str, args, home: Path, specs: list) -> dict:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             opener = await browser.new_page()  # a first visitor: the server's RunManager starts
-            await opener.goto(f"{url}/class-results")
+            await opener.goto(f"{url}/class_view")
             await opener.locator('[data-testid="stMain"] h1', has_text="Class results").first.wait_for(
                 state="visible", timeout=180_000
             )

@@ -33,8 +33,12 @@ def ensure_router() -> None:
 
 
 def url_path(page_file: str) -> str:
-    """The address of a page file: pages/gradient_descent.py is served at /gradient-descent."""
-    return Path(page_file).stem.replace("_", "-")
+    """The address of a page file, its name: pages/gradient_descent.py is served at /gradient_descent.
+
+    The very name Streamlit's own pages/ folder reading gives it: a first visit after a restart is then
+    found before app.py takes over (another address made Streamlit show "Page not found" over the page).
+    """
+    return Path(page_file).stem
 
 
 def _page_files() -> list:  # -> list[st.Page]
