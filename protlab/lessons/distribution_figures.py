@@ -43,10 +43,11 @@ def feature_distribution_figure(
     labels: Mapping[str, str] | None = None,
     *,
     query_name: str = "Your sequence",
-    reference_name: str = "Training proteins",
+    reference_name: str = "training proteins",
 ) -> go.Figure:
     """One box plot per feature for the reference proteins, with the query sequence(s) marked."""
     labels = dict(labels or {})
+    legend_name = reference_name[:1].upper() + reference_name[1:]  # 'Training proteins', 'DeepSol proteins'
     queries = pd.DataFrame([query]) if isinstance(query, Mapping) else query
     n_cols = min(3, len(columns))
     n_rows = math.ceil(len(columns) / n_cols)
@@ -61,7 +62,7 @@ def feature_distribution_figure(
         row, col = divmod(i, n_cols)
         fig.add_box(
             y=reference[column],
-            name=reference_name,
+            name=legend_name,
             boxpoints=False,
             marker={"color": "#9e9e9e"},
             showlegend=i == 0,
@@ -71,7 +72,7 @@ def feature_distribution_figure(
         )
         fig.add_scatter(
             y=queries[column],
-            x=[reference_name] * len(queries),
+            x=[legend_name] * len(queries),
             mode="markers",
             name=query_name,
             marker={
@@ -89,8 +90,7 @@ def feature_distribution_figure(
         fig.update_xaxes(showticklabels=False, row=row + 1, col=col + 1)
     fig.update_layout(
         title={
-            "text": f"Your protein among the {reference_name.lower()} "
-            "(box: middle 50%, whiskers: full range)",
+            "text": f"Your protein among the {reference_name} (box: middle 50%, whiskers: full range)",
             "x": 0.0,
         },
         height=300 * n_rows + 100,
