@@ -131,7 +131,8 @@ def test_feature_distribution_marks_the_query_in_every_panel() -> None:
     assert [a.text for a in fig.layout.annotations] == ["GRAVY", "Length (residues)"]
     assert boxes[0].name == "Training proteins" and "among the training proteins" in fig.layout.title.text
     named = rf.feature_distribution_figure(ref, {"gravy": 0.3}, ["gravy"], reference_name="DeepSol proteins")
-    assert named.data[0].name == "DeepSol proteins" and "among the DeepSol proteins" in named.layout.title.text
+    assert named.data[0].name == "DeepSol proteins"
+    assert "among the DeepSol proteins" in named.layout.title.text
 
 
 def test_runs_overlay_has_train_and_val_for_each_run() -> None:

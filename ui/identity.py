@@ -19,7 +19,10 @@ PARAM = "student"  # query-string name of the token
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # a valid token (secrets.token_urlsafe(16) gives 22 characters)
 TOKEN_KEY = "_student_token"  # session key: this browser session's token
 REPLACED_KEY = "_student_token_replaced"  # session key: the malformed token the address held, until noticed
-CAPTION = "This link is your identity; share it only with yourself."
+CAPTION = (
+    "Your runs and files belong to this link: bookmark it. Opening ProtLab without it starts a new, empty "
+    "session. Keep it to yourself: whoever has it sees your work."
+)
 
 
 def valid_token(text: object) -> bool:
