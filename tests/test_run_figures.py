@@ -116,6 +116,13 @@ def test_length_histogram_splits_by_class() -> None:
     assert fig.layout.xaxis.title.text == "Sequence length (residues)"
 
 
+def test_length_histogram_of_one_length_ticks_whole_residues() -> None:
+    same = rf.length_histogram([80] * 12)
+    assert same.layout.xaxis.dtick == 1 and same.layout.xaxis.tickformat == "d"
+    spread = rf.length_histogram([50, 80, 300, 1200])
+    assert spread.layout.xaxis.dtick is None  # plotly's own ticks for a real spread
+
+
 def test_feature_distribution_marks_the_query_in_every_panel() -> None:
     ref = pd.DataFrame({"gravy": np.linspace(-1, 1, 20), "length": np.arange(20) * 10.0})
     fig = rf.feature_distribution_figure(

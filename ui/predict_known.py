@@ -61,9 +61,15 @@ def known_proteins_panel(chosen: tuple, default: tuple | None) -> None:
             "documented": st.column_config.TextColumn("In E. coli", width="small"),
         }
         for column, _label, calls in models:
+            short = column.split()[0]  # 'Default' or 'Your': narrow headers, two models fit
             table[f"{column}: P"] = calls["p_soluble"]
             table[f"{column}: call"] = calls["call"]
-            config[f"{column}: P"] = st.column_config.NumberColumn(f"{column}: P(soluble)", format="%.2f")
+            config[f"{column}: P"] = st.column_config.NumberColumn(
+                f"{short}: P(sol.)", format="%.2f", width="small", help=f"{column}: P(soluble)"
+            )
+            config[f"{column}: call"] = st.column_config.TextColumn(
+                f"{short}: call", width="small", help=f"{column}'s call at its threshold"
+            )
         explain(
             f"The {len(table)} proteins included: " + "; ".join(table["name"]) + ". Each sequence is the "
             "exact UniProt sequence of the residues named below (assets/data/known_proteins.csv); none of "

@@ -33,6 +33,8 @@ def length_histogram(
         fig.update_layout(barmode="overlay")
     fig = _layout(fig, title, "Sequence length (residues)", "Number of proteins")
     fig.update_layout(hovermode="closest")
+    if len(lengths) and np.ptp(lengths) < 10:  # (nearly) one length: whole residues, not ticks like 79.6
+        fig.update_xaxes(tickformat="d", dtick=1)
     return fig
 
 
