@@ -471,6 +471,21 @@ def test_upload_limit_is_set_deliberately() -> None:
     assert config["server"]["maxUploadSize"] == 50  # MB; docs/limits.md states the same figure
 
 
+def test_the_server_watches_no_source_files(monkeypatch) -> None:
+    # As `streamlit run app.py` reads it from the repository: a misspelt option would be ignored with a
+    # warning and leave Streamlit's default ("auto": module bookkeeping on the event loop per new session)
+    from streamlit import config
+
+    monkeypatch.chdir(REPO)
+    try:
+        config.get_config_options(force_reparse=True)
+        assert config.get_option("server.fileWatcherType") == "none"
+        assert config.get_option("server.runOnSave") is False
+    finally:
+        monkeypatch.undo()
+        config.get_config_options(force_reparse=True)
+
+
 def test_a_row_with_two_problems_is_dropped_once() -> None:
     data = (_table(GOOD) + ",maybe\n").encode()  # empty sequence and an unknown label on line 22
     _, report = load_labelled(data)
