@@ -157,6 +157,8 @@ def test_labelled_fasta() -> None:
         (b"\x89PNG\r\n\x1a\n\x00\x00rest", "seems to be a PNG image"),  # reading errors pass through
         (table(GOOD, header="protein_name,score").encode(), "the columns found are: 'protein_name', 'score'"),
         (b"sequence,label\n", "no data rows below its header"),  # nothing to check in 'dropped rows'
+        (b"This is my lab notebook.\nNo table here.\n", "does not look like a table: its first line, 'This"),
+        (b"sequence\nMKTAYIAKQR\n", "has only the column 'sequence'; training also needs a label column"),
         (b"sequence,label\n\n\n", "no data rows below its header"),
         (
             table(GOOD[:3]).encode(),

@@ -62,7 +62,7 @@ def test_the_page_shows_the_plan_the_buttons_and_the_code(idle_runs) -> None:
     assert len(_plan(at)) == 12  # 4 widths x 3 training-set sizes
     at.radio(key="bv_preset").set_value("tiny").run()
     plan = _plan(at)
-    assert list(plan["width"]) == [1, 64, 1, 64] and set(plan["state"]) == {"waiting"}
+    assert list(plan["width"]) == [1, 64, 1, 64] and set(plan["state"]) == {"not run yet"}
     assert at.button(key="bv_start").disabled is False and at.button(key="bv_stop").disabled is True
     code = next(e for e in at.expander if "Show me the PyTorch" in e.label)
     assert "WIDTHS = [1, 64]" in code.get("code")[0].value
@@ -78,7 +78,7 @@ def test_run_the_sweep_queues_its_first_point_and_stop_cancels_it(idle_runs) -> 
     (row,) = idle_runs.list_runs(_owner())
     assert row["state"] == "queued" and summary_key(row["spec"]) == _tiny_points()[0].key
     assert any("Queued: 1st in line" in i.value for i in at.info)
-    assert list(_plan(at)["state"]) == ["queued", "waiting", "waiting", "waiting"]
+    assert list(_plan(at)["state"]) == ["queued", "not run yet", "not run yet", "not run yet"]
     assert at.button(key="bv_start").disabled is True
     again = _page()  # a reload: the sweep is still going, nothing new is submitted twice
     assert again.button(key="bv_stop").disabled is False
@@ -112,7 +112,7 @@ def test_finished_runs_are_drawn_with_their_regions_and_never_trained_again(idle
     assert "Over-fitting (the gap grows): training proteins 36" in captions
     assert len(idle_runs.list_runs(_owner())) == 4
     other = _page(token="bob-token-9876543210xyz")  # another student sees none of it
-    assert set(_plan(other)["state"]) == {"waiting"}
+    assert set(_plan(other)["state"]) == {"not run yet"}
 
 
 def test_a_failed_point_says_why_and_run_the_sweep_retries_it(idle_runs) -> None:
@@ -135,7 +135,7 @@ def test_another_preset_does_not_take_over_a_running_sweep(idle_runs) -> None:
     at.radio(key="bv_preset").set_value("quick").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Your sweep *Tiny check" in i.value for i in at.info)
-    assert set(_plan(at)["state"]) == {"waiting"} and at.button(key="bv_stop").disabled is True
+    assert set(_plan(at)["state"]) == {"not run yet"} and at.button(key="bv_stop").disabled is True
     idle_runs.stop(idle_runs.list_runs(_owner())[0]["run_id"], _owner())  # its run ends ...
     at.run()
     assert len(idle_runs.list_runs(_owner())) == 1  # ... and nothing of the quick sweep was submitted

@@ -15,7 +15,7 @@ SWEEP_FLAG = "bias_variance_sweep"  # student-store key (and session key): the p
 FINISHED_SEEN = "_bv_finished_seen"  # session key: finished points when the page last drew its results
 ACTIVE = ("queued", "running")
 STATE_TEXT = {
-    "not started": "waiting",
+    "not started": "not run yet",  # before the sweep starts, and while earlier points train
     "queued": "queued",
     "running": "training",
     "finished": "finished",

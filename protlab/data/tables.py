@@ -199,6 +199,18 @@ def _columns_error(columns: list[str], sep: str) -> DataFormatError:
             "The file has no header row: its first row already looks like data (a protein sequence and a "
             f"label). Add a header line such as '{sep.join(names)}' as the first line of the file."
         )
+    if len(columns) == 1 and find_column([str(columns[0])], SEQUENCE_NAMES) is not None:
+        return DataFormatError(
+            f"The file has only the column {str(columns[0])!r}; training also needs a label column. Make "
+            f"the header '{columns[0]}{sep}label' and put {sep}0 (insoluble) or {sep}1 (soluble) after each "
+            "sequence."
+        )
+    if len(columns) == 1:  # no separator on the first line: prose, a bare sequence list, a FASTA-less text
+        return DataFormatError(
+            f"The file does not look like a table: its first line, {str(columns[0])[:60]!r}, has no commas, "
+            "tabs or semicolons between columns. Give a CSV or TSV file whose first line is a header such as "
+            f"'sequence{sep}label', then one protein and its label (0 or 1) per line."
+        )
     shown = ", ".join(repr(str(c)) for c in columns[:20])
     return DataFormatError(
         f"The file needs a sequence column and a label column; the columns found are: {shown}. "
