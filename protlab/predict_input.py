@@ -59,7 +59,7 @@ NUCLEOTIDE_LETTERS = frozenset("ACGTUN")  # DNA/RNA bases and N; as residues: Al
 MIN_NUCLEOTIDE_CHECK = 20  # a protein of at least this many residues is never written in these letters alone
 
 
-def _protein_not_nucleotides(one: CleanedSequence) -> CleanedSequence:
+def protein_not_nucleotides(one: CleanedSequence) -> CleanedSequence:
     """Refuse a sequence that is a DNA or RNA sequence: only A, C, G, T, U and N, 20 letters or more."""
     if len(one.sequence) >= MIN_NUCLEOTIDE_CHECK and set(one.sequence) <= NUCLEOTIDE_LETTERS:
         raise InvalidSequenceError(
@@ -85,7 +85,7 @@ def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
         body = "\n".join(record.lines)
         text = body if record.header is None else f">{record.header}\n{body}"
         try:
-            one = _protein_not_nucleotides(clean_sequence(text))
+            one = protein_not_nucleotides(clean_sequence(text))
         except InvalidSequenceError as err:
             shown_id = (record.header or "").split(None, 1)[0] if record.header else default_id
             reason = str(err).replace("(line 1)", f"(line {record.line_number})", 1)  # line in the input
@@ -163,7 +163,7 @@ def _table_records(text: str, name: str) -> PredictInput:
         if not "".join(str(v) for v in table.iloc[index]).strip():
             continue  # a blank line
         try:
-            one = _protein_not_nucleotides(clean_sequence(seq))
+            one = protein_not_nucleotides(clean_sequence(seq))
             notes = one.notes + ((id_note,) if id_note else ())
             cleaned.append(dataclasses.replace(one, id=row_id, notes=notes))
         except InvalidSequenceError as err:

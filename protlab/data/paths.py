@@ -108,7 +108,7 @@ def read_input(argument: str | None, sequence: str | None = None):  # -> tuple[P
     from protlab.data.sequences import clean_sequence
     from protlab.data.tables import read_source
     from protlab.errors import ConfigError
-    from protlab.predict_input import REJECTED_COLUMNS, PredictInput, read_file
+    from protlab.predict_input import REJECTED_COLUMNS, PredictInput, protein_not_nucleotides, read_file
 
     if (argument is None) == (sequence is None):
         raise ConfigError(
@@ -119,7 +119,7 @@ def read_input(argument: str | None, sequence: str | None = None):  # -> tuple[P
     if path is None:
         import pandas as pd
 
-        record = clean_sequence(sequence if sequence is not None else argument)
+        record = protein_not_nucleotides(clean_sequence(sequence if sequence is not None else argument))
         return PredictInput([record], pd.DataFrame(columns=REJECTED_COLUMNS)), False
     data, name = read_source(path)
     return read_file(data, name), True
