@@ -7,29 +7,29 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.common import literal, page_stops_caught
+from ui.common import literal
 from ui.identity import identity_panel, page_link, replaced_notice, student_token
-from ui.router import mark_routed
+from ui.router import routed_page, url_path
 from ui.warmup import start_warmup
 
 ROOT = Path(__file__).resolve().parent  # the checkout that holds app.py, pages/ and assets/
 DEFAULT_MODEL_CARD = ROOT / "assets" / "models" / "default.json"  # the bundled model's metrics card
 BUNDLED_NAMES = ("Bundled default model", "default")  # Predict page names of the bundled model (see its card)
 
-# (file, title, icon, url path) per section; home is the default page
-SECTIONS: dict[str, list[tuple[str, str, str, str]]] = {
-    "Start": [("pages/home.py", "Welcome", ":material/home:", "home")],
+# (file, title, icon) per section; home is the default page. A page's address is its file name (url_path).
+SECTIONS: dict[str, list[tuple[str, str, str]]] = {
+    "Start": [("pages/home.py", "Welcome", ":material/home:")],
     "Lessons": [
-        ("pages/encode.py", "1 · Encode a protein", ":material/text_fields:", "encode"),
-        ("pages/gradient_descent.py", "2 · Gradient descent", ":material/trending_down:", "gradient_descent"),
-        ("pages/build_network.py", "3 · Build a network", ":material/hub:", "build_network"),
-        ("pages/structure.py", "Per-residue prediction", ":material/linear_scale:", "structure"),
+        ("pages/encode.py", "1 · Encode a protein", ":material/text_fields:"),
+        ("pages/gradient_descent.py", "2 · Gradient descent", ":material/trending_down:"),
+        ("pages/build_network.py", "3 · Build a network", ":material/hub:"),
+        ("pages/structure.py", "Per-residue prediction", ":material/linear_scale:"),
     ],
     "Solubility lab": [
-        ("pages/train.py", "4 · Train a classifier", ":material/model_training:", "train"),
-        ("pages/bias_variance.py", "Bias and variance", ":material/balance:", "bias_variance"),
-        ("pages/predict.py", "5 · Predict solubility", ":material/science:", "predict"),
-        ("pages/class_view.py", "6 · Class results", ":material/groups:", "class_view"),
+        ("pages/train.py", "4 · Train a classifier", ":material/model_training:"),
+        ("pages/bias_variance.py", "Bias and variance", ":material/balance:"),
+        ("pages/predict.py", "5 · Predict solubility", ":material/science:"),
+        ("pages/class_view.py", "6 · Class results", ":material/groups:"),
     ],
 }
 
@@ -111,8 +111,8 @@ def main() -> None:
     st.set_page_config(page_title="ProtLab", page_icon="🧬", layout="wide")
     pages = {
         section: [
-            st.Page(file, title=title, icon=icon, url_path=url, default=(file == "pages/home.py"))
-            for file, title, icon, url in entries
+            st.Page(file, title=title, icon=icon, url_path=url_path(file), default=(file == "pages/home.py"))
+            for file, title, icon in entries
         ]
         for section, entries in SECTIONS.items()
     }
@@ -120,12 +120,10 @@ def main() -> None:
     student_token()  # the student's identity, from the address or new; kept in the address from now on
     replaced_notice()
     slot = sidebar_slot(pages)
-    mark_routed(True)
     try:
-        with page_stops_caught():  # a page that ends early on an error still gets the sidebar below
+        with routed_page():  # a page that ends early on an error (stop_page) still gets the sidebar below
             current.run()
     finally:  # also after st.stop() or st.rerun() inside the page
-        mark_routed(False)
         start_warmup()  # the page has painted: load torch and pandas for the next page in the background
         fill_sidebar(slot)
 

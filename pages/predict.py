@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from protlab.errors import CheckpointError, ProtlabError
-from ui.common import explain, literal, pytorch_panel, run_manager, session_owner, stop_page, stop_with_error
+from ui.common import explain, literal, pytorch_panel, run_manager, session_owner, stop_with_error
 from ui.filter_logos import render_predictor_filters
 from ui.identity import student_token
 from ui.memory import keep_widgets, kept_index, remembered_upload
@@ -19,7 +19,7 @@ from ui.mutation_map import render_mutation_map
 from ui.predict_input import flags_of, read_proteins, show_flags, show_rejected
 from ui.predict_known import known_proteins_panel
 from ui.predict_prior import prior_input, prior_note
-from ui.router import ensure_router
+from ui.router import ensure_router, stop_page
 from ui.run_labels import run_title, unique_titles
 
 student_token()  # read the address's token before a first-visit hand-over to app.py drops the query string

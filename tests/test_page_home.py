@@ -7,6 +7,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from ui.router import url_path
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 
@@ -18,7 +20,7 @@ def _home() -> AppTest:
     return at
 
 
-def _sections() -> dict[str, list[tuple[str, str, str, str]]]:
+def _sections() -> dict[str, list[tuple[str, str, str]]]:
     """app.py's SECTIONS, read from its source (importing app.py would draw the app)."""
     tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
     for node in tree.body:
@@ -32,10 +34,10 @@ def test_home_links_every_page_of_the_menu() -> None:
     linked = {link.proto.page: link.proto.label.strip("*") for link in links}  # titles are bold
     pages = [entry for entries in _sections().values() for entry in entries if entry[0] != "pages/home.py"]
     assert pages, "SECTIONS lists no pages besides home"
-    for file, title, _icon, url_path in pages:
-        assert url_path in linked, f"{file} ({title}) is missing from the home page's map"
-        assert linked[url_path] == title  # the map names each page as the menu does
-    assert [link.proto.page for link in links] == [entry[3] for entry in pages]  # each once, in menu order
+    for file, title, _icon in pages:
+        assert url_path(file) in linked, f"{file} ({title}) is missing from the home page's map"
+        assert linked[url_path(file)] == title  # the map names each page as the menu does
+    assert [link.proto.page for link in links] == [url_path(e[0]) for e in pages]  # each once, in menu order
 
 
 def test_home_lists_the_numbered_lessons_in_order() -> None:

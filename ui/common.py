@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import re
-from collections.abc import Iterator
 from typing import NoReturn
 
 import streamlit as st
 
 from protlab.errors import ProtlabError
 from protlab.home import protlab_home
+from ui.router import stop_page
 
 # characters that Streamlit's Markdown reads as formatting: emphasis, code, links and images, HTML and
 # entities, LaTeX ($), headings, quotes, tables, strikethrough, and ':' (icons, colours, autolinks)
@@ -26,36 +25,6 @@ def literal(text: object) -> str:
     """Text (user input or a message quoting it) escaped so that Markdown elements show it as typed."""
     unlinked = _AUTOLINK_STARTS.sub(lambda m: m.group(1) + WORD_JOINER, str(text))
     return _MARKDOWN_SPECIALS.sub(r"\\\1", unlinked)
-
-
-class PageStop(Exception):
-    """Raised by stop_page inside page_stops_caught (app.py's page run), which catches it."""
-
-
-_CATCHES_PAGE_STOP = "_protlab_catches_page_stop"  # session key set while app.py runs the chosen page
-
-
-@contextlib.contextmanager
-def page_stops_caught() -> Iterator[None]:
-    """app.py runs the chosen page inside this: a stop_page() there ends the page and nothing else."""
-    st.session_state[_CATCHES_PAGE_STOP] = True
-    try:
-        yield
-    except PageStop:
-        pass  # the page ended early (a user error, a missing file); app.py goes on to draw the sidebar
-    finally:
-        st.session_state.pop(_CATCHES_PAGE_STOP, None)
-
-
-def stop_page() -> NoReturn:
-    """End the page script here, as st.stop() does, yet leave app.py free to finish the sidebar.
-
-    After st.stop() every further Streamlit call stops the script again, so the sidebar that app.py draws
-    after the page (device, model, the personal link) would vanish whenever a page stopped on an error.
-    """
-    if st.session_state.get(_CATCHES_PAGE_STOP):
-        raise PageStop
-    st.stop()  # a page run on its own (as tests do): nothing is drawn after it
 
 
 def stop_with_error(err: ProtlabError) -> NoReturn:

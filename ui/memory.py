@@ -10,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from protlab.errors import ProtlabError
-from ui.common import literal, session_owner, stop_page, student_store
+from ui.common import literal, session_owner, student_store
+from ui.router import stop_page
 
 KEEP_PREFIX = "_kept_"  # session keys that remember widget values while the student is on another page
 LOADED_KEY = "_kept_loaded"  # session flag: the saved settings were read from disk in this session

@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 
-ROUTED_RUN = "_protlab_routed_run"  # session key app.py sets while it runs the chosen page
+ROUTED_RUN = "_protlab_routed_run"  # session key set while app.py runs the chosen page
+_CATCHES_PAGE_STOP = "_protlab_catches_page_stop"  # session key: app.py catches a stop_page() in the page
 
 
-def mark_routed(routed: bool) -> None:
-    """app.py calls this around page.run(), so a page can tell that the router is running it."""
-    if routed:
-        st.session_state[ROUTED_RUN] = True
-    else:
+class PageStop(Exception):
+    """Raised by stop_page inside routed_page (app.py's page run), which catches it."""
+
+
+@contextlib.contextmanager
+def routed_page() -> Iterator[None]:
+    """app.py runs the chosen page inside this: the page knows the router runs it, and a stop_page() there
+    ends the page and nothing else (app.py goes on to draw the sidebar)."""
+    st.session_state[ROUTED_RUN] = True
+    st.session_state[_CATCHES_PAGE_STOP] = True
+    try:
+        yield
+    except PageStop:
+        pass  # the page ended early (a user error, a missing file)
+    finally:
         st.session_state.pop(ROUTED_RUN, None)
+        st.session_state.pop(_CATCHES_PAGE_STOP, None)
+
+
+def stop_page() -> NoReturn:
+    """End the page script here, as st.stop() does, yet leave app.py free to finish the sidebar.
+
+    After st.stop() every further Streamlit call stops the script again, so the sidebar that app.py draws
+    after the page (device, model, the personal link) would vanish whenever a page stopped on an error.
+    Tests that run a page on its own and only set ROUTED_RUN get st.stop(), as nothing would catch PageStop.
+    """
+    if st.session_state.get(_CATCHES_PAGE_STOP):
+        raise PageStop
+    st.stop()
 
 
 def ensure_router() -> None:

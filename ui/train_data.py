@@ -8,8 +8,9 @@ import streamlit as st
 
 from protlab.errors import DataFormatError
 from protlab.lessons import result_figures as rf
-from ui.common import explain, literal, stop_page
+from ui.common import explain, literal
 from ui.memory import kept, kept_index, remembered_upload
+from ui.router import stop_page
 
 UPLOAD_KEY = "uploaded_bytes"  # session key with (file name, bytes) of the uploaded data; tests may set it
 UPLOAD_SLOT = "train_data"  # the student's saved upload of training data
