@@ -78,7 +78,7 @@ def app_pages(app: Path) -> list[tuple[str, str]]:
         raise SystemExit(
             f"app_latency.py does not know the heading of {', '.join(missing)}: add it to HEADINGS."
         )
-    pages = [(title, HEADINGS[file]) for file, title, _icon, _url in entries]
+    pages = [(title, HEADINGS[file]) for file, title, _icon in entries]
     home = next(i for i, (file, *_) in enumerate(entries) if file == HOME_FILE)
     return [pages[home]] + pages[:home] + pages[home + 1 :]
 
