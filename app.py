@@ -108,7 +108,7 @@ def fill_sidebar(slot) -> None:
 
 def main() -> None:
     """Configure the page, build the navigation, draw the sidebar and run the chosen page."""
-    st.set_page_config(page_title="ProtLab", page_icon="🧬", layout="wide")
+    st.set_page_config(page_title="ProtLab", page_icon=":material/biotech:", layout="wide")
     pages = {
         section: [
             st.Page(file, title=title, icon=icon, url_path=url_path(file), default=(file == "pages/home.py"))
