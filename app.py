@@ -8,12 +8,13 @@ from pathlib import Path
 import streamlit as st
 
 from ui.common import literal
-from ui.identity import identity_panel, page_link, replaced_notice, student_token
+from ui.identity import identity_panel, page_link, replaced_notice, resumed_notice, student_token
 from ui.router import routed_page, url_path
 from ui.warmup import start_warmup
 
 ROOT = Path(__file__).resolve().parent  # the checkout that holds app.py, pages/ and assets/
 DEFAULT_MODEL_CARD = ROOT / "assets" / "models" / "default.json"  # the bundled model's metrics card
+FAVICON = ROOT / "assets" / "favicon.png"  # served by this server: an emoji or Material icon loads from a CDN
 BUNDLED_NAMES = ("Bundled default model", "default")  # Predict page names of the bundled model (see its card)
 
 # (file, title, icon) per section; home is the default page. A page's address is its file name (url_path).
@@ -108,7 +109,7 @@ def fill_sidebar(slot) -> None:
 
 def main() -> None:
     """Configure the page, build the navigation, draw the sidebar and run the chosen page."""
-    st.set_page_config(page_title="ProtLab", page_icon=":material/biotech:", layout="wide")
+    st.set_page_config(page_title="ProtLab", page_icon=str(FAVICON), layout="wide")
     pages = {
         section: [
             st.Page(file, title=title, icon=icon, url_path=url_path(file), default=(file == "pages/home.py"))
@@ -119,6 +120,7 @@ def main() -> None:
     current = st.navigation(pages, position="hidden")  # the sidebar links are drawn by sidebar_slot
     student_token()  # the student's identity, from the address or new; kept in the address from now on
     replaced_notice()
+    resumed_notice()
     slot = sidebar_slot(pages)
     try:
         with routed_page():  # a page that ends early on an error (stop_page) still gets the sidebar below

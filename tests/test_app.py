@@ -149,7 +149,7 @@ def test_a_token_in_the_address_is_kept_as_the_students_identity() -> None:
     assert _sidebar_link_queries(at) == {f"student={token}"}
     assert any(f"?student={token}" in c.value for c in at.sidebar.code)  # the personal link to bookmark
     captions = [c.value for c in at.sidebar.caption]
-    assert any("Opening ProtLab without it starts a new, empty session" in c for c in captions)
+    assert any("bookmark it" in c and "This browser remembers it too" in c for c in captions)
     owner = owner_id(token)
     assert owner != owner_id("My-Own_Token-0123456780") and token not in owner
     assert re.fullmatch(r"[0-9a-f]{32}", owner)

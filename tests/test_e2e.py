@@ -100,6 +100,8 @@ def test_every_page_opens_without_an_error(server, page) -> None:
         expect(links.first).to_be_visible()
         hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
         assert len(hrefs) >= len(PAGES) and all(h.endswith(f"?student={token}") for h in hrefs), hrefs
+        icons = page.eval_on_selector_all("link[rel*=icon]", "links => links.map(link => link.href)")
+        assert icons and all(i.startswith(server.url) for i in icons), icons  # nothing from the internet
         screenshot(page, f"page-{path or 'home'}")
 
 
@@ -273,3 +275,46 @@ def test_a_reload_and_the_reopened_link_keep_the_student_run_and_upload(server, 
     stopped = re.compile(r"uploaded class_proteins\.csv: stopped")
     expect(main).to_contain_text(stopped, timeout=TRAIN_TIMEOUT_MS)
     again.close()
+
+
+def test_the_browser_remembers_the_student_until_told_to_forget(server, browser) -> None:
+    # A student who opens the course's plain address again (no ?student= in it) continues their session.
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        first = context.new_page()
+        open_page(first, server.url, "ProtLab")
+        wait_until_idle(first)
+        token = student_of(first.url)
+        assert any(c["name"] == "protlab_student" and c["value"] == token for c in context.cookies())
+
+        again = context.new_page()  # the course link, opened again in this browser
+        open_page(again, f"{server.url}/encode", "1 · Encode a protein")
+        assert student_of(again.url) == token
+        main = again.get_by_test_id("stMain")
+        expect(main).to_contain_text("Welcome back")
+        wait_until_idle(again)
+        screenshot(again, "identity-welcome-back")
+        again.get_by_role("button", name="Not you? Start a new session").click()
+        expect(main).not_to_contain_text("Welcome back")
+        wait_until_idle(again)
+        fresh = student_of(again.url)
+        assert fresh not in (None, token)
+        expect(again.get_by_test_id("stSidebar").get_by_role("link").first).to_have_attribute(
+            "href", re.compile(f"student={fresh}$")
+        )
+        assert any(c["name"] == "protlab_student" and c["value"] == fresh for c in context.cookies())
+
+        sidebar = again.get_by_test_id("stSidebar")
+        sidebar.get_by_text("Your personal link").click()
+        sidebar.get_by_role("button", name="Forget this browser").click()
+        expect(sidebar).to_contain_text("no longer remembers you")
+        wait_until_idle(again)
+        assert not [c for c in context.cookies() if c["name"] == "protlab_student"]
+        screenshot(again, "identity-forgotten")
+
+        last = context.new_page()
+        open_page(last, server.url, "ProtLab")
+        assert student_of(last.url) not in (None, token, fresh)
+        expect(last.get_by_test_id("stMain")).not_to_contain_text("Welcome back")
+    finally:
+        context.close()

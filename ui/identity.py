@@ -5,6 +5,11 @@ The token lives in the URL query string (?student=...). Streamlit clears the que
 changes, so every page link ProtLab draws carries the token (see page_link), and student_token() puts it back
 into the address on every script run from this browser session's memory, whatever link was followed. Runs and
 saved settings are filed under owner_id(), a one-way hash of the token, so the token is never written to disk.
+
+The student's browser keeps the token as well (a first-party cookie that remember_in_browser writes): opening
+ProtLab's plain address again, from the course page or a typed URL, continues the session this browser used
+last, with a notice that offers a new session instead (for a shared computer). A link with a token always
+wins over the cookie, and 'Forget this browser' deletes it.
 """
 
 from __future__ import annotations
@@ -19,10 +24,18 @@ PARAM = "student"  # query-string name of the token
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # a valid token (secrets.token_urlsafe(16) gives 22 characters)
 TOKEN_KEY = "_student_token"  # session key: this browser session's token
 REPLACED_KEY = "_student_token_replaced"  # session key: the malformed token the address held, until noticed
-CAPTION = (
-    "Your runs and files belong to this link: bookmark it. Opening ProtLab without it starts a new, empty "
-    "session. Keep it to yourself: whoever has it sees your work."
+RESUMED_KEY = (
+    "_student_token_resumed"  # session key: the token came from this browser's cookie, until noticed
 )
+COOKIE = "protlab_student"  # name of the cookie that remembers the token in this browser
+COOKIE_DAYS = 180  # how long the browser keeps it (a course's length and then some)
+FORGET_KEY = "_student_forget_browser"  # session key: True after 'Forget this browser' (delete the cookie)
+CAPTION = (
+    "Your runs and files belong to this link: bookmark it. Keep it to yourself: whoever has it sees "
+    "your work."
+)
+REMEMBERED_CAPTION = "This browser remembers it too, so opening ProtLab here again continues your session."
+FORGOTTEN_CAPTION = "This browser no longer remembers you: keep your link to come back."
 
 
 def valid_token(text: object) -> bool:
@@ -35,16 +48,28 @@ def new_token() -> str:
     return secrets.token_urlsafe(16)
 
 
+def remembered_token() -> str | None:
+    """The token this browser's cookie holds (sent when the session opened), or None if none is valid."""
+    value = (st.context.cookies or {}).get(COOKIE)
+    return value if valid_token(value) else None
+
+
 def student_token() -> str:
-    """The student's token: the address's, else this session's, else a new one; kept in the address."""
+    """The student's token: the address's, else this session's, else this browser's, else a new one; kept in
+    the address."""
     from_url = st.query_params.get(PARAM)
     if valid_token(from_url):
         token = from_url
     elif from_url is not None:
         token = new_token()  # a broken link: never an error, never someone else's identity
         st.session_state[REPLACED_KEY] = str(from_url)[:80]
+    elif st.session_state.get(TOKEN_KEY):
+        token = st.session_state[TOKEN_KEY]
+    elif remembered := remembered_token():
+        token = remembered
+        st.session_state[RESUMED_KEY] = True
     else:
-        token = st.session_state.get(TOKEN_KEY) or new_token()
+        token = new_token()
     st.session_state[TOKEN_KEY] = token
     if st.query_params.get(PARAM) != token:
         st.query_params[PARAM] = token
@@ -84,10 +109,64 @@ def replaced_notice() -> None:
         )
 
 
+def _start_new_session() -> None:
+    """Button callback: leave the remembered session for a new, empty one (the cookie follows on this run)."""
+    token = new_token()
+    st.session_state.clear()  # nothing of the remembered student's settings stays in this browser session
+    st.session_state[TOKEN_KEY] = token
+    st.query_params[PARAM] = token
+
+
+def _forget_browser() -> None:
+    """Button callback: delete this browser's cookie and write none again in this session."""
+    st.session_state[FORGET_KEY] = True
+
+
+def resumed_notice() -> None:
+    """Say once that this browser's last session was continued, and offer a new one instead."""
+    if st.session_state.pop(RESUMED_KEY, None):
+        with st.container(border=True, key="protlab-resumed"):
+            st.markdown(
+                ":material/history: **Welcome back.** This browser used ProtLab before, so your session "
+                "continues: your runs, settings and files are here."
+            )
+            st.button(
+                "Not you? Start a new session",
+                key="protlab_new_session",
+                on_click=_start_new_session,
+                help="On a shared computer: a new, empty session; the earlier one stays under its own link.",
+            )
+
+
+def _cookie_script(value: str, max_age: int) -> str:
+    """A script that sets (or, with max_age 0, deletes) the token cookie for the whole site."""
+    return f"<script>document.cookie = '{COOKIE}={value}; path=/; max-age={max_age}; SameSite=Lax';</script>"
+
+
+def remember_in_browser(token: str) -> None:
+    """Keep the token in this browser's cookie (every run, so a page interrupted early still writes it), or
+    delete the cookie once the student asked this browser to forget them."""
+    if st.session_state.get(FORGET_KEY):
+        st.html(_cookie_script("", 0), unsafe_allow_javascript=True)
+    elif valid_token(token):  # a valid token is letters, digits, '-' and '_' only: safe inside the script
+        st.html(_cookie_script(token, COOKIE_DAYS * 24 * 3600), unsafe_allow_javascript=True)
+
+
 def identity_panel() -> None:
-    """The student's personal link, to bookmark, and what it means."""
+    """The student's personal link, to bookmark, and what it means; the browser's memory of it."""
     url = st.context.url or ""
+    token = student_token()
     with st.expander("Your personal link", icon=":material/badge:"):
         st.caption("Bookmark it or keep it: opening it again brings back your runs, settings and files.")
-        st.code(f"{url}?{PARAM}={student_token()}", language=None, wrap_lines=True)
-    st.caption(CAPTION)
+        st.code(f"{url}?{PARAM}={token}", language=None, wrap_lines=True)
+        forgotten = bool(st.session_state.get(FORGET_KEY))
+        st.button(
+            "Forget this browser",
+            key="protlab_forget_browser",
+            on_click=_forget_browser,
+            disabled=forgotten,
+            help="On a shared computer: the next person who opens ProtLab here starts a new session. "
+            "Your work stays under your link.",
+        )
+    st.caption(f"{CAPTION} {FORGOTTEN_CAPTION if forgotten else REMEMBERED_CAPTION}")
+    remember_in_browser(token)

@@ -1,0 +1,106 @@
+"""The browser's memory of the student: a plain visit continues the session this browser used last (with a way
+out for a shared computer), a link's token wins, and 'Forget this browser' deletes the cookie."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui import identity
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+REMEMBERED = "Remembered-token_0123456789"
+
+
+def _app(monkeypatch, cookie: str | None, query: str | None = None) -> AppTest:
+    """The app opened with this browser's cookie holding `cookie` (AppTest cannot send cookies)."""
+    monkeypatch.setattr(
+        identity, "remembered_token", lambda: cookie if identity.valid_token(cookie) else None
+    )
+    at = AppTest.from_file(APP, default_timeout=180)
+    if query is not None:
+        at.query_params["student"] = query
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _cookie_scripts(at: AppTest) -> list[str]:
+    """Cookie-writing scripts the sidebar sent in the last run."""
+    bodies = [h.proto.body for h in at.sidebar.get("html")]
+    return [b for b in bodies if f"document.cookie = '{identity.COOKIE}=" in b]
+
+
+def _welcome_back(at: AppTest) -> bool:
+    return any("Welcome back" in m.value for m in at.main.markdown)
+
+
+def test_a_plain_visit_continues_the_session_this_browser_remembers(monkeypatch) -> None:
+    at = _app(monkeypatch, REMEMBERED)
+    assert at.query_params["student"] == REMEMBERED
+    assert _welcome_back(at)
+    assert any(
+        f"{identity.COOKIE}={REMEMBERED};" in s and "max-age=15552000" in s for s in _cookie_scripts(at)
+    )
+    at.run()
+    assert not _welcome_back(at)  # said once
+    assert at.query_params["student"] == REMEMBERED
+
+
+def test_a_first_visit_writes_its_new_token_to_the_cookie(monkeypatch) -> None:
+    at = _app(monkeypatch, None)
+    token = at.query_params["student"]
+    assert not _welcome_back(at)
+    assert [s for s in _cookie_scripts(at) if f"={token};" in s]
+
+
+@pytest.mark.parametrize("cookie", ["bad token!", "short", "x'; alert(1); '0123456789"])
+def test_a_malformed_cookie_is_ignored(monkeypatch, cookie) -> None:
+    at = _app(monkeypatch, cookie)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", at.query_params["student"])
+    assert not _welcome_back(at)
+
+
+def test_a_links_token_wins_over_the_browsers_memory(monkeypatch) -> None:
+    linked = "Linked-token-from-a-bookmark-42"
+    at = _app(monkeypatch, REMEMBERED, query=linked)
+    assert at.query_params["student"] == linked and not _welcome_back(at)
+    assert [s for s in _cookie_scripts(at) if f"={linked};" in s]  # the browser now remembers the link's
+
+
+def test_not_you_starts_a_new_empty_session(monkeypatch) -> None:
+    at = _app(monkeypatch, REMEMBERED)
+    at.session_state["active_model"] = {"name": "remembered student's model"}
+    at.button(key="protlab_new_session").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    token = at.query_params["student"]
+    assert token != REMEMBERED and identity.valid_token(token)
+    assert "active_model" not in at.session_state  # nothing of the earlier student is kept
+    assert not _welcome_back(at)
+    # (AppTest shows app.py's sidebar on a first run only: test_e2e checks the new cookie in Chromium)
+
+
+def _panel() -> None:
+    """The personal-link panel on its own (AppTest keeps it through reruns, unlike app.py's sidebar)."""
+    from ui.identity import identity_panel
+
+    identity_panel()
+
+
+def test_forget_this_browser_deletes_the_cookie_and_says_so() -> None:
+    at = AppTest.from_function(_panel, default_timeout=60)
+    at.query_params["student"] = REMEMBERED
+    at.run()
+    scripts = [h.proto.body for h in at.get("html")]
+    assert len(scripts) == 1 and f"{identity.COOKIE}={REMEMBERED};" in scripts[0]
+    at.button(key="protlab_forget_browser").click().run()
+    scripts = [h.proto.body for h in at.get("html")]
+    assert len(scripts) == 1 and f"{identity.COOKIE}=;" in scripts[0] and "max-age=0" in scripts[0]
+    assert at.button(key="protlab_forget_browser").disabled
+    assert any("no longer remembers you" in c.value for c in at.caption)
+    at.run()  # and it stays forgotten for the rest of the session
+    assert "max-age=0" in at.get("html")[0].proto.body
+    assert at.query_params["student"] == REMEMBERED  # the session itself goes on under its link
