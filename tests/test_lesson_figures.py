@@ -112,6 +112,20 @@ def test_loss_figure_log_scale_plots_positive_gaps_and_marks_divergence():
     assert linear.data[0].y[-1] == pytest.approx(ok.last.loss)
 
 
+def test_loss_figure_draws_earlier_paths_wider_so_equal_losses_stay_visible():
+    surface = SURFACES["bowl"]
+    paths = [Trajectory(surface, OptimizerSpec(kind, 5.0), surface.start) for kind in ("sgd", "momentum")]
+    for path in paths:  # both blow up in the same steps: equal losses, one line over the other
+        path.step(30)
+    assert all(p.diverged_at() is not None for p in paths)
+    fig = loss_figure(paths, log_scale=True)
+    lines = [t for t in fig.data if t.name in [p.spec.label for p in paths]]
+    crosses = [t for t in fig.data if "diverged at step" in (t.name or "")]
+    assert lines[0].line.width > lines[1].line.width
+    assert lines[0].marker.size > lines[1].marker.size
+    assert len(crosses) == 2 and crosses[0].marker.size > crosses[1].marker.size
+
+
 def test_activation_figure_has_a_value_and_a_slope_trace_per_activation():
     fig = activation_figure(activation_curves(["relu", "gelu"]), {"relu": "ReLU", "gelu": "GELU"})
     assert len(fig.data) == 4

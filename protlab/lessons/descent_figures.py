@@ -169,7 +169,8 @@ def loss_figure(trajectories: Sequence[Trajectory], log_scale: bool = False) -> 
     fig = go.Figure()
     surface = trajectories[0].surface if trajectories else None
     best = min(surface.value(m) for m in surface.minima) if surface else 0.0
-    for i, traj in enumerate(trajectories):
+    for i, traj in enumerate(trajectories):  # earlier paths wider, as on the map: equal losses stay visible
+        wider = len(trajectories) - 1 - i
         steps = np.array([r.step for r in traj.records], dtype=float)
         loss = np.array([r.loss for r in traj.records], dtype=float)
         finite = np.isfinite(loss)
@@ -181,8 +182,8 @@ def loss_figure(trajectories: Sequence[Trajectory], log_scale: bool = False) -> 
                 y=y[finite],
                 mode="lines+markers",
                 name=traj.spec.label,
-                line=dict(color=colour, width=2),
-                marker=dict(size=4),
+                line=dict(color=colour, width=2 + 2 * wider),
+                marker=dict(size=4 + 2 * wider, color=colour),
             )
         )
         at = traj.diverged_at()  # the step the page's warning and the map name
@@ -194,7 +195,7 @@ def loss_figure(trajectories: Sequence[Trajectory], log_scale: bool = False) -> 
                     y=y[shown],
                     mode="markers",
                     name=f"{traj.spec.label}: diverged at step {at}",
-                    marker=dict(symbol="x", size=14, color=colour),
+                    marker=dict(symbol="x", size=14 + 6 * wider, color=colour),
                 )
             )
     label = surface.loss_label if surface else "loss"
