@@ -444,6 +444,26 @@ def test_durations_read_as_seconds_minutes_and_hours() -> None:
     ]
 
 
+def test_a_queued_run_with_a_free_place_is_said_to_start_not_to_wait() -> None:
+    from types import SimpleNamespace
+
+    from ui.train_runs import queue_text
+
+    def status(place, wait=None):
+        return SimpleNamespace(queue_position=place, queue_wait_seconds=wait)
+
+    free = {"running": 1, "workers": 2, "queued": 1}
+    full = {"running": 2, "workers": 2, "queued": 3}
+    assert queue_text(status(1), free).startswith("Starting: a training place is free")
+    assert queue_text(status(None), free).startswith("Starting")
+    assert queue_text(status(2, 239), free) == "Queued: 2nd in line, about 4 min"  # someone else goes first
+    assert queue_text(status(1, 30), full) == "Queued: 1st in line, less than a minute"
+    assert queue_text(status(None), full).startswith("Queued: waiting for a free place")
+    broken = {**free, "error": "the workers could not start"}
+    assert queue_text(status(1), broken).startswith("Queued")  # no promise while the workers are down
+    assert queue_text(status(1), {**free, "closed": True}).startswith("Queued")  # nor when shutting down
+
+
 def test_queue_places_read_as_ordinals_and_minutes() -> None:
     from ui.train_runs import ordinal, wait_text
 
@@ -726,7 +746,8 @@ def test_start_is_acknowledged_in_the_same_rerun_with_the_run_shown(app_runs) ->
     assert any("Start pressed" in t.proto.body for t in at.get("toast"))  # said before anything slow
     run_id = at.session_state["train_run_id"]  # queued in this one rerun, not after a second one
     assert app_runs.status(run_id, _owner(ALICE)).state in ("queued", "running", "finished")
-    assert f"run {run_id}" in _texts(at) or "Queued" in _texts(at)
+    texts = _texts(at)
+    assert f"run {run_id}" in texts or "Queued" in texts or "Starting: a training place is free" in texts
     assert at.button(key="start").disabled or ": finished" in _progress_text(at)
     numbered = [h.value for h in at.header if re.match(r"\d · ", h.value)]
     assert numbered[:4] == ["1 · Data", "2 · Model", "3 · Training settings", "4 · Train"], numbered

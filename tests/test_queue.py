@@ -184,3 +184,4 @@ def test_wait_estimates_match_a_clock_simulation(seed: int) -> None:
         _simulated_waits(epochs, remaining, workers, 7)
     )
     assert estimate_waits(entries, remaining, workers, seconds_per_epoch=None) == {}
+    assert estimate_waits(entries, [], 0, seconds_per_epoch=7.0) == {}  # nothing trains: no estimate

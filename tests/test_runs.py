@@ -100,6 +100,8 @@ def test_a_run_trains_in_a_worker_process_and_its_results_are_read_back(managers
         status.checkpoint_path,
     )
     assert manager.queue_summary() == {"queued": 0, "running": 0, "workers": 1}
+    manager.close()
+    assert manager.queue_summary()["closed"] is True  # it starts nothing more: no page may say "starting"
 
 
 def test_submit_refusals_leave_nothing_behind(managers, data) -> None:
@@ -156,7 +158,7 @@ def test_the_queue_is_first_come_first_served_across_owners(managers, data) -> N
     first, second = later.submit(_spec(data, epochs=3), OWNERS[0]), later.submit(_spec(data), OWNERS[1])
     assert later.status(first, OWNERS[0]).queue_wait_seconds == 0.0  # the worker is free
     assert later.status(second, OWNERS[1]).queue_wait_seconds == pytest.approx(3 * per_epoch)
-    assert later.queue_summary() == {"queued": 2, "running": 0, "workers": 1}
+    assert later.queue_summary() == {"queued": 2, "running": 0, "workers": 1, "closed": True}
 
 
 def test_stop_reaches_a_running_worker_through_the_store(managers, data) -> None:

@@ -115,7 +115,7 @@ def progress_panel(points, shown_finished: int, preset: str) -> None:
     for _, row in active.iterrows():
         status = manager.status(row["run_id"], owner)
         if status.state == "queued":
-            st.info(queue_text(status), icon=":material/hourglass_top:")
+            st.info(queue_text(status, manager.queue_summary()), icon=":material/hourglass_top:")
         else:
             done = "its epochs are done; scoring and saving" if status.progress >= 1 else "of its epochs"
             st.caption(

@@ -10,6 +10,7 @@ import streamlit as st
 from protlab.errors import ProtlabError
 from protlab.lessons import structure_figures as sf
 from ui.common import duration_text, literal, run_manager, session_owner
+from ui.train_runs import queue_text
 
 TASK = "secondary_structure"  # RunSpec.task of this lesson's runs
 RUN_KEY = "structure_run_id"  # session key: the structure run this page shows
@@ -63,10 +64,8 @@ def live_panel(shown_state: str, coil_share: float) -> None:
     if status.state != shown_state:
         st.rerun(scope="app")
     if status.state == "queued":
-        st.info(
-            f"Queued: {status.queue_position or '?'} in line. It starts by itself; you can switch pages.",
-            icon=":material/hourglass_top:",
-        )
+        waiting = queue_text(status, run_manager().queue_summary())
+        st.info(f"{waiting}. It starts by itself; you can switch pages.", icon=":material/hourglass_top:")
         return
     left = (
         f" · about {duration_text(status.eta_seconds)} left"

@@ -126,8 +126,12 @@ def wait_text(seconds: float | None) -> str:
     return f"about {round(seconds / 60)} min"
 
 
-def queue_text(status) -> str:
-    """'Queued: 7th in line, about 4 min'."""
+def queue_text(status, summary: dict) -> str:
+    """'Queued: 7th in line, about 4 min', or 'Starting ...' when a place is free and the run is next."""
+    starts = not summary.get("error") and not summary.get("closed")  # workers are up and taking runs
+    free = starts and summary.get("running", 0) < summary.get("workers", 0)
+    if free and (status.queue_position or 1) == 1:  # a worker takes it within its next poll
+        return "Starting: a training place is free, so your run begins in a moment"
     place = (
         f"{ordinal(status.queue_position)} in line" if status.queue_position else "waiting for a free place"
     )
@@ -144,8 +148,8 @@ def live_panel(shown_state: str) -> None:
         st.rerun(scope="app")  # started, ended, cancelled: the buttons and the results change with it
     title = run_title(status, with_auc=False)
     if status.state == "queued":
-        st.info(queue_text(status), icon=":material/hourglass_top:")
         summary = run_manager().queue_summary()
+        st.info(queue_text(status, summary), icon=":material/hourglass_top:")
         st.caption(
             f"{literal(title)}. Training now: {summary['running']} of {summary['workers']} places; waiting: "
             f"{summary['queued']}. Your run starts by itself when its turn comes: you can switch "

@@ -73,6 +73,11 @@ class Dispatcher:
         """Run a tick now (a run was submitted)."""
         self._wake.set()
 
+    @property
+    def closed(self) -> bool:
+        """True once close() was called: no queued run will be started by this dispatcher."""
+        return self._closed.is_set()
+
     def capacity(self) -> int:
         """Runs trained at once."""
         return self.executor.capacity() if self.executor is not None else self.settings.resolved_workers

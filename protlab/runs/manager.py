@@ -175,7 +175,8 @@ class RunManager:
             time.sleep(WAIT_POLL_SECONDS)
 
     def queue_summary(self) -> dict:
-        """{'queued': runs waiting, 'running': runs claimed by a worker, 'workers': runs trained at once}."""
+        """{'queued': runs waiting, 'running': runs claimed by a worker, 'workers': runs trained at once},
+        with 'error' when the workers could not start and 'closed' once this manager starts no more runs."""
         summary = {
             "queued": len(self.queue.entries()),
             "running": len(self.queue.running()),
@@ -183,6 +184,8 @@ class RunManager:
         }
         if self._dispatcher.executor_error:
             summary["error"] = self._dispatcher.executor_error
+        if self._dispatcher.closed:
+            summary["closed"] = True
         return summary
 
     # ------------------------------------------------------------------ sharing with the class
