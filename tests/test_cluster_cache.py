@@ -8,7 +8,13 @@ import pytest
 import protlab.data.homology as homology_module
 from protlab.data import cluster_cache
 from protlab.data.cluster_cache import cache_dir, cluster_key, load_clusters, store_clusters
-from protlab.data.homology import EXHAUSTIVE_MAX_PAIRS, MMSEQS_COVERAGE, MMSEQS_SENSITIVITY, homology_clusters
+from protlab.data.homology import (
+    EXHAUSTIVE_MAX_PAIRS,
+    MMSEQS_COVERAGE,
+    MMSEQS_SENSITIVITY,
+    homology_clusters,
+    mmseqs_clusters,
+)
 from protlab.data.loading import load_bundled
 from tests.test_homology import families
 
@@ -26,6 +32,13 @@ def test_a_second_clustering_of_the_same_proteins_reads_the_kept_clusters(monkey
     again = homology_clusters(sequences, identity=0.3)
     np.testing.assert_array_equal(again.clusters, first.clusters)
     assert (again.method, again.identity, again.coverage) == ("mmseqs2", 0.3, MMSEQS_COVERAGE)
+
+
+def test_a_fresh_clustering_matches_the_cached_one_and_writes_nothing() -> None:
+    sequences, _, _ = families(n_families=3, singles=3, seed=11)
+    fresh = mmseqs_clusters(sequences, identity=0.3)  # what rebuild_shipped ships
+    assert not list(cache_dir().glob("*.npy"))
+    np.testing.assert_array_equal(fresh, homology_clusters(sequences, identity=0.3).clusters)
 
 
 @pytest.mark.parametrize(

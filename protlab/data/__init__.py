@@ -53,6 +53,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "mmseqs_available",
         "mmseqs_binary",
         "mmseqs_search",
+        "mmseqs_clusters",
     ),
     "kmers": (
         "CHANCE_Z",

@@ -88,13 +88,17 @@ def store_clusters(key: str, clusters: np.ndarray, folder: Path | None = None) -
 
 def rebuild_shipped(identity: float = 0.3) -> Path:
     """Cluster the bundled data afresh with MMseqs2 and ship the result (replacing any shipped file)."""
-    from protlab.data.homology import EXHAUSTIVE_MAX_PAIRS, MMSEQS_COVERAGE, MMSEQS_SENSITIVITY, mmseqs_search
-    from protlab.data.homology import _components as components
+    from protlab.data.homology import (
+        EXHAUSTIVE_MAX_PAIRS,
+        MMSEQS_COVERAGE,
+        MMSEQS_SENSITIVITY,
+        mmseqs_clusters,
+    )
     from protlab.data.loading import load_bundled
 
     sequences = load_bundled()[0].sequences
-    pairs = mmseqs_search(sequences, sequences, identity=identity, coverage=MMSEQS_COVERAGE)
+    clusters = mmseqs_clusters(sequences, identity=identity, coverage=MMSEQS_COVERAGE)
     for old in SHIPPED_DIR.glob("*.npy"):
         old.unlink()
     key = cluster_key(sequences, identity, MMSEQS_COVERAGE, MMSEQS_SENSITIVITY, EXHAUSTIVE_MAX_PAIRS)
-    return store_clusters(key, components(sequences, pairs), SHIPPED_DIR)
+    return store_clusters(key, clusters, SHIPPED_DIR)

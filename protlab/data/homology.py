@@ -104,6 +104,13 @@ def mmseqs_search(
     return pairs.reshape(-1, 2)
 
 
+def mmseqs_clusters(
+    sequences: Sequence[str], *, identity: float, coverage: float = MMSEQS_COVERAGE
+) -> np.ndarray:
+    """Single-linkage clusters of an MMseqs2 all-vs-all search, computed afresh (no cache).  # (N,) int64"""
+    return _components(sequences, mmseqs_search(sequences, sequences, identity=identity, coverage=coverage))
+
+
 def _components(sequences: Sequence[str], pairs: np.ndarray) -> np.ndarray:
     """Connected components of the pairs, identical sequences joined.  # (N,) int64"""
     n = len(sequences)
@@ -155,8 +162,7 @@ def homology_clusters(
         return Clustering(kept, "mmseqs2", float(identity), float(coverage))
     if mmseqs_available():
         try:
-            pairs = mmseqs_search(sequences, sequences, identity=identity, coverage=coverage)
-            clusters = _components(sequences, pairs)  # (N,) int64
+            clusters = mmseqs_clusters(sequences, identity=identity, coverage=coverage)  # (N,) int64
             store_clusters(key, clusters)
             return Clustering(clusters, "mmseqs2", float(identity), float(coverage))
         except (OSError, RuntimeError, subprocess.SubprocessError):
