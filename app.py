@@ -103,7 +103,7 @@ def fill_sidebar(slot) -> None:
     delays it)."""
     with slot.container():
         st.markdown(f":material/memory: **Device:** {_device_text()}")
-        st.markdown(f":material/neurology: **Model for predictions:** {active_model_text()}")
+        st.markdown(f":material/neurology: **Solubility model (Predict):** {active_model_text()}")
         identity_panel()
 
 

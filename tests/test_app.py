@@ -48,7 +48,7 @@ def test_app_starts_on_home_with_sidebar() -> None:
     assert "ProtLab" in at.title[0].value
     sidebar = " ".join(m.value for m in at.sidebar.markdown)
     assert "**Device:** CPU" in sidebar  # this test machine has no GPU
-    assert "Model for predictions" in sidebar
+    assert "Solubility model (Predict)" in sidebar
 
 
 def test_sidebar_names_the_model_chosen_on_the_predict_page() -> None:

@@ -279,38 +279,47 @@ def test_a_reload_and_the_reopened_link_keep_the_student_run_and_upload(server, 
 
 def test_the_browser_remembers_the_student_until_told_to_forget(server, browser) -> None:
     # A student who opens the course's plain address again (no ?student= in it) continues their session.
+    sequence_box = "Protein sequence (one-letter code; a pasted FASTA record works too)"
+
+    def remembered() -> list[str]:
+        return [c["value"] for c in context.cookies() if c["name"] == "protlab_student"]
+
     context = browser.new_context(viewport=VIEWPORT)
     try:
         first = context.new_page()
-        open_page(first, server.url, "ProtLab")
-        wait_until_idle(first)
+        open_page(first, f"{server.url}/encode", "1 · Encode a protein")
+        set_text_area(first, sequence_box, "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ")
         token = student_of(first.url)
-        assert any(c["name"] == "protlab_student" and c["value"] == token for c in context.cookies())
+        assert remembered() == [token]
 
-        again = context.new_page()  # the course link, opened again in this browser
-        open_page(again, f"{server.url}/encode", "1 · Encode a protein")
-        assert student_of(again.url) == token
+        again = context.new_page()  # the course link opened again, the first tab still open
+        open_page(again, f"{server.url}/predict", "Predict solubility")
         main = again.get_by_test_id("stMain")
-        expect(main).to_contain_text("Welcome back")
-        wait_until_idle(again)
+        expect(main).to_contain_text("Welcome back")  # still asked after the Predict page's own rerun
+        assert student_of(again.url) == token
         screenshot(again, "identity-welcome-back")
         again.get_by_role("button", name="Not you? Start a new session").click()
         expect(main).not_to_contain_text("Welcome back")
         wait_until_idle(again)
         fresh = student_of(again.url)
-        assert fresh not in (None, token)
-        expect(again.get_by_test_id("stSidebar").get_by_role("link").first).to_have_attribute(
-            "href", re.compile(f"student={fresh}$")
-        )
-        assert any(c["name"] == "protlab_student" and c["value"] == fresh for c in context.cookies())
+        assert fresh not in (None, token) and remembered() == [fresh]
+        go_by_sidebar(again, "1 · Encode a protein", "1 · Encode a protein")
+        expect(again.get_by_label(sequence_box)).to_have_value("MVLSPAD")  # nothing of the first student
+        assert "seq=MKTAY" not in again.url
+
+        go_by_sidebar(first, "2 · Gradient descent", "2 · Gradient descent")  # the first tab goes on ...
+        assert student_of(first.url) == token
+        assert remembered() == [fresh]  # ... without taking the browser's memory back
 
         sidebar = again.get_by_test_id("stSidebar")
         sidebar.get_by_text("Your personal link").click()
         sidebar.get_by_role("button", name="Forget this browser").click()
-        expect(sidebar).to_contain_text("no longer remembers you")
+        expect(again.get_by_test_id("stToast")).to_contain_text("no longer remembers you")
         wait_until_idle(again)
-        assert not [c for c in context.cookies() if c["name"] == "protlab_student"]
+        assert remembered() == []
         screenshot(again, "identity-forgotten")
+        go_by_sidebar(first, "1 · Encode a protein", "1 · Encode a protein")
+        assert remembered() == []
 
         last = context.new_page()
         open_page(last, server.url, "ProtLab")

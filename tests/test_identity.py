@@ -45,8 +45,15 @@ def test_a_plain_visit_continues_the_session_this_browser_remembers(monkeypatch)
     assert any(
         f"{identity.COOKIE}={REMEMBERED};" in s and "max-age=15552000" in s for s in _cookie_scripts(at)
     )
-    at.run()
-    assert not _welcome_back(at)  # said once
+    at.run()  # a page that reruns itself (Predict does) keeps the question (test_e2e sees it in Chromium)
+    assert at.session_state[identity.RESUMED_KEY] is True
+    assert at.query_params["student"] == REMEMBERED
+
+
+def test_yes_thats_me_answers_the_question_and_keeps_the_session(monkeypatch) -> None:
+    at = _app(monkeypatch, REMEMBERED)
+    at.button(key="protlab_keep_session").click().run()
+    assert identity.RESUMED_KEY not in at.session_state and not _welcome_back(at)
     assert at.query_params["student"] == REMEMBERED
 
 
@@ -74,11 +81,13 @@ def test_a_links_token_wins_over_the_browsers_memory(monkeypatch) -> None:
 def test_not_you_starts_a_new_empty_session(monkeypatch) -> None:
     at = _app(monkeypatch, REMEMBERED)
     at.session_state["active_model"] = {"name": "remembered student's model"}
+    at.query_params["seq"] = "MKTAYIAKQRQ"  # a lesson's setting in the address (Encode keeps its sequence)
     at.button(key="protlab_new_session").click().run()
     assert not at.exception, [e.value for e in at.exception]
     token = at.query_params["student"]
     assert token != REMEMBERED and identity.valid_token(token)
-    assert "active_model" not in at.session_state  # nothing of the earlier student is kept
+    assert "active_model" not in at.session_state  # nothing of the earlier student is kept ...
+    assert "seq" not in at.query_params  # ... in the session or in the address
     assert not _welcome_back(at)
     # (AppTest shows app.py's sidebar on a first run only: test_e2e checks the new cookie in Chromium)
 
@@ -90,17 +99,39 @@ def _panel() -> None:
     identity_panel()
 
 
+def _claim(script: str) -> int:
+    """The time stamp a cookie script claims the browser's memory with."""
+    return int(re.search(rf"{identity.CLAIM_COOKIE}=(\d+);", script)[1])
+
+
+def test_every_run_sends_the_same_claim_so_an_older_tab_cannot_take_the_memory_back() -> None:
+    at = AppTest.from_function(_panel, default_timeout=60)
+    at.query_params["student"] = REMEMBERED
+    at.run()
+    (first,) = [h.proto.body for h in at.get("html")]
+    at.run()
+    (again,) = [h.proto.body for h in at.get("html")]
+    assert first == again and f"{identity.COOKIE}={REMEMBERED};" in first
+    # the script leaves the cookie alone when the browser's memory was set later (by another tab)
+    assert f"> {_claim(first)}) return;" in first
+    later = AppTest.from_function(_panel, default_timeout=60)
+    later.query_params["student"] = "Another-students-token-42"
+    later.run()
+    assert _claim(later.get("html")[0].proto.body) >= _claim(first)
+
+
 def test_forget_this_browser_deletes_the_cookie_and_says_so() -> None:
     at = AppTest.from_function(_panel, default_timeout=60)
     at.query_params["student"] = REMEMBERED
     at.run()
-    scripts = [h.proto.body for h in at.get("html")]
-    assert len(scripts) == 1 and f"{identity.COOKIE}={REMEMBERED};" in scripts[0]
+    claimed = _claim(at.get("html")[0].proto.body)
     at.button(key="protlab_forget_browser").click().run()
-    scripts = [h.proto.body for h in at.get("html")]
-    assert len(scripts) == 1 and f"{identity.COOKIE}=;" in scripts[0] and "max-age=0" in scripts[0]
+    (script,) = [h.proto.body for h in at.get("html")]
+    assert f"'{identity.COOKIE}=; path=/; max-age=0" in script and _claim(script) >= claimed
     assert at.button(key="protlab_forget_browser").disabled
     assert any("no longer remembers you" in c.value for c in at.caption)
-    at.run()  # and it stays forgotten for the rest of the session
-    assert "max-age=0" in at.get("html")[0].proto.body
+    assert any("no longer remembers you" in t.proto.body for t in at.get("toast"))
+    at.run()  # it stays forgotten for the rest of the session: no run writes the token again
+    (script,) = [h.proto.body for h in at.get("html")]
+    assert f"'{identity.COOKIE}=; path=/; max-age=0" in script and REMEMBERED not in script
     assert at.query_params["student"] == REMEMBERED  # the session itself goes on under its link

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 
 import streamlit as st
 
@@ -24,12 +25,14 @@ PARAM = "student"  # query-string name of the token
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")  # a valid token (secrets.token_urlsafe(16) gives 22 characters)
 TOKEN_KEY = "_student_token"  # session key: this browser session's token
 REPLACED_KEY = "_student_token_replaced"  # session key: the malformed token the address held, until noticed
-RESUMED_KEY = (
-    "_student_token_resumed"  # session key: the token came from this browser's cookie, until noticed
-)
+RESUMED_KEY = "_student_resumed"  # session key: the token came from this browser's cookie, until answered
 COOKIE = "protlab_student"  # name of the cookie that remembers the token in this browser
 COOKIE_DAYS = 180  # how long the browser keeps it (a course's length and then some)
-FORGET_KEY = "_student_forget_browser"  # session key: True after 'Forget this browser' (delete the cookie)
+CLAIM_COOKIE = "protlab_student_at"  # when (server ms) the browser's memory was last set or forgotten
+FORGET_KEY = (
+    "_student_forget_browser"  # session key: ms of 'Forget this browser' (then the cookie is deleted)
+)
+CLAIM_KEY = "_student_claim"  # session key: (token, ms) when this session took its token
 CAPTION = (
     "Your runs and files belong to this link: bookmark it. Keep it to yourself: whoever has it sees "
     "your work."
@@ -112,44 +115,83 @@ def replaced_notice() -> None:
 def _start_new_session() -> None:
     """Button callback: leave the remembered session for a new, empty one (the cookie follows on this run)."""
     token = new_token()
-    st.session_state.clear()  # nothing of the remembered student's settings stays in this browser session
+    st.session_state.clear()  # nothing of the remembered student's settings stays in this browser session,
+    st.query_params.clear()  # nor in the address (a lesson keeps its settings there, e.g. Encode's sequence)
     st.session_state[TOKEN_KEY] = token
     st.query_params[PARAM] = token
 
 
+def _keep_session() -> None:
+    """Button callback: the student confirmed the remembered session is theirs."""
+    st.session_state.pop(RESUMED_KEY, None)
+
+
 def _forget_browser() -> None:
     """Button callback: delete this browser's cookie and write none again in this session."""
-    st.session_state[FORGET_KEY] = True
+    st.session_state[FORGET_KEY] = _now_ms()
+    st.toast(
+        "This browser no longer remembers you. Keep your personal link to come back to your work.",
+        icon=":material/badge:",
+    )
 
 
 def resumed_notice() -> None:
-    """Say once that this browser's last session was continued, and offer a new one instead."""
-    if st.session_state.pop(RESUMED_KEY, None):
-        with st.container(border=True, key="protlab-resumed"):
-            st.markdown(
-                ":material/history: **Welcome back.** This browser used ProtLab before, so your session "
-                "continues: your runs, settings and files are here."
-            )
-            st.button(
-                "Not you? Start a new session",
-                key="protlab_new_session",
-                on_click=_start_new_session,
-                help="On a shared computer: a new, empty session; the earlier one stays under its own link.",
-            )
+    """Until answered: this browser's last session was continued; keep it, or start a new one instead."""
+    if not st.session_state.get(RESUMED_KEY):
+        return
+    with st.container(border=True, key="protlab-resumed"):
+        st.markdown(
+            ":material/history: **Welcome back.** This browser used ProtLab before, so your session "
+            "continues: your runs, settings and files are here."
+        )
+        keep, new = st.columns(2)
+        keep.button("Yes, that's me", key="protlab_keep_session", on_click=_keep_session, width="stretch")
+        new.button(
+            "Not you? Start a new session",
+            key="protlab_new_session",
+            on_click=_start_new_session,
+            width="stretch",
+            help="On a shared computer: a new, empty session; the earlier one stays under its own link.",
+        )
 
 
-def _cookie_script(value: str, max_age: int) -> str:
-    """A script that sets (or, with max_age 0, deletes) the token cookie for the whole site."""
-    return f"<script>document.cookie = '{COOKIE}={value}; path=/; max-age={max_age}; SameSite=Lax';</script>"
+def _now_ms() -> int:
+    """Server time in milliseconds (every claim on the browser's memory is stamped with it)."""
+    return time.time_ns() // 1_000_000
+
+
+def _cookie_script(token: str, claimed_ms: int) -> str:
+    """A script that sets the token cookie (or deletes it, for token "") unless the browser's memory was set
+    or forgotten later than claimed_ms, by another tab of the same browser."""
+    max_age = COOKIE_DAYS * 24 * 3600
+    keep = f"path=/; max-age={max_age}; SameSite=Lax"
+    value = f"{COOKIE}={token}; {keep}" if token else f"{COOKIE}=; path=/; max-age=0; SameSite=Lax"
+    return (
+        "<script>(function () {"
+        f"const found = document.cookie.match(/(?:^|; ){CLAIM_COOKIE}=(\\d+)/);"
+        f"if (found && Number(found[1]) > {int(claimed_ms)}) return;"
+        f"document.cookie = '{value}';"
+        f"document.cookie = '{CLAIM_COOKIE}={int(claimed_ms)}; {keep}';"
+        "})();</script>"
+    )
 
 
 def remember_in_browser(token: str) -> None:
-    """Keep the token in this browser's cookie (every run, so a page interrupted early still writes it), or
-    delete the cookie once the student asked this browser to forget them."""
+    """Keep the token in this browser's cookie, or delete it once this session asked to be forgotten.
+
+    The script comes with every run (a page that reruns at once may drop the element before its script runs),
+    stamped with the time this session took its token: a tab left open under an earlier identity never takes
+    the browser's memory back from a newer session or from 'Forget this browser' in another tab."""
     if st.session_state.get(FORGET_KEY):
-        st.html(_cookie_script("", 0), unsafe_allow_javascript=True)
-    elif valid_token(token):  # a valid token is letters, digits, '-' and '_' only: safe inside the script
-        st.html(_cookie_script(token, COOKIE_DAYS * 24 * 3600), unsafe_allow_javascript=True)
+        st.html(_cookie_script("", st.session_state[FORGET_KEY]), unsafe_allow_javascript=True)
+        return
+    if not valid_token(token):  # a valid token is letters, digits, '-' and '_': safe inside the script
+        return
+    claim = st.session_state.get(CLAIM_KEY)
+    if not claim or claim[0] != token:
+        claim = (token, _now_ms())
+        st.session_state[CLAIM_KEY] = claim
+    st.html(_cookie_script(token, claim[1]), unsafe_allow_javascript=True)
 
 
 def identity_panel() -> None:
