@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.class_results import (
+    MIN_TEST_PROTEINS,
     class_histories,
     class_rows,
     optimizer_table,
@@ -48,7 +49,7 @@ def class_panel() -> None:
     names = run_names(rows)
     histories = class_histories(rows)
     ranking = ranking_table(rows, names, histories)
-    st.subheader(f"Ranking by held-out AUC ({len(rows)} shared runs)")
+    st.subheader(f"Ranking by held-out AUC ({len(rows)} shared run{'' if len(rows) == 1 else 's'})")
     number = st.column_config.NumberColumn
     st.dataframe(
         ranking,
@@ -58,22 +59,26 @@ def class_panel() -> None:
             "rank": number("#", format="%d", width=36),
             "name": st.column_config.TextColumn("Name", width=100),
             "test AUC": number("Test AUC", format="%.3f", width=72),
+            "test proteins": number("Test n", format="%d", width=52, help="Held-out proteins behind the AUC"),
             "test MCC": None,
-            "best val AUC": number("Best val AUC", format="%.3f", width=90),
+            "fair": None,
+            "best val AUC": number("Best val AUC", format="%.3f", width=80),
             "model": st.column_config.TextColumn("Model", width=48),
-            "optimizer": st.column_config.TextColumn("Optimizer", width=104),
-            "learning rate": number("LR", format="%g", width=56),
+            "optimizer": st.column_config.TextColumn("Optimizer", width=96),
+            "learning rate": number("LR", format="%g", width=48),
             "weight decay": number("WD", format="%g", width=42, help="Weight decay"),
             "batch size": number("Batch", format="%d", width=46),
-            "epochs": st.column_config.TextColumn("Epochs", width=56),
-            "data": st.column_config.TextColumn("Data", width=90),
+            "epochs": st.column_config.TextColumn("Epochs", width=50),
+            "data": st.column_config.TextColumn("Data", width=70),
             "state": st.column_config.TextColumn("Status", width=76),
             "run_id": None,
         },
     )
     explain(
         "Runs still training are ranked below the finished ones until they have a test AUC. The test set "
-        "is 10% of each student's data that their model never saw; runs on the same data compare fairly."
+        "is 10% of each student's data that their model never saw (*Test n* proteins); runs on the same "
+        f"data compare fairly. A test AUC from fewer than {MIN_TEST_PROTEINS} proteins is mostly luck: such "
+        "runs rank last and the optimizer table leaves them out."
     )
     left, right = st.columns([2, 1])
     labels = {"auc": "Validation AUC", "loss": "Loss (dashed: training, solid: validation)"}
@@ -89,7 +94,7 @@ def class_panel() -> None:
         "Runs in the chart",
         1,
         20,
-        kept("class_top", 8, low=1, high=20),
+        kept("class_top", min(8, len(rows)), low=1, high=20),
         key="class_top",
         help="The best runs by held-out AUC; the table above lists every shared run.",
     )
@@ -109,6 +114,10 @@ def class_panel() -> None:
         hide_index=True,
         key="class-optimizers",
         column_config={c: number(format="%.3f") for c in ("best test AUC", "median test AUC")},
+    )
+    explain(
+        f"*Runs compared*: finished runs with a test set of at least {MIN_TEST_PROTEINS} proteins; only "
+        "these give the best and median test AUC."
     )
 
 

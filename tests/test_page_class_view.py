@@ -89,3 +89,32 @@ def test_a_shared_run_still_training_is_listed_below_the_finished_ones(app_runs)
     assert ranking["state"].tolist()[1].startswith(("queued", "training"))
     assert np.isnan(ranking["test AUC"].tolist()[1])
     app_runs.stop(going, OWNERS["ben"])
+
+
+def _row(run_id: str, optimizer: str, auc: float | None, n: int | None) -> dict:
+    """A shared run as manager.class_runs() lists it (only what the ranking reads)."""
+    metrics = None if auc is None else {"auc": auc, "n": n}
+    spec = {"model_kind": "cnn", "train_config": {"optimizer": optimizer, "epochs": 3}, "data": "bundled"}
+    return {"run_id": run_id, "state": "finished", "spec": spec, "test_metrics": metrics}
+
+
+def test_a_test_auc_from_a_handful_of_proteins_ranks_last_and_stays_out_of_the_optimizer_table() -> None:
+    import pandas as pd
+
+    from ui.class_results import MIN_TEST_PROTEINS, optimizer_table, ranking_table
+
+    rows = [
+        _row("tiny", "adam", 1.0, 3),  # a perfect AUC on 3 proteins is luck, not a better optimizer
+        _row("big-adam", "adam", 0.70, 100),
+        _row("big-sgd", "sgd_momentum", 0.75, MIN_TEST_PROTEINS),
+        _row("zero", "adam", 0.0, 4),
+    ]
+    names = {r["run_id"]: r["run_id"] for r in rows}
+    ranking = ranking_table(rows, names, {r["run_id"]: pd.DataFrame() for r in rows})
+    assert ranking["run_id"].tolist() == ["big-sgd", "big-adam", "tiny", "zero"]
+    assert ranking["test proteins"].tolist() == [MIN_TEST_PROTEINS, 100, 3, 4]
+    table = optimizer_table(rows).set_index("optimizer")
+    assert table.loc["Adam", "runs"] == 3 and table.loc["Adam", "runs compared"] == 1
+    assert table.loc["Adam", "test set too small"] == 2
+    assert table.loc["Adam", "median test AUC"] == table.loc["Adam", "best test AUC"] == 0.70
+    assert table.index[0] == "SGD + momentum"  # best first, among the runs compared

@@ -160,6 +160,18 @@ def test_runs_overlay_of_a_validation_metric_draws_one_curve_per_run() -> None:
     assert [t.name for t in fig.data] == ["Adam: validation", "SGD: validation"]
     assert list(fig.data[0].y) == [0.55, 0.65, 0.66] and list(fig.data[1].y) == [0.55, 0.65]
     assert fig.layout.yaxis.title.text == "AUC-ROC"
+    low, high = fig.layout.yaxis.range
+    assert low <= 0.55 and high >= 0.66 and 0 <= low and high <= 1
+
+
+def test_a_lone_validation_point_keeps_the_axis_inside_the_metrics_limits() -> None:
+    import pandas as pd
+
+    one = pd.DataFrame({"epoch": [1], "val_auc": [0.98], "val_mcc": [-0.97]})
+    auc = rf.runs_overlay({"one run": one}, metric="auc").layout.yaxis.range
+    assert auc[0] < 0.98 <= auc[1] <= 1.0  # plotly alone would run the axis from 0.48 to 1.48
+    mcc = rf.runs_overlay({"one run": one}, metric="mcc").layout.yaxis.range
+    assert -1.0 <= mcc[0] <= -0.97 < mcc[1]
 
 
 def test_runs_table_reports_the_best_validation_epoch_and_test_scores() -> None:

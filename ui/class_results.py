@@ -12,6 +12,7 @@ from ui.common import run_manager
 from ui.run_labels import STATE_NAMES, clean_display_name, data_name, model_name, optimizer_name, test_auc
 
 CACHE_SECONDS = 3  # every open class view shares one read of the shared runs per this many seconds
+MIN_TEST_PROTEINS = 20  # a test AUC on fewer held-out proteins ranks last, out of the optimizer table
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
@@ -68,10 +69,24 @@ def _status_text(row: dict) -> str:
     return STATE_NAMES.get(state, str(state))
 
 
+def test_size(row: dict) -> int | None:
+    """How many held-out proteins the run's test AUC was measured on (None before it has one)."""
+    metrics = row.get("test_metrics")
+    n = metrics.get("n") if isinstance(metrics, dict) else None
+    return int(n) if isinstance(n, (int, float)) and not isinstance(n, bool) else None
+
+
+def ranked_fairly(row: dict) -> bool:
+    """A test AUC measured on at least MIN_TEST_PROTEINS proteins (fewer give an AUC that is mostly luck)."""
+    n = test_size(row)
+    return test_auc(row) is not None and n is not None and n >= MIN_TEST_PROTEINS
+
+
 def ranking_table(
     rows: list[dict], names: dict[str, str], histories: dict[str, pd.DataFrame]
 ) -> pd.DataFrame:
-    """One row per shared run with who used which settings, best first by held-out (test) AUC."""
+    """One row per shared run with who used which settings, best first by held-out (test) AUC; runs tested
+    on fewer than MIN_TEST_PROTEINS proteins rank after the others."""
     table = []
     for row in rows:
         spec, history = row.get("spec") or {}, histories.get(row["run_id"], pd.DataFrame())
@@ -91,13 +106,16 @@ def ranking_table(
                 "state": _status_text(row),
                 "best val AUC": _best_val_auc(history),
                 "test AUC": test_auc(row),
+                "test proteins": test_size(row),
                 "test MCC": metrics.get("mcc") if isinstance(metrics, dict) else None,
+                "fair": ranked_fairly(row),
             }
         )
     columns = [
         "rank",
         "name",
         "test AUC",
+        "test proteins",
         "test MCC",
         "best val AUC",
         "model",
@@ -114,27 +132,30 @@ def ranking_table(
         return pd.DataFrame(columns=columns)
     frame = pd.DataFrame(table)
     frame = frame.sort_values(
-        ["test AUC", "best val AUC"], ascending=False, na_position="last", kind="stable"
+        ["fair", "test AUC", "best val AUC"], ascending=False, na_position="last", kind="stable"
     )
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame[columns].reset_index(drop=True)
 
 
 def optimizer_table(rows: list[dict]) -> pd.DataFrame:
-    """Per optimizer: how many shared runs, and their best and median held-out AUC."""
+    """Per optimizer: how many shared runs, and the best and median held-out AUC of those tested on at least
+    MIN_TEST_PROTEINS proteins (the others are counted, not averaged in)."""
     frame = pd.DataFrame(
         {
             "optimizer": [optimizer_name(r.get("spec") or {}) for r in rows],
-            "test AUC": [test_auc(r) for r in rows],
+            "test AUC": [test_auc(r) if ranked_fairly(r) else None for r in rows],
+            "too small": [test_auc(r) is not None and not ranked_fairly(r) for r in rows],
         }
     )
-    grouped = frame.groupby("optimizer", sort=True)["test AUC"]
+    grouped = frame.groupby("optimizer", sort=True)
     table = pd.DataFrame(
         {
             "runs": grouped.size(),
-            "finished runs": grouped.count(),
-            "best test AUC": grouped.max(),
-            "median test AUC": grouped.median(),
+            "runs compared": grouped["test AUC"].count(),
+            "test set too small": grouped["too small"].sum().astype(int),
+            "best test AUC": grouped["test AUC"].max(),
+            "median test AUC": grouped["test AUC"].median(),
         }
     ).reset_index()
     return table.sort_values("best test AUC", ascending=False, na_position="last").reset_index(drop=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -52,6 +52,9 @@ def runs_overlay(
         )
     else:
         fig = _layout(fig, title or f"Compare runs: validation {label} per epoch", "Epoch", label, height=460)
+        span = metric_range([h[f"val_{metric}"] for h in histories.values() if f"val_{metric}" in h], metric)
+        if span is not None:  # never past what the metric can reach (one point alone autoranges to +-0.5)
+            fig.update_yaxes(range=span)
     fig.update_layout(
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0},
         margin={"l": 60, "r": 20, "t": 50, "b": 40},
@@ -59,6 +62,18 @@ def runs_overlay(
     longest = max(histories.values(), key=len, default=pd.DataFrame())
     _epoch_axis(fig, longest)
     return fig
+
+
+def metric_range(columns: Sequence[pd.Series], metric: str) -> list[float] | None:
+    """A y range around the values, padded, inside the metric's limits (None when nothing is finite)."""
+    low_limit, high_limit = (-1.0, 1.0) if metric == "mcc" else (0.0, 1.0)
+    values = pd.concat(list(columns), ignore_index=True) if columns else pd.Series(dtype=float)
+    values = pd.to_numeric(values, errors="coerce").dropna()
+    if values.empty:
+        return None
+    low, high = float(values.min()), float(values.max())
+    pad = max(0.05, 0.1 * (high - low))
+    return [max(low_limit, low - pad), min(high_limit, high + pad)]
 
 
 def runs_table(
