@@ -803,3 +803,20 @@ def test_too_few_usable_rows_show_the_dropped_reasons_before_the_page_stops(app_
     shown = next(df.value for df in at.dataframe if "detail" in df.value.columns)
     assert list(shown["row"]) == [5, 6]  # file lines, header first
     assert set(shown["reason"]) == {"invalid character", "missing label"}
+
+
+def _one_batch_point() -> None:
+    from ui.train_runs import batch_loss_chart
+
+    batch_loss_chart([{"epoch": 0.5, "loss": 0.646492}])
+
+
+def test_a_run_with_one_logged_batch_still_draws_its_point_with_readable_ticks() -> None:
+    import json
+
+    at = AppTest.from_function(_one_batch_point, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    (chart,) = at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    assert spec["mark"]["point"] is True  # a line through a single point draws nothing
+    assert spec["encoding"]["y"]["axis"]["format"] == ".3~f"  # not '0.646492' and '1.000000'

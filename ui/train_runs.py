@@ -218,14 +218,16 @@ def batch_loss_chart(points: list[dict] | None) -> None:
     st.vega_lite_chart(
         frame[["epoch", "loss"]],
         {
-            "mark": {"type": "line", "color": rf.TRAIN_COLOUR, "tooltip": True},
+            # points too: a small run logs only a few, and a line through one point draws nothing
+            "mark": {"type": "line", "color": rf.TRAIN_COLOUR, "tooltip": True, "point": len(frame) <= 50},
             "encoding": {
-                "x": {"field": "epoch", "type": "quantitative", "title": "Epoch"},
+                "x": {"field": "epoch", "type": "quantitative", "title": "Epoch", "axis": {"format": "~g"}},
                 "y": {
                     "field": "loss",
                     "type": "quantitative",
                     "title": "Training loss",
                     "scale": {"zero": False},
+                    "axis": {"format": ".3~f"},
                 },
             },
             "height": 220,

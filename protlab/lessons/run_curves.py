@@ -143,16 +143,17 @@ def metric_curves(
     if not split:
         fig.update_yaxes(range=[-0.05 if "mcc" not in metrics else -1.02, 1.02])
         return _layout(fig, title, "Epoch", "Score (MCC from -1 to 1, others 0 to 1)")
-    _layout(fig, title, "Epoch", "AUC, accuracy (0 to 1)")
+    _layout(fig, title, "Epoch", "AUC, accuracy")  # short: the title runs along its panel's height only
     fig.update_layout(
         meta={"metric_axes": axes},
         hovermode="x",  # one unified box would mix the two panels' scales
-        yaxis={"domain": [0.42, 1.0], "range": [-0.05, 1.02]},
+        yaxis={"domain": [0.46, 1.0], "range": [-0.05, 1.02]},
         yaxis2={
-            "domain": [0.0, 0.32],
+            "domain": [0.0, 0.3],
             "range": [-1.05, 1.05],
             "anchor": "x",
-            "title": {"text": "MCC (-1 to 1)"},
+            "title": {"text": "MCC"},
+            "tickvals": [-1, 0, 1],
         },
         xaxis={"anchor": "y2"},
     )
