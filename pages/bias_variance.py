@@ -131,8 +131,11 @@ def results(table, histories) -> None:
     fractions = sorted(done["fraction"].unique(), reverse=True)
     widths = sorted(done["width"].unique(), reverse=True)
     c1, c2 = st.columns(2)
+    proteins = done.groupby("fraction")["n_train"].first()  # the same count for every width
     fraction = c1.selectbox(
-        "Training-set size for the model-size plot", fractions, format_func="{:.0%}".format
+        "Training-set size for the model-size plot",
+        fractions,
+        format_func=lambda f: f"{int(proteins[f]):,} training proteins ({f:.0%})",
     )
     width = c2.selectbox("Width for the training-set-size plot", widths)
     by_width = done[done["fraction"] == fraction]

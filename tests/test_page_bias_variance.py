@@ -6,6 +6,7 @@ here); finished runs are written into the temporary run store as a worker would 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -107,9 +108,15 @@ def test_finished_runs_are_drawn_with_their_regions_and_never_trained_again(idle
     assert any("4 already finished" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 3  # loss vs width, loss vs data, learning curves
     captions = " ".join(c.value for c in at.caption)
-    assert "Lowest validation loss at width 64" in captions
-    assert "Under-fitting (both losses high): width 1" in captions
-    assert "Over-fitting (the gap grows): training proteins 36" in captions
+    assert "Lowest validation loss: width 64." in captions
+    assert "Under-fitting (both losses high): width 1." in captions
+    assert "Over-fitting (the gap grows): 36 training proteins." in captions
+    sizes = at.selectbox[0]  # the model-size plot's training set, named in proteins like the other plot
+    assert sizes.label == "Training-set size for the model-size plot"
+    assert sizes.options == ["72 training proteins (100%)", "36 training proteins (50%)"]
+    curves = at.get("plotly_chart")[-1]
+    layout = json.loads(curves.proto.spec)["layout"]
+    assert layout["xaxis"]["tickformat"] == "d" and layout["legend"]["y"] < 0  # whole epochs; legend below
     assert len(idle_runs.list_runs(_owner())) == 4
     other = _page(token="bob-token-9876543210xyz")  # another student sees none of it
     assert set(_plan(other)["state"]) == {"not run yet"}

@@ -147,6 +147,13 @@ def live_progress(points, shown_finished: int, preset: str) -> None:
     st.fragment(progress_panel, run_every=poll)(points, shown_finished, preset)
 
 
+def _points(unit: str, values: list) -> str:
+    """'width 1 and 4' or '36 and 72 training proteins'."""
+    shown = [f"{v:,}" for v in values]
+    listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return f"{unit} {listed}" if unit == "width" else f"{listed} {unit}"
+
+
 def region_sentence(table: pd.DataFrame, regions, column: str, unit: str) -> str:
     """What the shading marks, in words, from the data."""
     ordered = table.dropna(subset=["train_loss", "val_loss"]).sort_values(column)
@@ -154,11 +161,11 @@ def region_sentence(table: pd.DataFrame, regions, column: str, unit: str) -> str
     best = values[regions.best]
     under = [v for v, label in zip(values, regions.labels) if label == "under-fit"]
     over = [v for v, label in zip(values, regions.labels) if label == "over-fit"]
-    parts = [f"Lowest validation loss at {unit} {best:,}."]
+    parts = [f"Lowest validation loss: {_points(unit, [best])}."]
     if under:
-        parts.append(f"Under-fitting (both losses high): {unit} {', '.join(f'{v:,}' for v in under)}.")
+        parts.append(f"Under-fitting (both losses high): {_points(unit, under)}.")
     if over:
-        parts.append(f"Over-fitting (the gap grows): {unit} {', '.join(f'{v:,}' for v in over)}.")
+        parts.append(f"Over-fitting (the gap grows): {_points(unit, over)}.")
     if not under and not over:
         parts.append("No point stands out as under- or over-fitting at this scale.")
     return " ".join(parts)

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from protlab.lessons.bias_variance import Regions, mark_regions
 from protlab.lessons.result_figures import FIG_HEIGHT, TRAIN_COLOUR, VAL_COLOUR
+from protlab.lessons.result_style import epoch_dtick
 
 __all__ = ["REGION_STYLE", "learning_curves_figure", "loss_vs_size_figure", "region_spans"]
 
@@ -132,12 +133,15 @@ def learning_curves_figure(table: pd.DataFrame, histories: dict[str, list[dict]]
                     row=r, col=c,
                 )  # fmt: skip
     fig.update_annotations(font_size=11)
+    longest = max((len(events) for events in histories.values() if events), default=1)
+    fig.update_xaxes(tick0=1, dtick=epoch_dtick(longest), tickformat="d")  # whole epochs, never 1.5
     fig.update_xaxes(title_text="epoch", row=len(fractions))
     fig.update_yaxes(title_text="loss", col=1)
     fig.update_layout(
-        height=max(FIG_HEIGHT, 170 * len(fractions) + 90),
-        margin={"l": 55, "r": 10, "t": 40, "b": 40},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "right", "x": 1.0},
+        height=max(FIG_HEIGHT, 170 * len(fractions) + 120),
+        margin={"l": 55, "r": 10, "t": 40, "b": 80},
+        # below the panels: above them it sat under the chart's toolbar
+        legend={"orientation": "h", "yanchor": "top", "y": -60 / (170 * len(fractions)), "x": 0.0},
         hovermode="x unified",
     )
     _clip_y(fig, histories)
