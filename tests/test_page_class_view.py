@@ -118,3 +118,21 @@ def test_a_test_auc_from_a_handful_of_proteins_ranks_last_and_stays_out_of_the_o
     assert table.loc["Adam", "test set too small"] == 2
     assert table.loc["Adam", "median test AUC"] == table.loc["Adam", "best test AUC"] == 0.70
     assert table.index[0] == "SGD + momentum"  # best first, among the runs compared
+
+
+def test_runs_shared_under_the_same_name_are_told_apart_in_the_ranking() -> None:
+    import pandas as pd
+
+    from ui.class_results import ranking_table, run_names
+
+    rows = [_row(f"r{i}", "adam", 0.6 + i / 100, 50) for i in range(3)]
+    for row in rows:
+        row["display_name"] = "Anonymous"  # three students shared without typing a name
+    names = run_names(rows)
+    assert list(names.values()) == [
+        "Anonymous · Adam",
+        "Anonymous #2 · Adam",
+        "Anonymous #3 · Adam",
+    ]
+    ranking = ranking_table(rows, names, {r["run_id"]: pd.DataFrame() for r in rows})
+    assert ranking["name"].tolist() == ["Anonymous #3", "Anonymous #2", "Anonymous"]

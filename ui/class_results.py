@@ -42,15 +42,18 @@ def class_histories(rows: list[dict]) -> dict[str, pd.DataFrame]:
 
 
 def run_names(rows: list[dict]) -> dict[str, str]:
-    """run_id -> 'Team Otter · Adam lr 0.001' (a number added when two would read the same)."""
+    """run_id -> 'Team Otter · Adam lr 0.001'; a second run under the same name reads 'Team Otter #2 · ...',
+    so the ranking's name column (the part before ' · ') tells every run apart, 'Anonymous' ones too."""
     names, seen = {}, {}
     for row in rows:
         spec = row.get("spec") or {}
         lr = (spec.get("train_config") or {}).get("lr")
         who = clean_display_name(row.get("display_name")) or "A student"
-        base = f"{who} · {optimizer_name(spec)}" + (f" lr {lr:g}" if isinstance(lr, (int, float)) else "")
-        seen[base] = seen.get(base, 0) + 1
-        names[row["run_id"]] = base if seen[base] == 1 else f"{base} #{seen[base]}"
+        seen[who] = seen.get(who, 0) + 1
+        who = who if seen[who] == 1 else f"{who} #{seen[who]}"
+        names[row["run_id"]] = f"{who} · {optimizer_name(spec)}" + (
+            f" lr {lr:g}" if isinstance(lr, (int, float)) else ""
+        )
     return names
 
 
