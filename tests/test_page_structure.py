@@ -52,9 +52,10 @@ def test_results_and_a_typed_sequence_use_the_bundled_model(page):
     sequence = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"
     page.text_area(key="ss_sequence").set_value(f">my protein\n{sequence}\n").run()
     assert not page.exception
-    strip = next(c.value for c in page.code if "model=" not in c.value)  # not the Copy link box
-    assert strip == StructurePredictor.default().predict_one(sequence).ss3
-    assert len(strip) == len(sequence)
+    shown = next(c.value for c in page.code if "model=" not in c.value)  # not the Copy link box
+    residues, states = shown.split("\n")  # 33 residues: one block, the states under the residues
+    assert residues.split() == ["1", "MKTAYIAKQR", "QISFVKSHFS", "RQLEERLGLI", "EVQ"]
+    assert states.replace(" ", "") == StructurePredictor.default().predict_one(sequence).ss3
 
 
 def test_a_bad_sequence_gets_one_clear_error(page):

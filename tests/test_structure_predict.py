@@ -63,3 +63,19 @@ def test_each_predictor_refuses_the_other_kind_of_model(tmp_path):
     )
     with pytest.raises(CheckpointError, match="residue by residue"):
         Predictor.from_checkpoint(path)
+
+
+def test_the_aligned_text_puts_every_state_under_its_residue(predictor):
+    sequence = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ" * 3  # 99 residues: two blocks of 60 and 39
+    result = predictor.predict_one(sequence)
+    blocks = result.aligned(width=60, group=10).split("\n\n")
+    assert len(blocks) == 2
+    rebuilt_sequence, rebuilt_states = "", ""
+    for block, start in zip(blocks, (1, 61)):
+        top, bottom = block.split("\n")
+        assert top.split()[0] == str(start) and len(top) == len(bottom)
+        for residue, state in zip(top[3:], bottom[3:]):  # column by column, after the position
+            assert (residue == " ") == (state == " ")
+        rebuilt_sequence += top[3:].replace(" ", "")
+        rebuilt_states += bottom[3:].replace(" ", "")
+    assert rebuilt_sequence == sequence and rebuilt_states == result.ss3

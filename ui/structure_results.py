@@ -66,7 +66,7 @@ def predict_tab(path: str, mtime: float) -> None:
         prediction = predictor(path, mtime).predict_one(cleaned.sequence)
     except ProtlabError as err:
         stop_with_error(err)
-    st.code(prediction.ss3, language=None, wrap_lines=True)
+    st.code(prediction.aligned(), language=None)  # each state under its residue, positions on the left
     st.plotly_chart(
         sf.structure_figure(cleaned.sequence, {"predicted": prediction.ss3}, probs=prediction.probs),
         key="ss-predict",

@@ -39,6 +39,22 @@ class StructurePrediction:
         """One letter per residue: the most likely state (H helix, E strand, C coil)."""
         return "".join(SS3_CLASSES[i] for i in self.probs.argmax(axis=1))
 
+    def aligned(self, width: int = 60, group: int = 10) -> str:
+        """The sequence with its states under it, `width` residues a line in groups of `group`, each line
+        starting with its first residue's position (as structure predictors print their output)."""
+        if width < 1 or group < 1:
+            raise ValueError(f"width and group must be positive; got {width} and {group}.")
+        digits = len(str(max(1, len(self.sequence))))
+
+        def spaced(line: str) -> str:
+            return " ".join(line[i : i + group] for i in range(0, len(line), group))
+
+        blocks = []
+        for start in range(0, len(self.sequence), width):
+            residues, states = self.sequence[start : start + width], self.ss3[start : start + width]
+            blocks.append(f"{start + 1:>{digits}} {spaced(residues)}\n{'':>{digits}} {spaced(states)}")
+        return "\n\n".join(blocks)
+
     def table(self) -> pd.DataFrame:
         """One row per residue: position (1-based), residue, predicted state, P(H), P(E), P(C)."""
         frame = pd.DataFrame(
