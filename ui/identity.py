@@ -4,7 +4,7 @@ student.
 The token lives in the URL query string (?student=...). Streamlit clears the query string when the page
 changes, so every page link ProtLab draws carries the token (see page_link), and student_token() puts it back
 into the address on every script run from this browser session's memory, whatever link was followed. Runs and
-saved settings are filed under owner_id(), a one-way hash of the token, so the token is never written to disk.
+saved settings are filed under owner_id(), a one-way hash of the token, so the server never writes the token.
 
 The student's browser keeps the token as well (a first-party cookie that remember_in_browser writes): opening
 ProtLab's plain address again, from the course page or a typed URL, continues the session this browser used
@@ -29,9 +29,7 @@ RESUMED_KEY = "_student_resumed"  # session key: the token came from this browse
 COOKIE = "protlab_student"  # name of the cookie that remembers the token in this browser
 COOKIE_DAYS = 180  # how long the browser keeps it (a course's length and then some)
 CLAIM_COOKIE = "protlab_student_at"  # when (server ms) the browser's memory was last set or forgotten
-FORGET_KEY = (
-    "_student_forget_browser"  # session key: ms of 'Forget this browser' (then the cookie is deleted)
-)
+FORGET_KEY = "_student_forget_browser"  # session key: ms of 'Forget this browser' (the cookie is deleted)
 CLAIM_KEY = "_student_claim"  # session key: (token, ms) when this session took its token
 CAPTION = (
     "Your runs and files belong to this link: bookmark it. Keep it to yourself: whoever has it sees "
