@@ -61,7 +61,6 @@ def class_panel() -> None:
             "test AUC": number("Test AUC", format="%.3f", width=72),
             "test proteins": number("Test n", format="%d", width=52, help="Held-out proteins behind the AUC"),
             "test MCC": None,
-            "fair": None,
             "best val AUC": number("Best val AUC", format="%.3f", width=80),
             "model": st.column_config.TextColumn("Model", width=48),
             "optimizer": st.column_config.TextColumn("Optimizer", width=96),

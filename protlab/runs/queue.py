@@ -186,7 +186,7 @@ def estimate_waits(
     remaining holds the seconds left of each run that is training now; a queued run takes
     seconds_per_epoch x its epochs (None: no estimate yet, empty result).
     """
-    if seconds_per_epoch is None or workers < 1:  # no estimate yet, or nothing trains (a closed dispatcher)
+    if seconds_per_epoch is None or workers < 1:  # no estimate yet, or no worker a run could start on
         return {}
     free = sorted(remaining)[:workers] + [0.0] * max(0, workers - len(remaining))
     heapq.heapify(free)
