@@ -148,10 +148,12 @@ def live_progress(points, shown_finished: int, preset: str) -> None:
 
 
 def _points(unit: str, values: list) -> str:
-    """'width 1 and 4' or '36 and 72 training proteins'."""
+    """'width 64', 'widths 1 and 4' or '36 and 72 training proteins'."""
     shown = [f"{v:,}" for v in values]
     listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
-    return f"{unit} {listed}" if unit == "width" else f"{listed} {unit}"
+    if unit == "width":
+        return f"{unit}{'s' if len(shown) > 1 else ''} {listed}"
+    return f"{listed} {unit}"
 
 
 def region_sentence(table: pd.DataFrame, regions, column: str, unit: str) -> str:
