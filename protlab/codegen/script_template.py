@@ -9,7 +9,9 @@ stay as they are), so the generated script is the template, run with the page's 
 from __future__ import annotations
 
 import ast
+import functools
 import re
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,9 @@ __all__ = [
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"  # shipped beside this module
 LINE_LENGTH = 88  # the templates' width, kept by the settings written in: the code panel shows whole lines
+# CPython 3.11 keeps one AST-builder recursion counter per interpreter: two threads (two students' pages)
+# parsing at the same moment can fail with "SystemError: AST constructor recursion depth mismatch"
+_PARSE_LOCK = threading.Lock()
 _START = re.compile(r"^# =+ settings$")
 _END = re.compile(r"^# =+ end of settings$")
 
@@ -86,10 +91,13 @@ def literal(value: Any, room: int = LINE_LENGTH, indent: int = 0) -> str:
     raise TypeError(f"Cannot write a {type(value).__name__} into a script's settings.")
 
 
+@functools.lru_cache(maxsize=64)
 def _assignments(source: str, start: int, end: int) -> dict[str, ast.Assign]:
-    """The settings block's `NAME = value` statements by name."""
+    """The settings block's `NAME = value` statements by name (parsed once per template; read-only)."""
+    with _PARSE_LOCK:
+        tree = ast.parse(source)
     found: dict[str, ast.Assign] = {}
-    for node in ast.parse(source).body:
+    for node in tree.body:
         if isinstance(node, ast.Assign) and start < node.lineno - 1 < end:
             if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
                 raise ValueError(f"Setting on line {node.lineno} must assign one NAME.")
