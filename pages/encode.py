@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 import streamlit as st
 
@@ -26,6 +24,7 @@ from protlab.lessons import (
 from ui.common import explain, literal, pytorch_panel
 from ui.memory import keep_widgets, remember_text, remembered_text
 from ui.router import ensure_router
+from ui.sequence_view import highlighted_sequence, show_bad_character
 from ui.tensor_playground import PLAY, playground_section
 from ui.url_state import (
     UrlParam,
@@ -66,49 +65,11 @@ LETTER_MEANINGS = {
     "U": "is selenocysteine, a real 21st amino acid",
     "O": "is pyrrolysine, a real 22nd amino acid",
 }  # what each letter outside the 20-letter alphabet stands for
-WINDOW = 40  # residues shown on each side of a bad character
 URL = [
     UrlParam("seq", "encode_seq", text_value, default=NOTES_EXAMPLE),
     UrlParam("batch", "batch_seqs", text_value, default=DEFAULT_BATCH),
     *(UrlParam(name, key, parse, default) for key, (name, parse, default) in PLAY.items()),
 ]  # this page's settings in the address (ui.url_state)
-
-
-def highlighted_sequence(sequence: str, positions: set[int], colour: str, title: str) -> str:
-    """Return HTML showing a sequence in a monospace box with the given 1-based positions highlighted."""
-    parts = []
-    for i, char in enumerate(sequence, start=1):
-        text = html.escape(char) if char.isprintable() and not char.isspace() else "␣"
-        if i in positions:
-            parts.append(
-                f'<mark style="background:{colour};padding:0 2px;border-radius:3px" '
-                f'title="{title} at position {i}">{text}</mark>'
-            )
-        else:
-            parts.append(text)
-    return (
-        '<div style="font-family:monospace;font-size:1.05rem;word-break:break-all;'
-        f'line-height:1.6">{"".join(parts)}</div>'
-    )
-
-
-def show_bad_character(text: str, err: InvalidSequenceError) -> None:
-    """Show where the offending character sits in the pasted sequence, then the cleaner's message."""
-    body = "".join("".join(line.split()) for line in text.splitlines() if not line.lstrip().startswith(">"))
-    position = err.position
-    if err.character and (position is None or position > len(body) or body[position - 1] != err.character):
-        found = body.find(err.character)
-        position = found + 1 if found >= 0 else None
-    if err.character and position:
-        lo, hi = max(0, position - 1 - WINDOW), min(len(body), position + WINDOW)
-        snippet = ("…" if lo else "") + body[lo:hi] + ("…" if hi < len(body) else "")
-        shift = 1 if lo else 0
-        st.markdown(
-            highlighted_sequence(snippet, {position - lo + shift}, "#ff8a80", "not an amino acid"),
-            unsafe_allow_html=True,
-        )
-        st.caption(f"The highlighted character at position {position} is the one ProtLab cannot read.")
-    st.error(literal(err), icon=":material/block:")
 
 
 def single_sequence_section() -> None:

@@ -61,7 +61,10 @@ def test_results_and_a_typed_sequence_use_the_bundled_model(page):
 def test_a_bad_sequence_gets_one_clear_error(page):
     page.text_area(key="ss_sequence").set_value("MKT1AY").run()
     assert not page.exception
-    assert page.error and "1" in page.error[0].value
+    assert len(page.error) == 1 and "1" in page.error[0].value
+    # the character is pointed at in the sequence, as on the Encode page
+    assert any("highlighted character at position 4" in c.value for c in page.caption)
+    assert any("<mark" in m.value and ">1</mark>" in m.value for m in page.markdown)
 
 
 def test_a_run_trains_through_the_class_queue_and_becomes_a_model_to_use(app_runs):

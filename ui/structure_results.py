@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from protlab.errors import ProtlabError
+from protlab.errors import InvalidSequenceError, ProtlabError
 from protlab.lessons import structure_figures as sf
 from ui.common import explain, stop_with_error
+from ui.router import stop_page
+from ui.sequence_view import show_bad_character
 from ui.structure_cache import predictor, test_scores
 from ui.structure_settings import EXAMPLE
 
@@ -64,6 +66,9 @@ def predict_tab(path: str, mtime: float) -> None:
     try:
         cleaned = clean_sequence(text)
         prediction = predictor(path, mtime).predict_one(cleaned.sequence)
+    except InvalidSequenceError as err:  # point at the character, as the Encode page does
+        show_bad_character(text, err)
+        stop_page()
     except ProtlabError as err:
         stop_with_error(err)
     st.code(prediction.aligned(), language=None)  # each state under its residue, positions on the left
