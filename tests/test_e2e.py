@@ -10,6 +10,7 @@ it. Screenshots land in test-artifacts/.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -45,6 +46,7 @@ PAGES = [
     ("class_view", "Class results", "6 · Class results"),
 ]
 TRAIN_TIMEOUT_MS = 150_000  # two tiny epochs take seconds; generous for a loaded 2-core CI machine
+WAIT_MS = 60_000  # a page's answer to a click on a loaded 2-core machine
 QUERY = "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASK"
 
 
@@ -281,8 +283,15 @@ def test_the_browser_remembers_the_student_until_told_to_forget(server, browser)
     # A student who opens the course's plain address again (no ?student= in it) continues their session.
     sequence_box = "Protein sequence (one-letter code; a pasted FASTA record works too)"
 
-    def remembered() -> list[str]:
-        return [c["value"] for c in context.cookies() if c["name"] == "protlab_student"]
+    def remembered(expected: list[str | None]) -> bool:
+        """Whether the browser's cookie comes to hold the expected token(s) within 30 s (the page's script
+        writes it as the page draws; a loaded machine may draw late)."""
+        deadline = time.monotonic() + 30
+        while True:
+            found = [c["value"] for c in context.cookies() if c["name"] == "protlab_student"]
+            if found == expected or time.monotonic() > deadline:
+                return found == expected
+            time.sleep(0.1)
 
     context = browser.new_context(viewport=VIEWPORT)
     try:
@@ -290,40 +299,43 @@ def test_the_browser_remembers_the_student_until_told_to_forget(server, browser)
         open_page(first, f"{server.url}/encode", "1 · Encode a protein")
         set_text_area(first, sequence_box, "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ")
         token = student_of(first.url)
-        assert remembered() == [token]
+        assert remembered([token])
 
         again = context.new_page()  # the course link opened again, the first tab still open
         open_page(again, f"{server.url}/predict", "Predict solubility")
         main = again.get_by_test_id("stMain")
-        expect(main).to_contain_text("Welcome back")  # still asked after the Predict page's own rerun
+        # still asked after the Predict page's own rerun
+        expect(main).to_contain_text("Welcome back", timeout=WAIT_MS)
         assert student_of(again.url) == token
         screenshot(again, "identity-welcome-back")
         again.get_by_role("button", name="Not you? Start a new session").click()
-        expect(main).not_to_contain_text("Welcome back")
+        expect(main).not_to_contain_text("Welcome back", timeout=WAIT_MS)
         wait_until_idle(again)
         fresh = student_of(again.url)
-        assert fresh not in (None, token) and remembered() == [fresh]
+        assert fresh not in (None, token) and remembered([fresh])
         go_by_sidebar(again, "1 · Encode a protein", "1 · Encode a protein")
-        expect(again.get_by_label(sequence_box)).to_have_value("MVLSPAD")  # nothing of the first student
+        box = again.get_by_label(sequence_box)
+        expect(box).to_have_value("MVLSPAD", timeout=WAIT_MS)  # nothing of the first student
         assert "seq=MKTAY" not in again.url
 
         go_by_sidebar(first, "2 · Gradient descent", "2 · Gradient descent")  # the first tab goes on ...
         assert student_of(first.url) == token
-        assert remembered() == [fresh]  # ... without taking the browser's memory back
+        assert remembered([fresh])  # ... without taking the browser's memory back
 
         sidebar = again.get_by_test_id("stSidebar")
         sidebar.get_by_text("Your personal link").click()
         sidebar.get_by_role("button", name="Forget this browser").click()
-        expect(again.get_by_test_id("stToast")).to_contain_text("no longer remembers you")
+        # the lasting answer (the toast that also says it vanishes after a few seconds: AppTest checks it)
+        expect(sidebar).to_contain_text("no longer remembers you", timeout=WAIT_MS)
         wait_until_idle(again)
-        assert remembered() == []
+        assert remembered([])
         screenshot(again, "identity-forgotten")
         go_by_sidebar(first, "1 · Encode a protein", "1 · Encode a protein")
-        assert remembered() == []
+        assert remembered([])
 
         last = context.new_page()
         open_page(last, server.url, "ProtLab")
         assert student_of(last.url) not in (None, token, fresh)
-        expect(last.get_by_test_id("stMain")).not_to_contain_text("Welcome back")
+        expect(last.get_by_test_id("stMain")).not_to_contain_text("Welcome back", timeout=WAIT_MS)
     finally:
         context.close()
