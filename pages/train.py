@@ -11,7 +11,7 @@ from ui.memory import keep_widgets
 from ui.router import ensure_router
 from ui.run_results import compare_section
 from ui.train_controls import build_spec, run_section, script_for
-from ui.train_data import data_section, report_section, sample_section, split_section
+from ui.train_data import check_split, data_section, report_section, sample_section, split_section
 from ui.train_form import model_section, settings_section
 from ui.train_link import read_train_link, write_train_link
 from ui.train_sanity import sanity_section
@@ -65,6 +65,7 @@ def render() -> None:
         split = split_section()
         kind, model_config = model_section()
         train_config = settings_section(min(sample or report.n_kept, report.n_kept))
+        check_split(data, sample, split, train_config.seed)
     except ProtlabError as err:
         stop_with_error(err)
     finally:

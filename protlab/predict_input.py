@@ -9,6 +9,7 @@ input as a whole (nothing given, text or file too large, too many records, a fil
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,11 @@ import pandas as pd
 
 from protlab.alphabet import AMBIGUOUS_LETTERS
 from protlab.data import (
+    CLEAN_SEQUENCE,
     DEFAULT_MAX_RECORDS,
     ID_NAMES,
+    LABEL_NAMES,
+    LABEL_SPELLINGS,
     MAX_FILE_BYTES,  # a file (to predict or to train on): 50 MB, the server's upload limit
     SEQUENCE_NAMES,
     CleanedSequence,
@@ -31,6 +35,8 @@ from protlab.data import (
     strip_invisible,
     unique_ids,
 )
+from protlab.data.containers import unpack
+from protlab.data.nucleotides import protein_not_nucleotides
 from protlab.data.tables import PREDICT_FILE
 from protlab.errors import DataFormatError, InvalidSequenceError
 
@@ -53,21 +59,6 @@ def _too_many(count: int) -> InvalidSequenceError:
         f"The input holds {count:,} sequences; the limit is {MAX_RECORDS:,} per batch. "
         "Split it into smaller batches."
     )
-
-
-NUCLEOTIDE_LETTERS = frozenset("ACGTUN")  # DNA/RNA bases and N; as residues: Ala, Cys, Gly, Thr, Asn
-MIN_NUCLEOTIDE_CHECK = 20  # a protein of at least this many residues is never written in these letters alone
-
-
-def protein_not_nucleotides(one: CleanedSequence) -> CleanedSequence:
-    """Refuse a sequence that is a DNA or RNA sequence: only A, C, G, T, U and N, 20 letters or more."""
-    if len(one.sequence) >= MIN_NUCLEOTIDE_CHECK and set(one.sequence) <= NUCLEOTIDE_LETTERS:
-        raise InvalidSequenceError(
-            f"The sequence ({len(one.sequence)} letters, only A, C, G, T/U and N) looks like DNA or RNA, not "
-            "a protein. ProtLab reads proteins in one-letter amino-acid code: translate the coding sequence "
-            "first (for example with Biopython: Seq(dna).translate(to_stop=True))."
-        )
-    return one
 
 
 def _result(cleaned: list[CleanedSequence], rejected: list[dict], notes: list[str]) -> PredictInput:
@@ -95,11 +86,41 @@ def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
     return _result(cleaned, rejected, notes)
 
 
+_BARE_LINE = re.compile(r"\S+")  # a line of residues alone: no position number or space between groups
+
+
+def _wrapped(lines: list[str]) -> bool:
+    """True when lines look like one sequence wrapped at a fixed width: all but the last equally long,
+    the last no longer. Lines with spaces inside (numbered GenBank, EMBL blocks) always count as one."""
+    if len(lines) < 2 or not all(_BARE_LINE.fullmatch(line) for line in lines):
+        return True
+    width = len(lines[0])
+    return all(len(line) == width for line in lines[:-1]) and len(lines[-1]) <= width
+
+
+def _split_lines(block: FastaRecord) -> list[FastaRecord]:
+    """One protein per line of a block."""
+    return [FastaRecord(None, (line,), block.line_number + i) for i, line in enumerate(block.lines)]
+
+
+def _wrapped_note(blocks: list[FastaRecord]) -> list[str]:
+    """A note when several lines of bare letters are read as one wrapped protein (they could be a list)."""
+    if len(blocks) != 1 or len(blocks[0].lines) < 2 or not all(map(_BARE_LINE.fullmatch, blocks[0].lines)):
+        return []
+    lines = blocks[0].lines
+    return [
+        f"The {len(lines)} lines were read as one protein wrapped at {len(lines[0])} letters a line. If each "
+        "line is a protein of its own, put a blank line or a line '>name' before each."
+    ]
+
+
 def _blocks(records: list[FastaRecord]) -> tuple[list[FastaRecord], list[str]]:
-    """Text without '>' whose blank lines separate blocks of letters: one protein per block, said in a note.
+    """Text without '>': one protein per block between blank lines, or per line when the lines of a block
+    differ in length (a list, not a wrapped sequence); what was done is said in a note.
 
     Students paste several sequences one under the other; joining them into one protein would predict a
-    chimera without a word. A single block (wrapped lines, a numbered GenBank block) stays one protein.
+    chimera without a word. A sequence wrapped at a fixed width (UniProt's 60, NCBI's 70 or 80) or a
+    numbered GenBank block stays one protein.
     """
     if len(records) != 1 or records[0].header is not None:
         return records, []
@@ -110,20 +131,30 @@ def _blocks(records: list[FastaRecord]) -> tuple[list[FastaRecord], list[str]]:
         if line.strip():
             if not current:
                 first = number
-            current.append(line)
+            current.append(line.strip())
         elif current:
             blocks.append(FastaRecord(None, tuple(current), first))
             current = []
     if current:
         blocks.append(FastaRecord(None, tuple(current), first))
-    if len(blocks) < 2:
-        return records, []
-    note = (
-        f"The text has no '>' header lines and {len(blocks)} blocks separated by blank lines, so each "
-        f"block is read as one protein (seq1 to seq{len(blocks)}). If they are one protein, remove the blank "
-        "lines; to name the proteins, start each with a line '>name'."
+    lists = [block for block in blocks if not _wrapped(list(block.lines))]
+    if len(blocks) < 2 and not lists:
+        return records, _wrapped_note(blocks)
+    proteins = [one for block in blocks for one in (_split_lines(block) if block in lists else [block])]
+    how = (
+        f"{len(blocks)} blocks separated by blank lines, so each block is read as one protein"
+        if not lists
+        else "lines of different lengths (not one sequence wrapped at a fixed width), so each line is read "
+        "as one protein"
+        if len(blocks) == 1
+        else f"{len(blocks)} blocks separated by blank lines; a block whose lines differ in length is read "
+        "as one protein per line, any other block as one protein"
     )
-    return blocks, [note]
+    note = (
+        f"The text has no '>' header lines and {how} (seq1 to seq{len(proteins)}). If they are one protein, "
+        "put it on one line; to name the proteins, start each with a line '>name'."
+    )
+    return proteins, [note]
 
 
 def read_pasted(text: str) -> PredictInput:
@@ -137,16 +168,44 @@ def read_pasted(text: str) -> PredictInput:
     return _clean_fasta(records, notes)
 
 
+def _no_sequence_column(columns: list[str], name: str, separator: str) -> DataFormatError:
+    """Explain a table without a sequence column: a missing header row, or columns named otherwise."""
+    cells = [column.strip() for column in columns]
+    known = {*SEQUENCE_NAMES, *ID_NAMES, *LABEL_NAMES}  # column names, even when spelled in residue letters
+    at = next(
+        (
+            i
+            for i, c in enumerate(cells)
+            if len(c) >= 20 and c.lower() not in known and CLEAN_SEQUENCE.fullmatch(c.upper())
+        ),
+        None,
+    )  # a cell of 20+ residue letters: a protein, so the first row is data
+    if at is not None:  # the first row is data: suggest a header for it
+        names = ["label" if c.lower() in LABEL_SPELLINGS else f"column{i + 1}" for i, c in enumerate(cells)]
+        names[at] = "sequence"
+        first_other = next((i for i, n in enumerate(names) if n.startswith("column")), None)
+        if first_other is not None:
+            names[first_other] = "id"
+        return DataFormatError(
+            f"The file '{name}' has no header row: its first line already holds a protein sequence (column "
+            f"{at + 1}). Add a header line such as '{separator.join(names)}' as the first line of the file, "
+            "or give a FASTA file."
+        )
+    shown = ", ".join(repr(c if len(c) <= 30 else c[:27] + "...") for c in cells[:10])
+    more = f" and {len(cells) - 10:,} more" if len(cells) > 10 else ""
+    return DataFormatError(
+        f"The file '{name}' has no sequence column; its columns are {shown}{more}. Name the column of "
+        f"protein sequences one of {', '.join(SEQUENCE_NAMES)} (case does not matter), or give a FASTA file."
+    )
+
+
 def _table_records(text: str, name: str) -> PredictInput:
     """Proteins from a CSV/TSV with a sequence column (and an optional id column), one per row."""
-    table, _, file_format = parse_table(text)  # the training reader's parser and messages
+    table, separator, file_format = parse_table(text)  # the training reader's parser and messages
     columns = [str(c) for c in table.columns]
     seq_col, id_col = find_column(columns, SEQUENCE_NAMES), find_column(columns, ID_NAMES)
     if seq_col is None:
-        raise DataFormatError(
-            f"The file '{name}' has no sequence column; its columns are {columns[:10]}. Name the column "
-            f"of protein sequences one of {', '.join(SEQUENCE_NAMES[:3])}, or give a FASTA file."
-        )
+        raise _no_sequence_column(columns, name, separator)
     if len(table) > MAX_RECORDS:
         raise _too_many(len(table))
     if table[seq_col].astype(str).str.strip().eq("").all():  # a header and nothing (or blank rows) below
@@ -183,7 +242,9 @@ def read_file(data: bytes, name: str) -> PredictInput:
             f"The file '{name}' is {len(data) / 2**20:,.1f} MB; sequence files to predict are limited to "
             f"{MAX_FILE_BYTES // 2**20} MB. Split it into smaller files."
         )
+    data, name, unpacked = unpack(data, name)  # gzip, ZIP or an Excel workbook: the text inside
     text, notes = decode_text(data, name, wanted=PREDICT_FILE)  # refuses empty, binary and spreadsheet files
+    notes = unpacked + notes
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = next((line.strip() for line in text.split("\n", 50)[:50] if line.strip()), "")
     if first.startswith(">"):

@@ -237,7 +237,7 @@ def test_files_are_decoded_as_the_app_decodes_them(tmp_path: Path, capsys) -> No
             table.drop(columns="id").to_numpy(float), reference.drop(columns="id").to_numpy(float)
         )
     (tmp_path / "book.xlsx").write_bytes(b"PK\x03\x04" + bytes(200))
-    _refused(["predict", str(tmp_path / "book.xlsx")], "Excel .xlsx workbook", capsys)
+    _refused(["predict", str(tmp_path / "book.xlsx")], "ZIP archive or Excel workbook but is damaged", capsys)
     (tmp_path / "blob.csv").write_bytes(bytes(range(256)) * 4)
     _refused(["features", str(tmp_path / "blob.csv")], "binary file", capsys)
 

@@ -124,6 +124,46 @@ def test_dropped_rows_with_reasons() -> None:
     assert "Dropped 8 rows" in " ".join(report.summary_lines())
 
 
+def test_dna_rows_are_dropped_from_uploads_and_kept_with_a_note_in_the_published_file(tmp_path: Path) -> None:
+    from protlab.data.nucleotides import is_nucleotide_sequence
+
+    dna = "ATGAGCGATAAAATTATTCACCTGACTGACGAC"
+    rows = GOOD + [(dna, 1), (dna.replace("T", "U") + "A", 0)]
+    data, report = load_labelled(table(rows).encode())
+    assert data.sequences == [s for s, _ in GOOD] and report.reasons == {"DNA or RNA": 2}
+    assert (
+        list(report.dropped["row"]) == [14, 15]
+        and "translate the coding sequence" in report.dropped["detail"][0]
+    )
+    kept, kept_report = load_labelled(table(rows).encode(), keep_nucleotides=True)
+    assert len(kept) == 14 and "2 rows (lines 14, 15) look like DNA or RNA" in kept_report.notes[0]
+    every_row = table([(dna, 1), (dna + "A", 0)] * 6).encode()  # a file of coding sequences: refused
+    with pytest.raises(DataFormatError, match="Only 0 usable rows remain") as info:
+        load_labelled(every_row)
+    assert info.value.report.reasons == {"DNA or RNA": 12}  # the page shows why
+    # the bundled DeepSol file keeps its one DNA row, as published, and says so; a copy elsewhere drops it
+    reference = pd.read_csv(BUNDLED_DATA_PATH)
+    dna_rows = [i + 2 for i, seq in enumerate(reference["sequence"]) if is_nucleotide_sequence(seq)]
+    bundled, bundled_report = load_bundled()
+    assert (
+        len(bundled) == len(reference)
+        and f"(line {', '.join(map(str, dna_rows))})" in bundled_report.notes[-1]
+    )
+    copy = tmp_path / "deepsol.csv"
+    copy.write_bytes(BUNDLED_DATA_PATH.read_bytes())
+    assert len(load_labelled(copy)[0]) == len(reference) - len(dna_rows)
+
+
+def test_residues_outside_the_twenty_are_counted_in_a_note() -> None:
+    rows = GOOD + [("MKTAYXXKQRBGLE", 1), ("MKTAYUKQROGLE", 0)]
+    _, report = load_labelled(table(rows).encode())
+    assert report.notes == [
+        "2 rows hold 5 residues outside the 20 standard amino acids (B, O, U, X); the model reads each as "
+        "one 'unknown' token."
+    ]
+    assert not load_labelled(table(GOOD).encode())[1].notes
+
+
 def test_nan_cells_and_blank_lines() -> None:
     frame = pd.DataFrame(
         {"sequence": [s for s, _ in GOOD] + [None, "MKTAAA"], "label": [y for _, y in GOOD] + [1, None]}

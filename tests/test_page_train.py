@@ -137,6 +137,22 @@ def test_uploaded_garbage_shows_the_data_error(app_runs) -> None:
     assert at.error and "column" in at.error[0].value.lower()
 
 
+def test_data_too_small_to_split_by_label_is_refused_before_a_run_is_queued(app_runs) -> None:
+    rows = [(f"MKTAYIAKQRQISFVKSHFSRQ{'A' * i}", int(i < 3)) for i in range(15)]  # 3 soluble, 12 insoluble
+    csv = pd.DataFrame(rows, columns=["sequence", "label"]).to_csv(index=False).encode()
+    at = _page(session={"uploaded_bytes": ("few.csv", csv)})
+    at.radio(key="data_choice").set_value("Upload my own CSV or FASTA").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == [
+        "A split by label into training / validation / test (80% / 10% / 10%) needs at least 10 proteins of "
+        "each class, so that the validation and test sets each get some of both; the data have 12 with label "
+        "0 (insoluble) and 3 with label 1 (soluble). Add proteins of the smaller class."
+    ]
+    assert not [b for b in at.button if b.label == "Start training"]  # no run that would fail in the queue
+    at.radio(key="split_method").set_value("homology").run()  # checked by the run itself (MMseqs2)
+    assert not at.error and [b for b in at.button if b.label == "Start training"]
+
+
 def test_a_saved_upload_comes_back_after_a_reload_named_and_can_be_cleared(app_runs) -> None:
     from ui.common import student_store
 

@@ -73,11 +73,14 @@ def test_fasta_file_larger_than_the_pasted_text_limit_is_read() -> None:
 
 
 def test_files_that_are_not_sequences_are_refused() -> None:
-    with pytest.raises(DataFormatError, match="empty"):
-        read_file(b"", "none.csv")
-    with pytest.raises(DataFormatError, match="ZIP") as refused:
-        read_file(b"PK\x03\x04rest", "book.xlsx")
+    with pytest.raises(DataFormatError, match="empty") as refused:  # worded for the file Predict reads
+        read_file(b"", "none.fasta")
+    assert "FASTA or CSV (comma-separated, with a sequence column)" in str(refused.value)
+    with pytest.raises(DataFormatError, match="PNG image") as refused:
+        read_file(b"\x89PNG\r\n\x1a\nrest", "figure.csv")
     assert "a sequence column" in str(refused.value) and "label" not in str(refused.value)
+    with pytest.raises(DataFormatError, match="ZIP archive or Excel workbook but is damaged"):
+        read_file(b"PK\x03\x04rest", "book.xlsx")
     with pytest.raises(DataFormatError, match="NUL bytes") as refused:
         read_file(b"MKT\x00AYI" * 10, "blob.bin")
     assert "FASTA" in str(refused.value) and "label" not in str(refused.value)
@@ -86,6 +89,46 @@ def test_files_that_are_not_sequences_are_refused() -> None:
     for header_only in (b"sequence,label\n", b"id,sequence\n\n\n", b"sequence\n"):
         with pytest.raises(DataFormatError, match="rows below the header are missing or empty"):
             read_file(header_only, "header.csv")
+
+
+def test_a_table_without_a_header_row_is_told_to_add_one() -> None:
+    trx, ubq = "MSDKIIHLTDDSFDTDVLKA", "MQIFVKTLTGKTITLEVEPS"
+    with pytest.raises(DataFormatError) as refused:
+        read_file(f"{trx},1\n{ubq},0\n".encode(), "headless.csv")
+    assert str(refused.value) == (
+        "The file 'headless.csv' has no header row: its first line already holds a protein sequence (column "
+        "1). Add a header line such as 'sequence,label' as the first line of the file, or give a FASTA file."
+    )
+    with pytest.raises(DataFormatError, match="such as 'id;sequence'"):
+        read_file(f"P1;{trx}\nP2;{ubq}\n".encode(), "headless.csv")
+    with pytest.raises(DataFormatError) as refused:  # long names are shortened; every accepted name listed
+        read_file(("name," + "n_" * 30 + "\nx,1\n").encode(), "named.csv")
+    message = str(refused.value)
+    assert "'name', '" + "n_" * 13 + "n...'" in message and "n_" * 16 not in message
+    from protlab.data import SEQUENCE_NAMES
+
+    assert all(name in message for name in SEQUENCE_NAMES)
+
+
+def test_lines_of_different_lengths_are_one_protein_each_and_wrapped_lines_one_protein() -> None:
+    trx, ubq, short = "MSDKIIHLTDDSFDTDVLKA", "MQIFVKTLTGKTITLEVEPS", "MKV"
+    listed = read_pasted(f"{short}\n{trx}\n{ubq}\n")
+    assert [(r.id, r.sequence) for r in listed.records] == [("seq1", short), ("seq2", trx), ("seq3", ubq)]
+    assert (
+        "lines of different lengths" in listed.notes[0]
+        and "each line is read as one protein" in listed.notes[0]
+    )
+    from_file = read_file(f"{trx}\n{short}\n{ubq}\n".encode(), "list.txt")  # uploaded: the same rule
+    assert [r.sequence for r in from_file.records] == [trx, short, ubq]
+    assert [r.line for r in read_pasted(f"{trx}\n{short}\nMK1\n").rejected.itertuples()] == [3]
+    wrapped = read_pasted(f"{trx}\n{ubq}\n{short}\n")  # 20, 20, 3: wrapped at 20, said in a note
+    assert [r.sequence for r in wrapped.records] == [trx + ubq + short]
+    assert wrapped.notes == [
+        "The 3 lines were read as one protein wrapped at 20 letters a line. If each line is a protein of its "
+        "own, put a blank line or a line '>name' before each."
+    ]
+    genbank = read_pasted("ORIGIN\n        1 msdkiihltd dsfdtdvlka\n       21 mk\n//\n")  # numbered: one
+    assert [r.sequence for r in genbank.records] == [trx + "MK"] and not genbank.notes
 
 
 def test_plain_sequence_file_is_one_protein() -> None:

@@ -336,13 +336,12 @@ FILE_CASES: dict[str, tuple[bytes, Loaded | Refused]] = {
             notes=("The file 'upload.csv' is not valid UTF-8; it was read as Latin-1 text.",),
         ),
     ),
-    "Excel workbook renamed .csv": (
+    "damaged Excel workbook renamed .csv": (
         b"PK\x03\x04\x14\x00\x06\x00" + bytes(200),
         Refused(
             DataFormatError,
-            "The file 'upload.csv' seems to be a ZIP archive (an Excel .xlsx workbook is one), "
-            "not a text table. "
-            "Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.",
+            "The file 'upload.csv' looks like a ZIP archive or Excel workbook but is damaged. Upload it "
+            "again, or save the data as CSV and upload that.",
         ),
     ),
     "old Excel .xls renamed .csv": (
@@ -350,16 +349,16 @@ FILE_CASES: dict[str, tuple[bytes, Loaded | Refused]] = {
         Refused(
             DataFormatError,
             "The file 'upload.csv' seems to be an old-style Excel .xls (or other Microsoft Office) file, "
-            "not a text table. "
-            "Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.",
+            "not a text file. Open it in Excel or LibreOffice, save it with File > Save As > 'CSV UTF-8', "
+            "and upload that file.",
         ),
     ),
     "PNG renamed .csv": (
         b"\x89PNG\r\n\x1a\n" + bytes(200),
         Refused(
             DataFormatError,
-            "The file 'upload.csv' seems to be a PNG image, not a text table. "
-            "Export the data as CSV (comma-separated, with columns sequence and label) and upload that file.",
+            "The file 'upload.csv' seems to be a PNG image, not a text file. Export the data as CSV "
+            "(comma-separated, with columns sequence and label) or labelled FASTA and upload that file.",
         ),
     ),
     "labels as text": (
@@ -396,14 +395,15 @@ FILE_CASES: dict[str, tuple[bytes, Loaded | Refused]] = {
         Refused(
             DataFormatError,
             "Only 3 usable rows remain after cleaning (3 read, 0 dropped); at least 10 are needed. "
-            "Check the dropped-row reasons and add more data.",
+            "Add more data.",
         ),
     ),
     "empty file": (
         b"",
         Refused(
             DataFormatError,
-            "The file 'upload.csv' is empty. Upload a CSV with a header and one row per protein.",
+            "The file 'upload.csv' is empty: it holds no text. Upload a file in CSV (comma-separated, with "
+            "columns sequence and label) or labelled FASTA format.",
         ),
     ),
     "ragged row": (

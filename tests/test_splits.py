@@ -3,6 +3,7 @@ MMseqs2 clustering, the default, is tested in test_homology.py)."""
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 import numpy as np
@@ -93,6 +94,23 @@ def test_no_test_set() -> None:
 def test_bad_fractions(kwargs: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         stratified_split(labels_like_deepsol(100), **kwargs)
+
+
+@pytest.mark.parametrize(("val", "test"), [(0.1, 0.1), (0.1, 0.2), (0.05, 0.05), (0.2, 0.0)])
+def test_a_class_too_small_to_stratify_is_named_with_the_size_that_always_works(
+    val: float, test: float
+) -> None:
+    labels = np.array([1] * 1 + [0] * 40)  # one soluble protein cannot be in both held-out sets
+    with pytest.raises(ConfigError) as refused:
+        stratified_split(labels, val_fraction=val, test_fraction=test)
+    found = re.search(r"needs at least (\d+) proteins of each class", str(refused.value))
+    assert found and "40 with label 0 (insoluble) and 1 with label 1 (soluble)" in str(refused.value)
+    need = int(found[1])
+    for n in range(2 * need, 2 * need + 40):  # the size named is enough for every larger set
+        for minority in range(need, n // 2 + 1):  # (each of these passes in sklearn)
+            stratified_split(
+                np.array([1] * minority + [0] * (n - minority)), val_fraction=val, test_fraction=test
+            )
 
 
 def test_one_class_is_refused() -> None:

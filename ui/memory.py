@@ -7,6 +7,8 @@ they come back after a page switch, a reload, a reopened link and a server resta
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from protlab.errors import ProtlabError
@@ -109,11 +111,20 @@ def remember_text(key: str, text: str) -> None:
     st.session_state[seen] = text
 
 
-def remembered_upload(label: str, types: list[str], key: str, hint: str, *, slot: str) -> tuple[str, bytes]:
+def remembered_upload(
+    label: str,
+    types: list[str],
+    key: str,
+    hint: str,
+    *,
+    slot: str,
+    check: Callable[[bytes, str], object] | None = None,
+) -> tuple[str, bytes]:
     """An upload that stays: the file in use is named with a Clear button after page switches and reloads.
 
-    Returns (file name, bytes); stops the page with hint when there is no file. Tests may put (name, bytes)
-    into st.session_state[key] directly, as the uploader would.
+    Returns (file name, bytes); stops the page with hint when there is no file. A file that replaces one in
+    use must pass check(bytes, name) (a ProtlabError refuses it, and the file in use stays). Tests may put
+    (name, bytes) into st.session_state[key] directly, as the uploader would.
     """
     store, owner = student_store(), session_owner()
     if key not in st.session_state:
@@ -121,6 +132,7 @@ def remembered_upload(label: str, types: list[str], key: str, hint: str, *, slot
         if saved is not None:
             st.session_state[key] = (saved.name, saved.data)
     in_use = st.container()  # above the uploader: the file the page is using
+    refused_key = f"_{key}_refused"  # why the last replacement was refused, shown once
     nonce_key = f"_{key}_uploader"  # a new uploader key empties the uploader after each accepted file
     upload = st.file_uploader(
         label if key not in st.session_state else "Replace it with another file",
@@ -129,17 +141,29 @@ def remembered_upload(label: str, types: list[str], key: str, hint: str, *, slot
     )
     if upload is not None:
         try:
+            if check is not None and key in st.session_state:  # a replacement: keep the good file if it fails
+                check(upload.getvalue(), upload.name)
             stored = store.save_upload(owner, slot, upload.name, upload.getvalue())
         except ProtlabError as err:
-            st.error(literal(err), icon=":material/error:")
-            stop_page()
-        st.session_state[key] = (stored.name, stored.data)
-        st.session_state[nonce_key] = st.session_state.get(nonce_key, 0) + 1
+            if key not in st.session_state:
+                st.error(literal(err), icon=":material/error:")
+                stop_page()
+            stored = None
+            st.session_state[refused_key] = (upload.name, str(err))
+        if stored is not None:
+            st.session_state[key] = (stored.name, stored.data)
+        st.session_state[nonce_key] = st.session_state.get(nonce_key, 0) + 1  # a new, empty uploader
         st.rerun()
     if key not in st.session_state:
         st.info(hint, icon=":material/upload_file:")
         stop_page()
     name, data = st.session_state[key]
+    if refused_key in st.session_state:
+        new_name, why = st.session_state.pop(refused_key)
+        in_use.error(
+            f"**{literal(new_name)}** was not used, so **{literal(name)}** stays in use. {literal(why)}",
+            icon=":material/error:",
+        )
     left, right = in_use.columns([5, 1], vertical_alignment="center")
     left.markdown(
         f":material/description: Using **{literal(name)}** ({len(data) / 1024:,.1f} kB). It stays here when "

@@ -11,7 +11,7 @@ from ui.router import stop_page
 SEQUENCE_UPLOAD_KEY = "uploaded_sequences"  # session key with (file name, bytes) of an uploaded sequence file
 SEQUENCE_SLOT = "predict_sequences"  # the student's saved sequence file
 INPUT_SOURCES = ("Paste sequences", "Upload a FASTA or CSV file")
-SEQUENCE_TYPES = ["fasta", "fa", "faa", "txt", "csv", "tsv"]
+SEQUENCE_TYPES = ["fasta", "fa", "faa", "txt", "csv", "tsv", "xlsx", "xls", "gz", "zip"]  # archives: opened
 MAX_SHOWN_REJECTED = 100  # rows of the left-out table drawn on the page (the CSV download has every one)
 REJECTED_TITLES = {"record": "Record", "id": "ID", "line": "Line", "reason": "Why it was left out"}
 EXAMPLE = (
@@ -19,6 +19,17 @@ EXAMPLE = (
     "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAATKVGALSK\n"
     "GQLKEFLDANLA\n"
 )
+
+
+def _readable(data: bytes, name: str) -> None:
+    """Refuse (ProtlabError) a sequence file that holds no protein to predict, with its first reason."""
+    from protlab.errors import InvalidSequenceError
+    from protlab.predict_input import read_file
+
+    read = read_file(data, name)
+    if not read.records:
+        first = read.rejected["reason"].iloc[0] if len(read.rejected) else "it holds no sequence."
+        raise InvalidSequenceError(f"None of its records can be used; the first: {first}")
 
 
 def read_proteins():  # -> protlab.predict_input.PredictInput
@@ -40,6 +51,7 @@ def read_proteins():  # -> protlab.predict_input.PredictInput
             SEQUENCE_UPLOAD_KEY,
             "Upload a FASTA file or a table with a 'sequence' column, one protein per row.",
             slot=SEQUENCE_SLOT,
+            check=_readable,
         )
         return read_file(data, name)
     text = st.text_area(

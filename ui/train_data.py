@@ -51,15 +51,17 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
         "CSV: a column of sequences and a column of 0/1 labels (1 = soluble). FASTA: put the label at "
         "the end of each header line, e.g. `>myprotein label=1`. Sequences are cleaned as on the Encode "
         "and Predict pages: spaces and GenBank/EMBL position numbers (at the start or end of a line) are "
-        "removed; a digit inside a sequence, such as `MKT 12 AYI`, drops the row with its reason."
+        "removed; a digit inside a sequence, such as `MKT 12 AYI`, drops the row with its reason. An Excel "
+        "workbook (.xlsx: its first sheet), a gzip file or a ZIP archive of one such file is opened for you."
     )
-    types = ["csv", "tsv", "txt", "fasta", "fa", "faa"]
+    types = ["csv", "tsv", "txt", "fasta", "fa", "faa", "xlsx", "xls", "gz", "zip"]
     name, raw = remembered_upload(
         "Labelled sequences",
         types,
         UPLOAD_KEY,
         "Upload a file to continue, or switch back to the bundled data.",
         slot=UPLOAD_SLOT,
+        check=uploaded_data,
     )
     try:
         data, report = uploaded_data(raw, name)
@@ -155,6 +157,15 @@ def sample_rows(data, size: int | None, seed: int):  # -> LabelledData
     return LabelledData(
         [data.sequences[i] for i in keep], np.asarray(data.labels)[keep], [data.ids[i] for i in keep]
     )
+
+
+def check_split(data, sample: int | None, split: tuple[str, float], seed: int) -> None:
+    """Refuse (ConfigError) data the run's stratified split cannot divide, before a run is queued to fail."""
+    if split[0] != "stratified":  # a homology split needs MMseqs2: it is checked by the run itself
+        return
+    from protlab.data import stratified_split
+
+    stratified_split(sample_rows(data, sample, seed).labels, seed=seed)  # the run's split, same fractions
 
 
 def split_section() -> tuple[str, float]:

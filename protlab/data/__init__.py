@@ -77,6 +77,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "load_bundled",
         "load_labelled",
     ),
+    "nucleotides": (
+        "MIN_NUCLEOTIDE_CHECK",
+        "NUCLEOTIDE_LETTERS",
+        "is_nucleotide_sequence",
+        "nucleotide_message",
+        "protein_not_nucleotides",
+    ),
     "paths": ("check_output", "file_or_sequence", "looks_like_path", "read_input", "read_proteins"),
     "sequences": (
         "DEFAULT_MAX_LENGTH",

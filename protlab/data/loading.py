@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from protlab.alphabet import AMBIGUOUS_LETTERS
 from protlab.checks import IntRange
+from protlab.data.nucleotides import is_nucleotide_sequence, nucleotide_message
 from protlab.data.sequences import INVISIBLE, clean_sequence
 from protlab.data.tables import (
     ALLOWED_LABELS_TEXT,
@@ -144,6 +146,42 @@ def _invisible_notes(sequences: pd.Series) -> list[str]:
     ]
 
 
+def _nucleotides(rows: pd.DataFrame, keep: bool) -> tuple[np.ndarray, list[pd.DataFrame], list[str]]:
+    """Rows whose cleaned sequence is DNA or RNA: dropped with a reason, or (keep) kept with a note;
+    returns (rows to drop, drop records, notes)."""
+    clean = [seq if isinstance(seq, str) else "" for seq in rows["clean"]]  # a dropped row's is None/NaN
+    hit = np.fromiter((is_nucleotide_sequence(seq) for seq in clean), bool, count=len(clean))  # (N,) bool
+    if not hit.any():
+        return hit, [], []
+    if not keep:
+        details = [nucleotide_message(len(clean[i])) for i in np.flatnonzero(hit)]
+        return hit, [_drop(rows, hit, "DNA or RNA", details)], []
+    count = int(hit.sum())
+    lines = ", ".join(str(r) for r in rows["row"].to_numpy()[hit][:10]) + (", ..." if count > 10 else "")
+    note = (
+        f"{count:,} {_rows(count)} ({'line' if count == 1 else 'lines'} {lines}) "
+        f"{'looks' if count == 1 else 'look'} like DNA or RNA rather than "
+        "protein (only A, C, G, T/U and N): an error in the published data, kept so that this set stays the "
+        "published one. Uploaded files drop such rows."
+    )
+    return np.zeros_like(hit), [], [note]
+
+
+def _unusual_letters_note(sequences: pd.Series) -> list[str]:
+    """A note on the kept sequences that hold X, B, Z, J, U or O (read as one 'unknown' token), if any."""
+    if sequences.empty:
+        return []
+    counts = sequences.str.count(f"[{AMBIGUOUS_LETTERS}]")
+    if not counts.any():
+        return []
+    found = "".join(sorted(set("".join(sequences[counts > 0])) & set(AMBIGUOUS_LETTERS)))
+    rows = int((counts > 0).sum())
+    return [
+        f"{rows:,} {_rows(rows)} {'holds' if rows == 1 else 'hold'} {int(counts.sum()):,} residues outside "
+        f"the 20 standard amino acids ({', '.join(found)}); the model reads each as one 'unknown' token."
+    ]
+
+
 def _drop(rows: pd.DataFrame, where: np.ndarray, kind: str, details: list[str] | str) -> pd.DataFrame:
     """The dropped-row records for the rows selected by a boolean mask."""
     return pd.DataFrame({"row": rows["row"].to_numpy()[where], "reason": kind, "detail": details})
@@ -201,10 +239,17 @@ def load_labelled(
     max_length: int = 2000,
     min_rows: int = 10,
     max_rows: int = MAX_FILE_ROWS,
+    keep_nucleotides: bool | None = None,
 ) -> tuple[LabelledData, ValidationReport]:
-    """Read, clean and validate labelled sequences from CSV/TSV or labelled FASTA."""
+    """Read, clean and validate labelled sequences from CSV/TSV or labelled FASTA.
+
+    Rows whose sequence is DNA or RNA are dropped; keep_nucleotides keeps them with a note instead
+    (None: keep them only in the bundled file, whose one such row is kept as published).
+    """
     max_length = IntRange(1).check(max_length, "max_length")
     min_rows, max_rows = IntRange(2).check(min_rows, "min_rows"), IntRange(2).check(max_rows, "max_rows")
+    if keep_nucleotides is None:
+        keep_nucleotides = isinstance(source, (str, Path)) and Path(source).resolve() == BUNDLED_DATA_PATH
     raw = read_rows(source, filename=filename)
     rows, file_format = raw.rows, raw.file_format
     if len(rows) > max_rows:
@@ -218,13 +263,16 @@ def load_labelled(
         hit = np.array([p is not None and p[0] == kind for p in problems], dtype=bool)
         drops.insert(0, _drop(rows, hit, kind, [p[1] for p in problems if p is not None and p[0] == kind]))
     rows = rows.assign(clean=cleaned, y=labels)
-    keep = rows["clean"].notna().to_numpy() & (labels >= 0)
+    nucleotide, nucleotide_drops, nucleotide_notes = _nucleotides(rows, keep_nucleotides)
+    drops[:0] = nucleotide_drops
+    keep = rows["clean"].notna().to_numpy() & (labels >= 0) & ~nucleotide
     keep, dup_drops = _duplicates(rows, keep)
     dropped = pd.concat([d for d in drops + dup_drops], ignore_index=True)
     dropped = dropped.drop_duplicates("row", keep="first")  # one reason per row: the sequence problem first
     dropped = dropped.sort_values("row", kind="stable").reset_index(drop=True)
     kept = rows[keep]
     n_kept = len(kept)
+    notes += nucleotide_notes + _unusual_letters_note(kept["clean"])
     counts = {k: int((kept["y"] == k).sum()) for k in CLASS_NAMES}
     sequences = kept["clean"].tolist()
     report = ValidationReport(
@@ -251,7 +299,8 @@ def load_labelled(
         raise _with_report(
             f"Only {n_kept:,} usable {_rows(n_kept)} {'remains' if n_kept == 1 else 'remain'} after cleaning "
             f"({len(rows):,} read, {len(dropped):,} "
-            f"dropped); at least {min_rows:,} are needed. Check the dropped-row reasons and add more data.",
+            f"dropped); at least {min_rows:,} are needed. "
+            + ("Check the dropped-row reasons and add more data." if len(dropped) else "Add more data."),
             report,
         )
     if min(counts.values()) == 0:

@@ -105,10 +105,11 @@ def read_input(argument: str | None, sequence: str | None = None):  # -> tuple[P
     """The proteins a command names: a file (read as the app reads uploads: one decoder, the file limits,
     bad records listed rather than fatal), a sequence in capital letters, or --sequence text;
     returns (PredictInput, is_file)."""
+    from protlab.data.nucleotides import protein_not_nucleotides
     from protlab.data.sequences import clean_sequence
     from protlab.data.tables import read_source
     from protlab.errors import ConfigError
-    from protlab.predict_input import REJECTED_COLUMNS, PredictInput, protein_not_nucleotides, read_file
+    from protlab.predict_input import REJECTED_COLUMNS, PredictInput, read_file
 
     if (argument is None) == (sequence is None):
         raise ConfigError(

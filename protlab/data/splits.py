@@ -74,6 +74,22 @@ def _check_labels(labels: Sequence[int] | np.ndarray) -> np.ndarray:
     return y.astype(np.int64)
 
 
+def _too_few_per_class(y: np.ndarray, val_fraction: float, test_fraction: float) -> ConfigError:
+    """Why sklearn could not stratify: a class too small for the held-out sets, in words and numbers."""
+    held = val_fraction + test_fraction
+    smallest = min(val_fraction, test_fraction) if test_fraction > 0 else held / 2  # of the held-out sets
+    need = int(np.ceil(max(2 / held, 1 / smallest) - 1e-9))  # each class then puts >= 1 into each set
+    names = {0: "label 0 (insoluble)", 1: "label 1 (soluble)"}
+    values, counts = np.unique(y, return_counts=True)
+    has = " and ".join(f"{c:,} with {names.get(int(v), f'label {v}')}" for v, c in zip(values, counts))
+    sets = f"{1 - held:.0%} / {val_fraction:.0%} / {test_fraction:.0%}"
+    return ConfigError(
+        f"A split by label into training / validation / test ({sets}) needs at least {need:,} proteins of "
+        f"each class, so that the validation and test sets each get some of both; the data have {has}. "
+        "Add proteins of the smaller class."
+    )
+
+
 def stratified_split(
     labels: Sequence[int] | np.ndarray,
     *,
@@ -93,11 +109,8 @@ def stratified_split(
             val, test = train_test_split(rest, test_size=share, stratify=y[rest], random_state=seed)
         else:
             val, test = rest, np.array([], dtype=np.int64)
-    except ValueError as error:
-        raise ConfigError(
-            f"The labels cannot be split with stratification at these fractions ({error}). "
-            "Use more data or larger fractions."
-        ) from None
+    except ValueError:
+        raise _too_few_per_class(y, val_fraction, test_fraction) from None
     return Split(train.astype(np.int64), val.astype(np.int64), test.astype(np.int64), "stratified")
 
 

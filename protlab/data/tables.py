@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
+from protlab.data.containers import unpack
 from protlab.data.sequences import INVISIBLE, split_fasta, strip_invisible
 from protlab.errors import DataFormatError
 
@@ -41,14 +42,30 @@ MAX_FILE_ROWS = 250_000  # most data rows (or FASTA records) in a training file
 
 Source = str | Path | bytes | bytearray | IO[bytes] | IO[str]  # a path, raw bytes or a file-like object
 
-_MAGIC = (
-    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one)"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel .xls (or other Microsoft Office) file"),
-    (b"\x89PNG", "a PNG image"),
-    (b"%PDF", "a PDF document"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\x1f\x8b", "a gzip-compressed file"),
+_SAVE_AS_CSV = (
+    "Open it in Excel or LibreOffice, save it with File > Save As > 'CSV UTF-8', and upload that file."
+)
+_MAGIC = (  # (first bytes, what the file is, what to do: {wanted} names the file the caller reads)
+    (
+        b"PK\x03\x04",
+        "a ZIP archive (an Excel .xlsx workbook is one)",
+        "If it is an Excel workbook: " + _SAVE_AS_CSV + " If it is a .zip archive, extract it first and "
+        "upload the {wanted} file inside.",
+    ),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "an old-style Excel .xls (or other Microsoft Office) file",
+        _SAVE_AS_CSV,
+    ),
+    (b"\x89PNG", "a PNG image", "Export the data as {wanted} and upload that file."),
+    (b"%PDF", "a PDF document", "Export the data as {wanted} and upload that file."),
+    (b"\xff\xd8\xff", "a JPEG image", "Export the data as {wanted} and upload that file."),
+    (b"GIF8", "a GIF image", "Export the data as {wanted} and upload that file."),
+    (
+        b"\x1f\x8b",
+        "a gzip-compressed file",
+        "Decompress it first (gunzip FILE.gz, or double-click it) and upload the {wanted} file inside.",
+    ),
 )
 
 
@@ -106,7 +123,7 @@ def read_source(source: Source, filename: str | None = None) -> tuple[bytes, str
     )
 
 
-TRAINING_TABLE = "CSV (comma-separated, with columns sequence and label)"  # what a training file holds
+TRAINING_TABLE = "CSV (comma-separated, with columns sequence and label) or labelled FASTA"  # a training file
 PREDICT_FILE = "FASTA or CSV (comma-separated, with a sequence column)"  # what a file to predict holds
 
 
@@ -117,22 +134,21 @@ def decode_text(data: bytes, name: str, *, wanted: str = TRAINING_TABLE) -> tupl
     """
     if not data.strip():
         raise DataFormatError(
-            f"The file '{name}' is empty. Upload a CSV with a header and one row per protein."
+            f"The file '{name}' is empty: it holds no text. Upload a file in {wanted} format."
         )
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         try:
             return data.decode("utf-16"), ["The file was read as UTF-16 text."]
         except UnicodeDecodeError:
             pass
-    for magic, what in _MAGIC:
+    for magic, what, advice in _MAGIC:
         if data.startswith(magic):
             raise DataFormatError(
-                f"The file '{name}' seems to be {what}, not a text table. Export the data as {wanted} "
-                "and upload that file."
+                f"The file '{name}' seems to be {what}, not a text file. {advice.format(wanted=wanted)}"
             )
     if b"\x00" in data[:65536]:
         raise DataFormatError(
-            f"The file '{name}' seems to be a binary file (it contains NUL bytes), not a text table. "
+            f"The file '{name}' seems to be a binary file (it contains NUL bytes), not a text file. "
             f"Export the data as {wanted} and upload that."
         )
     try:
@@ -209,7 +225,8 @@ def _columns_error(columns: list[str], sep: str) -> DataFormatError:
         return DataFormatError(
             f"The file does not look like a table: its first line, {str(columns[0])[:60]!r}, has no commas, "
             "tabs or semicolons between columns. Give a CSV or TSV file whose first line is a header such as "
-            f"'sequence{sep}label', then one protein and its label (0 or 1) per line."
+            f"'sequence{sep}label', then one protein and its label (0 or 1) per line; or a FASTA file with "
+            "the label in each header line, such as '>P12345 label=1'."
         )
     shown = ", ".join(repr(str(c)) for c in columns[:20])
     return DataFormatError(
@@ -334,7 +351,9 @@ def _fasta_rows(text: str) -> tuple[pd.DataFrame, list[str]]:
 def read_rows(source: Source, *, filename: str | None = None) -> RawRows:
     """Read a CSV/TSV/semicolon table or a labelled FASTA file into raw rows (nothing dropped yet)."""
     data, name = read_source(source, filename)
+    data, name, unpacked = unpack(data, name)  # gzip, ZIP or an Excel workbook: the text inside
     text, notes = decode_text(data, name)
+    notes = unpacked + notes
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = next((line.strip() for line in text.split("\n", 20)[:20] if line.strip()), "")
     if first.startswith(">"):
