@@ -218,6 +218,33 @@ def test_an_upload_over_the_limit_is_refused_with_a_message(server, page, tmp_pa
     screenshot(page, "train-upload-too-large")
 
 
+def test_an_excel_upload_is_read_and_a_broken_replacement_keeps_it(server, page, tmp_path) -> None:
+    import pandas as pd
+
+    data = deepsol_sample(40, max_length=300, seed=3)
+    book = tmp_path / "lab book.xlsx"
+    frame = pd.DataFrame({"sequence": data.sequences, "label": data.labels})
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name="Solubility", index=False)
+    open_page(page, f"{server.url}/train", "Train a solubility classifier")
+    page.get_by_text("Upload my own CSV or FASTA").click()
+    wait_until_idle(page)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(book))
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text("Using lab book.xlsx", timeout=WAIT_MS)
+    expect(main).to_contain_text("Read the first sheet ('Solubility')", timeout=WAIT_MS)
+    expect(main).to_contain_text("40 rows read, 40 kept", timeout=WAIT_MS)
+    broken = tmp_path / "genes.csv"  # coding sequences instead of proteins: every row dropped
+    broken.write_text("sequence,label\n" + "ATGAGCGATAAAATTATTCACCTGACTGACGAC,1\n" * 12)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(broken))
+    expect(main).to_contain_text("genes.csv was not used, so lab book.xlsx stays in use", timeout=WAIT_MS)
+    expect(main).to_contain_text("Only 0 usable rows remain", timeout=WAIT_MS)
+    expect(main).to_contain_text("Dropped: 12 DNA or RNA; the first: row 2 (DNA or RNA)", timeout=WAIT_MS)
+    expect(main).to_contain_text("40 rows read, 40 kept", timeout=WAIT_MS)
+    assert_no_traceback(page, "broken replacement upload")
+    screenshot(page, "train-upload-replacement-refused")
+
+
 def test_a_reload_and_the_reopened_link_keep_the_student_run_and_upload(server, browser, tmp_path) -> None:
     data = deepsol_sample(80, max_length=300, seed=11)
     upload = tmp_path / "class_proteins.csv"

@@ -35,6 +35,18 @@ def uploaded_data(data: bytes, filename: str):  # -> tuple[LabelledData, Validat
     return load_labelled(data, filename=filename)
 
 
+def _usable(data: bytes, filename: str) -> None:
+    """Refuse (DataFormatError) a replacement file that cannot be trained on, saying why rows were dropped."""
+    try:
+        uploaded_data(data, filename)
+    except DataFormatError as err:
+        report = getattr(err, "report", None)
+        if report is None or not len(report.dropped):
+            raise
+        reasons = ", ".join(f"{count:,} {reason}" for reason, count in report.reasons.items())
+        raise DataFormatError(f"{err} Dropped: {reasons}; the first: {report.dropped_lines(1)[0]}") from None
+
+
 def data_section():  # -> tuple[LabelledData, ValidationReport, str]
     """Choose the bundled data or an upload; returns data, report and the source name."""
     st.header("1 · Data")
@@ -61,7 +73,7 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
         UPLOAD_KEY,
         "Upload a file to continue, or switch back to the bundled data.",
         slot=UPLOAD_SLOT,
-        check=uploaded_data,
+        check=_usable,
     )
     try:
         data, report = uploaded_data(raw, name)
