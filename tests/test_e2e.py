@@ -166,7 +166,7 @@ def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
     wait_until_idle(page)
     expect(page.get_by_role("combobox", name="Run")).to_have_value(
         re.compile(  # named by what it trained
-            r"^CNN · Adam · bundled DeepSol · test AUC \d\.\d\d$"
+            r"^CNN · Adam · bundled DeepSol · test AUC \d\.\d\d\d$"
         )
     )
     set_text_area(page, "Protein sequence(s): plain letters or FASTA", QUERY)

@@ -134,7 +134,7 @@ def test_my_runs_are_listed_by_model_optimizer_data_and_test_auc(app_runs) -> No
         status = app_runs.status(run_id, _owner(ALICE))
         assert status.state in ("finished", "stopped") and status.checkpoint_path
         auc = skm.roc_auc_score(np.asarray(status.test_labels), np.asarray(status.test_probs))
-        expected[run_id] = f"CNN · {optimizer} · bundled DeepSol · test AUC {auc:.2f}"
+        expected[run_id] = f"CNN · {optimizer} · bundled DeepSol · test AUC {auc:.3f}"
     at = _open(session={"model_source": "One of my training runs"})
     assert not at.exception, [e.value for e in at.exception]
     runs = at.selectbox(key="predict_run")

@@ -127,7 +127,7 @@ def test_uploaded_csv_shows_its_report_with_dropped_rows(app_runs) -> None:
     shown = _metrics(at)
     assert shown["Rows kept"] == "24" and shown["Rows dropped"] == "1"
     assert shown["Soluble (1)"] == "12"
-    assert any("dropped" in e.label for e in at.expander)
+    assert any(e.label == "Why 1 row was dropped" for e in at.expander)
 
 
 def test_uploaded_garbage_shows_the_data_error(app_runs) -> None:
@@ -300,7 +300,7 @@ def test_finished_runs_are_overlaid_to_compare_optimizers(app_runs) -> None:
     assert compare["epochs run"].tolist() == [2, 2]
     picker = _picker(at)  # the student's runs, newest first, named by what they trained
     for option, optimizer in zip(picker.options, ("AdamW", "SGD \\+ momentum"), strict=True):
-        label = rf"\d\d:\d\d · CNN · {optimizer} · bundled DeepSol · test AUC \d\.\d\d · finished"
+        label = rf"\d\d:\d\d · CNN · {optimizer} · bundled DeepSol · test AUC \d\.\d\d\d · finished"
         assert re.fullmatch(label, option), option
     for metric in ("loss", "auc"):
         at.radio(key="compare_metric").set_value(metric).run()
@@ -521,7 +521,7 @@ def test_runs_are_named_by_what_they_trained_and_repeats_get_told_apart() -> Non
         {"run_id": f"r{i}", "spec": spec, "test_metrics": {"auc": 0.7812}, "created": at_noon + 60 * (i // 2)}
         for i in range(3)
     ]
-    assert run_title(rows[0]) == "CNN · SGD + momentum · bundled DeepSol · test AUC 0.78"
+    assert run_title(rows[0]) == "CNN · SGD + momentum · bundled DeepSol · test AUC 0.781"
     assert run_title({"spec": spec}) == "CNN · SGD + momentum · bundled DeepSol"  # no AUC before the test set
     titles = unique_titles(rows)
     assert titles == {
@@ -712,6 +712,8 @@ def test_results_say_what_to_try_when_the_model_calls_one_class_only() -> None:
     assert "this run had 3" in warning and "this run used 0.0001" in warning and "Balanced" in warning
     mixed = _results_app([0.2] * 10 + [0.8] * 10, y)
     assert not any("calls every protein" in w.value for w in mixed.warning)
+    two = _results_app([0.3, 0.4], [0, 1])  # a tiny upload's test set
+    assert any("Both test proteins got P(soluble) below 0.5" in w.value for w in two.warning)
 
 
 def test_results_show_calibration_brier_score_and_reference_figures() -> None:

@@ -70,12 +70,12 @@ def clock(seconds: float | None) -> str:
 
 
 def run_title(row, *, with_auc: bool = True) -> str:
-    """'CNN · Adam · bundled DeepSol · test AUC 0.78'."""
+    """'CNN · Adam · bundled DeepSol · test AUC 0.781'."""
     spec = _spec(row)
     parts = [model_name(spec), optimizer_name(spec), data_name(spec)]
     auc = test_auc(row)
     if with_auc and auc is not None:
-        parts.append(f"test AUC {auc:.2f}")
+        parts.append(f"test AUC {auc:.3f}")  # as in the results tables
     return " · ".join(parts)
 
 

@@ -20,6 +20,11 @@ RESULT_METRICS = ["accuracy", "precision", "recall", "f1", "auc", "mcc"]  # rows
 COMPARED_STATES = ("finished", "stopped")  # runs with curves and test results to compare
 
 
+def _all_test_proteins(count: int) -> str:
+    """'The one test protein', 'Both test proteins' or 'All 12 test proteins'."""
+    return {1: "The one test protein", 2: "Both test proteins"}.get(count, f"All {count:,} test proteins")
+
+
 def results_section(status) -> None:
     """Test metrics beside the baseline, confusion matrix with a threshold, ROC and downloads."""
     from protlab.training import compute_metrics, roc_points
@@ -175,7 +180,7 @@ def one_class_advice(status, p: np.ndarray) -> None:
         "more in the loss."
     )
     st.warning(
-        f"**The model calls every protein {name}.** All {p.size:,} test proteins got P(soluble) "
+        f"**The model calls every protein {name}.** {_all_test_proteins(p.size)} got P(soluble) "
         f"{'below' if called == 0 else 'at or above'} 0.5 (from {p.min():.2f} to {p.max():.2f}), so it "
         f"never answers '{other}': {scores}, and its accuracy is just the share of {name} proteins in "
         f"the test set. It has learned the class balance but not yet what tells the "

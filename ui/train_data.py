@@ -117,7 +117,9 @@ def report_section(data, report) -> None:
 
 def dropped_rows(report, dropped: int, expanded: bool = False) -> None:
     """The dropped rows with their reasons, full width; long details wrap over several lines."""
-    with st.expander(f"Why {dropped:,} rows were dropped", expanded=expanded):
+    with st.expander(
+        f"Why {dropped:,} {'row was' if dropped == 1 else 'rows were'} dropped", expanded=expanded
+    ):
         st.dataframe(
             pd.DataFrame(list(report.reasons.items()), columns=["reason", "rows"]),
             hide_index=True,
