@@ -65,6 +65,10 @@ def test_a_bad_sequence_gets_one_clear_error(page):
     # the character is pointed at in the sequence, as on the Encode page
     assert any("highlighted character at position 4" in c.value for c in page.caption)
     assert any("<mark" in m.value and ">1</mark>" in m.value for m in page.markdown)
+    # the page goes on below the error: the Copy link box stays where it was, so nothing jumps
+    assert any(e.label == "Copy link to this view" for e in page.expander)
+    page.text_area(key="ss_sequence").set_value("").run()  # an empty box: asked for, not stopped
+    assert not page.exception and any(e.label == "Copy link to this view" for e in page.expander)
 
 
 def test_a_run_trains_through_the_class_queue_and_becomes_a_model_to_use(app_runs):

@@ -7,8 +7,7 @@ import streamlit as st
 
 from protlab.errors import InvalidSequenceError, ProtlabError
 from protlab.lessons import structure_figures as sf
-from ui.common import explain, stop_with_error
-from ui.router import stop_page
+from ui.common import explain, literal
 from ui.sequence_view import show_bad_character
 from ui.structure_cache import predictor, test_scores
 from ui.structure_settings import EXAMPLE
@@ -68,9 +67,10 @@ def predict_tab(path: str, mtime: float) -> None:
         prediction = predictor(path, mtime).predict_one(cleaned.sequence)
     except InvalidSequenceError as err:  # point at the character, as the Encode page does
         show_bad_character(text, err)
-        stop_page()
+        return  # the rest of the page (the code panel, the Copy link box) stays, so nothing jumps
     except ProtlabError as err:
-        stop_with_error(err)
+        st.error(literal(err), icon=":material/error:")
+        return
     st.code(prediction.aligned(), language=None)  # each state under its residue, positions on the left
     st.plotly_chart(
         sf.structure_figure(cleaned.sequence, {"predicted": prediction.ss3}, probs=prediction.probs),
