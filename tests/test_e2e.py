@@ -236,7 +236,9 @@ def test_an_excel_upload_is_read_and_a_broken_replacement_keeps_it(server, page,
     expect(main).to_contain_text("40 rows read, 40 kept", timeout=WAIT_MS)
     broken = tmp_path / "genes.csv"  # coding sequences instead of proteins: every row dropped
     broken.write_text("sequence,label\n" + "ATGAGCGATAAAATTATTCACCTGACTGACGAC,1\n" * 12)
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(broken))
+    wait_until_idle(page)  # the first uploader (an empty one replaces it) can linger while the page reruns
+    replace = page.get_by_test_id("stFileUploader").filter(has_text="Replace it with another file")
+    replace.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(broken))
     expect(main).to_contain_text("genes.csv was not used, so lab book.xlsx stays in use", timeout=WAIT_MS)
     expect(main).to_contain_text("Only 0 usable rows remain", timeout=WAIT_MS)
     expect(main).to_contain_text("Dropped: 12 DNA or RNA; the first: row 2 (DNA or RNA)", timeout=WAIT_MS)
