@@ -100,3 +100,14 @@ def test_archives_that_unpack_past_the_limit_are_refused_before_they_fill_memory
     big = pd.DataFrame({"sequence": ["M" * 200] * 200, "label": [1] * 200})
     with pytest.raises(DataFormatError, match="unpacks to more than"):
         unpack(_workbook({"Sheet1": big}), "big.xlsx")
+
+
+def test_a_damaged_file_inside_an_archive_is_named_even_with_braces_in_its_name() -> None:
+    archive = bytearray(_zip({"my {odd} file.csv": CSV}))
+    start = archive.index(b"my {odd} file.csv") + len("my {odd} file.csv")  # the deflated bytes follow
+    archive[start + 5 : start + 25] = b"\xff" * 20
+    with pytest.raises(DataFormatError) as info:
+        unpack(bytes(archive), "class.zip")
+    assert str(info.value).startswith(
+        "'my {odd} file.csv' in the ZIP archive 'class.zip' could not be unpacked ("
+    )

@@ -12,6 +12,8 @@ import gzip
 import io
 import zipfile
 import zlib
+from collections.abc import Callable
+from typing import IO
 
 from protlab.errors import DataFormatError
 
@@ -28,18 +30,28 @@ def _too_large(name: str, limit: int) -> DataFormatError:
     )
 
 
-def _gunzip(data: bytes, name: str) -> tuple[bytes, str, list[str]]:
-    """The bytes inside a gzip file, read at most MAX_UNPACKED_BYTES."""
+def _read_capped(opener: Callable[[], IO[bytes]], name: str, failed: Callable[[Exception], str]) -> bytes:
+    """Read an archive's stream, at most MAX_UNPACKED_BYTES; failed(error) is the message if it is damaged."""
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+        with opener() as stream:
             inner = stream.read(MAX_UNPACKED_BYTES + 1)
-    except (OSError, EOFError, zlib.error) as error:
-        raise DataFormatError(
-            f"The file '{name}' looks gzip-compressed but could not be decompressed ({error}). Decompress it "
-            "on your computer and upload the file inside."
-        ) from None
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, NotImplementedError) as error:  # or encrypted
+        raise DataFormatError(failed(error)) from None
     if len(inner) > MAX_UNPACKED_BYTES:
         raise _too_large(name, MAX_UNPACKED_BYTES)
+    return inner
+
+
+def _gunzip(data: bytes, name: str) -> tuple[bytes, str, list[str]]:
+    """The bytes inside a gzip file, read at most MAX_UNPACKED_BYTES."""
+
+    def failed(error: Exception) -> str:
+        return (
+            f"The file '{name}' looks gzip-compressed but could not be decompressed ({error}). Decompress it "
+            "on your computer and upload the file inside."
+        )
+
+    inner = _read_capped(lambda: gzip.GzipFile(fileobj=io.BytesIO(data)), name, failed)
     inner_name = name[:-3] if name.lower().endswith(".gz") else name
     return inner, inner_name, [f"Decompressed the gzip file '{name}'."]
 
@@ -91,16 +103,14 @@ def _unzip(data: bytes, name: str) -> tuple[bytes, str, list[str]]:
         member = texts[0]
         if member.file_size > MAX_UNPACKED_BYTES:
             raise _too_large(name, MAX_UNPACKED_BYTES)
-        try:
-            with archive.open(member) as stream:
-                inner = stream.read(MAX_UNPACKED_BYTES + 1)
-        except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError) as error:  # damaged, encrypted
-            raise DataFormatError(
+
+        def failed(error: Exception) -> str:
+            return (
                 f"'{member.filename}' in the ZIP archive '{name}' could not be unpacked ({error}). Extract "
                 "it on your computer and upload the file itself."
-            ) from None
-    if len(inner) > MAX_UNPACKED_BYTES:
-        raise _too_large(name, MAX_UNPACKED_BYTES)
+            )
+
+        inner = _read_capped(lambda: archive.open(member), name, failed)
     return inner, member.filename, [f"Read '{member.filename}' from the ZIP archive '{name}'."]
 
 
