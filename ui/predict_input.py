@@ -21,12 +21,19 @@ EXAMPLE = (
 )
 
 
+@st.cache_data(show_spinner="Reading your file...", max_entries=8)
+def read_uploaded(data: bytes, name: str):  # -> protlab.predict_input.PredictInput
+    """An uploaded sequence file, read once per content (a workbook is not parsed again on every click)."""
+    from protlab.predict_input import read_file
+
+    return read_file(data, name)
+
+
 def _readable(data: bytes, name: str) -> None:
     """Refuse (ProtlabError) a sequence file that holds no protein to predict, with its first reason."""
     from protlab.errors import InvalidSequenceError
-    from protlab.predict_input import read_file
 
-    read = read_file(data, name)
+    read = read_uploaded(data, name)
     if not read.records:
         first = read.rejected["reason"].iloc[0] if len(read.rejected) else "it holds no sequence."
         raise InvalidSequenceError(f"None of its records can be used; the first: {first}")
@@ -34,7 +41,7 @@ def _readable(data: bytes, name: str) -> None:
 
 def read_proteins():  # -> protlab.predict_input.PredictInput
     """The proteins to predict, pasted or from an uploaded file; bad records are kept aside, not raised."""
-    from protlab.predict_input import read_file, read_pasted
+    from protlab.predict_input import read_pasted
 
     source = st.radio(
         "Proteins",
@@ -53,7 +60,7 @@ def read_proteins():  # -> protlab.predict_input.PredictInput
             slot=SEQUENCE_SLOT,
             check=_readable,
         )
-        return read_file(data, name)
+        return read_uploaded(data, name)
     text = st.text_area(
         "Protein sequence(s): plain letters or FASTA",
         remembered_text("sequences", EXAMPLE),

@@ -23,6 +23,7 @@ from sklearn.model_selection import train_test_split
 from protlab.checks import Choice, FloatRange
 from protlab.data.homology import MMSEQS_COVERAGE, homology_clusters
 from protlab.data.kmers import kmer_linkage
+from protlab.data.loading import CLASS_NAMES
 from protlab.errors import ConfigError
 
 MAX_HOMOLOGY_SEQUENCES = 50_000  # the all-pairs comparison grows as N^2; larger sets are refused
@@ -79,9 +80,12 @@ def _too_few_per_class(y: np.ndarray, val_fraction: float, test_fraction: float)
     held = val_fraction + test_fraction
     smallest = min(val_fraction, test_fraction) if test_fraction > 0 else held / 2  # of the held-out sets
     need = int(np.ceil(max(2 / held, 1 / smallest) - 1e-9))  # each class then puts >= 1 into each set
-    names = {0: "label 0 (insoluble)", 1: "label 1 (soluble)"}
     values, counts = np.unique(y, return_counts=True)
-    has = " and ".join(f"{c:,} with {names.get(int(v), f'label {v}')}" for v, c in zip(values, counts))
+    named = {
+        int(v): f"label {v} ({CLASS_NAMES[int(v)]})" if int(v) in CLASS_NAMES else f"label {v}"
+        for v in values
+    }
+    has = " and ".join(f"{c:,} with {named[int(v)]}" for v, c in zip(values, counts))
     sets = f"{1 - held:.0%} / {val_fraction:.0%} / {test_fraction:.0%}"
     return ConfigError(
         f"A split by label into training / validation / test ({sets}) needs at least {need:,} proteins of "
