@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +18,8 @@ import pandas as pd
 
 from protlab.alphabet import AMBIGUOUS_LETTERS
 from protlab.data import (
-    CLEAN_SEQUENCE,
     DEFAULT_MAX_RECORDS,
     ID_NAMES,
-    LABEL_NAMES,
     LABEL_SPELLINGS,
     MAX_FILE_BYTES,  # a file (to predict or to train on): 50 MB, the server's upload limit
     SEQUENCE_NAMES,
@@ -30,6 +28,7 @@ from protlab.data import (
     clean_sequence,
     decode_text,
     find_column,
+    is_sequence_cell,
     parse_table,
     split_fasta,
     strip_invisible,
@@ -171,15 +170,7 @@ def read_pasted(text: str) -> PredictInput:
 def _no_sequence_column(columns: list[str], name: str, separator: str) -> DataFormatError:
     """Explain a table without a sequence column: a missing header row, or columns named otherwise."""
     cells = [column.strip() for column in columns]
-    known = {*SEQUENCE_NAMES, *ID_NAMES, *LABEL_NAMES}  # column names, even when spelled in residue letters
-    at = next(
-        (
-            i
-            for i, c in enumerate(cells)
-            if len(c) >= 20 and c.lower() not in known and CLEAN_SEQUENCE.fullmatch(c.upper())
-        ),
-        None,
-    )  # a cell of 20+ residue letters: a protein, so the first row is data
+    at = next((i for i, c in enumerate(cells) if is_sequence_cell(c)), None)  # a protein: the row is data
     if at is not None:  # the first row is data: suggest a header for it
         names = ["label" if c.lower() in LABEL_SPELLINGS else f"column{i + 1}" for i, c in enumerate(cells)]
         names[at] = "sequence"
@@ -199,7 +190,7 @@ def _no_sequence_column(columns: list[str], name: str, separator: str) -> DataFo
     )
 
 
-def _table_records(text: str, name: str) -> PredictInput:
+def _table_records(text: str, name: str, described: Callable[[str], str]) -> PredictInput:
     """Proteins from a CSV/TSV with a sequence column (and an optional id column), one per row."""
     table, separator, file_format = parse_table(text)  # the training reader's parser and messages
     columns = [str(c) for c in table.columns]
@@ -229,7 +220,7 @@ def _table_records(text: str, name: str) -> PredictInput:
             reason = str(err).replace("The sequence", f"The sequence in column '{seq_col}'", 1)
             rejected.append({"record": index + 1, "id": row_id, "line": line, "reason": reason})
     notes = [
-        f"Read {file_format} with sequences from column '{seq_col}'"
+        f"Read the {described(file_format + ' table')} with sequences from column '{seq_col}'"
         + (f" and ids from column '{id_col}'." if id_col else "; ids are the row numbers.")
     ]
     return _result(cleaned, rejected, notes)
@@ -242,16 +233,17 @@ def read_file(data: bytes, name: str) -> PredictInput:
             f"The file '{name}' is {len(data) / 2**20:,.1f} MB; sequence files to predict are limited to "
             f"{MAX_FILE_BYTES // 2**20} MB. Split it into smaller files."
         )
-    data, name, unpacked = unpack(data, name)  # gzip, ZIP or an Excel workbook: the text inside
-    text, notes = decode_text(data, name, wanted=PREDICT_FILE)  # refuses empty, binary and spreadsheet files
-    notes = unpacked + notes
+    unpacked = unpack(data, name)  # gzip, ZIP or an Excel workbook: the text inside
+    name = unpacked.name
+    text, notes = decode_text(unpacked.data, name, wanted=PREDICT_FILE)  # refuses empty and binary files
+    notes = unpacked.notes + notes
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = next((line.strip() for line in text.split("\n", 50)[:50] if line.strip()), "")
     if first.startswith(">"):
         return _clean_fasta(split_fasta(text, max_chars=None), notes)
     one_column = find_column([first], SEQUENCE_NAMES) is not None  # a header 'sequence' alone: a table
     if one_column or any(sep in first for sep in (",", ";", "\t")):  # a table: it needs a sequence column
-        result = _table_records(text, name)
+        result = _table_records(text, name, unpacked.described)
         result.notes[:0] = notes
         return result
     records, block_notes = _blocks(split_fasta(text, max_chars=None))  # plain text: one protein per block

@@ -68,8 +68,77 @@ def test_gzip_and_zip_files_are_unpacked_with_a_note() -> None:
         _same_as_csv(archive, "class.zip")[0] == "Read 'export/class.csv' from the ZIP archive 'class.zip'."
     )
     assert _same_as_csv(gzip.compress(archive), "class.zip.gz")[-1].startswith("Read 'export/class.csv'")
-    plain, name, notes = unpack(CSV, "class.csv")  # anything else passes unchanged
-    assert (plain, name, notes) == (CSV, "class.csv", [])
+    assert unpack(CSV, "class.csv") == containers.Unpacked(CSV, "class.csv")  # anything else passes unchanged
+
+
+def test_the_report_says_what_the_rows_were_read_from() -> None:
+    reads = {
+        "class.csv": CSV,
+        "class.csv.gz": gzip.compress(CSV),
+        "class.zip": _zip({"class.csv": CSV}),
+        "class.xlsx": _workbook({"Proteins": FRAME}),
+    }
+    first_lines = {
+        name: load_labelled(data, filename=name)[1].summary_lines()[0] for name, data in reads.items()
+    }
+    assert first_lines == {
+        "class.csv": "Read 24 rows (csv); kept 24.",
+        "class.csv.gz": "Read 24 rows (csv in a gzip file); kept 24.",
+        "class.zip": "Read 24 rows (csv in a ZIP archive); kept 24.",
+        "class.xlsx": "Read 24 rows (Excel sheet 'Proteins'); kept 24.",
+    }
+    predicted = read_file(reads["class.xlsx"], "class.xlsx")
+    assert predicted.notes[-1] == (
+        "Read the Excel sheet 'Proteins' with sequences from column 'sequence' and ids from column 'id'."
+    )
+
+
+def _with_title(frame: pd.DataFrame, title: str) -> pd.DataFrame:
+    """The frame under a title line and a blank line, starting in column B (column A left empty), as a
+    sheet a person lays out by hand; written without pandas' own header."""
+    cells = [[None, title, *[None] * (frame.shape[1] - 1)], [None] * (frame.shape[1] + 1)]
+    cells.append([None, *frame.columns])
+    cells += [[None, *row] for row in frame.astype(object).itertuples(index=False)]
+    return pd.DataFrame(cells)
+
+
+def _raw_workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """A workbook whose sheets hold exactly the given cells (no header row added)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name, index=False, header=False)
+    return buffer.getvalue()
+
+
+def test_the_sheet_with_the_sequences_is_read_under_its_title_rows() -> None:
+    readme = pd.DataFrame([["Read me"], ["The data are on the next sheet."], ["Made by Anna"]])
+    book = _raw_workbook({"README": readme, "Data": _with_title(FRAME, "Solubility screen, May")})
+    notes = _same_as_csv(book, "lab.xlsx")  # no 'Unnamed: 0' column, no title taken for a header
+    assert notes[0] == (
+        "Read the sheet 'Data' (the first sheet, 'README', holds no sequences) of the Excel workbook "
+        "'lab.xlsx'; skipped 1 row above its header row; its 1 other sheet was not read."
+    )  # the blank line between the title and the header is not counted: empty rows are dropped
+    predicted = read_file(book, "lab.xlsx")
+    assert [r.sequence for r in predicted.records] == DATA.sequences
+
+
+def test_a_sheet_of_sequences_without_a_header_is_chosen_so_the_reader_can_say_so() -> None:
+    headerless = pd.DataFrame({"a": FRAME["id"], "b": FRAME["sequence"]})
+    book = _raw_workbook({"Notes": pd.DataFrame([["see the next sheet"]]), "Raw": headerless})
+    with pytest.raises(DataFormatError, match=r"'lab.xlsx \(Raw\)' has no header row"):
+        read_file(book, "lab.xlsx")
+
+
+def test_a_workbook_without_sequences_names_its_sheets() -> None:
+    book = _raw_workbook({"README": pd.DataFrame([["Read me"]]), "Plan": pd.DataFrame([["week", "topic"]])})
+    with pytest.raises(DataFormatError) as info:
+        read_file(book, "plan.xlsx")
+    assert str(info.value).startswith(
+        "No sheet of the Excel workbook 'plan.xlsx' holds protein sequences: none has a header cell named "
+        "'sequence' or 'seq' in its first 10 rows, and none has a cell of 20 or more amino-acid letters "
+        "('README' starts with 'Read me'; 'Plan' starts with 'week')."
+    )
 
 
 @pytest.mark.parametrize(

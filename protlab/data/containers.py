@@ -13,14 +13,34 @@ import io
 import zipfile
 import zlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import IO
 
+import pandas as pd
+
+from protlab.data.columns import SEQUENCE_CELL_LENGTH, SEQUENCE_NAMES, find_column, is_sequence_cell
 from protlab.errors import DataFormatError
 
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # largest file taken out of an archive: the upload limit (50 MB)
 MAX_WORKBOOK_BYTES = 100 * 1024 * 1024  # largest unpacked Excel workbook (its XML is larger than its CSV)
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".fasta", ".fa", ".faa")  # files read from inside a ZIP archive
 GZIP_MAGIC, ZIP_MAGIC = b"\x1f\x8b", b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """The bytes to read as text, and what they were taken out of."""
+
+    data: bytes  # the text's bytes (a workbook's sheet as CSV)
+    name: str  # the name to show: the file inside an archive, or 'book.xlsx (Sheet1)'
+    notes: list[str] = field(default_factory=list)  # what was done, one sentence each
+    container: str = ""  # "" for a plain file, else "gzip file", "ZIP archive" or "Excel sheet 'Data'"
+
+    def described(self, file_format: str) -> str:
+        """How the file was read, for a report: 'csv', 'csv in a gzip file', "Excel sheet 'Data'"."""
+        if self.container.startswith("Excel"):
+            return self.container
+        return f"{file_format} in a {self.container}" if self.container else file_format
 
 
 def _too_large(name: str, limit: int) -> DataFormatError:
@@ -42,7 +62,7 @@ def _read_capped(opener: Callable[[], IO[bytes]], name: str, failed: Callable[[E
     return inner
 
 
-def _gunzip(data: bytes, name: str) -> tuple[bytes, str, list[str]]:
+def _gunzip(data: bytes, name: str) -> Unpacked:
     """The bytes inside a gzip file, read at most MAX_UNPACKED_BYTES."""
 
     def failed(error: Exception) -> str:
@@ -53,13 +73,72 @@ def _gunzip(data: bytes, name: str) -> tuple[bytes, str, list[str]]:
 
     inner = _read_capped(lambda: gzip.GzipFile(fileobj=io.BytesIO(data)), name, failed)
     inner_name = name[:-3] if name.lower().endswith(".gz") else name
-    return inner, inner_name, [f"Decompressed the gzip file '{name}'."]
+    return Unpacked(inner, inner_name, [f"Decompressed the gzip file '{name}'."], "gzip file")
 
 
-def _workbook(archive: zipfile.ZipFile, data: bytes, name: str) -> tuple[bytes, str, list[str]]:
-    """An Excel workbook's first sheet as CSV bytes (every cell read as text)."""
-    import pandas as pd
+HEADER_SEARCH_ROWS = 10  # rows of a sheet searched for the header row (titles and notes may sit above it)
 
+
+def _header_row(frame: pd.DataFrame) -> int | None:
+    """Position of the first of a sheet's first rows that names a sequence column, else None."""
+    for at, row in enumerate(frame.head(HEADER_SEARCH_ROWS).itertuples(index=False)):
+        if find_column([str(c) for c in row if isinstance(c, str)], SEQUENCE_NAMES) is not None:
+            return at
+    return None
+
+
+def _holds_sequences(frame: pd.DataFrame) -> bool:
+    """True when a cell in one of a sheet's first rows is a protein sequence (a sheet without header)."""
+    cells = frame.head(HEADER_SEARCH_ROWS).to_numpy().ravel()
+    return any(isinstance(c, str) and is_sequence_cell(c) for c in cells)
+
+
+def _first_cell(frame: pd.DataFrame) -> str:
+    """A sheet's first non-empty cell, shortened, to name what the sheet holds."""
+    cells = [str(c).strip() for c in frame.to_numpy().ravel()[:200] if isinstance(c, str) and c.strip()]
+    return repr(cells[0][:40]) if cells else "nothing"
+
+
+def _choose_sheet(sheets: dict[str, pd.DataFrame], name: str) -> tuple[str, int]:
+    """The sheet to read and its header row: the first sheet naming a sequence column, else the first sheet
+    with a sequence in it (no header; the reader explains), else a clear error listing the sheets."""
+    for sheet, frame in sheets.items():
+        at = _header_row(frame)
+        if at is not None:
+            return sheet, at
+    for sheet, frame in sheets.items():
+        if _holds_sequences(frame):
+            return sheet, 0
+    listed = "; ".join(
+        f"'{sheet}' starts with {_first_cell(frame)}" for sheet, frame in list(sheets.items())[:5]
+    )
+    raise DataFormatError(
+        f"No sheet of the Excel workbook '{name}' holds protein sequences: none has a header cell named "
+        f"{' or '.join(map(repr, SEQUENCE_NAMES[:2]))} in its first {HEADER_SEARCH_ROWS} rows, and none "
+        f"has a cell of {SEQUENCE_CELL_LENGTH} or more amino-acid letters ({listed}). Put a header row with "
+        "'sequence' (and 'label', to train) above the columns of data, on any sheet."
+    )
+
+
+def _sheet_note(name: str, sheets: dict[str, pd.DataFrame], sheet: str, skipped: int) -> str:
+    """What was read from a workbook: which sheet, why that one, the sheets left and the rows skipped."""
+    first = next(iter(sheets))
+    where = (
+        f"the first sheet ('{sheet}')"
+        if sheet == first
+        else f"the sheet '{sheet}' (the first sheet, '{first}', holds no sequences)"
+    )
+    others = len(sheets) - 1
+    parts = [f"Read {where} of the Excel workbook '{name}'"]
+    if skipped:
+        parts.append(f"skipped {skipped} {'row' if skipped == 1 else 'rows'} above its header row")
+    if others:
+        parts.append(f"its {others} other {'sheet was' if others == 1 else 'sheets were'} not read")
+    return "; ".join(parts) + "."
+
+
+def _workbook(archive: zipfile.ZipFile, data: bytes, name: str) -> Unpacked:
+    """The sheet of an Excel workbook that holds the sequences, as CSV bytes (every cell read as text)."""
     if sum(info.file_size for info in archive.infolist()) > MAX_WORKBOOK_BYTES:
         raise _too_large(name, MAX_WORKBOOK_BYTES)
     try:
@@ -71,16 +150,15 @@ def _workbook(archive: zipfile.ZipFile, data: bytes, name: str) -> tuple[bytes, 
         ) from None
     if not sheets:
         raise DataFormatError(f"The Excel workbook '{name}' has no sheets.")
-    sheet_name, frame = next(iter(sheets.items()))
-    others = len(sheets) - 1
-    note = f"Read the first sheet ('{sheet_name}') of the Excel workbook '{name}'" + (
-        f"; its {others} other {'sheet was' if others == 1 else 'sheets were'} not read." if others else "."
-    )
-    text = frame.dropna(how="all").to_csv(header=False, index=False)
-    return text.encode("utf-8"), f"{name} ({sheet_name})", [note]
+    sheets = {sheet: frame.dropna(how="all") for sheet, frame in sheets.items()}
+    sheet, at = _choose_sheet(sheets, name)
+    frame = sheets[sheet].iloc[at:].dropna(axis=1, how="all")  # from the header row; no empty columns
+    text = frame.to_csv(header=False, index=False)
+    note = _sheet_note(name, sheets, sheet, at)
+    return Unpacked(text.encode("utf-8"), f"{name} ({sheet})", [note], f"Excel sheet '{sheet}'")
 
 
-def _unzip(data: bytes, name: str) -> tuple[bytes, str, list[str]]:
+def _unzip(data: bytes, name: str) -> Unpacked:
     """The one text file inside a ZIP archive, or an Excel workbook's first sheet."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -111,18 +189,20 @@ def _unzip(data: bytes, name: str) -> tuple[bytes, str, list[str]]:
             )
 
         inner = _read_capped(lambda: archive.open(member), name, failed)
-    return inner, member.filename, [f"Read '{member.filename}' from the ZIP archive '{name}'."]
+    return Unpacked(
+        inner, member.filename, [f"Read '{member.filename}' from the ZIP archive '{name}'."], "ZIP archive"
+    )
 
 
-def unpack(data: bytes, name: str) -> tuple[bytes, str, list[str]]:
-    """The bytes to read as text: gzip and ZIP content unpacked, an Excel workbook's first sheet as CSV;
-    returns (bytes, the name to show, notes). Other bytes come back unchanged."""
+def unpack(data: bytes, name: str) -> Unpacked:
+    """The bytes to read as text: gzip and ZIP content unpacked, the sheet of an Excel workbook that holds
+    the sequences as CSV, with notes saying what was done. Other bytes come back unchanged."""
     if data.startswith(GZIP_MAGIC):
-        data, name, notes = _gunzip(data, name)
-        if data.startswith(ZIP_MAGIC):  # a gzipped archive: one more layer, said in the notes
-            data, name, more = _unzip(data, name)
-            notes += more
-        return data, name, notes
+        outer = _gunzip(data, name)
+        if not outer.data.startswith(ZIP_MAGIC):
+            return outer
+        inner = _unzip(outer.data, outer.name)  # a gzipped archive: one more layer, said in the notes
+        return Unpacked(inner.data, inner.name, outer.notes + inner.notes, inner.container or outer.container)
     if data.startswith(ZIP_MAGIC):
         return _unzip(data, name)
-    return data, name, []
+    return Unpacked(data, name)

@@ -62,10 +62,13 @@ class ValidationReport:
     label_column: str  # column used for labels ("FASTA header" for FASTA)
     file_format: str = "csv"  # "csv", "tsv", "semicolon-separated" or "fasta"
     notes: list[str] = field(default_factory=list)  # encoding fallbacks and similar remarks
+    read_as: str = (
+        ""  # how the file was read when it was unpacked: "csv in a gzip file", "Excel sheet 'Data'"
+    )
 
     def summary_lines(self) -> list[str]:
         """Human-readable summary, one sentence per line."""
-        lines = [f"Read {self.n_read:,} rows ({self.file_format}); kept {self.n_kept:,}."]
+        lines = [f"Read {self.n_read:,} rows ({self.read_as or self.file_format}); kept {self.n_kept:,}."]
         lines.append(f"Sequences from '{self.sequence_column}', labels from '{self.label_column}'.")
         if self.reasons:
             parts = ", ".join(f"{count:,} {reason}" for reason, count in self.reasons.items())
@@ -288,6 +291,7 @@ def load_labelled(
         label_column=raw.label_column,
         file_format=file_format,
         notes=notes,
+        read_as=raw.read_as,
     )
     if not len(rows):  # a header (or blank lines) only: there are no dropped rows to look at
         raise _with_report(

@@ -20,20 +20,16 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
+from protlab.data.columns import CLEAN_SEQUENCE, ID_NAMES, LABEL_NAMES, SEQUENCE_NAMES, find_column
 from protlab.data.containers import unpack
 from protlab.data.sequences import INVISIBLE, split_fasta, strip_invisible
 from protlab.errors import DataFormatError
 
-SEQUENCE_NAMES = ("sequence", "seq", "fasta", "aa_sequence", "protein", "protein_sequence", "sequences")
-LABEL_NAMES = ("label", "solubility", "soluble", "target", "class", "y", "labels")
-ID_NAMES = ("id", "name", "accession", "protein_id", "identifier", "uniprot", "entry")
 LABEL_SPELLINGS: dict[str, int] = {
     **dict.fromkeys(("1", "1.0", "true", "yes", "y", "t", "soluble", "positive", "pos"), 1),
     **dict.fromkeys(("0", "0.0", "false", "no", "n", "f", "insoluble", "negative", "neg"), 0),
 }
 ALLOWED_LABELS_TEXT = "0/1, true/false, yes/no, y/n, soluble/insoluble or positive/negative"
-CLEAN_SEQUENCE = re.compile(f"[{AMINO_ACIDS}{AMBIGUOUS_LETTERS}]+")  # an already-clean uppercase sequence
 
 _KEY_VALUE = re.compile(r"(?:^|[\s|;])(?:label|solubility|soluble|class|target|y)\s*[=:]\s*([^\s|;]+)", re.I)
 
@@ -78,6 +74,9 @@ class RawRows:
     label_column: str  # column used for labels ("FASTA header" for FASTA)
     file_format: str  # "csv", "tsv", "semicolon-separated" or "fasta"
     notes: list[str] = field(default_factory=list)  # encoding fallbacks and similar remarks
+    read_as: str = (
+        ""  # how the file was read, for the report: "csv", "csv in a gzip file", "Excel sheet 'Data'"
+    )
 
 
 def _too_big(size: int, name: str) -> DataFormatError:
@@ -162,12 +161,6 @@ def decode_text(data: bytes, name: str, *, wanted: str = TRAINING_TABLE) -> tupl
             "Save it as a UTF-8 CSV file and upload it again."
         )
     return text, [f"The file '{name}' is not valid UTF-8; it was read as Latin-1 text."]
-
-
-def find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
-    """The first column whose name (case-insensitive, trimmed) is one of names, by names' order."""
-    lookup = {str(c).strip().lower(): c for c in reversed(columns)}
-    return next((lookup[name] for name in names if name in lookup), None)
 
 
 def sniff_separator(text: str) -> tuple[str, str]:
@@ -351,13 +344,15 @@ def _fasta_rows(text: str) -> tuple[pd.DataFrame, list[str]]:
 def read_rows(source: Source, *, filename: str | None = None) -> RawRows:
     """Read a CSV/TSV/semicolon table or a labelled FASTA file into raw rows (nothing dropped yet)."""
     data, name = read_source(source, filename)
-    data, name, unpacked = unpack(data, name)  # gzip, ZIP or an Excel workbook: the text inside
-    text, notes = decode_text(data, name)
-    notes = unpacked + notes
+    unpacked = unpack(data, name)  # gzip, ZIP or an Excel workbook: the text inside
+    text, notes = decode_text(unpacked.data, unpacked.name)
+    notes = unpacked.notes + notes
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = next((line.strip() for line in text.split("\n", 20)[:20] if line.strip()), "")
     if first.startswith(">"):
         rows, id_notes = _fasta_rows(text)
-        return RawRows(rows, "FASTA records", "FASTA header", "fasta", notes + id_notes)
+        return RawRows(
+            rows, "FASTA records", "FASTA header", "fasta", notes + id_notes, unpacked.described("fasta")
+        )
     rows, seq_col, label_col, file_format, id_notes = _table_rows(text)
-    return RawRows(rows, seq_col, label_col, file_format, notes + id_notes)
+    return RawRows(rows, seq_col, label_col, file_format, notes + id_notes, unpacked.described(file_format))
