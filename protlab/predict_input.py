@@ -9,6 +9,7 @@ input as a whole (nothing given, text or file too large, too many records, a fil
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from protlab.data import (
 from protlab.data.containers import unpack
 from protlab.data.nucleotides import protein_not_nucleotides
 from protlab.data.tables import PREDICT_FILE
+from protlab.data.words import protein_not_a_word
 from protlab.errors import DataFormatError, InvalidSequenceError
 
 MAX_RECORDS = DEFAULT_MAX_RECORDS  # proteins in one batch (pasted or in a file)
@@ -50,6 +52,28 @@ class PredictInput:
     records: list[CleanedSequence]  # cleaned, ids made unique, in input order
     rejected: pd.DataFrame  # REJECTED_COLUMNS: 1-based record number, id, 1-based line, reason
     notes: list[str] = dataclasses.field(default_factory=list)  # how a file was read (encoding, columns)
+
+
+@functools.cache
+def _known_names() -> tuple[str, ...]:
+    """The names of ProtLab's known proteins (read once)."""
+    from protlab.known_proteins import load_known_proteins  # the table in assets/, read on first need
+
+    return tuple(p.name for p in load_known_proteins())
+
+
+def known_protein_named(word: str) -> str | None:
+    """The one known protein whose name contains `word` (3+ letters, any case), else None."""
+    if len(word) < 3:
+        return None
+    found = [name for name in _known_names() if word.lower() in name.lower()]
+    return found[0] if len(found) == 1 else None
+
+
+def _protein(text: str, shown: str) -> CleanedSequence:
+    """Clean one record; refuse DNA or RNA and words (a protein's name typed instead of its sequence)."""
+    one = protein_not_nucleotides(clean_sequence(text))
+    return protein_not_a_word(one, shown, known_protein_named)
 
 
 def _too_many(count: int) -> InvalidSequenceError:
@@ -75,7 +99,7 @@ def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
         body = "\n".join(record.lines)
         text = body if record.header is None else f">{record.header}\n{body}"
         try:
-            one = protein_not_nucleotides(clean_sequence(text))
+            one = _protein(text, body)
         except InvalidSequenceError as err:
             shown_id = (record.header or "").split(None, 1)[0] if record.header else default_id
             reason = str(err).replace("(line 1)", f"(line {record.line_number})", 1)  # line in the input
@@ -213,7 +237,7 @@ def _table_records(text: str, name: str, described: Callable[[str], str]) -> Pre
         if not "".join(str(v) for v in table.iloc[index]).strip():
             continue  # a blank line
         try:
-            one = protein_not_nucleotides(clean_sequence(seq))
+            one = _protein(seq, seq)
             notes = one.notes + ((id_note,) if id_note else ())
             cleaned.append(dataclasses.replace(one, id=row_id, notes=notes))
         except InvalidSequenceError as err:

@@ -152,6 +152,7 @@ def test_a_workbook_without_sequences_names_its_sheets() -> None:
         (b"PK\x03\x04" + bytes(100), "looks like a ZIP archive or Excel workbook but is damaged"),
         (b"\x1f\x8b\x08\x00" + bytes(20), "looks gzip-compressed but could not be decompressed"),
     ],
+    ids=["two-files", "no-text-file", "damaged-zip", "damaged-gzip"],  # archive bytes hold the time written
 )
 def test_archives_that_cannot_be_read_are_refused_in_words(data: bytes, fragment: str) -> None:
     with pytest.raises(DataFormatError) as info:

@@ -141,6 +141,7 @@ def test_dna_rows_are_dropped_from_uploads_and_kept_with_a_note_in_the_published
     with pytest.raises(DataFormatError, match="Only 0 usable rows remain") as info:
         load_labelled(every_row)
     assert info.value.report.reasons == {"DNA or RNA": 12}  # the page shows why
+    assert str(info.value).endswith("translate each coding sequence into protein first.")
     # the bundled DeepSol file keeps its one DNA row, as published, and says so; a copy elsewhere drops it
     reference = pd.read_csv(BUNDLED_DATA_PATH)
     dna_rows = [i + 2 for i, seq in enumerate(reference["sequence"]) if is_nucleotide_sequence(seq)]
@@ -154,8 +155,22 @@ def test_dna_rows_are_dropped_from_uploads_and_kept_with_a_note_in_the_published
     assert len(load_labelled(copy)[0]) == len(reference) - len(dna_rows)
 
 
+def test_names_and_words_are_dropped_as_rows_that_are_not_proteins() -> None:
+    rows = GOOD + [("GFP", 1), ("lysozyme", 0), ("GIGAVLKVLTTGLPALISWIKRKRQQ", 1)]  # melittin stays
+    data, report = load_labelled(table(rows).encode())
+    assert data.sequences == [s for s, _ in GOOD] + ["GIGAVLKVLTTGLPALISWIKRKRQQ"]
+    assert report.reasons == {"a name or a word": 2} and list(report.dropped["row"]) == [14, 15]
+    assert report.dropped["detail"][0].startswith("'GFP' has 3 letters, too few for a protein.")
+    with pytest.raises(DataFormatError) as info:
+        load_labelled(table([("GFP", 1), ("insulin", 0), ("ubiquitin", 1)]).encode())
+    assert str(info.value).endswith("put each protein's amino-acid sequence in the sequence column.")
+
+
 def test_residues_outside_the_twenty_are_counted_in_a_note() -> None:
-    rows = GOOD + [("MKTAYXXKQRBGLE", 1), ("MKTAYUKQROGLE", 0)]
+    rows = GOOD + [
+        ("MKTAYXXKQRBGLE" + "AKVLSPGEDIRHWNFMQ", 1),
+        ("MKTAYUKQROGLE" + "AKVLSPGEDIRHWNFMQTCKVLAPGSED", 0),
+    ]
     _, report = load_labelled(table(rows).encode())
     assert report.notes == [
         "2 rows hold 5 residues outside the 20 standard amino acids (B, O, U, X); the model reads each as "
@@ -166,7 +181,7 @@ def test_residues_outside_the_twenty_are_counted_in_a_note() -> None:
 
 def test_nan_cells_and_blank_lines() -> None:
     frame = pd.DataFrame(
-        {"sequence": [s for s, _ in GOOD] + [None, "MKTAAA"], "label": [y for _, y in GOOD] + [1, None]}
+        {"sequence": [s for s, _ in GOOD] + [None, "MKTAAAGLEVKR"], "label": [y for _, y in GOOD] + [1, None]}
     )
     text = frame.to_csv(index=False).replace("\n", "\n\n", 1)  # a blank line after the header
     data, report = load_labelled(text.encode())
@@ -180,7 +195,7 @@ def test_labelled_fasta() -> None:
     records += [
         ">sp|Q1|NAME|1\nMKTAYIAKQRQQ\n",
         ">R2 insoluble\nMKTAYIAKQRSS\n",
-        ">R3 no label here\nMKTTTTTTT\n",
+        ">R3 no label here\nMKTTTTTTTTT\n",
     ]
     data, report = load_labelled("".join(records).encode(), filename="set.fasta")
     assert data.ids == [f"P{i}" for i in range(8)] + ["sp|Q1|NAME", "R2"]

@@ -238,13 +238,13 @@ def test_odd_inputs_are_flagged_for_length_and_unknown_residues(page) -> None:
 
     _, report = load_bundled()
     shortest, longest = int(report.lengths.min()), int(report.lengths.max())
-    at = page("mkX")
+    at = page("mkXlvaghkdea")
     assert not at.exception, [e.value for e in at.exception]
     warning = " ".join(w.value for w in at.warning)
-    assert f"shorter than any training protein (3 residues; shortest {shortest})" in warning
+    assert f"shorter than any training protein (12 residues; shortest {shortest})" in warning
     assert "1 unknown residue (X)" in warning and f"{shortest:,} to {longest:,} residues" in warning
     ordinary = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSG" * 4  # 200 residues
-    fasta = f">short\nMKX\n>fine\n{ordinary}\n"
+    fasta = f">short\nMKXLVAGHKDEA\n>fine\n{ordinary}\n"
     at = page(fasta)
     table = next(df.value for df in at.dataframe if "p_soluble" in df.value.columns)
     check = dict(zip(table["id"], table["check"]))

@@ -20,17 +20,17 @@ def _reason(text: str) -> str:
 
 
 def test_good_text_reads_as_parse_sequences_does() -> None:
-    result = read_pasted(GOOD + ">a\nmvlspad*\n")
-    expected = parse_sequences(GOOD + ">a\nmvlspad*\n")
+    result = read_pasted(GOOD + ">a\nmvlspadktn*\n")
+    expected = parse_sequences(GOOD + ">a\nmvlspadktn*\n")
     assert result.records == expected  # ids made unique, notes and descriptions the same
     assert result.rejected.empty and list(result.rejected.columns) == REJECTED_COLUMNS
 
 
 def test_one_bad_record_does_not_block_the_batch() -> None:
-    text = ">a\nMKTAYIAKQR\n>bad one\nMKT1AY\n>empty\n>c\nGSHMWW\n"
+    text = ">a\nMKTAYIAKQR\n>bad one\nMKT1AY\n>empty\n>c\nGSHMWWKLVE\n"
     result = read_pasted(text)
     assert [r.id for r in result.records] == ["a", "c"]
-    assert result.records == [r for r in parse_sequences(">a\nMKTAYIAKQR\n>c\nGSHMWW\n")]
+    assert result.records == [r for r in parse_sequences(">a\nMKTAYIAKQR\n>c\nGSHMWWKLVE\n")]
     rejected = result.rejected
     assert rejected["record"].tolist() == [2, 3] and rejected["id"].tolist() == ["bad", "empty"]
     assert rejected["line"].tolist() == [3, 5]
@@ -52,10 +52,10 @@ def test_problems_with_the_whole_input_still_raise() -> None:
 
 
 def test_csv_file_rows_with_ids_and_bad_rows_listed() -> None:
-    data = b"name,Sequence,other\nx,MKTAYIAK,1\ny,MK-TAY,2\n,GSHMWW,3\n,,\n"
+    data = b"name,Sequence,other\nx,MKTAYIAKQR,1\ny,MK-TAY,2\n,GSHMWWKLVE,3\n,,\n"
     result = read_file(data, "mine.csv")
     assert [r.id for r in result.records] == ["x", "row4"]
-    assert [r.sequence for r in result.records] == ["MKTAYIAK", "GSHMWW"]
+    assert [r.sequence for r in result.records] == ["MKTAYIAKQR", "GSHMWWKLVE"]
     rejected = result.rejected[["record", "id", "line"]].to_dict("records")
     assert rejected == [{"record": 2, "id": "y", "line": 3}]
     assert "'-' at position 3" in result.rejected["reason"].iloc[0]
@@ -111,7 +111,7 @@ def test_a_table_without_a_header_row_is_told_to_add_one() -> None:
 
 
 def test_lines_of_different_lengths_are_one_protein_each_and_wrapped_lines_one_protein() -> None:
-    trx, ubq, short = "MSDKIIHLTDDSFDTDVLKA", "MQIFVKTLTGKTITLEVEPS", "MKV"
+    trx, ubq, short = "MSDKIIHLTDDSFDTDVLKA", "MQIFVKTLTGKTITLEVEPS", "MKVLAAGIVG"
     listed = read_pasted(f"{short}\n{trx}\n{ubq}\n")
     assert [(r.id, r.sequence) for r in listed.records] == [("seq1", short), ("seq2", trx), ("seq3", ubq)]
     assert (
@@ -121,7 +121,7 @@ def test_lines_of_different_lengths_are_one_protein_each_and_wrapped_lines_one_p
     from_file = read_file(f"{trx}\n{short}\n{ubq}\n".encode(), "list.txt")  # uploaded: the same rule
     assert [r.sequence for r in from_file.records] == [trx, short, ubq]
     assert [r.line for r in read_pasted(f"{trx}\n{short}\nMK1\n").rejected.itertuples()] == [3]
-    wrapped = read_pasted(f"{trx}\n{ubq}\n{short}\n")  # 20, 20, 3: wrapped at 20, said in a note
+    wrapped = read_pasted(f"{trx}\n{ubq}\n{short}\n")  # 20, 20, 10: wrapped at 20, said in a note
     assert [r.sequence for r in wrapped.records] == [trx + ubq + short]
     assert wrapped.notes == [
         "The 3 lines were read as one protein wrapped at 20 letters a line. If each line is a protein of its "
@@ -180,3 +180,36 @@ def test_dna_and_rna_are_refused_as_proteins() -> None:
     assert [r.id for r in table.records] == ["y"] and "translate" in table.rejected["reason"].iloc[0]
     # short peptides of these letters stay proteins (a Gly-Ala-Thr linker is a real peptide)
     assert [r.sequence for r in read_pasted("GAGATGCAGT").records] == ["GAGATGCAGT"]
+
+
+def test_protein_names_typed_for_sequences_are_refused_with_where_to_find_the_sequence() -> None:
+    names = read_pasted("GFP\ninsulin\nlysozyme\n\nGreen fluorescent protein\n")
+    assert not names.records and names.rejected["id"].tolist() == ["seq1", "seq2", "seq3", "seq4"]
+    reasons = names.rejected["reason"].tolist()
+    assert reasons[0].startswith("'GFP' has 3 letters, too few for a protein. ProtLab predicts from the")
+    assert reasons[3].startswith(
+        "'Green fluorescent protein' looks like words, not a protein sequence: 23 letters, including O and U"
+    )
+    assert all("look it up in UniProt" in reason for reason in reasons)
+    known = [reason.endswith("is among ProtLab's known proteins.") for reason in reasons]
+    assert known == [True, True, False, True]  # lysozyme is not in the table; insulin finds Proinsulin only
+    assert "Proinsulin" in reasons[1]
+    sentence = "I would like to know if my enzyme is soluble when expressed in E. coli at 37 degrees"
+    prose = read_pasted(sentence.replace(" 37", "").replace(".", ""))  # any length: dense in O and U
+    assert (
+        prose.rejected["reason"]
+        .iloc[0]
+        .startswith(
+            "'I would like to know if my enzyme is...' looks like words, not a protein sequence: 64 letters, "
+            "including B, O, U"
+        )
+    )
+    table = read_file(b"id,sequence\na,GFP\nb,MSDKIIHLTDDSFDTDVLKA\n", "names.csv")  # files are checked too
+    assert [r.id for r in table.records] == ["b"] and table.rejected["id"].tolist() == ["a"]
+
+
+def test_real_peptides_and_selenoproteins_stay_proteins() -> None:
+    melittin = "GIGAVLKVLTTGLPALISWIKRKRQQ"  # 26 residues, no word-only letters
+    selenoprotein = "MSDKIIHLTDDSFDTDVLKAUGGSHMWWKLVE"  # one selenocysteine (U) in 32 residues
+    kept = read_pasted(f">melittin\n{melittin}\n>sel\n{selenoprotein}\n>ten\nMKVLAAGIVG\n")
+    assert [r.id for r in kept.records] == ["melittin", "sel", "ten"] and kept.rejected.empty

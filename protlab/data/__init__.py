@@ -110,6 +110,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "homology_split",
         "stratified_split",
     ),
+    "words": (
+        "MIN_PROTEIN_RESIDUES",
+        "looks_like_a_word",
+        "protein_not_a_word",
+        "word_message",
+    ),
     "columns": (
         "CLEAN_SEQUENCE",
         "ID_NAMES",

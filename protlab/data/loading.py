@@ -17,7 +17,7 @@ import pandas as pd
 
 from protlab.alphabet import AMBIGUOUS_LETTERS
 from protlab.checks import IntRange
-from protlab.data.nucleotides import is_nucleotide_sequence, nucleotide_message
+from protlab.data.not_proteins import advice, drop_records, nucleotide_rows, plural_rows, word_rows
 from protlab.data.sequences import INVISIBLE, clean_sequence
 from protlab.data.tables import (
     ALLOWED_LABELS_TEXT,
@@ -72,7 +72,7 @@ class ValidationReport:
         lines.append(f"Sequences from '{self.sequence_column}', labels from '{self.label_column}'.")
         if self.reasons:
             parts = ", ".join(f"{count:,} {reason}" for reason, count in self.reasons.items())
-            lines.append(f"Dropped {len(self.dropped):,} {_rows(len(self.dropped))}: {parts}.")
+            lines.append(f"Dropped {len(self.dropped):,} {plural_rows(len(self.dropped))}: {parts}.")
         total = max(self.n_kept, 1)
         balance = ", ".join(
             f"{self.class_counts.get(k, 0):,} {name} ({100 * self.class_counts.get(k, 0) / total:.1f}%)"
@@ -92,13 +92,8 @@ class ValidationReport:
         lines = [f"row {r.row} ({r.reason}): {r.detail}" for r in shown.itertuples(index=False)]
         if len(self.dropped) > len(shown):
             rest = len(self.dropped) - len(shown)
-            lines.append(f"... and {rest:,} more dropped {_rows(rest)}.")
+            lines.append(f"... and {rest:,} more dropped {plural_rows(rest)}.")
         return lines
-
-
-def _rows(count: int) -> str:
-    """'row' or 'rows' for a count."""
-    return "row" if count == 1 else "rows"
 
 
 def _clean_column(
@@ -145,29 +140,8 @@ def _invisible_notes(sequences: pd.Series) -> list[str]:
     rows = int((counts > 0).sum())
     return [
         f"Removed {int(counts.sum()):,} invisible characters (unusual spaces, control characters, zero-width "
-        f"or text-direction marks) from the sequences of {rows:,} {_rows(rows)}."
+        f"or text-direction marks) from the sequences of {rows:,} {plural_rows(rows)}."
     ]
-
-
-def _nucleotides(rows: pd.DataFrame, keep: bool) -> tuple[np.ndarray, list[pd.DataFrame], list[str]]:
-    """Rows whose cleaned sequence is DNA or RNA: dropped with a reason, or (keep) kept with a note;
-    returns (rows to drop, drop records, notes)."""
-    clean = [seq if isinstance(seq, str) else "" for seq in rows["clean"]]  # a dropped row's is None/NaN
-    hit = np.fromiter((is_nucleotide_sequence(seq) for seq in clean), bool, count=len(clean))  # (N,) bool
-    if not hit.any():
-        return hit, [], []
-    if not keep:
-        details = [nucleotide_message(len(clean[i])) for i in np.flatnonzero(hit)]
-        return hit, [_drop(rows, hit, "DNA or RNA", details)], []
-    count = int(hit.sum())
-    lines = ", ".join(str(r) for r in rows["row"].to_numpy()[hit][:10]) + (", ..." if count > 10 else "")
-    note = (
-        f"{count:,} {_rows(count)} ({'line' if count == 1 else 'lines'} {lines}) "
-        f"{'looks' if count == 1 else 'look'} like DNA or RNA rather than "
-        "protein (only A, C, G, T/U and N): an error in the published data, kept so that this set stays the "
-        "published one. Uploaded files drop such rows."
-    )
-    return np.zeros_like(hit), [], [note]
 
 
 def _unusual_letters_note(sequences: pd.Series) -> list[str]:
@@ -180,14 +154,10 @@ def _unusual_letters_note(sequences: pd.Series) -> list[str]:
     found = "".join(sorted(set("".join(sequences[counts > 0])) & set(AMBIGUOUS_LETTERS)))
     rows = int((counts > 0).sum())
     return [
-        f"{rows:,} {_rows(rows)} {'holds' if rows == 1 else 'hold'} {int(counts.sum()):,} residues outside "
-        f"the 20 standard amino acids ({', '.join(found)}); the model reads each as one 'unknown' token."
+        f"{rows:,} {plural_rows(rows)} {'holds' if rows == 1 else 'hold'} {int(counts.sum()):,} residues "
+        f"outside the 20 standard amino acids ({', '.join(found)}); the model reads each as one 'unknown' "
+        "token."
     ]
-
-
-def _drop(rows: pd.DataFrame, where: np.ndarray, kind: str, details: list[str] | str) -> pd.DataFrame:
-    """The dropped-row records for the rows selected by a boolean mask."""
-    return pd.DataFrame({"row": rows["row"].to_numpy()[where], "reason": kind, "detail": details})
 
 
 def _labels(rows: pd.DataFrame, fasta: bool) -> tuple[np.ndarray, list[pd.DataFrame]]:
@@ -203,8 +173,8 @@ def _labels(rows: pd.DataFrame, fasta: bool) -> tuple[np.ndarray, list[pd.DataFr
         else "The label cell is empty."
     )
     return labels, [
-        _drop(rows, missing, "missing label", empty),
-        _drop(rows, unknown, "label not recognised", details),
+        drop_records(rows, missing, "missing label", empty),
+        drop_records(rows, unknown, "label not recognised", details),
     ]
 
 
@@ -217,13 +187,13 @@ def _duplicates(rows: pd.DataFrame, keep: np.ndarray) -> tuple[np.ndarray, list[
     first_row = valid.groupby("clean")["row"].transform("first").to_numpy()
     index = np.flatnonzero(keep)
     drops = [
-        _drop(
+        drop_records(
             valid,
             conflict,
             "conflicting duplicate",
             "The same sequence appears with different labels; every copy is dropped.",
         ),
-        _drop(
+        drop_records(
             valid,
             repeat,
             "duplicate",
@@ -264,11 +234,14 @@ def load_labelled(
     cleaned, problems = _clean_column(rows, max_length)
     for kind in ("empty sequence", "invalid character", "invalid sequence", "too long"):
         hit = np.array([p is not None and p[0] == kind for p in problems], dtype=bool)
-        drops.insert(0, _drop(rows, hit, kind, [p[1] for p in problems if p is not None and p[0] == kind]))
+        drops.insert(
+            0, drop_records(rows, hit, kind, [p[1] for p in problems if p is not None and p[0] == kind])
+        )
     rows = rows.assign(clean=cleaned, y=labels)
-    nucleotide, nucleotide_drops, nucleotide_notes = _nucleotides(rows, keep_nucleotides)
-    drops[:0] = nucleotide_drops
-    keep = rows["clean"].notna().to_numpy() & (labels >= 0) & ~nucleotide
+    nucleotide, nucleotide_drops, nucleotide_notes = nucleotide_rows(rows, keep_nucleotides)
+    word, word_drops = word_rows(rows)
+    drops[:0] = nucleotide_drops + word_drops
+    keep = rows["clean"].notna().to_numpy() & (labels >= 0) & ~nucleotide & ~word
     keep, dup_drops = _duplicates(rows, keep)
     dropped = pd.concat([d for d in drops + dup_drops], ignore_index=True)
     dropped = dropped.drop_duplicates("row", keep="first")  # one reason per row: the sequence problem first
@@ -301,10 +274,9 @@ def load_labelled(
         )
     if n_kept < min_rows:
         raise _with_report(
-            f"Only {n_kept:,} usable {_rows(n_kept)} {'remains' if n_kept == 1 else 'remain'} after cleaning "
-            f"({len(rows):,} read, {len(dropped):,} "
-            f"dropped); at least {min_rows:,} are needed. "
-            + ("Check the dropped-row reasons and add more data." if len(dropped) else "Add more data."),
+            f"Only {n_kept:,} usable {plural_rows(n_kept)} {'remains' if n_kept == 1 else 'remain'} after "
+            f"cleaning ({len(rows):,} read, {len(dropped):,} "
+            f"dropped); at least {min_rows:,} are needed. " + advice(report.reasons),
             report,
         )
     if min(counts.values()) == 0:
