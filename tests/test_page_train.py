@@ -153,6 +153,21 @@ def test_data_too_small_to_split_by_label_is_refused_before_a_run_is_queued(app_
     assert not at.error and [b for b in at.button if b.label == "Start training"]
 
 
+def test_a_replacement_file_too_small_to_split_is_refused_so_the_good_file_stays() -> None:
+    from protlab.errors import DataFormatError
+    from ui.train_data import _usable
+
+    rows = [(f"MKTAYIAKQRQISFVKSHFSRQ{'A' * i}", int(i < 3)) for i in range(15)]  # 3 soluble, 12 insoluble
+    few = pd.DataFrame(rows, columns=["sequence", "label"]).to_csv(index=False).encode()
+    with pytest.raises(DataFormatError, match="needs at least 10 proteins of each class"):
+        _usable(few, "few.csv")  # the uploader keeps the file in use when its check refuses the new one
+    enough = [(f"MKTAYIAKQRQISFVKSHFSRQ{'A' * i}", i % 2) for i in range(30)]
+    assert (
+        _usable(pd.DataFrame(enough, columns=["sequence", "label"]).to_csv(index=False).encode(), "ok.csv")
+        is None
+    )
+
+
 def test_a_saved_upload_comes_back_after_a_reload_named_and_can_be_cleared(app_runs) -> None:
     from ui.common import student_store
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from protlab.errors import DataFormatError
+from protlab.errors import ConfigError, DataFormatError
 from protlab.lessons import result_figures as rf
 from ui.common import explain, literal
 from ui.memory import kept, kept_index, remembered_upload
@@ -36,15 +36,22 @@ def uploaded_data(data: bytes, filename: str):  # -> tuple[LabelledData, Validat
 
 
 def _usable(data: bytes, filename: str) -> None:
-    """Refuse (DataFormatError) a replacement file that cannot be trained on, saying why rows were dropped."""
+    """Refuse (DataFormatError) a replacement file that cannot be trained on: rows that do not load (saying
+    why they were dropped), or too few proteins of a class for the run's split by label."""
+    from protlab.data import stratified_split
+
     try:
-        uploaded_data(data, filename)
+        labelled, _ = uploaded_data(data, filename)
     except DataFormatError as err:
         report = getattr(err, "report", None)
         if report is None or not len(report.dropped):
             raise
         reasons = ", ".join(f"{count:,} {reason}" for reason, count in report.reasons.items())
         raise DataFormatError(f"{err} Dropped: {reasons}; the first: {report.dropped_lines(1)[0]}") from None
+    try:  # the class counts decide whether the split can be made; a sample of the file has fewer
+        stratified_split(labelled.labels, seed=0)
+    except ConfigError as err:
+        raise DataFormatError(str(err)) from None
 
 
 def data_section():  # -> tuple[LabelledData, ValidationReport, str]
@@ -64,7 +71,8 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
         "the end of each header line, e.g. `>myprotein label=1`. Sequences are cleaned as on the Encode "
         "and Predict pages: spaces and GenBank/EMBL position numbers (at the start or end of a line) are "
         "removed; a digit inside a sequence, such as `MKT 12 AYI`, drops the row with its reason. An Excel "
-        "workbook (.xlsx: its first sheet), a gzip file or a ZIP archive of one such file is opened for you."
+        "workbook (.xlsx: the first sheet with a sequence column), a gzip file or a ZIP archive of one such file "
+        "is opened for you."
     )
     types = ["csv", "tsv", "txt", "fasta", "fa", "faa", "xlsx", "xls", "gz", "zip"]
     name, raw = remembered_upload(
