@@ -21,6 +21,7 @@ from protlab.alphabet import AMBIGUOUS_LETTERS
 from protlab.data import (
     DEFAULT_MAX_RECORDS,
     ID_NAMES,
+    LABEL_NAMES,
     LABEL_SPELLINGS,
     MAX_FILE_BYTES,  # a file (to predict or to train on): 50 MB, the server's upload limit
     SEQUENCE_NAMES,
@@ -180,15 +181,41 @@ def _blocks(records: list[FastaRecord]) -> tuple[list[FastaRecord], list[str]]:
     return proteins, [note]
 
 
+_HEADER_MARKS = ("|", " OS=", " OX=")  # never in a sequence; always in UniProt and NCBI header lines
+
+
+def _missing_gt(text: str) -> tuple[str, list[str]]:
+    """Give '>' back to header lines copied without it (a line with '|' or 'OS='); + a note naming them."""
+    lines = text.split("\n")
+    fixed = [
+        i
+        for i, line in enumerate(lines)
+        if not line.lstrip().startswith((">", ";")) and any(mark in line for mark in _HEADER_MARKS)
+    ]
+    if not fixed:
+        return text, []
+    for i in fixed:
+        lines[i] = ">" + lines[i].lstrip()
+    shown = ", ".join(str(i + 1) for i in fixed[:5]) + (", ..." if len(fixed) > 5 else "")
+    one = len(fixed) == 1
+    note = (
+        f"{'Line' if one else 'Lines'} {shown} looked like "
+        f"{'a FASTA header line' if one else 'FASTA header lines'} without the '>' at the start (a '|' or "
+        f"'OS=' is never part of a sequence), so {'it was' if one else 'each was'} read as a header."
+    )
+    return "\n".join(lines), [note]
+
+
 def read_pasted(text: str) -> PredictInput:
     """Proteins from pasted text: FASTA, or plain letters (one protein per block between blank lines)."""
+    text, header_notes = _missing_gt(text) if isinstance(text, str) else (text, [])
     records = split_fasta(text)  # refuses non-text and text over MAX_TEXT_CHARS
     if not records:
         raise InvalidSequenceError(
             "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN."
         )
     records, notes = _blocks(records)
-    return _clean_fasta(records, notes)
+    return _clean_fasta(records, header_notes + notes)
 
 
 def _no_sequence_column(columns: list[str], name: str, separator: str) -> DataFormatError:
@@ -247,6 +274,13 @@ def _table_records(text: str, name: str, described: Callable[[str], str]) -> Pre
         f"Read the {described(file_format + ' table')} with sequences from column '{seq_col}'"
         + (f" and ids from column '{id_col}'." if id_col else "; ids are the row numbers.")
     ]
+    label_col = find_column(columns, LABEL_NAMES)
+    if label_col is not None and label_col != seq_col:
+        notes.append(
+            f"The column '{label_col}' was not used: a prediction reads only the sequence. To measure the "
+            "model against known labels, upload this file on the Train page, or compare the calls below "
+            "with that column."
+        )
     return _result(cleaned, rejected, notes)
 
 
@@ -263,6 +297,9 @@ def read_file(data: bytes, name: str) -> PredictInput:
     notes = unpacked.notes + notes
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = next((line.strip() for line in text.split("\n", 50)[:50] if line.strip()), "")
+    if "|" in first and not any(sep in first for sep in (",", ";", "\t")):  # a header without its '>'
+        text, more = _missing_gt(text)
+        notes, first = notes + more, ">" + first
     if first.startswith(">"):
         return _clean_fasta(split_fasta(text, max_chars=None), notes)
     one_column = find_column([first], SEQUENCE_NAMES) is not None  # a header 'sequence' alone: a table

@@ -155,6 +155,22 @@ def test_dna_rows_are_dropped_from_uploads_and_kept_with_a_note_in_the_published
     assert len(load_labelled(copy)[0]) == len(reference) - len(dna_rows)
 
 
+def test_a_label_column_of_measurements_is_refused_not_read_where_it_happens_to_be_0_or_1() -> None:
+    seqs = [s for s, _ in GOOD]
+    percent = ["85.5", "7.5", "1.0", "26.9", "100", "0", "42", "64.2", "1", "12", "55", "90.1"]
+    with pytest.raises(DataFormatError) as info:
+        load_labelled(table(list(zip(seqs, percent))).encode())
+    values = np.array(percent, dtype=float)
+    assert str(info.value).startswith(
+        "The label column 'label' holds measurements, not classes: 9 of its 12 values are numbers other "
+        "than 0 and 1 (from 0 to 100; for example 85.5, 7.5, 26.9)"
+    )
+    assert f"the median here is {np.median(values):g}" in str(info.value)
+    stray = [y for _, y in GOOD][:10] + ["0.5", "2"]  # a few odd cells in a 0/1 column are dropped, as before
+    data, report = load_labelled(table(list(zip(seqs, stray))).encode())
+    assert len(data) == 10 and report.reasons == {"label not recognised": 2}
+
+
 def test_names_and_words_are_dropped_as_rows_that_are_not_proteins() -> None:
     rows = GOOD + [("GFP", 1), ("lysozyme", 0), ("GIGAVLKVLTTGLPALISWIKRKRQQ", 1)]  # melittin stays
     data, report = load_labelled(table(rows).encode())

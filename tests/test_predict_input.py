@@ -60,6 +60,9 @@ def test_csv_file_rows_with_ids_and_bad_rows_listed() -> None:
     assert rejected == [{"record": 2, "id": "y", "line": 3}]
     assert "'-' at position 3" in result.rejected["reason"].iloc[0]
     assert any("column 'Sequence'" in note for note in result.notes)
+    assert not any("was not used" in note for note in result.notes)
+    labelled = read_file(b"id,sequence,Solubility\nx,MKTAYIAKQR,1\n", "labelled.csv")  # said, not silent
+    assert labelled.notes[-1].startswith("The column 'Solubility' was not used: a prediction reads only")
 
 
 def test_fasta_file_larger_than_the_pasted_text_limit_is_read() -> None:
@@ -213,3 +216,17 @@ def test_real_peptides_and_selenoproteins_stay_proteins() -> None:
     selenoprotein = "MSDKIIHLTDDSFDTDVLKAUGGSHMWWKLVE"  # one selenocysteine (U) in 32 residues
     kept = read_pasted(f">melittin\n{melittin}\n>sel\n{selenoprotein}\n>ten\nMKVLAAGIVG\n")
     assert [r.id for r in kept.records] == ["melittin", "sel", "ten"] and kept.rejected.empty
+
+
+def test_a_header_line_copied_without_its_gt_is_read_as_a_header_with_a_note() -> None:
+    trx = (
+        "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAASKVGALSKGQL"
+    )
+    text = f"sp|P0AA25|THIO_ECOLI Thioredoxin 1 OS=Escherichia coli\n{trx[:60]}\n{trx[60:]}\n"
+    for result in (read_pasted(text), read_file(text.encode(), "trx.txt")):
+        assert [(r.id, r.sequence) for r in result.records] == [("sp|P0AA25|THIO_ECOLI", trx)]
+        assert result.rejected.empty and result.notes == [
+            "Line 1 looked like a FASTA header line without the '>' at the start (a '|' or 'OS=' is never "
+            "part of a sequence), so it was read as a header."
+        ]
+    assert read_pasted(f">a\n{trx}\n").notes == []  # a header with its '>' needs no note

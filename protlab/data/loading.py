@@ -160,9 +160,28 @@ def _unusual_letters_note(sequences: pd.Series) -> list[str]:
     ]
 
 
-def _labels(rows: pd.DataFrame, fasta: bool) -> tuple[np.ndarray, list[pd.DataFrame]]:
+def _measured_values(text: pd.Series, column: str) -> None:
+    """Refuse (DataFormatError) a label column of measurements, such as solubility in percent: most of its
+    values are numbers other than 0 and 1, so the few 0s, 1s and 1.0s must not be read as classes."""
+    numbers = pd.to_numeric(text[text != ""], errors="coerce").dropna()
+    measured = numbers[~numbers.isin([0, 1])]
+    if len(measured) < 3 or len(measured) <= (text != "").sum() / 2:
+        return
+    examples = ", ".join(f"{v:g}" for v in measured.iloc[:3])
+    raise DataFormatError(
+        f"The label column '{column}' holds measurements, not classes: {len(measured):,} of its "
+        f"{int((text != '').sum()):,} values are numbers other than 0 and 1 (from {numbers.min():g} to "
+        f"{numbers.max():g}; for example {examples}), such as a solubility in percent. Training needs a "
+        "class per protein: add a column 'label' holding 1 where the value is at or above a cutoff you "
+        f"choose and 0 below it (the median here is {numbers.median():g}; in a spreadsheet, "
+        "=IF(B2>=cutoff,1,0)), then upload the file again."
+    )
+
+
+def _labels(rows: pd.DataFrame, fasta: bool, column: str) -> tuple[np.ndarray, list[pd.DataFrame]]:
     """Map label spellings to 0/1 (-1 when missing or unknown) and record the drops."""
     text = rows["label"].str.strip()
+    _measured_values(text, column)
     labels = parse_labels(rows["label"])  # (N,) int64, -1 when missing or not recognised
     missing = (text == "").to_numpy()
     unknown = (labels < 0) & ~missing
@@ -229,7 +248,7 @@ def load_labelled(
         raise DataFormatError(
             f"The file has {len(rows):,} rows; the limit is {max_rows:,}. Use a smaller subset."
         )
-    labels, drops = _labels(rows, file_format == "fasta")
+    labels, drops = _labels(rows, file_format == "fasta", raw.label_column)
     notes = list(raw.notes) + _invisible_notes(rows["sequence"])
     cleaned, problems = _clean_column(rows, max_length)
     for kind in ("empty sequence", "invalid character", "invalid sequence", "too long"):
