@@ -53,6 +53,7 @@ class PredictInput:
     records: list[CleanedSequence]  # cleaned, ids made unique, in input order
     rejected: pd.DataFrame  # REJECTED_COLUMNS: 1-based record number, id, 1-based line, reason
     notes: list[str] = dataclasses.field(default_factory=list)  # how a file was read (encoding, columns)
+    readings: list[str] = dataclasses.field(default_factory=list)  # how text was cut into proteins: check
 
 
 @functools.cache
@@ -71,10 +72,12 @@ def known_protein_named(word: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def _protein(text: str, shown: str) -> CleanedSequence:
-    """Clean one record; refuse DNA or RNA and words (a protein's name typed instead of its sequence)."""
+def clean_protein(text: str, shown: str | None = None) -> CleanedSequence:
+    """Clean one record; refuse DNA or RNA and words (a protein's name typed instead of its sequence).
+
+    shown is the record as typed, for the message (default: text)."""
     one = protein_not_nucleotides(clean_sequence(text))
-    return protein_not_a_word(one, shown, known_protein_named)
+    return protein_not_a_word(one, text if shown is None else shown, known_protein_named)
 
 
 def _too_many(count: int) -> InvalidSequenceError:
@@ -100,7 +103,7 @@ def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
         body = "\n".join(record.lines)
         text = body if record.header is None else f">{record.header}\n{body}"
         try:
-            one = _protein(text, body)
+            one = clean_protein(text, body)
         except InvalidSequenceError as err:
             shown_id = (record.header or "").split(None, 1)[0] if record.header else default_id
             reason = str(err).replace("(line 1)", f"(line {record.line_number})", 1)  # line in the input
@@ -215,7 +218,7 @@ def read_pasted(text: str) -> PredictInput:
             "No sequence was given. Paste a protein sequence in one-letter code, for example MVLSPADKTN."
         )
     records, notes = _blocks(records)
-    return _clean_fasta(records, header_notes + notes)
+    return dataclasses.replace(_clean_fasta(records, []), readings=header_notes + notes)
 
 
 def _no_sequence_column(columns: list[str], name: str, separator: str) -> DataFormatError:
@@ -264,7 +267,7 @@ def _table_records(text: str, name: str, described: Callable[[str], str]) -> Pre
         if not "".join(str(v) for v in table.iloc[index]).strip():
             continue  # a blank line
         try:
-            one = _protein(seq, seq)
+            one = clean_protein(seq)
             notes = one.notes + ((id_note,) if id_note else ())
             cleaned.append(dataclasses.replace(one, id=row_id, notes=notes))
         except InvalidSequenceError as err:
@@ -297,18 +300,19 @@ def read_file(data: bytes, name: str) -> PredictInput:
     notes = unpacked.notes + notes
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     first = next((line.strip() for line in text.split("\n", 50)[:50] if line.strip()), "")
+    readings: list[str] = []
     if "|" in first and not any(sep in first for sep in (",", ";", "\t")):  # a header without its '>'
-        text, more = _missing_gt(text)
-        notes, first = notes + more, ">" + first
+        text, readings = _missing_gt(text)
+        first = ">" + first
     if first.startswith(">"):
-        return _clean_fasta(split_fasta(text, max_chars=None), notes)
+        return dataclasses.replace(_clean_fasta(split_fasta(text, max_chars=None), notes), readings=readings)
     one_column = find_column([first], SEQUENCE_NAMES) is not None  # a header 'sequence' alone: a table
     if one_column or any(sep in first for sep in (",", ";", "\t")):  # a table: it needs a sequence column
         result = _table_records(text, name, unpacked.described)
         result.notes[:0] = notes
         return result
     records, block_notes = _blocks(split_fasta(text, max_chars=None))  # plain text: one protein per block
-    return _clean_fasta(records, notes + block_notes)
+    return dataclasses.replace(_clean_fasta(records, notes), readings=block_notes)
 
 
 @dataclass(frozen=True)

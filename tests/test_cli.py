@@ -276,6 +276,8 @@ def test_a_fasta_file_over_the_pasted_text_limit_is_read_with_progress(tmp_path:
         (["predict"], "got neither"),
         (["predict", "--sequence", "ATGAGCGATAAAATTATTCACCTGACTGAC"], "looks like DNA or RNA"),
         (["predict", "ATGAGCGATAAAATTATTCACCTGACTGAC"], "looks like DNA or RNA"),
+        (["predict", "GFP"], "too few for a protein"),
+        (["predict", "--sequence", "green fluorescent protein"], "looks like words"),
         (["train", "x.csv", "--embed-dim", "0"], "--embed-dim must be an integer from 1 to 1024; got 0."),
         (["train", "x.csv", "--hidden-dim", "5000"], "--hidden-dim must be an integer from 1 to 2048"),
         (["train", "x.csv", "--model", "mlp", "--embed-dim", "8"], "--embed-dim does not apply to"),

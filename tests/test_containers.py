@@ -88,7 +88,7 @@ def test_the_report_says_what_the_rows_were_read_from() -> None:
         "class.xlsx": "Read 24 rows (Excel sheet 'Proteins'); kept 24.",
     }
     predicted = read_file(reads["class.xlsx"], "class.xlsx")
-    assert predicted.notes[-1] == (
+    assert predicted.notes[-2] == (
         "Read the Excel sheet 'Proteins' with sequences from column 'sequence' and ids from column 'id'."
     )
 

@@ -118,20 +118,20 @@ def test_lines_of_different_lengths_are_one_protein_each_and_wrapped_lines_one_p
     listed = read_pasted(f"{short}\n{trx}\n{ubq}\n")
     assert [(r.id, r.sequence) for r in listed.records] == [("seq1", short), ("seq2", trx), ("seq3", ubq)]
     assert (
-        "lines of different lengths" in listed.notes[0]
-        and "each line is read as one protein" in listed.notes[0]
+        "lines of different lengths" in listed.readings[0]
+        and "each line is read as one protein" in listed.readings[0]
     )
     from_file = read_file(f"{trx}\n{short}\n{ubq}\n".encode(), "list.txt")  # uploaded: the same rule
     assert [r.sequence for r in from_file.records] == [trx, short, ubq]
     assert [r.line for r in read_pasted(f"{trx}\n{short}\nMK1\n").rejected.itertuples()] == [3]
     wrapped = read_pasted(f"{trx}\n{ubq}\n{short}\n")  # 20, 20, 10: wrapped at 20, said in a note
     assert [r.sequence for r in wrapped.records] == [trx + ubq + short]
-    assert wrapped.notes == [
+    assert wrapped.readings == [
         "The 3 lines were read as one protein wrapped at 20 letters a line. If each line is a protein of its "
         "own, put a blank line or a line '>name' before each."
     ]
     genbank = read_pasted("ORIGIN\n        1 msdkiihltd dsfdtdvlka\n       21 mk\n//\n")  # numbered: one
-    assert [r.sequence for r in genbank.records] == [trx + "MK"] and not genbank.notes
+    assert [r.sequence for r in genbank.records] == [trx + "MK"] and not genbank.readings
 
 
 def test_plain_sequence_file_is_one_protein() -> None:
@@ -160,13 +160,13 @@ def test_blocks_separated_by_blank_lines_are_separate_proteins_with_a_note() -> 
     trx, ubq = "MSDKIIHLTDDSFDTDVLKA", "MQIFVKTLTGKTITLEVEPS"
     pasted = read_pasted(f"{trx[:10]}\n{trx[10:]}\n\n\n{ubq}\n")
     assert [(r.id, r.sequence) for r in pasted.records] == [("seq1", trx), ("seq2", ubq)]
-    assert len(pasted.notes) == 1 and "2 blocks separated by blank lines" in pasted.notes[0]
+    assert len(pasted.readings) == 1 and "2 blocks separated by blank lines" in pasted.readings[0]
     from_file = read_file(f"{trx}\n\n{ubq}\n".encode(), "two.txt")
-    assert [r.sequence for r in from_file.records] == [trx, ubq] and from_file.notes
+    assert [r.sequence for r in from_file.records] == [trx, ubq] and from_file.readings
     # one block (wrapped lines, a trailing blank line) and FASTA are read as before, without the note
     assert [r.sequence for r in read_pasted(f"{trx[:10]}\n{trx[10:]}\n\n").records] == [trx]
     fasta = read_pasted(f">a\n{trx}\n\n>b\n{ubq}")
-    assert [r.id for r in fasta.records] == ["a", "b"] and not fasta.notes
+    assert [r.id for r in fasta.records] == ["a", "b"] and not fasta.readings
     bad = read_pasted(f"{trx}\n\nMK1V\n")  # a bad block is listed on its own line, the other predicted
     assert [r.sequence for r in bad.records] == [trx]
     left_out = bad.rejected[["record", "id", "line"]].to_dict("records")
@@ -225,8 +225,8 @@ def test_a_header_line_copied_without_its_gt_is_read_as_a_header_with_a_note() -
     text = f"sp|P0AA25|THIO_ECOLI Thioredoxin 1 OS=Escherichia coli\n{trx[:60]}\n{trx[60:]}\n"
     for result in (read_pasted(text), read_file(text.encode(), "trx.txt")):
         assert [(r.id, r.sequence) for r in result.records] == [("sp|P0AA25|THIO_ECOLI", trx)]
-        assert result.rejected.empty and result.notes == [
+        assert result.rejected.empty and result.readings == [
             "Line 1 looked like a FASTA header line without the '>' at the start (a '|' or 'OS=' is never "
             "part of a sequence), so it was read as a header."
         ]
-    assert read_pasted(f">a\n{trx}\n").notes == []  # a header with its '>' needs no note
+    assert read_pasted(f">a\n{trx}\n").readings == []  # a header with its '>' needs no note

@@ -60,7 +60,7 @@ def read_proteins():  # -> protlab.predict_input.PredictInput
             slot=SEQUENCE_SLOT,
             check=_readable,
         )
-        return read_uploaded(data, name)
+        return _with_readings(read_uploaded(data, name))
     text = st.text_area(
         "Protein sequence(s): plain letters or FASTA",
         remembered_text("sequences", EXAMPLE),
@@ -81,7 +81,14 @@ def read_proteins():  # -> protlab.predict_input.PredictInput
         "Spaces, line breaks and GenBank/EMBL position numbers (at the start or end of a line) are "
         "removed; a digit inside a sequence is refused. X, B, Z, J, U and O count as 'unknown'."
     )
-    return read_pasted(text)
+    return _with_readings(read_pasted(text))
+
+
+def _with_readings(proteins):  # -> PredictInput
+    """Say beside the input how text without '>' lines was cut into proteins (maybe not as meant)."""
+    for reading in proteins.readings:
+        st.warning(literal(reading), icon=":material/call_split:")
+    return proteins
 
 
 def show_rejected(rejected, total: int) -> None:

@@ -71,8 +71,8 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
         "the end of each header line, e.g. `>myprotein label=1`. Sequences are cleaned as on the Encode "
         "and Predict pages: spaces and GenBank/EMBL position numbers (at the start or end of a line) are "
         "removed; a digit inside a sequence, such as `MKT 12 AYI`, drops the row with its reason. An Excel "
-        "workbook (.xlsx: the first sheet with a sequence column), a gzip file or a ZIP archive of one such file "
-        "is opened for you."
+        "workbook (.xlsx: the first sheet with a sequence column), a gzip file or a ZIP archive of one such "
+        "file is opened for you."
     )
     types = ["csv", "tsv", "txt", "fasta", "fa", "faa", "xlsx", "xls", "gz", "zip"]
     name, raw = remembered_upload(

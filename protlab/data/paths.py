@@ -105,11 +105,9 @@ def read_input(argument: str | None, sequence: str | None = None):  # -> tuple[P
     """The proteins a command names: a file (read as the app reads uploads: one decoder, the file limits,
     bad records listed rather than fatal), a sequence in capital letters, or --sequence text;
     returns (PredictInput, is_file)."""
-    from protlab.data.nucleotides import protein_not_nucleotides
-    from protlab.data.sequences import clean_sequence
     from protlab.data.tables import read_source
     from protlab.errors import ConfigError
-    from protlab.predict_input import REJECTED_COLUMNS, PredictInput, read_file
+    from protlab.predict_input import REJECTED_COLUMNS, PredictInput, clean_protein, read_file
 
     if (argument is None) == (sequence is None):
         raise ConfigError(
@@ -120,7 +118,7 @@ def read_input(argument: str | None, sequence: str | None = None):  # -> tuple[P
     if path is None:
         import pandas as pd
 
-        record = protein_not_nucleotides(clean_sequence(sequence if sequence is not None else argument))
+        record = clean_protein(sequence if sequence is not None else argument)
         return PredictInput([record], pd.DataFrame(columns=REJECTED_COLUMNS)), False
     data, name = read_source(path)
     return read_file(data, name), True
@@ -138,7 +136,7 @@ def read_proteins(
         raise InvalidSequenceError(
             f"None of the {len(rejected):,} records in {argument} can be used; the first: {first}"
         )
-    for note in read.notes:
+    for note in read.readings + read.notes:
         report(note)
     for row in rejected.head(shown).itertuples(index=False):
         report(f"Left out record {row.record} (line {row.line}, id {row.id}): {row.reason}")
