@@ -201,6 +201,21 @@ def test_a_bad_record_in_a_batch_is_listed_and_the_rest_predicted(page) -> None:
     assert any("1 of 3 records could not be read" in w.value for w in at.warning)
 
 
+def test_how_pasted_lines_were_cut_into_proteins_is_a_warning_under_the_box(page) -> None:
+    trx, ubq = "MSDKIIHLTDDSFDTDVLKADGAILVDF", "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEG"
+    at = page(f"{trx}\n{ubq}\n")  # two lengths: a list, one protein per line
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    warnings = [w.value for w in at.warning]
+    assert any("each line is read as one protein (seq1 to seq2)" in w for w in warnings), warnings
+    table = next(d.value for d in at.dataframe if "p_soluble" in d.value.columns)
+    assert table["id"].tolist() == ["seq1", "seq2"]
+    order = [e.type for e in at.main if e.type in ("text_area", "warning")]
+    assert order[:2] == [
+        "text_area",
+        "warning",
+    ]  # the warning comes right after the box, not below the results
+
+
 def test_an_uploaded_csv_is_predicted_row_by_row(checkpoint_bytes) -> None:
     csv = b"id,sequence\na,MKTAYIAKQRQISFVKSHFSRQ\nb,MK?TAY\nc,MVLSPADKTNVKAAWGKVG\n"
     at = _open(
