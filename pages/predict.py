@@ -246,7 +246,7 @@ def show_many(predictor, records, threshold: float, prior: float | None) -> None
         hide_index=True,
         column_config={
             "id": st.column_config.TextColumn("ID"),
-            "sequence": st.column_config.TextColumn("Sequence", width="medium"),
+            "sequence": st.column_config.TextColumn("Sequence", width="small"),  # the Check text needs room
             "length": st.column_config.NumberColumn("Length (residues)"),
             "p_soluble": st.column_config.ProgressColumn(
                 "P(soluble)", min_value=0.0, max_value=1.0, format="%.3f"
@@ -256,7 +256,7 @@ def show_many(predictor, records, threshold: float, prior: float | None) -> None
                 "Check",
                 help="Why to read this call with care: length outside the training range, unknown "
                 "residues. Empty: an ordinary protein.",
-                width="medium",
+                width="large",
             ),
             "model_score": st.column_config.NumberColumn("Model's own score", format="%.3f"),
         },

@@ -170,7 +170,7 @@ def test_cli_mutate_writes_one_row_per_substitution(tmp_path: Path, capsys) -> N
     np.testing.assert_allclose(row.p_soluble, predictor.predict([mutant])[0], atol=1e-6)
     np.testing.assert_allclose(row.delta, row.p_soluble - predictor.predict([sequence])[0], atol=1e-6)
     fasta = tmp_path / "two.fa"
-    fasta.write_text(">a\nMKV\n>b\nMKW\n")
+    fasta.write_text(">a\nMKVLAAGIVGE\n>b\nMKWLAAGIVGE\n")
     assert main(["mutate", str(fasta), "--model", str(checkpoint), "--out", str(tmp_path / "x.csv")]) == 2
     assert "mutate takes one protein" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()

@@ -23,13 +23,13 @@ def test_a_sequence_prints_its_three_state_string(capsys):
 
 def test_a_fasta_file_becomes_a_csv_with_one_string_per_protein(tmp_path: Path, capsys):
     fasta = tmp_path / "two.fasta"
-    fasta.write_text(f">first protein\n{SEQUENCE}\n>second\nGWVLAKQ\n")
+    fasta.write_text(f">first protein\n{SEQUENCE}\n>second\nGWVLAKQDNTEHFRS\n")
     out = tmp_path / "ss.csv"
     assert main(["structure", str(fasta), "--out", str(out)]) == 0
     table = pd.read_csv(out)
     assert table.columns.tolist() == ["id", "sequence", "ss3"]
-    assert table["sequence"].tolist() == [SEQUENCE, "GWVLAKQ"]
-    expected = [p.ss3 for p in StructurePredictor.default().predict([SEQUENCE, "GWVLAKQ"])]
+    assert table["sequence"].tolist() == [SEQUENCE, "GWVLAKQDNTEHFRS"]
+    expected = [p.ss3 for p in StructurePredictor.default().predict([SEQUENCE, "GWVLAKQDNTEHFRS"])]
     assert table["ss3"].tolist() == expected
     assert "Wrote 2 rows" in capsys.readouterr().err
 
