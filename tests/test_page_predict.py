@@ -194,7 +194,8 @@ def test_a_bad_record_in_a_batch_is_listed_and_the_rest_predicted(page) -> None:
     at = page(">ok1\nMKTAYIAKQRQISFVKSHFSRQ\n>broken\nMKT1AY\n>ok2\nMVLSPADKTNVKAAWGKVG\n")
     assert not at.exception and not at.error, [e.value for e in at.error]
     rejected = next(t.value for t in at.table if "Why it was left out" in t.value.columns)
-    assert rejected[["Record", "ID", "Line"]].to_dict("records") == [{"Record": 2, "ID": "broken", "Line": 3}]
+    titles = ["Protein no.", "ID", "On line"]
+    assert rejected[titles].to_dict("records") == [{"Protein no.": 2, "ID": "broken", "On line": 3}]
     assert "'1' at position 4" in rejected["Why it was left out"].iloc[0]
     table = next(d.value for d in at.dataframe if "p_soluble" in d.value.columns)
     assert table["id"].tolist() == ["ok1", "ok2"]
@@ -230,7 +231,7 @@ def test_an_uploaded_csv_is_predicted_row_by_row(checkpoint_bytes) -> None:
     table = next(d.value for d in at.dataframe if "p_soluble" in d.value.columns)
     assert table["id"].tolist() == ["a", "c"]
     rejected = next(t.value for t in at.table if "Why it was left out" in t.value.columns)
-    assert rejected["ID"].tolist() == ["b"] and rejected["Line"].tolist() == [3]
+    assert rejected["ID"].tolist() == ["b"] and rejected["On line"].tolist() == [3]
 
 
 def test_known_proteins_panel_shows_the_models_calls(page, checkpoint_bytes) -> None:

@@ -13,7 +13,12 @@ SEQUENCE_SLOT = "predict_sequences"  # the student's saved sequence file
 INPUT_SOURCES = ("Paste sequences", "Upload a FASTA or CSV file")
 SEQUENCE_TYPES = ["fasta", "fa", "faa", "txt", "csv", "tsv", "xlsx", "xls", "gz", "zip"]  # archives: opened
 MAX_SHOWN_REJECTED = 100  # rows of the left-out table drawn on the page (the CSV download has every one)
-REJECTED_TITLES = {"record": "Record", "id": "ID", "line": "Line", "reason": "Why it was left out"}
+REJECTED_TITLES = {  # "Protein no." counts proteins; "On line" counts lines of the input (a header is one)
+    "record": "Protein no.",
+    "id": "ID",
+    "line": "On line",
+    "reason": "Why it was left out",
+}
 EXAMPLE = (
     ">sp|P0AA25|THIO_ECOLI Thioredoxin 1 from E. coli\n"
     "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAATKVGALSK\n"
