@@ -16,7 +16,7 @@ from ui.filter_logos import render_predictor_filters
 from ui.identity import student_token
 from ui.memory import keep_widgets, kept_index, remembered_upload
 from ui.mutation_map import render_mutation_map
-from ui.predict_input import flags_of, read_proteins, show_flags, show_rejected
+from ui.predict_input import flags_of, read_proteins, show_flags
 from ui.predict_known import known_proteins_panel
 from ui.predict_prior import prior_input, prior_note
 from ui.router import ensure_router, stop_page
@@ -299,13 +299,12 @@ def render() -> None:
     )
     prior = prior_input(predictor, chosen.name)
     records = proteins.records
-    show_rejected(proteins.rejected, len(records) + len(proteins.rejected))
     for note in proteins.notes:
         st.caption(literal(note))
     try:
         if len(records) == 1:
             show_one(predictor, records[0], threshold, prior)
-        else:
+        elif records:
             show_many(predictor, records, threshold, prior)
     except ProtlabError as err:
         stop_with_error(err)
@@ -315,6 +314,8 @@ def render() -> None:
         (chosen.key, chosen.name, predictor),
         None if default_model is None else (default_model.key, default_model.name, default_model.predictor),
     )
+    if not records:  # the reasons stand under the box; the known proteins above are still worth a look
+        return
     pytorch_panel(
         prediction_script(
             chosen.code_source,

@@ -117,8 +117,8 @@ def test_the_sheet_with_the_sequences_is_read_under_its_title_rows() -> None:
     notes = _same_as_csv(book, "lab.xlsx")  # no 'Unnamed: 0' column, no title taken for a header
     assert notes[0] == (
         "Read the sheet 'Data' (the first sheet, 'README', holds no sequences) of the Excel workbook "
-        "'lab.xlsx'; skipped 1 row above its header row; its 1 other sheet was not read."
-    )  # the blank line between the title and the header is not counted: empty rows are dropped
+        "'lab.xlsx'; skipped the 2 rows above its header row."
+    )  # the title and the blank row under it; the README, named already, is not counted again
     predicted = read_file(book, "lab.xlsx")
     assert [r.sequence for r in predicted.records] == DATA.sequences
 
@@ -137,7 +137,7 @@ def test_a_workbook_without_sequences_names_its_sheets() -> None:
     assert str(info.value).startswith(
         "No sheet of the Excel workbook 'plan.xlsx' holds protein sequences: none has a header cell named "
         "'sequence' or 'seq' in its first 10 rows, and none has a cell of 20 or more amino-acid letters "
-        "('README' starts with 'Read me'; 'Plan' starts with 'week')."
+        "(the sheet 'README' begins with 'Read me'; the sheet 'Plan' begins with 'week')."
     )
 
 

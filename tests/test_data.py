@@ -175,7 +175,7 @@ def test_names_and_words_are_dropped_as_rows_that_are_not_proteins() -> None:
     rows = GOOD + [("GFP", 1), ("lysozyme", 0), ("GIGAVLKVLTTGLPALISWIKRKRQQ", 1)]  # melittin stays
     data, report = load_labelled(table(rows).encode())
     assert data.sequences == [s for s, _ in GOOD] + ["GIGAVLKVLTTGLPALISWIKRKRQQ"]
-    assert report.reasons == {"a name or a word": 2} and list(report.dropped["row"]) == [14, 15]
+    assert report.reasons == {"name or word, not a sequence": 2} and list(report.dropped["row"]) == [14, 15]
     assert report.dropped["detail"][0].startswith("'GFP' has 3 letters, too few for a protein.")
     with pytest.raises(DataFormatError) as info:
         load_labelled(table([("GFP", 1), ("insulin", 0), ("ubiquitin", 1)]).encode())

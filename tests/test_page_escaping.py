@@ -96,7 +96,7 @@ def test_predict_batch_lists_bad_records_and_shows_nothing_as_markdown() -> None
 def test_predict_upload_with_a_markdown_file_name_and_column() -> None:
     name = f"{IMAGE}.csv"
     data = f"{PAYLOAD},label\nMKTAYIAK,1\n".encode()
-    at = _predict({"uploaded_sequences": (name, data), "input_source": "Upload a FASTA or CSV file"})
+    at = _predict({"uploaded_sequences": (name, data), "input_source": "Upload a file (FASTA, CSV or Excel)"})
     _assert_literal(at)
     assert at.error and "no sequence column" in at.error[0].value
 

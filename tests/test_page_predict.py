@@ -100,6 +100,23 @@ def test_bad_sequence_shows_the_cleaners_message(page) -> None:
     assert not at.metric  # nothing predicted from a sequence that could not be read
 
 
+def test_a_protein_name_is_answered_under_the_box_with_a_button_to_its_known_sequence(page) -> None:
+    from protlab.known_proteins import load_known_proteins
+
+    gfp = next(p for p in load_known_proteins() if "GFP" in p.name)
+    at = page("GFP")
+    assert not at.exception, [e.value for e in at.exception]
+    order = [e.type for e in at.main if e.type in ("text_area", "error", "selectbox", "radio")]
+    assert order.index("text_area") + 1 == order.index("error")  # the answer is right under the box
+    assert "'GFP' has 3 letters, too few for a protein" in at.error[0].value and not at.metric
+    assert any(e.label.startswith("Known proteins") for e in at.expander)  # the page goes on below
+    button = next(b for b in at.button if b.label == f"Predict {gfp.name} ({gfp.uniprot}) instead")
+    button.click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.text_area(key="sequences").value == f">{gfp.uniprot} {gfp.name}\n{gfp.sequence}\n"
+    assert at.metric  # GFP itself is predicted
+
+
 def test_many_sequences_show_a_sortable_table(page) -> None:
     fasta = "\n".join(f">p{i}\n{'MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ'[i:]}GSHM" for i in range(6))
     at = page(fasta)
@@ -224,7 +241,7 @@ def test_an_uploaded_csv_is_predicted_row_by_row(checkpoint_bytes) -> None:
             "uploaded_checkpoint": ("tiny.pt", checkpoint_bytes),
             "model_source": "Upload a checkpoint (.pt)",
             "uploaded_sequences": ("mine.csv", csv),
-            "input_source": "Upload a FASTA or CSV file",
+            "input_source": "Upload a file (FASTA, CSV or Excel)",
         }
     )
     assert not at.exception and not at.error, [e.value for e in at.error]

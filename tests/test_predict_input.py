@@ -207,6 +207,11 @@ def test_protein_names_typed_for_sequences_are_refused_with_where_to_find_the_se
             "including B, O, U"
         )
     )
+    question = read_pasted("Is my enzyme soluble in E. coli?")  # its full stop is not an alignment gap
+    assert (
+        question.rejected["reason"].iloc[0].startswith("'Is my enzyme soluble in E. coli?' looks like words")
+    )
+    assert "position 4" in read_pasted("MKT 1AYIAKQR").rejected["reason"].iloc[0]  # a typo keeps its message
     table = read_file(b"id,sequence\na,GFP\nb,MSDKIIHLTDDSFDTDVLKA\n", "names.csv")  # files are checked too
     assert [r.id for r in table.records] == ["b"] and table.rejected["id"].tolist() == ["a"]
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import explain, literal
-from ui.memory import keep_widgets, kept_index, remember_text, remembered_text, remembered_upload
-from ui.router import stop_page
+from ui.memory import (
+    TEXT_COPY_PREFIX,
+    keep_widgets,
+    kept_index,
+    remember_text,
+    remembered_text,
+    remembered_upload,
+)
 
 SEQUENCE_UPLOAD_KEY = "uploaded_sequences"  # session key with (file name, bytes) of an uploaded sequence file
 SEQUENCE_SLOT = "predict_sequences"  # the student's saved sequence file
-INPUT_SOURCES = ("Paste sequences", "Upload a FASTA or CSV file")
+INPUT_SOURCES = ("Paste sequences", "Upload a file (FASTA, CSV or Excel)")
 SEQUENCE_TYPES = ["fasta", "fa", "faa", "txt", "csv", "tsv", "xlsx", "xls", "gz", "zip"]  # archives: opened
 MAX_SHOWN_REJECTED = 100  # rows of the left-out table drawn on the page (the CSV download has every one)
 REJECTED_TITLES = {  # "Protein no." counts proteins; "On line" counts lines of the input (a header is one)
@@ -65,7 +71,7 @@ def read_proteins():  # -> protlab.predict_input.PredictInput
             slot=SEQUENCE_SLOT,
             check=_readable,
         )
-        return _with_readings(read_uploaded(data, name))
+        return _under_the_box(read_uploaded(data, name))
     text = st.text_area(
         "Protein sequence(s): plain letters or FASTA",
         remembered_text("sequences", EXAMPLE),
@@ -86,23 +92,51 @@ def read_proteins():  # -> protlab.predict_input.PredictInput
         "Spaces, line breaks and GenBank/EMBL position numbers (at the start or end of a line) are "
         "removed; a digit inside a sequence is refused. X, B, Z, J, U and O count as 'unknown'."
     )
-    return _with_readings(read_pasted(text))
+    return _under_the_box(read_pasted(text), text)
 
 
-def _with_readings(proteins):  # -> PredictInput
-    """Say beside the input how text without '>' lines was cut into proteins (maybe not as meant)."""
-    for reading in proteins.readings:
-        st.warning(literal(reading), icon=":material/call_split:")
+def _under_the_box(proteins, text: str | None = None):  # -> PredictInput
+    """Right under the input: how text without '>' lines was cut into proteins (maybe not as meant), the
+    records that could not be read, and for a protein's name typed as a sequence, a button to its sequence."""
+    if proteins.records:  # cutting advice is beside the point when nothing was read
+        for reading in proteins.readings:
+            st.warning(literal(reading), icon=":material/call_split:")
+    show_rejected(proteins.rejected, len(proteins.records) + len(proteins.rejected))
+    if text is not None and not proteins.rejected.empty:
+        _known_protein_buttons(text)
     return proteins
 
 
+def _use_known(fasta: str) -> None:
+    """Button callback: put a known protein's FASTA record in the box (the widget takes it as its value)."""
+    st.session_state.pop("sequences", None)
+    st.session_state[TEXT_COPY_PREFIX + "sequences"] = fasta
+
+
+def _known_protein_buttons(text: str) -> None:
+    """A button for each known protein named in the text ('GFP', 'ubiquitin'): predict its sequence."""
+    from protlab.known_proteins import load_known_proteins
+    from protlab.predict_input import known_protein_named
+
+    named = {known_protein_named(" ".join(line.split())) for line in text.splitlines() if 0 < len(line) <= 40}
+    proteins = [p for p in load_known_proteins() if p.name in named]
+    for protein in proteins[:3]:
+        st.button(
+            f"Predict {protein.name} ({protein.uniprot}) instead",
+            key=f"known_{protein.uniprot}",
+            icon=":material/science:",
+            on_click=_use_known,
+            args=(f">{protein.uniprot} {protein.name}\n{protein.sequence}\n",),
+        )
+
+
 def show_rejected(rejected, total: int) -> None:
-    """The records that could not be read, with their reasons; the page stops if none could be."""
+    """The records that could not be read, with their reasons (the rest of the page goes on)."""
     if rejected.empty:
         return
     if len(rejected) == total == 1:  # a single protein: its message is the answer
         st.error(literal(rejected["reason"].iloc[0]), icon=":material/error:")
-        stop_page()
+        return
     readable = total - len(rejected)
     st.warning(
         f"{len(rejected):,} of {total:,} records could not be read and were left out"
@@ -123,8 +157,6 @@ def show_rejected(rejected, total: int) -> None:
         mime="text/csv",
         icon=":material/download:",
     )
-    if not readable:
-        stop_page()
 
 
 def flags_of(records, lengths) -> dict[str, list[str]]:

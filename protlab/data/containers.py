@@ -110,28 +110,29 @@ def _choose_sheet(sheets: dict[str, pd.DataFrame], name: str) -> tuple[str, int]
         if _holds_sequences(frame):
             return sheet, 0
     listed = "; ".join(
-        f"'{sheet}' starts with {_first_cell(frame)}" for sheet, frame in list(sheets.items())[:5]
+        f"the sheet '{sheet}' begins with {_first_cell(frame)}" for sheet, frame in list(sheets.items())[:5]
     )
     raise DataFormatError(
         f"No sheet of the Excel workbook '{name}' holds protein sequences: none has a header cell named "
         f"{' or '.join(map(repr, SEQUENCE_NAMES[:2]))} in its first {HEADER_SEARCH_ROWS} rows, and none "
-        f"has a cell of {SEQUENCE_CELL_LENGTH} or more amino-acid letters ({listed}). Put a header row with "
-        "'sequence' (and 'label', to train) above the columns of data, on any sheet."
+        f"has a cell of {SEQUENCE_CELL_LENGTH} or more amino-acid letters ({listed}). Put a header cell "
+        "'sequence' above the column of protein sequences, on any sheet (a file to train on also needs a "
+        "'label' column)."
     )
 
 
 def _sheet_note(name: str, sheets: dict[str, pd.DataFrame], sheet: str, skipped: int) -> str:
-    """What was read from a workbook: which sheet, why that one, the sheets left and the rows skipped."""
+    """What was read from a workbook: which sheet, why that one, the rows skipped and the sheets left."""
     first = next(iter(sheets))
     where = (
         f"the first sheet ('{sheet}')"
         if sheet == first
         else f"the sheet '{sheet}' (the first sheet, '{first}', holds no sequences)"
     )
-    others = len(sheets) - 1
+    others = len(sheets) - (1 if sheet == first else 2)  # the first sheet was named already
     parts = [f"Read {where} of the Excel workbook '{name}'"]
     if skipped:
-        parts.append(f"skipped {skipped} {'row' if skipped == 1 else 'rows'} above its header row")
+        parts.append(f"skipped the {skipped} {'row' if skipped == 1 else 'rows'} above its header row")
     if others:
         parts.append(f"its {others} other {'sheet was' if others == 1 else 'sheets were'} not read")
     return "; ".join(parts) + "."
@@ -152,9 +153,10 @@ def _workbook(archive: zipfile.ZipFile, data: bytes, name: str) -> Unpacked:
         raise DataFormatError(f"The Excel workbook '{name}' has no sheets.")
     sheets = {sheet: frame.dropna(how="all") for sheet, frame in sheets.items()}
     sheet, at = _choose_sheet(sheets, name)
+    skipped = int(sheets[sheet].index[at]) if len(sheets[sheet]) else 0  # sheet rows above the header row
     frame = sheets[sheet].iloc[at:].dropna(axis=1, how="all")  # from the header row; no empty columns
     text = frame.to_csv(header=False, index=False)
-    note = _sheet_note(name, sheets, sheet, at)
+    note = _sheet_note(name, sheets, sheet, skipped)
     return Unpacked(text.encode("utf-8"), f"{name} ({sheet})", [note], f"Excel sheet '{sheet}'")
 
 

@@ -52,13 +52,13 @@ def word_rows(rows: pd.DataFrame) -> tuple[np.ndarray, list[pd.DataFrame]]:
     details = [
         word_message(" ".join(rows["sequence"].iloc[i].split())[:40], clean[i]) for i in np.flatnonzero(hit)
     ]
-    return hit, [drop_records(rows, hit, "a name or a word", details)] if hit.any() else []
+    return hit, [drop_records(rows, hit, "name or word, not a sequence", details)] if hit.any() else []
 
 
 FIXES = {  # the most common reason rows were dropped -> what to do about the file
     "DNA or RNA": "Most rows are DNA or RNA: translate each coding sequence into protein first.",
-    "a name or a word": "Most rows hold names or words, not sequences: put each protein's amino-acid "
-    "sequence in the sequence column.",
+    "name or word, not a sequence": "Most rows hold names or words, not sequences: put each protein's "
+    "amino-acid sequence in the sequence column.",
 }
 
 

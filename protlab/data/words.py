@@ -53,6 +53,16 @@ def word_message(shown: str, sequence: str, known: str | None = None) -> str:
     return f"{why}. {FIND_THE_SEQUENCE}{hint}"
 
 
+def sentence_letters(text: str) -> str:
+    """The letters of a text written as words (two or more, some lower case), upper-cased; else ''.
+
+    'Is my enzyme soluble in E. coli?' gives its letters, so that the sentence is told it is words rather
+    than that its full stop is an alignment gap; 'MKT 1AY' (a typo in a sequence) gives ''."""
+    if len(text.split()) < 2 or not any(c.islower() for c in text):
+        return ""
+    return "".join(c for c in text if c.isascii() and c.isalpha()).upper()
+
+
 def protein_not_a_word(
     one: CleanedSequence, shown: str, known: Callable[[str], str | None] = lambda word: None
 ) -> CleanedSequence:
