@@ -172,11 +172,11 @@ def choose_model() -> ChosenModel:
 
 
 def _remember_model(name: str, predictor) -> None:
-    """Show the chosen model and its held-out test AUC in the sidebar (st.session_state['active_model'])."""
-    chosen = {"name": name, "auc": predictor.test_auc}  # a run keeps it under metrics['test']
-    if st.session_state.get("active_model") != chosen:
-        st.session_state["active_model"] = chosen
-        st.rerun()
+    """Show the chosen model and its held-out test AUC in the sidebar (st.session_state['active_model']).
+
+    The sidebar's model line is drawn after the page (app.fill_sidebar), so it shows the choice at once: no
+    rerun, which on a first visit made the page run twice and could swallow a click made in between."""
+    st.session_state["active_model"] = {"name": name, "auc": predictor.test_auc}  # a run: metrics['test']
 
 
 def show_one(predictor, record, threshold: float, prior: float | None) -> None:

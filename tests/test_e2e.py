@@ -191,6 +191,8 @@ def test_predict_page_explains_bad_input(server, page, tiny_checkpoint) -> None:
     wait_until_idle(page)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(tiny_checkpoint))
     wait_until_idle(page)
+    model_line = "Solubility model (Predict): Uploaded my_model.pt"  # drawn after the page: no second run
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(model_line, timeout=WAIT_MS)
     label = "Protein sequence(s): plain letters or FASTA"
     for text, message in [
         ("", "No sequence was given."),
@@ -204,6 +206,14 @@ def test_predict_page_explains_bad_input(server, page, tiny_checkpoint) -> None:
         expect(sidebar.get_by_text("Device:")).to_be_visible()
         expect(sidebar.get_by_text("Your personal link")).to_be_visible()
     screenshot(page, "predict-bad-input")
+    # a protein's name: answered where the student looks (under the box), with its known sequence a click away
+    set_text_area(page, label, "GFP")
+    expect(page.get_by_test_id("stAlert").filter(has_text="too few for a protein")).to_be_in_viewport()
+    page.get_by_role("button", name=re.compile(r"^Predict Green fluorescent protein .* instead$")).click()
+    wait_until_idle(page)
+    expect(page.get_by_label(label)).to_have_value(re.compile(r"^>P42212 Green fluorescent protein"))
+    expect(page.get_by_test_id("stMetric").first).to_contain_text("P(soluble)", timeout=WAIT_MS)
+    assert_no_traceback(page, "predict after the known-protein button")
 
 
 def test_an_upload_over_the_limit_is_refused_with_a_message(server, page, tmp_path) -> None:
@@ -333,7 +343,7 @@ def test_the_browser_remembers_the_student_until_told_to_forget(server, browser)
         again = context.new_page()  # the course link opened again, the first tab still open
         open_page(again, f"{server.url}/predict", "Predict solubility")
         main = again.get_by_test_id("stMain")
-        # still asked after the Predict page's own rerun
+        # still asked after the page has run (and reruns)
         expect(main).to_contain_text("Welcome back", timeout=WAIT_MS)
         assert student_of(again.url) == token
         screenshot(again, "identity-welcome-back")

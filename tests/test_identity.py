@@ -45,7 +45,7 @@ def test_a_plain_visit_continues_the_session_this_browser_remembers(monkeypatch)
     assert any(
         f"{identity.COOKIE}={REMEMBERED};" in s and "max-age=15552000" in s for s in _cookie_scripts(at)
     )
-    at.run()  # a page that reruns itself (Predict does) keeps the question (test_e2e sees it in Chromium)
+    at.run()  # a rerun (any click) keeps the question until it is answered (test_e2e sees it in Chromium)
     assert at.session_state[identity.RESUMED_KEY] is True
     assert at.query_params["student"] == REMEMBERED
 

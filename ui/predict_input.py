@@ -6,7 +6,6 @@ import streamlit as st
 
 from ui.common import explain, literal
 from ui.memory import (
-    TEXT_COPY_PREFIX,
     keep_widgets,
     kept_index,
     remember_text,
@@ -74,7 +73,8 @@ def read_proteins():  # -> protlab.predict_input.PredictInput
         return _under_the_box(read_uploaded(data, name))
     text = st.text_area(
         "Protein sequence(s): plain letters or FASTA",
-        remembered_text("sequences", EXAMPLE),
+        # a value set by a button (a known protein) is already in the widget's state: no second default
+        None if "sequences" in st.session_state else remembered_text("sequences", EXAMPLE),
         height=140,
         key="sequences",
     )
@@ -108,9 +108,8 @@ def _under_the_box(proteins, text: str | None = None):  # -> PredictInput
 
 
 def _use_known(fasta: str) -> None:
-    """Button callback: put a known protein's FASTA record in the box (the widget takes it as its value)."""
-    st.session_state.pop("sequences", None)
-    st.session_state[TEXT_COPY_PREFIX + "sequences"] = fasta
+    """Button callback: put a known protein's FASTA record in the box (set before the box is drawn)."""
+    st.session_state["sequences"] = fasta
 
 
 def _known_protein_buttons(text: str) -> None:
