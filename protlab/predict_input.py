@@ -39,7 +39,7 @@ from protlab.data import (
 from protlab.data.containers import unpack
 from protlab.data.nucleotides import protein_not_nucleotides
 from protlab.data.tables import PREDICT_FILE
-from protlab.data.words import looks_like_a_word, protein_not_a_word, sentence_letters, word_message
+from protlab.data.words import as_typed, looks_like_a_word, protein_not_a_word, sentence_letters, word_message
 from protlab.errors import DataFormatError, InvalidSequenceError
 
 MAX_RECORDS = DEFAULT_MAX_RECORDS  # proteins in one batch (pasted or in a file)
@@ -82,8 +82,7 @@ def clean_protein(text: str, shown: str | None = None) -> CleanedSequence:
     except InvalidSequenceError:  # a sentence's full stop is not an alignment gap: say it is words
         letters = sentence_letters(shown)
         if letters and looks_like_a_word(letters):
-            words = " ".join(shown.split())
-            words = words if len(words) <= 40 else words[:37].rstrip() + "..."
+            words = as_typed(shown)
             raise InvalidSequenceError(word_message(words, letters, known_protein_named(words))) from None
         raise
     return protein_not_a_word(one, shown, known_protein_named)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from protlab.data.nucleotides import is_nucleotide_sequence, nucleotide_message
-from protlab.data.words import looks_like_a_word, word_message
+from protlab.data.words import as_typed, looks_like_a_word, word_message
 
 
 def plural_rows(count: int) -> str:
@@ -49,9 +49,7 @@ def word_rows(rows: pd.DataFrame) -> tuple[np.ndarray, list[pd.DataFrame]]:
     clean = [seq if isinstance(seq, str) else "" for seq in rows["clean"]]  # a dropped row's is None/NaN
     words = (bool(seq) and looks_like_a_word(seq) and not is_nucleotide_sequence(seq) for seq in clean)
     hit = np.fromiter(words, bool, count=len(clean))  # (N,) bool; DNA and RNA have their own reason
-    details = [
-        word_message(" ".join(rows["sequence"].iloc[i].split())[:40], clean[i]) for i in np.flatnonzero(hit)
-    ]
+    details = [word_message(as_typed(rows["sequence"].iloc[i]), clean[i]) for i in np.flatnonzero(hit)]
     return hit, [drop_records(rows, hit, "name or word, not a sequence", details)] if hit.any() else []
 
 

@@ -17,9 +17,7 @@ from protlab.errors import InvalidSequenceError
 MIN_PROTEIN_RESIDUES = 10  # fewer residues than this is a typo or a name, not a protein to call
 WORD_CHECK_LENGTH = 30  # below this length, a letter of WORD_LETTERS marks a word rather than a peptide
 WORD_LETTERS = re.compile("[OUBJZ]")  # not among the 20 amino acids, yet common in English words
-PROSE_LETTERS = re.compile(
-    "[OUJ]"
-)  # of those, the ones no sequencing method writes often (B, Z are Asx, Glx)
+PROSE_LETTERS = re.compile("[OUJ]")  # of those, the ones no method writes often (B, Z: Asx, Glx)
 PROSE_FRACTION = 0.05  # a text with this share of PROSE_LETTERS (at least 2) is prose at any length
 FIND_THE_SEQUENCE = (
     "ProtLab predicts from the amino-acid sequence in one-letter code; if this is a protein's name, look it "
@@ -35,6 +33,12 @@ def looks_like_a_word(sequence: str) -> bool:
         or (n < WORD_CHECK_LENGTH and WORD_LETTERS.search(sequence) is not None)
         or (prose >= 2 and prose >= PROSE_FRACTION * n)
     )
+
+
+def as_typed(text: str) -> str:
+    """A record as the student typed it, on one line and at most 40 characters, for a message."""
+    words = " ".join(text.split())
+    return words if len(words) <= 40 else words[:37].rstrip() + "..."
 
 
 def word_message(shown: str, sequence: str, known: str | None = None) -> str:
@@ -71,7 +75,6 @@ def protein_not_a_word(
     shown is the record as typed (for the message); known(word) names a known protein the word matches.
     """
     if looks_like_a_word(one.sequence):
-        words = " ".join(shown.split())
-        word = words if len(words) <= 40 else words[:37].rstrip() + "..."
+        word = as_typed(shown)
         raise InvalidSequenceError(word_message(word, one.sequence, known(word)))
     return one
