@@ -18,6 +18,7 @@ from ui.memory import keep_widgets, kept_index, remembered_upload
 from ui.mutation_map import render_mutation_map
 from ui.predict_input import flags_of, read_proteins, show_flags
 from ui.predict_known import known_proteins_panel
+from ui.predict_labels import labels_section
 from ui.predict_prior import prior_input, prior_note
 from ui.router import ensure_router, stop_page
 from ui.run_labels import run_title, unique_titles
@@ -29,6 +30,7 @@ UPLOAD_KEY = "uploaded_checkpoint"  # session key with (file name, bytes) of an 
 UPLOAD_SLOT = "predict_checkpoint"  # the student's saved checkpoint upload
 USABLE_STATES = ("finished", "stopped")  # runs whose best weights were saved
 MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a checkpoint (.pt)")
+LABEL_TEXT = {1: "soluble", 0: "insoluble", -1: ""}  # a file's label, in the words of the calls
 SHOWN_FEATURES = {  # feature column -> short panel title with units
     "length": "Length (residues)",
     "molecular_weight": "Molecular weight (Da)",
@@ -231,8 +233,9 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
     render_predictor_filters(predictor)
 
 
-def show_many(predictor, records, threshold: float, prior: float | None) -> None:
-    """A sortable table of predictions with a CSV download, and details for one chosen sequence."""
+def show_many(predictor, records, threshold: float, prior: float | None, labels: list[int] | None) -> None:
+    """A sortable table of predictions with a CSV download, the calls against the file's labels (if it has
+    them), and details for one chosen sequence."""
     table = predictor.predict_table(records, threshold=threshold, prior=prior)
     st.subheader(f"Predictions for {len(records):,} sequences")
     explain("Click a column header to sort. The bar shows P(soluble); the call uses your threshold.")
@@ -240,6 +243,8 @@ def show_many(predictor, records, threshold: float, prior: float | None) -> None
     lengths = length_range(predictor)
     flags = flags_of(records, lengths)
     table.insert(table.columns.get_loc("prediction") + 1, "check", ["; ".join(flags[i]) for i in table["id"]])
+    if labels is not None:  # the file's own labels, right beside the calls
+        table.insert(table.columns.get_loc("prediction") + 1, "label", [LABEL_TEXT[y] for y in labels])
     show_flags(flags, lengths)
     st.dataframe(
         table,
@@ -252,6 +257,7 @@ def show_many(predictor, records, threshold: float, prior: float | None) -> None
                 "P(soluble)", min_value=0.0, max_value=1.0, format="%.3f"
             ),
             "prediction": st.column_config.TextColumn("Call"),
+            "label": st.column_config.TextColumn("Your label", help="The label column of your file."),
             "check": st.column_config.TextColumn(
                 "Check",
                 help="Why to read this call with care: length outside the training range, unknown "
@@ -268,6 +274,8 @@ def show_many(predictor, records, threshold: float, prior: float | None) -> None
         mime="text/csv",
         icon=":material/download:",
     )
+    if labels is not None:
+        labels_section(table["p_soluble"].to_numpy(), labels, threshold, table["sequence"].tolist())
     ids = [r.id for r in records]
     chosen = st.selectbox("Look closer at one sequence", ids)
     show_one(predictor, records[ids.index(chosen)], threshold, prior)
@@ -305,7 +313,7 @@ def render() -> None:
         if len(records) == 1:
             show_one(predictor, records[0], threshold, prior)
         elif records:
-            show_many(predictor, records, threshold, prior)
+            show_many(predictor, records, threshold, prior, proteins.labels)
     except ProtlabError as err:
         stop_with_error(err)
     # Further sections on the same proteins and model (predictor, records, threshold) go here.

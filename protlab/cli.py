@@ -116,13 +116,36 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read_records(argument: str | None, sequence: str | None = None) -> tuple[list, bool]:
-    """Cleaned records from a file, a sequence in capital letters or --sequence text; (records, is_file).
+def _read(argument: str | None, sequence: str | None = None):  # -> tuple[PredictInput, bool]
+    """The proteins of a file, a sequence in capital letters or --sequence text; (PredictInput, is_file).
     Notes and a file's left-out records are listed on stderr."""
     from protlab.data import read_proteins
 
     return read_proteins(
         argument, sequence, report=lambda line: print(line, file=sys.stderr), shown=SHOWN_ROWS
+    )
+
+
+def _read_records(argument: str | None, sequence: str | None = None) -> tuple[list, bool]:
+    """Cleaned records from a file, a sequence in capital letters or --sequence text; (records, is_file)."""
+    read, is_file = _read(argument, sequence)
+    return read.records, is_file
+
+
+def _against_labels(table: pd.DataFrame, labels: list[int], threshold: float) -> None:
+    """Add the file's labels to the table and say on stderr how the calls do against them."""
+    from protlab.training import compute_metrics
+
+    table["label"] = labels  # 1, 0, or -1 where the file gave none
+    known = table[table["label"] >= 0]
+    if known["label"].nunique() < 2:
+        print(f"The file labels {len(known):,} proteins, not of both classes: no figures.", file=sys.stderr)
+        return
+    m = compute_metrics(known["label"], known["p_soluble"], threshold=threshold)
+    print(
+        f"Against the file's labels ({m['n']:,} proteins): AUC {m['auc']:.3f}, accuracy {m['accuracy']:.3f}, "
+        f"MCC {m['mcc']:.3f} at threshold {threshold:.2f}.",
+        file=sys.stderr,
     )
 
 
@@ -165,7 +188,8 @@ def _predict(args: argparse.Namespace) -> None:
     if args.prior is not None:
         PRIOR_RULE.check(args.prior, "prior", label="--prior")
     _check_out(args, args.input, args.model)
-    records, is_file = _read_records(args.input, args.sequence)
+    read, is_file = _read(args.input, args.sequence)
+    records = read.records
     predictor = Predictor.from_checkpoint(args.model) if args.model else Predictor.default()
     if args.threshold is None:
         args.threshold = predictor.stored_threshold if predictor.stored_threshold is not None else 0.5
@@ -181,6 +205,9 @@ def _predict(args: argparse.Namespace) -> None:
         print(f"P(soluble) = {p:.3f} -> {call} (threshold {args.threshold:.2f}{shift})")
         return
     extra = ["model_score"] if args.prior is not None else []  # the unadjusted output beside the adjusted
+    if read.labels is not None:
+        _against_labels(table, read.labels, args.threshold)
+        extra.append("label")
     _write_csv(table[["id", "sequence", "p_soluble", "prediction", *extra]], args.out)
 
 

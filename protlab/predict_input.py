@@ -18,6 +18,7 @@ import pandas as pd
 
 from protlab.alphabet import AMBIGUOUS_LETTERS
 from protlab.data import (
+    ALLOWED_LABELS_TEXT,
     DEFAULT_MAX_RECORDS,
     ID_NAMES,
     LABEL_NAMES,
@@ -30,6 +31,8 @@ from protlab.data import (
     decode_text,
     find_column,
     is_sequence_cell,
+    measurement_summary,
+    parse_labels,
     parse_table,
     split_fasta,
     strip_invisible,
@@ -54,6 +57,7 @@ class PredictInput:
     rejected: pd.DataFrame  # REJECTED_COLUMNS: 1-based record number, id, 1-based line, reason
     notes: list[str] = dataclasses.field(default_factory=list)  # how a file was read (encoding, columns)
     readings: list[str] = dataclasses.field(default_factory=list)  # how text was cut into proteins: check
+    labels: list[int] | None = None  # a table's label column, per record: 1, 0, or -1 (blank or unreadable)
 
 
 @functools.cache
@@ -170,7 +174,10 @@ def _table_records(text: str, name: str, described: Callable[[str], str]) -> Pre
             f"The file '{name}' has the column '{seq_col}' but no protein in it: the rows below the header "
             "are missing or empty. Add one protein per row under the header, or give a FASTA file."
         )
-    cleaned, rejected = [], []
+    label_col = find_column(columns, LABEL_NAMES)
+    label_col = label_col if label_col != seq_col else None
+    given = parse_labels(table[label_col].astype(str)) if label_col else None  # (rows,) int64, -1: none
+    cleaned, rejected, labels = [], [], []
     for index, seq in enumerate(table[seq_col].astype(str)):
         line = index + 2  # the header is line 1
         raw_id = str(table[id_col].iloc[index]) if id_col else ""
@@ -182,6 +189,7 @@ def _table_records(text: str, name: str, described: Callable[[str], str]) -> Pre
             one = clean_protein(seq)
             notes = one.notes + ((id_note,) if id_note else ())
             cleaned.append(dataclasses.replace(one, id=row_id, notes=notes))
+            labels.append(int(given[index]) if given is not None else -1)
         except InvalidSequenceError as err:
             reason = str(err).replace("The sequence", f"The sequence in column '{seq_col}'", 1)
             rejected.append({"record": index + 1, "id": row_id, "line": line, "reason": reason})
@@ -189,14 +197,24 @@ def _table_records(text: str, name: str, described: Callable[[str], str]) -> Pre
         f"Read the {described(file_format + ' table')} with sequences from column '{seq_col}'"
         + (f" and ids from column '{id_col}'." if id_col else "; ids are the row numbers.")
     ]
-    label_col = find_column(columns, LABEL_NAMES)
-    if label_col is not None and label_col != seq_col:
+    result = _result(cleaned, rejected, notes)
+    if label_col is None:
+        return result
+    measured = measurement_summary(table[label_col].astype(str).str.strip(), label_col)
+    known = sum(label >= 0 for label in labels)
+    if measured or not known:
         notes.append(
-            f"The column '{label_col}' was not used: a prediction reads only the sequence. To measure the "
-            "model against known labels, upload this file on the Train page, or compare the calls below "
-            "with that column."
+            f"{measured} It was not compared with the calls, which are classes."
+            if measured
+            else f"The column '{label_col}' was not compared with the calls: none of its values is a class "
+            f"({ALLOWED_LABELS_TEXT})."
         )
-    return _result(cleaned, rejected, notes)
+        return result
+    notes.append(
+        f"Labels from column '{label_col}': {known:,} of {len(labels):,} proteins carry one; the calls "
+        "are compared with them."
+    )
+    return dataclasses.replace(result, labels=labels)
 
 
 def read_file(data: bytes, name: str) -> PredictInput:

@@ -105,6 +105,33 @@ def test_predict_fasta_and_csv_files(trained, capsys) -> None:
         assert table["prediction"].tolist() == ["soluble" if p >= 0.5 else "insoluble" for p in expected]
 
 
+def test_predict_a_labelled_file_reports_the_calls_against_its_labels(trained, capsys) -> None:
+    folder, model_path, _ = trained
+    from tests.conftest import deepsol_sample
+
+    data = deepsol_sample(40, max_length=300, seed=4)
+    labels = [str(y) for y in data.labels]
+    labels[0] = ""  # predicted, not counted
+    frame = pd.DataFrame({"id": data.ids, "sequence": data.sequences, "label": labels})
+    frame.to_csv(folder / "labelled.csv", index=False)
+    out = folder / "calls.csv"
+    assert main(["predict", str(folder / "labelled.csv"), "--model", str(model_path), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert table["label"].tolist() == [-1] + [int(y) for y in data.labels[1:]]
+    known = table[table["label"] >= 0]
+    threshold = Predictor.from_checkpoint(model_path).stored_threshold or 0.5
+    y, p = known["label"], known["p_soluble"]
+    call = p >= threshold
+    import sklearn.metrics as skm
+
+    expected = (
+        f"Against the file's labels (39 proteins): AUC {skm.roc_auc_score(y, p):.3f}, accuracy "
+        f"{skm.accuracy_score(y, call):.3f}, MCC {skm.matthews_corrcoef(y, call):.3f} at threshold "
+        f"{threshold:.2f}."
+    )
+    assert expected in capsys.readouterr().err
+
+
 def test_features_command(tmp_path) -> None:
     out = _cli("features", "MKTAYIAKQRQISFVKSHFSRQ", "--out", "f.csv", cwd=tmp_path)
     assert out.returncode == 0, out.stderr

@@ -251,6 +251,40 @@ def test_an_uploaded_csv_is_predicted_row_by_row(checkpoint_bytes) -> None:
     assert rejected["ID"].tolist() == ["b"] and rejected["On line"].tolist() == [3]
 
 
+def test_a_labelled_file_gets_the_calls_measured_against_its_labels(checkpoint_bytes) -> None:
+    import pandas as pd
+
+    from tests.conftest import deepsol_sample
+
+    data = deepsol_sample(30, max_length=300, seed=11)
+    labels = ["yes" if y == 1 else "0" for y in data.labels]
+    labels[3] = ""  # a protein without a label is predicted but not counted
+    frame = pd.DataFrame({"id": data.ids, "sequence": data.sequences, "Solubility": labels})
+    at = _open(
+        session={
+            "uploaded_checkpoint": ("tiny.pt", checkpoint_bytes),
+            "model_source": "Upload a checkpoint (.pt)",
+            "uploaded_sequences": ("labelled.csv", frame.to_csv(index=False).encode()),
+            "input_source": "Upload a file (FASTA, CSV or Excel)",
+        }
+    )
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = next(d.value for d in at.dataframe if "p_soluble" in d.value.columns)
+    shown = table[table["label"] != ""]
+    y, p = (shown["label"] == "soluble").astype(int).to_numpy(), shown["p_soluble"].to_numpy()
+    threshold = at.slider[0].value
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Labelled proteins"] == "29"
+    assert metrics["AUC"] == f"{skm.roc_auc_score(y, p):.3f}"
+    assert metrics["Accuracy"] == f"{skm.accuracy_score(y, p >= threshold):.3f}"
+    assert metrics["MCC"] == f"{skm.matthews_corrcoef(y, p >= threshold):.3f}"
+    assert (table["label"] == "").sum() == 1 and set(shown["label"]) == {"soluble", "insoluble"}
+    assert any(
+        w.value.startswith("29 of your 29 labelled proteins are in the bundled DeepSol data")
+        for w in at.warning
+    )
+
+
 def test_known_proteins_panel_shows_the_models_calls(page, checkpoint_bytes) -> None:
     from protlab.known_proteins import known_protein_calls, load_known_proteins
     from protlab.predict import Predictor

@@ -61,8 +61,22 @@ def test_csv_file_rows_with_ids_and_bad_rows_listed() -> None:
     assert "'-' at position 3" in result.rejected["reason"].iloc[0]
     assert any("column 'Sequence'" in note for note in result.notes)
     assert not any("was not used" in note for note in result.notes)
-    labelled = read_file(b"id,sequence,Solubility\nx,MKTAYIAKQR,1\n", "labelled.csv")  # said, not silent
-    assert labelled.notes[-1].startswith("The column 'Solubility' was not used: a prediction reads only")
+    assert result.labels is None  # no label column
+
+
+def test_a_label_column_comes_with_the_records_to_compare_the_calls_with() -> None:
+    data = b"id,sequence,Solubility\nx,MKTAYIAKQRQ,yes\nbad,MK1,0\nz,MSDKIIHLTDD,\nw,MQIFVKTLTGK,0\n"
+    labelled = read_file(data, "labelled.csv")
+    assert [r.id for r in labelled.records] == ["x", "z", "w"] and labelled.labels == [1, -1, 0]
+    assert labelled.notes[-1] == (
+        "Labels from column 'Solubility': 2 of 3 proteins carry one; the calls are compared with them."
+    )
+    percent = "".join(f"p{i},MKTAYIAKQR{'A' * i},{v}\n" for i, v in enumerate([85.5, 7.5, 1, 26.9, 0, 64]))
+    measured = read_file(f"id,sequence,solubility\n{percent}".encode(), "esol.csv")
+    assert measured.labels is None and measured.notes[-1].startswith(
+        "The label column 'solubility' holds measurements, not classes: 4 of its 6 values"
+    )
+    assert measured.notes[-1].endswith("It was not compared with the calls, which are classes.")
 
 
 def test_fasta_file_larger_than_the_pasted_text_limit_is_read() -> None:

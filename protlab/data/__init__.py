@@ -124,6 +124,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SEQUENCE_NAMES",
         "find_column",
         "is_sequence_cell",
+        "measurement_summary",
     ),
     "tables": (
         "ALLOWED_LABELS_TEXT",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
 
 SEQUENCE_NAMES = ("sequence", "seq", "fasta", "aa_sequence", "protein", "protein_sequence", "sequences")
@@ -31,4 +33,20 @@ def is_sequence_cell(cell: str) -> bool:
         len(text) >= SEQUENCE_CELL_LENGTH
         and text.lower() not in known
         and CLEAN_SEQUENCE.fullmatch(text.upper()) is not None
+    )
+
+
+def measurement_summary(text: pd.Series, column: str) -> str | None:
+    """A sentence saying that a label column holds measurements (most values numbers other than 0 and 1,
+    such as solubility in percent), else None: its few 0s, 1s and 1.0s must not be read as classes."""
+    given = text[text != ""]
+    numbers = pd.to_numeric(given, errors="coerce").dropna()
+    measured = numbers[~numbers.isin([0, 1])]
+    if len(measured) < 3 or len(measured) <= len(given) / 2:
+        return None
+    examples = ", ".join(f"{v:g}" for v in measured.iloc[:3])
+    return (
+        f"The label column '{column}' holds measurements, not classes: {len(measured):,} of its "
+        f"{len(given):,} values are numbers other than 0 and 1 (from {numbers.min():g} to "
+        f"{numbers.max():g}; for example {examples}), such as a solubility in percent."
     )

@@ -17,6 +17,7 @@ import pandas as pd
 
 from protlab.alphabet import AMBIGUOUS_LETTERS
 from protlab.checks import IntRange
+from protlab.data.columns import measurement_summary
 from protlab.data.not_proteins import advice, drop_records, nucleotide_rows, plural_rows, word_rows
 from protlab.data.sequences import INVISIBLE, clean_sequence
 from protlab.data.tables import (
@@ -161,20 +162,15 @@ def _unusual_letters_note(sequences: pd.Series) -> list[str]:
 
 
 def _measured_values(text: pd.Series, column: str) -> None:
-    """Refuse (DataFormatError) a label column of measurements, such as solubility in percent: most of its
-    values are numbers other than 0 and 1, so the few 0s, 1s and 1.0s must not be read as classes."""
-    numbers = pd.to_numeric(text[text != ""], errors="coerce").dropna()
-    measured = numbers[~numbers.isin([0, 1])]
-    if len(measured) < 3 or len(measured) <= (text != "").sum() / 2:
+    """Refuse (DataFormatError) a label column of measurements, such as solubility in percent."""
+    summary = measurement_summary(text, column)
+    if summary is None:
         return
-    examples = ", ".join(f"{v:g}" for v in measured.iloc[:3])
+    numbers = pd.to_numeric(text[text != ""], errors="coerce").dropna()
     raise DataFormatError(
-        f"The label column '{column}' holds measurements, not classes: {len(measured):,} of its "
-        f"{int((text != '').sum()):,} values are numbers other than 0 and 1 (from {numbers.min():g} to "
-        f"{numbers.max():g}; for example {examples}), such as a solubility in percent. Training needs a "
-        "class per protein: add a column 'label' holding 1 where the value is at or above a cutoff you "
-        f"choose and 0 below it (the median here is {numbers.median():g}; in a spreadsheet, "
-        "=IF(B2>=cutoff,1,0)), then upload the file again."
+        f"{summary} Training needs a class per protein: add a column 'label' holding 1 where the value is at "
+        f"or above a cutoff you choose and 0 below it (the median here is {numbers.median():g}; in a "
+        "spreadsheet, =IF(B2>=cutoff,1,0)), then upload the file again."
     )
 
 

@@ -17,7 +17,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from protlab.data.sequences import CleanedSequence
 from protlab.errors import DataFormatError, InvalidSequenceError
 
 _EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")  # .fasta, .fa, .csv, .txt, .pt, .gz, ...
@@ -126,9 +125,9 @@ def read_input(argument: str | None, sequence: str | None = None):  # -> tuple[P
 
 def read_proteins(
     argument: str | None, sequence: str | None, *, report: Callable[[str], None], shown: int = 20
-) -> tuple[list[CleanedSequence], bool]:
+):  # -> tuple[PredictInput, bool]
     """read_input, with its notes and the first `shown` left-out records (and a count of the rest) passed
-    to report; a file with no usable record is refused. Returns (records, is_file)."""
+    to report; a file with no usable record is refused. Returns (PredictInput, is_file)."""
     read, is_file = read_input(argument, sequence)
     rejected = read.rejected
     if not read.records:  # refused in one line: the first reason stands for all
@@ -142,4 +141,4 @@ def read_proteins(
         report(f"Left out record {row.record} (line {row.line}, id {row.id}): {row.reason}")
     if len(rejected) > shown:
         report(f"... and {len(rejected) - shown:,} more records left out.")
-    return read.records, is_file
+    return read, is_file

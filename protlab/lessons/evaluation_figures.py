@@ -46,6 +46,7 @@ def roc_figure(
     *,
     auc: float | None = None,
     point: tuple[float, float] | None = None,
+    title: str = "ROC curve on the test set",
 ) -> go.Figure:
     """The ROC curve with the chance diagonal and, optionally, the current threshold's point."""
     label = "Model" if auc is None or not math.isfinite(auc) else f"Model (AUC = {auc:.3f})"
@@ -68,7 +69,7 @@ def roc_figure(
     fig.update_yaxes(range=[0, 1.02], scaleanchor="x", scaleratio=1)
     fig = _layout(
         fig,
-        "ROC curve on the test set",
+        title,
         "False positive rate (insoluble called soluble)",
         "True positive rate (soluble found)",
     )
