@@ -41,7 +41,7 @@ from protlab.data import (
 from protlab.data.containers import unpack
 from protlab.data.nucleotides import protein_not_nucleotides
 from protlab.data.pasted import cut_into_proteins, restore_missing_gt
-from protlab.data.tables import PREDICT_FILE
+from protlab.data.tables import PREDICT_FILE, header_label
 from protlab.data.words import as_typed, looks_like_a_word, protein_not_a_word, sentence_letters, word_message
 from protlab.errors import DataFormatError, InvalidSequenceError
 
@@ -109,7 +109,7 @@ def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
     """Clean every FASTA record on its own; a record that fails is listed, not raised."""
     if len(records) > MAX_RECORDS:
         raise _too_many(len(records))
-    cleaned, rejected = [], []
+    cleaned, rejected, labels = [], [], []
     for number, record in enumerate(records, start=1):
         default_id = f"seq{number}"
         body = "\n".join(record.lines)
@@ -122,7 +122,17 @@ def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
             rejected.append({"record": number, "id": shown_id, "line": record.line_number, "reason": reason})
             continue
         cleaned.append(one if record.header is not None else dataclasses.replace(one, id=default_id))
-    return _result(cleaned, rejected, notes)
+        raw_label = header_label(record.header)[1] if record.header else ""
+        labels.append(LABEL_SPELLINGS.get(raw_label.strip().lower(), -1))
+    result = _result(cleaned, rejected, notes)
+    known = sum(label >= 0 for label in labels)
+    if not known:  # headers without labels: nothing to compare
+        return result
+    notes.append(
+        f"Labels from the FASTA headers: {known:,} of {len(labels):,} proteins carry one; the calls are "
+        "compared with them."
+    )
+    return dataclasses.replace(result, labels=labels)
 
 
 def read_pasted(text: str) -> PredictInput:

@@ -79,6 +79,19 @@ def test_a_label_column_comes_with_the_records_to_compare_the_calls_with() -> No
     assert measured.notes[-1].endswith("It was not compared with the calls, which are classes.")
 
 
+def test_labels_in_fasta_headers_come_with_the_records_as_for_training() -> None:
+    text = ">a label=1\nMKTAYIAKQRQISF\n>b|0\nMSDKIIHLTDDSFD\n>c soluble\nMK1\n>d\nMQIFVKTLTGKTIT\n"
+    for read in (read_pasted(text), read_file(text.encode(), "labelled.fasta")):
+        assert [r.id for r in read.records] == ["a", "b|0", "d"] and read.labels == [1, 0, -1]
+        assert read.notes[-1] == (
+            "Labels from the FASTA headers: 2 of 3 proteins carry one; the calls are compared with them."
+        )
+    assert (
+        read_pasted(">sp|P0AA25|THIO_ECOLI Thioredoxin 1 OS=Escherichia coli\nMSDKIIHLTDDSFD\n").labels
+        is None
+    )
+
+
 def test_fasta_file_larger_than_the_pasted_text_limit_is_read() -> None:
     from protlab.data import MAX_TEXT_CHARS
 

@@ -306,7 +306,7 @@ def _id_note(raw_ids: pd.Series) -> list[str]:
     ]
 
 
-def _header_label(header: str) -> tuple[str, str]:
+def header_label(header: str) -> tuple[str, str]:
     """Split a labelled FASTA header into (id, raw label text); label '' when none is found."""
     words = header.split()
     record_id = words[0] if words else ""
@@ -324,7 +324,7 @@ def _header_label(header: str) -> tuple[str, str]:
 def _fasta_rows(text: str) -> tuple[pd.DataFrame, list[str]]:
     """Rows (row, id, sequence, label) from a FASTA file with labels in the headers; + id notes."""
     records = split_fasta(text, max_chars=None)  # a file: its size is limited when it is read
-    parsed = [(_header_label(strip_invisible(r.header or "", spaces=" ")[0]), r) for r in records]
+    parsed = [(header_label(strip_invisible(r.header or "", spaces=" ")[0]), r) for r in records]
     if parsed and not any(label for (_, label), _r in parsed):
         raise DataFormatError(
             f"None of the {len(records):,} FASTA headers carries a label. Put a label in every header, "
