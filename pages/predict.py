@@ -17,7 +17,7 @@ from ui.identity import student_token
 from ui.memory import keep_widgets, kept_index, remembered_upload
 from ui.mutation_map import render_mutation_map
 from ui.predict_input import flags_of, read_proteins, show_flags
-from ui.predict_known import known_proteins_panel
+from ui.predict_known import known_outcome, known_proteins_panel
 from ui.predict_labels import labels_section
 from ui.predict_prior import prior_input, prior_note
 from ui.router import ensure_router, stop_page
@@ -197,6 +197,7 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
     )
     left.markdown(f"Call at threshold {threshold:.2f}: **{call}**")
     right.plotly_chart(rf.probability_figure(p, threshold=threshold), key=f"bar-{record.id}")
+    known_outcome(record.sequence, call)
     lengths = length_range(predictor)
     show_flags(flags_of([record], lengths), lengths)
     prior_note(predictor, prior, threshold, float(row["model_score"]) if prior is not None else None)

@@ -59,7 +59,7 @@ def render() -> None:
     )
     link = read_train_link()  # settings from a lesson link (checked like typed ones)
     try:
-        data, report, source = data_section()
+        data, report, source, cutoff = data_section()
         report_section(data, report)
         sample = sample_section(report.n_kept)
         split = split_section()
@@ -71,10 +71,10 @@ def render() -> None:
     finally:
         keep_widgets(SETTING_KEYS)
     sanity_section(data, kind, model_config, train_config)
-    run_section(lambda: build_spec(data, source, sample, split, kind, model_config, train_config))
+    run_section(lambda: build_spec(data, source, sample, split, kind, model_config, train_config, cutoff))
     compare_section()
     keep_widgets(SETTING_KEYS)
-    pytorch_panel(script_for(source, sample, split, kind, model_config, train_config))
+    pytorch_panel(script_for(source, sample, split, kind, model_config, train_config, cutoff))
     write_train_link(link, st.container())  # the address and the Copy link box, below the script
 
 

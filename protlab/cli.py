@@ -134,19 +134,11 @@ def _read_records(argument: str | None, sequence: str | None = None) -> tuple[li
 
 def _against_labels(table: pd.DataFrame, labels: list[int], threshold: float) -> None:
     """Add the file's labels to the table and say on stderr how the calls do against them."""
-    from protlab.training import compute_metrics
+    from protlab.label_check import check_labels
 
-    table["label"] = labels  # 1, 0, or -1 where the file gave none
-    known = table[table["label"] >= 0]
-    if known["label"].nunique() < 2:
-        print(f"The file labels {len(known):,} proteins, not of both classes: no figures.", file=sys.stderr)
-        return
-    m = compute_metrics(known["label"], known["p_soluble"], threshold=threshold)
-    print(
-        f"Against the file's labels ({m['n']:,} proteins): AUC {m['auc']:.3f}, accuracy {m['accuracy']:.3f}, "
-        f"MCC {m['mcc']:.3f} at threshold {threshold:.2f}.",
-        file=sys.stderr,
-    )
+    for line in check_labels(table["p_soluble"], labels, table["sequence"], threshold).lines():
+        print(line, file=sys.stderr)
+    table["label"] = [{1: "soluble", 0: "insoluble"}.get(y, "") for y in labels]  # in the words of the calls
 
 
 def _in_chunks(records: list, work, done: str) -> pd.DataFrame:

@@ -20,6 +20,19 @@ class DataFormatError(ProtlabError, ValueError):
     """A data file (CSV or FASTA) that cannot be turned into labelled sequences."""
 
 
+class MeasuredLabelsError(DataFormatError):
+    """A label column of measurements (solubility in percent): usable with a cutoff, not as classes."""
+
+    def __init__(self, message: str, *, column: str, low: float, high: float, median: float) -> None:
+        super().__init__(message)
+        self.column = column  # the label column's name
+        self.low, self.high, self.median = (
+            low,
+            high,
+            median,
+        )  # its values' range and median (a cutoff to offer)
+
+
 class ConfigError(ProtlabError, ValueError):
     """A setting outside its allowed range (training, model or layer settings)."""
 

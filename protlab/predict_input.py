@@ -129,8 +129,8 @@ def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
     if not known:  # headers without labels: nothing to compare
         return result
     notes.append(
-        f"Labels from the FASTA headers: {known:,} of {len(labels):,} proteins carry one; the calls are "
-        "compared with them."
+        f"Labels from the FASTA headers: {known:,} of {len(labels):,} proteins carry one, shown beside the "
+        "calls."
     )
     return dataclasses.replace(result, labels=labels)
 
@@ -221,8 +221,8 @@ def _table_records(text: str, name: str, described: Callable[[str], str]) -> Pre
         )
         return result
     notes.append(
-        f"Labels from column '{label_col}': {known:,} of {len(labels):,} proteins carry one; the calls "
-        "are compared with them."
+        f"Labels from column '{label_col}': {known:,} of {len(labels):,} proteins carry one, shown "
+        "beside the calls."
     )
     return dataclasses.replace(result, labels=labels)
 

@@ -71,6 +71,7 @@ def test_only_the_settings_block_changes() -> None:
     train = {"optimizer": "sgd_momentum", "lr": 0.03, "scheduler": "warmup"}
     settings = TrainScriptSettings(
         data_source="my proteins.csv",
+        label_cutoff=42.5,
         sample_size=500,
         split_method="homology",
         identity=0.55,
@@ -82,6 +83,7 @@ def test_only_the_settings_block_changes() -> None:
     assert _outside_settings(script) == _outside_settings(read_template("train_script.py"))
     namespace = _settings(script)
     assert namespace["DATA"] == "my proteins.csv" and namespace["SAMPLE_SIZE"] == 500
+    assert namespace["LABEL_CUTOFF"] == 42.5
     assert namespace["SPLIT"] == "homology" and namespace["IDENTITY"] == 0.55 and namespace["MODEL"] == "dual"
     assert namespace["MODEL_CONFIG"]["global_dim"] == 7 and namespace["MODEL_CONFIG"]["feature_names"]
     assert namespace["OPTIMIZER"] is torch.optim.SGD

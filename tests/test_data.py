@@ -166,9 +166,23 @@ def test_a_label_column_of_measurements_is_refused_not_read_where_it_happens_to_
         "than 0 and 1 (from 0 to 100; for example 85.5, 7.5, 26.9)"
     )
     assert f"the median here is {np.median(values):g}" in str(info.value)
+    assert (info.value.column, info.value.low, info.value.high) == ("label", 0.0, 100.0)
+    assert info.value.median == np.median(values)  # the cutoff a page offers first
     stray = [y for _, y in GOOD][:10] + ["0.5", "2"]  # a few odd cells in a 0/1 column are dropped, as before
     data, report = load_labelled(table(list(zip(seqs, stray))).encode())
     assert len(data) == 10 and report.reasons == {"label not recognised": 2}
+
+
+def test_measurements_become_classes_at_a_cutoff() -> None:
+    seqs = [s for s, _ in GOOD]
+    percent = ["85.5", "7.5", "1.0", "26.9", "100", "0", "42", "64.2", "about 50", "12", "55", ""]
+    data, report = load_labelled(table(list(zip(seqs, percent))).encode(), label_cutoff=42)
+    values = pd.to_numeric(pd.Series(percent), errors="coerce")
+    usable = values.notna().to_numpy()
+    assert data.sequences == [s for s, ok in zip(seqs, usable) if ok]
+    np.testing.assert_array_equal(data.labels, (values[usable] >= 42).astype(int).to_numpy())
+    assert report.reasons == {"label not recognised": 1, "missing label": 1}
+    assert "soluble (1) at or above 42, insoluble (0) below" in " ".join(report.notes)
 
 
 def test_names_and_words_are_dropped_as_rows_that_are_not_proteins() -> None:

@@ -114,7 +114,11 @@ def test_a_protein_name_is_answered_under_the_box_with_a_button_to_its_known_seq
     button.click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.text_area(key="sequences").value == f">{gfp.uniprot} {gfp.name}\n{gfp.sequence}\n"
-    assert at.metric  # GFP itself is predicted
+    assert at.metric  # GFP itself is predicted, beside its documented outcome
+    call = next(m.value for m in at.markdown if m.value.startswith("Call at threshold"))
+    called = "insoluble" if "**insoluble**" in call else "soluble"
+    told = next(i.value for i in at.info if i.value.startswith(f"This is **{gfp.name}** ({gfp.uniprot})"))
+    assert f"documented as **{gfp.ecoli_outcome}**" in told and f"The model calls it {called}" in told
 
 
 def test_many_sequences_show_a_sortable_table(page) -> None:

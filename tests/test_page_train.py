@@ -153,6 +153,24 @@ def test_data_too_small_to_split_by_label_is_refused_before_a_run_is_queued(app_
     assert not at.error and [b for b in at.button if b.label == "Start training"]
 
 
+def test_labels_that_are_measurements_are_read_at_the_cutoff_the_student_chooses(app_runs) -> None:
+    rng = np.random.default_rng(5)
+    percent = np.round(rng.uniform(0, 100, size=60), 1)  # solubility in percent, as eSOL gives it
+    rows = [(f"MKTAYIAKQRQISFVKSHFSRQ{'A' * i}G", value) for i, value in enumerate(percent)]
+    csv = pd.DataFrame(rows, columns=["sequence", "solubility"]).to_csv(index=False).encode()
+    at = _page(session={"uploaded_bytes": ("esol.csv", csv)})
+    at.radio(key="data_choice").set_value("Upload my own CSV or FASTA").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    cutoff = at.number_input(key="label_cutoff")
+    assert cutoff.value == pytest.approx(np.median(percent))  # the median first: two halves
+    assert _metrics(at)["Soluble (1)"] == f"{int((percent >= np.median(percent)).sum()):,}"
+    cutoff.set_value(70.0).run()
+    assert _metrics(at)["Soluble (1)"] == f"{int((percent >= 70).sum()):,}"
+    assert _metrics(at)["Insoluble (0)"] == f"{int((percent < 70).sum()):,}"
+    assert any("LABEL_CUTOFF = 70.0" in c.value for c in at.code)  # the script reads the file the same way
+    assert [b for b in at.button if b.label == "Start training"]
+
+
 def test_a_replacement_file_too_small_to_split_is_refused_so_the_good_file_stays() -> None:
     from protlab.errors import DataFormatError
     from ui.train_data import _usable

@@ -69,7 +69,7 @@ def test_a_label_column_comes_with_the_records_to_compare_the_calls_with() -> No
     labelled = read_file(data, "labelled.csv")
     assert [r.id for r in labelled.records] == ["x", "z", "w"] and labelled.labels == [1, -1, 0]
     assert labelled.notes[-1] == (
-        "Labels from column 'Solubility': 2 of 3 proteins carry one; the calls are compared with them."
+        "Labels from column 'Solubility': 2 of 3 proteins carry one, shown beside the calls."
     )
     percent = "".join(f"p{i},MKTAYIAKQR{'A' * i},{v}\n" for i, v in enumerate([85.5, 7.5, 1, 26.9, 0, 64]))
     measured = read_file(f"id,sequence,solubility\n{percent}".encode(), "esol.csv")
@@ -84,7 +84,7 @@ def test_labels_in_fasta_headers_come_with_the_records_as_for_training() -> None
     for read in (read_pasted(text), read_file(text.encode(), "labelled.fasta")):
         assert [r.id for r in read.records] == ["a", "b|0", "d"] and read.labels == [1, 0, -1]
         assert read.notes[-1] == (
-            "Labels from the FASTA headers: 2 of 3 proteins carry one; the calls are compared with them."
+            "Labels from the FASTA headers: 2 of 3 proteins carry one, shown beside the calls."
         )
     assert (
         read_pasted(">sp|P0AA25|THIO_ECOLI Thioredoxin 1 OS=Escherichia coli\nMSDKIIHLTDDSFD\n").labels

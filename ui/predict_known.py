@@ -87,3 +87,24 @@ def known_proteins_panel(chosen: tuple, default: tuple | None) -> None:
         for _column, label, calls in models:
             st.markdown(f"**{literal(label)}:** {literal(disagreement_summary(calls))}")
         st.markdown(WHY_WRONG)
+
+
+def known_outcome(sequence: str, call: str) -> None:
+    """When the sequence is one of the known proteins: its documented E. coli outcome beside the call."""
+    from protlab.known_proteins import load_known_proteins
+
+    protein = next((p for p in load_known_proteins() if p.sequence == sequence), None)
+    if protein is None:
+        return
+    agrees = protein.ecoli_outcome == call
+    st.info(
+        f"This is **{protein.name}** ({protein.uniprot}), documented as **{protein.ecoli_outcome}** in *E. "
+        f"coli* ({literal(protein.source)}). The model calls it {call}"
+        + (", in agreement." if agrees else ": here the model is wrong. ")
+        + (
+            ""
+            if agrees
+            else "The **Known proteins** panel below says why models like this miss some of them."
+        ),
+        icon=":material/menu_book:",
+    )

@@ -34,12 +34,14 @@ def build_spec(
     kind: str,
     model_config: dict,
     train_config,
+    label_cutoff: float | None = None,
 ):  # -> protlab.runs.RunSpec
     """Bundle every choice into the RunSpec the background worker runs (data already validated in memory)."""
     from protlab.runs import RunSpec
 
     rows = sample_rows(data, sample, train_config.seed)
     where = "bundled DeepSol" if source == "bundled" else f"uploaded {source}"
+    where += "" if label_cutoff is None else f" (soluble at {label_cutoff:g} and above)"
     sampled = f" sampled from {len(data):,}" if len(rows) < len(data) else ""
     description = f"{where}, {len(rows):,} rows{sampled}"
     params = {"identity": split[1]} if split[0] == "homology" else {}
@@ -57,7 +59,13 @@ def build_spec(
 
 
 def script_for(
-    source: str, sample: int | None, split: tuple[str, float], kind: str, model_config: dict, train_config
+    source: str,
+    sample: int | None,
+    split: tuple[str, float],
+    kind: str,
+    model_config: dict,
+    train_config,
+    label_cutoff: float | None = None,
 ) -> str:
     """The runnable PyTorch script for these settings."""
     from protlab.codegen import TrainScriptSettings, training_script
@@ -65,6 +73,7 @@ def script_for(
     return training_script(
         TrainScriptSettings(
             data_source=source,
+            label_cutoff=label_cutoff,
             sample_size=sample,
             split_method=split[0],
             identity=split[1],

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from protlab.errors import ConfigError, DataFormatError
+from protlab.errors import ConfigError, DataFormatError, MeasuredLabelsError
 from protlab.lessons import result_figures as rf
 from ui.common import explain, literal
 from ui.memory import kept, kept_index, remembered_upload
@@ -28,11 +28,44 @@ def bundled_data():  # -> tuple[LabelledData, ValidationReport]
 
 
 @st.cache_data(show_spinner="Checking your file...", max_entries=8)
-def uploaded_data(data: bytes, filename: str):  # -> tuple[LabelledData, ValidationReport]
-    """Validate uploaded CSV/FASTA bytes in memory (never written to disk under the user's name)."""
+def uploaded_data(data: bytes, filename: str, cutoff: float | None = None):  # -> (LabelledData, report)
+    """Validate uploaded CSV/FASTA bytes in memory (never written to disk under the user's name); a label
+    column of measurements is read at `cutoff` (soluble at or above it)."""
     from protlab.data import load_labelled
 
-    return load_labelled(data, filename=filename)
+    return load_labelled(data, filename=filename, label_cutoff=cutoff)
+
+
+def _cutoff_input(err: MeasuredLabelsError) -> float:
+    """Ask where measured labels become 'soluble' (the median first); the value the student chose."""
+    st.info(
+        f"The column **{literal(err.column)}** holds measurements from {err.low:g} to {err.high:g}, not "
+        "classes. Choose the value from which a protein counts as soluble: each protein at or above it is "
+        "labelled 1 (soluble), each one below it 0.",
+        icon=":material/tune:",
+    )
+    cutoff = st.number_input(
+        "Soluble at or above",
+        min_value=err.low,
+        max_value=err.high,
+        value=min(max(float(kept("label_cutoff", err.median)), err.low), err.high),
+        key="label_cutoff",
+    )
+    explain(
+        f"The median, {err.median:g}, splits the proteins in half. A stricter cutoff (higher) keeps "
+        "'soluble' for clearly soluble proteins and makes that class smaller; the class balance below shows "
+        "what your choice gives."
+    )
+    return float(cutoff)
+
+
+def _loaded(raw: bytes, name: str):  # -> tuple[LabelledData, ValidationReport, float | None]
+    """The upload, validated; labels that are measurements are read at the cutoff the student chooses."""
+    try:
+        return (*uploaded_data(raw, name), None)
+    except MeasuredLabelsError as err:
+        cutoff = _cutoff_input(err)
+        return (*uploaded_data(raw, name, cutoff), cutoff)
 
 
 def _usable(data: bytes, filename: str) -> None:
@@ -42,6 +75,8 @@ def _usable(data: bytes, filename: str) -> None:
 
     try:
         labelled, _ = uploaded_data(data, filename)
+    except MeasuredLabelsError:  # usable: the page asks for a cutoff
+        return
     except DataFormatError as err:
         report = getattr(err, "report", None)
         if report is None or not len(report.dropped):
@@ -55,7 +90,8 @@ def _usable(data: bytes, filename: str) -> None:
 
 
 def data_section():  # -> tuple[LabelledData, ValidationReport, str]
-    """Choose the bundled data or an upload; returns data, report and the source name."""
+    """Choose the bundled data or an upload; returns data, report, the source name and the label cutoff
+    (None unless the file's labels are measurements)."""
     st.header("1 · Data")
     choice = st.radio(
         "Training data",
@@ -65,9 +101,10 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
         key="data_choice",
     )
     if choice.startswith("Bundled"):
-        return (*bundled_data(), "bundled")
+        return (*bundled_data(), "bundled", None)
     explain(
-        "CSV: a column of sequences and a column of 0/1 labels (1 = soluble). FASTA: put the label at "
+        "CSV: a column of sequences and a column of 0/1 labels (1 = soluble), or of measurements such as "
+        "solubility in percent (you then choose the cutoff). FASTA: put the label at "
         "the end of each header line, e.g. `>myprotein label=1`. Sequences are cleaned as on the Encode "
         "and Predict pages: spaces and GenBank/EMBL position numbers (at the start or end of a line) are "
         "removed; a digit inside a sequence, such as `MKT 12 AYI`, drops the row with its reason. An Excel "
@@ -84,7 +121,7 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
         check=_usable,
     )
     try:
-        data, report = uploaded_data(raw, name)
+        data, report, cutoff = _loaded(raw, name)
     except DataFormatError as err:  # too few rows or one class: show why rows went before stopping
         report = getattr(err, "report", None)
         if report is None or not len(report.dropped):
@@ -96,7 +133,7 @@ def data_section():  # -> tuple[LabelledData, ValidationReport, str]
         f":material/table_rows: Training on **{literal(name)}**: {report.n_read:,} rows read, "
         f"{report.n_kept:,} kept (below: why any were dropped). Press **Clear** above to use another file."
     )
-    return data, report, name
+    return data, report, name, cutoff
 
 
 def report_section(data, report) -> None:

@@ -48,6 +48,7 @@ class TrainScriptSettings:
     """Everything the Train page chose, as plain values the script is written from."""
 
     data_source: str = "bundled"  # "bundled" for DeepSol, otherwise the uploaded file's name
+    label_cutoff: float | None = None  # labels that are measurements: soluble at or above this value
     sample_size: int | None = None  # rows drawn at random before splitting; None keeps every row
     split_method: str = "stratified"  # "stratified" or "homology"
     identity: float = 0.4  # homology split: sequences at least this identical share a cluster
@@ -85,6 +86,7 @@ def _values(s: TrainScriptSettings) -> dict[str, Any]:
     t, model_config = _configs(s)
     return {
         "DATA": s.data_source,
+        "LABEL_CUTOFF": s.label_cutoff,
         "SAMPLE_SIZE": s.sample_size,
         "SPLIT": s.split_method,
         "IDENTITY": s.identity,

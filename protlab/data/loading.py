@@ -17,15 +17,13 @@ import pandas as pd
 
 from protlab.alphabet import AMBIGUOUS_LETTERS
 from protlab.checks import IntRange
-from protlab.data.columns import measurement_summary
+from protlab.data.labels import label_classes
 from protlab.data.not_proteins import advice, drop_records, nucleotide_rows, plural_rows, word_rows
 from protlab.data.sequences import INVISIBLE, clean_sequence
 from protlab.data.tables import (
-    ALLOWED_LABELS_TEXT,
     CLEAN_SEQUENCE,
     MAX_FILE_ROWS,
     Source,
-    parse_labels,
     read_rows,
 )
 from protlab.errors import DataFormatError, InvalidSequenceError
@@ -161,38 +159,6 @@ def _unusual_letters_note(sequences: pd.Series) -> list[str]:
     ]
 
 
-def _measured_values(text: pd.Series, column: str) -> None:
-    """Refuse (DataFormatError) a label column of measurements, such as solubility in percent."""
-    summary = measurement_summary(text, column)
-    if summary is None:
-        return
-    numbers = pd.to_numeric(text[text != ""], errors="coerce").dropna()
-    raise DataFormatError(
-        f"{summary} Training needs a class per protein: add a column 'label' holding 1 where the value is at "
-        f"or above a cutoff you choose and 0 below it (the median here is {numbers.median():g}; in a "
-        "spreadsheet, =IF(B2>=cutoff,1,0)), then upload the file again."
-    )
-
-
-def _labels(rows: pd.DataFrame, fasta: bool, column: str) -> tuple[np.ndarray, list[pd.DataFrame]]:
-    """Map label spellings to 0/1 (-1 when missing or unknown) and record the drops."""
-    text = rows["label"].str.strip()
-    _measured_values(text, column)
-    labels = parse_labels(rows["label"])  # (N,) int64, -1 when missing or not recognised
-    missing = (text == "").to_numpy()
-    unknown = (labels < 0) & ~missing
-    details = [f"label {value[:40]!r} is not one of {ALLOWED_LABELS_TEXT}." for value in text[unknown]]
-    empty = (
-        "The FASTA header has no label (write it as '>id label=1', '>id|1' or '>id soluble')."
-        if fasta
-        else "The label cell is empty."
-    )
-    return labels, [
-        drop_records(rows, missing, "missing label", empty),
-        drop_records(rows, unknown, "label not recognised", details),
-    ]
-
-
 def _duplicates(rows: pd.DataFrame, keep: np.ndarray) -> tuple[np.ndarray, list[pd.DataFrame]]:
     """Drop exact duplicates (keep first) and every copy of conflicting sequences."""
     valid = rows[keep]
@@ -228,11 +194,14 @@ def load_labelled(
     min_rows: int = 10,
     max_rows: int = MAX_FILE_ROWS,
     keep_nucleotides: bool | None = None,
+    label_cutoff: float | None = None,
 ) -> tuple[LabelledData, ValidationReport]:
     """Read, clean and validate labelled sequences from CSV/TSV or labelled FASTA.
 
     Rows whose sequence is DNA or RNA are dropped; keep_nucleotides keeps them with a note instead
-    (None: keep them only in the bundled file, whose one such row is kept as published).
+    (None: keep them only in the bundled file, whose one such row is kept as published). A label column of
+    measurements (solubility in percent) is refused (MeasuredLabelsError) unless label_cutoff is given:
+    then a value at or above it is 1 (soluble), below it 0.
     """
     max_length = IntRange(1).check(max_length, "max_length")
     min_rows, max_rows = IntRange(2).check(min_rows, "min_rows"), IntRange(2).check(max_rows, "max_rows")
@@ -244,8 +213,8 @@ def load_labelled(
         raise DataFormatError(
             f"The file has {len(rows):,} rows; the limit is {max_rows:,}. Use a smaller subset."
         )
-    labels, drops = _labels(rows, file_format == "fasta", raw.label_column)
-    notes = list(raw.notes) + _invisible_notes(rows["sequence"])
+    labels, drops, label_notes = label_classes(rows, file_format == "fasta", raw.label_column, label_cutoff)
+    notes = list(raw.notes) + label_notes + _invisible_notes(rows["sequence"])
     cleaned, problems = _clean_column(rows, max_length)
     for kind in ("empty sequence", "invalid character", "invalid sequence", "too long"):
         hit = np.array([p is not None and p[0] == kind for p in problems], dtype=bool)

@@ -28,6 +28,7 @@ from protlab.data import homology_split, load_bundled, load_labelled, stratified
 
 # ============================================================================= settings
 DATA = "bundled"  # "bundled" (DeepSol, shipped with ProtLab) or your CSV or FASTA file
+LABEL_CUTOFF = None  # measured labels (solubility in %): soluble at or above this
 SAMPLE_SIZE = None  # train on this many proteins drawn at random; None: all of them
 SPLIT = "stratified"  # "stratified" (the notes) or "homology" (relatives stay together)
 IDENTITY = 0.4  # homology split: proteins at least this identical share a set
@@ -76,7 +77,10 @@ def set_seed(seed):
 
 
 # --------------------------------------------------------------------------------- data
-data, report = load_bundled() if DATA == "bundled" else load_labelled(DATA)
+if DATA == "bundled":
+    data, report = load_bundled()
+else:
+    data, report = load_labelled(DATA, label_cutoff=LABEL_CUTOFF)
 print("\n".join(report.summary_lines()))  # what was read, and any rows dropped and why
 sequences = list(data.sequences)
 labels = np.asarray(data.labels, dtype=np.int64)  # (N,) 1: soluble, 0: insoluble
