@@ -10,7 +10,7 @@ from ui.identity import student_token
 from ui.memory import keep_widgets
 from ui.router import ensure_router
 from ui.run_results import compare_section
-from ui.train_controls import build_spec, run_section, script_for
+from ui.train_controls import TrainChoices, build_spec, run_section, script_for
 from ui.train_data import check_split, data_section, report_section, sample_section, split_section
 from ui.train_form import model_section, settings_section
 from ui.train_link import read_train_link, write_train_link
@@ -71,10 +71,11 @@ def render() -> None:
     finally:
         keep_widgets(SETTING_KEYS)
     sanity_section(data, kind, model_config, train_config)
-    run_section(lambda: build_spec(data, source, sample, split, kind, model_config, train_config, cutoff))
+    choices = TrainChoices(source, sample, split, kind, model_config, train_config, cutoff)
+    run_section(lambda: build_spec(data, choices))
     compare_section()
     keep_widgets(SETTING_KEYS)
-    pytorch_panel(script_for(source, sample, split, kind, model_config, train_config, cutoff))
+    pytorch_panel(script_for(choices))
     write_train_link(link, st.container())  # the address and the Copy link box, below the script
 
 

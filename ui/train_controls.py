@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import streamlit as st
 
 from protlab.errors import ProtlabError
@@ -26,60 +29,56 @@ START_PRESSED = "start_pressed"  # session key: Start was clicked; the run is qu
 START_ERROR = "start_error"  # session key: why the run could not be queued (shown under the buttons)
 
 
-def build_spec(
-    data,
-    source: str,
-    sample: int | None,
-    split: tuple[str, float],
-    kind: str,
-    model_config: dict,
-    train_config,
-    label_cutoff: float | None = None,
-):  # -> protlab.runs.RunSpec
+@dataclass(frozen=True)
+class TrainChoices:
+    """What the Train page's sections chose: the run is built from it, and so is its PyTorch script."""
+
+    source: str  # "bundled" (DeepSol) or the uploaded file's name
+    sample: int | None  # rows drawn at random before splitting; None keeps every row
+    split: tuple[str, float]  # ("stratified" or "homology", identity for a homology split)
+    kind: str  # model kind: "cnn" or "dual"
+    model_config: dict  # the model's widths, kernel, ...
+    train_config: Any  # protlab.training.TrainConfig
+    label_cutoff: float | None = None  # labels that are measurements: soluble at or above this value
+
+
+def build_spec(data, choices: TrainChoices):  # -> protlab.runs.RunSpec
     """Bundle every choice into the RunSpec the background worker runs (data already validated in memory)."""
     from protlab.runs import RunSpec
 
-    rows = sample_rows(data, sample, train_config.seed)
-    where = "bundled DeepSol" if source == "bundled" else f"uploaded {source}"
-    where += "" if label_cutoff is None else f" (soluble at {label_cutoff:g} and above)"
+    c = choices
+    rows = sample_rows(data, c.sample, c.train_config.seed)
+    where = "bundled DeepSol" if c.source == "bundled" else f"uploaded {c.source}"
+    where += "" if c.label_cutoff is None else f" (soluble at {c.label_cutoff:g} and above)"
     sampled = f" sampled from {len(data):,}" if len(rows) < len(data) else ""
-    description = f"{where}, {len(rows):,} rows{sampled}"
-    params = {"identity": split[1]} if split[0] == "homology" else {}
     spec = RunSpec(
         data=rows,
-        data_description=description,
-        split_method=split[0],
-        split_params=params,
-        model_kind=kind,
-        model_config=model_config,
-        train_config=train_config,
+        data_description=f"{where}, {len(rows):,} rows{sampled}",
+        split_method=c.split[0],
+        split_params={"identity": c.split[1]} if c.split[0] == "homology" else {},
+        model_kind=c.kind,
+        model_config=c.model_config,
+        train_config=c.train_config,
     )
     spec.name = settings_text(spec.summary())
     return spec
 
 
-def script_for(
-    source: str,
-    sample: int | None,
-    split: tuple[str, float],
-    kind: str,
-    model_config: dict,
-    train_config,
-    label_cutoff: float | None = None,
-) -> str:
+def script_for(choices: TrainChoices) -> str:
     """The runnable PyTorch script for these settings."""
     from protlab.codegen import TrainScriptSettings, training_script
 
+    c = choices
     return training_script(
         TrainScriptSettings(
-            data_source=source,
-            label_cutoff=label_cutoff,
-            sample_size=sample,
-            split_method=split[0],
-            identity=split[1],
-            model_kind=kind,
-            model_config=model_config,
-            train_config=train_config.to_dict(),
+            data_source=c.source,
+            label_cutoff=c.label_cutoff,
+            sample_size=c.sample,
+            split_method=c.split[0],
+            identity=c.split[1],
+            model_kind=c.kind,
+            model_config=c.model_config,
+            train_config=c.train_config.to_dict(),
         )
     )
 
