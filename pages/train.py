@@ -21,6 +21,7 @@ ensure_router()
 
 SETTING_KEYS = [  # widgets remembered across page switches and visits
     "data_choice",
+    "label_cutoff",
     "sample_choice",
     "sample_size",
     "split_method",

@@ -168,6 +168,9 @@ def test_labels_that_are_measurements_are_read_at_the_cutoff_the_student_chooses
     assert _metrics(at)["Soluble (1)"] == f"{int((percent >= 70).sum()):,}"
     assert _metrics(at)["Insoluble (0)"] == f"{int((percent < 70).sum()):,}"
     assert any("LABEL_CUTOFF = 70.0" in c.value for c in at.code)  # the script reads the file the same way
+    again = _page(session={"uploaded_bytes": ("esol.csv", csv)})  # a reload: the chosen cutoff is kept
+    assert again.radio(key="data_choice").value.startswith("Upload")
+    assert again.number_input(key="label_cutoff").value == 70.0
     assert [b for b in at.button if b.label == "Start training"]
 
 

@@ -89,7 +89,7 @@ def _usable(data: bytes, filename: str) -> None:
         raise DataFormatError(str(err)) from None
 
 
-def data_section():  # -> tuple[LabelledData, ValidationReport, str]
+def data_section():  # -> tuple[LabelledData, ValidationReport, str, float | None]
     """Choose the bundled data or an upload; returns data, report, the source name and the label cutoff
     (None unless the file's labels are measurements)."""
     st.header("1 · Data")
