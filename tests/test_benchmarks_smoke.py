@@ -104,3 +104,10 @@ def test_cpu_bf16_prints_speedup_and_auc_delta():
         for line in lines
     )
     assert re.fullmatch(rf"bf16_epoch_speedup={NUMBER} test_auc_delta=-?{NUMBER}", lines[-1])
+
+
+def test_label_check_prints_time_and_peak_memory():
+    lines = run_quick("label_check.py")
+    assert re.match(rf"check_labels\s+{NUMBER} s \(median of 1\)\s+peak {NUMBER} MB", lines[-4])
+    assert re.fullmatch(rf"label_check_peak_mb={NUMBER}", lines[-2])
+    assert re.fullmatch(rf"label_check_seconds={NUMBER}", lines[-1])

@@ -13,13 +13,20 @@ from protlab.lessons import result_figures as rf
 from ui.common import explain
 
 
+@st.cache_data(show_spinner="Measuring the model on your labels...", max_entries=16)
+def _checked(p_soluble: np.ndarray, labels: tuple, sequences: tuple, threshold: float):  # -> LabelCheck
+    """check_labels, once per file, model and threshold (its bootstrap takes seconds for 10,000 proteins)."""
+    from protlab.label_check import check_labels
+
+    return check_labels(p_soluble, list(labels), list(sequences), threshold)
+
+
 def labels_section(p_soluble: np.ndarray, labels: list[int], threshold: float, sequences: list[str]) -> None:
     """AUC, accuracy and MCC of the calls against the file's labels, with intervals, a confusion matrix and
     the ROC curve; labels are 1, 0 or -1 (none) per protein, in the order of p_soluble and sequences."""
-    from protlab.label_check import check_labels
     from protlab.training import BOOTSTRAP_SAMPLES, roc_points
 
-    check = check_labels(p_soluble, labels, sequences, threshold)
+    check = _checked(np.asarray(p_soluble), tuple(labels), tuple(sequences), float(threshold))
     st.subheader("Your labels against the calls")
     if check.why_not:
         st.info(
