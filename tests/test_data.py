@@ -186,10 +186,14 @@ def test_measurements_become_classes_at_a_cutoff() -> None:
 
 
 def test_names_and_words_are_dropped_as_rows_that_are_not_proteins() -> None:
-    rows = GOOD + [("GFP", 1), ("lysozyme", 0), ("GIGAVLKVLTTGLPALISWIKRKRQQ", 1)]  # melittin stays
+    rows = GOOD + [("GFP", 1), ("lysozyme", 0), ("GIGAVLKVLTTGLPALISWIKRKRQQ", 1), ("transferrin", 0)]
     data, report = load_labelled(table(rows).encode())
-    assert data.sequences == [s for s, _ in GOOD] + ["GIGAVLKVLTTGLPALISWIKRKRQQ"]
-    assert report.reasons == {"name or word, not a sequence": 2} and list(report.dropped["row"]) == [14, 15]
+    assert data.sequences == [s for s, _ in GOOD] + ["GIGAVLKVLTTGLPALISWIKRKRQQ"]  # melittin stays
+    assert report.reasons == {"name or word, not a sequence": 3} and list(report.dropped["row"]) == [
+        14,
+        15,
+        17,
+    ]
     assert report.dropped["detail"][0].startswith("'GFP' has 3 letters, too few for a protein.")
     with pytest.raises(DataFormatError) as info:
         load_labelled(table([("GFP", 1), ("insulin", 0), ("ubiquitin", 1)]).encode())

@@ -8,7 +8,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
-from protlab.data import CleanedSequence, clean_sequence, load_labelled, looks_like_a_word, parse_sequences
+from protlab.data import (
+    CleanedSequence,
+    clean_sequence,
+    load_labelled,
+    looks_like_a_name,
+    looks_like_a_word,
+    parse_sequences,
+)
 from protlab.errors import DataFormatError, InvalidSequenceError, ProtlabError
 
 FUZZ = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -218,7 +225,7 @@ def test_well_formed_tables_keep_every_distinct_row(rows, sep: str, bom: bool, c
     data = (b"\xef\xbb\xbf" if bom else b"") + text.encode()
     truth: dict[str, set[int]] = {}
     for s, y in rows:
-        if not looks_like_a_word(s.upper()):  # a name or a word ('GFP', 'insulin') is dropped, not a protein
+        if not (looks_like_a_word(s.upper()) or looks_like_a_name(s)):  # a name or a word is dropped
             truth.setdefault(s.upper(), set()).add(1 if y in ("1", "yes") else 0)
     usable = {s: ys.pop() for s, ys in truth.items() if len(ys) == 1}
     try:

@@ -234,6 +234,15 @@ def test_protein_names_typed_for_sequences_are_refused_with_where_to_find_the_se
             "including B, O, U"
         )
     )
+    named = read_pasted("streptavidin")  # no tell-tale letters: a lower-case word with a name's ending
+    assert (
+        named.rejected["reason"]
+        .iloc[0]
+        .startswith("'streptavidin' looks like a protein's name, not a sequence")
+    )
+    assert [r.sequence for r in read_pasted("STREPTAVIDIN").records] == [
+        "STREPTAVIDIN"
+    ]  # capitals: a peptide
     question = read_pasted("Is my enzyme soluble in E. coli?")  # its full stop is not an alignment gap
     assert (
         question.rejected["reason"].iloc[0].startswith("'Is my enzyme soluble in E. coli?' looks like words")

@@ -112,6 +112,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "words": (
         "MIN_PROTEIN_RESIDUES",
+        "looks_like_a_name",
         "looks_like_a_word",
         "protein_not_a_word",
         "word_message",

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from protlab.data.nucleotides import is_nucleotide_sequence, nucleotide_message
-from protlab.data.words import as_typed, looks_like_a_word, word_message
+from protlab.data.words import as_typed, looks_like_a_name, looks_like_a_word, word_message
 
 
 def plural_rows(count: int) -> str:
@@ -47,7 +47,11 @@ def nucleotide_rows(rows: pd.DataFrame, keep: bool) -> tuple[np.ndarray, list[pd
 def word_rows(rows: pd.DataFrame) -> tuple[np.ndarray, list[pd.DataFrame]]:
     """Rows whose cleaned sequence is a name or a word ('GFP', 'insulin'), not a protein; + drop records."""
     clean = [seq if isinstance(seq, str) else "" for seq in rows["clean"]]  # a dropped row's is None/NaN
-    words = (bool(seq) and looks_like_a_word(seq) and not is_nucleotide_sequence(seq) for seq in clean)
+    typed = rows["sequence"].tolist()
+    words = (
+        bool(seq) and (looks_like_a_word(seq) or looks_like_a_name(raw)) and not is_nucleotide_sequence(seq)
+        for seq, raw in zip(clean, typed)
+    )
     hit = np.fromiter(words, bool, count=len(clean))  # (N,) bool; DNA and RNA have their own reason
     details = [word_message(as_typed(rows["sequence"].iloc[i]), clean[i]) for i in np.flatnonzero(hit)]
     return hit, [drop_records(rows, hit, "name or word, not a sequence", details)] if hit.any() else []

@@ -35,6 +35,17 @@ def looks_like_a_word(sequence: str) -> bool:
     )
 
 
+NAME_WORD = re.compile(r"[A-Z]?[a-z]+(?:in|ase)")  # 'transferrin', 'Streptavidin', 'transaminase'
+
+
+def looks_like_a_name(text: str) -> bool:
+    """True for one lower-case (or capitalised) word under 30 letters with a protein name's ending, as typed.
+
+    Sequences are written in capitals, or all in lower case at protein length; 'streptavidin' is neither."""
+    words = text.split()
+    return len(words) == 1 and len(words[0]) < WORD_CHECK_LENGTH and NAME_WORD.fullmatch(words[0]) is not None
+
+
 def as_typed(text: str) -> str:
     """A record as the student typed it, on one line and at most 40 characters, for a message."""
     words = " ".join(text.split())
@@ -46,6 +57,11 @@ def word_message(shown: str, sequence: str, known: str | None = None) -> str:
     n = len(sequence)
     if n < MIN_PROTEIN_RESIDUES:
         why = f"'{shown}' has {n} {'letter' if n == 1 else 'letters'}, too few for a protein"
+    elif not WORD_LETTERS.search(sequence):  # caught by its form (looks_like_a_name), not its letters
+        why = (
+            f"'{shown}' looks like a protein's name, not a sequence (a peptide typed in lower case can look "
+            "like one: type it in capitals)"
+        )
     else:
         found = sorted(set(WORD_LETTERS.findall(sequence)))
         letters = " and ".join([", ".join(found[:-1]), found[-1]] if len(found) > 1 else found)
@@ -74,7 +90,7 @@ def protein_not_a_word(
 
     shown is the record as typed (for the message); known(word) names a known protein the word matches.
     """
-    if looks_like_a_word(one.sequence):
+    if looks_like_a_word(one.sequence) or looks_like_a_name(shown):
         word = as_typed(shown)
         raise InvalidSequenceError(word_message(word, one.sequence, known(word)))
     return one
