@@ -14,7 +14,9 @@ import common  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
 from common import base_parser, machine_header, median, result_line, set_threads, timed
 
+from protlab.alphabet import AMINO_ACIDS
 from protlab.label_check import check_labels
+from protlab.training import BOOTSTRAP_SAMPLES
 
 TARGET_SECONDS, TARGET_MB = 5.0, 250.0  # in the web server's process, once per file and threshold
 
@@ -28,9 +30,9 @@ def main() -> None:
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, size=n)
     p = np.clip(0.2 * labels + rng.uniform(0, 0.8, size=n), 0, 1)  # (n,) a model that is somewhat right
-    sequences = ["".join(rng.choice(list("ACDEFGHIKLMNPQRSTVWY"), 50)) for _ in range(n)]
+    sequences = ["".join(rng.choice(list(AMINO_ACIDS), 50)) for _ in range(n)]
     print(machine_header("Labels section: check_labels with bootstrap intervals", threads))
-    print(f"# {n:,} labelled proteins, 2,000 resamples")
+    print(f"# {n:,} labelled proteins, {BOOTSTRAP_SAMPLES:,} resamples")
     check_labels(p[:50], labels[:50], sequences[:50], 0.5)  # warm-up: imports, the bundled sequences
     times = [timed(lambda: check_labels(p, labels, sequences, 0.5))[0] for _ in range(repeats)]
     tracemalloc.start()

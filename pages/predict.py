@@ -30,7 +30,6 @@ UPLOAD_KEY = "uploaded_checkpoint"  # session key with (file name, bytes) of an 
 UPLOAD_SLOT = "predict_checkpoint"  # the student's saved checkpoint upload
 USABLE_STATES = ("finished", "stopped")  # runs whose best weights were saved
 MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a checkpoint (.pt)")
-LABEL_TEXT = {1: "soluble", 0: "insoluble", -1: ""}  # a file's label, in the words of the calls
 SHOWN_FEATURES = {  # feature column -> short panel title with units
     "length": "Length (residues)",
     "molecular_weight": "Molecular weight (Da)",
@@ -237,6 +236,8 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
 def show_many(predictor, records, threshold: float, prior: float | None, labels: list[int] | None) -> None:
     """A sortable table of predictions with a CSV download, the calls against the file's labels (if it has
     them), and details for one chosen sequence."""
+    from protlab.data import CLASS_NAMES
+
     table = predictor.predict_table(records, threshold=threshold, prior=prior)
     st.subheader(f"Predictions for {len(records):,} sequences")
     explain("Click a column header to sort. The bar shows P(soluble); the call uses your threshold.")
@@ -245,7 +246,9 @@ def show_many(predictor, records, threshold: float, prior: float | None, labels:
     flags = flags_of(records, lengths)
     table.insert(table.columns.get_loc("prediction") + 1, "check", ["; ".join(flags[i]) for i in table["id"]])
     if labels is not None:  # the file's own labels, right beside the calls
-        table.insert(table.columns.get_loc("prediction") + 1, "label", [LABEL_TEXT[y] for y in labels])
+        table.insert(
+            table.columns.get_loc("prediction") + 1, "label", [CLASS_NAMES.get(y, "") for y in labels]
+        )
     show_flags(flags, lengths)
     st.dataframe(
         table,

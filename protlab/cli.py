@@ -134,11 +134,12 @@ def _read_records(argument: str | None, sequence: str | None = None) -> tuple[li
 
 def _against_labels(table: pd.DataFrame, labels: list[int], threshold: float) -> None:
     """Add the file's labels to the table and say on stderr how the calls do against them."""
+    from protlab.data import CLASS_NAMES
     from protlab.label_check import check_labels
 
     for line in check_labels(table["p_soluble"], labels, table["sequence"], threshold).lines():
         print(line, file=sys.stderr)
-    table["label"] = [{1: "soluble", 0: "insoluble"}.get(y, "") for y in labels]  # in the words of the calls
+    table["label"] = [CLASS_NAMES.get(y, "") for y in labels]  # in the words of the calls ('' for none)
 
 
 def _in_chunks(records: list, work, done: str) -> pd.DataFrame:

@@ -26,11 +26,8 @@ class MeasuredLabelsError(DataFormatError):
     def __init__(self, message: str, *, column: str, low: float, high: float, median: float) -> None:
         super().__init__(message)
         self.column = column  # the label column's name
-        self.low, self.high, self.median = (
-            low,
-            high,
-            median,
-        )  # its values' range and median (a cutoff to offer)
+        self.low, self.high = low, high  # the range of its values
+        self.median = median  # the cutoff to offer first: it splits the proteins in half
 
 
 class ConfigError(ProtlabError, ValueError):

@@ -251,9 +251,7 @@ def read_file(data: bytes, name: str) -> PredictInput:
         result = _table_records(text, name, unpacked.described)
         result.notes[:0] = notes
         return result
-    records, block_notes = cut_into_proteins(
-        split_fasta(text, max_chars=None)
-    )  # plain text: one protein per block
+    records, block_notes = cut_into_proteins(split_fasta(text, max_chars=None))  # plain text
     return dataclasses.replace(_clean_fasta(records, notes), readings=block_notes)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import sklearn.metrics as skm
 
+from protlab.alphabet import AMINO_ACIDS
 from protlab.label_check import check_labels, seen_in_bundled
 from tests.conftest import deepsol_sample
 
@@ -13,7 +14,7 @@ RNG = np.random.default_rng(7)
 
 def _random_proteins(n: int) -> list[str]:
     """Proteins that are not in the bundled data (random letters, 60 residues)."""
-    letters = np.array(list("ACDEFGHIKLMNPQRSTVWY"))
+    letters = np.array(list(AMINO_ACIDS))
     return ["".join(RNG.choice(letters, size=60)) for _ in range(n)]
 
 

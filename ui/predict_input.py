@@ -5,13 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import explain, literal
-from ui.memory import (
-    keep_widgets,
-    kept_index,
-    remember_text,
-    remembered_text,
-    remembered_upload,
-)
+from ui.memory import keep_widgets, kept_index, remember_text, remembered_text, remembered_upload
 
 SEQUENCE_UPLOAD_KEY = "uploaded_sequences"  # session key with (file name, bytes) of an uploaded sequence file
 SEQUENCE_SLOT = "predict_sequences"  # the student's saved sequence file

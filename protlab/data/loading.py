@@ -61,9 +61,7 @@ class ValidationReport:
     label_column: str  # column used for labels ("FASTA header" for FASTA)
     file_format: str = "csv"  # "csv", "tsv", "semicolon-separated" or "fasta"
     notes: list[str] = field(default_factory=list)  # encoding fallbacks and similar remarks
-    read_as: str = (
-        ""  # how the file was read when it was unpacked: "csv in a gzip file", "Excel sheet 'Data'"
-    )
+    read_as: str = ""  # how an unpacked file was read: "csv in a gzip file", "Excel sheet 'Data'"
 
     def summary_lines(self) -> list[str]:
         """Human-readable summary, one sentence per line."""

@@ -74,9 +74,7 @@ class RawRows:
     label_column: str  # column used for labels ("FASTA header" for FASTA)
     file_format: str  # "csv", "tsv", "semicolon-separated" or "fasta"
     notes: list[str] = field(default_factory=list)  # encoding fallbacks and similar remarks
-    read_as: str = (
-        ""  # how the file was read, for the report: "csv", "csv in a gzip file", "Excel sheet 'Data'"
-    )
+    read_as: str = ""  # how it was read, for reports: "csv", "csv in a gzip file", "Excel sheet 'Data'"
 
 
 def _too_big(size: int, name: str) -> DataFormatError:
