@@ -105,11 +105,16 @@ def _result(cleaned: list[CleanedSequence], rejected: list[dict], notes: list[st
     return PredictInput(unique_ids(cleaned), pd.DataFrame(rejected, columns=REJECTED_COLUMNS), notes)
 
 
+def _labels_note(where: str, known: int, total: int) -> str:
+    """Say where the labels come from and how many proteins carry one."""
+    return f"Labels from {where}: {known:,} of {total:,} proteins carry one, shown beside the calls."
+
+
 def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
     """Clean every FASTA record on its own; a record that fails is listed, not raised."""
     if len(records) > MAX_RECORDS:
         raise _too_many(len(records))
-    cleaned, rejected, labels = [], [], []
+    cleaned, rejected, raw_labels = [], [], []
     for number, record in enumerate(records, start=1):
         default_id = f"seq{number}"
         body = "\n".join(record.lines)
@@ -122,17 +127,13 @@ def _clean_fasta(records: list[FastaRecord], notes: list[str]) -> PredictInput:
             rejected.append({"record": number, "id": shown_id, "line": record.line_number, "reason": reason})
             continue
         cleaned.append(one if record.header is not None else dataclasses.replace(one, id=default_id))
-        raw_label = header_label(record.header)[1] if record.header else ""
-        labels.append(LABEL_SPELLINGS.get(raw_label.strip().lower(), -1))
-    result = _result(cleaned, rejected, notes)
+        raw_labels.append(header_label(record.header)[1] if record.header else "")
+    labels = parse_labels(pd.Series(raw_labels, dtype=str)).tolist()  # the training reader's spellings
     known = sum(label >= 0 for label in labels)
     if not known:  # headers without labels: nothing to compare
-        return result
-    notes.append(
-        f"Labels from the FASTA headers: {known:,} of {len(labels):,} proteins carry one, shown beside the "
-        "calls."
-    )
-    return dataclasses.replace(result, labels=labels)
+        return _result(cleaned, rejected, notes)
+    told = _labels_note("the FASTA headers", known, len(labels))
+    return dataclasses.replace(_result(cleaned, rejected, [*notes, told]), labels=labels)
 
 
 def read_pasted(text: str) -> PredictInput:
@@ -207,24 +208,20 @@ def _table_records(text: str, name: str, described: Callable[[str], str]) -> Pre
         f"Read the {described(file_format + ' table')} with sequences from column '{seq_col}'"
         + (f" and ids from column '{id_col}'." if id_col else "; ids are the row numbers.")
     ]
-    result = _result(cleaned, rejected, notes)
     if label_col is None:
-        return result
+        return _result(cleaned, rejected, notes)
     measured = measurement_summary(table[label_col].astype(str).str.strip(), label_col)
     known = sum(label >= 0 for label in labels)
     if measured or not known:
-        notes.append(
+        why = (
             f"{measured} It was not compared with the calls, which are classes."
             if measured
             else f"The column '{label_col}' was not compared with the calls: none of its values is a class "
             f"({ALLOWED_LABELS_TEXT})."
         )
-        return result
-    notes.append(
-        f"Labels from column '{label_col}': {known:,} of {len(labels):,} proteins carry one, shown "
-        "beside the calls."
-    )
-    return dataclasses.replace(result, labels=labels)
+        return _result(cleaned, rejected, [*notes, why])
+    told = _labels_note(f"column '{label_col}'", known, len(labels))
+    return dataclasses.replace(_result(cleaned, rejected, [*notes, told]), labels=labels)
 
 
 def read_file(data: bytes, name: str) -> PredictInput:
