@@ -90,6 +90,7 @@ def test_labels_in_fasta_headers_come_with_the_records_as_for_training() -> None
         read_pasted(">sp|P0AA25|THIO_ECOLI Thioredoxin 1 OS=Escherichia coli\nMSDKIIHLTDDSFD\n").labels
         is None
     )
+    assert read_pasted(">e label=1.00\nMKTAYIAKQRQISF\n").labels == [1]  # read as training files read it
 
 
 def test_fasta_file_larger_than_the_pasted_text_limit_is_read() -> None:
