@@ -9,6 +9,7 @@ small honest check of what a model has learned, not a benchmark.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,25 @@ def load_known_proteins(path: str | Path = KNOWN_PROTEINS_PATH) -> list[KnownPro
     return proteins
 
 
+@functools.cache
+def shipped_known_proteins() -> tuple[KnownProtein, ...]:
+    """The shipped table (assets/data/known_proteins.csv), read and checked once per process."""
+    return tuple(load_known_proteins())
+
+
+def known_protein_named(word: str) -> KnownProtein | None:
+    """The one known protein whose name contains `word` (3+ letters, any case), else None."""
+    if len(word) < 3:
+        return None
+    found = [p for p in shipped_known_proteins() if word.lower() in p.name.lower()]
+    return found[0] if len(found) == 1 else None
+
+
+def known_protein_with(sequence: str) -> KnownProtein | None:
+    """The known protein with exactly this sequence, else None."""
+    return next((p for p in shipped_known_proteins() if p.sequence == sequence), None)
+
+
 def known_protein_calls(
     predictor: Any, threshold: float | None = None, prior: float | None = None
 ) -> pd.DataFrame:
@@ -75,7 +95,7 @@ def known_protein_calls(
         stored = predictor.stored_threshold
         threshold = stored if stored is not None else 0.5
     FloatRange(0, 1).check(threshold, "threshold")
-    proteins = load_known_proteins()
+    proteins = shipped_known_proteins()
     records = [clean_sequence(p.sequence) for p in proteins]
     records = [dataclasses.replace(r, id=p.uniprot) for r, p in zip(records, proteins)]
     table = predictor.predict_table(records, threshold=threshold, prior=prior)

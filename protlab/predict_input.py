@@ -9,7 +9,6 @@ input as a whole (nothing given, text or file too large, too many records, a fil
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,20 +59,12 @@ class PredictInput:
     labels: list[int] | None = None  # a table's label column, per record: 1, 0, or -1 (blank or unreadable)
 
 
-@functools.cache
-def _known_names() -> tuple[str, ...]:
-    """The names of ProtLab's known proteins (read once)."""
-    from protlab.known_proteins import load_known_proteins  # the table in assets/, read on first need
+def _known_name(word: str) -> str | None:
+    """The name of the one known protein that `word` names, for the message (None when none or several)."""
+    from protlab.known_proteins import known_protein_named  # the shipped table, read on first need
 
-    return tuple(p.name for p in load_known_proteins())
-
-
-def known_protein_named(word: str) -> str | None:
-    """The one known protein whose name contains `word` (3+ letters, any case), else None."""
-    if len(word) < 3:
-        return None
-    found = [name for name in _known_names() if word.lower() in name.lower()]
-    return found[0] if len(found) == 1 else None
+    protein = known_protein_named(word)
+    return protein.name if protein else None
 
 
 def clean_protein(text: str, shown: str | None = None) -> CleanedSequence:
@@ -87,9 +78,9 @@ def clean_protein(text: str, shown: str | None = None) -> CleanedSequence:
         letters = sentence_letters(shown)
         if letters and looks_like_a_word(letters):
             words = as_typed(shown)
-            raise InvalidSequenceError(word_message(words, letters, known_protein_named(words))) from None
+            raise InvalidSequenceError(word_message(words, letters, _known_name(words))) from None
         raise
-    return protein_not_a_word(one, shown, known_protein_named)
+    return protein_not_a_word(one, shown, _known_name)
 
 
 def _too_many(count: int) -> InvalidSequenceError:

@@ -79,3 +79,16 @@ def test_a_bad_table_is_refused(tmp_path) -> None:
     table.drop(columns="source").to_csv(bad, index=False)
     with pytest.raises(DataFormatError, match="source"):
         load_known_proteins(bad)
+
+
+def test_a_known_protein_is_found_by_a_word_of_its_name_or_by_its_exact_sequence() -> None:
+    from protlab.known_proteins import known_protein_named, known_protein_with, load_known_proteins
+
+    table = load_known_proteins()
+    gfp = next(p for p in table if "(GFP)" in p.name)
+    assert known_protein_named("gfp") == gfp and known_protein_named("Green fluorescent") == gfp
+    assert known_protein_named("insulin").name == "Proinsulin"  # a word inside the name
+    assert known_protein_named("protein") is None  # in several names: none is named
+    assert known_protein_named("GF") is None  # too short to name anything
+    assert all(known_protein_with(p.sequence) == p for p in table)
+    assert known_protein_with(gfp.sequence[1:]) is None

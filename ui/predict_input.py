@@ -108,11 +108,10 @@ def _use_known(fasta: str) -> None:
 
 def _known_protein_buttons(text: str) -> None:
     """A button for each known protein named in the text ('GFP', 'ubiquitin'): predict its sequence."""
-    from protlab.known_proteins import load_known_proteins
-    from protlab.predict_input import known_protein_named
+    from protlab.known_proteins import known_protein_named
 
-    named = {known_protein_named(" ".join(line.split())) for line in text.splitlines() if 0 < len(line) <= 40}
-    proteins = [p for p in load_known_proteins() if p.name in named]
+    named = [known_protein_named(" ".join(line.split())) for line in text.splitlines() if 0 < len(line) <= 40]
+    proteins = list(dict.fromkeys(p for p in named if p is not None))  # each once, in the order typed
     for protein in proteins[:3]:
         st.button(
             f"Predict {protein.name} ({protein.uniprot}) instead",

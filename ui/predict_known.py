@@ -91,9 +91,9 @@ def known_proteins_panel(chosen: tuple, default: tuple | None) -> None:
 
 def known_outcome(sequence: str, call: str) -> None:
     """When the sequence is one of the known proteins: its documented E. coli outcome beside the call."""
-    from protlab.known_proteins import load_known_proteins
+    from protlab.known_proteins import known_protein_with
 
-    protein = next((p for p in load_known_proteins() if p.sequence == sequence), None)
+    protein = known_protein_with(sequence)
     if protein is None:
         return
     agrees = protein.ecoli_outcome == call
