@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from protlab.data.columns import measurement_summary
-from protlab.data.not_proteins import drop_records
+from protlab.data.dropped import drop_records
 from protlab.data.tables import ALLOWED_LABELS_TEXT, parse_labels
 from protlab.errors import MeasuredLabelsError
 

@@ -17,8 +17,9 @@ import pandas as pd
 
 from protlab.alphabet import AMBIGUOUS_LETTERS
 from protlab.checks import IntRange
+from protlab.data.dropped import drop_records, plural_rows
 from protlab.data.labels import label_classes
-from protlab.data.not_proteins import advice, drop_records, nucleotide_rows, plural_rows, word_rows
+from protlab.data.not_proteins import advice, nucleotide_rows, word_rows
 from protlab.data.sequences import INVISIBLE, clean_sequence
 from protlab.data.tables import (
     CLEAN_SEQUENCE,

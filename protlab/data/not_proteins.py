@@ -9,18 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from protlab.data.dropped import drop_records, plural_rows
 from protlab.data.nucleotides import is_nucleotide_sequence, nucleotide_message
 from protlab.data.words import as_typed, looks_like_a_name, looks_like_a_word, word_message
-
-
-def plural_rows(count: int) -> str:
-    """'row' or 'rows' for a count."""
-    return "row" if count == 1 else "rows"
-
-
-def drop_records(rows: pd.DataFrame, where: np.ndarray, kind: str, details: list[str] | str) -> pd.DataFrame:
-    """The dropped-row records for the rows selected by a boolean mask."""
-    return pd.DataFrame({"row": rows["row"].to_numpy()[where], "reason": kind, "detail": details})
 
 
 def nucleotide_rows(rows: pd.DataFrame, keep: bool) -> tuple[np.ndarray, list[pd.DataFrame], list[str]]:
