@@ -55,6 +55,12 @@ def _build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a classifier on a labelled CSV/FASTA file")
     train.add_argument("data", help="CSV/TSV (sequence and label columns) or labelled FASTA")
     train.add_argument(
+        "--label-cutoff",
+        type=float,
+        default=None,
+        help="labels that are measurements (solubility in %%): soluble at or above this value",
+    )
+    train.add_argument(
         "--model", default="cnn", help="model kind: cnn (the notes' 1D-CNN) or dual (sequence + features)"
     )
     train.add_argument("--epochs", type=int, default=20)

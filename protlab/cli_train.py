@@ -71,7 +71,7 @@ def _train_run(args: argparse.Namespace) -> None:
     )
     config.validate(TRAIN_OPTIONS)  # settings and output paths are checked before the data is read
     model_config, split_params = _train_options(args)
-    data, report = load_labelled(args.data)
+    data, report = load_labelled(args.data, label_cutoff=args.label_cutoff)
     _print_report(report, args.dropped)
     if args.recipe:
         _train_recipe(args, data)

@@ -363,6 +363,21 @@ def test_train_prints_each_dropped_row_and_writes_all_of_them(tmp_path: Path, ca
     assert written.to_dict("list") == expected.astype({"row": int}).to_dict("list")
 
 
+def test_train_reads_measured_labels_at_the_cutoff_given(tmp_path: Path, capsys, monkeypatch) -> None:
+    rng = np.random.default_rng(2)
+    percent = np.round(rng.uniform(0, 100, size=40), 1)
+    rows = [(f"MKTAYIAKQRQISFVKSHFSRQ{'A' * i}G", v) for i, v in enumerate(percent)]
+    data = tmp_path / "esol.csv"
+    pd.DataFrame(rows, columns=["sequence", "solubility"]).to_csv(data, index=False)
+    assert main(["train", str(data), *TINY, "--out", str(tmp_path / "m.pt")]) == 2
+    assert "on the command line, --label-cutoff" in capsys.readouterr().err
+    monkeypatch.setattr("protlab.training.train_model", _no_training)
+    assert main(["train", str(data), *TINY, "--label-cutoff", "50", "--out", str(tmp_path / "m.pt")]) == 130
+    out = capsys.readouterr().out
+    assert "soluble (1) at or above 50, insoluble (0) below" in out
+    assert f"{int((percent >= 50).sum()):,} soluble" in out
+
+
 def _no_training(*args, **kwargs):
     raise KeyboardInterrupt  # the report is printed before training; stop there
 

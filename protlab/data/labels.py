@@ -24,8 +24,9 @@ def _refuse_measurements(text: pd.Series, column: str) -> None:
     numbers = pd.to_numeric(text[text != ""], errors="coerce").dropna()
     raise MeasuredLabelsError(
         f"{summary} Training needs a class per protein: choose a cutoff (a value at or above it counts as "
-        f"soluble; the median here is {numbers.median():g}), or add a column 'label' holding 1 at or above "
-        "your cutoff and 0 below it (in a spreadsheet, =IF(B2>=cutoff,1,0)), then upload the file again.",
+        f"soluble; the median here is {numbers.median():g}; on the command line, --label-cutoff), or add a "
+        "column 'label' holding 1 at or above your cutoff and 0 below it (in a spreadsheet, "
+        "=IF(B2>=cutoff,1,0)), then upload the file again.",
         column=column,
         low=float(numbers.min()),
         high=float(numbers.max()),
