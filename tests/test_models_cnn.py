@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from protlab.errors import ConfigError
 from protlab.models import CNNConfig, SolubilityCNN, build_model, model_config_dict, model_forward
-from protlab.models.cnn import _SummedLookup, dropout_multiplier
+from protlab.models.cnn import _LookupConv, _WeightedSum, dropout_multiplier, masked_mean
 
 
 class ProteinSolubilityClassifier(nn.Module):
@@ -236,14 +236,28 @@ def test_dropout_is_off_in_eval_mode_and_when_the_dropout_module_is_off() -> Non
         assert not torch.equal(model(tokens), reference)
 
 
-def test_summed_lookup_gradient_matches_embedding_bag() -> None:
+def test_lookup_conv_matches_embedding_bag_plus_bias_in_values_and_gradients() -> None:
     torch.manual_seed(7)
-    index = torch.randint(0, 30, (500, 5))  # repeated rows within an index row count twice
+    index = torch.randint(0, 30, (4, 25, 5))  # (B, L, K); repeated rows within a position count twice
     table = torch.randn(30, 16, dtype=torch.float64, requires_grad=True)
-    grad = torch.randn(500, 16, dtype=torch.float64)
-    ours = _SummedLookup.apply(index, table)
-    theirs = F.embedding_bag(index, table, mode="sum")
+    bias = torch.randn(16, dtype=torch.float64, requires_grad=True)
+    grad = torch.randn(4, 16, 25, dtype=torch.float64)  # (B, H, L)
+    ours = _LookupConv.apply(index, table, bias)
+    theirs = (F.embedding_bag(index.reshape(-1, 5), table, mode="sum").view(4, 25, 16) + bias).transpose(1, 2)
     torch.testing.assert_close(ours, theirs)
-    (g_ours,) = torch.autograd.grad(ours, table, grad)
-    (g_theirs,) = torch.autograd.grad(theirs, table, grad)
-    torch.testing.assert_close(g_ours, g_theirs)
+    assert ours.is_contiguous()  # laid out as Conv1d's output, so the next convolution copies nothing
+    torch.testing.assert_close(
+        torch.autograd.grad(ours, (table, bias), grad), torch.autograd.grad(theirs, (table, bias), grad)
+    )
+
+
+def test_masked_mean_matches_the_plain_masked_average_and_its_gradient() -> None:
+    torch.manual_seed(8)
+    x = torch.randn(3, 4, 6, dtype=torch.float64, requires_grad=True)  # (B, H, L)
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0]], dtype=torch.float64)
+    ours = masked_mean(x, mask)
+    theirs = (x * mask[:, None]).sum(2) / mask.sum(1, keepdim=True)
+    torch.testing.assert_close(ours, theirs)
+    grad = torch.randn(3, 4, dtype=torch.float64)
+    torch.testing.assert_close(torch.autograd.grad(ours, x, grad), torch.autograd.grad(theirs, x, grad))
+    assert torch.autograd.gradcheck(_WeightedSum.apply, (x, mask / mask.sum(1, keepdim=True)))
