@@ -10,10 +10,18 @@ class ProtlabError(Exception):
 class InvalidSequenceError(ProtlabError, ValueError):
     """A protein sequence that cannot be read (bad character, empty, too long)."""
 
-    def __init__(self, message: str, *, character: str | None = None, position: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        character: str | None = None,
+        position: int | None = None,
+        residues: str | None = None,
+    ):
         super().__init__(message)
         self.character = character  # the offending character, if any
         self.position = position  # 1-based position of that character, if any
+        self.residues = residues  # the text `position` counts in (spaces and numbering gone), if known
 
 
 class DataFormatError(ProtlabError, ValueError):

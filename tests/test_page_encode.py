@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 from Bio.Data.IUPACData import protein_letters  # an independent copy of the one-letter alphabet
 from streamlit.testing.v1 import AppTest
 
@@ -54,6 +56,18 @@ def test_invalid_character_is_highlighted_with_the_cleaners_message():
     assert at.error and "'1' at position 5" in at.error[0].value
     marked = [m.value for m in at.markdown if "<mark" in m.value]
     assert marked and ">1</mark>" in marked[0]
+
+
+@pytest.mark.parametrize("text", ["1 FVNQHLCGSH 11 LVEALYLVCG 22 ERGFF", "10 FVNQHLCGSH 20 LVEALYLVCG"])
+def test_the_highlight_and_the_error_name_the_same_position(text):
+    """Position numbers the cleaner removes do not shift the highlight away from the error's position."""
+    at = _page()
+    at.text_area(key="encode_seq").input(text).run()
+    found = re.search(r"has '(.)' at position (\d+)", at.error[0].value)
+    character, position = found.group(1), found.group(2)
+    assert [c.value for c in at.caption if f"at position {position} is the one" in c.value]
+    marked = [m.value for m in at.markdown if "<mark" in m.value]
+    assert marked and f">{character}</mark>" in marked[0]
 
 
 def test_ambiguous_letters_are_highlighted_and_become_token_21():

@@ -27,6 +27,8 @@ ACCEPTED = [
     ("    1 mvlspadktn vkaawgkvga\n   21 hagey", "MVLSPADKTNVKAAWGKVGAHAGEY", "seq1", "position numbers"),
     ("MVLSPADKTN 10\nVKAAWGKVGA 20\n", "MVLSPADKTNVKAAWGKVGA", "seq1", "position numbers"),
     ("ORIGIN\n        1 mvlspadktn\n//", "MVLSPADKTN", "seq1", "position numbers"),
+    ("1 FVNQHLCGSH 11 LVEALYLVCG 21 ERGFF", "FVNQHLCGSHLVEALYLVCGERGFF", "seq1", "position numbers"),
+    ("FVNQHLCGSH 10 LVEALYLVCG 20 ERGFF 25", "FVNQHLCGSHLVEALYLVCGERGFF", "seq1", "position numbers"),
     ("; comment line\nMVLSPAD", "MVLSPAD", "seq1", "comment"),
     ("MVXLB", "MVXLB", "seq1", "unknown residue"),
 ]
@@ -267,3 +269,23 @@ def test_the_encode_page_shows_what_was_removed() -> None:
     assert next(d.value for d in at.dataframe if "residue" in d.value.columns)["residue"].tolist() == list(
         "MVLSPAD"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "position", "character"),
+    [
+        ("MKT 4 AYIAKQ", 4, "4"),  # a lone number that happens to be the next position is not numbering
+        ("MKT 3 AYIAKQ", 4, "3"),  # nor one that counts the residues before it but ends nothing
+        ("1 FVNQHLCGSH 11 LVEALYLVCG 22 ERGFF", 11, "1"),  # one number that miscounts: not numbering
+        ("10 FVNQHLCGSH 20 LVEALYLVCG", 11, "2"),  # block ends written before the blocks
+    ],
+)
+def test_numbers_that_do_not_count_the_residues_are_refused_where_the_error_says(
+    text: str, position: int, character: str
+) -> None:
+    with pytest.raises(InvalidSequenceError) as info:
+        clean_sequence(text)
+    err = info.value
+    assert (err.position, err.character) == (position, character)
+    # the error carries the text its position counts in, so a page can point at that very character
+    assert err.residues is not None and err.residues[err.position - 1] == err.character

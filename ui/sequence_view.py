@@ -32,7 +32,10 @@ def highlighted_sequence(sequence: str, positions: set[int], colour: str, title:
 
 def show_bad_character(text: str, err: InvalidSequenceError) -> None:
     """Show where the offending character sits in the pasted sequence, then the cleaner's message."""
-    body = "".join("".join(line.split()) for line in text.splitlines() if not line.lstrip().startswith(">"))
+    body = err.residues  # what the cleaner counted positions in (spaces and position numbers removed)
+    if body is None:
+        lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+        body = "".join("".join(line.split()) for line in lines)
     position = err.position
     if err.character and (position is None or position > len(body) or body[position - 1] != err.character):
         found = body.find(err.character)

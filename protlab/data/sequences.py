@@ -46,6 +46,7 @@ _DIGIT = re.compile(r"\d")
 _LEADING_NUMBER = re.compile(r"(\s*\d+)(\s+\S.*)")  # GenBank: "   61 mvlspadktn ..."
 _TRAILING_NUMBER = re.compile(r"(.*\S\s+)(\d+\s*)")  # EMBL: "MVLSPADKTN VKAAWGKVGA 20"
 _GENBANK_MARKERS = {"ORIGIN", "//", "SQ", "SEQUENCE"}
+_NUMBER = re.compile(r"[0-9]+")  # a whole whitespace-separated token of digits: a position number
 # invisible characters removed with a note: Unicode spaces other than ' ' (Zs, Zl, Zp), the information
 # separators U+001C-U+001F and U+0085, and zero-width and direction marks
 INVISIBLE_CHARACTERS = (
@@ -149,18 +150,41 @@ def split_fasta(text: str, *, max_chars: int | None = MAX_TEXT_CHARS) -> list[Fa
 
 
 def _strip_numbering(lines: list[str]) -> tuple[list[str], bool]:
-    """Remove GenBank/EMBL position numbers when every line is a numbered block line."""
+    """Remove GenBank/EMBL position numbers: one at the start (or end) of every line, or numbers that
+    count the residues wherever they stand ("1 FVNQHLCGSH 11 LVEALYLVCG 21 ERGFF")."""
     content = [line for line in lines if line.strip() and line.strip().upper() not in _GENBANK_MARKERS]
     if not content or not any(_DIGIT.search(line) for line in content):
         return lines, False
-    for pattern, residues in ((_LEADING_NUMBER, 2), (_TRAILING_NUMBER, 1)):
+    if _counts_residues([token for line in content for token in line.split()]):
+        return [" ".join(t for t in line.split() if not _NUMBER.fullmatch(t)) for line in content], True
+    for pattern, residues in ((_LEADING_NUMBER, 2), (_TRAILING_NUMBER, 1)):  # a block copied from the middle
         matches = [pattern.fullmatch(line) for line in content]
         if all(matches):
             return [m.group(residues) for m in matches], True
     return lines, False
 
 
-def _bad_character_error(record_name: str | None, char: str, position: int) -> InvalidSequenceError:
+def _counts_residues(tokens: list[str]) -> bool:
+    """True when the number tokens among tokens count residues: each is the position of the residue
+    after it, the first standing before any residue, or each is the position of the residue before
+    it, the last standing after every residue. A lone number inside a sequence ('MKT 4 AYI') is not."""
+    before = 0  # residues (letters) seen so far
+    starts, ends = [], []  # per number token: does it name the next residue / the previous one?
+    for token in tokens:
+        if _NUMBER.fullmatch(token):
+            starts.append(int(token) == before + 1)
+            ends.append(int(token) == before)
+        else:
+            before += len(token)
+    if not starts:
+        return False
+    numbered_first, numbered_last = bool(_NUMBER.fullmatch(tokens[0])), bool(_NUMBER.fullmatch(tokens[-1]))
+    return (all(starts) and numbered_first) or (all(ends) and numbered_last)
+
+
+def _bad_character_error(
+    record_name: str | None, char: str, position: int, residues: str
+) -> InvalidSequenceError:
     """Build the error for a character that is not an amino-acid letter."""
     who = f"Sequence '{record_name}'" if record_name else "The sequence"
     shown = describe_character(char)
@@ -174,7 +198,7 @@ def _bad_character_error(record_name: str | None, char: str, position: int) -> I
         f"Use one-letter codes ({_EXAMPLE_LETTERS}, ...); X, B, Z, J, U and O are read as "
         f"unknown residues.{hint}"
     )
-    return InvalidSequenceError(message, character=char, position=position)
+    return InvalidSequenceError(message, character=char, position=position, residues=residues)
 
 
 def _clean_body(lines: list[str], record_name: str | None, max_length: int) -> tuple[str, list[str]]:
@@ -204,8 +228,9 @@ def _clean_body(lines: list[str], record_name: str | None, max_length: int) -> t
                 "Only one '*' at the very end is accepted; remove it or check the translation.",
                 character=char,
                 position=position,
+                residues=raw,
             )
-        raise _bad_character_error(record_name, char, position)
+        raise _bad_character_error(record_name, char, position, raw)
     if _HAS_LOWER.search(raw):
         notes.append("Converted lowercase letters to uppercase.")
     sequence = raw.upper()
