@@ -13,6 +13,7 @@ from protlab.data import (
     clean_sequence,
     encode_trace,
     features_frame,
+    is_nucleotide_sequence,
     pad_batch,
     parse_sequences,
 )
@@ -97,6 +98,14 @@ def single_sequence_section() -> None:
     notes = cleaned.notes[:-1] if cleaned.unknown_positions else cleaned.notes  # last: the unknown note
     for note in notes:
         st.info(literal(note), icon=":material/info:")
+    if is_nucleotide_sequence(sequence):
+        st.warning(
+            f"This looks like DNA or RNA ({len(sequence):,} letters, only A, C, G, T/U and N), not a "
+            "protein. It is encoded below letter by letter as amino acids (A alanine, C cysteine, G glycine, "
+            "T threonine, N asparagine), which is not what the gene codes for: translate it first, three "
+            "bases to one residue (for example with Biopython: Seq(dna).translate()).",
+            icon=":material/warning:",
+        )
     if cleaned.unknown_positions:
         st.markdown(
             highlighted_sequence(sequence, set(cleaned.unknown_positions), "#ffd54f", "outside the alphabet"),

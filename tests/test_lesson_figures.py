@@ -40,6 +40,25 @@ def test_onehot_figure_height_stays_bounded_for_long_sequences():
     assert fig.layout.yaxis.showticklabels is not False
 
 
+@pytest.mark.parametrize("length", [7, 60, 150, 300, 800])
+def test_onehot_cells_keep_room_to_be_seen_at_every_length(length):
+    """A white gap as wide as the cells would paint over them: an 800-residue matrix showed blank."""
+    seq = ("MVLSPADKTNVKAAWGKVGA" * 40)[:length]
+    fig = onehot_figure(seq, one_hot(seq).numpy())
+    plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b  # rows share this height
+    row_px = plot_px / length
+    assert row_px - fig.data[0].ygap >= 0.5 * row_px  # a gap never takes more than half a row
+    assert fig.data[0].ygap == (1 if row_px >= 6 else 0)  # short sequences keep the grid lines
+
+
+def test_batch_figure_cells_keep_room_to_be_seen_for_long_proteins():
+    tokens, mask = pad_batch(["MK" * 600, "MVLSPAD"])
+    fig = batch_figure(tokens.numpy(), mask.numpy(), ["long", "short"])
+    assert all(trace.xgap == 0 for trace in fig.data)  # 1,200 columns: under 1 px each
+    tokens, mask = pad_batch(["MVLSPAD", "MKT"])
+    assert all(trace.xgap == 1 for trace in batch_figure(tokens.numpy(), mask.numpy(), ["a", "b"]).data)
+
+
 def test_long_onehot_figure_labels_every_few_rows():
     seq = "MVLSPADKTNVKAAWGKVGA" * 5 + "MVLSPADK"  # 108 residues, like thioredoxin
     fig = onehot_figure(seq, one_hot(seq).numpy())

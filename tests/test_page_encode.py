@@ -70,6 +70,17 @@ def test_the_highlight_and_the_error_name_the_same_position(text):
     assert marked and f">{character}</mark>" in marked[0]
 
 
+def test_dna_is_encoded_with_a_warning_that_it_is_not_a_protein():
+    at = _page()
+    at.text_area(key="encode_seq").input("ATGGCCATTGTAATGGGCCGC").run()
+    assert not at.exception and not at.error
+    warnings = [w.value for w in at.warning if "looks like DNA or RNA" in w.value]
+    assert len(warnings) == 1 and "21 letters" in warnings[0] and "translate it first" in warnings[0]
+    assert _frame(at, "residue").shape[0] == 21  # still encoded, letter by letter
+    at.text_area(key="encode_seq").input("MVLSPADKTNVKAAWGKVGAHAGEY").run()
+    assert not [w for w in at.warning if "looks like DNA" in w.value]
+
+
 def test_ambiguous_letters_are_highlighted_and_become_token_21():
     at = _page()
     at.text_area(key="encode_seq").input("MVXSPBD").run()

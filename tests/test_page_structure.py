@@ -71,6 +71,17 @@ def test_a_bad_sequence_gets_one_clear_error(page):
     assert not page.exception and any(e.label == "Copy link to this view" for e in page.expander)
 
 
+def test_dna_pasted_by_mistake_is_said_to_be_dna_not_predicted(page):
+    from protlab.data import nucleotide_message
+    from ui.common import literal
+
+    dna = "ATGGCCATTGTAATGGGCCGCTGAAAGGGTGCCCGATAG"
+    page.text_area(key="ss_sequence").set_value(dna).run()
+    assert not page.exception
+    assert [e.value for e in page.error] == [literal(nucleotide_message(len(dna)))]  # shown as typed
+    assert not page.get("plotly_chart") or all(c.proto.id != "ss-predict" for c in page.get("plotly_chart"))
+
+
 def test_a_run_trains_through_the_class_queue_and_becomes_a_model_to_use(app_runs):
     from ui.identity import owner_id
     from ui.router import ROUTED_RUN

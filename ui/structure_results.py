@@ -54,7 +54,7 @@ def results_tab(data, split, path: str, mtime: float) -> None:
 
 def predict_tab(path: str, mtime: float) -> None:
     """Type a sequence: its predicted structure strip, P(H/E/C) per residue and a downloadable table."""
-    from protlab.data import clean_sequence
+    from protlab.data import clean_sequence, protein_not_nucleotides
 
     text = st.text_area(
         "Protein sequence (one-letter codes; a FASTA header line is fine)",
@@ -63,7 +63,7 @@ def predict_tab(path: str, mtime: float) -> None:
         key="ss_sequence",
     )
     try:
-        cleaned = clean_sequence(text)
+        cleaned = protein_not_nucleotides(clean_sequence(text))  # DNA pasted by mistake is said to be DNA
         prediction = predictor(path, mtime).predict_one(cleaned.sequence)
     except InvalidSequenceError as err:  # point at the character, as the Encode page does
         show_bad_character(text, err)

@@ -28,6 +28,15 @@ def _rows_height(n_rows: int, per_row: int = 22, base: int = 140, cap: int = 720
     return int(min(cap, max(260, base + per_row * n_rows)))
 
 
+MIN_GAPPED_CELL_PX = 6  # cells narrower than this get no white gap, which would cover them entirely
+PLOT_WIDTH_PX = 700  # about the width a heat-map gets in the page's main column
+
+
+def cell_gap(cells: int, pixels: float) -> int:
+    """White gap (px) between heat-map cells: 1 while each of `cells` gets MIN_GAPPED_CELL_PX, else 0."""
+    return 1 if pixels / max(cells, 1) >= MIN_GAPPED_CELL_PX else 0
+
+
 def row_ticks(rows: list[str]) -> list[str]:
     """Return the row labels to show: all of them, or every k-th (k from NICE_STEPS) for long sequences."""
     if len(rows) <= MAX_LABELLED_ROWS:
@@ -41,6 +50,7 @@ def onehot_figure(sequence: str, matrix: np.ndarray) -> go.Figure:
     n = len(sequence)
     rows = [f"{i + 1} {aa}" for i, aa in enumerate(sequence)]  # unique labels, e.g. "3 L"
     text = np.where(matrix > 0, "1", "") if n <= MAX_LABELLED_ROWS else None
+    height = _rows_height(n)
     fig = go.Figure(
         go.Heatmap(
             z=matrix,
@@ -51,7 +61,7 @@ def onehot_figure(sequence: str, matrix: np.ndarray) -> go.Figure:
             showscale=False,
             colorscale=[[0, "#f4f6fa"], [1, "#1f4e9a"]],
             xgap=1,
-            ygap=1,
+            ygap=cell_gap(n, height - 110),  # 110: the top and bottom margins below
             text=text,
             texttemplate="%{text}" if text is not None else None,
             hovertemplate="residue %{y}<br>column %{x}<br>value %{z}<extra></extra>",
@@ -59,7 +69,7 @@ def onehot_figure(sequence: str, matrix: np.ndarray) -> go.Figure:
     )
     fig.update_layout(
         title=f"One-hot matrix, shape ({n}, 20): one row per residue, one column per amino acid",
-        height=_rows_height(n),
+        height=height,
         margin=dict(l=70, r=20, t=60, b=50),
         font=FONT,
     )
@@ -96,7 +106,7 @@ def batch_figure(tokens: np.ndarray, mask: np.ndarray, ids: Sequence[str]) -> go
             showscale=False,
             text=tokens.astype(str) if show_text else None,
             texttemplate="%{text}" if show_text else None,
-            xgap=1,
+            xgap=cell_gap(width, PLOT_WIDTH_PX),
             ygap=1,
             hovertemplate="%{y}, position %{x}: token %{z}<extra></extra>",
         ),
@@ -114,7 +124,7 @@ def batch_figure(tokens: np.ndarray, mask: np.ndarray, ids: Sequence[str]) -> go
             showscale=False,
             text=mask.astype(int).astype(str) if show_text else None,
             texttemplate="%{text}" if show_text else None,
-            xgap=1,
+            xgap=cell_gap(width, PLOT_WIDTH_PX),
             ygap=1,
             hovertemplate="%{y}, position %{x}: mask %{z}<extra></extra>",
         ),
