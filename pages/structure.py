@@ -20,15 +20,16 @@ ensure_router()
 
 def render() -> None:
     """Draw the page."""
-    from protlab.structure import ResidueCNNConfig
+    from protlab.structure import ResidueCNNConfig, ResidueMLPConfig
     from protlab.structure.code import structure_code
 
     st.title("Per-residue prediction")
     st.markdown(
         "So far every model gave **one answer per protein**. Here the answer is **one label per residue**: "
         "is it in a helix, a strand or a coil? The model keeps the sequence length, the loss skips padding "
-        "and unresolved residues, and the score is Q3, the share of residues right (the intro "
-        "note's Exercise 1)."
+        "and unresolved residues, and the score is Q3, the share of residues right. The intro note's "
+        "Exercise 1 asks for a 3-layer MLP on one-hot rows: choose it in *The model* and train it beside the "
+        "bundled CNN."
     )
     try:
         data, split = task_data()
@@ -49,13 +50,13 @@ def render() -> None:
     with tabs[0]:
         data_tab(data, split)
     with tabs[1]:
-        config = model_config_widgets()
+        kind, config = model_config_widgets()
         try:
-            model_tab(config)
+            model_tab(kind, config)
         except ProtlabError as err:
             stop_with_error(err)
     with tabs[2]:
-        train_tab(config)
+        train_tab(kind, config)
     with tabs[3]:
         try:
             results_tab(data, split, path, mtime)
@@ -63,7 +64,8 @@ def render() -> None:
             stop_with_error(err)
     with tabs[4]:
         predict_tab(path, mtime)
-    pytorch_panel(structure_code(ResidueCNNConfig(**config)))
+    config_cls = ResidueMLPConfig if kind == "residue_mlp" else ResidueCNNConfig
+    pytorch_panel(structure_code(config_cls(**config)))
     values = {p.name: st.session_state[p.key] for p in params if p.key in st.session_state}
     write_url("structure", params, values)
     long = too_long_for_link(st.session_state.get("ss_sequence", ""))

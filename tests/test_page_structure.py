@@ -82,7 +82,8 @@ def test_dna_pasted_by_mistake_is_said_to_be_dna_not_predicted(page):
     assert not page.get("plotly_chart") or all(c.proto.id != "ss-predict" for c in page.get("plotly_chart"))
 
 
-def test_a_run_trains_through_the_class_queue_and_becomes_a_model_to_use(app_runs):
+@pytest.mark.parametrize("kind", ["residue_cnn", "residue_mlp"])
+def test_a_run_trains_through_the_class_queue_and_becomes_a_model_to_use(app_runs, kind):
     from ui.identity import owner_id
     from ui.router import ROUTED_RUN
 
@@ -90,8 +91,12 @@ def test_a_run_trains_through_the_class_queue_and_becomes_a_model_to_use(app_run
     at.session_state[ROUTED_RUN] = True
     at.query_params["student"] = "structure-student-0123456789"
     at.run()
-    at.select_slider(key="ss_channels").set_value(32)
-    at.selectbox(key="ss_dil").set_value([])
+    at.radio(key="ss_arch").set_value(kind).run()
+    if kind == "residue_cnn":
+        at.select_slider(key="ss_channels").set_value(32)
+        at.selectbox(key="ss_dil").set_value([])
+    else:
+        at.select_slider(key="ss_hidden").set_value(16)
     at.number_input(key="ss_epochs").set_value(1).run()
     at.button(key="ss_start").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
@@ -99,6 +104,7 @@ def test_a_run_trains_through_the_class_queue_and_becomes_a_model_to_use(app_run
     assert app_runs.wait(run_id, 240)
     status = app_runs.status(run_id, owner)
     assert status.state == "finished" and status.spec["task"] == "secondary_structure", status.error
+    assert status.spec["model_kind"] == kind
     at.run()
     success = " ".join(s.value for s in at.success)
     assert f"{status.test_metrics['q3']:.3f}" in success
@@ -152,3 +158,29 @@ def test_bad_link_values_fall_back_with_a_notice():
     default = ResidueCNNConfig()
     expected = count_parameters(build_model("residue_cnn", dataclasses.asdict(default)))
     assert _metrics(at)["Parameters"] == f"{expected:,}"
+
+
+def test_the_exercise_mlp_is_offered_with_its_shapes_parameters_and_code(page):
+    from protlab.structure import ResidueMLPConfig
+
+    page.radio(key="ss_arch").set_value("residue_mlp").run()
+    assert not page.exception
+    config = dataclasses.asdict(ResidueMLPConfig())
+    assert _metrics(page)["Parameters"] == f"{count_parameters(build_model('residue_mlp', config)):,}"
+    assert _metrics(page)["Residues each prediction sees"] == "1"
+    table = next(d.value for d in page.dataframe if "output_shape" in d.value.columns)
+    shapes = table["output_shape"].tolist()
+    assert shapes[0] == "(2, 30, 20)" and shapes[-1] == "(2, 30, 3)"  # one-hot in, three scores out
+    code = " ".join(c.value for c in page.code)
+    assert "class PerResidueMLP" in code and "class PerResidueCNN" not in code
+    assert _q(page, "arch") == "mlp"
+    page.select_slider(key="ss_hidden").set_value(32).run()
+    config["hidden_dim"] = 32
+    assert _metrics(page)["Parameters"] == f"{count_parameters(build_model('residue_mlp', config)):,}"
+
+
+def test_a_link_opens_the_exercise_mlp():
+    at = _linked(arch="mlp", hidden="128", mdrop="0.2", tab="model")
+    assert not at.warning
+    assert at.radio(key="ss_arch").value == "residue_mlp"
+    assert at.select_slider(key="ss_hidden").value == 128 and at.slider(key="ss_mlp_dropout").value == 0.2

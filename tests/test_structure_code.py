@@ -57,3 +57,16 @@ def test_the_script_matches_protlab_model_loss_and_q3():
     torch.testing.assert_close(loss, masked_cross_entropy(logits, batch.labels))
     q3 = residue_metrics(batch.labels.numpy(), logits.argmax(-1).numpy())["q3"]
     assert abs(namespace["q3"](logits, labels) - q3) < 1e-12
+
+
+def test_the_exercise_mlp_script_matches_protlab_residue_mlp():
+    from protlab.structure import ResidueMLP, ResidueMLPConfig
+
+    config = ResidueMLPConfig(hidden_dim=16, dropout=0.0)
+    namespace, printed = _run(config)
+    assert "tokens (2, 17) -> logits (2, 17, 3)" in printed
+    ours = ResidueMLP(config).eval()
+    theirs = namespace["PerResidueMLP"]().eval()
+    theirs.load_state_dict(ours.state_dict())  # same parameter names and shapes
+    tokens, mask, _ = namespace["encode_batch"](["MKTAYIAKQRQX", "GWVL"])
+    torch.testing.assert_close(theirs(tokens, mask), ours(tokens, mask))

@@ -6,7 +6,7 @@ import streamlit as st
 
 from protlab.lessons import structure_figures as sf
 from ui.common import explain
-from ui.structure_settings import CHANNELS, DILATIONS, EXAMPLE, KERNELS
+from ui.structure_settings import ARCHITECTURES, CHANNELS, DILATIONS, EXAMPLE, HIDDEN, KERNELS
 
 
 def data_tab(data, split) -> None:
@@ -49,10 +49,23 @@ def data_tab(data, split) -> None:
     )
 
 
-def model_config_widgets() -> dict:
-    """The per-residue CNN's settings from the Model tab's widgets."""
-    from protlab.structure import ResidueCNNConfig
+def model_config_widgets() -> tuple[str, dict]:
+    """The per-residue model's kind and settings from the Model tab's widgets."""
+    from protlab.structure import ResidueCNNConfig, ResidueMLPConfig
 
+    kind = st.radio(
+        "Architecture",
+        list(ARCHITECTURES),
+        format_func=ARCHITECTURES.get,
+        key="ss_arch",
+        help="The exercise's MLP reads one residue at a time; the CNN reads a window of neighbours.",
+    )
+    if kind == "residue_mlp":
+        default = ResidueMLPConfig()  # the exercise's three Linear layers
+        c1, c2 = st.columns(2)
+        hidden = c1.select_slider("Hidden units per layer", HIDDEN, value=default.hidden_dim, key="ss_hidden")
+        dropout = c2.slider("Dropout", 0.0, 0.5, default.dropout, 0.05, key="ss_mlp_dropout")
+        return kind, {"hidden_dim": int(hidden), "num_layers": default.num_layers, "dropout": float(dropout)}
     default = ResidueCNNConfig()  # the bundled model's settings are the starting point
     c1, c2, c3, c4 = st.columns(4)
     channels = c1.select_slider("Channels", CHANNELS, value=default.channels, key="ss_channels")
@@ -65,27 +78,24 @@ def model_config_widgets() -> dict:
         format_func=lambda d: ", ".join(map(str, d)) or "none (no residual blocks)",
     )
     dropout = c4.slider("Dropout", 0.0, 0.5, default.dropout, 0.05, key="ss_dropout")
-    return {
+    config = {
         "channels": int(channels),
         "kernel_size": int(kernel),
         "dilations": list(dilations),
         "dropout": float(dropout),
     }
+    return kind, config
 
 
-def model_tab(config: dict) -> None:
+def model_tab(kind: str, config: dict) -> None:
     """Shapes at every layer for a padded batch of two proteins: the length survives to the output."""
     from protlab.data import pad_batch
     from protlab.models import build_model, count_parameters
     from protlab.structure import layer_shapes, receptive_field
 
-    model = build_model("residue_cnn", config)
+    model = build_model(kind, config)
     tokens, mask = pad_batch([EXAMPLE[:30], EXAMPLE[30:48]])  # (2, 30): the second protein is padded
-    st.markdown(
-        "The solubility CNN pools over the sequence to give one answer per protein. This network has "
-        "**no pooling**: every layer keeps the length, and a last 1x1 convolution (the same small linear "
-        "layer at each position) turns each residue's features into three scores."
-    )
+    st.markdown(MODEL_TEXT[kind])
     c1, c2, c3 = st.columns(3)
     c1.metric("Parameters", f"{count_parameters(model):,}")
     c2.metric("Input batch", f"{tuple(tokens.shape)}")
@@ -103,10 +113,35 @@ def model_tab(config: dict) -> None:
             "parameters": st.column_config.NumberColumn("Parameters", format="%d"),
         },
     )
-    explain(
+    explain(MODEL_NOTE[kind])
+
+
+MODEL_TEXT = {
+    "residue_cnn": (
+        "The solubility CNN pools over the sequence to give one answer per protein. This network has "
+        "**no pooling**: every layer keeps the length, and a last 1x1 convolution (the same small linear "
+        "layer at each position) turns each residue's features into three scores."
+    ),
+    "residue_mlp": (
+        "The intro note's **Exercise 1**: a 3-layer MLP that takes the one-hot batch, shape (batch, length, "
+        "20), and returns three scores per residue, shape (batch, length, 3). `nn.Linear` acts on the last "
+        "axis only, so the same small network runs at every position, and each prediction sees **one "
+        "residue**: its own letter. Train it, then compare its Q3 with the CNN's."
+    ),
+}  # what the Model tab says about each architecture
+MODEL_NOTE = {
+    "residue_cnn": (
         "The embedding gives (batch, length, features); Conv1d wants channels first, (batch, channels, "
         "length), so the model transposes before the convolutions and back at the end. "
         "Dilated convolutions skip residues (dilation 2 reads every second one, 4 every fourth...), so a few "
         "layers see far along the chain: strands pair with residues many positions away. Padded positions "
         "are zeroed after every layer, so a protein gets the same prediction alone or in a padded batch."
-    )
+    ),
+    "residue_mlp": (
+        "The first row turns tokens into one-hot rows, as on the Encode page (padding and unknown residues "
+        "are all-zero rows). For the loss the logits are reshaped to (batch x length, 3), as the exercise "
+        "hints, and padding and unresolved residues are left out of it with ignore_index. A residue can "
+        "only be given its letter's usual state (alanine and leucine helix, valine and isoleucine strand, "
+        "glycine and proline coil), whatever its neighbours: that ceiling is what the CNN's window lifts."
+    ),
+}  # the note under the layer table

@@ -25,17 +25,17 @@ def my_structure_runs() -> list[dict]:
     return [r for r in run_manager().list_runs(session_owner()) if (r.get("spec") or {}).get("task") == TASK]
 
 
-def submit_structure_run(config: dict, settings: dict) -> None:
+def submit_structure_run(kind: str, config: dict, settings: dict) -> None:
     """Queue a per-residue run through the class's run system."""
     from protlab.runs import RunSpec
     from protlab.training import TrainConfig
 
     spec = RunSpec(
-        name="per-residue CNN",
+        name="per-residue MLP (Exercise 1)" if kind == "residue_mlp" else "per-residue CNN",
         task=TASK,
         data_description="CB513 (train/validation) + TS115 (test)",
         split_params={"val_fraction": 0.1, "seed": settings.pop("seed")},
-        model_kind="residue_cnn",
+        model_kind=kind,
         model_config=config,
         train_config=TrainConfig(**settings),
     )

@@ -19,6 +19,12 @@ TABS = {
 }  # short name -> tab label
 SHORT_TAB = {label: short for short, label in TABS.items()}  # tab label -> short name (in the address)
 CHANNELS, KERNELS, LRS, BATCH_SIZES = [32, 64, 96, 128], [3, 5, 7, 9], [3e-4, 1e-3, 2e-3, 5e-3], [8, 16, 32]
+HIDDEN = [16, 32, 64, 128, 256]  # hidden units offered for the exercise's MLP
+ARCHITECTURES = {
+    "residue_cnn": "Dilated CNN: each residue seen with its neighbours (the bundled model)",
+    "residue_mlp": "3-layer MLP on one-hot rows: each residue alone (the intro note's Exercise 1)",
+}  # model kind -> the choice's label
+SHORT_ARCH = {"residue_cnn": "cnn", "residue_mlp": "mlp"}  # model kind -> its name in the address
 
 
 def dilations_text(dilations: list[int]) -> str:
@@ -32,8 +38,20 @@ def url_params(models: list[str], n_train: int, n_test: int) -> list[UrlParam]:
 
     default = ResidueCNNConfig()  # the bundled model's settings
     number = lambda v: f"{v:g}"  # noqa: E731 - 0.002, not 0.0020000000000000005
+    from protlab.structure import ResidueMLPConfig
+
+    mlp = ResidueMLPConfig()  # the exercise's defaults
     return [
         UrlParam("model", "ss_model", choice(models), default=models[0]),
+        UrlParam(
+            "arch",
+            "ss_arch",
+            options_value(list(ARCHITECTURES), SHORT_ARCH.get),
+            "residue_cnn",
+            SHORT_ARCH.get,
+        ),
+        UrlParam("hidden", "ss_hidden", options_value(HIDDEN), default=mlp.hidden_dim),
+        UrlParam("mdrop", "ss_mlp_dropout", float_value(FloatRange(0, 0.5)), mlp.dropout, number),
         UrlParam("tab", "ss_tab", options_value(TABS.values(), SHORT_TAB.get), TABS["data"], SHORT_TAB.get),
         UrlParam("channels", "ss_channels", options_value(CHANNELS), default=default.channels),
         UrlParam("kernel", "ss_kernel", options_value(KERNELS), default=default.kernel_size),

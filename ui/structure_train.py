@@ -11,7 +11,7 @@ from ui.structure_runs import ACTIVE, POLL_SECONDS, USABLE, current_status, live
 from ui.structure_settings import BATCH_SIZES, LRS
 
 
-def train_tab(config: dict) -> None:
+def train_tab(kind: str, config: dict) -> None:
     """Training settings, Start / Stop, live curves: the same queue and workers as the solubility runs."""
     c1, c2, c3, c4 = st.columns(4)
     settings = {
@@ -34,7 +34,7 @@ def train_tab(config: dict) -> None:
         "Start training", type="primary", disabled=active, key="ss_start", icon=":material/play_arrow:"
     ):
         try:
-            submit_structure_run(config, settings)
+            submit_structure_run(kind, config, settings)
             st.rerun()
         except ProtlabError as err:  # a full queue, one run at a time, ...
             st.error(literal(err), icon=":material/error:")

@@ -46,7 +46,10 @@ from protlab.models.protocol import FitsTrainingRows, ProteinClassifier, missing
 from protlab.models.summary import count_parameters, summarize
 
 _REGISTRY: dict[str, tuple[type, type[nn.Module]]] = {}
-_ELSEWHERE = {"residue_cnn": "protlab.structure.model"}  # kinds defined outside protlab/models: their module
+_ELSEWHERE = {  # kinds defined outside protlab/models: their module
+    "residue_cnn": "protlab.structure.model",
+    "residue_mlp": "protlab.structure.mlp",
+}
 
 
 def register_model(kind: str, config_cls: type, model_cls: type[nn.Module]) -> None:

@@ -16,6 +16,7 @@ from protlab.training.config import TrainConfig
 __all__ = ["RunSpec", "RunStatus", "SPLIT_METHODS", "TASKS"]
 
 SPLIT_METHODS = ("stratified", "homology")
+RESIDUE_MODEL_KINDS = ("residue_cnn", "residue_mlp")  # per-residue models: the dilated CNN, Exercise 1's MLP
 TASKS = ("solubility", "secondary_structure")  # an answer per protein, or per residue (protlab.structure)
 
 
@@ -68,10 +69,10 @@ class RunSpec:
             raise ConfigError(
                 f"Unknown split settings {unknown}; a secondary-structure run allows val_fraction and seed."
             )
-        if self.model_kind != "residue_cnn":
+        if self.model_kind not in RESIDUE_MODEL_KINDS:
             raise ConfigError(
                 "A secondary-structure run needs a per-residue model (model_kind "
-                f"'residue_cnn'); got {self.model_kind!r}."
+                f"{' or '.join(map(repr, RESIDUE_MODEL_KINDS))}); got {self.model_kind!r}."
             )
         make_config(self.model_kind, self.model_config)
         self.train_config.validate()

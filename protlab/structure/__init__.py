@@ -36,6 +36,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "scored_pairs",
     ),
     "model": ("ResidueCNN", "ResidueCNNConfig", "layer_shapes", "receptive_field"),
+    "mlp": ("ResidueMLP", "ResidueMLPConfig", "residue_one_hot"),
     "predict": ("DEFAULT_STRUCTURE_MODEL", "StructurePrediction", "StructurePredictor"),
     "task": (
         "DEFAULT_VAL_FRACTION",

@@ -1,18 +1,19 @@
-"""Plain-PyTorch code for the lesson's 'Show me the PyTorch' panel: the per-residue CNN, masked loss and Q3.
+"""Plain-PyTorch code for the lesson's 'Show me the PyTorch' panel: the per-residue model, masked loss and Q3.
 
-The generated script needs only torch. It builds the same network as ResidueCNN (same parameter names, so
-a ProtLab state_dict loads into it), pads a small batch, masks padding and unresolved residues out of the
-loss with ignore_index, takes one optimizer step and prints Q3.
+The generated script needs only torch. It builds the same network as ResidueCNN or ResidueMLP (same
+parameter names, so a ProtLab state_dict loads into it), pads a small batch, masks padding and unresolved
+residues out of the loss with ignore_index, takes one optimizer step and prints Q3.
 """
 
 from __future__ import annotations
 
 from protlab.alphabet import AMINO_ACIDS
+from protlab.structure.mlp import ResidueMLPConfig
 from protlab.structure.model import ResidueCNNConfig
 
 __all__ = ["structure_code"]
 
-_TEMPLATE = '''import torch
+_HEADER = """import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -22,7 +23,9 @@ STATES = "HEC"  # class 0 helix, 1 strand, 2 coil
 IGNORE = -100  # label of padding and unresolved residues: the loss and Q3 skip it
 
 
-class ResidualBlock(nn.Module):
+"""
+
+_CNN = '''class ResidualBlock(nn.Module):
     def __init__(self, channels, kernel_size, dilation, dropout):
         super().__init__()
         self.conv = nn.Conv1d(channels, channels, kernel_size,
@@ -54,7 +57,29 @@ class PerResidueCNN(nn.Module):
         return self.head(x).transpose(1, 2)         # (B, L, 3): the length is kept
 
 
-def encode_batch(sequences, ss3=None, resolved=None):
+'''
+
+_MLP = '''class PerResidueMLP(nn.Module):
+    """The intro note's Exercise 1: one-hot (B, L, 20) -> Linear/ReLU layers -> (B, L, 3), per residue."""
+
+    def __init__(self, vocab_size={vocab_size}, hidden_dim={hidden_dim}, num_layers={num_layers},
+                 dropout={dropout}, num_classes={num_classes}):
+        super().__init__()
+        self.vocab_size = vocab_size
+        widths = [20] + [hidden_dim] * (num_layers - 1) + [num_classes]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, tokens, mask):                # tokens (B, L) int64; mask unused: positions never mix
+        x = F.one_hot(tokens, self.vocab_size)[..., 1:21].float()  # (B, L, 20); padding, unknown: all 0
+        for layer in self.layers[:-1]:
+            x = self.dropout(F.relu(layer(x)))      # (B, L, hidden): nn.Linear acts on the last axis
+        return self.layers[-1](x)                   # (B, L, 3)
+
+
+'''
+
+_COMMON = '''def encode_batch(sequences, ss3=None, resolved=None):
     """Pad to the longest sequence: tokens (B, L), mask (B, L) and labels (B, L) with IGNORE off-residue."""
     longest = max(len(s) for s in sequences)
     tokens = torch.zeros(len(sequences), longest, dtype=torch.long)
@@ -86,7 +111,7 @@ ss3 = ["{ss1}", "{ss2}"]
 resolved = ["{res1}", "{res2}"]               # 0 = not seen in the crystal structure: not scored
 
 torch.manual_seed(0)
-model = PerResidueCNN()
+model = {model_class}()
 tokens, mask, labels = encode_batch(sequences, ss3, resolved)
 logits = model(tokens, mask)
 print("tokens", tuple(tokens.shape), "-> logits", tuple(logits.shape))
@@ -107,20 +132,31 @@ _EXAMPLE = (
 )
 
 
-def structure_code(config: ResidueCNNConfig | None = None) -> str:
+def structure_code(config: ResidueCNNConfig | ResidueMLPConfig | None = None) -> str:
     """A runnable torch-only script for the per-residue model with these settings, masked loss and Q3."""
     c = config or ResidueCNNConfig()
     c.validate()
     (seq1, ss1, res1), (seq2, ss2, res2) = _EXAMPLE
-    return _TEMPLATE.format(
-        alphabet=AMINO_ACIDS,
-        vocab_size=c.vocab_size,
-        embed_dim=c.embed_dim,
-        channels=c.channels,
-        kernel_size=c.kernel_size,
-        dilations=tuple(c.dilations),
-        dropout=c.dropout,
-        num_classes=c.num_classes,
+    if isinstance(c, ResidueMLPConfig):
+        model = _MLP.format(
+            vocab_size=c.vocab_size,
+            hidden_dim=c.hidden_dim,
+            num_layers=c.num_layers,
+            dropout=c.dropout,
+            num_classes=c.num_classes,
+        )
+    else:
+        model = _CNN.format(
+            vocab_size=c.vocab_size,
+            embed_dim=c.embed_dim,
+            channels=c.channels,
+            kernel_size=c.kernel_size,
+            dilations=tuple(c.dilations),
+            dropout=c.dropout,
+            num_classes=c.num_classes,
+        )
+    common = _COMMON.format(
+        model_class="PerResidueMLP" if isinstance(c, ResidueMLPConfig) else "PerResidueCNN",
         seq1=seq1,
         seq2=seq2,
         ss1=ss1,
@@ -128,3 +164,4 @@ def structure_code(config: ResidueCNNConfig | None = None) -> str:
         res1=res1,
         res2=res2,
     )
+    return _HEADER.format(alphabet=AMINO_ACIDS) + model + common

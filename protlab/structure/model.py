@@ -50,8 +50,13 @@ class ResidueCNNConfig:
             IntRange(1, 64).check(d, "every dilation")
 
 
-def receptive_field(config: ResidueCNNConfig) -> int:
-    """Residues that can influence one output position (the window the network sees around a residue)."""
+def receptive_field(config: ResidueCNNConfig | object) -> int:
+    """Residues that can influence one output position (the window the network sees around a residue).
+
+    A model without convolutions (the exercise's ResidueMLP) sees its own residue only: 1.
+    """
+    if not hasattr(config, "kernel_size"):
+        return 1
     reach = (config.kernel_size - 1) // 2 * (1 + sum(config.dilations))  # residues on each side
     return 2 * reach + 1
 
@@ -107,17 +112,20 @@ class ResidueCNN(nn.Module):
         return self.head(x).transpose(1, 2)  # (B, L, C)
 
 
-def layer_shapes(model: ResidueCNN, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> pd.DataFrame:
-    """summarize() of every layer plus the model's own output row: (B, L, C) after the final transpose."""
+def layer_shapes(model: nn.Module, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> pd.DataFrame:
+    """summarize() of every layer, plus the CNN's own output row: (B, L, C) after the final transpose."""
     table = summarize(model, tokens, mask)
     with torch.no_grad():
         was_training = model.training
         out = model.eval()(tokens, mask)  # (B, L, C)
         model.train(was_training)
+    shape = "(" + ", ".join(map(str, out.shape)) + ")"
+    if len(table) and table["output_shape"].iloc[-1] == shape:
+        return table  # the last layer already gives (B, L, C): nothing is transposed after it
     row = {
         "name": "output",
         "type": "transpose(1, 2)",
-        "output_shape": "(" + ", ".join(map(str, out.shape)) + ")",
+        "output_shape": shape,
         "parameters": 0,
     }
     return pd.concat([table, pd.DataFrame([row])], ignore_index=True)
