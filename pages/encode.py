@@ -116,7 +116,10 @@ def single_sequence_section() -> None:
         st.warning(
             f"The highlighted letters are outside the 20-letter alphabet ({meanings}). "
             f"They are kept, not dropped: each becomes the unknown token {UNKNOWN_INDEX} "
-            "and an all-zero one-hot row.",
+            "and an all-zero one-hot row. The notes' code reads such letters as 0, the padding token "
+            "(`aa_to_idx.get(aa, 0)`), which is why their `nn.Embedding(21, ...)` has 21 rows; with the "
+            f"separate token {UNKNOWN_INDEX} a model needs {UNKNOWN_INDEX + 1} rows, and an unknown "
+            "residue is no longer mistaken for padding.",
             icon=":material/warning:",
         )
 

@@ -89,6 +89,12 @@ def test_ambiguous_letters_are_highlighted_and_become_token_21():
     marked = [m.value for m in at.markdown if "<mark" in m.value]
     assert marked and ">X</mark>" in marked[0] and ">B</mark>" in marked[0]
     assert any("unknown token 21" in w.value for w in at.warning)
+    # the warning says why the notes' 21-row embedding cannot take token 21, as torch itself shows
+    import torch
+
+    with pytest.raises(IndexError):
+        torch.nn.Embedding(21, 4)(torch.tensor([21]))
+    assert any("needs 22 rows" in w.value and "get(aa, 0)" in w.value for w in at.warning)
 
 
 def test_batch_section_shows_padded_shapes_mask_check_and_features():
