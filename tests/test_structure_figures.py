@@ -52,3 +52,13 @@ def test_curves_plot_loss_and_validation_q3(baseline):
     assert len(fig.layout.shapes) == (baseline is not None)
     metrics = {"q3": 0.7, **{f"{k}_{s}": 0.5 for k in ("precision", "recall") for s in "HEC"}}
     assert "Q3 0.700" in sf.per_class_figure(metrics, {"q3": 0.38, "majority_class": 2}).layout.title.text
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 12, 108, 700])
+def test_residue_axes_tick_whole_positions_only(length):
+    sequence = ("MKTAYIAKQR" * 70)[:length]
+    probs = np.full((length, 3), 1 / 3)
+    fig = sf.structure_figure(sequence, {"predicted": "C" * length}, probs=probs)
+    for axis in (fig.layout.xaxis, fig.layout.xaxis2):
+        assert float(axis.dtick).is_integer() and float(axis.tick0).is_integer()
+        assert length / axis.dtick <= 10  # few enough ticks to read
