@@ -177,6 +177,23 @@ def test_labelled_fasta_headers() -> None:
 
 
 @pytest.mark.parametrize(
+    ("header", "label"),
+    [
+        ("P1 1", "1"),  # id and label only
+        ("P1 n", "n"),
+        ("P1 periplasmic protein soluble", "soluble"),  # a spelled-out label ends a longer header
+        ("P1 Thioredoxin 1", ""),  # a number closing a protein's name is not a label
+        ("P1 ATP synthase subunit N", ""),
+        ("P1 Protein Y", ""),
+    ],
+)
+def test_only_an_unambiguous_last_word_is_a_header_label(header: str, label: str) -> None:
+    from protlab.data.tables import header_label
+
+    assert header_label(header) == ("P1", label)
+
+
+@pytest.mark.parametrize(
     ("content", "message"),
     [
         (b"", "is empty"),

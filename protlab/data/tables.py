@@ -29,6 +29,8 @@ LABEL_SPELLINGS: dict[str, int] = {
     **dict.fromkeys(("1", "1.0", "true", "yes", "y", "t", "soluble", "positive", "pos"), 1),
     **dict.fromkeys(("0", "0.0", "false", "no", "n", "f", "insoluble", "negative", "neg"), 0),
 }
+# spellings that end a longer header as a label; a closing 1, 0, Y or N there is part of a protein's name
+SPELLED_OUT_LABELS = frozenset(k for k in LABEL_SPELLINGS if len(k) > 1 and not k.replace(".", "").isdigit())
 ALLOWED_LABELS_TEXT = "0/1, true/false, yes/no, y/n, soluble/insoluble or positive/negative"
 
 _KEY_VALUE = re.compile(r"(?:^|[\s|;])(?:label|solubility|soluble|class|target|y)\s*[=:]\s*([^\s|;]+)", re.I)
@@ -314,9 +316,11 @@ def header_label(header: str) -> tuple[str, str]:
     if "|" in record_id and record_id.rsplit("|", 1)[1].strip().lower() in LABEL_SPELLINGS:
         head, tail = record_id.rsplit("|", 1)
         return head, tail
-    if len(words) > 1 and words[-1].lower() in LABEL_SPELLINGS:
+    if len(words) == 2 and words[-1].lower() in LABEL_SPELLINGS:  # '>P12345 1', '>P12345 soluble'
         return record_id, words[-1]
-    return record_id, ""
+    if len(words) > 2 and words[-1].lower() in SPELLED_OUT_LABELS:  # '>P12345 thioredoxin soluble'
+        return record_id, words[-1]
+    return record_id, ""  # '>P12345 Thioredoxin 1' or '... subunit N' names a protein, not a label
 
 
 def _fasta_rows(text: str) -> tuple[pd.DataFrame, list[str]]:
