@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from protlab.checks import FloatRange, IntRange
+from protlab.checks import IntRange
 from protlab.codegen import descent_code
 from protlab.errors import ConfigError, ProtlabError
 from protlab.lessons import (
@@ -15,12 +15,23 @@ from protlab.lessons import (
     Trajectory,
     contour_figure,
     loss_figure,
-    path_table,
 )
 from protlab.lessons.descent_figures import LOG_DECADES, needs_log_scale
+from protlab.lessons.landscape import START_RANGE
 from ui.autograd_tab import autograd_tab
 from ui.common import explain, literal, pytorch_panel
-from ui.landscape_view import optimizer_inputs, real_landscape_tab
+from ui.descent_widgets import (
+    LR_OFFERED,
+    MOMENTUM_OFFERED,
+    map_notes,
+    momentum_input,
+    optimizer_inputs,
+    path_notes,
+    path_warnings,
+    start_input,
+    step_tables,
+)
+from ui.landscape_view import real_landscape_tab
 from ui.router import ensure_router
 from ui.url_state import (
     UrlParam,
@@ -40,7 +51,6 @@ STATE = "gd_state"  # session-state key holding {"settings": ..., "paths": [...]
 RESTARTED_KEY = "_gd_restarted"  # session key: steps cleared because a setting changed, said once
 LINKED_STEPS_KEY = "_gd_linked_steps"  # session key: steps a link asks for, until the paths take them
 LINKED_STEPS = 5 * MAX_STEPS_PER_CALL  # most steps a link may ask for
-START, LR = FloatRange(-1000, 1000), FloatRange(0, 10_000)  # start coordinates, learning rates a link sets
 
 
 def read_settings():
@@ -65,30 +75,12 @@ def read_settings():
         )
     with right:
         c1, c2 = st.columns(2)
+        names = [f"start {label.split(':')[0]}" for label in surface.axis_labels]
         start = (
-            c1.number_input(
-                f"start {surface.axis_labels[0].split(':')[0]}",
-                value=surface.start[0],
-                step=0.5,
-                key=f"gd_start1_{key}",
-                format="%.2f",
-            ),
-            c2.number_input(
-                f"start {surface.axis_labels[1].split(':')[0]}",
-                value=surface.start[1],
-                step=0.5,
-                key=f"gd_start2_{key}",
-                format="%.2f",
-            ),
+            start_input(c1, names[0], surface.start[0], step=0.5, key=f"gd_start1_{key}"),
+            start_input(c2, names[1], surface.start[1], step=0.5, key=f"gd_start2_{key}"),
         )
-        momentum = st.number_input(
-            "momentum (SGD + momentum only)",
-            min_value=0.0,
-            max_value=0.99,
-            value=0.9,
-            step=0.05,
-            key="gd_momentum",
-        )
+        momentum = momentum_input(st, "momentum (SGD + momentum only)", key="gd_momentum")
     lr_cols = st.columns(max(1, len(kinds)))
     specs = optimizer_inputs(
         lr_cols, kinds, surface, momentum, label="learning rate", key=lambda kind: f"gd_lr_{key}_{kind}"
@@ -162,11 +154,17 @@ def url_params(surface_key: str) -> list[UrlParam]:
     return [
         UrlParam("surface", "gd_surface", choice(SURFACES), default=next(iter(SURFACES))),
         UrlParam("opt", "gd_optimizers", kinds, list(OPTIMIZER_KINDS), list_fmt),
-        UrlParam("momentum", "gd_momentum", float_value(FloatRange(0, 0.99)), 0.9, number),
-        UrlParam("x0", f"gd_start1_{surface_key}", float_value(START), surface.start[0], number),
-        UrlParam("y0", f"gd_start2_{surface_key}", float_value(START), surface.start[1], number),
+        UrlParam("momentum", "gd_momentum", float_value(MOMENTUM_OFFERED), 0.9, number),
+        UrlParam("x0", f"gd_start1_{surface_key}", float_value(START_RANGE), surface.start[0], number),
+        UrlParam("y0", f"gd_start2_{surface_key}", float_value(START_RANGE), surface.start[1], number),
         *(
-            UrlParam(f"lr_{k}", f"gd_lr_{surface_key}_{k}", float_value(LR), surface.suggested_lr(k), number)
+            UrlParam(
+                f"lr_{k}",
+                f"gd_lr_{surface_key}_{k}",
+                float_value(LR_OFFERED),
+                surface.suggested_lr(k),
+                number,
+            )
             for k in OPTIMIZER_KINDS
         ),
         UrlParam("steps", None, int_value(IntRange(0, LINKED_STEPS)), default=0),
@@ -220,11 +218,13 @@ def landscape_tab() -> None:
                 "the map stays on the interesting region.",
                 icon=":material/open_in_new:",
             )
+    path_warnings(paths)
     st.plotly_chart(contour_figure(surface, paths), key="gd_contour")
     explain(
         "Each contour line joins points of equal loss, like height lines on a hiking map; "
         "darker means lower. Circles mark the starts, squares the current points, gold stars the minima."
     )
+    map_notes(paths)
     if needs_log_scale(paths):  # shown ticked (and locked) when the page forces the log scale
         log_scale = st.checkbox("Log scale for the loss", value=True, disabled=True, key="gd_log_forced")
         st.caption(
@@ -234,17 +234,13 @@ def landscape_tab() -> None:
     else:
         log_scale = st.checkbox("Log scale for the loss", value=False, key="gd_log")
     st.plotly_chart(loss_figure(paths, log_scale=log_scale), key="gd_loss")
+    path_notes(paths, log_scale=log_scale)
     explain(
         "On a log scale equal heights mean equal *factors*: a straight falling line means the distance to "
         "the best possible loss shrinks by the same factor each step."
     )
     st.markdown("**Every step in numbers**: parameters, gradient (the slope in each direction) and loss.")
-    tabs = st.tabs([p.spec.label for p in paths])
-    for tab, path in zip(tabs, paths):
-        with tab:
-            table = path_table(path)
-            height = min(300, 38 + 35 * len(table))  # no blank rows under a short path
-            st.dataframe(table, hide_index=True, height=height, key=f"gd_table_{path.spec.kind}")
+    step_tables(paths, key="gd_table", max_height=300)
     if any(p.spec.kind == "adam" for p in paths):
         explain(
             "torch.optim.Adam also divides the running averages by (1 − β^t), a 'bias correction' that the "

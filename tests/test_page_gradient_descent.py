@@ -199,3 +199,92 @@ def test_changing_a_learning_rate_says_the_path_restarted():
     assert len(_tables(at)["adam"]) == 1
     at.button(key="gd_step").click().run()
     assert not any("were cleared" in i.value for i in at.info)  # said once
+
+
+def test_number_boxes_offer_only_values_the_optimizer_accepts():
+    from protlab.checks import field_rules
+    from protlab.lessons import OptimizerSpec
+    from protlab.lessons.landscape import START_RANGE
+
+    at = _page()
+    rules = field_rules(OptimizerSpec)
+    for key, rule in [
+        *((f"gd_lr_bowl_{kind}", rules["lr"]) for kind in ("sgd", "momentum", "adam")),
+        ("gd_momentum", rules["momentum"]),
+        ("gd_start1_bowl", START_RANGE),
+        ("gd_start2_bowl", START_RANGE),
+    ]:
+        box = at.number_input(key=key)
+        assert box.min is not None and box.max is not None, key
+        assert rule.ok(box.min) and rule.ok(box.max), (key, box.min, box.max)
+    for _ in range(4):  # the "−" button as far as it goes (0.1, 0.05, then the smallest offered)
+        at.number_input(key="gd_lr_bowl_sgd").decrement().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+    for _ in range(4):
+        at.number_input(key="gd_momentum").increment().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+    at.button(key="gd_run").click().run()
+    assert rules["lr"].ok(at.number_input(key="gd_lr_bowl_sgd").value)
+    assert [len(_tables(at)[k]) for k in ("sgd", "momentum", "adam")] == [21, 21, 21]
+
+
+def _formats(at: AppTest, frame_index: int) -> dict[str, str]:
+    """The printf format of each column of one step table, as the page hands it to the browser."""
+    import json
+
+    frames = [d for d in at.dataframe if "loss" in d.value.columns]
+    columns = json.loads(frames[frame_index].proto.columns)
+    return {name: c["type_config"]["format"] for name, c in columns.items() if "type_config" in c}
+
+
+def _loss_chart(at: AppTest) -> dict:
+    return next(c for c in _charts(at) if c["layout"]["title"]["text"] == "Loss after each step")
+
+
+def test_a_tiny_learning_rate_shows_the_digits_that_change_on_an_honest_loss_axis():
+    at = _page()
+    for kind in ("sgd", "momentum", "adam"):
+        at.number_input(key=f"gd_lr_bowl_{kind}").set_value(1e-6).run()
+    at.button(key="gd_run").click().run()
+    table, formats = _tables(at)["sgd"], _formats(at, 0)
+    for name in ("p1", "p2", "dL/dp1", "dL/dp2", "loss"):
+        shown = [formats[name] % v for v in table[name]]
+        assert all(a != b for a, b in zip(shown, shown[1:])), (name, shown[:3])
+    low, high = _loss_chart(at)["layout"]["yaxis"]["range"]
+    assert low <= 0 and high >= table["loss"].iloc[0]  # not zoomed to 15.244–15.25
+    assert any("losses barely moved" in c.value and "starts at 0" in c.value for c in at.caption)
+
+
+def test_a_path_bouncing_between_two_points_is_explained():
+    at = _page()
+    at.number_input(key="gd_lr_bowl_sgd").set_value(1.0).run()
+    at.button(key="gd_run").click().run()
+    table = _tables(at)["sgd"]
+    assert len(table) == 21 and table["loss"].nunique() == 1  # it neither converges nor diverges
+    bounces = [w.value for w in at.warning if "bounces back and forth" in w.value]
+    assert len(bounces) == 1 and "SGD (lr 1)" in bounces[0]
+    assert "overshoots the minimum by about as much as it was away" in bounces[0]
+    assert not any("diverged" in w.value for w in at.warning)
+
+
+def test_coinciding_paths_are_drawn_apart_and_named_under_the_map():
+    at = _page()
+    at.button(key="gd_run").click().run()
+    assert any(
+        "SGD (lr 0.1) and SGD + momentum (lr 0.05) run along the same line" in c.value for c in at.caption
+    )
+    contour = next(c for c in _charts(at) if c["layout"]["title"]["text"].startswith("Round bowl"))
+    lines = [t for t in contour["data"] if t.get("name") in ("SGD (lr 0.1)", "SGD + momentum (lr 0.05)")]
+    dashes = [t["line"].get("dash", "solid") for t in lines]
+    assert len(lines) == 2 and dashes[0] == "solid" and dashes[1] != "solid"
+
+
+def test_a_path_diverged_at_step_one_gets_whole_step_ticks():
+    at = _page()
+    for kind in ("sgd", "momentum"):
+        at.number_input(key=f"gd_lr_bowl_{kind}").set_value(100.0).run()
+    at.number_input(key="gd_lr_bowl_adam").set_value(10_000.0).run()
+    at.button(key="gd_run").click().run()
+    assert sum("diverged at step 1" in w.value for w in at.warning) == 3
+    axis = _loss_chart(at)["layout"]["xaxis"]
+    assert (axis["tick0"], axis["dtick"], axis["tickformat"]) == (0, 1, "d")

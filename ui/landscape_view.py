@@ -22,7 +22,6 @@ from protlab.lessons import (
     Trajectory,
     default_source,
     loss_figure,
-    path_table,
     request_landscape,
     run_source,
     slice_figure,
@@ -30,6 +29,15 @@ from protlab.lessons import (
     submit_landscape,
 )
 from ui.common import duration_text, explain, literal, pytorch_panel, run_manager, session_owner
+from ui.descent_widgets import (
+    map_notes,
+    momentum_input,
+    optimizer_inputs,
+    path_notes,
+    path_warnings,
+    start_input,
+    step_tables,
+)
 
 STATE = "rl_state"  # session key: {"key": ..., "surface": Surface, "paths": [...], "steps": int}
 POLL_SECONDS = 1.0  # how often the progress of a computing landscape is refreshed
@@ -130,23 +138,6 @@ def _computed(source: LandscapeSource, settings: SliceSettings) -> LandscapeResu
     return None
 
 
-def optimizer_inputs(cols, kinds, surface, momentum: float, *, label: str, key) -> list[OptimizerSpec]:
-    """One learning-rate box per optimizer (default: the surface's suggested rate), as OptimizerSpecs."""
-    specs = []
-    for col, kind in zip(cols, kinds):
-        lr = col.number_input(
-            f"{label}: {OPTIMIZER_LABELS[kind]}",
-            min_value=0.0,
-            max_value=10_000.0,
-            value=surface.suggested_lr(kind),
-            step=surface.suggested_lr(kind) / 2,
-            format="%g",
-            key=key(kind),
-        )
-        specs.append(OptimizerSpec(kind, float(lr), momentum=float(momentum)))
-    return specs
-
-
 def _optimizer_specs(surface) -> tuple[list[OptimizerSpec], tuple[float, float]]:
     """Optimizer choices, learning rates and start point for the slice (stable defaults from its slopes)."""
     kinds = st.multiselect(
@@ -159,11 +150,11 @@ def _optimizer_specs(surface) -> tuple[list[OptimizerSpec], tuple[float, float]]
     if not kinds:
         raise ConfigError("Pick at least one optimizer in 'Optimizers to compare'; none is selected.")
     cols = st.columns(len(kinds) + 2)
-    momentum = cols[-1].number_input("momentum", 0.0, 0.99, 0.9, step=0.05, key="rl_momentum")
+    momentum = momentum_input(cols[-1], "momentum", key="rl_momentum")
     specs = optimizer_inputs(cols, kinds, surface, momentum, label="lr", key=lambda kind: f"rl_lr_{kind}")
     with cols[-2]:
-        a = st.number_input("start α", value=surface.start[0], step=0.1, format="%.2f", key="rl_start_a")
-        b = st.number_input("start β", value=surface.start[1], step=0.1, format="%.2f", key="rl_start_b")
+        a = start_input(st, "start α", surface.start[0], step=0.1, key="rl_start_a")
+        b = start_input(st, "start β", surface.start[1], step=0.1, key="rl_start_b")
     return specs, (float(a), float(b))
 
 
@@ -213,9 +204,11 @@ def _show(result: LandscapeResult, source: LandscapeSource, settings: SliceSetti
                 "than the last and the loss keeps growing. Lower its learning rate and press Reset.",
                 icon=":material/warning:",
             )
+    path_warnings(paths)
     st.plotly_chart(
         slice_figure(surface, paths, result.path, result.path_epochs, result.path_losses), key="rl_contour"
     )
+    map_notes(paths)
     if settings.directions == "path":
         explain(
             "The centre (orange diamond) is the trained network θ*. Here δ and η are the two directions in "
@@ -249,16 +242,12 @@ def _show(result: LandscapeResult, source: LandscapeSource, settings: SliceSetti
     else:
         explain("This run kept no per-epoch weights (only small CNN runs do), so no path is drawn.")
     st.plotly_chart(loss_figure(paths), key="rl_loss")
+    path_notes(paths)
     explain(
         "The optimizers here move only the two numbers α and β on this slice, not the whole network: "
         "they show how SGD, momentum and Adam behave on the real network's terrain."
     )
-    tabs = st.tabs([p.spec.label for p in paths])
-    for tab, path in zip(tabs, paths):
-        with tab:
-            table = path_table(path)
-            height = min(240, 38 + 35 * len(table))  # no blank rows under a short path
-            st.dataframe(table, hide_index=True, height=height, key=f"rl_table_{path.spec.kind}")
+    step_tables(paths, key="rl_table", max_height=240)
     first = paths[0].spec
     code = slice_code(
         "default.pt" if source.key == DEFAULT else "model.pt",

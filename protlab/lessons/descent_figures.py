@@ -7,10 +7,26 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from protlab.lessons.descent_reading import loss_floor
 from protlab.lessons.landscape import Surface, Trajectory
-from protlab.lessons.lesson_style import FONT, PALETTE
+from protlab.lessons.lesson_style import FONT, PALETTE, PATH_DASHES, PATH_SYMBOLS
 
 LOG_DECADES = 3  # a loss this many powers of ten above the start gets a log axis (a blown-up path)
+MIN_LOG_DECADES = 2  # a log loss axis spans at least this many powers of ten (no zooming into a sliver)
+MAX_STEP_TICKS = 10  # at most this many whole-number ticks on a step axis
+
+
+def path_style(i: int, n: int) -> dict:
+    """Colour, width, dash and step marker of path i of n: earlier paths wider, later ones broken lines."""
+    wider = n - 1 - i  # paths drawn after this one
+    width = 2 + 2.5 * wider
+    return dict(
+        colour=PALETTE[i % len(PALETTE)],
+        width=width,
+        dash=PATH_DASHES[i % len(PATH_DASHES)],
+        symbol=PATH_SYMBOLS[i % len(PATH_SYMBOLS)],
+        size=4 + width,
+    )
 
 
 def _finite_points(trajectory: Trajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -64,8 +80,8 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], grid: i
             name="loss",
         )
     )
-    for i, traj in enumerate(trajectories):  # earlier paths drawn wider, so one hidden under a later shows
-        _add_path(fig, traj, PALETTE[i % len(PALETTE)], width=2 + 2 * (len(trajectories) - 1 - i))
+    for i, traj in enumerate(trajectories):  # earlier paths wider, later dashed: one under another shows
+        _add_path(fig, traj, path_style(i, len(trajectories)))
     mx, my = zip(*surface.minima)
     fig.add_trace(  # drawn last: a path that ends on a minimum does not hide its star
         go.Scatter(
@@ -91,10 +107,10 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], grid: i
     return fig
 
 
-def _add_path(fig: go.Figure, traj: Trajectory, colour: str, width: float = 2) -> None:
-    """Draw one path (line `width` px) with start and end markers, and a marker where it left the map."""
+def _add_path(fig: go.Figure, traj: Trajectory, style: dict) -> None:
+    """Draw one path in its style (path_style) with start and end markers, and where it left the map."""
     steps, p1, p2 = _finite_points(traj)
-    label = traj.spec.label
+    label, colour = traj.spec.label, style["colour"]
     fig.add_trace(
         go.Scatter(
             x=p1,
@@ -102,8 +118,8 @@ def _add_path(fig: go.Figure, traj: Trajectory, colour: str, width: float = 2) -
             mode="lines+markers",
             name=label,
             legendgroup=label,
-            line=dict(color=colour, width=width),
-            marker=dict(size=3 + width, color=colour),
+            line=dict(color=colour, width=style["width"], dash=style["dash"]),
+            marker=dict(size=style["size"], color=colour, symbol=style["symbol"]),
             customdata=steps,
             hovertemplate=f"{label}<br>step %{{customdata:.0f}}<br>(%{{x:.3f}}, %{{y:.3f}})<extra></extra>",
         )
@@ -164,46 +180,77 @@ def needs_log_scale(trajectories: Sequence[Trajectory]) -> bool:
     return start > 0 and peak > start * 10**LOG_DECADES
 
 
+def step_ticks(last_step: int) -> int:
+    """Distance between whole-number ticks on a step axis running 0..last_step (1, 2, 5, 10, 20, ...)."""
+    for power in range(0, 12):
+        for base in (1, 2, 5):
+            if max(last_step, 1) / (base * 10**power) <= MAX_STEP_TICKS:
+                return base * 10**power
+    return 10**12
+
+
+def _loss_range(ys: list[np.ndarray], floor: float, log_scale: bool) -> list[float]:
+    """The loss axis range: from the floor (0 or the lowest loss) on a linear axis, MIN_LOG_DECADES on log."""
+    shown = np.concatenate([y[np.isfinite(y)] for y in ys] + [np.zeros(0)])
+    if log_scale:
+        top = np.log10(shown.max()) if len(shown) else 1.0
+        low = min(np.log10(shown.min()), top - MIN_LOG_DECADES) if len(shown) else top - MIN_LOG_DECADES
+        return [low - 0.1 * (top - low), top + 0.1 * (top - low)]
+    top = max(float(shown.max()), floor) if len(shown) else floor + 1
+    pad = 0.05 * (top - floor) if top > floor else 1.0
+    return [floor - pad, top + pad]
+
+
 def loss_figure(trajectories: Sequence[Trajectory], log_scale: bool = False) -> go.Figure:
-    """Loss against step for every path; on a log scale the distance to the best loss is shown."""
+    """Loss against step for every path; on a log scale the distance to the best loss is shown.
+
+    The linear axis starts at 0 (or the lowest possible loss, when below 0) so that a tiny change is not
+    zoomed into a steep drop; the step axis has whole-number ticks only.
+    """
     fig = go.Figure()
     surface = trajectories[0].surface if trajectories else None
     best = min(surface.value(m) for m in surface.minima) if surface else 0.0
-    for i, traj in enumerate(trajectories):  # earlier paths wider, as on the map: equal losses stay visible
-        wider = len(trajectories) - 1 - i
+    shown, last_step = [], 0
+    for i, traj in enumerate(trajectories):  # styled as on the map: equal losses stay visible
+        style = path_style(i, len(trajectories))
         steps = np.array([r.step for r in traj.records], dtype=float)
         loss = np.array([r.loss for r in traj.records], dtype=float)
         finite = np.isfinite(loss)
         y = np.clip(loss - best, 1e-16, None) if log_scale else loss
-        colour = PALETTE[i % len(PALETTE)]
+        shown.append(y[finite])
+        last_step = max(last_step, int(steps[-1]))
         fig.add_trace(
             go.Scatter(
                 x=steps[finite],
                 y=y[finite],
                 mode="lines+markers",
                 name=traj.spec.label,
-                line=dict(color=colour, width=2 + 2 * wider),
-                marker=dict(size=4 + 2 * wider, color=colour),
+                line=dict(color=style["colour"], width=style["width"], dash=style["dash"]),
+                marker=dict(size=style["size"], color=style["colour"], symbol=style["symbol"]),
             )
         )
         at = traj.diverged_at()  # the step the page's warning and the map name
         if at is not None:
-            shown = np.flatnonzero(finite & (steps <= at))[-1:]  # that step, or the last finite loss before
+            cross = np.flatnonzero(finite & (steps <= at))[-1:]  # that step, or the last finite loss before
             fig.add_trace(
                 go.Scatter(
-                    x=steps[shown],
-                    y=y[shown],
+                    x=steps[cross],
+                    y=y[cross],
                     mode="markers",
                     name=f"{traj.spec.label}: diverged at step {at}",
-                    marker=dict(symbol="x", size=14 + 6 * wider, color=colour),
+                    marker=dict(symbol="x", size=8 + 2 * style["width"], color=style["colour"]),
                 )
             )
     label = surface.loss_label if surface else "loss"
-    fig.update_xaxes(title="step")
+    end = max(last_step, 1)
+    ticks = dict(tick0=0, dtick=step_ticks(end), tickformat="d")  # whole steps only, never 0.2, 0.4, ...
+    fig.update_xaxes(title="step", range=[-0.03 * end, 1.03 * end], **ticks)
+    floor = loss_floor(trajectories) if trajectories else 0.0
     fig.update_yaxes(
         title=f"{label} − lowest possible (log scale)" if log_scale else label,
         type="log" if log_scale else "linear",
         exponentformat="power" if log_scale else "B",
+        range=_loss_range(shown, floor, log_scale),
     )
     fig.update_layout(
         title="Loss after each step",

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 
 from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
-from protlab.errors import ConfigError
 from protlab.training.step import make_optimizer
 
 OPTIMIZER_KINDS = ("sgd", "momentum", "adam")  # the optimizers a student can compare
@@ -18,6 +17,7 @@ _TRAINING_NAMES = {"sgd": "sgd", "momentum": "sgd_momentum", "adam": "adam"}  # 
 MAX_STEPS_PER_CALL = 1000  # most steps one "Run N" request may take
 ESCAPE_FACTOR = 50.0  # a path this many half-widths away from the plotted domain has diverged
 MAX_LOSS = 1e12  # a loss above this counts as exploding
+START_RANGE = FloatRange(-1000, 1000, tip="Start on or near the map.")  # each start coordinate
 
 
 # ---------------------------------------------------------------- the Tm data set
@@ -248,8 +248,8 @@ class Trajectory:
 
     def __post_init__(self) -> None:
         self.spec.validate()
-        if not all(np.isfinite(v) for v in self.start):
-            raise ConfigError(f"start point must be two finite numbers; got {self.start}.")
+        for i, value in enumerate(self.start, 1):
+            START_RANGE.check(value, f"start{i}", label=f"start parameter {i}")
         self.params = torch.tensor(self.start, dtype=torch.float64, requires_grad=True)  # (2,) float64
         self.optimizer = make_optimizer([self.params], self.spec.optimizer, **self.spec.settings)
         self._record(0, *self._loss_and_grad())

@@ -5,3 +5,7 @@ from __future__ import annotations
 # one colour per path; no blue, which would vanish on the blue contour maps of the landscape lessons
 PALETTE = ["#d62728", "#ff7f0e", "#2ca02c", "#9467bd", "#e377c2", "#8c564b"]
 FONT = dict(size=13)  # plotly font of every lesson figure
+# one line dash and step-marker symbol per path, so paths drawn over each other stay apart: the first is
+# solid and widest, later ones are narrower and broken, letting a line underneath show through the gaps
+PATH_DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+PATH_SYMBOLS = ["circle", "triangle-down", "diamond", "cross", "pentagon", "hexagon"]
