@@ -90,7 +90,8 @@ def _read_settings(source: LandscapeSource) -> SliceSettings:
         seed = c4.number_input("seed (sample, directions)", 0, 10_000, 0, key="rl_seed")
         explain(
             f"The loss is computed at {int(grid) ** 2} weight settings on {int(n)} proteins; "
-            "more points or proteins take longer (the defaults take about half a minute)."
+            "more points or proteins take longer (the defaults take about half a minute on a free core, "
+            "a minute or more while the class's other runs share the server; the bar shows the time left)."
         )
     settings = SliceSettings(int(n), int(grid), float(span), int(seed), directions)
     settings.validate()
