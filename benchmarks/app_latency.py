@@ -52,7 +52,7 @@ HEADINGS = {
     "pages/train.py": "Train a solubility classifier",
     "pages/bias_variance.py": "Bias and variance",
     "pages/predict.py": "Predict solubility",
-    "pages/class_view.py": "Class results",
+    "pages/class_view.py": "6 · Class results",
 }
 BARE_APP = """import streamlit as st
 def other():

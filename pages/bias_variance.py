@@ -28,7 +28,16 @@ student_token()  # read the address's token before a first-visit hand-over to ap
 ensure_router()
 
 PRESET_KEY = "bv_preset"  # widget key of the chosen preset (remembered per student)
-URL = [UrlParam("preset", PRESET_KEY, choice(tuple(BV_PRESETS)), default="quick")]  # preset in the address
+DEFAULT = "mlp"  # the lesson's main sweep
+RENAMED = {"quick": "mlp"}  # presets' earlier names, so older links still open the same sweep
+
+
+def preset_value(text: str, name: str) -> str:
+    """A link's preset, by its name now or its earlier one (checked)."""
+    return choice(tuple(BV_PRESETS))(RENAMED.get(text.strip(), text), name)
+
+
+URL = [UrlParam("preset", PRESET_KEY, preset_value, default=DEFAULT)]  # the preset in the address
 
 
 @st.cache_resource(show_spinner="Preparing the sweep...", max_entries=16)
@@ -65,7 +74,7 @@ def choose_preset() -> str:
     preset = st.radio(
         "Sweep",
         names,
-        kept_index(PRESET_KEY, names, "quick"),
+        kept_index(PRESET_KEY, names, DEFAULT),
         format_func=lambda name: BV_PRESETS[name][0],
         key=PRESET_KEY,
     )
@@ -118,10 +127,15 @@ def controls(points, table, preset: str) -> None:
         )
 
 
-def results(table, histories) -> None:
+def results(table, histories, kind: str) -> None:
     """Loss against model size and against training-set size (regions shaded), then the learning curves."""
     from protlab.lessons import learning_curves_figure, loss_vs_size_figure
-    from protlab.lessons.bias_variance_reading import data_reading, negative_gap_note, size_reading
+    from protlab.lessons.bias_variance_reading import (
+        data_reading,
+        negative_gap_note,
+        size_reading,
+        sweep_shape,
+    )
 
     done = finite_rows(table)
     if done.empty:
@@ -137,14 +151,19 @@ def results(table, histories) -> None:
         fractions,
         format_func=lambda f: f"{int(proteins[f]):,} training proteins ({f:.0%})",
     )
-    width = c2.selectbox("Width for the training-set-size plot", widths)
+    width = c2.selectbox(
+        "Width for the training-set-size plot", widths, format_func=lambda w: f"{w} ({sweep_shape(kind, w)})"
+    )
     by_width = done[done["fraction"] == fraction]
     by_size = done[done["width"] == width]
     left, right = st.columns(2)
     with left:
         if len(by_width) >= 2:
             fig, regions = loss_vs_size_figure(
-                by_width, "width", x_title="hidden width (model size)", title="Final loss vs model size"
+                by_width,
+                "width",
+                x_title=f"width w (model size): {sweep_shape(kind)}",
+                title="Final loss vs model size",
             )
             st.plotly_chart(fig, key="bv-size")
             st.caption(region_sentence(by_width, regions, "width", "width"))
@@ -173,6 +192,7 @@ def main() -> None:
     """Read the preset, show the plan and its progress, the results and the code."""
     from protlab.codegen import sweep_code
     from protlab.lessons import sweep_results
+    from protlab.lessons.bias_variance_reading import architecture_note
 
     intro()
     preset = choose_preset()
@@ -186,10 +206,11 @@ def main() -> None:
         table, histories = sweep_results(run_manager(), session_owner(), points)
     except ProtlabError as err:
         stop_with_error(err)
+    st.markdown(architecture_note(config.model_kind))
     st.caption(split_sentence(config, points))
     controls(points, table, preset)
     live_progress(points, int((table["state"] == "finished").sum()), preset)
-    results(table, histories)
+    results(table, histories, config.model_kind)
     pytorch_panel(sweep_code(replace(config, epochs=epochs)))
 
 

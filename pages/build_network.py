@@ -12,7 +12,17 @@ from protlab.checks import Choice, FloatRange, IntRange, check_fields, field_rul
 from protlab.codegen import module_code, sequential_code
 from protlab.errors import ConfigError, ProtlabError
 from protlab.lessons import activation_curves, activation_figure, network_figure
-from protlab.models import MAX_LAYERS, MAX_WIDTH, LayerSpec, MLPConfig, build_mlp, count_parameters, summarize
+from protlab.lessons.network_figures import fill_note, layer_table, no_hidden_note
+from protlab.models import (
+    MAX_LAYERS,
+    MAX_PARAMETERS,
+    MAX_WIDTH,
+    LayerSpec,
+    MLPConfig,
+    build_mlp,
+    count_parameters,
+    summarize,
+)
 from ui.common import explain, literal, pytorch_panel
 from ui.router import ensure_router
 from ui.url_state import UrlParam, copy_link, flag, int_value, list_fmt, list_value, read_url, write_url
@@ -31,6 +41,8 @@ NORM_NAMES = {"None": None, "LayerNorm": "layernorm", "BatchNorm": "batchnorm"}
 COLUMNS = ["order", "width", "activation", "dropout", "norm"]
 BATCH = 32  # proteins in the example batch pushed through the network
 LABELS = {"input_dim": "Input size", "num_classes": "Number of classes"}  # config field -> widget label
+RULES = field_rules(MLPConfig)  # the model's own ranges: the widgets' bounds and the link's checks
+WIDTH = field_rules(LayerSpec)["width"]  # a hidden layer's allowed widths
 PRESETS = {
     "notes": ("The notes' network: 20 → 64 → 2", 20, 2, [64]),
     "exercise2": ("Exercise 2: 20 → 128 → 64 → 32 → 4", 20, 4, [128, 64, 32]),
@@ -45,7 +57,7 @@ def parse_layer(text: str, name: str) -> dict:
         raise ConfigError(
             f"{name} must read width:activation:dropout:norm, e.g. 64:relu:0:none; got {text[:60]!r}."
         )
-    width = int_value(IntRange(1, MAX_WIDTH))(parts[0], f"{name} width")
+    width = int_value(WIDTH)(parts[0], f"{name} width")
     shown = {key: label for label, key in ACTIVATION_NAMES.items()}
     activation = Choice(tuple(shown)).check(parts[1], f"{name} activation")
     try:
@@ -63,8 +75,8 @@ def layer_text(spec: LayerSpec) -> str:
 
 
 URL = [
-    UrlParam("input", "bn_input", int_value(field_rules(MLPConfig)["input_dim"]), default=20),
-    UrlParam("classes", "bn_classes", int_value(field_rules(MLPConfig)["num_classes"]), default=2),
+    UrlParam("input", "bn_input", int_value(RULES["input_dim"]), default=20),
+    UrlParam("classes", "bn_classes", int_value(RULES["num_classes"]), default=2),
     UrlParam("softmax", "bn_softmax", flag, default=False, fmt=lambda v: str(v).lower()),
     UrlParam("layers", None, list_value(parse_layer, 0, MAX_LAYERS), ["64:relu:0:none"], list_fmt),
 ]  # this page's settings in the address (ui.url_state)
@@ -161,6 +173,11 @@ def built_model(key: str, _config: MLPConfig) -> torch.nn.Module:
     return build_mlp(_config)
 
 
+def bounds(rule: IntRange) -> dict:
+    """A number box's min_value and max_value from a setting's declared range."""
+    return {"min_value": rule.low, "max_value": rule.high}
+
+
 def controls() -> tuple[int, int, bool]:
     """Draw presets, quick fill and the output settings; return (input_dim, num_classes, softmax)."""
     st.session_state.setdefault("bn_layers", layers_frame([64]))
@@ -172,11 +189,9 @@ def controls() -> tuple[int, int, bool]:
         col.button(label, key=f"bn_preset_{name}", on_click=apply_preset, args=(name,), width="stretch")
     c1, c2, c3 = st.columns(3)
     input_dim = c1.number_input(
-        "Input size (features per protein)", min_value=0, max_value=10_000_000, key="bn_input"
+        "Input size (features per protein)", **bounds(RULES["input_dim"]), key="bn_input"
     )
-    classes = c2.number_input(
-        "Number of classes (outputs)", min_value=0, max_value=10_000_000, key="bn_classes"
-    )
+    classes = c2.number_input("Number of classes (outputs)", **bounds(RULES["num_classes"]), key="bn_classes")
     softmax = c3.checkbox("Softmax at the output", value=False, key="bn_softmax")
     explain(
         "20 inputs = the fraction of each amino acid in a protein. Softmax turns the outputs into "
@@ -185,14 +200,11 @@ def controls() -> tuple[int, int, bool]:
     )
     with st.expander("Quick fill: replace the stack with N identical layers"):
         q1, q2, q3, q4 = st.columns([1, 1, 1, 1])
-        q1.number_input("N layers", min_value=0, max_value=10_000, value=3, key="bn_fill_n")
-        q2.number_input("width", min_value=0, max_value=10_000_000, value=64, key="bn_fill_width")
+        n = q1.number_input("N layers", min_value=0, max_value=MAX_LAYERS, value=3, key="bn_fill_n")
+        width = q2.number_input("width", **bounds(WIDTH), value=64, key="bn_fill_width")
         q3.selectbox("activation", list(ACTIVATION_NAMES), key="bn_fill_act")
         q4.button("Replace the stack", key="bn_fill", on_click=fill_stack, width="stretch")
-        explain(
-            f"Try silly values too: ProtLab checks them before building anything (at most {MAX_LAYERS} "
-            f"hidden layers, each 1 to {MAX_WIDTH:,} neurons wide)."
-        )
+        explain(fill_note(int(n), int(width), int(input_dim), int(classes)))
     return int(input_dim), int(classes), bool(softmax)
 
 
@@ -213,7 +225,7 @@ def layer_editor() -> pd.DataFrame:
                 format="%d",
             ),
             "width": st.column_config.NumberColumn(
-                "width (neurons)", min_value=1, max_value=MAX_WIDTH, step=1, default=32, format="%d"
+                "width (neurons)", **bounds(WIDTH), step=1, default=32, format="%d"
             ),
             "activation": st.column_config.SelectboxColumn(
                 "activation", options=list(ACTIVATION_NAMES), default="ReLU", required=True
@@ -233,7 +245,9 @@ def layer_editor() -> pd.DataFrame:
     explain(
         "Add a layer with the + row at the bottom of the table, delete one by selecting its row and pressing "
         "the bin icon, and reorder by editing the order numbers. Dropout switches neurons off at random "
-        "while training; normalisation rescales each layer's outputs to keep training stable."
+        "while training; normalisation rescales each layer's outputs to keep training stable. ProtLab builds "
+        f"at most {MAX_LAYERS} hidden layers of 1 to {MAX_WIDTH:,} neurons, and at most {MAX_PARAMETERS:,} "
+        "parameters in all."
     )
     return frame
 
@@ -246,11 +260,7 @@ def render_network(config: MLPConfig) -> None:
     total = count_parameters(model)
     st.session_state["bn_total"] = total
     if not config.layers:
-        st.info(
-            "No hidden layers: the network is a single linear layer followed by softmax over the classes, "
-            "which is (multinomial) logistic regression. It can only draw straight decision boundaries.",
-            icon=":material/info:",
-        )
+        st.info(no_hidden_note(config.num_classes, config.output_activation), icon=":material/info:")
     c1, c2 = st.columns(2)
     c1.metric("Total parameters", f"{total:,}")
     c2.metric("Layers with weights", f"{len(config.layers) + 1}")
@@ -269,9 +279,15 @@ def render_network(config: MLPConfig) -> None:
         st.plotly_chart(network_figure(summary, config.input_dim, BATCH), key="bn_diagram")
     with right:
         st.dataframe(
-            summary.rename(columns={"output_shape": f"output shape (batch of {BATCH})"}),
+            layer_table(summary),
             hide_index=True,
             key="bn_summary",
+            column_config={
+                "output_shape": st.column_config.TextColumn(
+                    "output shape", help=f"For the example batch of {BATCH} proteins"
+                ),
+                "parameters": st.column_config.NumberColumn("parameters", format="localized"),
+            },
         )
         explain(
             "A Linear layer from n to m neurons has n × m weights plus m biases. LayerNorm and BatchNorm add "

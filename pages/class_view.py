@@ -55,21 +55,26 @@ def class_panel() -> None:
         ranking,
         hide_index=True,
         key="class-ranking",
+        placeholder="–",  # no test AUC yet, or no setting
         column_config={  # pixel widths: the whole table fits a 1280-pixel-wide window
-            "rank": number("#", format="%d", width=36),
-            "name": st.column_config.TextColumn("Name", width=100),
-            "test AUC": number("Test AUC", format="%.3f", width=72),
-            "test proteins": number("Test n", format="%d", width=52, help="Held-out proteins behind the AUC"),
+            "rank": number("#", format="%d", width=30),
+            "name": st.column_config.TextColumn("Name", width=92),
+            "test AUC": number("Test AUC", format="%.3f", width=68),
+            "test proteins": number("Test n", format="%d", width=50, help="Held-out proteins behind the AUC"),
             "test MCC": None,
-            "best val AUC": number("Best val AUC", format="%.3f", width=80),
+            "best val AUC": number("Val AUC", format="%.3f", width=62, help="Best validation AUC so far"),
             "model": st.column_config.TextColumn("Model", width=48),
-            "optimizer": st.column_config.TextColumn("Optimizer", width=96),
-            "learning rate": number("LR", format="%g", width=48),
-            "weight decay": number("WD", format="%g", width=42, help="Weight decay"),
-            "batch size": number("Batch", format="%d", width=46),
+            "optimizer": st.column_config.TextColumn("Optimizer", width=116),
+            "learning rate": number("LR", format="%g", width=46),
+            "weight decay": number("WD", format="%g", width=38, help="Weight decay"),
+            "batch size": number("Batch", format="%d", width=44),
             "epochs": st.column_config.TextColumn("Epochs", width=50),
-            "data": st.column_config.TextColumn("Data", width=70),
-            "state": st.column_config.TextColumn("Status", width=76),
+            "data": st.column_config.TextColumn(
+                "Data",
+                width=84,
+                help="What the run trained on: DeepSol (the bundled set) or the name of the uploaded file",
+            ),
+            "state": st.column_config.TextColumn("Status", width=90),
             "run_id": None,
         },
     )
@@ -112,6 +117,7 @@ def class_panel() -> None:
         optimizer_table(rows),
         hide_index=True,
         key="class-optimizers",
+        placeholder="–",  # no run of this optimizer has a test set large enough yet
         column_config={c: number(format="%.3f") for c in ("best test AUC", "median test AUC")},
     )
     explain(
@@ -122,7 +128,7 @@ def class_panel() -> None:
 
 def render() -> None:
     """Draw the class view."""
-    st.title("Class results")
+    st.title("6 · Class results")
     st.markdown(
         "Everyone's shared runs side by side: the notes' optimizer comparison (SGD + momentum, Adam, "
         "AdamW), done by the whole class at once. Only runs whose owner ticked **Share with the "

@@ -52,7 +52,8 @@ LESSONS: list[tuple[str, str, str, str, str]] = [
     (
         "pages/bias_variance.py",
         "Bias and variance",
-        "Train one network at four widths on three amounts of data and see under- and over-fitting appear.",
+        "Train one small network at several widths on several amounts of data (from a 2 × 2 tiny check to "
+        "4 widths × 3 data sizes) and see under- and over-fitting appear.",
         "Fundamentals note, sec. 1: the bias-variance trade-off; intro note, sec. 5: detecting overfitting",
         "Intro sec. 8 checklist, item 2 (validation loss plateaus, it does not climb)",
     ),

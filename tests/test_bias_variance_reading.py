@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from protlab.lessons.bias_variance_reading import data_reading, negative_gap_note, size_reading
+from protlab.lessons.bias_variance_reading import (
+    architecture_note,
+    data_reading,
+    negative_gap_note,
+    number_text,
+    size_reading,
+    sweep_shape,
+)
 
 
 def _rows(column: str, xs, train, val) -> pd.DataFrame:
@@ -32,3 +39,46 @@ def test_negative_gap_is_explained_only_when_present() -> None:
     assert negative_gap_note(_rows("n_train", [36, 72], [0.6, 0.5], [0.7, 0.6])) == ""
     note = negative_gap_note(_rows("n_train", [36, 72], [0.600, 0.5], [0.589, 0.6]))
     assert "-0.011" in note and "36" in note
+
+
+def test_numbers_never_read_minus_zero() -> None:
+    assert [number_text(v) for v in (-0.0002, -0.0, 0.0, -0.003, 0.0126)] == [
+        "0.000",
+        "0.000",
+        "0.000",
+        "-0.003",
+        "0.013",
+    ]
+    assert [number_text(v, signed=True) for v in (-0.0002, 0.012, -0.011)] == ["0.000", "+0.012", "-0.011"]
+    assert f"{-0.0002:.3f}" == "-0.000"  # what plain formatting shows
+
+
+def test_a_gap_that_rounds_to_zero_is_not_called_negative() -> None:
+    rows = _rows("n_train", [36, 72], [0.6722, 0.5], [0.6720, 0.6])
+    assert negative_gap_note(rows) == ""
+    text = " ".join(data_reading(rows))
+    assert "-0.000" not in text and "0.000" in text
+
+
+def test_the_sweeps_network_is_the_model_the_runs_build() -> None:
+    import torch.nn as nn
+
+    from protlab.lessons.bias_variance import sweep_model_config
+    from protlab.models import build_model
+
+    def linear_count(*widths: int) -> int:  # torch's count for Linear layers of these widths
+        return sum(p.numel() for a, b in zip(widths, widths[1:]) for p in nn.Linear(a, b).parameters())
+
+    for width in (1, 64, 256):
+        built = build_model("mlp", sweep_model_config("mlp", width))
+        widths = [int(w.replace(",", "")) for w in sweep_shape("mlp", width).split(" → ")]
+        assert widths == [20, width, width, 2]
+        assert sum(p.numel() for p in built.parameters()) == linear_count(*widths)
+    assert sweep_shape("mlp") == "20 → w → w → 2" and sweep_shape("cnn", 8) == "16 → 8 filters → 2"
+    note = architecture_note("mlp")
+    assert "two hidden layers of width w" in note and "20 → w → w → 2" in note
+    assert f"20 → 64 → 64 → 2 with {linear_count(20, 64, 64, 2):,} parameters" in note
+    assert f"20 → 64 → 2 on Build a network ({linear_count(20, 64, 2):,} parameters)" in note
+    cnn = build_model("cnn", sweep_model_config("cnn", 8))
+    assert (cnn.conv1.out_channels, cnn.conv1.kernel_size, cnn.embedding.embedding_dim) == (8, (9,), 16)
+    assert "one convolution layer of w filters** (kernel 9) over 16-number" in architecture_note("cnn")

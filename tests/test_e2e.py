@@ -43,7 +43,7 @@ PAGES = [
     ("build_network", "3 · Build a network", "3 · Build a network"),
     ("train", "Train a solubility classifier", "4 · Train a classifier"),
     ("predict", "Predict solubility", "5 · Predict solubility"),
-    ("class_view", "Class results", "6 · Class results"),
+    ("class_view", "6 · Class results", "6 · Class results"),
 ]
 TRAIN_TIMEOUT_MS = 150_000  # two tiny epochs take seconds; generous for a loaded 2-core CI machine
 WAIT_MS = 60_000  # a page's answer to a click on a loaded 2-core machine

@@ -104,3 +104,18 @@ def test_composition_model_reads_amino_acid_fractions() -> None:
         torch.testing.assert_close(model(tokens, mask), linear(composition))
     with pytest.raises(ConfigError, match="input_dim"):
         build_model("mlp", {"input_dim": 5})
+
+
+def test_widest_fill_is_the_largest_width_under_the_parameter_cap() -> None:
+    def meta_count(*widths: int) -> int:  # torch's count on the meta device: nothing is allocated
+        layers = [nn.Linear(a, b, device="meta") for a, b in zip(widths, widths[1:])]
+        return sum(p.numel() for layer in layers for p in layer.parameters())
+
+    for inputs, classes, n in ((20, 2, 3), (20, 2, 8), (100_000, 4096, 1)):  # the cap, not MAX_WIDTH, decides
+        w = mlp_module.widest_fill(inputs, classes, n)
+        assert (
+            meta_count(inputs, *[w] * n, classes)
+            <= mlp_module.MAX_PARAMETERS
+            < meta_count(inputs, *[w + 1] * n, classes)
+        )
+    assert mlp_module.widest_fill(20, 2, 1) == mlp_module.MAX_WIDTH  # one layer of 4096 fits easily

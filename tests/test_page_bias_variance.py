@@ -59,7 +59,7 @@ def _plan(at: AppTest):
 def test_the_page_shows_the_plan_the_buttons_and_the_code(idle_runs) -> None:
     at = _page(preset=None)
     assert "Bias and variance" in at.title[0].value
-    assert at.radio(key="bv_preset").value == "quick"
+    assert at.radio(key="bv_preset").value == "mlp"
     assert len(_plan(at)) == 12  # 4 widths x 3 training-set sizes
     at.radio(key="bv_preset").set_value("tiny").run()
     plan = _plan(at)
@@ -139,13 +139,13 @@ def test_a_failed_point_says_why_and_run_the_sweep_retries_it(idle_runs) -> None
 def test_another_preset_does_not_take_over_a_running_sweep(idle_runs) -> None:
     at = _page()
     at.button(key="bv_start").click().run()
-    at.radio(key="bv_preset").set_value("quick").run()
+    at.radio(key="bv_preset").set_value("mlp").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("Your sweep *Tiny check" in i.value for i in at.info)
     assert set(_plan(at)["state"]) == {"not run yet"} and at.button(key="bv_stop").disabled is True
     idle_runs.stop(idle_runs.list_runs(_owner())[0]["run_id"], _owner())  # its run ends ...
     at.run()
-    assert len(idle_runs.list_runs(_owner())) == 1  # ... and nothing of the quick sweep was submitted
+    assert len(idle_runs.list_runs(_owner())) == 1  # ... and nothing of the MLP sweep was submitted
 
 
 def test_a_link_opens_its_preset_and_a_bad_one_is_named_and_ignored(idle_runs) -> None:
@@ -165,7 +165,7 @@ def test_a_link_opens_its_preset_and_a_bad_one_is_named_and_ignored(idle_runs) -
     bad.query_params["preset"] = "huge"
     bad.run()
     assert not bad.exception, [e.value for e in bad.exception]
-    assert bad.radio(key="bv_preset").value == "quick"
+    assert bad.radio(key="bv_preset").value == "mlp"
     assert any("preset" in w.value and "huge" in w.value for w in bad.warning), [w.value for w in bad.warning]
 
 
@@ -187,3 +187,73 @@ def test_the_text_follows_the_sweeps_own_numbers(idle_runs) -> None:
     assert "more data did not help" in text and "cure" not in text
     assert "The sweep draws 120 proteins" in text and "(36, 72)" in text
     assert any("-0.011" in i.value and "not an error" in i.value for i in at.info)
+
+
+def _reference_mlp(*widths: int) -> int:
+    """Parameters of Linear layers of these widths with ReLUs between, counted by torch."""
+    import torch.nn as nn
+
+    layers = [nn.Linear(a, b) for a, b in zip(widths, widths[1:])]
+    return sum(p.numel() for layer in layers for p in layer.parameters())
+
+
+def test_the_page_says_which_network_a_width_stands_for(idle_runs) -> None:
+    at = _page()
+    note = " ".join(m.value for m in at.markdown)
+    assert "two hidden layers of width w" in note and "20 → w → w → 2" in note
+    assert f"20 → 64 → 64 → 2 with {_reference_mlp(20, 64, 64, 2):,} parameters" in note
+    assert f"20 → 64 → 2 on Build a network ({_reference_mlp(20, 64, 2):,} parameters)" in note
+    plan = _plan(at)
+    assert plan["network"].tolist() == ["20 → 1 → 1 → 2", "20 → 64 → 64 → 2"] * 2
+    assert plan["parameters"].tolist() == [_reference_mlp(20, w, w, 2) for w in (1, 64)] * 2 == [27, 5634] * 2
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["width"]["label"] == "width w"
+    assert columns["parameters"]["type_config"]["format"] == "localized"
+    at.radio(key="bv_preset").set_value("cnn").run()
+    assert "one convolution layer of w filters" in " ".join(m.value for m in at.markdown)
+    assert _plan(at)["network"].tolist()[:2] == ["16 → 2 filters → 2", "16 → 8 filters → 2"]
+
+
+def test_presets_are_named_and_ordered_by_what_they_run(idle_runs) -> None:
+    from protlab.lessons import BV_PRESETS
+
+    at = _page(preset=None)
+    labels = at.radio(key="bv_preset").options
+    assert labels == [label for label, _ in BV_PRESETS.values()] and labels[0].startswith("Tiny check")
+    assert not any("Quick" in label for label in labels)  # the quickest is the tiny check, first
+    runs = [len(c.widths) * len(c.fractions) for _, c in BV_PRESETS.values()]
+    assert runs == sorted(runs) and runs[0] == 4
+    for label, config in BV_PRESETS.values():
+        assert f"{len(config.widths)} widths × {len(config.fractions)} data sizes" in label
+        assert f"{config.sample_size} proteins, {config.epochs} epochs" in label
+    old = AppTest.from_file(PAGE, default_timeout=TIMEOUT)  # a link from before the renaming
+    old.session_state[ROUTED_RUN] = True
+    old.query_params["student"] = ALICE
+    old.query_params["preset"] = "quick"
+    old.run()
+    assert old.radio(key="bv_preset").value == "mlp" and not old.warning
+
+
+def test_a_gap_that_rounds_to_zero_reads_0_000_never_minus_zero(idle_runs) -> None:
+    points = _tiny_points()
+    losses = {
+        (1, 0.5): (0.822, 0.811),
+        (1, 1.0): (0.798, 0.783),
+        (64, 0.5): (0.672, 0.668),
+        (64, 1.0): (0.67215, 0.67190),  # validation 0.00025 below training: -0.000 at 3 decimals
+    }
+    for point in points:
+        train, val = losses[point.width, point.fraction]
+        fake_finished_run(idle_runs, _owner(), point.spec, [0.7, train], [0.7, val])
+    at = _page()
+    plan = _plan(at)
+    assert plan["gap"].tolist() == ["-0.015", "0.000", "-0.011", "-0.004"]  # all the data first
+    at.selectbox[1].set_value(64).run()
+    shown = [
+        *plan["gap"],
+        *(c.value for c in at.caption),
+        *(i.value for i in at.info),
+        *(m.value for m in at.markdown),
+    ]
+    assert not any("-0.000" in text for text in shown)
+    assert any("stays about the same (-0.004 and 0.000)" in text for text in shown)

@@ -48,29 +48,68 @@ def test_exercise2_then_gelu_switch_keeps_the_total():
     assert _total(at) == expected
     message = " ".join(s.value for s in at.success)
     assert "unchanged" in message and "no weights" in message
-    assert "GELU" in _summary(at)["type"].tolist()
+    assert "GELU" in _summary(at)["module"].tolist()
 
 
-def test_too_wide_layer_is_refused_with_the_validation_message():
+def _meta_count(*widths: int) -> int:
+    """Parameters of a Linear stack counted by torch on the meta device (nothing is allocated)."""
+    layers = [nn.Linear(a, b, device="meta") for a, b in zip(widths, widths[1:])]
+    return sum(p.numel() for layer in layers for p in layer.parameters())
+
+
+def test_number_boxes_take_their_bounds_from_the_models_declared_ranges():
+    from protlab.checks import field_rules
+    from protlab.models import MAX_LAYERS, LayerSpec, MLPConfig
+
     at = _page()
-    at.number_input(key="bn_fill_n").set_value(2).run()
-    at.number_input(key="bn_fill_width").set_value(10_000).run()
+    rules = field_rules(MLPConfig)
+    for key, rule in (
+        ("bn_input", rules["input_dim"]),
+        ("bn_classes", rules["num_classes"]),
+        ("bn_fill_width", field_rules(LayerSpec)["width"]),
+    ):
+        box = at.number_input(key=key)
+        assert (box.min, box.max) == (rule.low, rule.high), key
+    assert (at.number_input(key="bn_fill_n").min, at.number_input(key="bn_fill_n").max) == (0, MAX_LAYERS)
+    assert (rules["input_dim"].high, rules["num_classes"].high) == (100_000, 4096)
+
+
+def test_quick_fill_names_the_parameter_cap_before_the_network_is_refused():
+    from protlab.models import MAX_PARAMETERS
+
+    at = _page()
+    at.number_input(key="bn_fill_n").set_value(3).run()
+    at.number_input(key="bn_fill_width").set_value(4096).run()
+    expected = _meta_count(20, 4096, 4096, 4096, 2)
+    assert expected == 33_656_834 > MAX_PARAMETERS
+    fits = next(n for n in range(4096, 0, -1) if _meta_count(20, n, n, n, 2) <= MAX_PARAMETERS)
+    hint = " ".join(c.value for c in at.caption if "Limits:" in c.value)
+    assert f"{MAX_PARAMETERS:,} parameters" in hint and f"{expected:,} parameters: over the limit" in hint
+    assert f"at most {fits:,} neurons wide fit" in hint
     at.button(key="bn_fill").click().run()
     assert not at.exception
-    assert at.error and "10000" in at.error[0].value and "width" in at.error[0].value
-    at.button(key="bn_preset_notes").click().run()  # the page stays usable
-    assert not at.error and _total(at) == "1,474"
+    assert at.error and f"{expected:,}" in at.error[0].value and f"{MAX_PARAMETERS:,}" in at.error[0].value
+    at.number_input(key="bn_fill_width").set_value(fits).run()
+    assert "within the limit" in " ".join(c.value for c in at.caption)
+    at.button(key="bn_fill").click().run()
+    assert not at.error and _total(at) == f"{_meta_count(20, fits, fits, fits, 2):,}"
 
 
-def test_zero_width_and_too_many_layers_are_refused():
+def test_layer_table_names_rows_as_the_diagram_does_and_separates_thousands():
+    import json
+
     at = _page()
-    at.number_input(key="bn_fill_width").set_value(0).run()
-    at.button(key="bn_fill").click().run()
-    assert at.error and "got 0" in at.error[0].value
-    at.number_input(key="bn_fill_width").set_value(8).run()
-    at.number_input(key="bn_fill_n").set_value(100).run()
-    at.button(key="bn_fill").click().run()
-    assert at.error and "100" in at.error[0].value and "layers" in at.error[0].value
+    at.button(key="bn_preset_exercise2").click().run()
+    summary = _summary(at)
+    hidden = [f"hidden layer {i}" for i in (1, 2, 3) for _ in range(2)]  # Linear and ReLU of each
+    assert summary["layer"].tolist() == [*hidden, "output layer"]
+    diagram = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["annotations"]
+    names = [a["text"].split("</b>")[0].removeprefix("<b>") for a in diagram if a.get("text")]
+    assert names == ["input", "hidden layer 1", "hidden layer 2", "hidden layer 3", "output layer"]
+    assert set(summary["layer"]) == set(names[1:])
+    table = next(d for d in at.dataframe if "parameters" in d.value.columns)
+    assert json.loads(table.proto.columns)["parameters"]["type_config"]["format"] == "localized"
+    assert summary["parameters"].tolist() == [2688, 0, 8256, 0, 2080, 0, 132]
 
 
 def test_no_hidden_layer_is_logistic_regression():
@@ -78,6 +117,22 @@ def test_no_hidden_layer_is_logistic_regression():
     at.button(key="bn_preset_logistic").click().run()
     assert _total(at) == f"{_reference(20, 2):,}"
     assert any("logistic regression" in i.value for i in at.info)
+
+
+def test_the_no_hidden_layer_note_follows_the_softmax_setting():
+    at = _page()
+    at.button(key="bn_preset_logistic").click().run()
+    note = " ".join(i.value for i in at.info)
+    assert "followed by softmax" not in note and "with no softmax" in note and "nn.CrossEntropyLoss" in note
+    assert _summary(at)["module"].tolist() == ["Linear"]
+    at.checkbox(key="bn_softmax").check().run()
+    note = " ".join(i.value for i in at.info)
+    assert "followed by softmax over the classes" in note and "(multinomial) logistic regression" in note
+    assert _summary(at)["module"].tolist() == ["Linear", "Softmax"]
+    at.checkbox(key="bn_softmax").uncheck().run()
+    at.number_input(key="bn_classes").set_value(1).run()
+    note = " ".join(i.value for i in at.info)
+    assert "nn.BCEWithLogitsLoss" in note and "(binary) logistic regression" in note
 
 
 def test_generated_code_is_shown_for_the_current_network():
@@ -100,16 +155,6 @@ def _linked(**query) -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def test_messages_name_the_widgets_not_the_code():
-    at = _page()
-    at.number_input(key="bn_input").set_value(0).run()
-    assert at.error and at.error[0].value.startswith("Input size must be an integer from 1 to")
-    assert "got 0." in at.error[0].value and "input_dim" not in at.error[0].value
-    at.number_input(key="bn_input").set_value(20).run()
-    at.number_input(key="bn_classes").set_value(0).run()
-    assert at.error and at.error[0].value.startswith("Number of classes must be an integer from 1 to")
 
 
 def test_softmax_over_one_class_is_explained():

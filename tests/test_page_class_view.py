@@ -136,3 +136,66 @@ def test_runs_shared_under_the_same_name_are_told_apart_in_the_ranking() -> None
     ]
     ranking = ranking_table(rows, names, {r["run_id"]: pd.DataFrame() for r in rows})
     assert ranking["name"].tolist() == ["Anonymous #3", "Anonymous #2", "Anonymous"]
+
+
+def _assigned(path: Path, name: str):
+    """The literal value a module assigns to name, read from its source (importing it would run it)."""
+    import ast
+
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if any(getattr(t, "id", "") == name for t in targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{path.name} assigns no {name}")
+
+
+def test_the_title_carries_the_lessons_number_as_the_menu_and_benchmarks_do() -> None:
+    root = Path(PAGE).parents[1]
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state[ROUTED_RUN] = True
+    at.run()
+    menu = {
+        file: title
+        for entries in _assigned(root / "app.py", "SECTIONS").values()
+        for file, title, _ in entries
+    }
+    heading = _assigned(root / "benchmarks" / "app_latency.py", "HEADINGS")["pages/class_view.py"]
+    assert at.title[0].value == menu["pages/class_view.py"] == heading == "6 · Class results"
+
+
+def test_data_names_are_shortened_to_fit_their_column() -> None:
+    from ui.class_results import DATA_CHARS, short_data_name
+
+    names = {
+        "bundled DeepSol, 6,942 rows": "DeepSol",
+        "uploaded tm.csv, 300 rows": "tm.csv",
+        "uploaded my_proteins_2024.csv, 500 rows": "my_protei…",
+        "uploaded tm.csv (soluble at 50 and above), 300 rows": "tm.csv ≥50",
+        "uploaded measured_solubility.csv (soluble at 0.5 and above), 3 rows": "meas… ≥0.5",
+    }
+    for description, short in names.items():
+        assert short_data_name({"data": description}) == short
+        assert len(short) <= DATA_CHARS
+
+
+def test_missing_numbers_read_as_a_dash_not_none(app_runs) -> None:
+    from protlab.runs import RunSpec
+    from protlab.training import TrainConfig
+    from tests.conftest import deepsol_sample
+    from tests.test_bias_variance import fake_finished_run
+
+    spec = RunSpec(
+        data=deepsol_sample(40, max_length=200, seed=5),
+        data_description="bundled DeepSol, 40 rows",
+        model_kind="cnn",
+        model_config={"embed_dim": 4, "hidden_dim": 4, "num_layers": 1},
+        train_config=TrainConfig(optimizer="adam", epochs=2, batch_size=8, patience=0, scheduler="none"),
+    )
+    run_id = fake_finished_run(app_runs, OWNERS["ada"], spec, [0.7, 0.6], [0.7, 0.65])  # no test AUC
+    app_runs.set_sharing(run_id, OWNERS["ada"], True, "Team Otter")
+    at = _open()
+    assert not at.exception, [e.value for e in at.exception]
+    ranking, optimizers = (next(d for d in at.dataframe if c in d.value.columns) for c in ("rank", "runs"))
+    assert optimizers.value["best test AUC"].isna().all()  # nothing to compare yet ...
+    assert ranking.proto.placeholder == optimizers.proto.placeholder == "–"  # ... shown as '–', not 'None'
+    assert ranking.value["data"].tolist() == ["DeepSol"]  # 'bundled DeepSol' was cut to 'bundled D'

@@ -54,3 +54,15 @@ def test_home_maps_lessons_to_note_sections_and_exercises() -> None:
         assert section in text
     assert "4 (SGD vs Adam vs AdamW)" in text and "5 (MCC)" in text and "Exercise 1" in text
     assert "ProtLab" in _home().title[0].value
+
+
+def test_the_bias_variance_card_describes_the_sweeps_the_page_offers() -> None:
+    from protlab.lessons import BV_PRESETS
+
+    home = _home()
+    card = next(c.value for c in home.caption if "under- and over-fitting" in c.value)
+    configs = sorted((c for _, c in BV_PRESETS.values()), key=lambda c: len(c.widths) * len(c.fractions))
+    small, large = configs[0], configs[-1]
+    assert f"{len(small.widths)} × {len(small.fractions)} tiny check" in card
+    assert f"{len(large.widths)} widths × {len(large.fractions)} data sizes" in card
+    assert "four widths on three" not in card  # not every sweep has four widths

@@ -71,15 +71,20 @@ def stop_sweep(points) -> None:
 
 
 def _numbers(column: pd.Series) -> pd.Series:
-    """Losses as text with 3 decimals, '–' where a run has none yet."""
-    return column.map(lambda v: "–" if pd.isna(v) else f"{v:.3f}")
+    """Losses as text with 3 decimals (never -0.000), '–' where a run has none yet."""
+    from protlab.lessons.bias_variance_reading import number_text
+
+    return column.map(lambda v: "–" if pd.isna(v) else number_text(v))
 
 
-def _table_view(table: pd.DataFrame) -> pd.DataFrame:
-    """The plan as the student reads it."""
+def _table_view(table: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The plan as the student reads it, each width with the network it stands for."""
+    from protlab.lessons.bias_variance_reading import sweep_shape
+
     view = pd.DataFrame(
         {
             "width": table["width"],
+            "network": [sweep_shape(kind, int(w)) for w in table["width"]],
             "training proteins": table["n_train"],
             "parameters": table["parameters"],
             "state": table["state"].map(STATE_TEXT),
@@ -133,7 +138,17 @@ def progress_panel(points, shown_finished: int, preset: str) -> None:
             "Your run on the Train page is going; the sweep goes on by itself when it ends.",
             icon=":material/hourglass_top:",
         )
-    st.dataframe(_table_view(table), hide_index=True, width="stretch")
+    number = st.column_config.NumberColumn
+    st.dataframe(
+        _table_view(table, points[0].spec.model_kind),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "width": number("width w", help="The model size this run trains: see its network"),
+            "training proteins": number(format="localized"),
+            "parameters": number(format="localized"),
+        },
+    )
 
 
 def _other_run_active(manager, owner: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -13,6 +15,9 @@ from ui.run_labels import STATE_NAMES, clean_display_name, data_name, model_name
 
 CACHE_SECONDS = 3  # every open class view shares one read of the shared runs per this many seconds
 MIN_TEST_PROTEINS = 20  # a test AUC on fewer held-out proteins ranks last, out of the optimizer table
+DATA_CHARS = 10  # longest data name the ranking's Data column shows whole (longer ones end in '…')
+DATA_PREFIXES = ("bundled ", "uploaded ")  # the same in every run: the name after it tells runs apart
+CUTOFF = re.compile(r" \(soluble at (\S+) and above\)$")  # a measured-label file's cutoff, as Train names it
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
@@ -55,6 +60,18 @@ def run_names(rows: list[dict]) -> dict[str, str]:
             f" lr {lr:g}" if isinstance(lr, (int, float)) else ""
         )
     return names
+
+
+def short_data_name(spec: dict) -> str:
+    """The data name for the ranking's narrow Data column (DATA_CHARS at most): 'DeepSol', 'my_fi… ≥50'."""
+    text = data_name(spec)
+    for prefix in DATA_PREFIXES:
+        text = text.removeprefix(prefix)
+    cutoff = CUTOFF.search(text)
+    suffix = f" ≥{cutoff.group(1)}" if cutoff else ""
+    name = text[: cutoff.start()] if cutoff else text
+    room = DATA_CHARS - len(suffix)
+    return (name if len(name) <= room else name[: room - 1].rstrip() + "…") + suffix
 
 
 def _best_val_auc(history: pd.DataFrame) -> float | None:
@@ -105,7 +122,7 @@ def ranking_table(
                 "weight decay": train.get("weight_decay"),
                 "batch size": train.get("batch_size"),
                 "epochs": f"{len(history)} of {train.get('epochs', '?')}",
-                "data": data_name(spec),
+                "data": short_data_name(spec),
                 "state": _status_text(row),
                 "best val AUC": _best_val_auc(history),
                 "test AUC": test_auc(row),

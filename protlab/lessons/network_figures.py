@@ -1,4 +1,5 @@
-"""The Build-a-network lesson's figures: activations and their slopes, and the layer stack as boxes."""
+"""The Build-a-network lesson's figures and words: activations and their slopes, the layer stack as boxes,
+the layer table named as the diagram names it, and notes that follow the student's settings."""
 
 from __future__ import annotations
 
@@ -7,6 +8,15 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from protlab.lessons.lesson_style import FONT, PALETTE
+from protlab.models.mlp import (
+    MAX_LAYERS,
+    MAX_PARAMETERS,
+    MAX_WIDTH,
+    LayerSpec,
+    MLPConfig,
+    mlp_parameter_count,
+    widest_fill,
+)
 
 
 def activation_figure(curves: dict, labels: dict[str, str] | None = None) -> go.Figure:
@@ -57,18 +67,77 @@ def activation_figure(curves: dict, labels: dict[str, str] | None = None) -> go.
     return fig
 
 
+def block_names(types: list[str]) -> list[str]:
+    """The diagram's name of each summary row ('hidden layer 1', ..., 'output layer'); a Linear starts one."""
+    starts = [i == 0 or t == "Linear" for i, t in enumerate(types)]
+    numbers = [sum(starts[: i + 1]) for i in range(len(types))]  # 1-based layer number of each row
+    last = numbers[-1] if numbers else 0
+    return ["output layer" if n == last else f"hidden layer {n}" for n in numbers]
+
+
 def network_blocks(summary: pd.DataFrame) -> list[dict]:
     """Group summary rows into blocks that each start at a Linear layer: label, shape and parameters."""
     blocks: list[dict] = []
-    for row in summary.itertuples(index=False):
-        if row.type == "Linear" or not blocks:
-            blocks.append({"parts": [], "shape": row.output_shape, "parameters": 0})
+    for name, row in zip(block_names(summary["type"].tolist()), summary.itertuples(index=False)):
+        if not blocks or blocks[-1]["name"] != name:
+            blocks.append({"name": name, "parts": [], "shape": row.output_shape, "parameters": 0})
         blocks[-1]["parts"].append(row.type)
         blocks[-1]["shape"] = row.output_shape
         blocks[-1]["parameters"] += int(row.parameters)
-    for i, block in enumerate(blocks):
-        block["name"] = "output layer" if i == len(blocks) - 1 else f"hidden layer {i + 1}"
     return blocks
+
+
+def layer_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as the page shows it: each module under the name the diagram gives its layer."""
+    return pd.DataFrame(
+        {
+            "layer": block_names(summary["type"].tolist()),
+            "module": summary["type"],
+            "output_shape": summary["output_shape"],
+            "parameters": summary["parameters"].astype("int64"),
+        }
+    )
+
+
+def no_hidden_note(num_classes: int, output_activation: str | None) -> str:
+    """What a network without hidden layers is, for the chosen output (softmax, sigmoid or raw logits)."""
+    kind = "binary" if num_classes == 1 else "multinomial"
+    if output_activation == "softmax" and num_classes == 1:
+        what = "a single linear layer followed by softmax over its one output, which is always 1."
+        return f"No hidden layers: the network is {what} See the warning below."
+    if output_activation == "softmax":
+        what = f"a single linear layer followed by softmax over the classes: ({kind}) logistic regression."
+    elif output_activation == "sigmoid":
+        what = "a single linear layer followed by a sigmoid on each output: one logistic regression each."
+    else:
+        one = num_classes == 1
+        squash, loss = ("sigmoid", "BCEWithLogitsLoss") if one else ("softmax", "CrossEntropyLoss")
+        what = (
+            f"a single linear layer that outputs raw scores (logits), with no {squash}. Together with the "
+            f"{squash} that nn.{loss} applies in training, this is ({kind}) logistic regression."
+        )
+    return f"No hidden layers: the network is {what} It can only draw straight decision boundaries."
+
+
+def fill_note(n_layers: int, width: int, input_dim: int, num_classes: int) -> str:
+    """The quick fill's limits, and what N layers of this width would cost on these inputs and classes."""
+    limits = (
+        f"Limits: at most {MAX_LAYERS} hidden layers, each 1 to {MAX_WIDTH:,} neurons wide, and "
+        f"{MAX_PARAMETERS:,} parameters in all."
+    )
+    if n_layers == 0:
+        return f"{limits} 0 layers leaves only the output layer (logistic regression)."
+    if n_layers > MAX_LAYERS:
+        return f"{limits} {n_layers} layers is more than {MAX_LAYERS}."
+    hidden = [width] * n_layers if n_layers <= 3 else [width, width, "…", width]
+    shape = " → ".join(w if isinstance(w, str) else f"{w:,}" for w in [input_dim, *hidden, num_classes])
+    total = mlp_parameter_count(MLPConfig(input_dim, [LayerSpec(width)] * n_layers, num_classes))
+    layers = f"{n_layers} layer{'s' if n_layers > 1 else ''}"
+    counted = f"{layers} of {width:,} here ({shape}) would have {total:,} parameters"
+    if total <= MAX_PARAMETERS:
+        return f"{limits} {counted}: within the limit."
+    widest = widest_fill(input_dim, num_classes, n_layers)
+    return f"{limits} {counted}: over the limit. With {layers}, at most {widest:,} neurons wide fit."
 
 
 def network_figure(summary: pd.DataFrame, input_dim: int, batch: int = 32) -> go.Figure:

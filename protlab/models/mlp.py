@@ -95,6 +95,19 @@ def mlp_parameter_count(config: MLPConfig) -> int:
     return total + width_in * config.num_classes + config.num_classes
 
 
+def widest_fill(input_dim: int, num_classes: int, n_layers: int) -> int:
+    """The widest w (up to MAX_WIDTH) at which n_layers layers of width w fit MAX_PARAMETERS; 0 if none."""
+    low, high = 0, MAX_WIDTH  # the answer lies in [low, high]; the count only grows with the width
+    while low < high:
+        width = (low + high + 1) // 2
+        layers = [LayerSpec(width)] * n_layers
+        if mlp_parameter_count(MLPConfig(input_dim, layers, num_classes)) <= MAX_PARAMETERS:
+            low = width
+        else:
+            high = width - 1
+    return low
+
+
 def build_mlp(config: MLPConfig) -> nn.Sequential:
     """Build the nn.Sequential described by config (validated first)."""
     config.validate()
