@@ -11,7 +11,7 @@ from protlab.lessons.figures import contour_figure
 from protlab.lessons.landscape import Surface, Trajectory
 
 PATH_COLOUR = "#111111"  # the training path's dashed line
-CENTRE_COLOUR = "#ff7f0e"  # the trained weights' marker
+CENTRE_COLOUR = "#ffffff"  # the trained weights' marker: white with a black edge, unlike any path (PALETTE)
 
 
 def slice_figure(
@@ -51,7 +51,7 @@ def slice_figure(
             y=[0.0],
             mode="markers",
             name="trained weights θ* (α = β = 0)",
-            marker=dict(symbol="diamond", size=14, color=CENTRE_COLOUR, line=dict(color="black", width=1)),
+            marker=dict(symbol="diamond", size=14, color=CENTRE_COLOUR, line=dict(color="black", width=2)),
             hovertemplate="trained weights θ*<br>loss %{customdata:.4f}<extra></extra>",
             customdata=[surface.value((0.0, 0.0))],
         )
