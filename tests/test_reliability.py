@@ -790,17 +790,25 @@ def test_pages_never_use_an_uploaded_file_name_as_a_path() -> None:
     assert offenders == []
 
 
-BUILDER_PAGE_CASES = {  # quick fill (N layers, width) -> the red message on the page, or None when it builds
+BUILDER_PAGE_CASES = {  # quick fill (N layers, width) -> the red message on the page, None when it builds,
+    # or OUT_OF_RANGE when the number boxes themselves refuse the value (it never reaches the builder)
     "zero layers": (0, 64, None),
-    "width 0": (2, 0, "Layer 1 width must be an integer from 1 to 4096; got 0."),
-    "10,000-wide layers": (2, 10_000, "Layer 1 width must be an integer from 1 to 4096; got 10000."),
-    "100 layers": (100, 8, "An MLP may have at most 32 hidden layers; got 100."),
-    "10,000 layers of 10,000": (10_000, 10_000, "An MLP may have at most 32 hidden layers; got 10000."),
+    "width 0": (2, 0, "OUT_OF_RANGE"),
+    "10,000-wide layers": (2, 10_000, "OUT_OF_RANGE"),
+    "100 layers": (100, 8, "OUT_OF_RANGE"),
+    "3 layers of 4,096": (
+        3,
+        4096,
+        "This network would have 33,656,834 parameters, above the limit of 20,000,000; "
+        "use fewer or narrower layers.",
+    ),
 }
 
 
 def test_network_builder_page_shows_each_refusal_as_a_message(monkeypatch) -> None:
     from streamlit.testing.v1 import AppTest
+
+    from protlab.models import MAX_LAYERS, MAX_WIDTH
 
     at = AppTest.from_file(str(REPO / "pages" / "build_network.py"), default_timeout=120).run()
     for case, (n_layers, width, message) in BUILDER_PAGE_CASES.items():
@@ -812,6 +820,10 @@ def test_network_builder_page_shows_each_refusal_as_a_message(monkeypatch) -> No
         if message is None:
             assert errors == [], (case, errors)
             assert [i.value for i in at.info if "logistic regression" in i.value], case
+        elif message == "OUT_OF_RANGE":  # the boxes stop at their limits: what was built stays inside them
+            widths = at.session_state["bn_layers"]["width"].tolist()
+            assert errors == [] and len(widths) <= MAX_LAYERS, case
+            assert all(1 <= w <= MAX_WIDTH for w in widths), case
         else:
             assert errors == [message], (case, errors)
 
