@@ -109,6 +109,17 @@ def test_a_run_trains_through_the_class_queue_and_becomes_a_model_to_use(app_run
     success = " ".join(s.value for s in at.success)
     assert f"{status.test_metrics['q3']:.3f}" in success
     label = next(o for o in at.selectbox(key="ss_model").options if o.startswith("My run"))
+    assert ("MLP" in label) == (kind == "residue_mlp")  # the choice names the run's architecture
+    # the live chart's always-coil line is on the validation proteins its Q3 curve is measured on
+    from protlab.structure import structure_task_data
+
+    data, split = structure_task_data()
+    counts = data.subset(split.val).class_counts()
+    charts = [c.proto.spec for c in at.get("plotly_chart") if "always coil" in c.proto.spec]
+    assert (
+        charts
+        and f"always coil on the same proteins: Q3 {counts['C'] / sum(counts.values()):.2f}" in charts[0]
+    )
     at.selectbox(key="ss_model").set_value(label).run()
     assert (
         _metrics(at)["Q3 on TS115"] == f"{status.test_metrics['q3']:.3f}"

@@ -35,7 +35,8 @@ def test_it_equals_the_plain_mlp_of_the_exercise_applied_at_every_position():
     torch.manual_seed(3)
     model = ResidueMLP(ResidueMLPConfig(hidden_dim=8, dropout=0.0)).eval()
     plain = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
-    for i, layer in zip((0, 2, 4), model.layers):  # Sequential numbers the ReLUs too
+    linears = [m for m in model.layers if isinstance(m, nn.Linear)]
+    for i, layer in zip((0, 2, 4), linears):  # Sequential numbers the ReLUs too
         plain[i].load_state_dict(layer.state_dict())
     tokens, mask = pad_batch(["MKTAYIAKQR", "GWVL"])
     x = residue_one_hot(tokens, 22)  # (2, 10, 20)
@@ -56,6 +57,9 @@ def test_build_model_and_the_layer_table_know_the_kind():
     tokens, mask = pad_batch(["MKTAYIAKQR", "GWVL"])
     table = layer_shapes(model, tokens, mask)
     assert table["output_shape"].iloc[-1] == "(2, 10, 3)" and "transpose" not in set(table["type"])
+    # the rows read as the model runs: one-hot, then Linear -> ReLU -> Dropout twice, then the output Linear
+    assert table["type"].tolist() == ["OneHot", *["Linear", "ReLU", "Dropout"] * 2, "Linear"]
+    assert table["output_shape"].tolist()[:2] == ["(2, 10, 20)", "(2, 10, 32)"]
     assert table["parameters"].sum() == count_parameters(model)
 
 

@@ -98,7 +98,7 @@ def model_tab(kind: str, config: dict) -> None:
     st.markdown(MODEL_TEXT[kind])
     c1, c2, c3 = st.columns(3)
     c1.metric("Parameters", f"{count_parameters(model):,}")
-    c2.metric("Input batch", f"{tuple(tokens.shape)}")
+    c2.metric("Input batch (token indices)", f"{tuple(tokens.shape)}")
     c3.metric("Residues each prediction sees", receptive_field(model.config))
     summary = layer_shapes(model, tokens, mask)
     st.dataframe(

@@ -101,6 +101,10 @@ def model_choices() -> dict[str, tuple[str, float]]:
         path = run.get("checkpoint")
         if run["state"] in USABLE and path and Path(path).is_file():
             q = (run.get("test_metrics") or {}).get("q3")
-            label = f"My run {run['run_id'][-6:]}" + (f" (TS115 Q3 {q:.3f})" if isinstance(q, float) else "")
+            kind = (run.get("spec") or {}).get("model_kind")
+            arch = "MLP, Exercise 1" if kind == "residue_mlp" else "CNN"
+            label = f"My run {run['run_id'][-6:]} · {arch}" + (
+                f" (TS115 Q3 {q:.3f})" if isinstance(q, float) else ""
+            )
             choices[label] = (str(path), Path(path).stat().st_mtime)
     return choices

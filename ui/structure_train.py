@@ -45,8 +45,8 @@ def train_tab(kind: str, config: dict) -> None:
             st.error(literal(err), icon=":material/error:")
         st.rerun()
     if status is not None:
-        data, _ = task_data()
-        counts = data.class_counts()  # CB513 and TS115 together: the share always-coil gets right
+        data, split = task_data()
+        counts = data.subset(split.val).class_counts()  # the chart's Q3 is on these validation proteins
         coil = counts["C"] / sum(counts.values())
         st.fragment(live_panel, run_every=POLL_SECONDS if active else None)(status.state, coil)
         if status.state in USABLE and status.test_metrics:

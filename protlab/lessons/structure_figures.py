@@ -305,7 +305,7 @@ def q3_curves(history: pd.DataFrame, baseline: float | None = None) -> go.Figure
             y=baseline,
             line=dict(color="#9e9e9e", dash="dash"),
             secondary_y=True,
-            annotation_text=f"always coil: Q3 {baseline:.2f}",
+            annotation_text=f"always coil on the same proteins: Q3 {baseline:.2f}",
             annotation_position="bottom right",
         )
     fig.update_layout(

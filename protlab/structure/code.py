@@ -67,14 +67,15 @@ _MLP = '''class PerResidueMLP(nn.Module):
         super().__init__()
         self.vocab_size = vocab_size
         widths = [20] + [hidden_dim] * (num_layers - 1) + [num_classes]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
-        self.dropout = nn.Dropout(dropout)
+        stack = [nn.Identity()]                     # index 0: where ProtLab's model one-hot encodes
+        for a, b in zip(widths[:-2], widths[1:-1]):
+            stack += [nn.Linear(a, b), nn.ReLU(), nn.Dropout(dropout)]
+        stack.append(nn.Linear(widths[-2], widths[-1]))
+        self.layers = nn.Sequential(*stack)         # nn.Linear acts on the last axis: every position alike
 
     def forward(self, tokens, mask):                # tokens (B, L) int64; mask unused: positions never mix
-        x = F.one_hot(tokens, self.vocab_size)[..., 1:21].float()  # (B, L, 20); padding, unknown: all 0
-        for layer in self.layers[:-1]:
-            x = self.dropout(F.relu(layer(x)))      # (B, L, hidden): nn.Linear acts on the last axis
-        return self.layers[-1](x)                   # (B, L, 3)
+        one_hot = F.one_hot(tokens, self.vocab_size)[..., 1:21].float()  # (B, L, 20); padding, unknown: 0
+        return self.layers(one_hot)                 # (B, L, 20) -> (B, L, hidden) ... -> (B, L, 3)
 
 
 '''

@@ -68,10 +68,12 @@ class ResidueMLP(nn.Module):
         config = config or ResidueMLPConfig()
         config.validate()
         self.config = c = config
-        self.one_hot = OneHot(c.vocab_size)
         widths = [ONE_HOT_WIDTH] + [c.hidden_dim] * (c.num_layers - 1) + [c.num_classes]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
-        self.dropout = nn.Dropout(c.dropout)
+        stack: list[nn.Module] = [OneHot(c.vocab_size)]  # (B, L) tokens -> (B, L, 20)
+        for a, b in zip(widths[:-2], widths[1:-1]):  # hidden layers: Linear -> ReLU -> Dropout
+            stack += [nn.Linear(a, b), nn.ReLU(), nn.Dropout(c.dropout)]
+        stack.append(nn.Linear(widths[-2], widths[-1]))  # (B, L, hidden) -> (B, L, num_classes)
+        self.layers = nn.Sequential(*stack)  # in order, so a layer table reads as the model runs
 
     @property
     def vocab_size(self) -> int:
@@ -80,10 +82,7 @@ class ResidueMLP(nn.Module):
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """tokens (B, L) int64 -> logits (B, L, num_classes); mask is not needed: positions never mix."""
-        x = self.one_hot(tokens)  # (B, L, 20)
-        for layer in self.layers[:-1]:
-            x = self.dropout(F.relu(layer(x)))  # (B, L, hidden)
-        return self.layers[-1](x)  # (B, L, C)
+        return self.layers(tokens)  # (B, L) -> (B, L, 20) -> (B, L, hidden) ... -> (B, L, C)
 
 
 register_model("residue_mlp", ResidueMLPConfig, ResidueMLP)
