@@ -276,8 +276,8 @@ def test_the_encode_page_shows_what_was_removed() -> None:
     [
         ("MKT 4 AYIAKQ", 4, "4"),  # a lone number that happens to be the next position is not numbering
         ("MKT 3 AYIAKQ", 4, "3"),  # nor one that counts the residues before it but ends nothing
-        ("1 FVNQHLCGSH 11 LVEALYLVCG 22 ERGFF", 11, "1"),  # one number that miscounts: not numbering
-        ("10 FVNQHLCGSH 20 LVEALYLVCG", 11, "2"),  # block ends written before the blocks
+        ("1 FVNQHLCGSH 11 LVEALYLVCG 22 ERGFF", 24, "2"),  # one number miscounts: the error points at it
+        ("10 FVNQHLCGSH 20 LVEALYLVCG", 1, "1"),  # block ends written before the blocks
     ],
 )
 def test_numbers_that_do_not_count_the_residues_are_refused_where_the_error_says(
@@ -289,3 +289,16 @@ def test_numbers_that_do_not_count_the_residues_are_refused_where_the_error_says
     assert (err.position, err.character) == (position, character)
     # the error carries the text its position counts in, so a page can point at that very character
     assert err.residues is not None and err.residues[err.position - 1] == err.character
+
+
+@pytest.mark.parametrize(
+    ("text", "named", "would"),
+    [("1 FVNQHLCGSH 12 LVEA", "12", "11"), ("1 FVNQHLCGSH 11 LVEALYLVCG 22 ERGFF", "22", "21")],
+)
+def test_a_miscounted_position_number_is_named_with_the_number_it_would_be(text, named, would) -> None:
+    with pytest.raises(InvalidSequenceError) as info:
+        clean_sequence(text)
+    message = str(info.value)
+    assert f"but {named} stands after" in message and f"so it would read {would}" in message
+    err = info.value
+    assert err.residues[err.position - 1 : err.position - 1 + len(named)] == named  # the highlight is on it

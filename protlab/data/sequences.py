@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS
 from protlab.checks import IntRange
+from protlab.data.numbering import miscounted_number, strip_numbering
 from protlab.errors import InvalidSequenceError
 
 DEFAULT_MAX_LENGTH = 10_000  # residues accepted by default for prediction
@@ -41,12 +42,6 @@ _AMBIGUOUS = re.compile(f"[{AMBIGUOUS_LETTERS}]")
 _WHITESPACE = re.compile(r"\s+")
 _HAS_LOWER = re.compile("[a-z]")
 _DIGIT = re.compile(r"\d")
-# a numbered block line: its position number, then the residues (a stray character among them is reported
-# at its own position once the numbers are gone)
-_LEADING_NUMBER = re.compile(r"(\s*\d+)(\s+\S.*)")  # GenBank: "   61 mvlspadktn ..."
-_TRAILING_NUMBER = re.compile(r"(.*\S\s+)(\d+\s*)")  # EMBL: "MVLSPADKTN VKAAWGKVGA 20"
-_GENBANK_MARKERS = {"ORIGIN", "//", "SQ", "SEQUENCE"}
-_NUMBER = re.compile(r"[0-9]+")  # a whole whitespace-separated token of digits: a position number
 # invisible characters removed with a note: Unicode spaces other than ' ' (Zs, Zl, Zp), the information
 # separators U+001C-U+001F and U+0085, and zero-width and direction marks
 INVISIBLE_CHARACTERS = (
@@ -149,41 +144,8 @@ def split_fasta(text: str, *, max_chars: int | None = MAX_TEXT_CHARS) -> list[Fa
     return records
 
 
-def _strip_numbering(lines: list[str]) -> tuple[list[str], bool]:
-    """Remove GenBank/EMBL position numbers: one at the start (or end) of every line, or numbers that
-    count the residues wherever they stand ("1 FVNQHLCGSH 11 LVEALYLVCG 21 ERGFF")."""
-    content = [line for line in lines if line.strip() and line.strip().upper() not in _GENBANK_MARKERS]
-    if not content or not any(_DIGIT.search(line) for line in content):
-        return lines, False
-    if _counts_residues([token for line in content for token in line.split()]):
-        return [" ".join(t for t in line.split() if not _NUMBER.fullmatch(t)) for line in content], True
-    for pattern, residues in ((_LEADING_NUMBER, 2), (_TRAILING_NUMBER, 1)):  # a block copied from the middle
-        matches = [pattern.fullmatch(line) for line in content]
-        if all(matches):
-            return [m.group(residues) for m in matches], True
-    return lines, False
-
-
-def _counts_residues(tokens: list[str]) -> bool:
-    """True when the number tokens among tokens count residues: each is the position of the residue
-    after it, the first standing before any residue, or each is the position of the residue before
-    it, the last standing after every residue. A lone number inside a sequence ('MKT 4 AYI') is not."""
-    before = 0  # residues (letters) seen so far
-    starts, ends = [], []  # per number token: does it name the next residue / the previous one?
-    for token in tokens:
-        if _NUMBER.fullmatch(token):
-            starts.append(int(token) == before + 1)
-            ends.append(int(token) == before)
-        else:
-            before += len(token)
-    if not starts:
-        return False
-    numbered_first, numbered_last = bool(_NUMBER.fullmatch(tokens[0])), bool(_NUMBER.fullmatch(tokens[-1]))
-    return (all(starts) and numbered_first) or (all(ends) and numbered_last)
-
-
 def _bad_character_error(
-    record_name: str | None, char: str, position: int, residues: str
+    record_name: str | None, char: str, position: int, residues: str, numbering: str = ""
 ) -> InvalidSequenceError:
     """Build the error for a character that is not an amino-acid letter."""
     who = f"Sequence '{record_name}'" if record_name else "The sequence"
@@ -192,7 +154,7 @@ def _bad_character_error(
     if char in "-.":
         hint = " It looks like an alignment gap: remove gap characters before pasting."
     elif char.isdigit():
-        hint = " Remove position numbers and other digits."
+        hint = numbering or " Remove position numbers and other digits."
     message = (
         f"{who} has {shown} at position {position}, which is not an amino-acid letter. "
         f"Use one-letter codes ({_EXAMPLE_LETTERS}, ...); X, B, Z, J, U and O are read as "
@@ -211,7 +173,7 @@ def _clean_body(lines: list[str], record_name: str | None, max_length: int) -> t
     if any(line.lstrip().startswith(";") for line in lines):
         lines = [line for line in lines if not line.lstrip().startswith(";")]
         notes.append("Ignored FASTA comment lines starting with ';'.")
-    lines, numbered = _strip_numbering(lines)
+    lines, numbered = strip_numbering(lines)
     if numbered:
         notes.append("Removed the position numbers of a GenBank/EMBL-style numbered sequence block.")
     raw = _WHITESPACE.sub("", "".join(lines))
@@ -230,6 +192,10 @@ def _clean_body(lines: list[str], record_name: str | None, max_length: int) -> t
                 position=position,
                 residues=raw,
             )
+        miscounted = None if numbered else miscounted_number(lines)
+        if miscounted is not None:  # point at the number that is off, not at the first digit
+            number, position, sentence = miscounted
+            raise _bad_character_error(record_name, number[0], position, raw, sentence)
         raise _bad_character_error(record_name, char, position, raw)
     if _HAS_LOWER.search(raw):
         notes.append("Converted lowercase letters to uppercase.")
