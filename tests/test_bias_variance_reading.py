@@ -78,6 +78,7 @@ def test_the_sweeps_network_is_the_model_the_runs_build() -> None:
     note = architecture_note("mlp")
     assert "two hidden layers of width w" in note and "20 → w → w → 2" in note
     assert f"20 → 64 → 64 → 2 with {linear_count(20, 64, 64, 2):,} parameters" in note
+    assert "For comparison, at the notes' width of 64" in note and "width 64 here" not in note
     assert f"20 → 64 → 2 on Build a network ({linear_count(20, 64, 2):,} parameters)" in note
     cnn = build_model("cnn", sweep_model_config("cnn", 8))
     assert (cnn.conv1.out_channels, cnn.conv1.kernel_size, cnn.embedding.embedding_dim) == (8, (9,), 16)

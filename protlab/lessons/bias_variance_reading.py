@@ -54,7 +54,8 @@ def architecture_note(kind: str) -> str:
     notes = mlp_parameter_count(MLPConfig(cfg.input_dim, [LayerSpec(w)], cfg.num_classes))
     return (
         f"Every run trains a composition MLP with **{_layers(n, 'hidden')} of width w**: {sweep_shape(kind)} "
-        f"({cfg.input_dim} amino-acid fractions in, {cfg.num_classes} classes out). So width {w} here is "
+        f"({cfg.input_dim} amino-acid fractions in, {cfg.num_classes} classes out). For comparison, at the "
+        f"notes' width of {w}, whether or not this sweep tries it, the network is "
         f"{sweep_shape(kind, w)} with {here:,} parameters, one hidden layer more than the notes' "
         f"{cfg.input_dim} → {w} → {cfg.num_classes} on Build a network ({notes:,} parameters)."
     )
