@@ -17,6 +17,7 @@ from protlab.lessons import (
     loss_figure,
 )
 from protlab.lessons.descent_figures import LOG_DECADES, needs_log_scale
+from protlab.lessons.descent_reading import divergence_note
 from protlab.lessons.landscape import START_RANGE
 from ui.autograd_tab import autograd_tab
 from ui.common import explain, literal, pytorch_panel
@@ -204,14 +205,7 @@ def landscape_tab() -> None:
     paths = state["paths"]
     for path in paths:
         if path.diverged_at() is not None:
-            stopped = "Its path is stopped. " if path.diverged else ""
-            st.warning(
-                f"**{path.spec.label} diverged at step {path.diverged_at()}:** the learning rate is too "
-                "large for this surface, so every step overshoots the valley by more than the last and the "
-                f"loss keeps growing. {stopped}Lower the learning rate (try {path.spec.lr / 10:g}) and press "
-                "Reset.",
-                icon=":material/warning:",
-            )
+            st.warning(divergence_note(path), icon=":material/warning:")
         elif path.left_domain_at() is not None:
             st.info(
                 f"{path.spec.label} left the plotted area at step {path.left_domain_at()} (marked ▲); "

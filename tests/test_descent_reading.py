@@ -120,3 +120,24 @@ def test_column_formats_make_every_step_of_a_creeping_path_visible():
     for name, fmt in formats.items():
         shown = [fmt % v for v in table[name]]
         assert all(a != b for a, b in zip(shown, shown[1:])), name
+
+
+@pytest.mark.parametrize(("surface", "lr"), [("bowl", 5.0), ("himmelblau", 1.0), ("himmelblau", 10_000.0)])
+def test_a_diverged_path_is_offered_the_largest_tenth_of_its_rate_that_stays_on_course(surface, lr):
+    from protlab.lessons.descent_reading import TRIAL_STEPS, divergence_note, stable_learning_rate
+
+    s = SURFACES[surface]
+    path = Trajectory(s, OptimizerSpec("sgd", lr), s.start)
+    path.step(20)
+    assert path.diverged_at() is not None
+    suggested = stable_learning_rate(path)
+    assert suggested is not None and suggested < lr
+
+    def diverges(rate: float) -> bool:
+        trial = Trajectory(s, OptimizerSpec("sgd", rate), s.start)
+        trial.step(TRIAL_STEPS)
+        return trial.diverged_at() is not None
+
+    assert not diverges(suggested) and diverges(suggested * 10)  # 10x larger (up to lr itself) diverges
+    note = divergence_note(path)
+    assert f"{suggested:g} stays on course" in note and f"diverged at step {path.diverged_at()}" in note

@@ -7,6 +7,7 @@ every change shows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -119,6 +120,44 @@ def coincide_note(trajectories: Sequence[Trajectory]) -> str:
         f"{named} run along the same line for part of the way. The path listed later in the legend is "
         "drawn on top, narrower and dashed or dotted, so the wider line under it shows at its edges and in "
         "its gaps, and each optimizer's own step markers show where its steps land."
+    )
+
+
+# ---------------------------------------------------------------- diverging
+
+MIN_SUGGESTED_LR = 1e-6  # the smallest learning rate a divergence note suggests (the page's smallest)
+TRIAL_STEPS = 20  # steps a suggested learning rate is tried for, from the same start
+
+
+def stable_learning_rate(trajectory: Trajectory) -> float | None:
+    """The largest of lr/10, lr/100, ... whose path from the same start stays on course for TRIAL_STEPS."""
+    lr = trajectory.spec.lr / 10
+    while lr >= MIN_SUGGESTED_LR:
+        trial = Trajectory(trajectory.surface, dataclasses.replace(trajectory.spec, lr=lr), trajectory.start)
+        trial.step(TRIAL_STEPS)
+        if trial.diverged_at() is None:
+            return lr
+        lr /= 10
+    return None
+
+
+def divergence_note(trajectory: Trajectory) -> str:
+    """The warning for a diverged path: the one step it diverged at, why, and a learning rate that works."""
+    stopped = (
+        " ProtLab stopped the path at the first step whose numbers ran away: the last row of its table."
+        if trajectory.diverged
+        else ""
+    )
+    lr = stable_learning_rate(trajectory)
+    advice = (
+        f"Lower the learning rate (from this start, {lr:g} stays on course) and press Reset."
+        if lr is not None
+        else "Lower the learning rate by a lot and press Reset."
+    )
+    return (
+        f"**{trajectory.spec.label} diverged at step {trajectory.diverged_at()}:** the learning rate is too "
+        "large for this surface, so every step overshoots the valley by more than the last and the loss "
+        f"keeps growing.{stopped} {advice}"
     )
 
 
