@@ -83,7 +83,7 @@ def live_panel(shown_state: str, coil_share: float) -> None:
             y="loss",
             height=200,
             x_label="epoch",
-            y_label="training loss (per residue)",
+            y_label="loss per residue",  # short: a 200-px chart cuts a longer axis title
         )
     if status.events:
         history = pd.DataFrame(status.events)
