@@ -79,10 +79,10 @@ def class_panel() -> None:
         },
     )
     explain(
-        "Runs still training are ranked below the finished ones until they have a test AUC. The test set "
+        "Runs still training have no rank (–) until they have a test AUC. The test set "
         "is 10% of each student's data that their model never saw (*Test n* proteins); runs on the same "
         f"data compare fairly. A test AUC from fewer than {MIN_TEST_PROTEINS} proteins is mostly luck: such "
-        "runs rank last and the optimizer table leaves them out."
+        "runs get no rank either, stand last, and the optimizer table leaves them out."
     )
     left, right = st.columns([2, 1])
     labels = {"auc": "Validation AUC", "loss": "Loss (dashed: training, solid: validation)"}

@@ -113,6 +113,8 @@ def test_a_test_auc_from_a_handful_of_proteins_ranks_last_and_stays_out_of_the_o
     ranking = ranking_table(rows, names, {r["run_id"]: pd.DataFrame() for r in rows})
     assert ranking["run_id"].tolist() == ["big-sgd", "big-adam", "tiny", "zero"]
     assert ranking["test proteins"].tolist() == [MIN_TEST_PROTEINS, 100, 3, 4]
+    assert ranking["rank"].tolist()[:2] == [1, 2]  # the two runs tested on enough proteins
+    assert ranking["rank"].isna().tolist() == [False, False, True, True]  # shown as '–': no rank
     table = optimizer_table(rows).set_index("optimizer")
     assert table.loc["Adam", "runs"] == 3 and table.loc["Adam", "runs compared"] == 1
     assert table.loc["Adam", "test set too small"] == 2

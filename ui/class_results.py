@@ -105,8 +105,8 @@ def ranked_fairly(row: dict) -> bool:
 def ranking_table(
     rows: list[dict], names: dict[str, str], histories: dict[str, pd.DataFrame]
 ) -> pd.DataFrame:
-    """One row per shared run with who used which settings, best first by held-out (test) AUC; runs tested
-    on fewer than MIN_TEST_PROTEINS proteins rank after the others."""
+    """One row per shared run with who used which settings, best first by held-out (test) AUC; runs without
+    a test AUC, or tested on fewer than MIN_TEST_PROTEINS proteins, come after the others with no rank."""
     table = []
     for row in rows:
         spec, history = row.get("spec") or {}, histories.get(row["run_id"], pd.DataFrame())
@@ -154,7 +154,9 @@ def ranking_table(
     frame = frame.sort_values(
         ["fair", "test AUC", "best val AUC"], ascending=False, na_position="last", kind="stable"
     )
-    frame.insert(0, "rank", range(1, len(frame) + 1))
+    fair = frame["fair"].to_numpy()  # sorted: the fairly ranked runs come first
+    ranks = [float(i) for i in range(1, int(fair.sum()) + 1)] + [None] * int((~fair).sum())
+    frame.insert(0, "rank", pd.array(ranks, dtype="Int64"))  # no rank ('–') without a fair test AUC
     return frame[columns].reset_index(drop=True)
 
 
