@@ -141,3 +141,14 @@ def test_a_diverged_path_is_offered_the_largest_tenth_of_its_rate_that_stays_on_
     assert not diverges(suggested) and diverges(suggested * 10)  # 10x larger (up to lr itself) diverges
     note = divergence_note(path)
     assert f"{suggested:g} stays on course" in note and f"diverged at step {path.diverged_at()}" in note
+
+
+def test_the_suggested_rate_is_worked_out_once_per_path_on_the_lesson_surfaces():
+    from protlab.lessons.descent_reading import _stable_rate_on, stable_learning_rate
+
+    s = SURFACES["bowl"]
+    path = Trajectory(s, OptimizerSpec("sgd", 7.0), s.start)
+    path.step(5)
+    first = stable_learning_rate(path)
+    hits = _stable_rate_on.cache_info().hits
+    assert stable_learning_rate(path) == first and _stable_rate_on.cache_info().hits == hits + 1

@@ -41,7 +41,6 @@ _BAD_CHAR = re.compile(f"[^{_ALLOWED}{_ALLOWED.lower()}]", re.ASCII)
 _AMBIGUOUS = re.compile(f"[{AMBIGUOUS_LETTERS}]")
 _WHITESPACE = re.compile(r"\s+")
 _HAS_LOWER = re.compile("[a-z]")
-_DIGIT = re.compile(r"\d")
 # invisible characters removed with a note: Unicode spaces other than ' ' (Zs, Zl, Zp), the information
 # separators U+001C-U+001F and U+0085, and zero-width and direction marks
 INVISIBLE_CHARACTERS = (

@@ -8,12 +8,13 @@ every change shows.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from protlab.lessons.landscape import Trajectory
+from protlab.lessons.landscape import SURFACES, OptimizerSpec, Surface, Trajectory
 
 SAME_LINE = 0.01  # points closer than this fraction of the map's width/height count as on the same line
 SHARED_LENGTH = 0.15  # paths sharing this much line (in map widths) coincide
@@ -130,10 +131,28 @@ TRIAL_STEPS = 20  # steps a suggested learning rate is tried for, from the same 
 
 
 def stable_learning_rate(trajectory: Trajectory) -> float | None:
-    """The largest of lr/10, lr/100, ... whose path from the same start stays on course for TRIAL_STEPS."""
-    lr = trajectory.spec.lr / 10
+    """The largest of lr/10, lr/100, ... whose path from the same start stays on course for TRIAL_STEPS.
+
+    Trying rates takes tens of milliseconds, and the page asks again on every rerun while a path stays
+    diverged, so answers for the lesson's own surfaces are kept (they depend on nothing else).
+    """
+    surface, spec, start = trajectory.surface, trajectory.spec, tuple(trajectory.start)
+    if SURFACES.get(surface.key) is surface:
+        return _stable_rate_on(surface.key, spec, start)
+    return _stable_rate(surface, spec, start)
+
+
+@functools.lru_cache(maxsize=256)
+def _stable_rate_on(key: str, spec: OptimizerSpec, start: tuple[float, float]) -> float | None:
+    """stable_learning_rate on SURFACES[key], cached."""
+    return _stable_rate(SURFACES[key], spec, start)
+
+
+def _stable_rate(surface: Surface, spec: OptimizerSpec, start: tuple[float, float]) -> float | None:
+    """Try lr/10, lr/100, ... down to MIN_SUGGESTED_LR; the first that does not diverge, or None."""
+    lr = spec.lr / 10
     while lr >= MIN_SUGGESTED_LR:
-        trial = Trajectory(trajectory.surface, dataclasses.replace(trajectory.spec, lr=lr), trajectory.start)
+        trial = Trajectory(surface, dataclasses.replace(spec, lr=lr), start)
         trial.step(TRIAL_STEPS)
         if trial.diverged_at() is None:
             return lr
