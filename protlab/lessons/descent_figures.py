@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from protlab.lessons.descent_reading import loss_floor
 from protlab.lessons.landscape import Surface, Trajectory
-from protlab.lessons.lesson_style import FONT, PALETTE, PATH_DASHES, PATH_SYMBOLS
+from protlab.lessons.lesson_style import FONT, PALETTE, PATH_DASHES, PATH_SYMBOLS, whole_tick_step
 
 LOG_DECADES = 3  # a loss this many powers of ten above the start gets a log axis (a blown-up path)
 MIN_LOG_DECADES = 2  # a log loss axis spans at least this many powers of ten (no zooming into a sliver)
@@ -182,11 +182,7 @@ def needs_log_scale(trajectories: Sequence[Trajectory]) -> bool:
 
 def step_ticks(last_step: int) -> int:
     """Distance between whole-number ticks on a step axis running 0..last_step (1, 2, 5, 10, 20, ...)."""
-    for power in range(0, 12):
-        for base in (1, 2, 5):
-            if max(last_step, 1) / (base * 10**power) <= MAX_STEP_TICKS:
-                return base * 10**power
-    return 10**12
+    return whole_tick_step(last_step, MAX_STEP_TICKS)
 
 
 def _loss_range(ys: list[np.ndarray], floor: float, log_scale: bool) -> list[float]:

@@ -9,3 +9,13 @@ FONT = dict(size=13)  # plotly font of every lesson figure
 # solid and widest, later ones are narrower and broken, letting a line underneath show through the gaps
 PATH_DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
 PATH_SYMBOLS = ["circle", "triangle-down", "diamond", "cross", "pentagon", "hexagon"]
+MAX_WHOLE_TICKS = 10  # at most this many ticks on an axis of whole numbers (steps, residue positions)
+
+
+def whole_tick_step(span: int, max_ticks: int = MAX_WHOLE_TICKS) -> int:
+    """Distance between whole-number ticks over 0..span: the first of 1, 2, 5, 10, 20, ... to max_ticks."""
+    for power in range(0, 12):
+        for base in (1, 2, 5):
+            if max(span, 1) / (base * 10**power) <= max_ticks:
+                return base * 10**power
+    return 10**12

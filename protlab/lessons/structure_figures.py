@@ -9,6 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from protlab.lessons.lesson_style import FONT, whole_tick_step
+
 __all__ = [
     "STATE_COLOURS",
     "class_balance_figure",
@@ -28,7 +30,6 @@ STATE_COLOURS = {
 }  # helix, strand, coil, unresolved
 STATE_LABELS = {"H": "helix (H)", "E": "strand (E)", "C": "coil (C)", "-": "not resolved"}
 SET_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", "test": "#2ca02c"}
-FONT = dict(size=13)
 _LETTERS_UP_TO = 60  # residue letters are written inside the strip only for proteins this short
 
 
@@ -103,21 +104,6 @@ def _strip_colourscale() -> list:
     for i, colour in enumerate(colours):
         scale += [[i / 4, colour], [(i + 1) / 4, colour]]
     return scale
-
-
-def _position_step(n: int) -> int:
-    """A whole-number tick spacing giving about 10 or fewer ticks over n residues (1, 2, 5, 10, 20, 50...)."""
-    step = 1
-    while n / step > 10:
-        step = _next_nice(step)
-    return step
-
-
-def _next_nice(step: int) -> int:
-    """The next of 1, 2, 5, 10, 20, 50, 100, ..."""
-    digits = str(step)
-    lead, zeros = int(digits[0]), len(digits) - 1
-    return {1: 2, 2: 5, 5: 10}[lead] * 10**zeros
 
 
 def structure_figure(
@@ -200,7 +186,7 @@ def structure_figure(
         )
     fig.update_yaxes(autorange="reversed", row=1, col=1)
     fig.update_xaxes(title="residue position", row=2 if with_probs else 1, col=1)
-    step = _position_step(n)  # whole residues: no position 1.5 on a short protein; 20, 40, ... on a long one
+    step = whole_tick_step(n)  # whole residues: no position 1.5 on a short protein; 20, 40, ... on a long one
     fig.update_xaxes(tick0=1 if step == 1 else 0, dtick=step)
     top, bottom = (60 if title else 30), 110  # the legend sits in the bottom margin, below the axis title
     height = top + bottom + 42 * len(names) + (260 if with_probs else 0)
