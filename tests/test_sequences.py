@@ -300,5 +300,6 @@ def test_a_miscounted_position_number_is_named_with_the_number_it_would_be(text,
         clean_sequence(text)
     message = str(info.value)
     assert f"but {named} stands after" in message and f"so it would read {would}" in message
+    assert message.startswith(f"The sequence has the number {named} at position")  # the number, not '1
     err = info.value
     assert err.residues[err.position - 1 : err.position - 1 + len(named)] == named  # the highlight is on it

@@ -144,7 +144,7 @@ def split_fasta(text: str, *, max_chars: int | None = MAX_TEXT_CHARS) -> list[Fa
 
 
 def _bad_character_error(
-    record_name: str | None, char: str, position: int, residues: str, numbering: str = ""
+    record_name: str | None, char: str, position: int, residues: str
 ) -> InvalidSequenceError:
     """Build the error for a character that is not an amino-acid letter."""
     who = f"Sequence '{record_name}'" if record_name else "The sequence"
@@ -153,7 +153,7 @@ def _bad_character_error(
     if char in "-.":
         hint = " It looks like an alignment gap: remove gap characters before pasting."
     elif char.isdigit():
-        hint = numbering or " Remove position numbers and other digits."
+        hint = " Remove position numbers and other digits."
     message = (
         f"{who} has {shown} at position {position}, which is not an amino-acid letter. "
         f"Use one-letter codes ({_EXAMPLE_LETTERS}, ...); X, B, Z, J, U and O are read as "
@@ -194,7 +194,14 @@ def _clean_body(lines: list[str], record_name: str | None, max_length: int) -> t
         miscounted = None if numbered else miscounted_number(lines)
         if miscounted is not None:  # point at the number that is off, not at the first digit
             number, position, sentence = miscounted
-            raise _bad_character_error(record_name, number[0], position, raw, sentence)
+            who = f"Sequence '{record_name}'" if record_name else "The sequence"
+            raise InvalidSequenceError(
+                f"{who} has the number {number} at position {position}, among its amino-acid letters."
+                + sentence,
+                character=number[0],
+                position=position,
+                residues=raw,
+            )
         raise _bad_character_error(record_name, char, position, raw)
     if _HAS_LOWER.search(raw):
         notes.append("Converted lowercase letters to uppercase.")
