@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from protlab.errors import ConfigError
 from protlab.models import CNNConfig, SolubilityCNN, build_model, model_config_dict, model_forward
-from protlab.models.cnn import _LookupConv, _WeightedSum, dropout_multiplier, masked_mean
+from protlab.models.kernels import dropout_multiplier
+from protlab.training import cpu_bf16_available
 
 
 class ProteinSolubilityClassifier(nn.Module):
@@ -197,32 +198,6 @@ def test_hooked_plain_path_equals_fused_path_with_padding() -> None:
     torch.testing.assert_close(fused, plain, rtol=1e-4, atol=1e-5)
 
 
-def test_dropout_multiplier_keeps_one_minus_p_and_the_expectation() -> None:
-    torch.manual_seed(5)
-    n = 400_000
-    for p in (0.1, 0.3, 0.5):
-        m = dropout_multiplier(torch.Size([n]), p, None, torch.float32, torch.device("cpu"))  # (n,)
-        kept = (m > 0).double().mean().item()
-        assert abs(kept - (1 - p)) < 5 * (p * (1 - p) / n) ** 0.5  # five standard errors
-        assert m.unique().tolist() == [0.0, pytest.approx(1 / (1 - p), rel=1e-4)]
-        assert abs(m.double().mean().item() - 1.0) < 5 * (p / (1 - p) / n) ** 0.5
-    a, b = (
-        dropout_multiplier(torch.Size([1000]), 0.3, None, torch.float32, torch.device("cpu")) for _ in "ab"
-    )
-    assert not torch.equal(a, b)  # fresh draws each call
-
-
-def test_dropout_multiplier_zeroes_padding_and_follows_the_seed() -> None:
-    keep = torch.tensor([[[1.0, 1.0, 0.0, 0.0]]]).expand(2, 1, 4)  # (B, 1, L)
-    torch.manual_seed(1)
-    m = dropout_multiplier(torch.Size([2, 3, 4]), 0.3, keep, torch.float32, torch.device("cpu"))
-    assert (m[:, :, 2:] == 0).all()
-    torch.manual_seed(1)
-    assert torch.equal(
-        m[:, :, :2], dropout_multiplier(torch.Size([2, 3, 4]), 0.3, None, torch.float32, "cpu")[:, :, :2]
-    )
-
-
 def test_dropout_is_off_in_eval_mode_and_when_the_dropout_module_is_off() -> None:
     torch.manual_seed(6)
     model = SolubilityCNN()
@@ -236,28 +211,66 @@ def test_dropout_is_off_in_eval_mode_and_when_the_dropout_module_is_off() -> Non
         assert not torch.equal(model(tokens), reference)
 
 
-def test_lookup_conv_matches_embedding_bag_plus_bias_in_values_and_gradients() -> None:
-    torch.manual_seed(7)
-    index = torch.randint(0, 30, (4, 25, 5))  # (B, L, K); repeated rows within a position count twice
-    table = torch.randn(30, 16, dtype=torch.float64, requires_grad=True)
-    bias = torch.randn(16, dtype=torch.float64, requires_grad=True)
-    grad = torch.randn(4, 16, 25, dtype=torch.float64)  # (B, H, L)
-    ours = _LookupConv.apply(index, table, bias)
-    theirs = (F.embedding_bag(index.reshape(-1, 5), table, mode="sum").view(4, 25, 16) + bias).transpose(1, 2)
-    torch.testing.assert_close(ours, theirs)
-    assert ours.is_contiguous()  # laid out as Conv1d's output, so the next convolution copies nothing
-    torch.testing.assert_close(
-        torch.autograd.grad(ours, (table, bias), grad), torch.autograd.grad(theirs, (table, bias), grad)
-    )
+def _bf16_step(model: SolubilityCNN, tokens: torch.Tensor, bf16: bool, hooked: bool) -> tuple:
+    """Logits (float) and parameter gradients of one cross-entropy step, under CPU bf16 autocast or not."""
+    handle = model.embedding.register_forward_hook(lambda module, inputs, output: None) if hooked else None
+    model.zero_grad()
+    mask = (tokens != 0).float()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logits = model(tokens, mask)  # (B, 2)
+    F.cross_entropy(logits.float(), torch.tensor([0, 1, 1, 0])).backward()
+    if handle:
+        handle.remove()
+    return logits.float().detach(), {name: p.grad.clone() for name, p in model.named_parameters()}
 
 
-def test_masked_mean_matches_the_plain_masked_average_and_its_gradient() -> None:
-    torch.manual_seed(8)
-    x = torch.randn(3, 4, 6, dtype=torch.float64, requires_grad=True)  # (B, H, L)
-    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0]], dtype=torch.float64)
-    ours = masked_mean(x, mask)
-    theirs = (x * mask[:, None]).sum(2) / mask.sum(1, keepdim=True)
-    torch.testing.assert_close(ours, theirs)
-    grad = torch.randn(3, 4, dtype=torch.float64)
-    torch.testing.assert_close(torch.autograd.grad(ours, x, grad), torch.autograd.grad(theirs, x, grad))
-    assert torch.autograd.gradcheck(_WeightedSum.apply, (x, mask / mask.sum(1, keepdim=True)))
+def test_bf16_channels_last_path_is_as_accurate_as_autocasts_own_path() -> None:
+    torch.manual_seed(12)
+    model = SolubilityCNN(CNNConfig(dropout=0.0, num_layers=3)).train()
+    tokens = torch.randint(1, 21, (4, 60))
+    tokens[1, 40:] = 0  # padding: a leak into the convolutions would show as a large error
+    tokens[3, 10:] = 0
+    exact = _bf16_step(model, tokens, bf16=False, hooked=False)  # fp32
+    fused = _bf16_step(model, tokens, bf16=True, hooked=False)  # bf16, channels-last lookup path
+    plain = _bf16_step(model, tokens, bf16=True, hooked=True)  # bf16, nn.Embedding + nn.Conv1d
+
+    def error(run: tuple, name: str | None) -> float:
+        ours, reference = (run[0], exact[0]) if name is None else (run[1][name], exact[1][name])
+        return ((ours - reference).norm() / reference.norm()).item()
+
+    for name in [None, *exact[1]]:
+        assert error(fused, name) <= 1.25 * error(plain, name) + 0.01, name
+
+
+class _Conv2dInputs(torch.overrides.TorchFunctionMode):
+    """Record whether each conv2d call's input is channels-last."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.channels_last: list[bool] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is F.conv2d:
+            self.channels_last.append(args[0].is_contiguous(memory_format=torch.channels_last))
+        return func(*args, **(kwargs or {}))
+
+
+def test_bf16_training_keeps_activations_channels_last_without_layout_copies() -> None:
+    torch.manual_seed(13)
+    model = SolubilityCNN(CNNConfig(num_layers=3)).train()
+    tokens = torch.randint(1, 21, (4, 50))
+    recorder = _Conv2dInputs()
+    with recorder, torch.profiler.profile() as profile:
+        _bf16_step(model, tokens, bf16=True, hooked=False)
+    assert recorder.channels_last == [True, True]  # conv2 and conv3; conv1 is the lookup
+    copies = [
+        event.cpu_parent.name
+        for event in profile.events()
+        if event.name == "aten::clone" and event.cpu_parent and "convolution" in event.cpu_parent.name
+    ]
+    if cpu_bf16_available():  # oneDNN's bf16 kernels take channels-last as it comes
+        assert copies == []
+    fp32 = _Conv2dInputs()
+    with fp32:
+        model(tokens)  # no autocast: the plain contiguous path through nn.Conv1d
+    assert fp32.channels_last == []

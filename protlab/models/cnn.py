@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -11,6 +10,7 @@ import torch.nn.functional as F
 
 from protlab.alphabet import NOTES_VOCAB_SIZE, PAD_INDEX, VOCAB_SIZE
 from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
+from protlab.models.kernels import _LookupConv, cpu_bf16_autocast, dropout_like, masked_mean
 
 # allowed values shared by every embedding + Conv1d model (the CNN, the dual model's sequence branch, ...)
 VOCAB_SIZES = Choice(
@@ -25,87 +25,6 @@ CONV_CHANNELS = IntRange(1, 2048)  # channels of a convolution
 KERNEL_SIZE = IntRange(1, 31, odd=True, note="so the sequence length is preserved")
 DROPOUT = FloatRange(0, 1, high_open=True, note="0 means no dropout")
 NUM_CLASSES = IntRange(2, 100)  # output logits
-
-
-class _WeightedSum(torch.autograd.Function):
-    """x (B, H, L) summed over L with weights w (B, L) -> (B, H); backward is one broadcast product.
-
-    torch.bmm's own backward forms the (B, H, L) gradient as B outer products of width 1, which ran
-    about 4x slower than this broadcast on the CPU and was a few percent of the CNN's training step.
-    """
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        """Sum of x * w over the last axis."""
-        ctx.save_for_backward(w)
-        return torch.bmm(x, w.unsqueeze(2)).squeeze(2)  # (B, H), no (B, H, L) temporary
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        """Gradient of x only: grad (B, H) spread over L by the weights."""
-        (w,) = ctx.saved_tensors
-        return grad.unsqueeze(2) * w.unsqueeze(1), None  # (B, H, L)
-
-
-def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Average (B, H, L) features over real positions only -> (B, H)."""
-    if mask is None:
-        return x.mean(dim=2)
-    mask = mask.to(x.dtype)  # (B, L)
-    weights = mask / mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, L): 1 / length at real positions
-    return _WeightedSum.apply(x, weights)
-
-
-DROPOUT_LEVELS = 65536  # dropout compares a 16-bit random number per activation (four per 64-bit draw)
-
-
-def dropout_multiplier(
-    shape: torch.Size, p: float, keep: torch.Tensor | None, dtype: torch.dtype, device: torch.device
-) -> torch.Tensor:
-    """Dropout as a multiplier: 0 with probability p (a multiple of 1/65536), else 1 / (1 - p).  # (shape)
-
-    The same distribution as nn.Dropout, drawn four activations per 64-bit random number instead of
-    one double per activation (about 3x cheaper on the CPU, where nn.Dropout's draws took an eighth
-    of the CNN's fp32 training step). keep (broadcastable to shape, 0/1), when given, zeroes more.
-    """
-    numel = math.prod(shape)
-    words = torch.empty((numel + 3) // 4, dtype=torch.int64, device=device).random_(-(2**63), None)
-    bits = words.view(torch.int16)[:numel].view(shape)  # uniform over -32768..32767
-    dropped = round(p * DROPOUT_LEVELS)  # how many of the 65536 values drop the activation
-    scale = DROPOUT_LEVELS / (DROPOUT_LEVELS - dropped)  # 1 / (1 - p), with p as rounded
-    multiplier = (bits >= dropped - DROPOUT_LEVELS // 2).to(dtype)  # (shape) 1.0 = kept
-    return multiplier.mul_(scale if keep is None else keep.to(dtype) * scale)
-
-
-class _LookupConv(torch.autograd.Function):
-    """Summed table rows plus a bias, laid out as Conv1d's output: (B, L, K) indices -> (B, H, L).
-
-    The same values as F.embedding_bag(index, table, mode='sum') + bias, transposed; the transpose is
-    written while the bias is added, and the backward reads the (B, H, L) gradient as it comes, so no
-    layout copy is made either way. embedding_bag's own backward sorts every index; the table's
-    gradient here is one batched product with the rows' one-hot counts, about 2x faster when the table
-    has few rows (here kernel_size x (vocab + 1)).
-    """
-
-    @staticmethod
-    def forward(ctx, index: torch.Tensor, table: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """Sum the table rows (R, H) named in each index[b, l] (K of them) and add bias (H,)."""
-        batch, length, k = index.shape
-        ctx.save_for_backward(index)
-        ctx.rows = table.shape[0]
-        summed = F.embedding_bag(index.reshape(-1, k), table, mode="sum")  # (B*L, H)
-        out = table.new_empty(batch, table.shape[1], length)  # (B, H, L)
-        return torch.add(summed.view(batch, length, -1).transpose(1, 2), bias.view(1, -1, 1), out=out)
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[None, torch.Tensor, torch.Tensor]:
-        """Gradients of the table (R, H) and the bias (H,) from the output's gradient (B, H, L)."""
-        (index,) = ctx.saved_tensors
-        batch, length, k = index.shape
-        flat = index.reshape(-1, k)  # (B*L, K)
-        counts = grad.new_zeros(flat.shape[0], ctx.rows).scatter_add_(1, flat, grad.new_ones(flat.shape))
-        per_row = torch.bmm(counts.view(batch, length, ctx.rows).transpose(1, 2), grad.transpose(1, 2))
-        return None, per_row.sum(0), grad.sum(dim=(0, 2))  # (R, H) summed over B of (B, R, H); (H,)
 
 
 @dataclass
@@ -153,12 +72,13 @@ class SolubilityCNN(nn.Module):
         """Number of token indices the embedding accepts."""
         return self.config.vocab_size
 
-    def _embed_and_conv1(self, tokens: torch.Tensor) -> torch.Tensor:
+    def _embed_and_conv1(self, tokens: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
         """conv1(embedding(tokens)) computed as a lookup, exact and about 3x faster.  # (B, H, L)
 
         Both layers are linear, so conv1 applied to embedded tokens equals, for each kernel offset k,
         a table T[k] = W_k @ E^T (vocab x hidden) looked up at the token k positions away. A summed
         embedding_bag does all offsets at once; autograd flows through the table into E and W.
+        With channels_last the result is (B, H, 1, L) stored as (B, L, H) (see protlab.models.kernels).
         """
         weight = self.embedding.weight  # (V, E)
         weight = torch.cat([weight[:1].detach(), weight[1:]])  # padding row: used as is, never trained
@@ -171,31 +91,45 @@ class SolubilityCNN(nn.Module):
         offsets = torch.arange(k, device=tokens.device) * (vocab + 1)  # (K,)
         index = padded.unfold(1, k, 1) + offsets  # (B, L, K) rows of the flattened table
         flat_table = table.reshape(k * (vocab + 1), -1)  # (K * (V + 1), H)
-        return _LookupConv.apply(index, flat_table, self.conv1.bias)  # (B, H, L), as Conv1d gives it
+        return _LookupConv.apply(index, flat_table, self.conv1.bias, channels_last)  # as a conv gives it
+
+    def _conv(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        """Convolution i (0-based) of x in x's layout: (B, H, L) or channels-last (B, H, 1, L).
+
+        A channels-last x goes through conv2d with the same weights seen as (H, H, 1, K): nn.Conv1d
+        would first copy it back to contiguous (B, H, L), and oneDNN's bf16 kernel would copy it again.
+        """
+        conv = getattr(self, self.conv_names[i])
+        if x.dim() == 3:
+            return conv(x)  # (B, H, L)
+        return F.conv2d(x, conv.weight.unsqueeze(2), conv.bias, padding=(0, conv.padding[0]))  # (B, H, 1, L)
 
     def _fusable(self) -> bool:
         """True unless hooks watch the embedding or conv1 (summaries, attribution need them to run)."""
         return not any(m._forward_hooks or m._forward_pre_hooks for m in (self.embedding, self.conv1))
 
     def _dropout_and_keep(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
-        """Dropout (when self.dropout is training) and zeroed padding in one multiplication.  # (B, H, L)
+        """Dropout (when self.dropout is training) and zeroed padding in one multiplication, in x's layout.
 
         Padded positions would otherwise leak bias activations into the next convolution.
         """
         if not (self.dropout.training and self.dropout.p > 0):
             return x if keep is None else x * keep
-        return x * dropout_multiplier(x.shape, self.dropout.p, keep, x.dtype, x.device)  # (B, H, L)
+        return x * dropout_like(x, self.dropout.p, keep)
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Map tokens (B, L) int64 and mask (B, L) float32 (None: no padding) to logits (B, num_classes)."""
         fused = self._fusable()
+        channels_last = fused and cpu_bf16_autocast(tokens.device)  # oneDNN's bf16 layout, up to the pooling
         x = None if fused else self.embedding(tokens).transpose(1, 2)  # (B, E, L)
         keep = None if mask is None else mask.to(self.fc.weight.dtype).unsqueeze(1)  # (B, 1, L)
+        if keep is not None and channels_last:
+            keep = keep.unsqueeze(1).to(torch.bfloat16)  # (B, 1, 1, L), in the activations' dtype
         last = len(self.conv_names) - 1
-        for i, name in enumerate(self.conv_names):
+        for i in range(len(self.conv_names)):
             x = F.relu(
-                self._embed_and_conv1(tokens) if i == 0 and fused else getattr(self, name)(x)
-            )  # (B, H, L)
+                self._embed_and_conv1(tokens, channels_last) if i == 0 and fused else self._conv(i, x)
+            )  # (B, H, L), or (B, H, 1, L) channels-last
             if i < last:
                 x = self._dropout_and_keep(x, keep)
         pooled = masked_mean(x, mask)  # (B, H); the last layer's padding is excluded by the pooling itself

@@ -19,8 +19,8 @@ from protlab.models.cnn import (
     KERNEL_SIZE,
     NUM_CLASSES,
     VOCAB_SIZES,
-    masked_mean,
 )
+from protlab.models.kernels import masked_mean
 
 if TYPE_CHECKING:
     from protlab.data.batching import TokenizedSet
