@@ -9,7 +9,6 @@ import torch.nn.functional as F
 from protlab.models.kernels import (
     _LookupConv,
     _WeightedSum,
-    cpu_bf16_autocast,
     dropout_like,
     dropout_multiplier,
     is_channels_last,
@@ -119,13 +118,3 @@ def test_dropout_like_keeps_the_layout_zeroes_padding_and_drops_p() -> None:
     assert abs(kept - 0.7) < 5 * (0.21 / n) ** 0.5
     flat = dropout_like(torch.ones(8, 64, 300), 0.3, keep.squeeze(2))  # (B, H, L) keeps its own layout
     assert flat.is_contiguous() and (flat[..., 200:] == 0).all()
-
-
-def test_cpu_bf16_autocast_is_true_only_inside_bf16_cpu_autocast() -> None:
-    cpu = torch.device("cpu")
-    assert not cpu_bf16_autocast(cpu)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        assert cpu_bf16_autocast(cpu)
-        assert not cpu_bf16_autocast(torch.device("meta"))
-    with torch.autocast("cpu", dtype=torch.float16):
-        assert not cpu_bf16_autocast(cpu)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from protlab.alphabet import NOTES_VOCAB_SIZE, PAD_INDEX, VOCAB_SIZE
 from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
-from protlab.models.kernels import _LookupConv, cpu_bf16_autocast, dropout_like, masked_mean
+from protlab.models.kernels import _LookupConv, dropout_like, masked_mean
 
 # allowed values shared by every embedding + Conv1d model (the CNN, the dual model's sequence branch, ...)
 VOCAB_SIZES = Choice(
@@ -97,7 +97,7 @@ class SolubilityCNN(nn.Module):
         """Convolution i (0-based) of x in x's layout: (B, H, L) or channels-last (B, H, 1, L).
 
         A channels-last x goes through conv2d with the same weights seen as (H, H, 1, K): nn.Conv1d
-        would first copy it back to contiguous (B, H, L), and oneDNN's bf16 kernel would copy it again.
+        would first copy it back to contiguous (B, H, L).
         """
         conv = getattr(self, self.conv_names[i])
         if x.dim() == 3:
@@ -114,17 +114,17 @@ class SolubilityCNN(nn.Module):
         Padded positions would otherwise leak bias activations into the next convolution.
         """
         if not (self.dropout.training and self.dropout.p > 0):
-            return x if keep is None else x * keep
+            return x if keep is None else x * keep.to(x.dtype)
         return x * dropout_like(x, self.dropout.p, keep)
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Map tokens (B, L) int64 and mask (B, L) float32 (None: no padding) to logits (B, num_classes)."""
         fused = self._fusable()
-        channels_last = fused and cpu_bf16_autocast(tokens.device)  # oneDNN's bf16 layout, up to the pooling
+        channels_last = fused and tokens.device.type == "cpu"  # oneDNN's favoured layout, up to the pooling
         x = None if fused else self.embedding(tokens).transpose(1, 2)  # (B, E, L)
         keep = None if mask is None else mask.to(self.fc.weight.dtype).unsqueeze(1)  # (B, 1, L)
         if keep is not None and channels_last:
-            keep = keep.unsqueeze(1).to(torch.bfloat16)  # (B, 1, 1, L), in the activations' dtype
+            keep = keep.unsqueeze(1)  # (B, 1, 1, L)
         last = len(self.conv_names) - 1
         for i in range(len(self.conv_names)):
             x = F.relu(

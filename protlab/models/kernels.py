@@ -4,9 +4,9 @@ Each gives the same numbers as the plain PyTorch expression it replaces (the tes
 only because the plain expression spent a measurable share of a CPU training step on copies or slow
 backward kernels. Two activation layouts are supported:
 - contiguous (B, H, L), what nn.Conv1d takes and gives (fp32 training, inference);
-- channels-last (B, H, 1, L), stored as (B, L, H): what oneDNN's bf16 convolutions take and give on CPUs
-  with AMX/AVX512-BF16. Fed a contiguous tensor, each of them first copies it into that layout, forward
-  and backward, which cost a sixth of a bf16 training step.
+- channels-last (B, H, 1, L), stored as (B, L, H): what the CNN uses on the CPU. oneDNN's convolutions run
+  faster on it (fp32 and bf16), and its bf16 kernels copy a contiguous input into it first, forward and
+  backward: a sixth of a bf16 training step on an AMX CPU.
 """
 
 from __future__ import annotations
@@ -17,15 +17,6 @@ import torch
 import torch.nn.functional as F
 
 DROPOUT_LEVELS = 65536  # dropout compares a 16-bit random number per activation (four per 64-bit draw)
-
-
-def cpu_bf16_autocast(device: torch.device) -> bool:
-    """True inside torch.autocast('cpu', dtype=torch.bfloat16) for a tensor on the CPU."""
-    return (
-        device.type == "cpu"
-        and torch.is_autocast_enabled("cpu")
-        and torch.get_autocast_dtype("cpu") == torch.bfloat16
-    )
 
 
 def is_channels_last(x: torch.Tensor) -> bool:
