@@ -10,7 +10,7 @@ import streamlit as st
 from ui.common import literal
 from ui.identity import identity_panel, page_link, replaced_notice, resumed_notice, student_token
 from ui.router import routed_page, url_path
-from ui.warmup import start_warmup
+from ui.warmup import finished_import, script_run, start_warmup
 
 ROOT = Path(__file__).resolve().parent  # the checkout that holds app.py, pages/ and assets/
 DEFAULT_MODEL_CARD = ROOT / "assets" / "models" / "default.json"  # the bundled model's metrics card
@@ -99,10 +99,14 @@ def sidebar_slot(pages: dict):  # -> streamlit container
 
 
 def fill_sidebar(slot) -> None:
-    """Write device, active model and the personal link into the sidebar slot (after the page, so torch never
-    delays it)."""
+    """Write device, active model and the personal link into the sidebar slot, after the page.
+
+    The device needs PyTorch. Until the warm-up has loaded it (about a second after the first page of a fresh
+    server), the line says so rather than load it here: a click in that second would wait for the import.
+    """
+    device = _device_text() if finished_import("torch") else "being checked (PyTorch is loading)"
     with slot.container():
-        st.markdown(f":material/memory: **Device:** {_device_text()}")
+        st.markdown(f":material/memory: **Device:** {device}")
         st.markdown(f":material/neurology: **Solubility model (Predict):** {active_model_text()}")
         identity_panel()
 
@@ -130,4 +134,5 @@ def main() -> None:
         fill_sidebar(slot)
 
 
-main()
+with script_run():  # the warm-up's imports wait while any page's script runs
+    main()

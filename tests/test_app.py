@@ -51,6 +51,22 @@ def test_app_starts_on_home_with_sidebar() -> None:
     assert "Solubility model (Predict)" in sidebar
 
 
+def test_sidebar_does_not_load_torch_for_the_device_line_while_the_warm_up_loads_it(monkeypatch) -> None:
+    from ui import warmup
+
+    monkeypatch.setattr(warmup, "finished_import", lambda name: name != "torch")  # torch still loading
+    monkeypatch.setattr(warmup, "start_warmup", lambda: None)  # no imports behind AppTest's own back
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    assert "**Device:** being checked (PyTorch is loading)" in sidebar
+    monkeypatch.setattr(warmup, "finished_import", lambda name: True)
+    loaded = AppTest.from_file(APP, default_timeout=120)
+    loaded.run()
+    assert "**Device:** CPU" in " ".join(m.value for m in loaded.sidebar.markdown)
+
+
 def test_sidebar_names_the_model_chosen_on_the_predict_page() -> None:
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["active_model"] = {"name": "Run brave-otter", "auc": 0.71234}

@@ -66,3 +66,13 @@ def test_the_bias_variance_card_describes_the_sweeps_the_page_offers() -> None:
     assert f"{len(small.widths)} × {len(small.fractions)} tiny check" in card
     assert f"{len(large.widths)} widths × {len(large.fractions)} data sizes" in card
     assert "four widths on three" not in card  # not every sweep has four widths
+
+
+def test_home_ends_with_one_hidden_chart_that_loads_the_chart_library_early() -> None:
+    at = _home()
+    assert len(at.main.get("plotly_chart")) == 1  # the page shows no chart of its own
+    last = list(at.main.children.values())[-1]  # drawn after every visible element
+    assert last.proto.id.endswith("chart-preload")
+    assert len(last.get("plotly_chart")) == 1
+    styles = [h.proto.body for h in at.get("html")]
+    assert "<style>.st-key-chart-preload { display: none; }</style>" in styles

@@ -6,6 +6,9 @@ import importlib.util
 import logging
 import subprocess
 import sys
+import threading
+import time
+import types
 
 from ui import warmup
 
@@ -47,3 +50,71 @@ def test_frozen_objects_make_a_full_collection_skip_the_libraries() -> None:
         "assert len(gc.get_objects()) < gc.get_freeze_count()\n"  # a full collection walks only the rest
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_imports_wait_while_a_page_script_runs_and_runs_wait_for_an_import() -> None:
+    order: list[str] = []
+
+    def page(name: str, seconds: float) -> None:
+        with warmup.script_run():
+            order.append(f"{name} starts")
+            time.sleep(seconds)
+            order.append(f"{name} ends")
+
+    first = threading.Thread(target=page, args=("page 1", 0.3))
+    first.start()
+    time.sleep(0.05)
+    with warmup.quiet_moment(10) as quiet:  # as the warm-up does before each import
+        order.append("import starts")
+        second = threading.Thread(target=page, args=("page 2", 0.0))
+        second.start()  # a run that begins during the import waits for it
+        time.sleep(0.2)
+        order.append("import ends")
+    first.join(10)
+    second.join(10)
+    assert quiet
+    assert order == [
+        "page 1 starts",
+        "page 1 ends",
+        "import starts",
+        "import ends",
+        "page 2 starts",
+        "page 2 ends",
+    ]
+
+
+def test_a_module_is_skipped_when_pages_never_pause(caplog) -> None:
+    with warmup.script_run(), caplog.at_level(logging.INFO, logger="ui.warmup"):
+        assert warmup.warm_imports(("json",), wait_s=0.1) == ["json"]
+    assert "skipped json" in caplog.text
+
+
+def test_waiting_for_a_quiet_moment_gives_up_after_the_timeout() -> None:
+    with warmup.script_run():
+        start = time.monotonic()
+        with warmup.quiet_moment(0.2) as quiet:
+            assert quiet is False
+        assert time.monotonic() - start >= 0.2
+    with warmup.quiet_moment(0.2) as quiet:
+        assert quiet is True
+
+
+def test_a_run_that_raises_still_counts_as_ended() -> None:
+    try:
+        with warmup.script_run():
+            raise RuntimeError("st.stop() ends a run with an exception")
+    except RuntimeError:
+        pass
+    with warmup.quiet_moment(0.1) as quiet:
+        assert quiet is True
+
+
+def test_finished_import_is_false_while_a_module_is_still_importing(monkeypatch) -> None:
+    loading = types.ModuleType("protlab_loading")
+    loading.__spec__ = types.SimpleNamespace(_initializing=True)
+    monkeypatch.setitem(sys.modules, "protlab_loading", loading)
+    assert not warmup.finished_import("protlab_loading")
+    loading.__spec__._initializing = False
+    assert warmup.finished_import("protlab_loading")
+    assert warmup.finished_import("json")
+    assert not warmup.finished_import("protlab_never_imported")

@@ -6,6 +6,15 @@ while the student reads, so the lesson clicked next finds them ready. It imports
 (never protlab or Streamlit code), one after the other; a failed import is logged and skipped, and the page
 that needs it imports it again and shows the error there.
 
+Page scripts and the warm-up never import at the same time (app.py wraps every run in `script_run`):
+- Each warm-up import waits for a moment when no page's script runs, up to IDLE_WAIT_S, and is skipped if
+  none comes (a busy class is never quiet; the pages then import what they need themselves).
+- A run that starts while a warm-up import is under way waits for that one import to finish.
+Two threads importing at once can each hold a module the other one needs; Python then hands one of them a
+half-initialised module ("partially initialized module 'pandas' has no attribute ..."), which a test met.
+On two cores the interpreter lock is shared too, so an import beside a page's script slowed the page the
+student had just clicked.
+
 Once the imports are done the thread freezes the garbage collector's view of every object alive (`gc.freeze`):
 Streamlit runs a full collection after every script run, and with torch, pandas and plotly loaded that walk
 over ~300,000 long-lived objects cost about 0.25 s per rerun (every widget click, every live-progress tick
@@ -17,7 +26,10 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # libraries the pages import, in the order students usually need them: torch (every lesson, and the sidebar's
 # device line), pandas (tables on every lesson), ProtParam (Encode's features), torch._dynamo (loaded by the
@@ -32,23 +44,70 @@ WARM_MODULES = (
     "plotly.graph_objects",
 )
 
+IDLE_WAIT_S = 5.0  # longest wait for a quiet moment before each import
+
 _log = logging.getLogger(__name__)
-_lock = threading.Lock()  # guards _thread: the warm-up starts once per server process
+_lock = threading.Lock()  # guards _thread: the warm-up starts once per process
 _thread: threading.Thread | None = None
+_idle = threading.Condition()  # guards _running and _importing; notified when either changes
+_running = 0  # page script runs in progress in this process
+_importing = False  # True while the warm-up imports a module
 
 
-def warm_imports(modules: tuple[str, ...] = WARM_MODULES) -> list[str]:
-    """Import each module in turn; return the names that failed (each failure is logged, never raised)."""
-    failed = []
+@contextmanager
+def script_run() -> Iterator[None]:
+    """Count one page script run as in progress for the block; first wait for a warm-up import under way."""
+    global _running
+    with _idle:
+        _idle.wait_for(lambda: not _importing)
+        _running += 1
+    try:
+        yield
+    finally:
+        with _idle:
+            _running -= 1
+            _idle.notify_all()
+
+
+@contextmanager
+def quiet_moment(timeout: float = IDLE_WAIT_S) -> Iterator[bool]:
+    """Wait up to timeout seconds for no script run; yield True (runs held back meanwhile) or False."""
+    global _importing
+    with _idle:
+        quiet = _idle.wait_for(lambda: _running == 0, timeout)
+        _importing = quiet
+    try:
+        yield quiet
+    finally:
+        if quiet:
+            with _idle:
+                _importing = False
+                _idle.notify_all()
+
+
+def finished_import(name: str) -> bool:
+    """True once module name has been imported completely (not while another thread is still importing it)."""
+    module = sys.modules.get(name)
+    return module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False)
+
+
+def warm_imports(modules: tuple[str, ...] = WARM_MODULES, wait_s: float = IDLE_WAIT_S) -> list[str]:
+    """Import each module in a quiet moment; return the names not imported (failed, or no quiet moment)."""
+    missed = []
     for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception:  # a missing or broken optional library must not take the server down
-            _log.warning(
-                "warm-up could not import %s; the page that needs it will try again", name, exc_info=True
-            )
-            failed.append(name)
-    return failed
+        with quiet_moment(wait_s) as quiet:
+            if not quiet:
+                _log.info("warm-up skipped %s: page scripts kept running for %.0f s", name, wait_s)
+                missed.append(name)
+                continue
+            try:
+                importlib.import_module(name)
+            except Exception:  # a missing or broken optional library must not take the server down
+                _log.warning(
+                    "warm-up could not import %s; the page that needs it will try again", name, exc_info=True
+                )
+                missed.append(name)
+    return missed
 
 
 def warm_and_freeze(modules: tuple[str, ...] = WARM_MODULES) -> list[str]:
