@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from ui.identity import page_link
@@ -110,14 +112,34 @@ def render() -> None:
     preload_charts()
 
 
-def preload_charts() -> None:
-    """Draw one hidden, empty chart last, so the browser fetches and compiles its chart library (about
-    1.5 s of a first chart on two cores) while the student reads this page, not on the first lesson."""
-    import plotly.graph_objects as go
+PRELOAD_AFTER_S = 2.0  # seconds on this page before the hidden chart is drawn
+PRELOADED = "home_charts_preloaded"  # session flag: the hidden chart is drawn on every later visit
+ARMED_AT = "home_preload_armed_at"  # when this visit's page run started the timer (time.monotonic)
 
-    with st.container(key="chart-preload"):
-        st.html("<style>.st-key-chart-preload { display: none; }</style>")
-        st.plotly_chart(go.Figure(), config={"displayModeBar": False, "staticPlot": True})
+
+def preload_charts() -> None:
+    """Two seconds into the visit, draw one hidden, empty chart, so the browser fetches and compiles its chart
+    library (about 1.5 s of a first chart on two cores) while the student reads, not on the first lesson.
+
+    Not at once: a student who clicks on within a second or two would find the browser busy compiling.
+    The timer's first tick sets the flag and reruns the page, which draws the chart and stops the timer.
+    """
+    if st.session_state.get(PRELOADED):
+        import plotly.graph_objects as go
+
+        with st.container(key="chart-preload"):
+            st.html("<style>.st-key-chart-preload { display: none; }</style>")
+            st.plotly_chart(go.Figure(), config={"displayModeBar": False, "staticPlot": True})
+        return
+    st.session_state[ARMED_AT] = time.monotonic()
+
+    @st.fragment(run_every=PRELOAD_AFTER_S)
+    def _after_a_while() -> None:
+        if time.monotonic() - st.session_state[ARMED_AT] >= 0.9 * PRELOAD_AFTER_S:  # a tick, not the page run
+            st.session_state[PRELOADED] = True
+            st.rerun(scope="app")
+
+    _after_a_while()
 
 
 render()

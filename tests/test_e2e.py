@@ -130,6 +130,17 @@ def test_a_bookmarked_link_as_the_first_visit_after_a_restart_keeps_the_student(
         expect(page.get_by_text("Page not found")).to_have_count(0)
 
 
+def test_welcome_draws_its_hidden_chart_only_after_two_seconds_and_once(server, page) -> None:
+    open_page(page, server.url, "ProtLab")
+    hidden = page.locator(".st-key-chart-preload .js-plotly-plot")
+    expect(hidden).to_have_count(0)  # a student clicking on at once finds the browser free
+    expect(hidden).to_have_count(1, timeout=10_000)  # then the chart library is loaded while they read
+    expect(page.locator(".st-key-chart-preload")).to_be_hidden()
+    page.wait_for_timeout(3_000)
+    expect(hidden).to_have_count(1)  # the timer stopped: nothing redrawn or added
+    assert_no_traceback(page, "Welcome")
+
+
 def test_encode_a_sequence_and_see_a_clear_message_for_a_bad_one(server, page) -> None:
     open_page(page, f"{server.url}/encode", "1 · Encode a protein")
     label = "Protein sequence (one-letter code; a pasted FASTA record works too)"

@@ -83,6 +83,30 @@ def test_imports_wait_while_a_page_script_runs_and_runs_wait_for_an_import() -> 
     ]
 
 
+def test_a_run_waiting_for_an_import_goes_before_the_next_import() -> None:
+    order: list[str] = []
+
+    def page() -> None:
+        with warmup.script_run():
+            order.append("page")
+
+    def imports() -> None:
+        for name in ("first", "second"):
+            with warmup.quiet_moment(10):
+                order.append(f"{name} import starts")
+                time.sleep(0.2)
+        order.append("imports done")
+
+    importer = threading.Thread(target=imports)
+    importer.start()
+    time.sleep(0.05)  # the first import is under way
+    page_thread = threading.Thread(target=page)
+    page_thread.start()
+    importer.join(10)
+    page_thread.join(10)
+    assert order == ["first import starts", "page", "second import starts", "imports done"]
+
+
 def test_a_module_is_skipped_when_pages_never_pause(caplog) -> None:
     with warmup.script_run(), caplog.at_level(logging.INFO, logger="ui.warmup"):
         assert warmup.warm_imports(("json",), wait_s=0.1) == ["json"]

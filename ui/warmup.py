@@ -9,7 +9,8 @@ that needs it imports it again and shows the error there.
 Page scripts and the warm-up never import at the same time (app.py wraps every run in `script_run`):
 - Each warm-up import waits for a moment when no page's script runs, up to IDLE_WAIT_S, and is skipped if
   none comes (a busy class is never quiet; the pages then import what they need themselves).
-- A run that starts while a warm-up import is under way waits for that one import to finish.
+- A run that starts while a warm-up import is under way waits for that one import to finish, and goes
+  before the next one.
 Two threads importing at once can each hold a module the other one needs; Python then hands one of them a
 half-initialised module ("partially initialized module 'pandas' has no attribute ..."), which a test met.
 On two cores the interpreter lock is shared too, so an import beside a page's script slowed the page the
@@ -51,15 +52,18 @@ _lock = threading.Lock()  # guards _thread: the warm-up starts once per process
 _thread: threading.Thread | None = None
 _idle = threading.Condition()  # guards _running and _importing; notified when either changes
 _running = 0  # page script runs in progress in this process
+_waiting = 0  # runs waiting for the warm-up's import to finish (the warm-up lets them go first)
 _importing = False  # True while the warm-up imports a module
 
 
 @contextmanager
 def script_run() -> Iterator[None]:
     """Count one page script run as in progress for the block; first wait for a warm-up import under way."""
-    global _running
+    global _running, _waiting
     with _idle:
+        _waiting += 1
         _idle.wait_for(lambda: not _importing)
+        _waiting -= 1
         _running += 1
     try:
         yield
@@ -74,7 +78,7 @@ def quiet_moment(timeout: float = IDLE_WAIT_S) -> Iterator[bool]:
     """Wait up to timeout seconds for no script run; yield True (runs held back meanwhile) or False."""
     global _importing
     with _idle:
-        quiet = _idle.wait_for(lambda: _running == 0, timeout)
+        quiet = _idle.wait_for(lambda: _running == 0 and _waiting == 0, timeout)
         _importing = quiet
     try:
         yield quiet
