@@ -78,12 +78,19 @@ def dropout_multiplier(
 
 
 def dropout_like(x: torch.Tensor, p: float, keep: torch.Tensor | None) -> torch.Tensor:
-    """dropout_multiplier for x (B, H, L) or channels-last (B, H, 1, L), in x's layout and dtype."""
-    if not is_channels_last(x):
-        return dropout_multiplier(x.shape, p, keep, x.dtype, x.device)  # (B, H, L)
-    stored = (x.shape[0], 1, x.shape[3], x.shape[1])  # (B, 1, L, H): x's memory order
-    keep = None if keep is None else keep.permute(0, 2, 3, 1)  # (B, 1, 1, L) -> (B, 1, L, 1)
-    return dropout_multiplier(torch.Size(stored), p, keep, x.dtype, x.device).permute(0, 3, 1, 2)
+    """dropout_multiplier for x (B, H, L) or channels-last (B, H, 1, L), in x's shape and dtype.
+
+    The random numbers are drawn position by position, in (B, L, H) order, whatever x's layout, so the
+    CPU (channels-last) and the GPU (contiguous) draw the same masks from one seed, and so does the
+    generated training script.
+    """
+    if is_channels_last(x):
+        stored = (x.shape[0], 1, x.shape[3], x.shape[1])  # (B, 1, L, H): x's memory order
+        keep = None if keep is None else keep.permute(0, 2, 3, 1)  # (B, 1, 1, L) -> (B, 1, L, 1)
+        return dropout_multiplier(torch.Size(stored), p, keep, x.dtype, x.device).permute(0, 3, 1, 2)
+    stored = (x.shape[0], x.shape[2], x.shape[1])  # (B, L, H)
+    keep = None if keep is None else keep.transpose(1, 2)  # (B, 1, L) -> (B, L, 1)
+    return dropout_multiplier(torch.Size(stored), p, keep, x.dtype, x.device).transpose(1, 2)  # (B, H, L)
 
 
 class _LookupConv(torch.autograd.Function):

@@ -79,11 +79,13 @@ def dropout_mask(x, p, keep):
     16 random bits per activation, four per 64-bit draw: cheaper than nn.Dropout's
     one double per activation, and the app's own dropout (so the masks agree).
     """
+    b, h, length = x.shape
     n = x.numel()
     words = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device)
-    bits = words.random_(-(2**63), None).view(torch.int16)[:n].view(x.shape)
+    bits = words.random_(-(2**63), None).view(torch.int16)[:n]
+    bits = bits.view(b, length, h)  # drawn position by position, as the app draws them
     dropped = round(p * 65536)  # this many of the 65536 values drop an activation
-    kept = (bits >= dropped - 32768).to(x.dtype)  # (B, H, L) 1.0 = kept
+    kept = (bits >= dropped - 32768).to(x.dtype).transpose(1, 2)  # (B, H, L) 1.0 = kept
     return kept.mul_(keep.to(x.dtype) * (65536 / (65536 - dropped)))
 
 
