@@ -200,6 +200,20 @@ def test_hooked_plain_path_equals_fused_path_with_padding() -> None:
     torch.testing.assert_close(fused, plain, rtol=1e-4, atol=1e-5)
 
 
+def test_a_hook_on_a_later_convolution_sees_its_output() -> None:
+    torch.manual_seed(14)
+    model = SolubilityCNN(CNNConfig(num_layers=3)).eval()
+    tokens = torch.randint(1, 21, (2, 30))
+    seen = []
+    handle = model.conv3.register_forward_hook(lambda module, inputs, output: seen.append(output.shape))
+    with torch.no_grad():
+        hooked = model(tokens)
+    handle.remove()
+    assert seen == [(2, 128, 30)]  # nn.Conv1d ran, so the hook ran
+    with torch.no_grad():
+        torch.testing.assert_close(model(tokens), hooked, rtol=1e-4, atol=1e-5)  # the fused path agrees
+
+
 def test_dropout_is_off_in_eval_mode_and_when_the_dropout_module_is_off() -> None:
     torch.manual_seed(6)
     model = SolubilityCNN()
@@ -257,6 +271,26 @@ class _Conv2dInputs(torch.overrides.TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+def _activation_copies_in_convolutions(profile, batch: int) -> list:
+    """Shapes of the (batch, ...) tensors cloned anywhere inside a convolution, forward or backward."""
+
+    def inside_a_convolution(event) -> bool:
+        parent = event.cpu_parent
+        while parent is not None:
+            if "convolution" in parent.name:
+                return True
+            parent = parent.cpu_parent
+        return False
+
+    return [
+        event.input_shapes[0]
+        for event in profile.events()
+        if event.name == "aten::clone"
+        and event.input_shapes[0][:1] == [batch]  # an activation or its gradient, not a weight
+        and inside_a_convolution(event)
+    ]
+
+
 @pytest.mark.parametrize("bf16", [False, True])
 def test_cpu_training_keeps_activations_channels_last_without_layout_copies(bf16: bool) -> None:
     torch.manual_seed(13)
@@ -266,14 +300,7 @@ def test_cpu_training_keeps_activations_channels_last_without_layout_copies(bf16
     with recorder, torch.profiler.profile(record_shapes=True) as profile:
         _bf16_step(model, tokens, bf16=bf16, hooked=False)
     assert recorder.channels_last == [True, True]  # conv2 and conv3; conv1 is the lookup
-    copies = [
-        event.input_shapes[0]
-        for event in profile.events()
-        if event.name == "aten::clone"
-        and event.cpu_parent
-        and "convolution" in event.cpu_parent.name
-        and event.input_shapes[0][:1] == [4]  # an activation or its gradient (B, ...), not a weight
-    ]
+    copies = _activation_copies_in_convolutions(profile, batch=4)
     if not bf16 or cpu_bf16_available():  # bf16 without native units may take another kernel
         assert copies == []
     hooked = _Conv2dInputs()

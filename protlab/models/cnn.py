@@ -105,8 +105,13 @@ class SolubilityCNN(nn.Module):
         return F.conv2d(x, conv.weight.unsqueeze(2), conv.bias, padding=(0, conv.padding[0]))  # (B, H, 1, L)
 
     def _fusable(self) -> bool:
-        """True unless hooks watch the embedding or conv1 (summaries, attribution need them to run)."""
-        return not any(m._forward_hooks or m._forward_pre_hooks for m in (self.embedding, self.conv1))
+        """True unless hooks watch the embedding or a convolution (summaries, attribution need them to run).
+
+        The fused path calls neither the embedding nor conv1, and on the CPU it runs the later
+        convolutions through conv2d, so a hook on any of them would be skipped there.
+        """
+        watched = [self.embedding, *(getattr(self, name) for name in self.conv_names)]
+        return not any(m._forward_hooks or m._forward_pre_hooks for m in watched)
 
     def _dropout_and_keep(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
         """Dropout (when self.dropout is training) and zeroed padding in one multiplication, in x's layout.
