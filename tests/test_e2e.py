@@ -138,6 +138,8 @@ def test_welcome_draws_its_hidden_chart_only_after_two_seconds_and_once(server, 
     expect(page.locator(".st-key-chart-preload")).to_be_hidden()
     page.wait_for_timeout(3_000)
     expect(hidden).to_have_count(1)  # the timer stopped: nothing redrawn or added
+    # the same rerun fills in the device line (it said PyTorch was loading on a fresh server's first run)
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("Device: CPU", timeout=10_000)
     assert_no_traceback(page, "Welcome")
 
 
