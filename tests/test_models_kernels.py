@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from protlab.models.kernels import (
     _LookupConv,
     _WeightedSum,
+    conv_in_layout,
     dropout_like,
     dropout_multiplier,
     is_channels_last,
@@ -122,3 +123,20 @@ def test_dropout_like_keeps_the_layout_zeroes_padding_and_drops_p() -> None:
     four_d = dropout_like(x, 0.3, keep)
     assert flat.shape == (8, 64, 300)
     assert torch.equal(flat, four_d.squeeze(2))  # one seed, the same masks in either layout
+
+
+def test_conv_in_layout_matches_conv1d_with_padding_and_dilation() -> None:
+    torch.manual_seed(13)
+    conv = torch.nn.Conv1d(6, 5, kernel_size=5, padding=6, dilation=3).double()
+    stored = torch.randn(2, 40, 6, dtype=torch.float64)  # (B, L, C) in memory
+    x = stored.transpose(1, 2).unsqueeze(2).requires_grad_()  # (B, C, 1, L) channels-last
+    assert is_channels_last(x)
+    ours = conv_in_layout(conv, x)
+    plain_x = stored.transpose(1, 2).contiguous().requires_grad_()
+    theirs = conv(plain_x)  # (B, 5, 40)
+    assert is_channels_last(ours)
+    torch.testing.assert_close(ours.squeeze(2), theirs)
+    grad = torch.randn_like(theirs)
+    (ours_grad,) = torch.autograd.grad(ours, x, grad.unsqueeze(2))
+    torch.testing.assert_close(ours_grad.squeeze(2), torch.autograd.grad(theirs, plain_x, grad)[0])
+    assert conv_in_layout(conv, plain_x).is_contiguous()  # a (B, C, L) input goes through nn.Conv1d

@@ -81,3 +81,42 @@ def test_checkpoints_round_trip_and_load_without_importing_the_structure_package
 def test_bad_settings_are_refused(setting, value, words):
     with pytest.raises(ConfigError, match=words):
         build_model("residue_cnn", {setting: value})
+
+
+class _Conv2dInputs(torch.overrides.TorchFunctionMode):
+    """Record whether each conv2d call's input is channels-last."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.channels_last: list[bool] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is torch.nn.functional.conv2d:
+            self.channels_last.append(args[0].is_contiguous(memory_format=torch.channels_last))
+        return func(*args, **(kwargs or {}))
+
+
+def _logits_and_grads(model: ResidueCNN, tokens: torch.Tensor, mask: torch.Tensor) -> tuple:
+    model.zero_grad()
+    logits = model(tokens, mask)  # (B, L, 3)
+    (logits * torch.linspace(-1, 1, logits.numel()).view_as(logits)).sum().backward()
+    return logits.detach(), {name: p.grad.clone() for name, p in model.named_parameters()}
+
+
+def test_the_cpu_runs_channels_last_and_agrees_with_the_plain_convolutions():
+    torch.manual_seed(3)
+    model = ResidueCNN(SMALL).train()  # dropout 0: both paths see the same network
+    tokens, mask = pad_batch(random_proteins(3, (5, 30), seed=4))
+    recorder = _Conv2dInputs()
+    with recorder:
+        fast = _logits_and_grads(model, tokens, mask)
+    assert recorder.channels_last == [True] * (2 + len(SMALL.dilations))  # conv_in, every block, the head
+    assert fast[0].is_contiguous()  # (B, L, 3) as the loss reads it
+    seen = []
+    handle = model.blocks[1].conv.register_forward_hook(lambda m, i, out: seen.append(tuple(out.shape)))
+    plain = _logits_and_grads(model, tokens, mask)  # a watched convolution: every layer runs as a module
+    handle.remove()
+    assert seen == [(3, SMALL.channels, tokens.shape[1])]
+    torch.testing.assert_close(fast[0], plain[0], rtol=1e-5, atol=1e-6)
+    for name, grad in plain[1].items():
+        torch.testing.assert_close(fast[1][name], grad, rtol=1e-4, atol=1e-6)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from protlab.alphabet import NOTES_VOCAB_SIZE, PAD_INDEX, VOCAB_SIZE
 from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
-from protlab.models.kernels import _LookupConv, dropout_like, masked_mean
+from protlab.models.kernels import _LookupConv, conv_in_layout, dropout_like, is_watched, masked_mean
 
 # allowed values shared by every embedding + Conv1d model (the CNN, the dual model's sequence branch, ...)
 VOCAB_SIZES = Choice(
@@ -94,15 +94,8 @@ class SolubilityCNN(nn.Module):
         return _LookupConv.apply(index, flat_table, self.conv1.bias, channels_last)  # as a conv gives it
 
     def _conv(self, i: int, x: torch.Tensor) -> torch.Tensor:
-        """Convolution i (0-based) of x in x's layout: (B, H, L) or channels-last (B, H, 1, L).
-
-        A channels-last x goes through conv2d with the same weights seen as (H, H, 1, K): nn.Conv1d
-        would first copy it back to contiguous (B, H, L).
-        """
-        conv = getattr(self, self.conv_names[i])
-        if x.dim() == 3:
-            return conv(x)  # (B, H, L)
-        return F.conv2d(x, conv.weight.unsqueeze(2), conv.bias, padding=(0, conv.padding[0]))  # (B, H, 1, L)
+        """Convolution i (0-based) of x in x's layout: (B, H, L) or channels-last (B, H, 1, L)."""
+        return conv_in_layout(getattr(self, self.conv_names[i]), x)
 
     def _fusable(self) -> bool:
         """True unless hooks watch the embedding or a convolution (summaries, attribution need them to run).
@@ -110,8 +103,7 @@ class SolubilityCNN(nn.Module):
         The fused path calls neither the embedding nor conv1, and on the CPU it runs the later
         convolutions through conv2d, so a hook on any of them would be skipped there.
         """
-        watched = [self.embedding, *(getattr(self, name) for name in self.conv_names)]
-        return not any(m._forward_hooks or m._forward_pre_hooks for m in watched)
+        return not is_watched(self.embedding, *(getattr(self, name) for name in self.conv_names))
 
     def _dropout_and_keep(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
         """Dropout (when self.dropout is training) and zeroed padding in one multiplication, in x's layout.

@@ -24,6 +24,24 @@ def is_channels_last(x: torch.Tensor) -> bool:
     return x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
 
 
+def conv_in_layout(conv: torch.nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
+    """conv applied to x in x's layout: nn.Conv1d on (B, C, L), or conv2d on channels-last (B, C, 1, L).
+
+    The conv2d sees the same weights as (C_out, C_in, 1, K), with the same padding and dilation; nn.Conv1d
+    itself would first copy a channels-last input back to contiguous. Forward hooks on conv are not run
+    for a channels-last x: callers take the plain path when a hook watches it.
+    """
+    if x.dim() == 3:
+        return conv(x)  # (B, C_out, L)
+    padding, dilation = conv.padding[0], conv.dilation[0]
+    return F.conv2d(x, conv.weight.unsqueeze(2), conv.bias, padding=(0, padding), dilation=(1, dilation))
+
+
+def is_watched(*modules: torch.nn.Module) -> bool:
+    """True if a forward hook or pre-hook is registered on any of the modules."""
+    return any(m._forward_hooks or m._forward_pre_hooks for m in modules)
+
+
 class _WeightedSum(torch.autograd.Function):
     """x (B, H, L) summed over L with weights w (B, L) -> (B, H); backward is one broadcast product.
 

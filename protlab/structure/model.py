@@ -19,6 +19,7 @@ from protlab.checks import IntRange, check_fields, setting
 from protlab.errors import ConfigError
 from protlab.models import register_model
 from protlab.models.cnn import DROPOUT, KERNEL_SIZE, VOCAB_SIZES
+from protlab.models.kernels import conv_in_layout, is_watched
 from protlab.models.summary import summarize
 
 __all__ = ["MAX_BLOCKS", "ResidueCNN", "ResidueCNNConfig", "layer_shapes", "receptive_field"]
@@ -72,8 +73,8 @@ class ResidualBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        """x (B, H, L), keep (B, 1, L) -> (B, H, L)."""
-        return (x + self.dropout(F.relu(self.conv(x)))) * keep
+        """x (B, H, L), keep (B, 1, L) -> (B, H, L); or channels-last x (B, H, 1, L), keep (B, 1, 1, L)."""
+        return (x + self.dropout(F.relu(conv_in_layout(self.conv, x)))) * keep
 
 
 class ResidueCNN(nn.Module):
@@ -105,11 +106,20 @@ class ResidueCNN(nn.Module):
         dtype = self.head.weight.dtype
         keep = torch.ones_like(tokens, dtype=dtype) if mask is None else (mask > 0).to(dtype)  # (B, L)
         keep = keep.unsqueeze(1)  # (B, 1, L)
-        x = self.embedding(tokens).transpose(1, 2)  # (B, E, L)
-        x = F.relu(self.conv_in(x)) * keep  # (B, H, L)
+        x = self.embedding(tokens).transpose(1, 2)  # (B, E, L), stored (B, L, E)
+        if tokens.device.type == "cpu" and not self._watched():
+            # channels-last on the CPU: oneDNN's convolutions run faster on it, and the embedding's
+            # (B, L, E) output already is that layout, so nothing is copied (see protlab.models.kernels)
+            x, keep = x.unsqueeze(2), keep.unsqueeze(2)  # (B, E, 1, L), (B, 1, 1, L)
+        x = F.relu(conv_in_layout(self.conv_in, x)) * keep  # (B, H, L) or (B, H, 1, L)
         for block in self.blocks:
-            x = block(x, keep)  # (B, H, L)
-        return self.head(x).transpose(1, 2)  # (B, L, C)
+            x = block(x, keep)
+        out = conv_in_layout(self.head, x)  # (B, C, L) or (B, C, 1, L)
+        return out.reshape(out.shape[0], out.shape[1], -1).transpose(1, 2)  # (B, L, C)
+
+    def _watched(self) -> bool:
+        """True if a hook watches a convolution (layer summaries): then every one runs as a module."""
+        return is_watched(self.conv_in, self.head, *(block.conv for block in self.blocks))
 
 
 def layer_shapes(model: nn.Module, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> pd.DataFrame:
