@@ -155,7 +155,7 @@ def ranking_table(
         ["fair", "test AUC", "best val AUC"], ascending=False, na_position="last", kind="stable"
     )
     fair = frame["fair"].to_numpy()  # sorted: the fairly ranked runs come first
-    ranks = [float(i) for i in range(1, int(fair.sum()) + 1)] + [None] * int((~fair).sum())
+    ranks = list(range(1, int(fair.sum()) + 1)) + [None] * int((~fair).sum())
     frame.insert(0, "rank", pd.array(ranks, dtype="Int64"))  # no rank ('–') without a fair test AUC
     return frame[columns].reset_index(drop=True)
 

@@ -143,11 +143,16 @@ def split_fasta(text: str, *, max_chars: int | None = MAX_TEXT_CHARS) -> list[Fa
     return records
 
 
+def _who(record_name: str | None) -> str:
+    """How an error names the sequence: "Sequence 'P1'" for a named FASTA record, else "The sequence"."""
+    return f"Sequence '{record_name}'" if record_name else "The sequence"
+
+
 def _bad_character_error(
     record_name: str | None, char: str, position: int, residues: str
 ) -> InvalidSequenceError:
     """Build the error for a character that is not an amino-acid letter."""
-    who = f"Sequence '{record_name}'" if record_name else "The sequence"
+    who = _who(record_name)
     shown = describe_character(char)
     hint = ""
     if char in "-.":
@@ -183,9 +188,8 @@ def _clean_body(lines: list[str], record_name: str | None, max_length: int) -> t
     if bad is not None:
         char, position = bad.group(), bad.start() + 1
         if char == "*":
-            who = f"Sequence '{record_name}'" if record_name else "The sequence"
             raise InvalidSequenceError(
-                f"{who} has a stop codon '*' at position {position}, inside the sequence. "
+                f"{_who(record_name)} has a stop codon '*' at position {position}, inside the sequence. "
                 "Only one '*' at the very end is accepted; remove it or check the translation.",
                 character=char,
                 position=position,
@@ -194,10 +198,9 @@ def _clean_body(lines: list[str], record_name: str | None, max_length: int) -> t
         miscounted = None if numbered else miscounted_number(lines)
         if miscounted is not None:  # point at the number that is off, not at the first digit
             number, position, sentence = miscounted
-            who = f"Sequence '{record_name}'" if record_name else "The sequence"
             raise InvalidSequenceError(
-                f"{who} has the number {number} at position {position}, among its amino-acid letters."
-                + sentence,
+                f"{_who(record_name)} has the number {number} at position {position}, among its "
+                f"amino-acid letters.{sentence}",
                 character=number[0],
                 position=position,
                 residues=raw,
@@ -207,9 +210,8 @@ def _clean_body(lines: list[str], record_name: str | None, max_length: int) -> t
         notes.append("Converted lowercase letters to uppercase.")
     sequence = raw.upper()
     if len(sequence) > max_length:
-        who = f"Sequence '{record_name}'" if record_name else "The sequence"
         raise InvalidSequenceError(
-            f"{who} is {len(sequence):,} residues long; the limit is {max_length:,} residues. "
+            f"{_who(record_name)} is {len(sequence):,} residues long; the limit is {max_length:,} residues. "
             "Shorten it (for example, predict one domain at a time)."
         )
     return sequence, notes

@@ -13,7 +13,6 @@ from protlab.lessons.lesson_style import FONT, PALETTE, PATH_DASHES, PATH_SYMBOL
 
 LOG_DECADES = 3  # a loss this many powers of ten above the start gets a log axis (a blown-up path)
 MIN_LOG_DECADES = 2  # a log loss axis spans at least this many powers of ten (no zooming into a sliver)
-MAX_STEP_TICKS = 10  # at most this many whole-number ticks on a step axis
 
 
 def path_style(i: int, n: int) -> dict:
@@ -182,7 +181,7 @@ def needs_log_scale(trajectories: Sequence[Trajectory]) -> bool:
 
 def step_ticks(last_step: int) -> int:
     """Distance between whole-number ticks on a step axis running 0..last_step (1, 2, 5, 10, 20, ...)."""
-    return whole_tick_step(last_step, MAX_STEP_TICKS)
+    return whole_tick_step(last_step)  # at most lesson_style.MAX_WHOLE_TICKS ticks
 
 
 def _loss_range(ys: list[np.ndarray], floor: float, log_scale: bool) -> list[float]:
