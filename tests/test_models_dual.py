@@ -79,3 +79,37 @@ def test_feature_names_are_validated_and_round_trip() -> None:
     assert model.global_fc.in_features == 2
     assert model_config_dict(build_model("dual", model_config_dict(model))) == model_config_dict(model)
     assert model(torch.randint(1, 21, (2, 7)), torch.randn(2, 2), torch.ones(2, 7)).shape == (2, 2)
+
+
+def test_the_cpu_path_is_channels_last_and_equals_the_watched_module_path() -> None:
+    torch.manual_seed(5)
+    model = DualInputModel()
+    tokens = torch.randint(1, 21, (3, 25))
+    tokens[1, 15:] = 0
+    mask = (tokens != 0).float()
+    features = torch.randn(3, len(NOTES_GLOBAL_FEATURES))
+    inputs: list[bool] = []
+
+    class Conv2dInputs(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            if func is torch.nn.functional.conv2d:
+                inputs.append(args[0].is_contiguous(memory_format=torch.channels_last))
+            return func(*args, **(kwargs or {}))
+
+    def logits_and_grads() -> tuple:
+        model.zero_grad()
+        logits = model(tokens, features, mask)  # (B, 2)
+        logits[:, 1].sum().backward()
+        return logits.detach(), {name: p.grad.clone() for name, p in model.named_parameters()}
+
+    with Conv2dInputs():
+        fast = logits_and_grads()
+    assert inputs == [True]
+    seen = []
+    handle = model.conv.register_forward_hook(lambda module, args, out: seen.append(tuple(out.shape)))
+    plain = logits_and_grads()  # a watched convolution runs as nn.Conv1d
+    handle.remove()
+    assert seen == [(3, model.config.hidden_dim, 25)]
+    torch.testing.assert_close(fast[0], plain[0], rtol=1e-5, atol=1e-6)
+    for name, grad in plain[1].items():
+        torch.testing.assert_close(fast[1][name], grad, rtol=1e-4, atol=1e-6)

@@ -20,7 +20,7 @@ from protlab.models.cnn import (
     NUM_CLASSES,
     VOCAB_SIZES,
 )
-from protlab.models.kernels import masked_mean
+from protlab.models.kernels import conv_in_layout, is_watched, masked_mean
 
 if TYPE_CHECKING:
     from protlab.data.batching import TokenizedSet
@@ -134,8 +134,10 @@ class DualInputModel(nn.Module):
         self, tokens: torch.Tensor, features: torch.Tensor, mask: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Map tokens (B, L) int64, raw features (B, F) float32 and mask (B, L) to logits (B, num_classes)."""
-        x = self.embedding(tokens).transpose(1, 2)  # (B, E, L)
-        x = self.relu(self.conv(x))  # (B, H, L)
+        x = self.embedding(tokens).transpose(1, 2)  # (B, E, L), stored (B, L, E)
+        if tokens.device.type == "cpu" and not is_watched(self.conv):
+            x = x.unsqueeze(2)  # (B, E, 1, L): channels-last as stored, faster convolutions (models.kernels)
+        x = self.relu(conv_in_layout(self.conv, x))  # (B, H, L) or (B, H, 1, L)
         x = masked_mean(x, mask)  # (B, H)
         z = (features.to(x.dtype) - self.feature_mean) / self.feature_std  # (B, F) standardised
         g = self.relu(self.global_fc(z))  # (B, global_dim)
