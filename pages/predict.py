@@ -212,6 +212,14 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
         rf.attribution_figure(record.sequence, predictor.attribution(record.sequence)),
         key=f"attr-{record.id}",
     )
+    seen, others = predictor.attribution_share()
+    if seen < 1:
+        kinds = ", ".join(k.replace("_", " ") for k in others)
+        st.caption(
+            f"The bars come from the members that read residues through an embedding: {seen:.0%} of this "
+            f"model's average. The other {1 - seen:.0%} comes from members without one ({kinds}), which the "
+            "bars leave out. The mutation map below shows the effect of every member."
+        )
     st.subheader("How does this protein compare with the DeepSol proteins?")
     explain(
         "Each box shows where the middle half of the 6,942 bundled DeepSol proteins lie (the data the "

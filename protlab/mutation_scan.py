@@ -21,10 +21,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from protlab.models.boosted_trees import BoostedTrees
 from protlab.models.cnn import SolubilityCNN
 from protlab.models.composition import CompositionNet
 from protlab.models.ensemble import EnsembleModel
 from protlab.models.solubility_net import SolubilityNet, sequence_stats
+from protlab.training.device import model_device
 
 __all__ = ["MutantScanner", "is_kind", "scanner_for"]
 
@@ -133,16 +135,17 @@ class _NetScan:
 
 
 class _WholeScan:
-    """CompositionNet: statistics of the whole mutant (no convolution to localise), then its head."""
+    """CompositionNet or BoostedTrees: statistics of the whole mutant (no convolution to localise), then
+    the head or the trees."""
 
-    def __init__(self, model: CompositionNet):
+    def __init__(self, model: CompositionNet | BoostedTrees):
         self.model = model
 
     def logits(
         self, _positions: torch.Tensor, _residues: torch.Tensor, tokens: torch.Tensor, _shared: dict
     ) -> torch.Tensor:
-        """Mutant logits, exactly CompositionNet.forward on the mutant tokens.  # (B, 2)"""
-        return self.model(tokens.to(self.model.stat_mean.device))
+        """Mutant logits, exactly the model's forward on the mutant tokens.  # (B, 2)"""
+        return self.model(tokens)
 
 
 _MemberScan = _CNNScan | _NetScan | _WholeScan  # what one ensemble member's scan provides
@@ -151,13 +154,14 @@ _MemberScan = _CNNScan | _NetScan | _WholeScan  # what one ensemble member's sca
 class MutantScanner:
     """P(soluble) of single-substitution mutants of one wild type, exact, from local recomputation."""
 
-    def __init__(self, members: list[_MemberScan], wild_type: torch.Tensor):
+    def __init__(self, members: list[_MemberScan], wild_type: torch.Tensor, weights: torch.Tensor):
         self.members = members
         self.wild_type = wild_type  # (L,) int64
+        self.weights = weights  # (M,) float32 each member's share of the average, summing to 1
 
     @torch.inference_mode()
     def probabilities(self, positions: torch.Tensor, residues: torch.Tensor) -> torch.Tensor:
-        """P(soluble) with residues[i] at 0-based positions[i] (mean over ensemble members).  # (B,)"""
+        """P(soluble) with residues[i] at 0-based positions[i] (the ensemble's weighted mean).  # (B,)"""
         tokens = self.wild_type.expand(len(positions), -1).clone()  # (B, L)
         tokens[torch.arange(len(positions)), positions] = residues
         shared: dict = {}  # what members with equal settings compute once for this batch
@@ -165,7 +169,7 @@ class MutantScanner:
             torch.softmax(m.logits(positions, residues, tokens, shared).float(), dim=1)[:, 1]
             for m in self.members
         ]
-        return torch.stack(probs).mean(dim=0).cpu()  # (B,)
+        return (self.weights.to(probs[0].device) @ torch.stack(probs)).cpu()  # (M,) @ (M, B) -> (B,)
 
 
 def is_kind(model: nn.Module, cls: type) -> bool:
@@ -180,7 +184,7 @@ def _member_scan(model: nn.Module, wild_type: torch.Tensor) -> _MemberScan | Non
         return _CNNScan(model, wild_type)
     if is_kind(model, SolubilityNet) and not model.config.mix_channels:
         return _NetScan(model, wild_type)
-    if is_kind(model, CompositionNet):
+    if is_kind(model, CompositionNet) or is_kind(model, BoostedTrees):
         return _WholeScan(model)
     return None
 
@@ -191,9 +195,10 @@ def scanner_for(model: nn.Module, wild_type: torch.Tensor) -> MutantScanner | No
     if model.training:
         return None
     members = list(model.members) if is_kind(model, EnsembleModel) else [model]
+    weights = model.member_weights() if is_kind(model, EnsembleModel) else torch.ones(1)  # (M,)
     wild_type = wild_type.to(torch.int64)
-    device = next(model.parameters()).device
+    device = model_device(model)
     scans = [_member_scan(m, wild_type.to(device)) for m in members]
     if any(s is None for s in scans):
         return None
-    return MutantScanner(scans, wild_type)
+    return MutantScanner(scans, wild_type, weights)

@@ -18,6 +18,7 @@ from protlab.data import TokenizedSet, encode_each
 from protlab.errors import CheckpointError, ConfigError, InvalidSequenceError
 from protlab.models import load_checkpoint, model_vocab_size
 from protlab.training import predict_probabilities, resolve_device
+from protlab.training.device import model_device
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "models" / "default.pt"
 MAX_BATCH = 32  # sequences per forward pass
@@ -86,8 +87,7 @@ class Predictor:
         self.vocab_size = int(self.meta.get("vocab_size") or model_vocab_size(model))
         self.uses_features = bool(model.uses_features)
         self.feature_names = list(model.feature_names) if self.uses_features else []
-        param = next(model.parameters(), None)
-        self.device = param.device if param is not None else torch.device("cpu")
+        self.device = model_device(model)
         self._lock = threading.Lock()  # attribution hooks must not interleave between threads
 
     @classmethod
@@ -212,6 +212,10 @@ class Predictor:
         """Gradient x input on the embeddings for logit(soluble) - logit(insoluble), per residue.  # (L,)"""
         return attribution(self, sequence)
 
+    def attribution_share(self) -> tuple[float, list[str]]:
+        """Share of P(soluble) from members that attribution sees, and the kinds of the others."""
+        return attribution_share(self.model)
+
     def occlusion(self, sequence: str, window: int = 1) -> np.ndarray:
         """Drop in P(soluble) when each residue (in windows) is masked as unknown, per residue.  # (L,)"""
         encoded = encode_each([sequence], vocab_size=self.vocab_size)[0]
@@ -244,6 +248,19 @@ class Predictor:
             total[start : start + window] += d
             count[start : start + window] += 1
         return total / count
+
+
+def attribution_share(model: nn.Module) -> tuple[float, list[str]]:
+    """Share of the model's P(soluble) average from members with a residue embedding (which attribution
+    sees), and the kinds of the members without one."""
+    from protlab.models import model_kind
+    from protlab.models.ensemble import EnsembleModel
+
+    members = list(model.members) if isinstance(model, EnsembleModel) else [model]
+    shares = model.member_weights().tolist() if isinstance(model, EnsembleModel) else [1.0]  # (M,)
+    seen = [any(isinstance(m, nn.Embedding) for m in member.modules()) for member in members]
+    unseen = [model_kind(member) for member, ok in zip(members, seen) if not ok]
+    return float(sum(w for w, ok in zip(shares, seen) if ok)), list(dict.fromkeys(unseen))
 
 
 def attribution(predictor: Predictor, sequence: str) -> np.ndarray:

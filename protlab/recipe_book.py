@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from protlab.alphabet import VOCAB_SIZE
-from protlab.checks import Choice
+from protlab.checks import Choice, FloatRange
 from protlab.data import LabelledData, Split, homology_split, stratified_split
 from protlab.runs import RunSpec
 from protlab.training import TrainConfig
@@ -40,6 +40,11 @@ class Member:
     config: dict  # config dict for build_model(kind, ...)
     seed: int  # seeds the weights and the batch order
     train: dict = field(default_factory=dict)  # TrainConfig fields that override the recipe's for this member
+    weight: float = 1.0  # its share of the ensemble's average, relative to the other members' (1.0 each)
+
+    def __post_init__(self) -> None:
+        """Refuse a weight that is not a positive number."""
+        FloatRange(0, None, low_open=True).check(self.weight, "weight")
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,15 @@ COMPOSITION_TRAIN = {
     "label_smoothing": 0.0,
     "cpu_bf16": False,
 }  # overrides SOLUBILITY_NET_TRAIN: an L2-penalised logistic regression, as scikit-learn's would fit it
+BOOSTED_TREES_CONFIG = {
+    "terminal_window": 25,
+    "terminal_positions": 5,
+    "n_trees": 200,
+    "learning_rate": 0.05,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+}  # boosted trees on the CompositionNet's statistics (model card: selection); no gradient training
 
 THREE_SOLUBILITY_NETS = {
     "kind": "solubility_net",
@@ -160,11 +174,13 @@ RECIPES: dict[str, Recipe] = {
         "terminal and dipeptide statistics; AdamW), three compact notes-style CNNs (vocabulary 22, "
         "embedding 32, two Conv1d layers of 64 channels; Adam), each trained with early stopping on "
         "validation loss and label smoothing 0.1, and one CompositionNet (logistic regression on residue "
-        "composition, terminal composition, the first and last five residues and log length), "
-        "probabilities averaged; held-out test set split at 30% identity with MMseqs2.",
+        "composition, terminal composition, the first and last five residues and log length), their "
+        "probabilities averaged, then averaged half and half with 200 gradient-boosted trees on the same "
+        "statistics; held-out test set split at 30% identity with MMseqs2.",
         **THREE_SOLUBILITY_NETS,
         extra_members=tuple(Member("cnn", COMPACT_CNN_CONFIG, s, COMPACT_CNN_TRAIN) for s in (11, 12, 13))
-        + (Member("composition", COMPOSITION_CONFIG, 42, COMPOSITION_TRAIN),),
+        + (Member("composition", COMPOSITION_CONFIG, 42, COMPOSITION_TRAIN),)
+        + (Member("boosted_trees", BOOSTED_TREES_CONFIG, 42, weight=7.0),),  # as much as the 7 others
     ),
 }
 

@@ -202,7 +202,9 @@ def ensemble_step(
 ) -> dict:
     """Average the members, pick the threshold, score the test rows, save checkpoint and card.
     seconds: the training time to record (default: since `started`)."""
-    model = members[0] if len(members) == 1 else EnsembleModel(members)
+    weights = [m.weight for m in recipe.members()]  # (M,) shares, 1.0 each unless the recipe says otherwise
+    weights = None if set(weights) == {1.0} else weights  # equal shares keep the plain ensemble config
+    model = members[0] if len(members) == 1 else EnsembleModel(members, weights)
     kind, model_config = model_kind(model), model_config_dict(model)
     full = tokenise_for_model(model, data)
     val_probs, test_probs = (

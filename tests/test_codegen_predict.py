@@ -19,10 +19,11 @@ import torch
 
 from protlab.alphabet import AMINO_ACIDS
 from protlab.codegen import MAX_LISTED, prediction_script, read_template
-from protlab.data import FEATURE_COLUMNS, compute_features
+from protlab.data import FEATURE_COLUMNS, TokenizedSet, compute_features, pad_batch
 from protlab.errors import ConfigError
-from protlab.models import build_model, model_config_dict, save_checkpoint
+from protlab.models import EnsembleModel, build_model, model_config_dict, save_checkpoint
 from protlab.predict import BUNDLED_PRIOR, Predictor, adjust_for_prior, score_threshold
+from tests.conftest import random_proteins
 
 ROOT = Path(__file__).resolve().parents[1]
 PANEL_WIDTH = 88  # characters a line of the page's code panel shows without scrolling
@@ -133,7 +134,7 @@ def test_the_script_uses_only_pytorch_and_biopython() -> None:
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module.split(".")[0])
-    assert imported == {"math", "numpy", "torch", "Bio"}
+    assert imported == {"numpy", "torch", "Bio"}
     assert "weights_only=True" in read_template("predict_script.py")
 
 
@@ -141,7 +142,7 @@ def test_the_script_uses_only_pytorch_and_biopython() -> None:
 def test_default_model_predictions_match_protlab(tmp_path: Path, monkeypatch) -> None:
     saved = torch.load(ROOT / "assets/models/default.pt", weights_only=True)
     kinds = {member["kind"] for member in saved["model_config"]["members"]}
-    assert kinds == {"solubility_net", "cnn", "composition"}  # the script defines all three classes
+    assert kinds == {"solubility_net", "cnn", "composition", "boosted_trees"}  # the script defines all four
     ns = _run(prediction_script("default", PROTEINS, threshold=0.5), tmp_path, monkeypatch)
     _assert_predicts_like_protlab(ns, Predictor.default(), PROTEINS)
 
@@ -230,6 +231,25 @@ def test_every_checkpoint_kind_predicts_like_protlab(name: str, tmp_path: Path, 
     path = _checkpoint(tmp_path / "model.pt", *CHECKPOINTS[name], seed=3)
     ns = _run(prediction_script(str(path), PROTEINS), tmp_path, monkeypatch)
     _assert_predicts_like_protlab(ns, Predictor.from_checkpoint(path), PROTEINS)
+
+
+def test_a_weighted_ensemble_with_boosted_trees_predicts_like_protlab(tmp_path: Path, monkeypatch) -> None:
+    proteins = random_proteins(150, (20, 90), seed=8)
+    labels = [int(p.startswith(("MK", "MA")) or p.count("E") > len(p) / 18) for p in proteins]
+    trees = build_model("boosted_trees", {"n_trees": 25, "max_leaf_nodes": 6, "min_samples_leaf": 4})
+    trees.fit_training_rows(TokenizedSet.from_sequences(proteins, labels))
+    torch.manual_seed(2)
+    cnn = build_model("cnn", {"embed_dim": 8, "hidden_dim": 8, "vocab_size": 22})
+    model = EnsembleModel([cnn, trees], weights=[1.0, 3.0])
+    path = save_checkpoint(
+        tmp_path / "model.pt", model, kind="ensemble", model_config=model_config_dict(model)
+    )
+    ns = _run(prediction_script(str(path), PROTEINS), tmp_path, monkeypatch)
+    predictor = Predictor.from_checkpoint(path)
+    _assert_predicts_like_protlab(ns, predictor, PROTEINS)
+    assert (
+        np.ptp(trees.log_odds(trees.stats(*pad_batch(PROTEINS))).numpy()) > 0.1
+    )  # the trees tell them apart
 
 
 def test_an_unknown_model_kind_is_named(tmp_path: Path, monkeypatch) -> None:

@@ -27,6 +27,10 @@ def _model(kind: str, config: dict, seed: int = 0) -> torch.nn.Module:
         model.fit_training_rows(TokenizedSet.from_sequences(random_proteins(40, (20, 80), seed=seed)))
         with torch.no_grad():
             model.head.weight.mul_(5.0)
+    if kind == "boosted_trees":  # trees grown on labels that depend on the composition
+        proteins = random_proteins(200, (20, 80), seed=seed)
+        labels = [int(p.count("K") + p.count("E") > len(p) / 10) for p in proteins]
+        model.fit_training_rows(TokenizedSet.from_sequences(proteins, labels))
     if kind == "solubility_net":  # a fitted standardiser, so the statistics branch matters
         tokens, mask = pad_batch(random_proteins(40, (20, 80), seed=seed))
         model.fit_standardizer(tokens, mask)
@@ -35,6 +39,7 @@ def _model(kind: str, config: dict, seed: int = 0) -> torch.nn.Module:
     return model.eval()
 
 
+TREES = {"n_trees": 20, "max_leaf_nodes": 5, "min_samples_leaf": 5, "learning_rate": 0.3}
 MODELS = {
     "cnn": lambda: _model("cnn", {"vocab_size": 22, "embed_dim": 8, "hidden_dim": 12, "num_layers": 3}),
     "cnn_notes_vocab": lambda: _model("cnn", {"embed_dim": 6, "hidden_dim": 8, "kernel_size": 7}),
@@ -42,6 +47,15 @@ MODELS = {
     "net_mixing": lambda: _model("solubility_net", {"embed_dim": 4, "channels": 4, "mix_channels": 4}),
     "mlp": lambda: _model("mlp", {}),
     "composition": lambda: _model("composition", {"terminal_window": 4, "terminal_positions": 3}),
+    "boosted_trees": lambda: _model("boosted_trees", TREES),
+    "weighted_ensemble_with_trees": lambda: EnsembleModel(
+        [
+            _model("cnn", {"vocab_size": 22, "embed_dim": 8, "hidden_dim": 8}, seed=1),
+            _model("composition", {"terminal_window": 4, "terminal_positions": 3}, seed=4),
+            _model("boosted_trees", TREES, seed=5),
+        ],
+        weights=[1.0, 1.0, 4.0],
+    ).eval(),
     "ensemble": lambda: EnsembleModel(
         [
             _model("cnn", {"vocab_size": 22, "embed_dim": 8, "hidden_dim": 8}, seed=1),
@@ -86,6 +100,7 @@ def test_local_scan_is_used_for_the_layers_it_knows() -> None:
     assert scanner_for(MODELS["ensemble"](), tokens) is not None
     assert scanner_for(MODELS["cnn"](), tokens) is not None
     assert scanner_for(MODELS["composition"](), tokens) is not None
+    assert scanner_for(MODELS["weighted_ensemble_with_trees"](), tokens) is not None
     assert scanner_for(MODELS["net_mixing"](), tokens) is None  # runs every full mutant instead
     assert scanner_for(MODELS["cnn"]().train(), tokens) is None  # dropout would make it random
 

@@ -167,6 +167,21 @@ def test_attribution_needs_an_embedding() -> None:
         Predictor(_model("mlp", {})).attribution("MKTAYIAK")
 
 
+def test_attribution_share_counts_the_weights_of_members_with_an_embedding() -> None:
+    assert Predictor(_model("cnn", {})).attribution_share() == (1.0, [])
+    assert Predictor(_model("mlp", {})).attribution_share() == (0.0, ["mlp"])
+    members = [_model("cnn", {"vocab_size": 22}), _model("composition", {}), _model("mlp", {})]
+    mixed = EnsembleModel(members, weights=[2, 1, 1])
+    assert Predictor(mixed.eval()).attribution_share() == (pytest.approx(0.5), ["composition", "mlp"])
+    config = model_config_dict(Predictor.default().model)  # the shipped default, from its own description
+    with_embedding = {"cnn", "solubility_net"}
+    weights = np.asarray(config["weights"], dtype=float)
+    seen = sum(w for w, m in zip(weights, config["members"]) if m["kind"] in with_embedding) / weights.sum()
+    share, others = Predictor.default().attribution_share()
+    assert share == pytest.approx(seen)
+    assert set(others) == {m["kind"] for m in config["members"]} - with_embedding
+
+
 def test_occlusion_equals_predicting_with_each_residue_hidden() -> None:
     predictor = Predictor(_model("cnn", {"vocab_size": 22, "hidden_dim": 16}))
     sequence = "MKTAYIAKQRQISF"
@@ -338,15 +353,15 @@ def test_cli_prior_adjusts_p_and_the_call(tmp_path: Path, capsys) -> None:
         assert "--prior must be a number above 0 and below 1" in capsys.readouterr().err
 
 
-def _plain_member_probs(members: list[torch.nn.Module], sequences: list[str]) -> np.ndarray:
-    """P(soluble) of an ensemble by hand: each member's own forward, one sequence at a time, autograd on."""
+def _plain_member_probs(
+    members: list[torch.nn.Module], sequences: list[str], weights: list[float] | None = None
+) -> np.ndarray:
+    """P(soluble) of an ensemble by hand: each member's own forward, one sequence at a time, autograd on,
+    then the members' mean with the given shares (None: equal)."""
     with torch.enable_grad():  # every inference shortcut is off while autograd records
-        return np.array(
-            [
-                np.mean([F.softmax(m(encode(s, vocab_size=22)[None]), -1)[0, 1].item() for m in members])
-                for s in sequences
-            ]
-        )
+        tokens = [encode(s, vocab_size=22)[None] for s in sequences]  # N x (1, L)
+        per_member = [[F.softmax(m(t), -1)[0, 1].item() for m in members] for t in tokens]  # N x M
+    return np.average(np.array(per_member), axis=1, weights=weights)
 
 
 def test_ensemble_inference_equals_each_member_run_as_written() -> None:
@@ -382,5 +397,5 @@ def test_stacked_cnns_equal_their_own_forward_with_and_without_a_mask() -> None:
 def test_default_model_predictions_equal_its_members_run_as_written() -> None:
     predictor = Predictor.default()
     sequences = _random_sequences(12, low=20, high=400, seed=5)
-    expected = _plain_member_probs(list(predictor.model.members), sequences)
+    expected = _plain_member_probs(list(predictor.model.members), sequences, predictor.model.weights)
     np.testing.assert_allclose(predictor.predict(sequences), expected, rtol=1e-5, atol=1e-6)

@@ -44,6 +44,7 @@ from protlab.models.mlp import (
 )
 from protlab.models.protocol import FitsTrainingRows, ProteinClassifier, missing_members
 from protlab.models.summary import count_parameters, summarize
+from protlab.training.device import model_device
 
 _REGISTRY: dict[str, tuple[type, type[nn.Module]]] = {}
 _ELSEWHERE = {  # kinds defined outside protlab/models: their module
@@ -128,7 +129,7 @@ def model_config_dict(model: nn.Module) -> dict[str, Any]:
     """The model's config as a plain dict that build_model(kind, dict) turns back into the same model."""
     if isinstance(model, EnsembleModel):
         members = [{"kind": model_kind(m), "config": model_config_dict(m)} for m in model.members]
-        return {"members": members}
+        return {"members": members} | ({} if model.weights is None else {"weights": model.weights})
     if not isinstance(model, ProteinClassifier) or not dataclasses.is_dataclass(model.config):
         raise ConfigError(f"{type(model).__name__} has no dataclass .config, so it cannot be described.")
     return dataclasses.asdict(model.config)
@@ -141,10 +142,8 @@ def model_vocab_size(model: ProteinClassifier) -> int:
 
 def model_forward(model: ProteinClassifier, batch: Any) -> torch.Tensor:
     """Run model on a Batch (tokens, mask, features) and return (B, C) logits."""
-    try:
-        device = next(model.parameters()).device
-    except StopIteration:
-        device = batch.tokens.device
+    has_tensors = next(model.parameters(), None) is not None or next(model.buffers(), None) is not None
+    device = model_device(model) if has_tensors else batch.tokens.device
     tokens = batch.tokens.to(device, non_blocking=True)  # (B, L) int64
     mask = None if batch.mask is None else batch.mask.to(device, non_blocking=True)  # (B, L) float32
     if model.uses_features:

@@ -115,6 +115,7 @@ class EnsembleConfig:
     """An ensemble described by its members' kinds and configs."""
 
     members: list[dict] = field(default_factory=list)  # [{"kind": "cnn", "config": {...}}, ...]
+    weights: list[float] | None = None  # each member's share of the average (scaled to sum 1); None: equal
 
     def validate(self) -> None:
         """Raise ConfigError unless members is a list of 1..MAX_MEMBERS {"kind", "config"} dicts."""
@@ -133,6 +134,7 @@ class EnsembleConfig:
                 raise ConfigError(
                     f"Ensemble member {i}'s config must be a dict; got {member['config']!r:.200}."
                 )
+        check_weights(self.weights, len(self.members))
         count = _count_models(self.members, 1)
         if count > MAX_MEMBERS:
             raise ConfigError(
@@ -141,14 +143,31 @@ class EnsembleConfig:
             )
 
 
-class EnsembleModel(nn.Module):
-    """Average member probabilities; forward returns log(mean softmax), usable as logits."""
+def check_weights(weights: object, n_members: int) -> None:
+    """Raise ConfigError unless weights is None or n_members positive finite numbers."""
+    if weights is None:
+        return
+    ok = isinstance(weights, (list, tuple)) and len(weights) == n_members
+    number = (int, float)
+    ok = ok and all(isinstance(w, number) and not isinstance(w, bool) and math.isfinite(w) for w in weights)
+    ok = ok and all(w > 0 for w in weights)
+    if not ok:
+        raise ConfigError(
+            f"weights must be None (equal shares) or a list of {n_members} positive numbers, one per member; "
+            f"got {weights!r:.200}."
+        )
 
-    def __init__(self, members: list[nn.Module]):
+
+class EnsembleModel(nn.Module):
+    """Average member probabilities (equal or weighted shares); forward returns the log, usable as logits."""
+
+    def __init__(self, members: list[nn.Module], weights: list[float] | None = None):
         super().__init__()
         if not 1 <= len(members) <= MAX_MEMBERS:
             raise ConfigError(f"An ensemble needs 1 to {MAX_MEMBERS} member models; got {len(members)}.")
+        check_weights(weights, len(members))
         self.members = nn.ModuleList(members)
+        self.weights = None if weights is None else [float(w) for w in weights]  # as given, for the config
         self.uses_features = any(m.uses_features for m in members)
         vocab_sizes = {m.vocab_size for m in members} - {None}
         if len(vocab_sizes) > 1:
@@ -169,9 +188,16 @@ class EnsembleModel(nn.Module):
         from protlab.models import build_model
 
         config.validate()
-        model = cls([build_model(m["kind"], m["config"]) for m in config.members])
-        model.config = EnsembleConfig(members=[dict(m) for m in config.members])
+        model = cls([build_model(m["kind"], m["config"]) for m in config.members], config.weights)
+        model.config = EnsembleConfig(members=[dict(m) for m in config.members], weights=model.weights)
         return model
+
+    def member_weights(self) -> torch.Tensor:
+        """Each member's share of the average, summing to 1.  # (M,) float32"""
+        if self.weights is None:
+            return torch.full((len(self.members),), 1.0 / len(self.members))
+        weights = torch.tensor(self.weights, dtype=torch.float64)
+        return (weights / weights.sum()).float()
 
     @property
     def vocab_size(self) -> int | None:
@@ -207,4 +233,7 @@ class EnsembleModel(nn.Module):
                 logits[i] = member(tokens, features, mask) if member.uses_features else member(tokens, mask)
         log_probs = [torch.log_softmax(out.float(), dim=-1) for out in logits]  # M x (B, C)
         stacked = torch.stack(log_probs)  # (M, B, C)
-        return torch.logsumexp(stacked, dim=0) - math.log(len(self.members))  # (B, C) log of mean probability
+        if self.weights is None:
+            return torch.logsumexp(stacked, dim=0) - math.log(len(self.members))  # (B, C) log mean
+        log_w = self.member_weights().log().to(stacked.device).view(-1, 1, 1)  # (M, 1, 1)
+        return torch.logsumexp(stacked + log_w, dim=0)  # (B, C) log of the weighted mean probability

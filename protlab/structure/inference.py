@@ -16,6 +16,7 @@ import torch
 from protlab.data.batching import IGNORE_INDEX, TokenizedSet, make_batch, sorted_batch_indices
 from protlab.models import model_forward
 from protlab.structure.metrics import masked_cross_entropy, residue_metrics
+from protlab.training.device import model_device
 
 __all__ = ["ResidueInference", "evaluate_residues", "predict_residues"]
 
@@ -42,12 +43,6 @@ class ResidueInference:
         return residue_metrics(self.labels, self.predictions)
 
 
-def _device_of(model: torch.nn.Module) -> torch.device:
-    """The device of the model's first parameter (CPU for a model without parameters)."""
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 @torch.inference_mode()
 def predict_residues(
     model: torch.nn.Module,
@@ -58,7 +53,7 @@ def predict_residues(
     token_budget: int | None = 64 * 1024,
 ) -> ResidueInference:
     """Per-residue class probabilities for every protein (and the masked loss when residue-labelled)."""
-    device = torch.device(device) if device is not None else _device_of(model)
+    device = torch.device(device) if device is not None else model_device(model)
     labelled = data.residue_labels is not None and data.has_labels
     probs: list[np.ndarray | None] = [None] * len(data)
     total = torch.zeros((), dtype=torch.float64, device=device)  # summed cross-entropy over scored residues

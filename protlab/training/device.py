@@ -40,3 +40,10 @@ def device_label(device: torch.device | str) -> str:
 def mixed_precision_available(device: torch.device | str) -> bool:
     """Mixed precision is used only on CUDA devices."""
     return torch.device(device).type == "cuda" and torch.cuda.is_available()
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """Where the model lives: its first parameter's device, else its first buffer's, else the CPU."""
+    tensor = next(model.parameters(), None)
+    tensor = tensor if tensor is not None else next(model.buffers(), None)
+    return tensor.device if tensor is not None else torch.device("cpu")

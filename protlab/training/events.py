@@ -53,7 +53,7 @@ class TrainResult:
     best_epoch: int  # epoch with the lowest validation loss (0: no epoch finished)
     best_val_loss: float  # that loss (inf when no epoch finished)
     best_state: dict[str, torch.Tensor] | None  # CPU copy of the best weights; None if none are usable
-    stopped_reason: str  # 'finished', 'early_stopped', 'stopped' (stop flag) or 'diverged'
+    stopped_reason: str  # 'finished', 'early_stopped', 'stopped' (stop flag), 'diverged'; 'fitted': no steps
     seconds: float  # total wall time
     device: str  # where training ran, e.g. 'cpu' or 'cuda:0'
     config: dict = field(default_factory=dict)  # TrainConfig.to_dict() used

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from protlab.data.batching import TokenizedSet, make_batch, sorted_batch_indices
 from protlab.models import model_forward
 from protlab.models.protocol import ProteinClassifier
+from protlab.training.device import model_device
 
 __all__ = ["Inference", "predict_probabilities"]
 
@@ -27,12 +28,6 @@ class Inference:
 
     probs: np.ndarray  # (N,) float64 P(soluble), in the set's row order
     loss: float | None  # mean cross-entropy over the rows; None unless every row has a label
-
-
-def _model_device(model: torch.nn.Module) -> torch.device:
-    """The device of the model's first parameter (CPU for a model without parameters)."""
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
 
 
 @torch.inference_mode()
@@ -51,7 +46,7 @@ def predict_probabilities(
     token_budget: most padded tokens (rows x longest length) per forward pass, None for no limit;
     half_precision: float16 autocast when the device is a GPU (ignored on the CPU).
     """
-    device = torch.device(device) if device is not None else _model_device(model)
+    device = torch.device(device) if device is not None else model_device(model)
     labelled = data.has_labels
     probs = np.zeros(len(data), dtype=np.float64)  # (N,)
     total = torch.zeros((), dtype=torch.float64, device=device)  # summed cross-entropy

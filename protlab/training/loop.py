@@ -169,6 +169,8 @@ def train_model(
     device = local_device(resolve_device(config.device))  # cuda:LOCAL_RANK under torchrun
     model.to(device)
     callback = callback if is_main() else None  # rank 0 alone reports progress
+    if getattr(model, "gradient_free", False):  # learned in fit_training_rows (boosted trees)
+        return _fitted_result(model, train, val, config, device, callback)
     with _flush_denormal(config.flush_denormal):
         return _fit(model, train, val, config, device, callback, stop)
 
@@ -182,6 +184,27 @@ def _flush_denormal(enabled: bool) -> Iterator[None]:
     finally:
         if active:
             torch.set_flush_denormal(False)
+
+
+def _fitted_result(
+    model: nn.Module,
+    train: TokenizedSet,
+    val: TokenizedSet,
+    config: TrainConfig,
+    device: torch.device,
+    callback: Callable | None,
+) -> TrainResult:
+    """The result for a model already fitted on the training rows: one reported "epoch" that only scores."""
+    started = time.perf_counter()
+    train_loss, _, _ = evaluate(model, train, device, config.eval_batch_size)
+    val_loss, val_metrics = _validate(model, val, device, config.eval_batch_size)
+    seconds = time.perf_counter() - started
+    rate = len(train) / max(seconds, 1e-9)  # proteins scored per second
+    event = EpochEvent(1, 1, train_loss, val_loss, val_metrics, 0.0, seconds, rate, True, 0.0)
+    if callback is not None:
+        callback(event)
+    state = _state_copy(model)
+    return TrainResult([event], 1, val_loss, state, "fitted", seconds, str(device), config.to_dict())
 
 
 def _fit(

@@ -7,8 +7,6 @@ PyTorch with ProtLab's layer names, so the saved weights load into them as they 
 Run this file from the ProtLab folder (the bundled model is assets/models/default.pt).
 """
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -238,18 +236,22 @@ class SolubilityNet(nn.Module):
 
 
 class Ensemble(nn.Module):
-    """Averages its members' probabilities; returns their log, which works as logits."""
+    """Averages its members' probabilities (each with its share of the average);
+    returns their log, which works as logits."""
 
-    def __init__(self, members):
+    def __init__(self, members, weights=None):
         super().__init__()
         self.members = nn.ModuleList(members)
+        weights = torch.tensor(weights or [1.0] * len(members), dtype=torch.float64)
+        self.log_share = (weights / weights.sum()).float().log()  # (M,)
 
     def forward(self, tokens, mask, features=None):
         log_probs = [
             F.log_softmax(logits_of(m, tokens, mask, features), dim=1)
             for m in self.members
         ]  # M x (B, 2)
-        return torch.logsumexp(torch.stack(log_probs), dim=0) - math.log(len(log_probs))
+        stacked = torch.stack(log_probs) + self.log_share.view(-1, 1, 1)  # (M, B, 2)
+        return torch.logsumexp(stacked, dim=0)
 
 
 def logits_of(model, tokens, mask, features=None):
@@ -259,6 +261,39 @@ def logits_of(model, tokens, mask, features=None):
     if isinstance(model, Ensemble):
         return model(tokens, mask, features)
     return model(tokens, mask)
+
+
+def sequence_stats(tokens, mask, window, positions, table=None, dipeptides=False):
+    """Composition, terminal composition, terminal residues, log length (and, when
+    asked, reduced-alphabet and dipeptide shares) of each protein.  # (B, S)"""
+    onehot = F.one_hot(tokens.clamp(0, 21), 22).to(mask.dtype) * mask.unsqueeze(-1)
+    residues = onehot[:, :, 1:21]  # (B, L, 20) the 20 residues only
+
+    def fractions(x):  # (B, L, K) -> (B, K) shares among the counted rows
+        counts = x.sum(dim=1)
+        return counts / counts.sum(dim=1, keepdim=True).clamp(min=1)
+
+    def pair_fractions(x):  # (B, L, K) -> (B, K*K) shares of adjacent pairs
+        pairs = torch.bmm(x[:, :-1].transpose(1, 2), x[:, 1:]).flatten(1)
+        return pairs / pairs.sum(dim=1, keepdim=True).clamp(min=1)
+
+    length = mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, 1)
+    pos = torch.arange(mask.shape[1]).unsqueeze(0)  # (1, L)
+    first = ((pos < window).to(mask.dtype) * mask).unsqueeze(-1)  # (B, L, 1)
+    last = ((pos >= length - window).to(mask.dtype) * mask).unsqueeze(-1)  # (B, L, 1)
+    parts = [fractions(x) for x in (residues, residues * first, residues * last)]
+    if positions:  # which residue sits at each of the first and last p positions
+        padded = F.pad(residues, (0, 0, 0, positions))  # (B, L + p, 20)
+        ends = (length.long() - 1 - torch.arange(positions)).clamp(min=-1)  # (B, p)
+        rows = torch.arange(residues.shape[0]).unsqueeze(1)  # (B, 1)
+        parts += [padded[:, :positions].flatten(1), padded[rows, ends].flatten(1)]
+    parts.append(torch.log(length))
+    if table is not None:
+        classes = residues @ table.to(mask.dtype)  # (B, L, G)
+        parts += [fractions(classes), pair_fractions(classes)]
+    if dipeptides:
+        parts.append(pair_fractions(residues))
+    return torch.cat(parts, dim=1)  # (B, S)
 
 
 class CompositionNet(nn.Module):
@@ -280,13 +315,13 @@ class CompositionNet(nn.Module):
         super().__init__()
         self.window, self.positions = terminal_window, terminal_positions
         self.stat_clip = stat_clip
-        self.use_groups, self.use_dipeptides = use_groups, use_dipeptides
+        self.use_dipeptides = use_dipeptides
         # (20, G) one-hot class of each residue (token i + 1 is the i-th residue)
         table = torch.zeros(20, len(groups))
         for g, letters in enumerate(groups):
             for letter in letters:
                 table[TOKEN[letter] - 1, g] = 1.0
-        self.table = table
+        self.table = table if use_groups else None
         n_stats = 60 + 40 * terminal_positions + 1
         n_stats += len(groups) + len(groups) ** 2 if use_groups else 0
         n_stats += 400 if use_dipeptides else 0
@@ -301,50 +336,61 @@ class CompositionNet(nn.Module):
             self.head = nn.Linear(n_stats, num_classes)
 
     def forward(self, tokens, mask):
+        window, positions, pairs = self.window, self.positions, self.use_dipeptides
         mask = mask.float()
-        onehot = F.one_hot(tokens.clamp(0, 21), 22).float() * mask.unsqueeze(-1)
-        residues = onehot[:, :, 1:21]  # (B, L, 20) the 20 residues only
-
-        def fractions(x):  # (B, L, K) -> (B, K) shares among the counted rows
-            counts = x.sum(dim=1)
-            return counts / counts.sum(dim=1, keepdim=True).clamp(min=1)
-
-        def pair_fractions(x):  # (B, L, K) -> (B, K*K) shares of adjacent pairs
-            pairs = torch.bmm(x[:, :-1].transpose(1, 2), x[:, 1:]).flatten(1)
-            return pairs / pairs.sum(dim=1, keepdim=True).clamp(min=1)
-
-        length = mask.sum(dim=1, keepdim=True).clamp(min=1)  # (B, 1)
-        pos = torch.arange(mask.shape[1]).unsqueeze(0)  # (1, L)
-        first = ((pos < self.window).float() * mask).unsqueeze(-1)  # (B, L, 1)
-        last = ((pos >= length - self.window).float() * mask).unsqueeze(-1)  # (B, L, 1)
-        parts = [fractions(x) for x in (residues, residues * first, residues * last)]
-        p = self.positions
-        if p:  # which residue sits at each of the first and last p positions
-            padded = F.pad(residues, (0, 0, 0, p))  # (B, L + p, 20)
-            ends = (length.long() - 1 - torch.arange(p)).clamp(min=-1)  # (B, p)
-            rows = torch.arange(residues.shape[0]).unsqueeze(1)  # (B, 1)
-            parts += [padded[:, :p].flatten(1), padded[rows, ends].flatten(1)]
-        parts.append(torch.log(length))
-        if self.use_groups:
-            classes = residues @ self.table  # (B, L, G)
-            parts += [fractions(classes), pair_fractions(classes)]
-        if self.use_dipeptides:
-            parts.append(pair_fractions(residues))
-        z = (torch.cat(parts, dim=1) - self.stat_mean) / self.stat_std  # (B, S)
+        stats = sequence_stats(tokens, mask, window, positions, self.table, pairs)
+        z = (stats - self.stat_mean) / self.stat_std  # (B, S)
         if self.stat_clip:
             z = z.clamp(-self.stat_clip, self.stat_clip)
         return self.head(self.dropout(z))  # (B, 2) logits
 
 
+class BoostedTrees(nn.Module):
+    """Gradient-boosted decision trees on the same statistics (no reduced alphabet,
+    no pairs). Each tree is stored as arrays of node slots: the statistic a node
+    splits on, its threshold (<= goes left), its children, and the log-odds a leaf
+    adds. Every tree is walked at once, one level per step."""
+
+    def __init__(self, vocab_size, terminal_window, terminal_positions, n_trees,
+                 learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization,
+                 num_classes):  # fmt: skip
+        super().__init__()
+        self.window, self.positions = terminal_window, terminal_positions
+        t, n = n_trees, 2 * max_leaf_nodes - 1  # trees, node slots per tree
+        self.register_buffer("feature", torch.zeros(t, n, dtype=torch.int64))
+        self.register_buffer("threshold", torch.zeros(t, n, dtype=torch.float64))
+        self.register_buffer("left", torch.zeros(t, n, dtype=torch.int64))
+        self.register_buffer("right", torch.zeros(t, n, dtype=torch.int64))
+        self.register_buffer("is_leaf", torch.ones(t, n, dtype=torch.bool))
+        self.register_buffer("leaf_value", torch.zeros(t, n, dtype=torch.float64))
+        self.register_buffer("baseline", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("levels", torch.zeros((), dtype=torch.int64))
+
+    def forward(self, tokens, mask):
+        stats = sequence_stats(tokens, mask.double(), self.window, self.positions)
+        trees = torch.arange(self.feature.shape[0])  # (T,)
+        node = torch.zeros(len(tokens), len(trees), dtype=torch.int64)  # (B, T) roots
+        for _ in range(int(self.levels)):
+            value = stats.gather(1, self.feature[trees, node])  # (B, T)
+            go_left = value <= self.threshold[trees, node]
+            left, right = self.left[trees, node], self.right[trees, node]
+            child = torch.where(go_left, left, right)
+            node = torch.where(self.is_leaf[trees, node], node, child)  # leaves stay
+        z = self.baseline + self.leaf_value[trees, node].sum(dim=1)  # (B,) log-odds
+        return torch.stack([torch.zeros_like(z), z], dim=1).float()  # (B, 2) logits
+
+
 def build(kind, config):
     """The model a checkpoint describes by its kind and settings."""
     if kind == "ensemble":
-        return Ensemble([build(m["kind"], m["config"]) for m in config["members"]])
+        members = [build(m["kind"], m["config"]) for m in config["members"]]
+        return Ensemble(members, config.get("weights"))
     classes = {
         "cnn": SolubilityCNN,
         "dual": DualInputModel,
         "solubility_net": SolubilityNet,
         "composition": CompositionNet,
+        "boosted_trees": BoostedTrees,
     }
     if kind not in classes:
         raise SystemExit(
