@@ -19,6 +19,10 @@ WHY_WRONG = """
   Insulin and interleukin-2 fail in *E. coli* mainly because their disulfide bonds cannot form in the
   reducing cytoplasm, something the sequence alone shows only weakly; thioredoxin and MBP are soluble
   partly because they are native *E. coli* proteins.
+- **The construct.** Half of the default model's score comes from boosted trees that read composition,
+  length and the residues at both ends. In DeepSol the ends carry each lab's expression tag (1,182
+  proteins start with the His tag MGSDKIHHHHHH, and only 29 of those, 2.5%, are soluble), so the trees learned
+  partly which pipeline a protein went through. The proteins here are plain sequences without those tags.
 - **Length.** The training proteins are 27 to 1,696 residues long (mean 302); only 105 of the 6,942
   have 76 residues or fewer. A 42-residue peptide or a 76-residue domain sits at the edge of what the
   model has seen, and a short sequence gives the convolution few windows to judge.
