@@ -6,9 +6,10 @@ import streamlit as st
 
 from protlab.errors import ProtlabError
 from ui.common import pytorch_panel, stop_with_error
+from ui.memory import hold_widgets
 from ui.router import ensure_router
 from ui.structure_cache import task_data
-from ui.structure_lesson import data_tab, model_config_widgets, model_tab
+from ui.structure_lesson import data_tab, kept_model_config, model_config_widgets, model_tab
 from ui.structure_results import predict_tab, results_tab
 from ui.structure_runs import model_choices
 from ui.structure_settings import TABS, url_params
@@ -46,24 +47,32 @@ def render() -> None:
         help="The bundled model, or one of your finished per-residue runs.",
     )
     path, mtime = choices[label]
+    hold_widgets(p.key for p in params if p.key not in ("ss_model", "ss_tab"))  # while their tab is closed
     tabs = st.tabs(list(TABS.values()), key="ss_tab", on_change="rerun")
-    with tabs[0]:
-        data_tab(data, split)
-    with tabs[1]:
-        kind, config = model_config_widgets()
-        try:
-            model_tab(kind, config)
-        except ProtlabError as err:
-            stop_with_error(err)
-    with tabs[2]:
-        train_tab(kind, config)
-    with tabs[3]:
-        try:
-            results_tab(data, split, path, mtime)
-        except ProtlabError as err:
-            stop_with_error(err)
-    with tabs[4]:
-        predict_tab(path, mtime)
+    data_t, model_t, train_t, results_t, predict_t = tabs
+    if data_t.open:  # only the open tab runs: the others' charts are neither computed nor sent
+        with data_t:
+            data_tab(data, split)
+    kind, config = kept_model_config()
+    if model_t.open:
+        with model_t:
+            kind, config = model_config_widgets()
+            try:
+                model_tab(kind, config)
+            except ProtlabError as err:
+                stop_with_error(err)
+    if train_t.open:
+        with train_t:
+            train_tab(kind, config)
+    if results_t.open:
+        with results_t:
+            try:
+                results_tab(data, split, path, mtime)
+            except ProtlabError as err:
+                stop_with_error(err)
+    if predict_t.open:
+        with predict_t:
+            predict_tab(path, mtime)
     config_cls = ResidueMLPConfig if kind == "residue_mlp" else ResidueCNNConfig
     pytorch_panel(structure_code(config_cls(**config)))
     values = {p.name: st.session_state[p.key] for p in params if p.key in st.session_state}

@@ -82,6 +82,14 @@ def keep_widgets(keys) -> None:
         st.session_state[SAVED_KEY] = values
 
 
+def hold_widgets(keys) -> None:
+    """Keep these widgets' values through runs that do not draw them (a closed tab): Streamlit forgets a
+    widget's value when a run skips it, but keeps a value set through session state."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def remembered_text(key: str, default: str) -> str:
     """The text the student last left in text area `key` (this session, else saved), else default."""
     if key in st.session_state:

@@ -8,11 +8,13 @@ from protlab.errors import ProtlabError
 from ui.common import explain, literal, run_manager, session_owner
 from ui.structure_cache import task_data
 from ui.structure_runs import ACTIVE, POLL_SECONDS, USABLE, current_status, live_panel, submit_structure_run
-from ui.structure_settings import BATCH_SIZES, LRS
+from ui.structure_settings import ARCHITECTURES, BATCH_SIZES, LRS
 
 
 def train_tab(kind: str, config: dict) -> None:
     """Training settings, Start / Stop, live curves: the same queue and workers as the solubility runs."""
+    short = ARCHITECTURES[kind].split(":")[0]
+    st.caption(f"Trains the model set in *The model*: {short}.")
     c1, c2, c3, c4 = st.columns(4)
     settings = {
         "epochs": int(c1.number_input("Epochs", 1, 60, 15, key="ss_epochs")),
