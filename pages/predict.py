@@ -17,7 +17,7 @@ from ui.identity import student_token
 from ui.memory import keep_widgets, kept_index, remembered_upload
 from ui.mutation_map import render_mutation_map
 from ui.predict_input import flags_of, read_proteins, show_flags
-from ui.predict_known import known_outcome, known_proteins_panel
+from ui.predict_known import construct_note, known_outcome, known_proteins_panel
 from ui.predict_labels import labels_section
 from ui.predict_prior import prior_input, prior_note
 from ui.router import ensure_router, stop_page
@@ -196,7 +196,10 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
     )
     left.markdown(f"Call at threshold {threshold:.2f}: **{call}**")
     right.plotly_chart(rf.probability_figure(p, threshold=threshold), key=f"bar-{record.id}")
-    known_outcome(record.sequence, call)
+    score = float(row["model_score"]) if prior is not None else p  # the unadjusted P(soluble)
+    own_call = "soluble" if score >= threshold else "insoluble"  # at the model's training share
+    known_outcome(record.sequence, call, own_call, prior)
+    construct_note(record.sequence)
     lengths = length_range(predictor)
     show_flags(flags_of([record], lengths), lengths)
     prior_note(predictor, prior, threshold, float(row["model_score"]) if prior is not None else None)
@@ -205,8 +208,10 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
     st.subheader("Which residues drove the prediction?")
     explain(
         "Each bar is one residue. Green bars pushed the model towards *soluble*, orange bars towards "
-        "*insoluble* (gradient x input on the residue embeddings). Hover to see the residue letter. "
-        "This shows what the model uses, not proven biology."
+        "*insoluble*: gradient x input on the residue embeddings, in units of the log-odds of soluble, "
+        "log(P / (1 - P)), the model's own score before any expected fraction (which shifts every "
+        "protein's log-odds by the same amount). Hover to see the residue letter. This shows what the "
+        "model uses, not proven biology."
     )
     st.plotly_chart(
         rf.attribution_figure(record.sequence, predictor.attribution(record.sequence)),
@@ -223,7 +228,7 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
     st.subheader("How does this protein compare with the DeepSol proteins?")
     explain(
         "Each box shows where the middle half of the 6,942 bundled DeepSol proteins lie (the data the "
-        "default model learned from); the red diamond is "
+        "default model's training proteins come from); the red diamond is "
         "your protein. A protein far outside the boxes is unlike what the model learned from, so treat "
         "its prediction with extra care."
     )
@@ -293,6 +298,17 @@ def show_many(predictor, records, threshold: float, prior: float | None, labels:
     show_one(predictor, records[ids.index(chosen)], threshold, prior)
 
 
+def held_out_sentence(figures: dict[str, float] | None, threshold: float) -> str:
+    """What the suggested threshold did on the model's held-out test proteins, or nothing if unrecorded."""
+    if figures is None:
+        return ""
+    return (
+        f" At {threshold:.2f}, on its {figures['n']:,.0f} held-out test proteins, {figures['accuracy']:.0%} "
+        f"of the calls were right, {figures['recall']:.0%} of the soluble proteins were called soluble "
+        f"(recall) and {figures['precision']:.0%} of the soluble calls were right (precision)."
+    )
+
+
 def render() -> None:
     """Draw the Predict page."""
     from protlab.codegen import prediction_script
@@ -316,6 +332,7 @@ def render() -> None:
     explain(
         f"Proteins with P(soluble) at or above the threshold are called soluble. {hint}"
         "; raise it to call fewer proteins soluble but be more sure of those you do."
+        + held_out_sentence(predictor.held_out_at_threshold, default)
     )
     prior = prior_input(predictor, chosen.name)
     records = proteins.records

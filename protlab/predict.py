@@ -129,6 +129,17 @@ class Predictor:
         return training_prior_of(self.meta)[0]
 
     @property
+    def held_out_at_threshold(self) -> dict[str, float] | None:
+        """Held-out test accuracy, recall, precision and count at the stored threshold, if recorded."""
+        metrics = self.meta.get("metrics") if isinstance(self.meta.get("metrics"), Mapping) else {}
+        tuned = self.stored_threshold not in (None, 0.5)  # a recipe's validation-chosen threshold
+        block = metrics.get("test_at_threshold" if tuned else "test")
+        names = ("accuracy", "recall", "precision", "n")
+        if not isinstance(block, Mapping) or not all(isinstance(block.get(k), (int, float)) for k in names):
+            return None
+        return {k: float(block[k]) for k in names}
+
+    @property
     def test_auc(self) -> float | None:
         """The held-out test AUC saved with the checkpoint, if any."""
         metrics = self.meta.get("metrics") if isinstance(self.meta.get("metrics"), Mapping) else {}

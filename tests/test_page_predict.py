@@ -292,9 +292,13 @@ def test_a_labelled_file_gets_the_calls_measured_against_its_labels(checkpoint_b
 def test_known_proteins_panel_shows_the_models_calls(page, checkpoint_bytes) -> None:
     from protlab.known_proteins import known_protein_calls, load_known_proteins
     from protlab.predict import Predictor
+    from ui.predict_known import PANEL_KEY
 
     at = page()
     assert any(e.label.startswith("Known proteins") for e in at.expander)
+    assert not any("documented" in d.value.columns for d in at.dataframe)  # closed: nothing computed
+    at.session_state[PANEL_KEY] = True  # the student opens it
+    at.run()
     table = next(d.value for d in at.dataframe if "documented" in d.value.columns)
     assert table["uniprot"].tolist() == [p.uniprot for p in load_known_proteins()]
     expected = known_protein_calls(Predictor.from_checkpoint(checkpoint_bytes))
@@ -302,6 +306,46 @@ def test_known_proteins_panel_shows_the_models_calls(page, checkpoint_bytes) -> 
     default = known_protein_calls(Predictor.default())
     assert table["Default model: call"].tolist() == default["call"].tolist()
     assert any("Where the model is wrong" in m.value for m in at.markdown)
+    at.text_area(key="sequences").set_value("MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ").run()
+    assert any("documented" in d.value.columns for d in at.dataframe)  # stays open while the input changes
+
+
+def test_a_known_protein_at_another_expected_fraction_names_both_calls() -> None:
+    from protlab.known_proteins import load_known_proteins
+    from protlab.predict import Predictor, adjust_for_prior
+
+    predictor = Predictor.default()
+    threshold = predictor.stored_threshold
+    proteins = load_known_proteins()
+    scores = predictor.predict([p.sequence for p in proteins])  # (8,) at the training share
+    prior = 0.9
+    moved = adjust_for_prior(scores, predictor.training_prior, prior)
+    pick = next(i for i, (s, m) in enumerate(zip(scores, moved)) if s < threshold <= m)  # a call that flips
+    at = _open(session={"model_source": "Bundled default model", "sequences": proteins[pick].sequence})
+    box = next(n for n in at.number_input if n.label.startswith("Expected fraction of soluble"))
+    box.set_value(prior).run()
+    info = " ".join(i.value for i in at.info)
+    assert "At your expected soluble fraction (90%) the model calls it soluble" in info
+    own = "at its own training share, as in the **Known proteins** panel below, it calls it insoluble"
+    assert own in info
+    assert "in agreement" not in info and "here the model is wrong" not in info
+
+
+def test_a_his_tagged_sequence_is_told_what_tags_meant_in_the_training_labels(page) -> None:
+    from protlab.constructs import tag_shares
+    from protlab.data import load_bundled
+
+    body = "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLF"
+    at = page("MGSDKIHHHHHHSSG" + body)
+    assert not at.exception, [e.value for e in at.exception]
+    note = next(i.value for i in at.info if "His tag" in i.value)
+    assert "histidines 7-12, near the N-terminus" in note
+    data, _ = load_bundled()
+    shares = tag_shares(data.sequences, data.labels)
+    for end, text in (("N", "N-terminal His tag"), ("C", "C-terminal one"), ("none", "without")):
+        assert f"{shares[end].share:.0%} of the {shares[end].proteins:,}" in note and text in note
+    at.text_area(key="sequences").set_value(body).run()
+    assert not any("His tag" in i.value for i in at.info)
 
 
 def test_odd_inputs_are_flagged_for_length_and_unknown_residues(page) -> None:

@@ -182,6 +182,24 @@ def test_attribution_share_counts_the_weights_of_members_with_an_embedding() -> 
     assert set(others) == {m["kind"] for m in config["members"]} - with_embedding
 
 
+def test_held_out_figures_at_the_threshold_are_sklearns_on_the_held_out_rows() -> None:
+    import sklearn.metrics as skm
+
+    from protlab.data import load_bundled
+
+    predictor = Predictor.default()
+    data, _ = load_bundled()
+    rows = predictor.meta["extra"]["held_out_rows"]
+    labels = data.labels[rows]
+    calls = (predictor.predict([data.sequences[i] for i in rows]) >= predictor.stored_threshold).astype(int)
+    figures = predictor.held_out_at_threshold
+    assert figures["n"] == len(rows)
+    assert figures["accuracy"] == pytest.approx(skm.accuracy_score(labels, calls), abs=2e-3)
+    assert figures["recall"] == pytest.approx(skm.recall_score(labels, calls), abs=2e-3)
+    assert figures["precision"] == pytest.approx(skm.precision_score(labels, calls), abs=2e-3)
+    assert Predictor(_model("cnn", {})).held_out_at_threshold is None  # nothing recorded
+
+
 def test_occlusion_equals_predicting_with_each_residue_hidden() -> None:
     predictor = Predictor(_model("cnn", {"vocab_size": 22, "hidden_dim": 16}))
     sequence = "MKTAYIAKQRQISF"

@@ -96,7 +96,7 @@ def test_attribution_figure_colours_by_sign_and_shows_letters() -> None:
     assert list(bar.customdata) == ["M", "K", "V"]
     assert bar.marker.color[0] == rf.SOLUBLE_COLOUR and bar.marker.color[1] == rf.INSOLUBLE_COLOUR
     assert fig.layout.xaxis.title.text == "Residue position"
-    assert fig.layout.yaxis.title.text == "Contribution to P(soluble)"
+    assert fig.layout.yaxis.title.text == "Contribution to log-odds of soluble"
 
 
 def test_attribution_figure_refuses_mismatched_lengths() -> None:

@@ -152,8 +152,9 @@ def render_mutation_map(predictor, record, threshold: float = 0.5) -> None:
         "substitution causes (green: more soluble, orange: less); dots mark the protein's own residues. "
         "Hover a cell to read it. Positions count from 1, the first residue. The map uses the model's own "
         "P(soluble), before any adjustment to your expected fraction of soluble proteins. These are the "
-        "model's guesses, not measurements (and the first residue, the start methionine, is not one an "
-        "expression construct can change)."
+        "model's guesses, not measurements. Position 1 is scored like any other, but a start methionine "
+        "cannot be changed in an expression construct: read its row as what the model learned about how "
+        "sequences start (many training constructs begin with a tag), not as a mutation to try."
     )
     if len(sequence) > MAX_MUTAGENESIS_LENGTH:
         st.info(f"The mutation map is limited to proteins of up to {MAX_MUTAGENESIS_LENGTH:,} residues.")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui.common import explain, literal
 
+PANEL_KEY = "known_proteins_open"  # session key: is the Known proteins panel open
 WHY_WRONG = """
 **Where the model is wrong, and why that happens**
 
@@ -50,7 +51,14 @@ def known_proteins_panel(chosen: tuple, default: tuple | None) -> None:
     from protlab.known_proteins import disagreement_summary
 
     key, name, predictor = chosen
-    with st.expander("Known proteins: how does the model do on proteins with a documented outcome?"):
+    box = st.expander(
+        "Known proteins: how does the model do on proteins with a documented outcome?",
+        key=PANEL_KEY,
+        on_change="rerun",  # keeps it open while the student changes the input; closed, nothing runs
+    )
+    if not box.open:
+        return
+    with box:
         mine = _calls(key, predictor)
         table = mine[["name", "uniprot", "length", "documented"]].copy()
         models = [
@@ -59,7 +67,7 @@ def known_proteins_panel(chosen: tuple, default: tuple | None) -> None:
         if default is not None and default[0] != key:
             models.insert(0, ("Default model", "Default model", _calls(default[0], default[2])))
         config = {
-            "name": st.column_config.TextColumn("Protein", width="medium"),
+            "name": st.column_config.TextColumn("Protein", width="large"),
             "uniprot": st.column_config.TextColumn("UniProt", width="small"),
             "length": st.column_config.NumberColumn("Length", width="small"),
             "documented": st.column_config.TextColumn("In E. coli", width="small"),
@@ -93,22 +101,67 @@ def known_proteins_panel(chosen: tuple, default: tuple | None) -> None:
         st.markdown(WHY_WRONG)
 
 
-def known_outcome(sequence: str, call: str) -> None:
-    """When the sequence is one of the known proteins: its documented E. coli outcome beside the call."""
+@st.cache_data(show_spinner=False)
+def _bundled_tag_shares() -> dict[str, tuple[int, int]]:
+    """(proteins, soluble) of the bundled DeepSol proteins by where their His tag sits."""
+    from protlab.constructs import tag_shares
+    from protlab.data import load_bundled
+
+    data, _ = load_bundled()
+    return {end: (s.proteins, s.soluble) for end, s in tag_shares(data.sequences, data.labels).items()}
+
+
+def construct_note(sequence: str) -> None:
+    """When the sequence carries a His tag at one end: how the bundled labels differ with tags, and why
+    that matters for this prediction."""
+    from protlab.constructs import find_his_tag
+
+    tag = find_his_tag(sequence)
+    if tag is None:
+        return
+    shares = _bundled_tag_shares()
+
+    def share(end: str) -> str:
+        proteins, soluble = shares[end]
+        return f"{soluble / max(proteins, 1):.0%} of the {proteins:,}"
+
+    st.info(
+        f"**This sequence carries a His tag** (histidines {tag.first}-{tag.last}, near the "
+        f"{tag.end}-terminus). "
+        "In the bundled DeepSol data a tag marks the expression construct, and so the lab that made it: "
+        f"{share('N')} proteins with an N-terminal His tag are soluble, {share('C')} with a C-terminal one, "
+        f"and {share('none')} without. Models trained on these data learn that, so this P(soluble) reflects "
+        "the tag as much as the protein. Predict the sequence without its tag as well, and compare.",
+        icon=":material/label:",
+    )
+
+
+def known_outcome(sequence: str, call: str, own_call: str, prior: float | None) -> None:
+    """When the sequence is one of the known proteins: its documented E. coli outcome beside the call.
+
+    call is the page's call (at the student's expected soluble fraction, if given); own_call the call at the
+    model's own training share, as the Known proteins panel makes it."""
     from protlab.known_proteins import known_protein_with
 
     protein = known_protein_with(sequence)
     if protein is None:
         return
-    agrees = protein.ecoli_outcome == call
-    st.info(
+    text = (
         f"This is **{protein.name}** ({protein.uniprot}), documented as **{protein.ecoli_outcome}** in *E. "
-        f"coli* ({literal(protein.source)}). The model calls it {call}"
-        + (", in agreement." if agrees else ": here the model is wrong. ")
-        + (
-            ""
-            if agrees
-            else "The **Known proteins** panel below says why models like this miss some of them."
-        ),
-        icon=":material/menu_book:",
+        f"coli* ({literal(protein.source)}). "
     )
+    if prior is not None and call != own_call:
+        text += (
+            f"At your expected soluble fraction ({prior:.0%}) the model calls it {call}; at its own training "
+            f"share, as in the **Known proteins** panel below, it calls it {own_call}. The expected fraction "
+            "moves every protein's P(soluble) the same way: it changes the call, not what the model knows "
+            "about this protein."
+        )
+    elif protein.ecoli_outcome == call:
+        text += f"The model calls it {call}, in agreement."
+    else:
+        text += (
+            f"The model calls it {call}: here the model is wrong. The **Known proteins** panel below says "
+            "why models like this miss some of them."
+        )
+    st.info(text, icon=":material/menu_book:")

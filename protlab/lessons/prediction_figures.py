@@ -11,7 +11,7 @@ from protlab.lessons.result_style import INSOLUBLE_COLOUR, SOLUBLE_COLOUR, _layo
 
 
 def attribution_figure(sequence: str, contributions: Sequence[float]) -> go.Figure:
-    """Per-residue contributions to P(soluble) as bars coloured by sign, residue letters on hover."""
+    """Per-residue contributions to the log-odds of soluble as bars coloured by sign, letters on hover."""
     values = np.asarray(contributions, dtype=float)  # (L,)
     if values.shape != (len(sequence),):
         raise ValueError(
@@ -34,7 +34,7 @@ def attribution_figure(sequence: str, contributions: Sequence[float]) -> go.Figu
         fig,
         "Green: pushes towards soluble · orange: towards insoluble",
         "Residue position",
-        "Contribution to P(soluble)",
+        "Contribution to log-odds of soluble",
     )
     fig.update_layout(hovermode="closest", bargap=0.0, showlegend=False)
     return fig
