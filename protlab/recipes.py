@@ -249,7 +249,7 @@ def ensemble_step(
         "identity": split.identity,
         "coverage": split.coverage,
         "class_counts": np.bincount(data.labels, minlength=2).tolist(),
-        "train_class_counts": np.bincount(data.labels[split.train], minlength=2).tolist(),  # the model's prior
+        "train_class_counts": np.bincount(data.labels[split.train], minlength=2).tolist(),  # its prior
     }
     extra = {
         "threshold": threshold,

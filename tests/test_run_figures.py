@@ -137,6 +137,14 @@ def test_feature_distribution_marks_the_query_in_every_panel() -> None:
     assert list(marks[0].y) == [0.3] and list(marks[1].y) == [150.0]
     assert [a.text for a in fig.layout.annotations] == ["GRAVY", "Length (residues)"]
     assert boxes[0].name == "Training proteins" and "among the training proteins" in fig.layout.title.text
+    for box, column in zip(boxes, ["gravy", "length"]):  # numpy's percentiles, whiskers at the middle 98%
+        expected = np.percentile(ref[column], [1, 25, 50, 75, 99])
+        got = [box.lowerfence[0], box.q1[0], box.median[0], box.q3[0], box.upperfence[0]]
+        np.testing.assert_allclose(got, expected)
+    far = rf.feature_distribution_figure(ref, {"gravy": 5.0, "length": 0.0}, ["gravy", "length"])
+    low, high = far.layout.yaxis.range  # a protein far outside the whiskers stays on the chart
+    assert low < -1 and high > 5.0
+    assert "whiskers: middle 98%" in far.layout.title.text
     named = rf.feature_distribution_figure(ref, {"gravy": 0.3}, ["gravy"], reference_name="DeepSol proteins")
     assert named.data[0].name == "DeepSol proteins"
     assert "among the DeepSol proteins" in named.layout.title.text

@@ -38,6 +38,9 @@ def length_histogram(
     return fig
 
 
+WHISKERS = (1, 99)  # percentiles the whiskers reach: the full range squashed the boxes of skewed features
+
+
 def feature_distribution_figure(
     reference: pd.DataFrame,
     query: Mapping[str, float] | pd.DataFrame,
@@ -62,8 +65,15 @@ def feature_distribution_figure(
     )
     for i, column in enumerate(columns):
         row, col = divmod(i, n_cols)
+        values = reference[column].dropna().to_numpy(dtype=float)  # (N,)
+        low, q1, median, q3, high = np.percentile(values, [WHISKERS[0], 25, 50, 75, WHISKERS[1]])
         fig.add_box(
-            y=reference[column],
+            x=[legend_name],
+            q1=[q1],
+            median=[median],
+            q3=[q3],
+            lowerfence=[low],
+            upperfence=[high],
             name=legend_name,
             boxpoints=False,
             marker={"color": "#9e9e9e"},
@@ -90,9 +100,12 @@ def feature_distribution_figure(
             hovertemplate=f"{labels.get(column, column)}: %{{y:.3f}}<extra>{query_name}</extra>",
         )
         fig.update_xaxes(showticklabels=False, row=row + 1, col=col + 1)
+        shown = np.concatenate([[low, high], queries[column].dropna().to_numpy(dtype=float)])  # what must fit
+        pad = 0.08 * max(float(np.ptp(shown)), 1e-9)
+        fig.update_yaxes(range=[shown.min() - pad, shown.max() + pad], row=row + 1, col=col + 1)
     fig.update_layout(
         title={
-            "text": f"Your protein among the {reference_name} (box: middle 50%, whiskers: full range)",
+            "text": f"Your protein among the {reference_name} (box: middle 50%, whiskers: middle 98%)",
             "x": 0.0,
         },
         height=300 * n_rows + 100,
