@@ -202,7 +202,7 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
     construct_note(record.sequence)
     lengths = length_range(predictor)
     show_flags(flags_of([record], lengths), lengths)
-    prior_note(predictor, prior, threshold, float(row["model_score"]) if prior is not None else None)
+    prior_note(predictor, prior, threshold, score if prior is not None else None)
     for note in record.notes:
         st.caption(f"Cleaning note: {literal(note)}")
     st.subheader("Which residues drove the prediction?")
