@@ -348,6 +348,17 @@ def test_a_his_tagged_sequence_is_told_what_tags_meant_in_the_training_labels(pa
     assert not any("His tag" in i.value for i in at.info)
 
 
+def test_a_box_the_browser_sends_no_text_for_keeps_the_last_text(page, checkpoint_bytes) -> None:
+    from protlab.predict import Predictor
+
+    sequence = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ"
+    at = page(sequence)
+    at.text_area(key="sequences").set_value(None).run()  # as from a browser that had not drawn the box yet
+    assert not at.exception, [e.value for e in at.exception]
+    expected = float(Predictor.from_checkpoint(checkpoint_bytes).predict([sequence])[0])
+    assert float(at.metric[0].value) == pytest.approx(expected, abs=5e-4)  # the text the student left
+
+
 def test_odd_inputs_are_flagged_for_length_and_unknown_residues(page) -> None:
     from protlab.data import load_bundled
 

@@ -92,7 +92,7 @@ def hold_widgets(keys) -> None:
 
 def remembered_text(key: str, default: str) -> str:
     """The text the student last left in text area `key` (this session, else saved), else default."""
-    if key in st.session_state:
+    if isinstance(st.session_state.get(key), str):
         return st.session_state[key]
     if TEXT_COPY_PREFIX + key in st.session_state:  # back from another page: the text as it was left
         return st.session_state[TEXT_COPY_PREFIX + key]

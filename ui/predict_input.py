@@ -12,6 +12,7 @@ SEQUENCE_SLOT = "predict_sequences"  # the student's saved sequence file
 INPUT_SOURCES = ("Paste sequences", "Upload a file (FASTA, CSV or Excel)")
 SEQUENCE_TYPES = ["fasta", "fa", "faa", "txt", "csv", "tsv", "xlsx", "xls", "gz", "zip"]  # archives: opened
 MAX_SHOWN_REJECTED = 100  # rows of the left-out table drawn on the page (the CSV download has every one)
+SET_BY_BUTTON = "sequences_set_by_button"  # session flag: a known protein's button has just filled the box
 REJECTED_TITLES = {  # "Protein no." counts proteins; "On line" counts lines of the input (a header is one)
     "record": "Protein no.",
     "id": "ID",
@@ -67,11 +68,14 @@ def read_proteins():  # -> protlab.predict_input.PredictInput
         return _under_the_box(read_uploaded(data, name))
     text = st.text_area(
         "Protein sequence(s): plain letters or FASTA",
-        # a value set by a button (a known protein) is already in the widget's state: no second default
-        None if "sequences" in st.session_state else remembered_text("sequences", EXAMPLE),
+        # a known protein's button set the box through session state: no second default then. Otherwise the
+        # default is the text itself: a box the browser has not drawn yet sends no value, and Streamlit
+        # then returns the default (None here made a page run fail under a class's load)
+        None if st.session_state.pop(SET_BY_BUTTON, False) else remembered_text("sequences", EXAMPLE),
         height=140,
         key="sequences",
     )
+    text = text if isinstance(text, str) else ""  # never None, whatever the browser sent
     remember_text("sequences", text)
     if text.strip() == EXAMPLE.strip():
         st.caption(
@@ -104,6 +108,7 @@ def _under_the_box(proteins, text: str | None = None):  # -> PredictInput
 def _use_known(fasta: str) -> None:
     """Button callback: put a known protein's FASTA record in the box (set before the box is drawn)."""
     st.session_state["sequences"] = fasta
+    st.session_state[SET_BY_BUTTON] = True
 
 
 def _known_protein_buttons(text: str) -> None:
