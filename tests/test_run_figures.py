@@ -97,6 +97,11 @@ def test_attribution_figure_colours_by_sign_and_shows_letters() -> None:
     assert bar.marker.color[0] == rf.SOLUBLE_COLOUR and bar.marker.color[1] == rf.INSOLUBLE_COLOUR
     assert fig.layout.xaxis.title.text == "Residue position"
     assert fig.layout.yaxis.title.text == "Contribution to log-odds of soluble"
+    assert list(fig.layout.xaxis.ticktext) == ["M<br>1", "K<br>2", "V<br>3"]  # a short protein: every letter
+    long = rf.attribution_figure("MKV" * 30, [0.0] * 90)
+    assert long.layout.xaxis.ticktext is None  # 90 residues: positions only, letters on hover
+    narrow = rf.attribution_figure("MKV" * 10, [0.0] * 30, max_letters=20)
+    assert narrow.layout.xaxis.ticktext is None  # a half-width chart names fewer
 
 
 def test_attribution_figure_refuses_mismatched_lengths() -> None:

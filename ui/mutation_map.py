@@ -13,6 +13,7 @@ from ui.common import explain, pytorch_panel
 TABLES = "mutmap_tables"  # session key: {(model id, sequence digest): MutationTable}, the last few computed
 KEPT_TABLES = 3  # maps remembered per student
 STACK = "mutmap_stack"  # session key: {sequence digest: ["K23G", ...]} mutations applied so far
+HALF_WIDTH_LETTERS = 25  # the side-by-side contribution charts name every residue up to this length
 
 
 def _code_source(predictor) -> str:
@@ -134,7 +135,7 @@ def _stack(predictor, table, threshold: float, digest: str, prefix: str) -> None
         call = "soluble" if p >= threshold else "insoluble"
         change = None if seq == sequence else f"{p - p_old:+.3f}"
         column.metric(f"{name}: P(soluble)", f"{p:.3f} ({call})", change)
-        figure = rf.attribution_figure(seq, scores[name])
+        figure = rf.attribution_figure(seq, scores[name], max_letters=HALF_WIDTH_LETTERS)
         figure.update_layout(title_text=f"{name}: residue contributions", yaxis_range=[-top, top])
         column.plotly_chart(figure, key=f"{prefix}-attr-{name}")
 

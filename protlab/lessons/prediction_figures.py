@@ -9,9 +9,14 @@ import plotly.graph_objects as go
 
 from protlab.lessons.result_style import INSOLUBLE_COLOUR, SOLUBLE_COLOUR, _layout
 
+MAX_LETTER_TICKS = 60  # on a full-width chart, proteins up to this length show every letter under its bar
 
-def attribution_figure(sequence: str, contributions: Sequence[float]) -> go.Figure:
-    """Per-residue contributions to the log-odds of soluble as bars coloured by sign, letters on hover."""
+
+def attribution_figure(
+    sequence: str, contributions: Sequence[float], *, max_letters: int = MAX_LETTER_TICKS
+) -> go.Figure:
+    """Per-residue contributions to the log-odds of soluble as bars coloured by sign, letters on hover
+    (and under the bars for proteins of up to max_letters residues)."""
     values = np.asarray(contributions, dtype=float)  # (L,)
     if values.shape != (len(sequence),):
         raise ValueError(
@@ -37,6 +42,9 @@ def attribution_figure(sequence: str, contributions: Sequence[float]) -> go.Figu
         "Contribution to log-odds of soluble",
     )
     fig.update_layout(hovermode="closest", bargap=0.0, showlegend=False)
+    if len(sequence) <= max_letters:  # short enough to name every bar: letter over position
+        ticks = [f"{aa}<br>{i}" for i, aa in enumerate(sequence, start=1)]
+        fig.update_xaxes(tickmode="array", tickvals=positions.tolist(), ticktext=ticks, tickangle=0)
     return fig
 
 
