@@ -20,10 +20,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from protlab.alphabet import PAD_INDEX, VOCAB_SIZE
+from protlab.alphabet import VOCAB_SIZE
 from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
 from protlab.errors import ConfigError
-from protlab.models.composition import FIT_TOKEN_BUDGET, CompositionNetConfig, sequence_stats, stat_dim
+from protlab.models.composition import (
+    CompositionNetConfig,
+    group_table,
+    stat_dim,
+    token_stats,
+    training_row_stats,
+)
 
 if TYPE_CHECKING:
     from protlab.data.batching import TokenizedSet
@@ -82,6 +88,7 @@ class BoostedTrees(nn.Module):
         self.register_buffer("leaf_value", torch.zeros(t, n, dtype=torch.float64))  # (T, N) log-odds added
         self.register_buffer("baseline", torch.zeros((), dtype=torch.float64))  # log-odds before any tree
         self.register_buffer("levels", torch.zeros((), dtype=torch.int64))  # depth of the deepest leaf
+        self.register_buffer("group_table", group_table(self._stats), persistent=False)  # (V, G) unused
 
     @property
     def vocab_size(self) -> int:
@@ -95,19 +102,13 @@ class BoostedTrees(nn.Module):
 
     def stats(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Statistics of tokens (B, L) int64 with mask (B, L), in float64.  # (B, S) float64"""
-        tokens = tokens.to(self.feature.device)
-        mask = (tokens != PAD_INDEX) if mask is None else mask.to(self.feature.device)
-        mask = mask.to(torch.float64)  # float64: the same protein gets the same values in any batch
-        tokens = tokens.clamp(0, self.config.vocab_size - 1)  # (B, L) stray indices never pass the table
-        table = torch.zeros(self.config.vocab_size, 1, dtype=torch.float64, device=tokens.device)  # unused
-        return sequence_stats(tokens, mask, table, self._stats)
+        # float64: the same protein gets the same values in any batch, so no split flips with the padding
+        return token_stats(tokens, mask, self.group_table, self._stats, torch.float64)
 
     @torch.no_grad()
     def fit_training_rows(self, train: TokenizedSet) -> None:
         """Grow the trees on the training rows' statistics and labels (scikit-learn), then copy them in."""
         from sklearn.ensemble import HistGradientBoostingClassifier
-
-        from protlab.data.batching import make_batch, sorted_batch_indices
 
         labels = np.asarray(train.labels)
         if len(labels) == 0 or not np.isin(labels, (0, 1)).all() or len(np.unique(labels)) < 2:
@@ -115,9 +116,7 @@ class BoostedTrees(nn.Module):
                 "BoostedTrees needs training rows labelled 0 and 1, with both labels present; "
                 f"got labels {sorted(set(labels.tolist()))[:5]}."
             )
-        groups = sorted_batch_indices(train.lengths, batch_size=len(train), token_budget=FIT_TOKEN_BUDGET)
-        rows = np.concatenate(groups)  # the order the statistics come out in
-        stats = torch.cat([self.stats(b.tokens, b.mask) for b in (make_batch(train, r) for r in groups)])
+        rows, stats = training_row_stats(self.stats, train)  # (N,) the order of the (N, S) statistics
         c = self.config
         booster = HistGradientBoostingClassifier(
             max_iter=c.n_trees,

@@ -16,9 +16,11 @@ and saved in the checkpoint, then read by a linear layer (or a small MLP) that o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -132,6 +134,27 @@ def sequence_stats(
     return torch.cat(parts, dim=1)  # (B, stat_dim)
 
 
+def token_stats(
+    tokens: torch.Tensor, mask: torch.Tensor | None, table: torch.Tensor, config: CompositionNetConfig, dtype
+) -> torch.Tensor:
+    """sequence_stats of tokens (B, L) int64 with mask (B, L) (None: every non-padding token), computed on
+    table's device in dtype; stray token indices are clamped into the vocabulary.  # (B, S)"""
+    tokens = tokens.to(table.device)
+    mask = (tokens != PAD_INDEX) if mask is None else mask.to(table.device)
+    mask = mask.to(dtype)
+    tokens = tokens.clamp(0, config.vocab_size - 1)  # (B, L) stray indices never pass the table
+    return sequence_stats(tokens, mask, table.to(dtype), config)
+
+
+def training_row_stats(stats: Callable, train: TokenizedSet) -> tuple[np.ndarray, torch.Tensor]:
+    """stats(tokens, mask) of every training row, in length-sorted chunks: the row order (N,) and (N, S)."""
+    from protlab.data.batching import make_batch, sorted_batch_indices
+
+    groups = sorted_batch_indices(train.lengths, batch_size=len(train), token_budget=FIT_TOKEN_BUDGET)
+    values = torch.cat([stats(b.tokens, b.mask) for b in (make_batch(train, r) for r in groups)])
+    return np.concatenate(groups), values
+
+
 class CompositionNet(nn.Module):
     """Standardised sequence statistics -> linear layer (or one hidden layer) -> (B, 2) logits."""
 
@@ -159,19 +182,12 @@ class CompositionNet(nn.Module):
 
     def stats(self, tokens: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Unstandardised statistics of tokens (B, L) int64 with mask (B, L) float32.  # (B, S) float32"""
-        tokens = tokens.to(self.stat_mean.device)
-        mask = (tokens != PAD_INDEX).float() if mask is None else mask.to(self.stat_mean.device)
-        mask = mask.to(self.stat_mean.dtype)
-        tokens = tokens.clamp(0, self.config.vocab_size - 1)  # (B, L) stray indices never pass the table
-        return sequence_stats(tokens, mask, self.group_table.to(mask.dtype), self.config)
+        return token_stats(tokens, mask, self.group_table, self.config, self.stat_mean.dtype)
 
     @torch.no_grad()
     def fit_training_rows(self, train: TokenizedSet) -> None:
         """Fit stat_mean/stat_std on every training row (length-sorted chunks); constant ones get std 1."""
-        from protlab.data.batching import make_batch, sorted_batch_indices
-
-        groups = sorted_batch_indices(train.lengths, batch_size=len(train), token_budget=FIT_TOKEN_BUDGET)
-        stats = torch.cat([self.stats(b.tokens, b.mask) for b in (make_batch(train, r) for r in groups)])
+        _, stats = training_row_stats(self.stats, train)  # (N, S), any row order
         std = stats.std(dim=0)  # (S,)
         self.stat_mean.copy_(stats.mean(dim=0))
         self.stat_std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
