@@ -71,9 +71,9 @@ def training_features() -> pd.DataFrame:
 @st.cache_data(show_spinner=False)
 def bundled_lengths() -> tuple[int, int]:
     """Shortest and longest protein of the bundled DeepSol data (lengths only: no features computed)."""
-    from protlab.data import load_bundled
+    from ui.train_data import bundled_data
 
-    data, _ = load_bundled()
+    data, _ = bundled_data()  # one cached read of the CSV for the pages
     lengths = [len(s) for s in data.sequences]
     return min(lengths), max(lengths)
 

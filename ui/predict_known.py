@@ -102,13 +102,13 @@ def known_proteins_panel(chosen: tuple, default: tuple | None) -> None:
 
 
 @st.cache_data(show_spinner=False)
-def _bundled_tag_shares() -> dict[str, tuple[int, int]]:
-    """(proteins, soluble) of the bundled DeepSol proteins by where their His tag sits."""
+def _bundled_tag_shares() -> dict:  # -> {end: protlab.constructs.TagShare}
+    """The bundled DeepSol proteins' soluble shares by where their His tag sits (N, C or none)."""
     from protlab.constructs import tag_shares
-    from protlab.data import load_bundled
+    from ui.train_data import bundled_data
 
-    data, _ = load_bundled()
-    return {end: (s.proteins, s.soluble) for end, s in tag_shares(data.sequences, data.labels).items()}
+    data, _ = bundled_data()  # the Train page's cached copy: the CSV is not read again
+    return tag_shares(data.sequences, data.labels)
 
 
 def construct_note(sequence: str) -> None:
@@ -122,8 +122,7 @@ def construct_note(sequence: str) -> None:
     shares = _bundled_tag_shares()
 
     def share(end: str) -> str:
-        proteins, soluble = shares[end]
-        return f"{soluble / max(proteins, 1):.0%} of the {proteins:,}"
+        return f"{shares[end].share:.0%} of the {shares[end].proteins:,}"
 
     st.info(
         f"**This sequence carries a His tag** (histidines {tag.first}-{tag.last}, near the "
