@@ -19,7 +19,7 @@ from ui.mutation_map import render_mutation_map
 from ui.predict_input import flags_of, read_proteins, show_flags
 from ui.predict_known import construct_note, known_outcome, known_proteins_panel
 from ui.predict_labels import labels_section
-from ui.predict_prior import prior_input, prior_note
+from ui.predict_prior import prior_input, prior_note, threshold_input
 from ui.router import ensure_router, stop_page
 from ui.run_labels import run_title, unique_titles
 
@@ -298,17 +298,6 @@ def show_many(predictor, records, threshold: float, prior: float | None, labels:
     show_one(predictor, records[ids.index(chosen)], threshold, prior)
 
 
-def held_out_sentence(figures: dict[str, float] | None, threshold: float) -> str:
-    """What the suggested threshold did on the model's held-out test proteins, or nothing if unrecorded."""
-    if figures is None:
-        return ""
-    return (
-        f" At {threshold:.2f}, on its {figures['n']:,.0f} held-out test proteins, {figures['accuracy']:.0%} "
-        f"of the calls were right, {figures['recall']:.0%} of the soluble proteins were called soluble "
-        f"(recall) and {figures['precision']:.0%} of the soluble calls were right (precision)."
-    )
-
-
 def render() -> None:
     """Draw the Predict page."""
     from protlab.codegen import prediction_script
@@ -325,15 +314,7 @@ def render() -> None:
         stop_with_error(err)
     predictor = chosen.predictor
     _remember_model(chosen.name, predictor)
-    stored = predictor.stored_threshold
-    default = float(stored) if isinstance(stored, (int, float)) else 0.5
-    threshold = st.slider("Decision threshold", 0.0, 1.0, default, 0.01, key=f"threshold-{chosen.name}")
-    hint = f"This model suggests {default:.2f}" if stored is not None else "The usual choice is 0.5"
-    explain(
-        f"Proteins with P(soluble) at or above the threshold are called soluble. {hint}"
-        "; raise it to call fewer proteins soluble but be more sure of those you do."
-        + held_out_sentence(predictor.held_out_at_threshold, default)
-    )
+    threshold = threshold_input(predictor, chosen.name)
     prior = prior_input(predictor, chosen.name)
     records = proteins.records
     for note in proteins.notes:

@@ -310,6 +310,19 @@ def test_known_proteins_panel_shows_the_models_calls(page, checkpoint_bytes) -> 
     assert any("documented" in d.value.columns for d in at.dataframe)  # stays open while the input changes
 
 
+def test_the_suggested_threshold_says_what_it_did_on_held_out_proteins(page) -> None:
+    from protlab.predict import Predictor
+
+    at = _open(session={"model_source": "Bundled default model"})
+    figures = Predictor.default().held_out_at_threshold
+    threshold = Predictor.default().stored_threshold
+    text = " ".join(c.value for c in at.caption)
+    n, right, found = f"{figures['n']:,.0f}", f"{figures['accuracy']:.0%}", f"{figures['recall']:.0%}"
+    expected = f"At {threshold:.2f}, on its {n} held-out test proteins, {right} of the calls were right"
+    assert expected in text and f"{found} of the soluble proteins were called soluble (recall)" in text
+    assert not any("held-out test proteins" in c.value for c in page().caption)  # the upload records none
+
+
 def test_a_known_protein_at_another_expected_fraction_names_both_calls() -> None:
     from protlab.known_proteins import load_known_proteins
     from protlab.predict import Predictor, adjust_for_prior

@@ -1,4 +1,5 @@
-"""Predict page: the expected soluble fraction of the student's set, and what it does to P(soluble)."""
+"""Predict page: the decision threshold, the expected soluble fraction of the student's set, and what they
+do to the calls."""
 
 from __future__ import annotations
 
@@ -10,6 +11,31 @@ PRIOR_HELP = (
     "What share of the proteins you are testing do you expect to be soluble? Leave it at the model's "
     "training share if you have no better guess."
 )
+
+
+def threshold_input(predictor, model_name: str) -> float:
+    """The decision threshold (the model's suggestion first) and what the suggestion did on held-out data."""
+    stored = predictor.stored_threshold
+    default = float(stored) if isinstance(stored, (int, float)) else 0.5
+    threshold = st.slider("Decision threshold", 0.0, 1.0, default, 0.01, key=f"threshold-{model_name}")
+    hint = f"This model suggests {default:.2f}" if stored is not None else "The usual choice is 0.5"
+    explain(
+        f"Proteins with P(soluble) at or above the threshold are called soluble. {hint}"
+        "; raise it to call fewer proteins soluble but be more sure of those you do."
+        + _held_out_sentence(predictor.held_out_at_threshold, default)
+    )
+    return threshold
+
+
+def _held_out_sentence(figures: dict[str, float] | None, threshold: float) -> str:
+    """What the suggested threshold did on the model's held-out test proteins, or nothing if unrecorded."""
+    if figures is None:
+        return ""
+    return (
+        f" At {threshold:.2f}, on its {figures['n']:,.0f} held-out test proteins, {figures['accuracy']:.0%} "
+        f"of the calls were right, {figures['recall']:.0%} of the soluble proteins were called soluble "
+        f"(recall) and {figures['precision']:.0%} of the soluble calls were right (precision)."
+    )
 
 
 def prior_input(predictor, model_name: str) -> float | None:
