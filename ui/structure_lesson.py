@@ -50,40 +50,28 @@ def data_tab(data, split) -> None:
 
 
 def kept_model_config() -> tuple[str, dict]:
-    """The per-residue model's kind and settings while the Model tab is closed: its widgets' kept values
-    (see ui.memory.hold_widgets), else the defaults the widgets start from."""
+    """The per-residue model's kind and settings from the Model tab's widget values: drawn this run, or kept
+    while the tab is closed (see ui.memory.hold_widgets), else the defaults the widgets start from."""
     from protlab.structure import ResidueCNNConfig, ResidueMLPConfig
 
     kept = st.session_state
     kind = kept.get("ss_arch", next(iter(ARCHITECTURES)))
     if kind == "residue_mlp":
-        default = ResidueMLPConfig()
-        mlp_dropout = kept.get("ss_mlp_dropout", default.dropout)
-        return kind, _mlp(kept.get("ss_hidden", default.hidden_dim), mlp_dropout)
-    default = ResidueCNNConfig()
-    return kind, _cnn(
-        kept.get("ss_channels", default.channels),
-        kept.get("ss_kernel", default.kernel_size),
-        kept.get("ss_dil", default.dilations),
-        kept.get("ss_dropout", default.dropout),
-    )
-
-
-def _mlp(hidden: int, dropout: float) -> dict:
-    """The exercise MLP's settings from the Model tab's values."""
-    from protlab.structure import ResidueMLPConfig
-
-    return {"hidden_dim": int(hidden), "num_layers": ResidueMLPConfig().num_layers, "dropout": float(dropout)}
-
-
-def _cnn(channels: int, kernel: int, dilations: list[int], dropout: float) -> dict:
-    """The dilated CNN's settings from the Model tab's values."""
-    dilations, dropout = list(dilations), float(dropout)
-    return {"channels": int(channels), "kernel_size": int(kernel), "dilations": dilations, "dropout": dropout}
+        default = ResidueMLPConfig()  # the exercise's three Linear layers
+        hidden = int(kept.get("ss_hidden", default.hidden_dim))
+        dropout = float(kept.get("ss_mlp_dropout", default.dropout))
+        return kind, {"hidden_dim": hidden, "num_layers": default.num_layers, "dropout": dropout}
+    default = ResidueCNNConfig()  # the bundled model's settings are the starting point
+    return kind, {
+        "channels": int(kept.get("ss_channels", default.channels)),
+        "kernel_size": int(kept.get("ss_kernel", default.kernel_size)),
+        "dilations": list(kept.get("ss_dil", default.dilations)),
+        "dropout": float(kept.get("ss_dropout", default.dropout)),
+    }
 
 
 def model_config_widgets() -> tuple[str, dict]:
-    """The per-residue model's kind and settings from the Model tab's widgets."""
+    """Draw the Model tab's widgets; the per-residue model's kind and settings they now hold."""
     from protlab.structure import ResidueCNNConfig, ResidueMLPConfig
 
     kind = st.radio(
@@ -94,24 +82,24 @@ def model_config_widgets() -> tuple[str, dict]:
         help="The exercise's MLP reads one residue at a time; the CNN reads a window of neighbours.",
     )
     if kind == "residue_mlp":
-        default = ResidueMLPConfig()  # the exercise's three Linear layers
+        default = ResidueMLPConfig()
         c1, c2 = st.columns(2)
-        hidden = c1.select_slider("Hidden units per layer", HIDDEN, value=default.hidden_dim, key="ss_hidden")
-        dropout = c2.slider("Dropout", 0.0, 0.5, default.dropout, 0.05, key="ss_mlp_dropout")
-        return kind, _mlp(hidden, dropout)
-    default = ResidueCNNConfig()  # the bundled model's settings are the starting point
+        c1.select_slider("Hidden units per layer", HIDDEN, value=default.hidden_dim, key="ss_hidden")
+        c2.slider("Dropout", 0.0, 0.5, default.dropout, 0.05, key="ss_mlp_dropout")
+        return kept_model_config()
+    default = ResidueCNNConfig()
     c1, c2, c3, c4 = st.columns(4)
-    channels = c1.select_slider("Channels", CHANNELS, value=default.channels, key="ss_channels")
-    kernel = c2.select_slider("Kernel size", KERNELS, value=default.kernel_size, key="ss_kernel")
-    dilations = c3.selectbox(
+    c1.select_slider("Channels", CHANNELS, value=default.channels, key="ss_channels")
+    c2.select_slider("Kernel size", KERNELS, value=default.kernel_size, key="ss_kernel")
+    c3.selectbox(
         "Dilations of the residual blocks",
         DILATIONS,
         DILATIONS.index(default.dilations),
         key="ss_dil",
         format_func=lambda d: ", ".join(map(str, d)) or "none (no residual blocks)",
     )
-    dropout = c4.slider("Dropout", 0.0, 0.5, default.dropout, 0.05, key="ss_dropout")
-    return kind, _cnn(channels, kernel, dilations, dropout)
+    c4.slider("Dropout", 0.0, 0.5, default.dropout, 0.05, key="ss_dropout")
+    return kept_model_config()  # the values the widgets just returned, through their keys
 
 
 def model_tab(kind: str, config: dict) -> None:
