@@ -9,10 +9,10 @@ corrects the wild type's pooled features:
     max:  max(wild-type max outside the window, new window max)
 
 Everything else (global statistics, the output layer) runs on the mutant as the model would run it. A
-CompositionNet has no convolution: it reads only counts of the whole mutant, cheap enough to run in full.
-The models this knows: SolubilityCNN, SolubilityNet without a mixing layer, CompositionNet, and ensembles
-of them;
-`scanner_for` returns None for any other model, and the caller runs the full model instead.
+CompositionNet or BoostedTrees has no convolution: it reads only counts of the whole mutant, cheap enough
+to run in full. The models this knows: SolubilityCNN, SolubilityNet without a mixing layer, CompositionNet,
+BoostedTrees, and ensembles of them (with their member weights); `scanner_for` returns None for any other
+model, and the caller runs the full model instead.
 """
 
 from __future__ import annotations
