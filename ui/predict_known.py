@@ -67,7 +67,7 @@ def known_proteins_panel(chosen: tuple, default: tuple | None) -> None:
         if default is not None and default[0] != key:
             models.insert(0, ("Default model", "Default model", _calls(default[0], default[2])))
         config = {
-            "name": st.column_config.TextColumn("Protein", width="large"),
+            "name": st.column_config.TextColumn("Protein", width="medium"),
             "uniprot": st.column_config.TextColumn("UniProt", width="small"),
             "length": st.column_config.NumberColumn("Length", width="small"),
             "documented": st.column_config.TextColumn("In E. coli", width="small"),
