@@ -13,7 +13,7 @@ from ui.class_results import (
     ranking_table,
     run_names,
 )
-from ui.common import explain, run_manager
+from ui.common import explain, fragment, run_manager
 from ui.identity import student_token
 from ui.memory import keep_widgets, kept, kept_index
 from ui.router import ensure_router
@@ -134,7 +134,7 @@ def render() -> None:
         "AdamW), done by the whole class at once. Only runs whose owner ticked **Share with the "
         "class** appear, under the name they chose. The page refreshes by itself."
     )
-    st.fragment(class_panel, run_every=REFRESH_SECONDS)()
+    fragment(class_panel, run_every=REFRESH_SECONDS)()
 
 
 render()

@@ -6,6 +6,7 @@ import time
 
 import streamlit as st
 
+from ui.common import fragment
 from ui.identity import page_link
 from ui.router import ensure_router
 
@@ -133,13 +134,12 @@ def preload_charts() -> None:
         return
     st.session_state[ARMED_AT] = time.monotonic()
 
-    @st.fragment(run_every=PRELOAD_AFTER_S)
     def _after_a_while() -> None:
         if time.monotonic() - st.session_state[ARMED_AT] >= 0.9 * PRELOAD_AFTER_S:  # a tick, not the page run
             st.session_state[PRELOADED] = True
             st.rerun(scope="app")
 
-    _after_a_while()
+    fragment(_after_a_while, run_every=PRELOAD_AFTER_S)()
 
 
 render()

@@ -206,3 +206,33 @@ def test_text_pasted_on_the_encode_page_comes_back_for_the_same_student_only() -
     other = encode_page(theirs)
     assert other.text_area(key="encode_seq").value != "MKTAYIAKQR"
     assert other.text_area(key="batch_seqs").value != ">a\nMKV\n>b\nMKVLA\n"
+
+
+def test_a_fragment_drawn_through_ui_common_counts_as_a_script_run() -> None:
+    script = (
+        "import streamlit as st\n"
+        "from ui import warmup\n"
+        "from ui.common import fragment\n"
+        "def body():\n"
+        "    st.session_state['runs_in_progress'] = warmup._running\n"
+        "    st.write('inside the fragment')\n"
+        "fragment(body)()\n"
+    )
+    at = AppTest.from_string(script, default_timeout=60).run()
+    assert not at.exception
+    assert at.session_state["runs_in_progress"] == 1  # AppTest does not run app.py: the fragment counted itself
+    assert [m.value for m in at.markdown] == ["inside the fragment"]
+
+
+def test_every_fragment_goes_through_ui_common_so_its_reruns_are_counted() -> None:
+    # A fragment reruns without app.py, so only ui.common.fragment keeps the warm-up's imports away from it.
+    direct = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("pages", "ui")
+        for path in sorted((ROOT / folder).glob("*.py"))
+        if path.name != "common.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "st.fragment" in line
+    ]
+    assert direct == []
+    assert "st.fragment" not in (ROOT / "app.py").read_text(encoding="utf-8")

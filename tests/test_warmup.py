@@ -142,3 +142,38 @@ def test_finished_import_is_false_while_a_module_is_still_importing(monkeypatch)
     assert warmup.finished_import("protlab_loading")
     assert warmup.finished_import("json")
     assert not warmup.finished_import("protlab_never_imported")
+
+
+def test_a_counted_call_is_a_script_run_that_ends_even_when_it_raises() -> None:
+    seen: list[int] = []
+
+    @warmup.counted
+    def fragment_body(value: int) -> int:
+        seen.append(warmup._running)
+        if value < 0:
+            raise ValueError("a fragment that stops early")
+        return value * 2
+
+    assert fragment_body(21) == 42
+    assert fragment_body.__qualname__.endswith("fragment_body")  # Streamlit keys a fragment by this name
+    try:
+        fragment_body(-1)
+    except ValueError:
+        pass
+    assert seen == [1, 1]
+    with warmup.quiet_moment(0.1) as quiet:  # both calls have ended
+        assert quiet is True
+
+
+def test_a_counted_call_waits_for_an_import_under_way() -> None:
+    order: list[str] = []
+    body = warmup.counted(lambda: order.append("fragment runs"))
+    with warmup.quiet_moment(10) as quiet:
+        order.append("import starts")
+        fragment_thread = threading.Thread(target=body)
+        fragment_thread.start()
+        time.sleep(0.2)
+        order.append("import ends")
+    fragment_thread.join(10)
+    assert quiet
+    assert order == ["import starts", "import ends", "fragment runs"]

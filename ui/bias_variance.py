@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from protlab.errors import ProtlabError, RunError
-from ui.common import literal, run_manager, session_owner, student_store
+from ui.common import fragment, literal, run_manager, session_owner, student_store
 from ui.train_runs import POLL_SECONDS, queue_text
 
 SWEEP_FLAG = "bias_variance_sweep"  # student-store key (and session key): the preset whose sweep is going
@@ -159,7 +159,7 @@ def _other_run_active(manager, owner: str) -> bool:
 def live_progress(points, shown_finished: int, preset: str) -> None:
     """The progress panel, polling every few seconds while the sweep is going."""
     poll = POLL_SECONDS if sweep_on(preset) else None
-    st.fragment(progress_panel, run_every=poll)(points, shown_finished, preset)
+    fragment(progress_panel, run_every=poll)(points, shown_finished, preset)
 
 
 def _points(unit: str, values: list) -> str:

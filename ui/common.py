@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import NoReturn
 
 import streamlit as st
@@ -11,6 +12,7 @@ import streamlit as st
 from protlab.errors import ProtlabError
 from protlab.home import protlab_home
 from ui.router import stop_page
+from ui.warmup import counted
 
 # characters that Streamlit's Markdown reads as formatting: emphasis, code, links and images, HTML and
 # entities, LaTeX ($), headings, quotes, tables, strikethrough, and ':' (icons, colours, autolinks)
@@ -38,6 +40,11 @@ def pytorch_panel(code: str, *, title: str = "Show me the PyTorch") -> None:
     with st.expander(title, icon=":material/code:"):
         st.caption("Copy this into a notebook: it reproduces exactly what this page just computed.")
         st.code(code, language="python")
+
+
+def fragment(body: Callable[..., None], *, run_every: float | None = None) -> Callable[..., None]:
+    """st.fragment(body, run_every=...) whose reruns count as script runs (no warm-up import beside one)."""
+    return st.fragment(counted(body), run_every=run_every)
 
 
 def explain(markdown: str) -> None:

@@ -28,7 +28,7 @@ from protlab.lessons import (
     slice_surface,
     submit_landscape,
 )
-from ui.common import duration_text, explain, literal, pytorch_panel, run_manager, session_owner
+from ui.common import duration_text, explain, fragment, literal, pytorch_panel, run_manager, session_owner
 from ui.descent_widgets import (
     map_notes,
     momentum_input,
@@ -135,7 +135,7 @@ def _computed(source: LandscapeSource, settings: SliceSettings) -> LandscapeResu
             )
             return None
     active = request.state in ("queued", "running")
-    st.fragment(_progress_panel, run_every=POLL_SECONDS if active else None)(source, settings)
+    fragment(_progress_panel, run_every=POLL_SECONDS if active else None)(source, settings)
     return None
 
 

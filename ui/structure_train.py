@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from protlab.errors import ProtlabError
-from ui.common import explain, literal, run_manager, session_owner
+from ui.common import explain, fragment, literal, run_manager, session_owner
 from ui.structure_cache import task_data
 from ui.structure_runs import ACTIVE, POLL_SECONDS, USABLE, current_status, live_panel, submit_structure_run
 from ui.structure_settings import ARCHITECTURES, BATCH_SIZES, LRS
@@ -50,7 +50,7 @@ def train_tab(kind: str, config: dict) -> None:
         data, split = task_data()
         counts = data.subset(split.val).class_counts()  # the chart's Q3 is on these validation proteins
         coil = counts["C"] / sum(counts.values())
-        st.fragment(live_panel, run_every=POLL_SECONDS if active else None)(status.state, coil)
+        fragment(live_panel, run_every=POLL_SECONDS if active else None)(status.state, coil)
         if status.state in USABLE and status.test_metrics:
             st.success(
                 f"Test Q3 on TS115: **{status.test_metrics['q3']:.3f}** (always-coil baseline "

@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from protlab.errors import ProtlabError
-from ui.common import literal, run_manager, session_owner
+from ui.common import fragment, literal, run_manager, session_owner
 from ui.run_labels import settings_text
 from ui.run_results import results_section
 from ui.train_data import sample_rows
@@ -156,7 +156,7 @@ def run_section(spec_of) -> None:
     if status is None:
         return
     active = status.state in ACTIVE_STATES
-    st.fragment(live_panel, run_every=POLL_SECONDS if active else None)(status.state)
+    fragment(live_panel, run_every=POLL_SECONDS if active else None)(status.state)
     share_controls(status)
     if not active:
         results_section(status)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from protlab.lessons.sanity_jobs import LIMIT_S, SanityRequest, request_sanity, sanity_spec, submit_sanity
-from ui.common import duration_text, explain, literal, run_manager
+from ui.common import duration_text, explain, fragment, literal, run_manager
 from ui.memory import keep_widgets, kept
 
 STEP_CHOICES = [50, 100, 200, 300]  # steps offered (the check is bounded by the largest)
@@ -82,7 +82,7 @@ def sanity_section(data, kind: str, model_config: dict, train_config) -> None:
         if request.state == "ready":
             _show(request)
         elif request.state in ("queued", "running"):
-            st.fragment(_progress_panel, run_every=POLL_SECONDS)(spec)
+            fragment(_progress_panel, run_every=POLL_SECONDS)(spec)
         elif request.state in ("failed", "interrupted"):
             st.error(
                 f"The check did not finish: {literal(request.error or 'the worker stopped.')} "

@@ -6,7 +6,8 @@ while the student reads, so the lesson clicked next finds them ready. It imports
 (never protlab or Streamlit code), one after the other; a failed import is logged and skipped, and the page
 that needs it imports it again and shows the error there.
 
-Page scripts and the warm-up never import at the same time (app.py wraps every run in `script_run`):
+Page scripts and the warm-up never import at the same time (app.py wraps every run in `script_run`, and
+ui.common.fragment wraps every fragment, whose reruns run without app.py, in `counted`):
 - Each warm-up import waits for a moment when no page's script runs, up to IDLE_WAIT_S, and is skipped if
   none comes (a busy class is never quiet; the pages then import what they need themselves).
 - A run that starts while a warm-up import is under way waits for that one import to finish, and goes
@@ -24,13 +25,15 @@ of every student). Frozen objects are still freed by reference counting; only cy
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib
 import logging
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 # libraries the pages import, in the order students usually need them: torch (every lesson, and the sidebar's
 # device line), pandas (tables on every lesson), ProtParam (Encode's features), torch._dynamo (loaded by the
@@ -44,6 +47,9 @@ WARM_MODULES = (
     "sklearn.metrics",
     "plotly.graph_objects",
 )
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 IDLE_WAIT_S = 5.0  # longest wait for a quiet moment before each import
 
@@ -71,6 +77,17 @@ def script_run() -> Iterator[None]:
         with _idle:
             _running -= 1
             _idle.notify_all()
+
+
+def counted(body: Callable[_P, _R]) -> Callable[_P, _R]:
+    """body wrapped so that every call counts as a script run (for fragments: they rerun without app.py)."""
+
+    @functools.wraps(body)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with script_run():
+            return body(*args, **kwargs)
+
+    return run
 
 
 @contextmanager
