@@ -61,7 +61,10 @@ def _build_parser() -> argparse.ArgumentParser:
         help="labels that are measurements (solubility in %%): soluble at or above this value",
     )
     train.add_argument(
-        "--model", default="cnn", help="model kind: cnn (the notes' 1D-CNN) or dual (sequence + features)"
+        "--model",
+        default="cnn",
+        help="model kind: cnn (the notes' 1D-CNN), dual (sequence + features), mlp (composition), "
+        "composition, solubility_net or boosted_trees (members of the bundled model)",
     )
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--lr", type=float, default=1e-3)

@@ -120,18 +120,34 @@ def _train_run(args: argparse.Namespace) -> None:
     print(f"Saved {saved['checkpoint']}.")
 
 
+TRAINED_ELSEWHERE = {  # model kinds `protlab train --model` does not build, and how to train them instead
+    "ensemble": "an ensemble averages trained members; --recipe default trains the bundled model's",
+    "residue_cnn": "it predicts per residue; train it on the app's Per-residue page",
+    "residue_mlp": "it predicts per residue; train it on the app's Per-residue page",
+}
+
+
+def cli_kinds() -> list[str]:
+    """The model kinds `protlab train --model` trains: every whole-protein kind that needs no members."""
+    from protlab.models import available_kinds
+
+    return [kind for kind in available_kinds() if kind not in TRAINED_ELSEWHERE]
+
+
 def _train_options(args: argparse.Namespace) -> tuple[dict, dict]:
     """Check every model, split and path option before any work; returns (model_config, split_params)."""
     from protlab.checks import field_rules
     from protlab.data import check_output
-    from protlab.models import available_kinds, make_config
+    from protlab.models import make_config
 
     check_output(args.out, [args.data], "--out", example="model.pt")
     if args.dropped is not None:
         check_output(args.dropped, [args.data, args.out], "--dropped")
     if args.recipe:
         return {}, {}
-    Choice(available_kinds()).check(args.model, "model", label="--model")
+    if args.model in TRAINED_ELSEWHERE:
+        raise ConfigError(f"--model {args.model} is not trained here: {TRAINED_ELSEWHERE[args.model]}.")
+    Choice(cli_kinds()).check(args.model, "model", label="--model")
     Choice(("stratified", "homology")).check(args.split, "split", label="--split")
     rules = field_rules(make_config(args.model))
     model_config = {}

@@ -220,7 +220,7 @@ def test_a_fragment_drawn_through_ui_common_counts_as_a_script_run() -> None:
     )
     at = AppTest.from_string(script, default_timeout=60).run()
     assert not at.exception
-    assert at.session_state["runs_in_progress"] == 1  # AppTest does not run app.py: the fragment counted itself
+    assert at.session_state["runs_in_progress"] == 1  # AppTest runs no app.py: the fragment counted itself
     assert [m.value for m in at.markdown] == ["inside the fragment"]
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from protlab import models
 from protlab.cli import main
 from protlab.data import features_frame
 from protlab.models import load_checkpoint
@@ -155,6 +156,9 @@ def test_features_command(tmp_path) -> None:
         (["predict", "MKTAYI", "--threshold", "2"], "--threshold must be a number from 0 to 1"),
         (["features", "no/such/file.fasta"], "does not exist"),
         (["frobnicate"], "invalid choice"),
+        (["train", "x.csv", "--model", "ensemble"], "--recipe default trains the bundled model's"),
+        (["train", "x.csv", "--model", "residue_cnn"], "train it on the app's Per-residue page"),
+        (["train", "x.csv", "--model", "tree"], "'boosted_trees', 'cnn', 'composition', 'dual', 'mlp' or"),
         ([], "required"),
     ],
 )
@@ -425,3 +429,32 @@ def test_a_one_column_csv_is_a_table_not_one_protein(tmp_path: Path) -> None:
     assert main(["features", str(tmp_path / "one.csv"), "--out", str(tmp_path / "f.csv")]) == 0
     table = pd.read_csv(tmp_path / "f.csv")
     assert table["length"].tolist() == [len(s) for s in seqs]  # not one protein 'SEQUENCEMKT...'
+
+
+# ---- train: every model kind the command offers ------------------------------------------------------------
+
+
+def test_the_help_names_every_kind_train_accepts(capsys) -> None:
+    from protlab.cli_train import cli_kinds
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    model_help = help_text.split("--model MODEL", 2)[2].split("--epochs")[0]
+    assert [kind for kind in cli_kinds() if kind not in model_help] == []
+
+
+@pytest.mark.parametrize("kind", ["dual", "mlp", "composition", "solubility_net", "boosted_trees"])
+def test_train_fits_every_offered_kind_into_a_checkpoint_that_predicts(trained, kind: str, capsys) -> None:
+    from protlab.cli_train import cli_kinds
+
+    assert kind in cli_kinds()
+    folder, _, _ = trained
+    out = folder / f"{kind}.pt"
+    args = ["train", str(folder / "tiny.csv"), "--model", kind, "--epochs", "1", "--device", "cpu"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert f"Saved {out}." in capsys.readouterr().out
+    loaded = load_checkpoint(out)
+    assert loaded.kind == kind and models.model_kind(loaded.model) == kind
+    p = Predictor.from_checkpoint(out).predict(["MKTAYIAKQRQISFVKSHFSRQ", "MSDKIIHLTDDSFDTDVLKA" * 3])
+    assert np.all((p >= 0) & (p <= 1))

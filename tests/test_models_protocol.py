@@ -92,3 +92,34 @@ def test_chunked_standardiser_fit_equals_one_batch_and_ensembles_fit_members() -
     assert isinstance(ensemble, FitsTrainingRows) and not isinstance(ensemble.members[1], FitsTrainingRows)
     ensemble.fit_training_rows(data)
     torch.testing.assert_close(ensemble.members[0].stat_mean, reference.stat_mean, rtol=1e-5, atol=1e-6)
+
+
+def test_every_registered_kind_is_listed_before_its_module_is_imported() -> None:
+    # In a fresh interpreter only protlab.models is imported: the kinds that register themselves in their own
+    # module (or elsewhere in protlab) must be listed, and each name must resolve.
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(models.__file__).resolve().parents[1]
+    registered = sorted(
+        {
+            kind
+            for path in root.rglob("*.py")
+            for kind in re.findall(r'^\s*register_model\("([a-z0-9_]+)"', path.read_text(), re.M)
+            if kind != "my_net"  # the registry docstring's example
+        }
+    )
+    code = (
+        "from protlab.models import available_kinds, make_config\n"
+        "from protlab.models import _lookup\n"
+        "kinds = available_kinds()\n"
+        "for kind in kinds: _lookup(kind)\n"
+        "print(','.join(kinds))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root.parent, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().split(",") == registered
+    assert {"boosted_trees", "composition", "solubility_net", "residue_cnn"} <= set(registered)

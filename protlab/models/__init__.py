@@ -47,6 +47,7 @@ from protlab.models.summary import count_parameters, summarize
 from protlab.training.device import model_device
 
 _REGISTRY: dict[str, tuple[type, type[nn.Module]]] = {}
+_OWN_MODULE = ("boosted_trees", "composition", "solubility_net")  # kinds protlab/models/<kind>.py registers
 _ELSEWHERE = {  # kinds defined outside protlab/models: their module
     "residue_cnn": "protlab.structure.model",
     "residue_mlp": "protlab.structure.mlp",
@@ -63,8 +64,8 @@ def register_model(kind: str, config_cls: type, model_cls: type[nn.Module]) -> N
 
 
 def available_kinds() -> list[str]:
-    """Names of every registered model kind."""
-    return sorted(_REGISTRY)
+    """Names of every model kind: those registered so far and those whose module registers them when used."""
+    return sorted(set(_REGISTRY) | set(_OWN_MODULE) | set(_ELSEWHERE))
 
 
 def _lookup(kind: object) -> tuple[type, type[nn.Module]]:
