@@ -38,9 +38,10 @@ from protlab.data import (
     unique_ids,
 )
 from protlab.data.containers import unpack
+from protlab.data.file_text import PREDICT_FILE
 from protlab.data.nucleotides import protein_not_nucleotides
 from protlab.data.pasted import cut_into_proteins, restore_missing_gt
-from protlab.data.tables import PREDICT_FILE, header_label
+from protlab.data.tables import header_label
 from protlab.data.words import as_typed, looks_like_a_word, protein_not_a_word, sentence_letters, word_message
 from protlab.errors import DataFormatError, InvalidSequenceError
 

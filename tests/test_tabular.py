@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,11 +13,9 @@ from hypothesis import strategies as st
 from protlab.data import (
     LABEL_SPELLINGS,
     RawRows,
-    decode_text,
     find_column,
     parse_labels,
     read_rows,
-    read_source,
     sniff_separator,
 )
 from protlab.errors import DataFormatError
@@ -33,37 +30,6 @@ def table(
     """A delimited text table from (sequence, label) rows."""
     lines = [header.replace(",", sep)] + [f"{s}{sep}{y}" for s, y in rows]
     return newline.join(lines) + newline
-
-
-def test_sources_path_bytes_and_files(tmp_path: Path) -> None:
-    text = table(GOOD)
-    path = tmp_path / "data.csv"
-    path.write_text(text, encoding="utf-8")
-    assert read_source(path) == (text.encode(), "data.csv")
-    assert read_source(str(path), "shown.csv") == (text.encode(), "shown.csv")
-    assert read_source(bytearray(text.encode())) == (text.encode(), "uploaded data")
-    handle = io.BytesIO(text.encode())
-    handle.read()  # a stream already read to the end is rewound
-    assert read_source(handle, "upload.csv") == (text.encode(), "upload.csv")
-    assert read_source(io.StringIO(text))[0] == text.encode()
-    with pytest.raises(DataFormatError, match="No data file was found"):
-        read_source(tmp_path / "missing.csv")
-    with pytest.raises(DataFormatError, match="got a value of type int"):
-        read_source(42)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("encoded", "codec", "note"),
-    [
-        ("\ufeffsequence,label\nMKT,1\n".encode("utf-8"), "utf-8-sig", None),
-        ("sequence,label\nMKT,1\n".encode("utf-16"), "utf-16", "UTF-16"),
-        ("id,sequence,label\ncaf\u00e9,MKT,1\n".encode("latin-1"), "latin-1", "Latin-1"),
-    ],
-)
-def test_decode_text_matches_the_codec(encoded: bytes, codec: str, note: str | None) -> None:
-    text, notes = decode_text(encoded, "f.csv")
-    assert text == encoded.decode(codec)
-    assert (note is None and notes == []) or (note is not None and note in notes[0])
 
 
 def test_sniff_separator_and_find_column() -> None:

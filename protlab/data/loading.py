@@ -18,15 +18,11 @@ import pandas as pd
 from protlab.alphabet import AMBIGUOUS_LETTERS
 from protlab.checks import IntRange
 from protlab.data.dropped import drop_records, plural_rows
+from protlab.data.file_text import Source
 from protlab.data.labels import label_classes
 from protlab.data.not_proteins import advice, nucleotide_rows, word_rows
 from protlab.data.sequences import INVISIBLE, clean_sequence
-from protlab.data.tables import (
-    CLEAN_SEQUENCE,
-    MAX_FILE_ROWS,
-    Source,
-    read_rows,
-)
+from protlab.data.tables import CLEAN_SEQUENCE, MAX_FILE_ROWS, read_rows
 from protlab.errors import DataFormatError, InvalidSequenceError
 
 BUNDLED_DATA_PATH = Path(__file__).resolve().parents[2] / "assets" / "data" / "deepsol.csv"

@@ -104,7 +104,7 @@ def read_input(argument: str | None, sequence: str | None = None):  # -> tuple[P
     """The proteins a command names: a file (read as the app reads uploads: one decoder, the file limits,
     bad records listed rather than fatal), a sequence in capital letters, or --sequence text;
     returns (PredictInput, is_file)."""
-    from protlab.data.tables import read_source
+    from protlab.data.file_text import read_source
     from protlab.errors import ConfigError
     from protlab.predict_input import REJECTED_COLUMNS, PredictInput, clean_protein, read_file
 

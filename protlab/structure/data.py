@@ -18,7 +18,7 @@ import pandas as pd
 
 from protlab.alphabet import AMBIGUOUS_LETTERS, AMINO_ACIDS, VOCAB_SIZE
 from protlab.data.batching import IGNORE_INDEX, TokenizedSet
-from protlab.data.tables import Source, decode_text, read_source
+from protlab.data.file_text import Source, decode_text, read_source
 from protlab.errors import ConfigError, DataFormatError
 
 __all__ = [
