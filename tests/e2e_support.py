@@ -241,9 +241,28 @@ def assert_no_traceback(page, where: str) -> None:
     assert "Traceback (most recent call last)" not in text, f"{where}: traceback on the page:\n{text[:2000]}"
 
 
+MAX_SHOT_HEIGHT = 16_000  # tallest screenshot in pixels (Chromium refuses much taller captures)
+
+
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/ and return its path."""
+    """Save a screenshot of the whole page (not only the visible part) under test-artifacts/; return its path.
+
+    Streamlit scrolls its main area inside the window, so full_page alone captures the viewport: the window is
+    made as tall as the main area's content for the capture, then set back.
+    """
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    viewport = page.viewport_size
+    content = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return m ? m.scrollHeight : document.documentElement.scrollHeight; }"
+    )
+    if viewport is not None and content > viewport["height"]:
+        page.set_viewport_size({"width": viewport["width"], "height": min(int(content), MAX_SHOT_HEIGHT)})
+        page.wait_for_timeout(300)  # charts re-layout to the new size
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        if viewport is not None:
+            page.set_viewport_size(viewport)
     return path
