@@ -9,7 +9,7 @@ from ui.common import pytorch_panel, stop_with_error
 from ui.identity import student_token
 from ui.memory import keep_widgets
 from ui.router import ensure_router
-from ui.run_results import compare_section
+from ui.run_compare import compare_section
 from ui.train_controls import TrainChoices, build_spec, run_section, script_for
 from ui.train_data import check_split, data_section, report_section, sample_section, split_section
 from ui.train_form import model_section, settings_section

@@ -874,3 +874,36 @@ def test_a_run_with_one_logged_batch_still_draws_its_point_with_readable_ticks()
     spec = json.loads(chart.proto.spec)
     assert spec["mark"]["point"] is True  # a line through a single point draws nothing
     assert spec["encoding"]["y"]["axis"]["format"] == ".3~f"  # not '0.646492' and '1.000000'
+
+
+def test_compared_runs_name_what_they_share_and_warn_when_their_test_proteins_differ() -> None:
+    def script() -> None:
+        import streamlit as st
+
+        from ui.run_compare import comparison_table
+
+        def record(lr: float, data: str, n_rows: int, n_test: int) -> dict:
+            train = {"optimizer": "adam", "lr": lr, "batch_size": 32, "epochs": 3, "seed": 42}
+            spec = {"model_kind": "cnn", "data": data, "n_rows": n_rows, "split_method": "stratified"}
+            return {"spec": {**spec, "train_config": train}, "test_metrics": {"auc": 0.7, "n": n_test}}
+
+        small = record(1e-3, "bundled DeepSol, 1,000 rows sampled from 6,942", 1000, 100)
+        if st.session_state.get("same data"):
+            records = {"lr 0.001": small, "lr 0.003": record(3e-3, small["spec"]["data"], 1000, 100)}
+        else:
+            records = {"small": small, "full": record(3e-3, "bundled DeepSol, 6,942 rows", 6942, 695)}
+        comparison_table(records, {})
+
+    at = AppTest.from_function(script, default_timeout=60).run()
+    table = at.dataframe[0].value
+    assert list(table.columns[:3]) == ["run", "data", "learning rate"]
+    shared = next(c.value for c in at.caption if "Every run here shares" in c.value)
+    assert "CNN" in shared and "Adam" in shared and "batch size 32" in shared and "3 epochs asked" in shared
+    assert "learning rate" not in shared  # it differs, so it is a column, not a shared setting
+    assert len(at.warning) == 1 and "their data differ" in at.warning[0].value
+    at.session_state["same data"] = True
+    at.run()
+    assert list(at.dataframe[0].value.columns[:2]) == ["run", "learning rate"] and not at.warning
+    assert "bundled DeepSol, 1,000 rows sampled from 6,942" in next(
+        c.value for c in at.caption if "Every run here shares" in c.value
+    )

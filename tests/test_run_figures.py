@@ -205,6 +205,61 @@ def test_runs_table_reports_the_best_validation_epoch_and_test_scores() -> None:
     assert table.set_index("run").loc["run B", "epochs run"] == 0
 
 
+def _record(lr: float, data: str, n_rows: int, n_test: int, seed: int = 42) -> dict:
+    """A run record as the run manager lists it: the spec summary and the test metrics."""
+    return {
+        "spec": {
+            "model_kind": "cnn",
+            "data": data,
+            "n_rows": n_rows,
+            "split_method": "stratified",
+            "split_params": {},
+            "model_config": {"embed_dim": 64, "dropout": 0.3},
+            "train_config": {"optimizer": "adam", "lr": lr, "batch_size": 32, "epochs": 3, "seed": seed},
+        },
+        "test_metrics": {"auc": 0.7, "mcc": 0.3, "n": n_test},
+    }
+
+
+def test_the_comparison_shows_the_settings_that_differ_and_what_picks_the_test_proteins() -> None:
+    from protlab.lessons import compared_settings, test_set_differences
+
+    small = _record(1e-3, "bundled DeepSol, 1,000 rows sampled from 6,942", 1000, 100)
+    full = _record(3e-3, "bundled DeepSol, 6,942 rows", 6942, 695)
+    records = {"small": small, "full": full}
+    differ, shared = compared_settings(records)
+    assert differ == ["data", "learning rate"]  # in the table's order: data first
+    assert shared["model"] == "cnn" and shared["optimizer"] == "adam" and shared["embed dim"] == 64
+    assert test_set_differences(records) == ["data"]
+    table = rf.runs_table(records, {"small": rf.history_frame(_events())})
+    assert list(table.columns) == [
+        "run",
+        "data",
+        "learning rate",
+        "epochs run",
+        "best val loss",
+        "val AUC at best",
+        "test proteins",
+        "test AUC",
+        "test MCC",
+    ]
+    assert table["test proteins"].tolist() == [100, 695] and table["learning rate"].tolist() == [1e-3, 3e-3]
+    same_data = {"a": small, "b": _record(3e-3, small["spec"]["data"], 1000, 100)}
+    assert compared_settings(same_data)[0] == ["learning rate"] and test_set_differences(same_data) == []
+    other_seed = {"a": small, "b": _record(1e-3, small["spec"]["data"], 1000, 100, seed=7)}
+    assert test_set_differences(other_seed) == ["seed"]
+
+
+def test_a_run_keeps_its_colour_whatever_runs_are_overlaid_beside_it() -> None:
+    from protlab.lessons import PALETTE
+
+    history = rf.history_frame(_events())
+    colours = {"old": PALETTE[0], "new": PALETTE[2]}
+    for order in (["old", "new"], ["new", "old"], ["new"]):
+        fig = rf.runs_overlay({name: history for name in order}, metric="auc", colours=colours)
+        assert {t.name.split(":")[0]: t.line.color for t in fig.data} == {n: colours[n] for n in order}
+
+
 def test_reference_lines_carry_the_baseline_and_the_published_scores() -> None:
     from protlab.lessons import BASELINE_GROUP, DEEPSOL_GROUP, add_reference_lines, reference_lines
     from protlab.training import majority_baseline
@@ -219,7 +274,10 @@ def test_reference_lines_carry_the_baseline_and_the_published_scores() -> None:
     history = rf.history_frame(_events())
     fig = add_reference_lines(rf.metric_curves(history), reference_lines(rf.VAL_METRICS, baseline), 3)
     added = [t for t in fig.data if t.legendgroup in (BASELINE_GROUP, DEEPSOL_GROUP)]
-    assert len(added) == len(lines) and [t.showlegend for t in added].count(True) == 2  # one entry per group
+    assert len(added) == len(lines) and all(t.showlegend is not False for t in added)  # an entry per line
+    names = [t.name for t in added]
+    assert len(set(names)) == len(names)  # the AUC and accuracy baselines never share a legend name
+    assert f"{BASELINE_GROUP}: Accuracy {np.mean(y_test == 0):.2f}" in names
     assert all(list(t.x) == [1, 3] and t.y[0] == t.y[1] for t in added)
 
 
@@ -248,7 +306,7 @@ def test_mcc_has_its_own_panel_and_the_best_epoch_is_marked_in_every_curve_figur
     assert axis_of["MCC"] == "y2" and axis_of["AUC-ROC"] == axis_of["Accuracy"] == "y"
     assert fig.layout.yaxis2.range == (-1.05, 1.05) and fig.layout.yaxis.range[0] > -0.1
     lines = [t for t in fig.data if t.legendgroup is not None]
-    assert {t.yaxis for t in lines if t.hovertemplate.split(": ")[1].startswith("mcc")} == {"y2"}
+    assert {t.yaxis for t in lines if t.name.split(": ")[1].startswith("MCC")} == {"y2"}
     best = int(history.loc[history["val_loss"].idxmin(), "epoch"])
     for figure in (fig, rf.loss_curves(history)):
         assert [s.x0 for s in figure.layout.shapes] == [best]

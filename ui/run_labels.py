@@ -89,6 +89,47 @@ def settings_text(spec: dict) -> str:
     )
 
 
+# settings named in a compared run's short title when they tell the runs apart: column -> value text
+COMPACT = {
+    "learning rate": lambda v: f"lr {v:g}",
+    "batch size": lambda v: f"batch {v}",
+    "epochs asked": lambda v: f"{v} epochs",
+    "weight decay": lambda v: f"wd {v:g}",
+}
+
+
+def compact_title(row, differ: list[str]) -> str:
+    """'CNN · Adam · lr 0.003 · 1,000 rows': model, optimizer, then those of the settings that differ between
+    the compared runs (differ) that fit in a legend: learning rate, data size, batch, epochs, weight decay."""
+    from protlab.lessons import run_settings
+
+    spec, settings = _spec(row), run_settings({"spec": _spec(row)})
+    parts = [model_name(spec), optimizer_name(spec)]
+    for column in differ:
+        value = settings.get(column)
+        if column == "data":
+            rows = spec.get("n_rows")
+            parts.append(f"{rows:,} rows" if isinstance(rows, int) else data_name(spec))
+        elif column in COMPACT and isinstance(value, (int, float)):
+            parts.append(COMPACT[column](value))
+    return " · ".join(parts)
+
+
+def setting_text(column: str, value) -> str:
+    """A setting the compared runs share, for a sentence: 'CNN', 'Adam', 'learning rate 0.001', ..."""
+    if column == "model":
+        return MODEL_NAMES.get(value, str(value))
+    if column == "optimizer":
+        return OPTIMIZER_NAMES.get(value, str(value))
+    if column == "split":
+        return f"{value} split"
+    if column == "epochs asked":
+        return f"{value} epochs asked"
+    if isinstance(value, float):
+        return f"{column} {value:g}"
+    return str(value) if column == "data" else f"{column} {value}"
+
+
 def unique_titles(rows: list, title=run_title, *, stamp: bool = True) -> dict[str, str]:
     """run_id -> title; titles that would repeat get the time the run was started (stamp), then a number."""
     titles = {_field(r, "run_id"): title(r) for r in rows}

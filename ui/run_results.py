@@ -1,5 +1,4 @@
-"""A finished run's results on the Train page (test metrics, threshold, ROC, downloads) and the student's runs
-compared."""
+"""A finished run's results on the Train page: test metrics, threshold, ROC, calibration, downloads."""
 
 from __future__ import annotations
 
@@ -7,14 +6,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from protlab.errors import ProtlabError
-from protlab.lessons import CAVEAT, DEEPSOL_PUBLISHED, add_reference_lines, reference_lines
+from protlab.lessons import CAVEAT, DEEPSOL_PUBLISHED
 from protlab.lessons import result_figures as rf
-from ui.common import literal, run_manager, session_owner
+from ui.common import literal
 from ui.filter_logos import render_run_filters
-from ui.memory import kept_index
-from ui.run_labels import OPTIMIZER_NAMES, model_name, optimizer_name, unique_titles
-from ui.train_runs import my_runs
 
 RESULT_METRICS = ["accuracy", "precision", "recall", "f1", "auc", "mcc"]  # rows of the test-metrics table
 COMPARED_STATES = ("finished", "stopped")  # runs with curves and test results to compare
@@ -224,61 +219,3 @@ def _reader(path: str):  # -> Callable[[], bytes]
             return handle.read()
 
     return read
-
-
-def compare_section() -> None:
-    """Overlay the curves of the student's finished runs (e.g. SGD vs Adam vs AdamW, Exercise 4)."""
-    manager, owner = run_manager(), session_owner()
-    st.header("5 · Compare runs")
-    rows = [r for r in my_runs() if r["state"] in COMPARED_STATES]
-    if len(rows) < 2:
-        st.caption(
-            "Finish two or more runs (for example SGD + momentum, Adam and AdamW, Exercise 4) to "
-            "compare them here. Every run is kept. To compare with the whole class, tick **Share with "
-            "the class** and open **Class results**."
-        )
-        return
-    runs = {r["run_id"]: r for r in rows}
-    titles = unique_titles(rows)
-    short = unique_titles(rows, title=lambda r: f"{model_name(r['spec'])} · {optimizer_name(r['spec'])}")
-    chosen = st.multiselect(
-        "Runs to overlay", list(runs), default=list(runs)[:3], format_func=titles.get, key="compare"
-    )
-    histories = {}
-    for run_id in chosen:
-        try:
-            histories[short[run_id]] = rf.history_frame(manager.status(run_id, owner).events)
-        except ProtlabError:
-            continue
-    if not histories:
-        return
-    curves = ["loss", "auc", "mcc", "accuracy"]
-    metric = st.radio(
-        "Curves",
-        curves,
-        kept_index("compare_metric", curves),
-        horizontal=True,
-        key="compare_metric",
-        format_func=lambda m: "Loss" if m == "loss" else f"Validation {rf.METRIC_NAMES[m]}",
-    )
-    overlay = rf.runs_overlay(histories, metric=metric)
-    if metric != "loss":
-        longest = max(len(h) for h in histories.values())
-        add_reference_lines(overlay, reference_lines([metric]), longest, {metric: "#555555"})
-    st.plotly_chart(overlay, key="overlay")
-    table = rf.runs_table({short[r]: runs[r] for r in chosen if short[r] in histories}, histories)
-    table["optimizer"] = table["optimizer"].map(lambda o: OPTIMIZER_NAMES.get(o, o))
-    number = st.column_config.NumberColumn
-    st.dataframe(
-        table,
-        hide_index=True,
-        key="compare-table",
-        column_config={
-            "run": st.column_config.TextColumn("Run", width=150),
-            "learning rate": number("LR", format="%g"),
-            "weight decay": number("Weight decay", format="%g"),
-            **{
-                c: number(format="%.3f") for c in ("best val loss", "val AUC at best", "test AUC", "test MCC")
-            },
-        },
-    )

@@ -117,7 +117,14 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "epoch_dtick",
         "log_ticks",
     ),
-    "run_comparison": ("runs_overlay", "runs_table"),
+    "run_comparison": (
+        "PALETTE",
+        "compared_settings",
+        "run_settings",
+        "runs_overlay",
+        "runs_table",
+        "test_set_differences",
+    ),
     "run_curves": ("history_frame", "loss_curves", "lr_curve", "metric_curves"),
     "sanity_figures": ("overfit_figure",),
     "tensor_ops": (

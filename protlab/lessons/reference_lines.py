@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 DEEPSOL_PUBLISHED = {"accuracy": 0.77, "mcc": 0.55}
 DEEPSOL_TRAIN_SIZE = 62_478  # sequences DeepSol was trained on
 CHANCE = {"auc": 0.5, "mcc": 0.0}  # a constant guess ranks nothing (AUC 0.5) and tracks nothing (MCC 0)
-BASELINE_GROUP = "Majority class"  # legend entry of the baseline lines
-DEEPSOL_GROUP = "DeepSol (published)"  # legend entry of the published scores
+BASELINE_GROUP = "Majority class"  # legend group of the baseline lines
+DEEPSOL_GROUP = "DeepSol (published, own test set)"  # legend group of the published scores
 CAVEAT = (
     f"DeepSol's figures come from another test set and a model trained on {DEEPSOL_TRAIN_SIZE:,} "
     "sequences, about nine times the bundled data: a score is only comparable on the same test proteins, "
@@ -51,24 +51,25 @@ def reference_lines(metrics: Sequence[str], baseline: Mapping | None = None) -> 
 def add_reference_lines(
     fig: go.Figure, lines: Sequence[ReferenceLine], n_epochs: int, colours: Mapping[str, str] | None = None
 ) -> go.Figure:
-    """Draw each line over epochs 1..n_epochs in its metric colour (else grey); one legend entry per group."""
+    """Draw each line over epochs 1..n_epochs in its metric colour (else grey), each with its own legend entry
+    naming its metric and value (two baselines on one chart must not read as one line)."""
+    from protlab.lessons.result_style import METRIC_NAMES
+
     colours = colours or {}
     axes = dict((fig.layout.meta or {}).get("metric_axes", {})) if isinstance(fig.layout.meta, dict) else {}
     x = [1, n_epochs] if n_epochs > 1 else [0.8, 1.2]  # a single epoch still gets a visible line
-    shown: set[str] = set()
     for line in lines:
+        label = f"{line.group}: {METRIC_NAMES.get(line.metric, line.metric)} {line.value:.2f}"
         fig.add_scatter(
             x=x,
             y=[line.value, line.value],
             mode="lines",
-            name=line.group,
+            name=label,
             legendgroup=line.group,
-            showlegend=line.group not in shown,
             line={"dash": line.dash, "width": 1.5, "color": colours.get(line.metric, "grey")},
-            hovertemplate=f"{line.group}: {line.metric} {line.value:.2f}<extra></extra>",
+            hovertemplate=f"{label}<extra></extra>",
             yaxis=axes.get(line.metric, "y"),
         )
-        shown.add(line.group)
     if lines:
         fig.update_layout(legend={"y": -0.27})  # two legend rows: clear of the x-axis title
     return fig

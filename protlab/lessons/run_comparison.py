@@ -10,16 +10,46 @@ import plotly.graph_objects as go
 
 from protlab.lessons.result_style import METRIC_NAMES, _epoch_axis, _layout
 
+# one colour per run, in order
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+# the settings a student can change, as (column, path in a run's spec summary), in table order; the model's
+# own settings (embed_dim, dropout, ...) and the split's (identity, ...) follow under their names
+SETTINGS = (
+    ("model", ("model_kind",)),
+    ("data", ("data",)),
+    ("split", ("split_method",)),
+    ("optimizer", ("train_config", "optimizer")),
+    ("learning rate", ("train_config", "lr")),
+    ("weight decay", ("train_config", "weight_decay")),
+    ("momentum", ("train_config", "momentum")),
+    ("batch size", ("train_config", "batch_size")),
+    ("epochs asked", ("train_config", "epochs")),
+    ("patience", ("train_config", "patience")),
+    ("schedule", ("train_config", "scheduler")),
+    ("warm-up share", ("train_config", "warmup_fraction")),
+    ("gradient clip", ("train_config", "grad_clip")),
+    ("accumulation steps", ("train_config", "grad_accum_steps")),
+    ("label smoothing", ("train_config", "label_smoothing")),
+    ("class weighting", ("train_config", "class_weighting")),
+    ("longest protein", ("train_config", "max_length")),
+    ("seed", ("train_config", "seed")),
+)
+TEST_SET_SETTINGS = ("data", "split", "seed")  # what decides which proteins a run is tested on (with split_*)
+
 
 def runs_overlay(
-    histories: Mapping[str, pd.DataFrame], *, metric: str = "loss", title: str | None = None
+    histories: Mapping[str, pd.DataFrame],
+    *,
+    metric: str = "loss",
+    title: str | None = None,
+    colours: Mapping[str, str] | None = None,
 ) -> go.Figure:
-    """Several runs on one chart, one colour per run: training (dashed) and validation (solid) loss,
-    or one validation metric per epoch when metric is e.g. 'auc'."""
-    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
+    """Several runs on one chart, one colour per run (colours[name], else by position): training (dashed) and
+    validation (solid) loss, or one validation metric per epoch when metric is e.g. 'auc'."""
+    colours = colours or {}
     fig = go.Figure()
     for i, (name, history) in enumerate(histories.items()):
-        colour = palette[i % len(palette)]
+        colour = colours.get(name, PALETTE[i % len(PALETTE)])
         if history.empty:
             continue
         if metric == "loss":
@@ -76,25 +106,54 @@ def metric_range(columns: Sequence[pd.Series], metric: str) -> list[float] | Non
     return [max(low_limit, low - pad), min(high_limit, high + pad)]
 
 
+def run_settings(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's settings a student can change, by column (SETTINGS, then the split's and the model's)."""
+    spec = record.get("spec") or {}
+    settings = {}
+    for column, path in SETTINGS:
+        value: Any = spec
+        for key in path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        settings[column] = value
+    settings.update({f"split {k}".replace("_", " "): v for k, v in (spec.get("split_params") or {}).items()})
+    settings.update({k.replace("_", " "): v for k, v in (spec.get("model_config") or {}).items()})
+    return settings
+
+
+def compared_settings(records: Mapping[str, Mapping[str, Any]]) -> tuple[list[str], dict[str, Any]]:
+    """(the settings that differ between the runs, in table order; {setting: value} the runs all share)."""
+    settings = [run_settings(record) for record in records.values()]
+    columns = list(dict.fromkeys(column for one in settings for column in one))
+    differ = [c for c in columns if len({repr(one.get(c)) for one in settings}) > 1]
+    return differ, {c: settings[0][c] for c in columns if c not in differ and settings}
+
+
+def test_set_differences(records: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The settings that pick the test proteins (data, split and its settings, seed) and differ."""
+    differ, _ = compared_settings(records)
+    return [c for c in differ if c in TEST_SET_SETTINGS or c.startswith("split ")]
+
+
 def runs_table(
     records: Mapping[str, Mapping[str, Any]], histories: Mapping[str, pd.DataFrame]
 ) -> pd.DataFrame:
-    """One row per run to compare: settings, epochs run, best validation loss and AUC, test AUC and MCC."""
+    """One row per run to compare: the settings that differ between the runs, epochs run, best validation loss
+    and AUC, the test set's size, test AUC and MCC."""
+    differ, _ = compared_settings(records)
     rows = []
     for name, record in records.items():
-        train = dict(record.get("spec", {}).get("train_config", {}))
+        settings = run_settings(record)
         history = histories.get(name, pd.DataFrame())
         test = dict(record.get("test_metrics") or {})
         best = history.loc[history["val_loss"].idxmin()] if "val_loss" in history and len(history) else {}
         rows.append(
             {
                 "run": name,
-                "optimizer": train.get("optimizer"),
-                "learning rate": train.get("lr"),
-                "weight decay": train.get("weight_decay"),
+                **{column: settings.get(column) for column in differ},
                 "epochs run": len(history),
                 "best val loss": best.get("val_loss") if len(best) else None,
                 "val AUC at best": best.get("val_auc") if len(best) else None,
+                "test proteins": test.get("n"),
                 "test AUC": test.get("auc"),
                 "test MCC": test.get("mcc"),
             }

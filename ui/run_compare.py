@@ -1,0 +1,117 @@
+"""The Train page's run comparison: the student's finished runs overlaid, and what differs between them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from protlab.errors import ProtlabError
+from protlab.lessons import (
+    PALETTE,
+    add_reference_lines,
+    compared_settings,
+    reference_lines,
+    test_set_differences,
+)
+from protlab.lessons import result_figures as rf
+from ui.common import run_manager, session_owner
+from ui.memory import kept_index
+from ui.run_labels import MODEL_NAMES, OPTIMIZER_NAMES, compact_title, setting_text, unique_titles
+from ui.train_runs import my_runs
+
+COMPARED_STATES = ("finished", "stopped")  # runs with curves and test results to compare
+SHARED_SHOWN = (
+    "model",
+    "data",
+    "split",
+    "optimizer",
+    "learning rate",
+    "batch size",
+    "epochs asked",
+)  # said once
+
+
+def compare_section() -> None:
+    """Overlay the curves of the student's finished runs (e.g. SGD vs Adam vs AdamW, Exercise 4)."""
+    manager, owner = run_manager(), session_owner()
+    st.header("5 · Compare runs")
+    rows = [r for r in my_runs() if r["state"] in COMPARED_STATES]
+    if len(rows) < 2:
+        st.caption(
+            "Finish two or more runs (for example SGD + momentum, Adam and AdamW, Exercise 4) to "
+            "compare them here. Every run is kept. To compare with the whole class, tick **Share with "
+            "the class** and open **Class results**."
+        )
+        return
+    runs = {r["run_id"]: r for r in rows}
+    titles = unique_titles(rows)
+    differ, _ = compared_settings(runs)
+    short = unique_titles(rows, title=lambda r: compact_title(r, differ))  # names what tells the runs apart
+    oldest_first = [r["run_id"] for r in reversed(rows)]  # a run keeps its colour when later runs are added
+    chosen = st.multiselect(
+        "Runs to overlay", list(runs), default=list(runs)[:3], format_func=titles.get, key="compare"
+    )
+    histories = {}
+    for run_id in chosen:
+        try:
+            histories[short[run_id]] = rf.history_frame(manager.status(run_id, owner).events)
+        except ProtlabError:
+            continue
+    if not histories:
+        return
+    colours = {short[r]: PALETTE[oldest_first.index(r) % len(PALETTE)] for r in chosen}
+    curves = ["loss", "auc", "mcc", "accuracy"]
+    metric = st.radio(
+        "Curves",
+        curves,
+        kept_index("compare_metric", curves),
+        horizontal=True,
+        key="compare_metric",
+        format_func=lambda m: "Loss" if m == "loss" else f"Validation {rf.METRIC_NAMES[m]}",
+    )
+    overlay = rf.runs_overlay(histories, metric=metric, colours=colours)
+    if metric != "loss":
+        longest = max(len(h) for h in histories.values())
+        add_reference_lines(overlay, reference_lines([metric]), longest, {metric: "#555555"})
+    st.plotly_chart(overlay, key="overlay")
+    records = {short[r]: runs[r] for r in chosen if short[r] in histories}
+    comparison_table(records, histories)
+
+
+def comparison_table(records: dict, histories: dict) -> None:
+    """One row per run with the settings that differ, what the runs share, and a warning when their test
+    proteins differ (then a score difference is not the settings' alone)."""
+    table = rf.runs_table(records, histories)
+    names = {"optimizer": OPTIMIZER_NAMES, "model": MODEL_NAMES}
+    for column, mapping in names.items():
+        if column in table:
+            table[column] = table[column].map(lambda v, m=mapping: m.get(v, v))
+    number = st.column_config.NumberColumn
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="compare-table",
+        column_config={
+            "run": st.column_config.TextColumn("Run", width=150),
+            "learning rate": number("LR", format="%g"),
+            "weight decay": number("Weight decay", format="%g"),
+            "test proteins": number("Test proteins", format="%d"),
+            **{
+                c: number(format="%.3f") for c in ("best val loss", "val AUC at best", "test AUC", "test MCC")
+            },
+        },
+    )
+    differ, shared = compared_settings(records)
+    said = [setting_text(c, shared[c]) for c in SHARED_SHOWN if c in shared]
+    if said:
+        st.caption(
+            "The columns after **Run** are the settings that differ. Every run here shares: "
+            f"{', '.join(said)}."
+        )
+    moved = test_set_differences(records)
+    if moved:
+        st.warning(
+            f"These runs were not tested on the same proteins: their {' and '.join(moved)} differ. A test "
+            "score changes with the test proteins as well as with the settings, so part of a difference here "
+            "comes from the data. To judge one setting, compare runs that share the data, split and seed.",
+            icon=":material/warning:",
+        )
