@@ -18,6 +18,7 @@ import pytest
 import sklearn.metrics as skm
 from streamlit.testing.v1 import AppTest
 
+from protlab.lessons import result_figures as rf
 from tests.conftest import deepsol_sample
 from ui.router import ROUTED_RUN
 
@@ -298,6 +299,17 @@ def test_a_short_run_trains_to_the_end_and_shows_metrics_with_baseline(app_runs)
     }
     for name, value in expected.items():
         assert table.loc[name, "your model"] == pytest.approx(value, abs=1e-9), name
+    for name in (
+        "Accuracy",
+        "AUC-ROC",
+        "MCC",
+    ):  # a bootstrap interval around each threshold-free or 0.5 score
+        low, high = (float(x) for x in table.loc[name, "95% interval"].split("-", 1))
+        assert low - 0.005 <= expected.get(name, table.loc[name, "your model"]) <= high + 0.005, name
+    assert table.loc[["Precision", "Recall", "F1"], "95% interval"].tolist() == ["", "", ""]
+    best = int(rf.history_frame(status.events).sort_values("val_loss").iloc[0]["epoch"])
+    assert any(f"weights of epoch {best} of 2, the one with the lowest" in c.value for c in at.caption)
+    assert any("Matthews correlation coefficient" in m.value for m in at.markdown)
     majority = int(np.bincount(y).argmax())
     assert table.loc["MCC", "majority-class baseline"] == 0.0
     assert table.loc["AUC-ROC", "majority-class baseline"] == 0.5

@@ -42,10 +42,13 @@ def results_section(status) -> None:
             "You stopped this run early; these results use the best epoch it reached.", icon=":material/info:"
         )
     base = status.baseline or {}
+    has_rows = status.test_labels is not None and status.test_probs is not None
+    intervals = _intervals(status.run_id, status.test_labels, status.test_probs) if has_rows else {}
     table = pd.DataFrame(
         {
             "metric": [rf.METRIC_NAMES.get(n, n) for n in RESULT_METRICS],
             "your model": [status.test_metrics.get(n) for n in RESULT_METRICS],
+            "95% interval": [intervals.get(n, "") for n in RESULT_METRICS],
             "majority-class baseline": [base.get(n) for n in RESULT_METRICS],
             "DeepSol (published)": [_published(n) for n in RESULT_METRICS],
         }
@@ -59,23 +62,30 @@ def results_section(status) -> None:
         column_config={
             "metric": st.column_config.TextColumn("Metric", width=80),
             "your model": number("Your model", format="%.3f", width=90),
+            "95% interval": st.column_config.TextColumn(
+                "95% interval",
+                width=95,
+                help="Where the score would probably fall on another test set of "
+                "this size (bootstrap); see 'What do these numbers mean?'.",
+            ),
             "majority-class baseline": number("Majority class", format="%.3f", width=105),
             "DeepSol (published)": st.column_config.TextColumn(
                 "DeepSol paper", width=100, help="Published on DeepSol's own test set; read the note beside."
             ),
         },
     )
+    with left.expander("What do these numbers mean?", icon=":material/help:"):
+        st.markdown(METRIC_MEANINGS)
     majority = {0: "insoluble", 1: "soluble"}.get(base.get("majority_class"), "the larger class")
     right.caption(
         f"Test set: {int(status.test_metrics.get('n', 0)):,} proteins the model never saw while "
-        f"training. The baseline always answers '{majority}', the larger class in the training "
-        "set. A useful model must beat it, above all on MCC and AUC, which a constant guess cannot "
-        "improve. The table uses threshold 0.5; move the slider below to trade precision for "
-        "recall."
+        f"training. {_weights_used(status)}The baseline always answers '{majority}', the larger class in "
+        "the training set. A useful model must beat it, above all on MCC and AUC, which a constant guess "
+        "cannot improve. The table uses threshold 0.5; move the slider below to trade precision for recall."
     )
     right.caption(f"DeepSol (Khurana et al., 2018) reports accuracy 0.77 and MCC 0.55. {CAVEAT}")
     split_caption(status.data_summary)
-    if status.test_labels is None or status.test_probs is None:
+    if not has_rows:
         return
     y, p = np.asarray(status.test_labels), np.asarray(status.test_probs)  # (N_test,) int64, float64
     one_class_advice(status, p)
@@ -148,6 +158,46 @@ def split_caption(summary: dict | None) -> None:
         )
     if parts:
         st.caption(" ".join(parts))
+
+
+METRIC_MEANINGS = """
+- **Accuracy**: the share of test proteins called right.
+- **Precision**: of the proteins called soluble, the share that really is soluble.
+- **Recall**: of the soluble proteins, the share the model called soluble.
+- **F1**: the harmonic mean of precision and recall; high only when both are.
+- **AUC-ROC** (area under the ROC curve, drawn below): the chance that a soluble protein drawn at random gets
+  a higher P(soluble) than an insoluble one drawn at random. 0.5 is guessing, 1 a perfect ranking; the
+  threshold does not change it.
+- **MCC** (Matthews correlation coefficient): the correlation between the calls and the truth, from -1
+  (always wrong) through 0 (no better than a guess) to 1 (always right). A model that calls every protein
+  the larger class scores 0, however high its accuracy.
+- **95% interval**: where the score would probably fall on another test set of the same size, drawn the same
+  way (the test proteins resampled 2,000 times, a bootstrap). With 100 test proteins it is wide: two runs
+  whose intervals overlap may not really differ.
+"""
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _intervals(run_id: str, labels, probs) -> dict[str, str]:  # run_id keys the cache
+    """'0.68-0.79' per metric (accuracy, AUC, MCC at threshold 0.5) from a bootstrap of the test proteins."""
+    from protlab.training import bootstrap_intervals
+
+    spans = bootstrap_intervals(np.asarray(labels), np.asarray(probs), threshold=0.5)
+    shown = ("accuracy", "auc", "mcc")
+    return {name: f"{spans[name]['low']:.2f}-{spans[name]['high']:.2f}" for name in shown}
+
+
+def _weights_used(status) -> str:
+    """'The scores come from the weights of epoch 3 of 5, ...' (the best epoch the charts mark; empty when the
+    run recorded no validation loss)."""
+    history = rf.history_frame(status.events)
+    if "val_loss" not in history or not history["val_loss"].notna().any():
+        return ""
+    best = int(history.loc[history["val_loss"].idxmin(), "epoch"])
+    return (
+        f"The scores come from the weights of epoch {best} of {len(history)}, the one with the lowest "
+        "validation loss (the training keeps those); the downloaded model holds the same weights. "
+    )
 
 
 def _published(metric: str) -> str:
