@@ -16,7 +16,7 @@ from ui.filter_logos import render_predictor_filters
 from ui.identity import student_token
 from ui.memory import keep_widgets, kept_index, remembered_upload
 from ui.mutation_map import render_mutation_map
-from ui.predict_input import flags_of, read_proteins, show_flags
+from ui.predict_input import MODEL_SOURCES, flags_of, read_proteins, run_from_link, show_flags
 from ui.predict_known import construct_note, known_outcome, known_proteins_panel
 from ui.predict_labels import labels_section
 from ui.predict_prior import prior_input, prior_note, threshold_input
@@ -29,7 +29,6 @@ ensure_router()
 UPLOAD_KEY = "uploaded_checkpoint"  # session key with (file name, bytes) of an uploaded checkpoint
 UPLOAD_SLOT = "predict_checkpoint"  # the student's saved checkpoint upload
 USABLE_STATES = ("finished", "stopped")  # runs whose best weights were saved
-MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a checkpoint (.pt)")
 SHOWN_FEATURES = {  # feature column -> short panel title with units
     "length": "Length (residues)",
     "molecular_weight": "Molecular weight (Da)",
@@ -129,6 +128,7 @@ def choose_model() -> ChosenModel:
     """Let the student pick the bundled model, one of their runs, or an uploaded checkpoint."""
     from protlab.predict import DEFAULT_MODEL_PATH
 
+    run_from_link()
     source = st.radio(
         "Model", MODEL_SOURCES, kept_index("model_source", MODEL_SOURCES), horizontal=True, key="model_source"
     )
@@ -151,10 +151,12 @@ def choose_model() -> ChosenModel:
         run_id = st.selectbox(
             "Run",
             list(labels),
+            kept_index("predict_run", list(labels)),
             format_func=labels.get,
             key="predict_run",
             help="Your finished runs (and runs you stopped early), newest first.",
         )
+        keep_widgets(["predict_run"])
         row = next(r for r in runs if r["run_id"] == run_id)
         path = Path(row["checkpoint"])
         return _from_path(path, f"My run: {run_title(row, with_auc=False)}", str(path))
@@ -227,10 +229,10 @@ def show_one(predictor, record, threshold: float, prior: float | None) -> None:
         )
     st.subheader("How does this protein compare with the DeepSol proteins?")
     explain(
-        "Each box shows where the middle half of the 6,942 bundled DeepSol proteins lie (the data the "
-        "default model's training proteins come from); the red diamond is "
-        "your protein. A protein far outside the boxes is unlike what the model learned from, so treat "
-        "its prediction with extra care."
+        "Each box shows where the middle half of the 6,942 bundled DeepSol proteins lie: the proteins the "
+        "default model learned from, and those a run on the Train page learns from unless you upload your "
+        "own. The red diamond is your protein. A protein far outside the boxes is unlike those proteins, so "
+        "treat its prediction with extra care."
     )
     mine = compute_features(record.sequence)
     figure = rf.feature_distribution_figure(

@@ -174,9 +174,10 @@ def test_train_two_epochs_then_predict_with_the_new_model(server, page) -> None:
     runs = [r for r in run_ids(server.home / "runs") if r in text]
     assert len(runs) == 1, f"double-clicking Start made {len(runs)} runs of this student: {runs}"
 
-    go_by_sidebar(page, "5 · Predict solubility", "Predict solubility")
-    page.get_by_text("One of my training runs").click()
+    page.get_by_role("link", name="Predict with this model").click()  # opens Predict on this run's model
     wait_until_idle(page)
+    expect(page.get_by_role("heading", name="Predict solubility", exact=True)).to_be_visible()
+    expect(page.get_by_role("radio", name="One of my training runs")).to_be_checked()
     expect(page.get_by_role("combobox", name="Run")).to_have_value(
         re.compile(  # named by what it trained
             r"^CNN · Adam · bundled DeepSol · test AUC \d\.\d\d\d$"

@@ -169,6 +169,16 @@ def test_my_runs_are_listed_by_model_optimizer_data_and_test_auc(app_runs) -> No
     other = _open(BOB, session={"model_source": "One of my training runs"})
     (only,) = other.selectbox(key="predict_run").options  # Bob sees his run only
     assert only.startswith("CNN · AdamW · bundled DeepSol · test AUC ")
+    # Train's "Predict with this model" link names the run: Predict opens on it, not on the newest run
+    linked = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    linked.session_state[ROUTED_RUN] = True
+    linked.query_params["student"], linked.query_params["run"] = ALICE, finished
+    linked.run()
+    assert linked.radio(key="model_source").value == "One of my training runs"
+    assert linked.selectbox(key="predict_run").value == finished  # the newest run is `stopped`
+    assert "run" not in linked.query_params  # a later reload does not force the choice again
+    reloaded = _open()
+    assert reloaded.selectbox(key="predict_run").value == finished  # the choice is kept like any other
 
 
 def test_pasted_sequences_and_the_model_choice_come_back_after_a_reload(page) -> None:

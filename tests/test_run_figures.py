@@ -236,12 +236,12 @@ def test_the_comparison_shows_the_settings_that_differ_and_what_picks_the_test_p
         "run",
         "data",
         "learning rate",
+        "test AUC",
+        "test MCC",
+        "test proteins",
         "epochs run",
         "best val loss",
         "val AUC at best",
-        "test proteins",
-        "test AUC",
-        "test MCC",
     ]
     assert table["test proteins"].tolist() == [100, 695] and table["learning rate"].tolist() == [1e-3, 3e-3]
     same_data = {"a": small, "b": _record(3e-3, small["spec"]["data"], 1000, 100)}

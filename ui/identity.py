@@ -88,9 +88,10 @@ def link_params() -> dict[str, str]:
     return {PARAM: student_token()}
 
 
-def page_link(page, **kwargs) -> None:
-    """st.page_link that keeps the student's identity in the address of the page it opens."""
-    st.page_link(page, query_params=link_params(), **kwargs)
+def page_link(page, *, extra: dict[str, str] | None = None, **kwargs) -> None:
+    """st.page_link that keeps the student's identity in the address of the page it opens (with extra
+    query parameters for that page, if given)."""
+    st.page_link(page, query_params={**link_params(), **(extra or {})}, **kwargs)
 
 
 def replaced_notice() -> None:

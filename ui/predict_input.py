@@ -5,10 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import explain, literal
-from ui.memory import keep_widgets, kept_index, remember_text, remembered_text, remembered_upload
+from ui.memory import KEEP_PREFIX, keep_widgets, kept_index, remember_text, remembered_text, remembered_upload
 
 SEQUENCE_UPLOAD_KEY = "uploaded_sequences"  # session key with (file name, bytes) of an uploaded sequence file
 SEQUENCE_SLOT = "predict_sequences"  # the student's saved sequence file
+MODEL_SOURCES = ("Bundled default model", "One of my training runs", "Upload a checkpoint (.pt)")
+RUN_SOURCE = MODEL_SOURCES[1]  # the Predict page's choice of one of the student's own runs
+RUN_PARAM = "run"  # query parameter of a link that opens Predict on one of the student's runs
 INPUT_SOURCES = ("Paste sequences", "Upload a file (FASTA, CSV or Excel)")
 SEQUENCE_TYPES = ["fasta", "fa", "faa", "txt", "csv", "tsv", "xlsx", "xls", "gz", "zip"]  # archives: opened
 MAX_SHOWN_REJECTED = 100  # rows of the left-out table drawn on the page (the CSV download has every one)
@@ -24,6 +27,20 @@ EXAMPLE = (
     "MSDKIIHLTDDSFDTDVLKADGAILVDFWAEWCGPCKMIAPILDEIADEYQGKLTVAKLNIDQNPGTAPKYGIRGIPTLLLFKNGEVAATKVGALSK\n"
     "GQLKEFLDANLA\n"
 )
+
+
+def run_from_link() -> None:
+    """A link's run=<id> (Train's "Predict with this model"): choose that run's model as if the student had,
+    then drop the parameter, so the address does not force the choice again after the student changes it."""
+    run_id = st.query_params.get(RUN_PARAM)
+    if not run_id:
+        return
+    del st.query_params[RUN_PARAM]
+    for key in ("model_source", "predict_run"):
+        st.session_state.pop(key, None)  # the widgets take the kept choice below, not a value from before
+    st.session_state[KEEP_PREFIX + "model_source"] = RUN_SOURCE
+    st.session_state[KEEP_PREFIX + "predict_run"] = run_id
+    keep_widgets([])  # saved with the student's other settings, so a reload keeps the choice too
 
 
 @st.cache_data(show_spinner="Reading your file...", max_entries=8)

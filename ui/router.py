@@ -33,6 +33,12 @@ def routed_page() -> Iterator[None]:
         st.session_state.pop(_CATCHES_PAGE_STOP, None)
 
 
+def in_app() -> bool:
+    """True while app.py runs the page, so its st.navigation knows every page a link may open; False for a
+    page file run on its own (as the page tests do), where a page link cannot be resolved."""
+    return bool(st.session_state.get(_CATCHES_PAGE_STOP))
+
+
 def stop_page() -> NoReturn:
     """End the page script here, as st.stop() does, yet leave app.py free to finish the sidebar.
 

@@ -19,6 +19,7 @@ from ui.run_labels import MODEL_NAMES, OPTIMIZER_NAMES, compact_title, setting_t
 from ui.train_runs import my_runs
 
 COMPARED_STATES = ("finished", "stopped")  # runs with curves and test results to compare
+RESULT_COLUMNS = ("test AUC", "test MCC", "best val loss", "val AUC at best")  # shown with three decimals
 SHARED_SHOWN = (
     "model",
     "data",
@@ -91,13 +92,13 @@ def comparison_table(records: dict, histories: dict) -> None:
         hide_index=True,
         key="compare-table",
         column_config={
-            "run": st.column_config.TextColumn("Run", width=150),
+            "run": st.column_config.TextColumn("Run", width=170),
+            "data": st.column_config.TextColumn("Data", width=210),
             "learning rate": number("LR", format="%g"),
             "weight decay": number("Weight decay", format="%g"),
             "test proteins": number("Test proteins", format="%d"),
-            **{
-                c: number(format="%.3f") for c in ("best val loss", "val AUC at best", "test AUC", "test MCC")
-            },
+            "epochs run": number("Epochs run", format="%d"),
+            **{c: number(c[0].upper() + c[1:], format="%.3f") for c in RESULT_COLUMNS},
         },
     )
     differ, shared = compared_settings(records)

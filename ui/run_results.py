@@ -10,6 +10,9 @@ from protlab.lessons import CAVEAT, DEEPSOL_PUBLISHED
 from protlab.lessons import result_figures as rf
 from ui.common import literal
 from ui.filter_logos import render_run_filters
+from ui.identity import page_link
+from ui.predict_input import RUN_PARAM
+from ui.router import in_app
 
 RESULT_METRICS = ["accuracy", "precision", "recall", "f1", "auc", "mcc"]  # rows of the test-metrics table
 COMPARED_STATES = ("finished", "stopped")  # runs with curves and test results to compare
@@ -53,7 +56,7 @@ def results_section(status) -> None:
             "DeepSol (published)": [_published(n) for n in RESULT_METRICS],
         }
     )
-    left, right = st.columns([1, 1])
+    left, right = st.columns([3, 2])
     number = st.column_config.NumberColumn
     left.dataframe(
         table,
@@ -111,7 +114,7 @@ def results_section(status) -> None:
         f"recall {m['recall']:.3f}, F1 {m['f1']:.3f}, MCC {m['mcc']:.3f}."
     )
     calibration_section(y, p)
-    c1, c2, _ = st.columns([1, 1, 1])
+    c1, c2, c3 = st.columns([1, 1, 1])
     if status.checkpoint_path:
         c1.download_button(
             "Download the trained model (.pt)",
@@ -132,6 +135,15 @@ def results_section(status) -> None:
         icon=":material/download:",
         key="download-history",
     )
+    if status.checkpoint_path and in_app():
+        with c3:
+            page_link(
+                "pages/predict.py",
+                label="Predict with this model",
+                icon=":material/arrow_forward:",
+                extra={RUN_PARAM: status.run_id},
+                help="Opens Predict solubility with this run's model chosen; you can switch back there.",
+            )
     render_run_filters(status.checkpoint_path, status.run_id)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -11,8 +12,9 @@ import plotly.graph_objects as go
 DEEPSOL_PUBLISHED = {"accuracy": 0.77, "mcc": 0.55}
 DEEPSOL_TRAIN_SIZE = 62_478  # sequences DeepSol was trained on
 CHANCE = {"auc": 0.5, "mcc": 0.0}  # a constant guess ranks nothing (AUC 0.5) and tracks nothing (MCC 0)
+LEGEND_ROW_PX = 22  # height of one legend row below a chart with reference lines
 BASELINE_GROUP = "Majority class"  # legend group of the baseline lines
-DEEPSOL_GROUP = "DeepSol (published, own test set)"  # legend group of the published scores
+DEEPSOL_GROUP = "DeepSol paper"  # legend group of the published scores (on DeepSol's own test set)
 CAVEAT = (
     f"DeepSol's figures come from another test set and a model trained on {DEEPSOL_TRAIN_SIZE:,} "
     "sequences, about nine times the bundled data: a score is only comparable on the same test proteins, "
@@ -71,5 +73,11 @@ def add_reference_lines(
             yaxis=axes.get(line.metric, "y"),
         )
     if lines:
-        fig.update_layout(legend={"y": -0.27})  # two legend rows: clear of the x-axis title
+        entries = sum(1 for trace in fig.data if trace.showlegend is not False and trace.name)
+        rows = math.ceil(entries / 2)  # at least two legend entries fit a row, under the x axis's title
+        fig.update_layout(
+            height=(fig.layout.height or 320) + LEGEND_ROW_PX * rows,
+            margin={"b": 50 + LEGEND_ROW_PX * rows},
+            legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
+        )
     return fig

@@ -137,8 +137,8 @@ def test_set_differences(records: Mapping[str, Mapping[str, Any]]) -> list[str]:
 def runs_table(
     records: Mapping[str, Mapping[str, Any]], histories: Mapping[str, pd.DataFrame]
 ) -> pd.DataFrame:
-    """One row per run to compare: the settings that differ between the runs, epochs run, best validation loss
-    and AUC, the test set's size, test AUC and MCC."""
+    """One row per run to compare: the settings that differ between the runs, test AUC and MCC, the test set's
+    size, epochs run, best validation loss and the validation AUC at that epoch."""
     differ, _ = compared_settings(records)
     rows = []
     for name, record in records.items():
@@ -150,12 +150,12 @@ def runs_table(
             {
                 "run": name,
                 **{column: settings.get(column) for column in differ},
+                "test AUC": test.get("auc"),
+                "test MCC": test.get("mcc"),
+                "test proteins": test.get("n"),
                 "epochs run": len(history),
                 "best val loss": best.get("val_loss") if len(best) else None,
                 "val AUC at best": best.get("val_auc") if len(best) else None,
-                "test proteins": test.get("n"),
-                "test AUC": test.get("auc"),
-                "test MCC": test.get("mcc"),
             }
         )
     return pd.DataFrame(rows)
