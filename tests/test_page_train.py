@@ -919,3 +919,12 @@ def test_compared_runs_name_what_they_share_and_warn_when_their_test_proteins_di
     assert "bundled DeepSol, 1,000 rows sampled from 6,942" in next(
         c.value for c in at.caption if "Every run here shares" in c.value
     )
+
+
+def test_the_note_names_the_runs_dropout_only_when_it_has_some() -> None:
+    from ui.train_runs import below_training_note
+
+    assert "drops 30% of its units" in below_training_note(0.3)
+    for none in (0.0, None):
+        note = below_training_note(none)
+        assert "dropout" not in note and "averages batches from the whole epoch" in note

@@ -324,3 +324,15 @@ def test_the_probability_label_never_sits_on_the_threshold_line() -> None:
             assert span is None or not span[0] - 0.005 <= t <= span[1] + 0.005, (p, t, where)
     fig = rf.probability_figure(0.332, threshold=0.36)
     assert fig.data[0].textposition == "inside" and fig.data[0].text == ("0.332",)
+
+
+def test_a_validation_loss_below_the_training_loss_is_noticed_at_the_last_epoch() -> None:
+    import pandas as pd
+
+    from protlab.lessons import validation_below_training
+
+    below = pd.DataFrame({"epoch": [1, 2], "train_loss": [0.70, 0.62], "val_loss": [0.72, 0.60]})
+    assert validation_below_training(below)
+    assert not validation_below_training(below.iloc[:1])  # epoch 1: validation still above
+    assert not validation_below_training(pd.DataFrame({"epoch": [1], "train_loss": [0.7]}))
+    assert not validation_below_training(pd.DataFrame())

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from protlab.errors import ProtlabError, RunError
-from protlab.lessons import add_reference_lines, reference_lines
+from protlab.lessons import add_reference_lines, reference_lines, validation_below_training
 from protlab.lessons import result_figures as rf
 from protlab.lessons.run_curves import best_epoch
 from ui.common import duration_text, literal, run_manager, session_owner, student_store
@@ -179,7 +179,26 @@ def live_panel(shown_state: str) -> None:
     left, right = st.columns(2)  # half width: the epoch and log-scale ticks need the room
     left.plotly_chart(lr, key="live-lr")
     right.caption(LR_NOTE.get(status.spec.get("train_config", {}).get("scheduler"), ""))
+    if validation_below_training(history):
+        right.caption(below_training_note((status.spec.get("model_config") or {}).get("dropout")))
     epoch_table(st, history)  # full width: every column fits at 1280 px
+
+
+def below_training_note(dropout: object) -> str:
+    """Why the validation loss can sit below the training loss, naming the run's dropout when it has one."""
+    reasons = (
+        f"this model drops {dropout:.0%} of its units at random while it trains (dropout), but none while "
+        "it is validated; and "
+        if isinstance(dropout, (int, float)) and dropout > 0
+        else ""
+    )
+    return (
+        "**Validation loss below the training loss?** That is common early on: "
+        f"{reasons}each epoch's training loss averages batches from the whole epoch, including the early "
+        "ones when the model was worse, "
+        "while the validation loss measures the model at the epoch's end. It is not a sign that validation "
+        "proteins leaked into training."
+    )
 
 
 def progress_detail(status, n_done: int, epochs: object) -> str:

@@ -125,7 +125,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "runs_table",
         "test_set_differences",
     ),
-    "run_curves": ("history_frame", "loss_curves", "lr_curve", "metric_curves"),
+    "run_curves": ("history_frame", "loss_curves", "lr_curve", "metric_curves", "validation_below_training"),
     "sanity_figures": ("overfit_figure",),
     "tensor_ops": (
         "OPS",

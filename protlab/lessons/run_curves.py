@@ -183,3 +183,13 @@ def lr_curve(history: pd.DataFrame, *, title: str = "Learning rate per epoch") -
     fig.update_yaxes(type="log")
     _epoch_axis(fig, history)
     return _layout(fig, title, "Epoch", "Learning rate (log scale)")
+
+
+def validation_below_training(history: pd.DataFrame) -> bool:
+    """True when the last epoch's validation loss is below its training loss (which surprises students)."""
+    if history.empty or not {"train_loss", "val_loss"} <= set(history.columns):
+        return False
+    last = history.iloc[-1]
+    return bool(
+        pd.notna(last["val_loss"]) and pd.notna(last["train_loss"]) and last["val_loss"] < last["train_loss"]
+    )
