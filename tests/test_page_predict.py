@@ -146,16 +146,17 @@ def _owner(token: str) -> str:
     return owner_id(token)
 
 
-def test_my_runs_are_listed_by_model_optimizer_data_and_test_auc(app_runs) -> None:
+def test_my_runs_are_listed_by_model_optimizer_data_what_tells_them_apart_and_test_auc(app_runs) -> None:
     finished = train_tiny_run(app_runs, _owner(ALICE), "adam", epochs=2)
     stopped = train_tiny_run(app_runs, _owner(ALICE), "sgd_momentum", epochs=500, stop_after_first_epoch=True)
     train_tiny_run(app_runs, _owner(BOB), "adamw", epochs=1)  # someone else's run is never offered
     expected = {}
-    for run_id, optimizer in ((finished, "Adam"), (stopped, "SGD + momentum")):
+    for run_id, optimizer, epochs in ((finished, "Adam", 2), (stopped, "SGD + momentum", 500)):
         status = app_runs.status(run_id, _owner(ALICE))
         assert status.state in ("finished", "stopped") and status.checkpoint_path
         auc = skm.roc_auc_score(np.asarray(status.test_labels), np.asarray(status.test_probs))
-        expected[run_id] = f"CNN · {optimizer} · bundled DeepSol · test AUC {auc:.3f}"
+        # the epochs asked differ between the two runs, so each name carries them
+        expected[run_id] = f"CNN · {optimizer} · bundled DeepSol · {epochs} epochs · test AUC {auc:.3f}"
     at = _open(session={"model_source": "One of my training runs"})
     assert not at.exception, [e.value for e in at.exception]
     runs = at.selectbox(key="predict_run")

@@ -928,3 +928,22 @@ def test_the_note_names_the_runs_dropout_only_when_it_has_some() -> None:
     for none in (0.0, None):
         note = below_training_note(none)
         assert "dropout" not in note and "averages batches from the whole epoch" in note
+
+
+def test_run_names_carry_the_settings_that_tell_the_students_runs_apart() -> None:
+    from ui.run_labels import compact_title, differing, unique_titles
+
+    def row(run_id: str, lr: float, n_rows: int, created: float) -> dict:
+        train = {"optimizer": "adam", "lr": lr, "batch_size": 32, "epochs": 3, "seed": 42}
+        data = f"bundled DeepSol, {n_rows:,} rows"
+        spec = {"model_kind": "cnn", "data": data, "n_rows": n_rows, "train_config": train}
+        return {"run_id": run_id, "spec": spec, "created": created, "test_metrics": {"auc": 0.7}}
+
+    runs = [row("a", 1e-3, 1000, 0.0), row("b", 3e-3, 6942, 60.0), row("c", 3e-3, 6942, 120.0)]
+    assert differing(runs) == ["data", "learning rate"] and differing(runs[1:]) == []
+    titles = unique_titles(runs)
+    assert titles["a"] == "CNN · Adam · bundled DeepSol · 1,000 rows · lr 0.001 · test AUC 0.700"
+    assert titles["b"].startswith("CNN · Adam · bundled DeepSol · 6,942 rows · lr 0.003 · test AUC 0.700 · ")
+    assert titles["b"] != titles["c"]  # same settings: told apart by when they started
+    assert compact_title(runs[0], differing(runs)) == "CNN · Adam · 1,000 rows · lr 0.001"
+    assert unique_titles(runs[:1]) == {"a": "CNN · Adam · bundled DeepSol · test AUC 0.700"}

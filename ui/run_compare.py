@@ -15,7 +15,14 @@ from protlab.lessons import (
 from protlab.lessons import result_figures as rf
 from ui.common import run_manager, session_owner
 from ui.memory import kept_index
-from ui.run_labels import MODEL_NAMES, OPTIMIZER_NAMES, compact_title, setting_text, unique_titles
+from ui.run_labels import (
+    MODEL_NAMES,
+    OPTIMIZER_NAMES,
+    compact_title,
+    differing,
+    setting_text,
+    unique_titles,
+)
 from ui.train_runs import my_runs
 
 COMPARED_STATES = ("finished", "stopped")  # runs with curves and test results to compare
@@ -45,7 +52,7 @@ def compare_section() -> None:
         return
     runs = {r["run_id"]: r for r in rows}
     titles = unique_titles(rows)
-    differ, _ = compared_settings(runs)
+    differ = differing(rows)
     short = unique_titles(rows, title=lambda r: compact_title(r, differ))  # names what tells the runs apart
     oldest_first = [r["run_id"] for r in reversed(rows)]  # a run keeps its colour when later runs are added
     chosen = st.multiselect(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 import unicodedata
+from collections.abc import Sequence
 
 OPTIMIZER_NAMES = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd_momentum": "SGD + momentum"}
 MODEL_NAMES = {"cnn": "CNN", "dual": "Dual-input", "mlp": "MLP", "ensemble": "Ensemble"}
@@ -69,10 +70,11 @@ def clock(seconds: float | None) -> str:
     return time.strftime("%H:%M", time.localtime(seconds)) if seconds else ""
 
 
-def run_title(row, *, with_auc: bool = True) -> str:
-    """'CNN · Adam · bundled DeepSol · test AUC 0.781'."""
+def run_title(row, *, with_auc: bool = True, differ: Sequence[str] = ()) -> str:
+    """'CNN · Adam · bundled DeepSol · test AUC 0.781', with the settings in differ that tell the student's
+    runs apart ('CNN · Adam · bundled DeepSol · lr 0.003 · 1,000 rows · test AUC 0.743')."""
     spec = _spec(row)
-    parts = [model_name(spec), optimizer_name(spec), data_name(spec)]
+    parts = [model_name(spec), optimizer_name(spec), data_name(spec), *told_apart(spec, differ)]
     auc = test_auc(row)
     if with_auc and auc is not None:
         parts.append(f"test AUC {auc:.3f}")  # as in the results tables
@@ -89,7 +91,7 @@ def settings_text(spec: dict) -> str:
     )
 
 
-# settings named in a compared run's short title when they tell the runs apart: column -> value text
+# settings a run's name carries when they tell the student's runs apart: column -> value text
 COMPACT = {
     "learning rate": lambda v: f"lr {v:g}",
     "batch size": lambda v: f"batch {v}",
@@ -98,21 +100,31 @@ COMPACT = {
 }
 
 
-def compact_title(row, differ: list[str]) -> str:
-    """'CNN · Adam · lr 0.003 · 1,000 rows': model, optimizer, then those of the settings that differ between
-    the compared runs (differ) that fit in a legend: learning rate, data size, batch, epochs, weight decay."""
+def differing(rows: list) -> list[str]:
+    """The settings (protlab.lessons.run_settings columns) whose values differ between these runs."""
+    from protlab.lessons import compared_settings
+
+    return compared_settings({i: {"spec": _spec(r)} for i, r in enumerate(rows)})[0] if len(rows) > 1 else []
+
+
+def told_apart(spec: dict, differ: Sequence[str]) -> list[str]:
+    """Short texts of the settings in differ that fit in a name: 'lr 0.003', '1,000 rows', 'batch 64', ..."""
     from protlab.lessons import run_settings
 
-    spec, settings = _spec(row), run_settings({"spec": _spec(row)})
-    parts = [model_name(spec), optimizer_name(spec)]
+    settings, parts = run_settings({"spec": spec}), []
     for column in differ:
         value = settings.get(column)
-        if column == "data":
-            rows = spec.get("n_rows")
-            parts.append(f"{rows:,} rows" if isinstance(rows, int) else data_name(spec))
-        elif column in COMPACT and isinstance(value, (int, float)):
+        if column == "data" and isinstance(spec.get("n_rows"), int):
+            parts.append(f"{spec['n_rows']:,} rows")
+        elif column in COMPACT and isinstance(value, (int, float)) and not isinstance(value, bool):
             parts.append(COMPACT[column](value))
-    return " · ".join(parts)
+    return parts
+
+
+def compact_title(row, differ: Sequence[str]) -> str:
+    """'CNN · Adam · lr 0.003 · 1,000 rows': model, optimizer, then the differing settings that fit."""
+    spec = _spec(row)
+    return " · ".join([model_name(spec), optimizer_name(spec), *told_apart(spec, differ)])
 
 
 def setting_text(column: str, value) -> str:
@@ -130,8 +142,12 @@ def setting_text(column: str, value) -> str:
     return str(value) if column == "data" else f"{column} {value}"
 
 
-def unique_titles(rows: list, title=run_title, *, stamp: bool = True) -> dict[str, str]:
-    """run_id -> title; titles that would repeat get the time the run was started (stamp), then a number."""
+def unique_titles(rows: list, title=None, *, stamp: bool = True) -> dict[str, str]:
+    """run_id -> title (by default run_title with the settings that tell these runs apart); titles that would
+    still repeat get the time the run was started (stamp), then a number."""
+    if title is None:
+        differ = differing(rows)
+        title = lambda r: run_title(r, differ=differ)  # noqa: E731
     titles = {_field(r, "run_id"): title(r) for r in rows}
     counts: dict[str, int] = {}
     for t in titles.values():

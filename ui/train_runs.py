@@ -13,7 +13,15 @@ from protlab.lessons import add_reference_lines, reference_lines, validation_bel
 from protlab.lessons import result_figures as rf
 from protlab.lessons.run_curves import best_epoch
 from ui.common import duration_text, literal, run_manager, session_owner, student_store
-from ui.run_labels import STATE_NAMES, clean_display_name, clock, created_at, run_title, unique_titles
+from ui.run_labels import (
+    STATE_NAMES,
+    clean_display_name,
+    clock,
+    created_at,
+    differing,
+    run_title,
+    unique_titles,
+)
 
 RUN_KEY = "train_run_id"  # session key with the id of the run the page shows
 PICKER_KEY = "shown_run"  # widget key prefix of the "Your runs" choice
@@ -85,8 +93,11 @@ def run_picker(status=None) -> None:
     runs = my_runs()
     if len(runs) < 2:
         return
+    differ = differing(runs)
     titles = unique_titles(
-        runs, title=lambda r: f"{clock(created_at(r))} · {run_title(r)}".lstrip(" ·"), stamp=False
+        runs,
+        title=lambda r: f"{clock(created_at(r))} · {run_title(r, differ=differ)}".lstrip(" ·"),
+        stamp=False,
     )
     ids = [r["run_id"] for r in runs]
     states = {r["run_id"]: STATE_NAMES.get(r["state"], r["state"]) for r in runs}
