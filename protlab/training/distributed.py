@@ -13,6 +13,7 @@ Without torchrun (no RANK/WORLD_SIZE in the environment) every helper here is a 
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -194,9 +195,18 @@ def broadcast_from_main(value: float) -> float:
     return float(tensor.item())
 
 
-def cleanup() -> None:
-    """Leave the process group (a no-op when there is none)."""
+def cleanup(*, wait_for_others: bool = False) -> None:
+    """Leave the process group (a no-op when there is none).
+
+    wait_for_others (only where every rank gets, never after an error): first wait until all ranks are
+    done, so no rank closes its connections while another still talks. The garbage collection frees the
+    DistributedDataParallel reducers that reference cycles keep alive, while the interpreter is whole: a
+    reducer still holding the group at interpreter exit can abort the process (SIGABRT in gloo's threads).
+    """
     if is_distributed():
+        if wait_for_others:
+            dist.barrier()
+        gc.collect()
         dist.destroy_process_group()
 
 
@@ -207,12 +217,14 @@ def distributed_session(device: str = "auto") -> Iterator[bool]:
     Yields True when distributed. Without torchrun nothing changes. A group joined earlier is left open.
     """
     owned = not is_distributed() and init_from_env(device)
+    finished = False
     try:
         if is_main():
             yield is_distributed()
         else:
             with open(os.devnull, "w", encoding="utf-8") as sink, contextlib.redirect_stdout(sink):
                 yield True
+        finished = True
     finally:
         if owned:
-            cleanup()
+            cleanup(wait_for_others=finished)
