@@ -145,10 +145,9 @@ def setting_text(column: str, value) -> str:
 def unique_titles(rows: list, title=None, *, stamp: bool = True) -> dict[str, str]:
     """run_id -> title (by default run_title with the settings that tell these runs apart); titles that would
     still repeat get the time the run was started (stamp), then a number."""
-    if title is None:
-        differ = differing(rows)
-        title = lambda r: run_title(r, differ=differ)  # noqa: E731
-    titles = {_field(r, "run_id"): title(r) for r in rows}
+    differ = differing(rows) if title is None else []
+    name = title or (lambda r: run_title(r, differ=differ))
+    titles = {_field(r, "run_id"): name(r) for r in rows}
     counts: dict[str, int] = {}
     for t in titles.values():
         counts[t] = counts.get(t, 0) + 1
