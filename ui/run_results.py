@@ -15,7 +15,6 @@ from ui.predict_input import RUN_PARAM
 from ui.router import in_app
 
 RESULT_METRICS = ["accuracy", "precision", "recall", "f1", "auc", "mcc"]  # rows of the test-metrics table
-COMPARED_STATES = ("finished", "stopped")  # runs with curves and test results to compare
 
 
 def _all_test_proteins(count: int) -> str:
