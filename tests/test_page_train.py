@@ -758,6 +758,7 @@ def test_results_say_what_to_try_when_the_model_calls_one_class_only() -> None:
     warning = next(w.value for w in at.warning if "calls every protein insoluble" in w.value)
     assert f"from {min(p):.2f} to {max(p):.2f}" in warning and "All 20 test proteins" in warning
     assert "this run had 3" in warning and "this run used 0.0001" in warning and "Balanced" in warning
+    assert "try 0.0003 or 0.001;" in warning  # the next rates the form offers, not 3x and 10x
     mixed = _results_app([0.2] * 10 + [0.8] * 10, y)
     assert not any("calls every protein" in w.value for w in mixed.warning)
     two = _results_app([0.3, 0.4], [0, 1])  # a tiny upload's test set

@@ -20,6 +20,7 @@ from ui.run_labels import (
     OPTIMIZER_NAMES,
     compact_title,
     differing,
+    run_title,
     setting_text,
     unique_titles,
 )
@@ -51,8 +52,8 @@ def compare_section() -> None:
         )
         return
     runs = {r["run_id"]: r for r in rows}
-    titles = unique_titles(rows)
-    differ = differing(rows)
+    differ = differing(rows)  # once: the full titles and the short legend names both use it
+    titles = unique_titles(rows, title=lambda r: run_title(r, differ=differ))
     short = unique_titles(rows, title=lambda r: compact_title(r, differ))  # names what tells the runs apart
     oldest_first = [r["run_id"] for r in reversed(rows)]  # a run keeps its colour when later runs are added
     chosen = st.multiselect(

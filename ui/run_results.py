@@ -217,6 +217,14 @@ def _published(metric: str) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _higher_rates(lr: float) -> str:
+    """'try 0.003 or 0.01': the next learning rates the Train form offers above lr."""
+    from ui.train_form import LEARNING_RATES
+
+    higher = [f"{rate:g}" for rate in LEARNING_RATES if rate > lr * 1.0001][:2]
+    return f"try {' or '.join(higher)}" if higher else "it is already the highest offered"
+
+
 def one_class_advice(status, p: np.ndarray) -> None:
     """Warn, with the run's numbers and what to change, when every test protein got the same call at 0.5."""
     from protlab.training import single_class_call
@@ -242,7 +250,7 @@ def one_class_advice(status, p: np.ndarray) -> None:
         f"the test set. It has learned the class balance but not yet what tells the "
         f"classes apart. Try:\n\n"
         f"- **more epochs**: this run had {epochs}; try {max(2 * epochs, 10)} or more;\n"
-        f"- **a higher learning rate**: this run used {lr:g}; try {3 * lr:g} or {10 * lr:g};\n"
+        f"- **a higher learning rate**: this run used {lr:g}; {_higher_rates(lr)};\n"
         f"- {balance}\n\n"
         "Moving the threshold below changes the calls but not what the model learned.",
         icon=":material/balance:",
