@@ -86,10 +86,8 @@ def test_descent_code_builds_the_same_torch_optimizer_as_the_page(kind):
     ns, _ = run(descent_code(SURFACES["bowl"], [spec], (1.0, 1.0), 1))
     page = Trajectory(SURFACES["bowl"], spec, (1.0, 1.0)).optimizer
     generated = ns["optimizer"]
-    assert type(generated) is type(page)
-    assert [{k: v for k, v in g.items() if k != "params"} for g in generated.param_groups] == [
-        {k: v for k, v in g.items() if k != "params"} for g in page.param_groups
-    ]
+    assert type(generated).__name__ == page.class_name
+    assert [{k: v for k, v in g.items() if k != "params"} for g in generated.param_groups] == [page.group]
 
 
 def test_descent_code_reports_divergence():

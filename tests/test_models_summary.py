@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+import pytest
 import torch
 import torch.nn as nn
 
-from protlab.models import SolubilityCNN, count_parameters, summarize
+from protlab.models import SolubilityCNN, build_model, count_parameters, parameter_count, summarize
 
 
 def test_summary_rows_shapes_and_counts() -> None:
@@ -36,3 +40,28 @@ def test_count_parameters_trainable_only() -> None:
     model[0].weight.requires_grad_(False)
     assert count_parameters(model) == 3 * 4 + 4 + 4 * 2 + 2
     assert count_parameters(model, trainable_only=True) == 4 + 4 * 2 + 2
+
+
+@pytest.mark.parametrize(
+    "kind,config",
+    [
+        ("cnn", {}),
+        ("cnn", {"embed_dim": 16, "hidden_dim": 40, "num_layers": 3}),
+        ("dual", {"global_dim": 8}),
+        ("mlp", {}),
+    ],
+)
+def test_parameter_count_on_the_meta_device_equals_the_built_model(kind, config):
+    assert parameter_count(kind, config) == count_parameters(build_model(kind, config), trainable_only=True)
+
+
+def test_meta_build_has_shapes_only_and_never_loads_the_compiler():
+    code = (
+        "import sys\n"
+        "from protlab.models import build_model, on_meta_device\n"
+        "with on_meta_device():\n"
+        "    model = build_model('cnn', {'hidden_dim': 2048, 'num_layers': 8})\n"
+        "print(all(p.is_meta for p in model.parameters()), 'torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False"]

@@ -100,13 +100,10 @@ def model_section() -> tuple[str, dict]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def parameter_count(kind: str, config: dict) -> int:
-    """Trainable parameters of this model, counted on PyTorch's meta device (no memory used for weights)."""
-    import torch
+    """Trainable parameters of this model (protlab.models.parameter_count, cached per setting)."""
+    from protlab.models import parameter_count as count
 
-    from protlab.models import build_model, count_parameters
-
-    with torch.device("meta"):
-        return count_parameters(build_model(kind, config), trainable_only=True)
+    return count(kind, config)
 
 
 def parameter_caption(kind: str, config: dict) -> None:

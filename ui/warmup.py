@@ -1,8 +1,11 @@
 """Background warm-up: once the first page has painted, import the heavy libraries the other pages need.
 
-The first page a student opens paints before PyTorch is loaded. A daemon thread then imports torch, pandas
-and the parts of torch that the first optimizer loads (torch._dynamo): several CPU-seconds together, spent
-while the student reads, so the lesson clicked next finds them ready. It imports third-party libraries only
+The first page a student opens paints before PyTorch is loaded. A daemon thread then imports torch, pandas,
+ProtParam, scikit-learn's metrics and plotly: several CPU-seconds together, spent while the student reads,
+so the lesson clicked next finds them ready. torch._dynamo (the compiler, which every torch.optim optimizer
+imports on first use) is not among them: the server never builds an optimizer (training runs in the
+workers, and the Gradient-descent lesson calls torch.optim's update functions directly), and importing it
+here cost the lesson clicked next a second of waiting. It imports third-party libraries only
 (never protlab or Streamlit code), one after the other; a failed import is logged and skipped, and the page
 that needs it imports it again and shows the error there.
 
@@ -36,14 +39,12 @@ from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
 # libraries the pages import, in the order students usually need them: torch (every lesson, and the sidebar's
-# device line), pandas (tables on every lesson), ProtParam (Encode's features), torch._dynamo (loaded by the
-# first torch optimizer a page creates, about 2 CPU-seconds: Gradient descent, Train), sklearn's metrics
-# (Train, Bias and variance, Predict), plotly's figures (every chart)
+# device line), pandas (tables on every lesson), ProtParam (Encode's features), sklearn's metrics (Train,
+# Bias and variance, Predict), plotly's figures (every chart)
 WARM_MODULES = (
     "torch",
     "pandas",
     "Bio.SeqUtils.ProtParam",
-    "torch._dynamo",
     "sklearn.metrics",
     "plotly.graph_objects",
 )

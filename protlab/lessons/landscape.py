@@ -1,4 +1,4 @@
-"""Two-parameter loss surfaces and real torch.optim paths across them, for the gradient-descent lesson."""
+"""Two-parameter loss surfaces and torch.optim's own update steps across them, for the descent lesson."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from protlab.checks import Choice, FloatRange, IntRange, check_fields, setting
-from protlab.training.step import make_optimizer
+from protlab.lessons.lesson_optim import LessonOptimizer
 
 OPTIMIZER_KINDS = ("sgd", "momentum", "adam")  # the optimizers a student can compare
 OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam"}
@@ -237,7 +237,7 @@ class StepRecord:
 
 @dataclass
 class Trajectory:
-    """One optimizer's path over a surface: a real 2-parameter tensor updated by torch.optim."""
+    """One optimizer's path over a surface: a real 2-parameter tensor moved by torch.optim's updates."""
 
     surface: Surface  # the landscape being descended
     spec: OptimizerSpec  # which optimizer, with which settings
@@ -251,7 +251,7 @@ class Trajectory:
         for i, value in enumerate(self.start, 1):
             START_RANGE.check(value, f"start{i}", label=f"start parameter {i}")
         self.params = torch.tensor(self.start, dtype=torch.float64, requires_grad=True)  # (2,) float64
-        self.optimizer = make_optimizer([self.params], self.spec.optimizer, **self.spec.settings)
+        self.optimizer = LessonOptimizer(self.params, self.spec.optimizer, **self.spec.settings)
         self._record(0, *self._loss_and_grad())
 
     def _loss_and_grad(self) -> tuple[float, float, float]:

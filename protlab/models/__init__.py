@@ -43,7 +43,7 @@ from protlab.models.mlp import (
     mlp_parameter_count,
 )
 from protlab.models.protocol import FitsTrainingRows, ProteinClassifier, missing_members
-from protlab.models.summary import count_parameters, summarize
+from protlab.models.summary import count_parameters, on_meta_device, summarize
 from protlab.training.device import model_device
 
 _REGISTRY: dict[str, tuple[type, type[nn.Module]]] = {}
@@ -116,6 +116,12 @@ def build_model(kind: str, config: dict[str, Any] | None = None) -> nn.Module:
             "(see protlab.models.ProteinClassifier)."
         )
     return model
+
+
+def parameter_count(kind: str, config: dict[str, Any] | None = None) -> int:
+    """Trainable parameters of a model of this kind, counted on the meta device (no memory for weights)."""
+    with on_meta_device():
+        return count_parameters(build_model(kind, config), trainable_only=True)
 
 
 def model_kind(model: nn.Module) -> str:
@@ -195,6 +201,8 @@ __all__ = [
     "model_forward",
     "model_kind",
     "model_vocab_size",
+    "on_meta_device",
+    "parameter_count",
     "register_model",
     "summarize",
 ]

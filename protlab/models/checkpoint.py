@@ -13,13 +13,12 @@ from typing import IO, Any
 import numpy as np
 import torch
 import torch.nn as nn
-from torch.overrides import TorchFunctionMode
 
 import protlab
 from protlab.alphabet import AMINO_ACIDS, NOTES_VOCAB_SIZE, PAD_INDEX, UNKNOWN_INDEX, VOCAB_SIZE
 from protlab.errors import CheckpointError, ConfigError
 from protlab.files import atomic_write_with
-from protlab.models import build_model, make_config, mlp_parameter_count, model_vocab_size
+from protlab.models import build_model, make_config, mlp_parameter_count, model_vocab_size, on_meta_device
 
 FORMAT = "protlab-checkpoint"  # marker that tells a ProtLab checkpoint from any other torch file
 VERSION = 1  # layout version written by save_checkpoint
@@ -246,21 +245,6 @@ def declared_weights(kind: str, config: dict) -> int | None:
     return None
 
 
-class _SkipInit(TorchFunctionMode):
-    """Inside torch.device("meta"): calls that would fill values return shapes only. A meta tensor has no
-    values, and PyTorch's meta versions of normal_ and eye load its compiler (seconds) on first use."""
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if getattr(func, "__module__", None) == "torch.nn.init" or func is torch.Tensor.normal_:
-            return args[0] if args else kwargs.get("tensor")
-        if func is torch.eye:  # eye(n, m=n, *, dtype=None, ...): only its shape matters here
-            n = args[0] if args else kwargs["n"]
-            m = args[1] if len(args) > 1 else kwargs.get("m", n)
-            return torch.empty(n, m, dtype=kwargs.get("dtype"), device=kwargs.get("device"))
-        return func(*args, **kwargs)
-
-
 def _too_many_weights(name: str, kind: object, count: int) -> CheckpointError:
     """The refusal of a model above MAX_LOADED_WEIGHTS."""
     return CheckpointError(
@@ -277,7 +261,7 @@ def _expected_weights(kind: object, config: dict, name: str) -> dict[str, torch.
         count = declared_weights(kind, config)
         if count is not None and count > MAX_LOADED_WEIGHTS:
             raise _too_many_weights(name, kind, count)
-        with torch.device("meta"), _SkipInit():  # every tensor is a shape only: nothing is allocated
+        with on_meta_device():  # every tensor is a shape only: nothing is allocated
             model = build_model(kind, config)
     except ConfigError as exc:
         raise CheckpointError(f"{name} describes a model ProtLab cannot build: {exc}") from exc

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 import torch
 import torch.nn as nn
+from torch.overrides import TorchFunctionMode
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Total number of parameter values (only those with requires_grad when trainable_only)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+class _SkipInit(TorchFunctionMode):
+    """Inside torch.device("meta"): calls that would fill values return shapes only. A meta tensor has no
+    values, and PyTorch's meta versions of normal_ and eye load its compiler (a second) on first use."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204 (torch's protocol)
+        kwargs = kwargs or {}
+        if getattr(func, "__module__", None) == "torch.nn.init" or func is torch.Tensor.normal_:
+            return args[0] if args else kwargs.get("tensor")
+        if func is torch.eye:  # eye(n, m=n, *, dtype=None, ...): only its shape matters here
+            n = args[0] if args else kwargs["n"]
+            m = args[1] if len(args) > 1 else kwargs.get("m", n)
+            return torch.empty(n, m, dtype=kwargs.get("dtype"), device=kwargs.get("device"))
+        return func(*args, **kwargs)
+
+
+@contextmanager
+def on_meta_device() -> Iterator[None]:
+    """Build modules on the meta device inside the block: shapes only, no memory, no random draws (this
+    thread only, like torch.device)."""
+    with torch.device("meta"), _SkipInit():
+        yield
 
 
 def _shape_text(output: Any) -> str:
