@@ -21,7 +21,7 @@ from ui.predict_known import construct_note, known_outcome, known_proteins_panel
 from ui.predict_labels import labels_section
 from ui.predict_prior import prior_input, prior_note, threshold_input
 from ui.router import ensure_router, stop_page
-from ui.run_labels import run_title, unique_titles
+from ui.run_labels import differing, run_title, unique_titles
 
 student_token()  # read the address's token before a first-visit hand-over to app.py drops the query string
 ensure_router()
@@ -147,7 +147,9 @@ def choose_model() -> ChosenModel:
         if not runs:
             st.info("You have no finished training runs yet. Train one on the **Train a classifier** page.")
             stop_page()
-        labels = unique_titles(runs)
+        differ = differing(runs)  # the settings that tell this student's runs apart, in both name lists
+        labels = unique_titles(runs, title=lambda r: run_title(r, differ=differ))
+        names = unique_titles(runs, title=lambda r: run_title(r, with_auc=False, differ=differ))
         run_id = st.selectbox(
             "Run",
             list(labels),
@@ -159,7 +161,7 @@ def choose_model() -> ChosenModel:
         keep_widgets(["predict_run"])
         row = next(r for r in runs if r["run_id"] == run_id)
         path = Path(row["checkpoint"])
-        return _from_path(path, f"My run: {run_title(row, with_auc=False)}", str(path))
+        return _from_path(path, f"My run: {names[run_id]}", str(path))
     name, data = remembered_upload(
         "Checkpoint file (.pt) saved by ProtLab",
         ["pt"],

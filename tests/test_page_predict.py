@@ -167,6 +167,8 @@ def test_my_runs_are_listed_by_model_optimizer_data_what_tells_them_apart_and_te
     assert 0.0 <= float(at.metric[0].value) <= 1.0
     test_auc = app_runs.status(finished, _owner(ALICE)).test_metrics["auc"]
     assert at.session_state["active_model"]["auc"] == pytest.approx(test_auc)  # the sidebar keeps the AUC
+    # the sidebar names the run as the list does (what tells it apart included); the AUC is shown beside it
+    assert at.session_state["active_model"]["name"] == "My run: CNN · Adam · bundled DeepSol · 2 epochs"
     other = _open(BOB, session={"model_source": "One of my training runs"})
     (only,) = other.selectbox(key="predict_run").options  # Bob sees his run only
     assert only.startswith("CNN · AdamW · bundled DeepSol · test AUC ")

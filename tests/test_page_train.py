@@ -903,13 +903,18 @@ def test_compared_runs_name_what_they_share_and_warn_when_their_test_proteins_di
         small = record(1e-3, "bundled DeepSol, 1,000 rows sampled from 6,942", 1000, 100)
         if st.session_state.get("same data"):
             records = {"lr 0.001": small, "lr 0.003": record(3e-3, small["spec"]["data"], 1000, 100)}
+            spans = {"lr 0.001": (0.60, 0.70), "lr 0.003": (0.71, 0.80)}  # apart
         else:
             records = {"small": small, "full": record(3e-3, "bundled DeepSol, 6,942 rows", 6942, 695)}
-        comparison_table(records, {})
+            spans = {"small": (0.60, 0.80), "full": (0.66, 0.74)}  # the narrower lies inside the wider
+        comparison_table(records, {}, spans)
 
     at = AppTest.from_function(script, default_timeout=60).run()
     table = at.dataframe[0].value
     assert list(table.columns[:3]) == ["run", "data", "learning rate"]
+    assert list(table.columns[3:5]) == ["test AUC", "AUC 95% interval"]
+    assert table.set_index("run")["AUC 95% interval"].to_dict() == {"small": "0.60-0.80", "full": "0.66-0.74"}
+    assert any("intervals of both runs overlap" in c.value and "may be chance" in c.value for c in at.caption)
     shared = next(c.value for c in at.caption if "Every run here shares" in c.value)
     assert "CNN" in shared and "Adam" in shared and "batch size 32" in shared and "3 epochs asked" in shared
     assert "learning rate" not in shared  # it differs, so it is a column, not a shared setting
@@ -917,9 +922,22 @@ def test_compared_runs_name_what_they_share_and_warn_when_their_test_proteins_di
     at.session_state["same data"] = True
     at.run()
     assert list(at.dataframe[0].value.columns[:2]) == ["run", "learning rate"] and not at.warning
+    assert any(
+        c.value.startswith("No two of these runs have overlapping test AUC intervals") for c in at.caption
+    )
     assert "bundled DeepSol, 1,000 rows sampled from 6,942" in next(
         c.value for c in at.caption if "Every run here shares" in c.value
     )
+
+
+def test_the_chance_sentence_names_the_runs_whose_auc_intervals_overlap() -> None:
+    from ui.run_compare import chance_sentence
+
+    assert chance_sentence({"a": (0.6, 0.7)}) == ""  # one run: nothing to compare
+    three = {"alpha": (0.60, 0.70), "beta": (0.65, 0.75), "gamma": (0.80, 0.90)}
+    sentence = chance_sentence(three)
+    assert "intervals of alpha and beta overlap" in sentence and "gamma" not in sentence
+    assert "all these runs" in chance_sentence({"a": (0.6, 0.7), "b": (0.65, 0.75), "c": (0.69, 0.8)})
 
 
 def test_the_note_names_the_runs_dropout_only_when_it_has_some() -> None:

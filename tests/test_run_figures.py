@@ -260,6 +260,48 @@ def test_a_run_keeps_its_colour_whatever_runs_are_overlaid_beside_it() -> None:
         assert {t.name.split(":")[0]: t.line.color for t in fig.data} == {n: colours[n] for n in order}
 
 
+def test_runs_with_the_same_scores_stay_visible_one_over_the_other() -> None:
+    history = rf.history_frame(_events())
+    fig = rf.runs_overlay({"first": history, "second": history}, metric="mcc")
+    under, over = fig.data
+    assert list(under.y) == list(over.y)  # the same curve twice
+    assert under.line.width > over.line.width  # the one drawn first is wider, so it shows around the other
+    assert over.line.dash != "solid" and under.marker.symbol != over.marker.symbol
+    assert under.marker.size > over.marker.size
+
+
+@pytest.mark.parametrize("metric", ["auc", "mcc"])
+def test_a_reference_line_outside_the_runs_values_is_still_drawn_on_the_chart(metric) -> None:
+    import pandas as pd
+
+    from protlab.lessons import add_reference_lines, reference_lines
+
+    # the runs' values leave out chance (AUC 0.5) and DeepSol's published MCC (0.55)
+    history = pd.DataFrame({"epoch": [1, 2], f"val_{metric}": [0.62, 0.64]})
+    fig = rf.runs_overlay({"run": history}, metric=metric)
+    lines = reference_lines([metric])
+    assert any(not fig.layout.yaxis.range[0] <= line.value <= fig.layout.yaxis.range[1] for line in lines)
+    add_reference_lines(fig, lines, 2)
+    low, high = fig.layout.yaxis.range
+    assert low <= 0.62 and high >= 0.64
+    margin = 0.02 * (high - low)  # a line on the frame would hide in it
+    assert all(min(line.value - low, high - line.value) > margin for line in lines)
+
+
+def test_overlapping_intervals_are_the_pairs_that_share_a_value() -> None:
+    from protlab.lessons import overlapping_intervals
+
+    spans = {"a": (0.60, 0.70), "b": (0.70, 0.80), "c": (0.81, 0.90), "d": (0.50, 0.95)}
+    pairs = [(x, y) for x in spans for y in spans if x < y]
+    shared = {(x, y) for x, y in pairs if np.intersect1d(_grid(spans[x]), _grid(spans[y])).size}
+    assert set(overlapping_intervals(spans)) == shared == {("a", "b"), ("a", "d"), ("b", "d"), ("c", "d")}
+
+
+def _grid(span: tuple[float, float]) -> np.ndarray:
+    """The interval's values on a 0.01 grid (integers, so that shared values compare exactly)."""
+    return np.arange(round(span[0] * 100), round(span[1] * 100) + 1)
+
+
 def test_reference_lines_carry_the_baseline_and_the_published_scores() -> None:
     from protlab.lessons import BASELINE_GROUP, DEEPSOL_GROUP, add_reference_lines, reference_lines
     from protlab.training import majority_baseline

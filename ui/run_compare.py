@@ -9,6 +9,7 @@ from protlab.lessons import (
     PALETTE,
     add_reference_lines,
     compared_settings,
+    overlapping_intervals,
     reference_lines,
     test_set_differences,
 )
@@ -24,6 +25,7 @@ from ui.run_labels import (
     setting_text,
     unique_titles,
 )
+from ui.run_results import interval_spans, span_text
 from ui.train_runs import my_runs
 
 COMPARED_STATES = ("finished", "stopped")  # runs with curves and test results to compare
@@ -59,12 +61,16 @@ def compare_section() -> None:
     chosen = st.multiselect(
         "Runs to overlay", list(runs), default=list(runs)[:3], format_func=titles.get, key="compare"
     )
-    histories = {}
+    histories, auc_spans = {}, {}
     for run_id in chosen:
         try:
-            histories[short[run_id]] = rf.history_frame(manager.status(run_id, owner).events)
+            status = manager.status(run_id, owner)
         except ProtlabError:
             continue
+        histories[short[run_id]] = rf.history_frame(status.events)
+        if status.test_labels is not None and status.test_probs is not None:
+            spans = interval_spans(run_id, status.test_labels, status.test_probs)
+            auc_spans[short[run_id]] = spans["auc"]
     if not histories:
         return
     colours = {short[r]: PALETTE[oldest_first.index(r) % len(PALETTE)] for r in chosen}
@@ -83,13 +89,16 @@ def compare_section() -> None:
         add_reference_lines(overlay, reference_lines([metric]), longest, {metric: "#555555"})
     st.plotly_chart(overlay, key="overlay")
     records = {short[r]: runs[r] for r in chosen if short[r] in histories}
-    comparison_table(records, histories)
+    comparison_table(records, histories, auc_spans)
 
 
-def comparison_table(records: dict, histories: dict) -> None:
-    """One row per run with the settings that differ, what the runs share, and a warning when their test
-    proteins differ (then a score difference is not the settings' alone)."""
+def comparison_table(records: dict, histories: dict, auc_spans: dict) -> None:
+    """One row per run with the settings that differ and the test AUC's interval, what the runs share, whether
+    the AUC differences may be chance, and a warning when their test proteins differ."""
     table = rf.runs_table(records, histories)
+    at = list(table.columns).index("test AUC") + 1
+    spans = [span_text(auc_spans[name]) if name in auc_spans else "" for name in table["run"]]
+    table.insert(at, "AUC 95% interval", spans)
     names = {"optimizer": OPTIMIZER_NAMES, "model": MODEL_NAMES}
     for column, mapping in names.items():
         if column in table:
@@ -104,6 +113,10 @@ def comparison_table(records: dict, histories: dict) -> None:
             "data": st.column_config.TextColumn("Data", width=210),
             "learning rate": number("LR", format="%g"),
             "weight decay": number("Weight decay", format="%g"),
+            "AUC 95% interval": st.column_config.TextColumn(
+                "AUC 95% interval",
+                help="Where the test AUC would probably fall on another test set this size.",
+            ),
             "test proteins": number("Test proteins", format="%d"),
             "epochs run": number("Epochs run", format="%d"),
             **{c: number(c[0].upper() + c[1:], format="%.3f") for c in RESULT_COLUMNS},
@@ -113,9 +126,12 @@ def comparison_table(records: dict, histories: dict) -> None:
     said = [setting_text(c, shared[c]) for c in SHARED_SHOWN if c in shared]
     if said:
         st.caption(
-            "The columns after **Run** are the settings that differ. Every run here shares: "
-            f"{', '.join(said)}."
+            "After **Run** come the settings that differ between these runs, then their scores on the test "
+            f"set. Every run here shares: {', '.join(said)}."
         )
+    chance = chance_sentence(auc_spans)
+    if chance:
+        st.caption(chance)
     moved = test_set_differences(records)
     if moved:
         st.warning(
@@ -124,3 +140,24 @@ def comparison_table(records: dict, histories: dict) -> None:
             "comes from the data. To judge one setting, compare runs that share the data, split and seed.",
             icon=":material/warning:",
         )
+
+
+def chance_sentence(auc_spans: dict[str, tuple[float, float]]) -> str:
+    """Which runs' test AUC intervals overlap (their AUC difference may be chance), or that none do."""
+    if len(auc_spans) < 2:
+        return ""
+    pairs = overlapping_intervals(auc_spans)
+    n_pairs = len(auc_spans) * (len(auc_spans) - 1) // 2
+    if not pairs:
+        return (
+            "No two of these runs have overlapping test AUC intervals: their AUC differences are unlikely to "
+            "be chance alone."
+        )
+    if len(pairs) == n_pairs:
+        whom = "both runs" if n_pairs == 1 else "all these runs"
+    else:
+        whom = "; ".join(f"{a} and {b}" for a, b in pairs[:3]) + (" and others" if len(pairs) > 3 else "")
+    return (
+        f"The test AUC intervals of {whom} overlap: on a test set this size, the difference in test AUC "
+        "between them may be chance. A larger test set, or repeating each run with other seeds, would tell."
+    )

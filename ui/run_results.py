@@ -15,6 +15,7 @@ from ui.predict_input import RUN_PARAM
 from ui.router import in_app
 
 RESULT_METRICS = ["accuracy", "precision", "recall", "f1", "auc", "mcc"]  # rows of the test-metrics table
+INTERVAL_METRICS = ("accuracy", "auc", "mcc")  # the scores given a 95% interval: those runs are compared by
 
 
 def _all_test_proteins(count: int) -> str:
@@ -184,18 +185,31 @@ METRIC_MEANINGS = """
   the larger class scores 0, however high its accuracy.
 - **95% interval**: where the score would probably fall on another test set of the same size, drawn the same
   way (the test proteins resampled 2,000 times, a bootstrap). With 100 test proteins it is wide: two runs
-  whose intervals overlap may not really differ.
+  whose intervals overlap may not really differ. It is given for accuracy, AUC and MCC, the scores runs are
+  compared by here; precision, recall and F1 have none.
+- **MCC 0.00-0.00**: the model called every test protein the same class (all soluble, or all insoluble).
+  Its MCC is then 0 on any resample of the proteins, so the interval has no width. That says the model
+  tells nothing apart, not that its score is certain.
 """
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _intervals(run_id: str, labels, probs) -> dict[str, str]:  # run_id keys the cache
-    """'0.68-0.79' per metric (accuracy, AUC, MCC at threshold 0.5) from a bootstrap of the test proteins."""
+def interval_spans(run_id: str, labels, probs) -> dict[str, tuple[float, float]]:  # run_id keys the cache
+    """(low, high) of the 95% bootstrap interval of test accuracy, AUC and MCC (threshold 0.5)."""
     from protlab.training import bootstrap_intervals
 
     spans = bootstrap_intervals(np.asarray(labels), np.asarray(probs), threshold=0.5)
-    shown = ("accuracy", "auc", "mcc")
-    return {name: f"{spans[name]['low']:.2f}-{spans[name]['high']:.2f}" for name in shown}
+    return {name: (spans[name]["low"], spans[name]["high"]) for name in INTERVAL_METRICS}
+
+
+def span_text(span: tuple[float, float]) -> str:
+    """'0.68-0.79'."""
+    return f"{span[0]:.2f}-{span[1]:.2f}"
+
+
+def _intervals(run_id: str, labels, probs) -> dict[str, str]:
+    """'0.68-0.79' per metric in INTERVAL_METRICS, from a bootstrap of the test proteins."""
+    return {name: span_text(span) for name, span in interval_spans(run_id, labels, probs).items()}
 
 
 def _weights_used(status) -> str:

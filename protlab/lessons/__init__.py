@@ -120,6 +120,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "run_comparison": (
         "PALETTE",
         "compared_settings",
+        "overlapping_intervals",
         "run_settings",
         "runs_overlay",
         "runs_table",

@@ -72,6 +72,8 @@ def add_reference_lines(
             hovertemplate=f"{label}<extra></extra>",
             yaxis=axes.get(line.metric, "y"),
         )
+    for axis in {axes.get(line.metric, "y") for line in lines}:
+        _widen_to(fig, axis, [line.value for line in lines if axes.get(line.metric, "y") == axis])
     if lines:
         entries = sum(1 for trace in fig.data if trace.showlegend is not False and trace.name)
         rows = math.ceil(entries / 2)  # at least two legend entries fit a row, under the x axis's title
@@ -81,3 +83,14 @@ def add_reference_lines(
             legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
         )
     return fig
+
+
+def _widen_to(fig: go.Figure, axis: str, values: Sequence[float]) -> None:
+    """Stretch a y axis with a fixed range so these values lie inside it (an autoranged axis finds them)."""
+    layout_axis = fig.layout["yaxis" + axis[1:]]
+    if layout_axis.range is None or not values:
+        return
+    low, high = layout_axis.range
+    new_low, new_high = min(low, *values), max(high, *values)
+    pad = 0.05 * (new_high - new_low)  # a line on the new edge would hide in the frame
+    layout_axis.range = [new_low - pad if new_low < low else low, new_high + pad if new_high > high else high]

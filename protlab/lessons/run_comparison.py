@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from protlab.lessons.lesson_style import PATH_DASHES, PATH_SYMBOLS
 from protlab.lessons.result_style import METRIC_NAMES, _epoch_axis, _layout
 
 # one colour per run, in order
@@ -68,9 +69,10 @@ def runs_overlay(
                 y=history[column],
                 name=f"{name}: validation",
                 mode="lines+markers",
-                line={"color": colour},
                 legendgroup=name,
+                **({} if metric == "loss" else _overlap_style(i, len(histories))),
             )
+            fig.data[-1].update(line={"color": colour}, marker={"color": colour})
     label = METRIC_NAMES.get(metric, metric)
     if metric == "loss":
         fig = _layout(
@@ -92,6 +94,16 @@ def runs_overlay(
     longest = max(histories.values(), key=len, default=pd.DataFrame())
     _epoch_axis(fig, longest)
     return fig
+
+
+def _overlap_style(i: int, n: int) -> dict:
+    """Run i of n on a one-metric chart: earlier runs wider, later ones broken, each with its own marker,
+    so two runs with the same scores (e.g. MCC 0 at every epoch) both stay visible."""
+    width = 2 + 2 * (n - 1 - i)  # runs drawn after this one
+    return {
+        "line": {"width": width, "dash": PATH_DASHES[i % len(PATH_DASHES)]},
+        "marker": {"symbol": PATH_SYMBOLS[i % len(PATH_SYMBOLS)], "size": 5 + width},
+    }
 
 
 def metric_range(columns: Sequence[pd.Series], metric: str) -> list[float] | None:
@@ -159,3 +171,14 @@ def runs_table(
             }
         )
     return pd.DataFrame(rows)
+
+
+def overlapping_intervals(spans: Mapping[str, tuple[float, float]]) -> list[tuple[str, str]]:
+    """The pairs of runs whose (low, high) intervals overlap, in the order the runs are given."""
+    names = list(spans)
+    return [
+        (a, b)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if spans[a][0] <= spans[b][1] and spans[b][0] <= spans[a][1]
+    ]
