@@ -136,8 +136,9 @@ def step_controls(state: dict) -> None:
         state["steps"] += taken
     st.caption(
         f"{state['steps']} step(s) requested so far. Each step: compute the loss, let autograd find the "
-        "gradient, and let the torch.optim optimizer move the point. Changing any setting above (surface, "
-        "optimizers, start, momentum or a learning rate) restarts every path from step 0."
+        "gradient, and let torch.optim's update (the code SGD.step and Adam.step run) move the point. "
+        "Changing any setting above (surface, optimizers, start, momentum or a learning rate) restarts "
+        "every path from step 0."
     )
     cleared = st.session_state.pop(RESTARTED_KEY, 0)
     if cleared:
