@@ -73,7 +73,7 @@ def render() -> None:
         keep_widgets(SETTING_KEYS)
     sanity_section(data, kind, model_config, train_config)
     choices = TrainChoices(source, sample, split, kind, model_config, train_config, cutoff)
-    run_section(lambda: build_spec(data, choices))
+    run_section(lambda: build_spec(data, choices), choices, min(sample or report.n_kept, report.n_kept))
     compare_section()
     keep_widgets(SETTING_KEYS)
     pytorch_panel(script_for(choices))

@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from protlab.lessons import result_figures as rf
 from tests.conftest import deepsol_sample
+from ui.common import duration_text
 from ui.router import ROUTED_RUN
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
@@ -275,13 +276,23 @@ def test_the_epoch_widget_respects_the_class_cap(monkeypatch) -> None:
         restart_run_manager()
 
 
+def _timer_caption(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.startswith(":material/timer:"))
+
+
 def test_a_short_run_trains_to_the_end_and_shows_metrics_with_baseline(app_runs) -> None:
     at = _page()
     _configure_tiny_run(at)
+    assert "No time estimate yet" in _timer_caption(at)  # nothing has finished on this server
     at.button(key="start").click().run()
     run_id = at.session_state["train_run_id"]
     _run_until(at, _has_results)
     assert not at.error, [e.value for e in at.error]
+    # the finished run times the next one like it: its own proteins and epochs give back its own time
+    took = app_runs.status(run_id, _owner(ALICE)).timings["seconds"]
+    timer = _timer_caption(at)
+    assert f"about **{duration_text(took)}** (2 epoch(s) of 150 proteins" in timer
+    assert "from the last run of this model" in timer
     assert ": finished" in _progress_text(at) and f"run {run_id}" in _texts(at)
     table = next(df.value for df in at.dataframe if "majority-class baseline" in df.value.columns)
     table = table.set_index("metric")

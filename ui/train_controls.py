@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from protlab.errors import ProtlabError
-from ui.common import fragment, literal, run_manager, session_owner
+from ui.common import duration_text, fragment, literal, run_manager, session_owner
 from ui.run_labels import settings_text
 from ui.run_results import results_section
 from ui.train_data import sample_rows
@@ -146,12 +146,16 @@ def start_if_pressed(spec_of) -> None:
         st.session_state[START_ERROR] = str(err)
 
 
-def run_section(spec_of) -> None:
-    """The student's runs, the buttons, live progress while a run is going, then its results."""
+def run_section(spec_of, choices: TrainChoices, n_rows: int) -> None:
+    """The student's runs, the expected time, the buttons, live progress while a run goes, its results."""
     st.header("4 · Train")
     start_if_pressed(spec_of)
     status = status_of(current_run_id())
     run_picker(status)
+    if status is None or status.state not in ACTIVE_STATES:  # a running run shows its own time left
+        ended = None if status is None else status.run_id  # a run that just ended counts at once
+        epochs = choices.train_config.epochs
+        st.caption(time_estimate_text(choices.kind, choices.model_config, n_rows, epochs, ended))
     run_buttons(status, spec_of)
     if status is None:
         return
@@ -160,3 +164,34 @@ def run_section(spec_of) -> None:
     share_controls(status)
     if not active:
         results_section(status)
+
+
+@st.cache_data(ttl=20, max_entries=64, show_spinner=False)
+def _timings(root: str, kind: str, model_config: dict, ended: str | None) -> list:  # ended: part of the key
+    """The newest finished runs' timings with this model (read again every 20 s, or when ended changes)."""
+    from protlab.runs import recent_timings
+
+    return recent_timings(root, kind, model_config)
+
+
+def time_estimate_text(
+    kind: str, model_config: dict, n_rows: int, epochs: int, ended: str | None = None
+) -> str:
+    """'Expected time once it starts: about 2 min 10 s ...', from this server's finished runs (ended: the
+    student's newest ended run, so that its own time counts as soon as it ends)."""
+    from protlab.runs import estimate_run_time
+
+    timings = _timings(str(run_manager().root), kind, model_config, ended)
+    estimate = estimate_run_time(timings, n_rows, epochs)
+    if estimate is None:
+        return (
+            ":material/timer: No time estimate yet: no run with this model and these settings has finished "
+            "on this server. Once your run's first epoch ends, it shows how long the rest will take."
+        )
+    runs = "run" if estimate.based_on == 1 else f"{estimate.based_on} runs"
+    return (
+        f":material/timer: Expected time once it starts: about **{duration_text(estimate.seconds)}** "
+        f"({epochs} epoch(s) of {n_rows:,} proteins at about {duration_text(estimate.per_epoch)} each, plus "
+        f"{duration_text(estimate.startup)} to start and test), measured on this server from the last {runs} "
+        "of this model. Early stopping can end it sooner; a busy class queue adds a wait before it starts."
+    )

@@ -6,6 +6,7 @@ from protlab.lazy import lazy_exports
 
 # module (under this package) -> the public names it defines; each module is imported on first use
 _EXPORTS: dict[str, tuple[str, ...]] = {
+    "estimate": ("RunTimeEstimate", "RunTiming", "estimate_run_time", "recent_timings", "run_timing"),
     "jobs": ("JOB_KINDS", "JobStatus", "is_job", "job_status", "run_job", "submit_job"),
     "manager": ("RunManager", "get_manager"),
     "prep": ("PreparedRun", "evaluate_and_save", "prepare_run", "tokenise_for_model"),
