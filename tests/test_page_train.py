@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from protlab.lessons import result_figures as rf
 from tests.conftest import deepsol_sample
-from ui.common import duration_text
+from ui.common import about_text
 from ui.router import ROUTED_RUN
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
@@ -291,7 +291,7 @@ def test_a_short_run_trains_to_the_end_and_shows_metrics_with_baseline(app_runs)
     # the finished run times the next one like it: its own proteins and epochs give back its own time
     took = app_runs.status(run_id, _owner(ALICE)).timings["seconds"]
     timer = _timer_caption(at)
-    assert f"about **{duration_text(took)}** (2 epoch(s) of 150 proteins" in timer
+    assert f"**{about_text(took)}** (2 epoch(s) of 150 proteins" in timer
     assert "from the last run of this model" in timer
     assert ": finished" in _progress_text(at) and f"run {run_id}" in _texts(at)
     table = next(df.value for df in at.dataframe if "majority-class baseline" in df.value.columns)
@@ -511,7 +511,7 @@ def test_durations_read_as_seconds_minutes_and_hours() -> None:
     assert [duration_text(s) for s in (None, float("nan"), 0.4, 59, 61, 3599, 3725)] == [
         "unknown",
         "unknown",
-        "0 s",
+        "under 1 s",
         "59 s",
         "1 min 01 s",
         "59 min 59 s",

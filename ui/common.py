@@ -86,15 +86,23 @@ def student_store():  # -> protlab.students.StudentStore
 
 
 def duration_text(seconds: float | None) -> str:
-    """Seconds as short readable text: '45 s', '3 min 05 s', '1 h 02 min'."""
+    """Seconds as short readable text: 'under 1 s', '45 s', '3 min 05 s', '1 h 02 min'."""
     if seconds is None or math.isnan(seconds) or seconds < 0:
         return "unknown"
+    if seconds < 0.5:  # '0 s' reads as no time at all
+        return "under 1 s"
     seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:
         return f"{seconds // 60} min {seconds % 60:02d} s"
     return f"{seconds // 3600} h {(seconds % 3600) // 60:02d} min"
+
+
+def about_text(seconds: float | None) -> str:
+    """'about 45 s', 'about 3 min 05 s', or 'under 1 s' (no 'about' before it)."""
+    text = duration_text(seconds)
+    return text if text in ("under 1 s", "unknown") else f"about {text}"
 
 
 def restart_run_manager(stop_runs: bool = True) -> None:

@@ -28,7 +28,16 @@ from protlab.lessons import (
     slice_surface,
     submit_landscape,
 )
-from ui.common import duration_text, explain, fragment, literal, pytorch_panel, run_manager, session_owner
+from ui.common import (
+    about_text,
+    duration_text,
+    explain,
+    fragment,
+    literal,
+    pytorch_panel,
+    run_manager,
+    session_owner,
+)
 from ui.descent_widgets import (
     map_notes,
     momentum_input,
@@ -108,7 +117,7 @@ def _progress_panel(source: LandscapeSource, settings: SliceSettings) -> None:
         st.progress(0.0, text=f"Waiting for a free worker{place}: training runs of the class go first.")
     elif request.state == "running":
         done = f"{request.progress:.0%}"
-        left = f", about {duration_text(request.eta_seconds)} left" if request.eta_seconds is not None else ""
+        left = f", {about_text(request.eta_seconds)} left" if request.eta_seconds is not None else ""
         st.progress(request.progress, text=f"Computing the landscape: {done} of the grid done{left}.")
     else:
         st.rerun(scope="app")

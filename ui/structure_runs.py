@@ -9,7 +9,7 @@ import streamlit as st
 
 from protlab.errors import ProtlabError
 from protlab.lessons import structure_figures as sf
-from ui.common import duration_text, literal, run_manager, session_owner
+from ui.common import about_text, literal, run_manager, session_owner
 from ui.train_runs import queue_text
 
 TASK = "secondary_structure"  # RunSpec.task of this lesson's runs
@@ -68,7 +68,7 @@ def live_panel(shown_state: str, coil_share: float) -> None:
         st.info(f"{waiting}. It starts by itself; you can switch pages.", icon=":material/hourglass_top:")
         return
     left = (
-        f" · about {duration_text(status.eta_seconds)} left"
+        f" · {about_text(status.eta_seconds)} left"
         if status.state == "running" and status.eta_seconds
         else ""
     )

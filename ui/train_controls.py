@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 from protlab.errors import ProtlabError
-from ui.common import duration_text, fragment, literal, run_manager, session_owner
+from ui.common import about_text, duration_text, fragment, literal, run_manager, session_owner
 from ui.run_labels import settings_text
 from ui.run_results import results_section
 from ui.train_data import sample_rows
@@ -190,8 +190,8 @@ def time_estimate_text(
         )
     runs = "run" if estimate.based_on == 1 else f"{estimate.based_on} runs"
     return (
-        f":material/timer: Expected time once it starts: about **{duration_text(estimate.seconds)}** "
-        f"({epochs} epoch(s) of {n_rows:,} proteins at about {duration_text(estimate.per_epoch)} each, plus "
+        f":material/timer: Expected time once it starts: **{about_text(estimate.seconds)}** "
+        f"({epochs} epoch(s) of {n_rows:,} proteins at {about_text(estimate.per_epoch)} each, plus "
         f"{duration_text(estimate.startup)} to start and test), measured on this server from the last {runs} "
         "of this model. Early stopping can end it sooner; a busy class queue adds a wait before it starts."
     )

@@ -12,7 +12,7 @@ from protlab.errors import ProtlabError, RunError
 from protlab.lessons import add_reference_lines, reference_lines, validation_below_training
 from protlab.lessons import result_figures as rf
 from protlab.lessons.run_curves import best_epoch
-from ui.common import duration_text, literal, run_manager, session_owner, student_store
+from ui.common import about_text, duration_text, literal, run_manager, session_owner, student_store
 from ui.run_labels import (
     STATE_NAMES,
     clean_display_name,
@@ -218,7 +218,7 @@ def progress_detail(status, n_done: int, epochs: object) -> str:
         return "preparing the data and the model"
     if status.progress >= 0.999 or (isinstance(epochs, int) and n_done >= epochs):
         return "epochs done; scoring the test set and saving the best model (results follow here)"
-    return f"about {duration_text(status.eta_seconds)} left"
+    return f"{about_text(status.eta_seconds)} left"
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from protlab.lessons.sanity_jobs import LIMIT_S, SanityRequest, request_sanity, sanity_spec, submit_sanity
-from ui.common import duration_text, explain, fragment, literal, run_manager
+from ui.common import about_text, explain, fragment, literal, run_manager
 from ui.memory import keep_widgets, kept
 
 STEP_CHOICES = [50, 100, 200, 300]  # steps offered (the check is bounded by the largest)
@@ -25,7 +25,7 @@ def _progress_panel(spec) -> None:  # spec: SanitySpec
         place = f" (number {request.queue_position} in the queue)" if request.queue_position else ""
         st.progress(0.0, text=f"Check queued{place}: it waits for a free worker of the class.")
     elif request.state == "running":
-        left = f", about {duration_text(request.eta_seconds)} left" if request.eta_seconds is not None else ""
+        left = f", {about_text(request.eta_seconds)} left" if request.eta_seconds is not None else ""
         st.progress(request.progress, text=f"Check running: {request.progress:.0%} of the steps done{left}.")
     else:
         st.rerun(scope="app")
