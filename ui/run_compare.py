@@ -110,7 +110,7 @@ def comparison_table(records: dict, histories: dict, auc_spans: dict) -> None:
         key="compare-table",
         column_config={
             "run": st.column_config.TextColumn("Run", width=170),
-            "data": st.column_config.TextColumn("Data", width=210),
+            "data": st.column_config.TextColumn("Data", width=300),  # fits "..., 120 rows sampled from 6,942"
             "learning rate": number("LR", format="%g"),
             "weight decay": number("Weight decay", format="%g"),
             "AUC 95% interval": st.column_config.TextColumn(
