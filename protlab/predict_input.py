@@ -274,5 +274,5 @@ def input_flags(sequence: str, lengths: LengthRange) -> list[str]:
     if unknown:
         letters = ", ".join(sorted({c for c in sequence if c in AMBIGUOUS_LETTERS}))
         plural = "residue" if unknown == 1 else "residues"
-        flags.append(f"{unknown:,} unknown {plural} ({letters}), read as one 'unknown' token")
+        flags.append(f"{unknown:,} unknown {plural} ({letters}), each read as the unknown residue")
     return flags

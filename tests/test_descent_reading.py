@@ -143,6 +143,24 @@ def test_a_diverged_path_is_offered_the_largest_tenth_of_its_rate_that_stays_on_
     assert f"{suggested:g} stays on course" in note and f"diverged at step {path.diverged_at()}" in note
 
 
+def test_the_note_names_both_the_step_a_path_left_the_map_and_the_step_it_was_stopped_at():
+    from protlab.lessons.descent_reading import divergence_note
+
+    s = SURFACES["valley"]
+    path = Trajectory(s, OptimizerSpec("sgd", 1.0), s.start)
+    path.step(20)
+    assert path.diverged and path.diverged_at() < path.last.step  # off the map first, exploded later
+    note = divergence_note(path)
+    assert f"left the map at step {path.diverged_at()}" in note
+    assert f"stopped it at step {path.last.step}" in note and "the last row of its table" in note
+    bowl = Trajectory(SURFACES["bowl"], OptimizerSpec("sgd", 1.1), SURFACES["bowl"].start)
+    bowl.step(5)  # off the map and growing, but its numbers have not run away: not stopped
+    assert not bowl.diverged and bowl.diverged_at() is not None and "stopped" not in divergence_note(bowl)
+    bowl = Trajectory(SURFACES["bowl"], OptimizerSpec("sgd", 1.5), SURFACES["bowl"].start)
+    bowl.step(20)
+    assert f"diverged at step {bowl.diverged_at()}" in divergence_note(bowl)
+
+
 def test_the_suggested_rate_is_worked_out_once_per_path_on_the_lesson_surfaces():
     from protlab.lessons.descent_reading import _stable_rate_on, stable_learning_rate
 

@@ -164,7 +164,9 @@ def test_divergence_is_named_once_with_one_step_number_in_text_and_legend():
     at.number_input(key="gd_lr_bowl_sgd").set_value(5.0).run()
     at.button(key="gd_run").click().run()
     warning = next(w for w in at.warning if "SGD (lr 5)" in w.value)
-    assert "diverged at step 1" in warning.value and "step 2" not in warning.value
+    assert "diverged at step 1" in warning.value and warning.value.count("diverged at step") == 1
+    last = max(at.dataframe[0].value["step"])  # the table's last row: where the path was stopped
+    assert last == 2 and f"stopped it at step {last}" in warning.value
     assert warning.proto.icon == ":material/warning:"
     names = [t.get("name", "") for chart in _charts(at) for t in chart["data"]]
     assert "SGD (lr 5): diverged at step 1" in names

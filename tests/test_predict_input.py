@@ -181,7 +181,7 @@ def test_length_range_comes_from_the_checkpoint_else_the_fallback() -> None:
     assert input_flags("M" * 26, fallback) == ["shorter than any training protein (26 residues; shortest 27)"]
     assert "longer than any" in input_flags("M" * 1697, fallback)[0]
     flags = input_flags("MKXB" + "A" * 40, fallback)
-    assert flags == ["2 unknown residues (B, X), read as one 'unknown' token"]
+    assert flags == ["2 unknown residues (B, X), each read as the unknown residue"]
 
 
 def test_blocks_separated_by_blank_lines_are_separate_proteins_with_a_note() -> None:

@@ -186,7 +186,7 @@ def show_flags(flags: dict[str, list[str]], lengths) -> None:
     if not flagged:
         return
     told = (
-        f"**{literal(next(iter(flagged)))}** is " + "; ".join(next(iter(flagged.values())))
+        f"**{literal(next(iter(flagged)))}**: " + "; ".join(next(iter(flagged.values())))
         if len(flags) == 1
         else f"{len(flagged):,} of {len(flags):,} proteins are unlike the training data (column **Check**)"
     )

@@ -162,11 +162,16 @@ def _stable_rate(surface: Surface, spec: OptimizerSpec, start: tuple[float, floa
 
 def divergence_note(trajectory: Trajectory) -> str:
     """The warning for a diverged path: the one step it diverged at, why, and a learning rate that works."""
-    stopped = (
-        " ProtLab stopped the path at the first step whose numbers ran away: the last row of its table."
-        if trajectory.diverged
-        else ""
-    )
+    diverged_at, last = trajectory.diverged_at(), trajectory.last.step
+    if not trajectory.diverged:
+        stopped = ""
+    elif last == diverged_at:
+        stopped = " ProtLab stopped the path there, as its numbers ran away: the last row of its table."
+    else:  # it left the map first, and ran away a few steps later
+        stopped = (
+            f" It left the map at step {diverged_at}; ProtLab stopped it at step {last}, where its numbers "
+            "ran away (the last row of its table)."
+        )
     lr = stable_learning_rate(trajectory)
     advice = (
         f"Lower the learning rate (from this start, {lr:g} stays on course) and press Reset."
@@ -174,7 +179,7 @@ def divergence_note(trajectory: Trajectory) -> str:
         else "Lower the learning rate by a lot and press Reset."
     )
     return (
-        f"**{trajectory.spec.label} diverged at step {trajectory.diverged_at()}:** the learning rate is too "
+        f"**{trajectory.spec.label} diverged at step {diverged_at}:** the learning rate is too "
         "large for this surface, so every step overshoots the valley by more than the last and the loss "
         f"keeps growing.{stopped} {advice}"
     )
