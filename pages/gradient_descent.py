@@ -230,16 +230,17 @@ def landscape_tab() -> None:
         log_scale = st.checkbox("Log scale for the loss", value=False, key="gd_log")
     st.plotly_chart(loss_figure(paths, log_scale=log_scale), key="gd_loss")
     path_notes(paths, log_scale=log_scale)
-    explain(
-        "On a log scale equal heights mean equal *factors*: a straight falling line means the distance to "
-        "the best possible loss shrinks by the same factor each step."
-    )
+    if log_scale:
+        explain(
+            "On a log scale equal heights mean equal *factors*: a straight falling line means the distance "
+            "to the best possible loss shrinks by the same factor each step."
+        )
     st.markdown("**Every step in numbers**: parameters, gradient (the slope in each direction) and loss.")
     step_tables(paths, key="gd_table", max_height=300)
     if any(p.spec.kind == "adam" for p in paths):
         explain(
             "torch.optim.Adam also divides the running averages by (1 − β^t), a 'bias correction' that the "
-            "notes' formula leaves out; it makes Adam's first steps full-sized."
+            "course notes' short Adam formula leaves out; it makes Adam's first steps full-sized."
         )
     pytorch_panel(descent_code(surface, [p.spec for p in paths], start, max(1, state["steps"])))
 

@@ -173,6 +173,15 @@ def test_divergence_is_named_once_with_one_step_number_in_text_and_legend():
     assert not any("left the map" in n for n in names if n.startswith("SGD"))
 
 
+def test_the_log_scale_is_explained_only_when_the_loss_axis_is_logarithmic():
+    at = _page()
+    at.button(key="gd_run").click().run()
+    factors = "equal heights mean equal *factors*"
+    assert not any(factors in c.value for c in at.caption)
+    at.checkbox(key="gd_log").check().run()
+    assert any(factors in c.value for c in at.caption)
+
+
 def test_a_slowly_growing_path_is_called_diverged_too():
     at = _page()
     at.number_input(key="gd_lr_bowl_sgd").set_value(1.1).run()

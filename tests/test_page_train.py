@@ -317,7 +317,8 @@ def test_a_short_run_trains_to_the_end_and_shows_metrics_with_baseline(app_runs)
     ):  # a bootstrap interval around each threshold-free or 0.5 score
         low, high = (float(x) for x in table.loc[name, "95% interval"].split("-", 1))
         assert low - 0.005 <= expected.get(name, table.loc[name, "your model"]) <= high + 0.005, name
-    assert table.loc[["Precision", "Recall", "F1"], "95% interval"].tolist() == ["", "", ""]
+    assert table.loc[["Precision", "Recall", "F1"], "95% interval"].tolist() == ["n/a", "n/a", "n/a"]
+    assert any("This run has 15 test proteins" in m.value for m in at.markdown)  # its own test set's size
     best = int(rf.history_frame(status.events).sort_values("val_loss").iloc[0]["epoch"])
     assert any(f"weights of epoch {best} of 2, the one with the lowest" in c.value for c in at.caption)
     assert any("Matthews correlation coefficient" in m.value for m in at.markdown)

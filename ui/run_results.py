@@ -16,6 +16,7 @@ from ui.router import in_app
 
 RESULT_METRICS = ["accuracy", "precision", "recall", "f1", "auc", "mcc"]  # rows of the test-metrics table
 INTERVAL_METRICS = ("accuracy", "auc", "mcc")  # the scores given a 95% interval: those runs are compared by
+NOT_GIVEN = "n/a"  # the interval cell of the other scores
 
 
 def _all_test_proteins(count: int) -> str:
@@ -51,7 +52,7 @@ def results_section(status) -> None:
         {
             "metric": [rf.METRIC_NAMES.get(n, n) for n in RESULT_METRICS],
             "your model": [status.test_metrics.get(n) for n in RESULT_METRICS],
-            "95% interval": [intervals.get(n, "") for n in RESULT_METRICS],
+            "95% interval": [intervals.get(n, NOT_GIVEN) if intervals else "" for n in RESULT_METRICS],
             "majority-class baseline": [base.get(n) for n in RESULT_METRICS],
             "DeepSol (published)": [_published(n) for n in RESULT_METRICS],
         }
@@ -68,8 +69,8 @@ def results_section(status) -> None:
             "95% interval": st.column_config.TextColumn(
                 "95% interval",
                 width=95,
-                help="Where the score would probably fall on another test set of "
-                "this size (bootstrap); see 'What do these numbers mean?'.",
+                help="Where the score would probably fall on another test set of this size (bootstrap), for "
+                "accuracy, AUC and MCC; see 'What do these numbers mean?'.",
             ),
             "majority-class baseline": number("Majority class", format="%.3f", width=105),
             "DeepSol (published)": st.column_config.TextColumn(
@@ -78,7 +79,7 @@ def results_section(status) -> None:
         },
     )
     with left.expander("What do these numbers mean?", icon=":material/help:"):
-        st.markdown(METRIC_MEANINGS)
+        st.markdown(metric_meanings(status.test_metrics.get("n")))
     majority = {0: "insoluble", 1: "soluble"}.get(base.get("majority_class"), "the larger class")
     right.caption(
         f"Test set: {int(status.test_metrics.get('n', 0)):,} proteins the model never saw while "
@@ -184,13 +185,22 @@ METRIC_MEANINGS = """
   (always wrong) through 0 (no better than a guess) to 1 (always right). A model that calls every protein
   the larger class scores 0, however high its accuracy.
 - **95% interval**: where the score would probably fall on another test set of the same size, drawn the same
-  way (the test proteins resampled 2,000 times, a bootstrap). With 100 test proteins it is wide: two runs
-  whose intervals overlap may not really differ. It is given for accuracy, AUC and MCC, the scores runs are
-  compared by here; precision, recall and F1 have none.
+  way (the test proteins resampled 2,000 times, a bootstrap). {size} Two runs whose intervals overlap may not
+  really differ. It is given for accuracy, AUC and MCC, the scores runs are compared by here; precision,
+  recall and F1 show n/a.
 - **MCC 0.00-0.00**: the model called every test protein the same class (all soluble, or all insoluble).
   Its MCC is then 0 on any resample of the proteins, so the interval has no width. That says the model
   tells nothing apart, not that its score is certain.
 """
+
+
+def metric_meanings(n_test: object) -> str:
+    """METRIC_MEANINGS with this run's number of test proteins in the interval's entry."""
+    if isinstance(n_test, (int, float)) and n_test > 0:
+        size = f"This run has {int(n_test):,} test proteins: the fewer they are, the wider the interval."
+    else:
+        size = "The fewer the test proteins, the wider the interval."
+    return METRIC_MEANINGS.format(size=size)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
