@@ -926,7 +926,9 @@ def test_compared_runs_name_what_they_share_and_warn_when_their_test_proteins_di
     assert list(table.columns[:3]) == ["run", "data", "learning rate"]
     assert list(table.columns[3:5]) == ["test AUC", "AUC 95% interval"]
     assert table.set_index("run")["AUC 95% interval"].to_dict() == {"small": "0.60-0.80", "full": "0.66-0.74"}
-    assert any("intervals of both runs overlap" in c.value and "may be chance" in c.value for c in at.caption)
+    chance = [c.value for c in at.caption if "The best test AUC" in c.value]
+    (chance,) = chance
+    assert "overlaps the other run's" in chance and "may not really differ" in chance
     shared = next(c.value for c in at.caption if "Every run here shares" in c.value)
     assert "CNN" in shared and "Adam" in shared and "batch size 32" in shared and "3 epochs asked" in shared
     assert "learning rate" not in shared  # it differs, so it is a column, not a shared setting
@@ -934,22 +936,25 @@ def test_compared_runs_name_what_they_share_and_warn_when_their_test_proteins_di
     at.session_state["same data"] = True
     at.run()
     assert list(at.dataframe[0].value.columns[:2]) == ["run", "learning rate"] and not at.warning
-    assert any(
-        c.value.startswith("No two of these runs have overlapping test AUC intervals") for c in at.caption
-    )
+    assert any("overlaps no other run's" in c.value for c in at.caption)
     assert "bundled DeepSol, 1,000 rows sampled from 6,942" in next(
         c.value for c in at.caption if "Every run here shares" in c.value
     )
 
 
-def test_the_chance_sentence_names_the_runs_whose_auc_intervals_overlap() -> None:
+def test_the_chance_sentence_says_which_runs_the_best_auc_may_not_really_beat() -> None:
     from ui.run_compare import chance_sentence
 
-    assert chance_sentence({"a": (0.6, 0.7)}) == ""  # one run: nothing to compare
-    three = {"alpha": (0.60, 0.70), "beta": (0.65, 0.75), "gamma": (0.80, 0.90)}
-    sentence = chance_sentence(three)
-    assert "intervals of alpha and beta overlap" in sentence and "gamma" not in sentence
-    assert "all these runs" in chance_sentence({"a": (0.6, 0.7), "b": (0.65, 0.75), "c": (0.69, 0.8)})
+    spans = {"alpha": (0.60, 0.70), "beta": (0.66, 0.76), "gamma": (0.50, 0.59), "delta": (0.69, 0.71)}
+    aucs = {"alpha": 0.65, "beta": 0.71, "gamma": 0.55, "delta": 0.70}
+    assert chance_sentence({"alpha": spans["alpha"]}, aucs) == ""  # one run: nothing to compare
+    told = chance_sentence(spans, aucs)
+    assert told.startswith("The best test AUC is beta's (0.710, interval 0.66-0.76).")
+    assert "overlaps those of alpha and delta" in told and "gamma" not in told  # gamma's ends below 0.66
+    two = chance_sentence({k: spans[k] for k in ("alpha", "beta")}, aucs)
+    assert "overlaps the other run's" in two and "may not really differ" in two
+    apart = chance_sentence({k: spans[k] for k in ("beta", "gamma")}, aucs)
+    assert "overlaps no other run's" in apart
 
 
 def test_the_note_names_the_runs_dropout_only_when_it_has_some() -> None:

@@ -288,6 +288,19 @@ def test_a_reference_line_outside_the_runs_values_is_still_drawn_on_the_chart(me
     assert all(min(line.value - low, high - line.value) > margin for line in lines)
 
 
+def test_runs_tested_on_different_proteins_each_get_their_majority_class_line() -> None:
+    from protlab.lessons import BASELINE_GROUP, majority_lines
+
+    (shared,) = majority_lines({"a": 0.6, "b": 0.6, "c": None})  # one test set: one line
+    assert (shared.group, shared.metric, shared.value) == (BASELINE_GROUP, "accuracy", 0.6)
+    own = majority_lines({"300 rows": 0.6, "600 rows": 0.55})
+    assert [(line.group, line.value) for line in own] == [
+        (f"{BASELINE_GROUP} of 300 rows", 0.6),
+        (f"{BASELINE_GROUP} of 600 rows", 0.55),
+    ]
+    assert majority_lines({"a": None}) == []
+
+
 def test_overlapping_intervals_are_the_pairs_that_share_a_value() -> None:
     from protlab.lessons import overlapping_intervals
 

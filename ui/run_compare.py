@@ -9,6 +9,7 @@ from protlab.lessons import (
     PALETTE,
     add_reference_lines,
     compared_settings,
+    majority_lines,
     overlapping_intervals,
     reference_lines,
     test_set_differences,
@@ -61,13 +62,14 @@ def compare_section() -> None:
     chosen = st.multiselect(
         "Runs to overlay", list(runs), default=list(runs)[:3], format_func=titles.get, key="compare"
     )
-    histories, auc_spans = {}, {}
+    histories, auc_spans, majority = {}, {}, {}
     for run_id in chosen:
         try:
             status = manager.status(run_id, owner)
         except ProtlabError:
             continue
         histories[short[run_id]] = rf.history_frame(status.events)
+        majority[short[run_id]] = (status.baseline or {}).get("accuracy")
         if status.test_labels is not None and status.test_probs is not None:
             spans = interval_spans(run_id, status.test_labels, status.test_probs)
             auc_spans[short[run_id]] = spans["auc"]
@@ -86,7 +88,8 @@ def compare_section() -> None:
     overlay = rf.runs_overlay(histories, metric=metric, colours=colours)
     if metric != "loss":
         longest = max(len(h) for h in histories.values())
-        add_reference_lines(overlay, reference_lines([metric]), longest, {metric: "#555555"})
+        lines = reference_lines([metric]) + (majority_lines(majority) if metric == "accuracy" else [])
+        add_reference_lines(overlay, lines, longest, {metric: "#555555"})
     st.plotly_chart(overlay, key="overlay")
     records = {short[r]: runs[r] for r in chosen if short[r] in histories}
     comparison_table(records, histories, auc_spans)
@@ -109,7 +112,7 @@ def comparison_table(records: dict, histories: dict, auc_spans: dict) -> None:
         hide_index=True,
         key="compare-table",
         column_config={
-            "run": st.column_config.TextColumn("Run", width=170),
+            "run": st.column_config.TextColumn("Run", width=250),
             "data": st.column_config.TextColumn("Data", width=300),  # fits "..., 120 rows sampled from 6,942"
             "learning rate": number("LR", format="%g"),
             "weight decay": number("Weight decay", format="%g"),
@@ -129,7 +132,8 @@ def comparison_table(records: dict, histories: dict, auc_spans: dict) -> None:
             "After **Run** come the settings that differ between these runs, then their scores on the test "
             f"set. Every run here shares: {', '.join(said)}."
         )
-    chance = chance_sentence(auc_spans)
+    aucs = {name: (record.get("test_metrics") or {}).get("auc") for name, record in records.items()}
+    chance = chance_sentence(auc_spans, aucs)
     if chance:
         st.caption(chance)
     moved = test_set_differences(records)
@@ -142,22 +146,26 @@ def comparison_table(records: dict, histories: dict, auc_spans: dict) -> None:
         )
 
 
-def chance_sentence(auc_spans: dict[str, tuple[float, float]]) -> str:
-    """Which runs' test AUC intervals overlap (their AUC difference may be chance), or that none do."""
-    if len(auc_spans) < 2:
+def chance_sentence(auc_spans: dict[str, tuple[float, float]], aucs: dict[str, float]) -> str:
+    """Whether the run with the best test AUC may be better than the others by chance: which runs' AUC
+    intervals overlap its interval."""
+    scored = [name for name in auc_spans if isinstance(aucs.get(name), (int, float))]
+    if len(scored) < 2:
         return ""
-    pairs = overlapping_intervals(auc_spans)
-    n_pairs = len(auc_spans) * (len(auc_spans) - 1) // 2
-    if not pairs:
+    best = max(scored, key=lambda name: aucs[name])
+    pairs = overlapping_intervals({name: auc_spans[name] for name in scored})
+    close = [b if a == best else a for a, b in pairs if best in (a, b)]
+    lead = f"The best test AUC is {best}'s ({aucs[best]:.3f}, interval {span_text(auc_spans[best])})."
+    if not close:
+        return f"{lead} Its interval overlaps no other run's: it is unlikely to be better by chance alone."
+    if len(close) == len(scored) - 1:
+        who = "the other run's" if len(close) == 1 else "every other run's"
         return (
-            "No two of these runs have overlapping test AUC intervals: their AUC differences are unlikely to "
-            "be chance alone."
+            f"{lead} Its interval overlaps {who}: on test sets this size, these runs may not really differ "
+            "in AUC. A larger test set, or each run repeated with other seeds, would tell."
         )
-    if len(pairs) == n_pairs:
-        whom = "both runs" if n_pairs == 1 else "all these runs"
-    else:
-        whom = "; ".join(f"{a} and {b}" for a, b in pairs[:3]) + (" and others" if len(pairs) > 3 else "")
+    named = ", ".join(close[:-1]) + f" and {close[-1]}" if len(close) > 1 else close[0]
     return (
-        f"The test AUC intervals of {whom} overlap: on a test set this size, the difference in test AUC "
-        "between them may be chance. A larger test set, or repeating each run with other seeds, would tell."
+        f"{lead} Its interval overlaps those of {named}: it may not really be better than them. It is better "
+        "than the other runs beyond chance."
     )

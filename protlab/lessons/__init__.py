@@ -104,6 +104,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ReferenceLine",
         "add_reference_lines",
         "baseline_values",
+        "majority_lines",
     ),
     "result_style": (
         "FIG_HEIGHT",

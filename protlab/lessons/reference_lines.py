@@ -50,6 +50,15 @@ def reference_lines(metrics: Sequence[str], baseline: Mapping | None = None) -> 
     return lines + [ReferenceLine(DEEPSOL_GROUP, m, DEEPSOL_PUBLISHED[m], "dash") for m in published]
 
 
+def majority_lines(accuracies: Mapping[str, float]) -> list[ReferenceLine]:
+    """The majority-class accuracy of several runs: one line when their test sets give the same value, else
+    one line per run, named after it (each run's test set has its own share of the larger class)."""
+    values = {name: float(v) for name, v in accuracies.items() if v is not None}
+    if len({round(v, 9) for v in values.values()}) == 1:
+        return [ReferenceLine(BASELINE_GROUP, "accuracy", next(iter(values.values())), "dot")]
+    return [ReferenceLine(f"{BASELINE_GROUP} of {name}", "accuracy", v, "dot") for name, v in values.items()]
+
+
 def add_reference_lines(
     fig: go.Figure, lines: Sequence[ReferenceLine], n_epochs: int, colours: Mapping[str, str] | None = None
 ) -> go.Figure:
