@@ -19,7 +19,7 @@ from ui.mutation_map import render_mutation_map
 from ui.predict_input import MODEL_SOURCES, flags_of, read_proteins, run_from_link, show_flags
 from ui.predict_known import construct_note, known_outcome, known_proteins_panel
 from ui.predict_labels import labels_section
-from ui.predict_prior import prior_input, prior_note, threshold_input
+from ui.predict_prior import prior_input, prior_note, threshold_input, weak_model_warning
 from ui.router import ensure_router, stop_page
 from ui.run_labels import differing, run_title, unique_titles
 
@@ -318,6 +318,7 @@ def render() -> None:
         stop_with_error(err)
     predictor = chosen.predictor
     _remember_model(chosen.name, predictor)
+    weak_model_warning(predictor)
     threshold = threshold_input(predictor, chosen.name)
     prior = prior_input(predictor, chosen.name)
     records = proteins.records

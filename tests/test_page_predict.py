@@ -167,6 +167,14 @@ def test_my_runs_are_listed_by_model_optimizer_data_what_tells_them_apart_and_te
     assert 0.0 <= float(at.metric[0].value) <= 1.0
     test_auc = app_runs.status(finished, _owner(ALICE)).test_metrics["auc"]
     assert at.session_state["active_model"]["auc"] == pytest.approx(test_auc)  # the sidebar keeps the AUC
+    from ui.predict_prior import NEAR_CHANCE_AUC
+
+    coin = any("about as well as tossing a coin" in w.value for w in at.warning)
+    assert coin == (test_auc <= NEAR_CHANCE_AUC)  # a run near chance is said to be one
+    from ui.predict_input import MODEL_SOURCES
+
+    default = _open(session={"model_source": MODEL_SOURCES[0]})
+    assert not any("tossing a coin" in w.value for w in default.warning)  # held-out AUC 0.80
     # the sidebar names the run as the list does (what tells it apart included); the AUC is shown beside it
     assert at.session_state["active_model"]["name"] == "My run: CNN · Adam · bundled DeepSol · 2 epochs"
     other = _open(BOB, session={"model_source": "One of my training runs"})
@@ -410,3 +418,22 @@ def test_the_default_example_points_to_the_known_proteins_panel(page) -> None:
     assert any("thioredoxin" in c.value and "Known proteins" in c.value for c in at.caption)
     at.text_area(key="sequences").set_value("MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ").run()
     assert not any("Known proteins" in c.value for c in at.caption)  # only beside the example
+
+
+def test_a_model_near_chance_is_called_one_and_a_good_one_is_not() -> None:
+    def script() -> None:
+        from types import SimpleNamespace
+
+        import streamlit as st
+
+        from ui.predict_prior import weak_model_warning
+
+        weak_model_warning(SimpleNamespace(test_auc=st.session_state["auc"]))
+
+    for auc, warned in ((0.475, True), (0.55, True), (0.56, False), (0.80, False), (None, False)):
+        at = AppTest.from_function(script, default_timeout=30)
+        at.session_state["auc"] = auc
+        at.run()
+        assert any("about as well as tossing a coin" in w.value for w in at.warning) == warned, auc
+        if warned:
+            assert f"test AUC is {auc:.3f}" in at.warning[0].value

@@ -13,6 +13,22 @@ PRIOR_HELP = (
 )
 
 
+NEAR_CHANCE_AUC = 0.55  # a held-out AUC at or below this ranks proteins about as well as a coin (0.5)
+
+
+def weak_model_warning(predictor) -> None:
+    """A plain warning when the chosen model's held-out AUC is near or below chance: its calls say little."""
+    auc = predictor.test_auc
+    if not isinstance(auc, (int, float)) or auc > NEAR_CHANCE_AUC:
+        return
+    st.warning(
+        f"This model's test AUC is {auc:.3f}: it ranks soluble and insoluble proteins about as well as "
+        "tossing a coin (0.5), so its calls below say little. Train it longer or on more proteins on the "
+        "Train page, or choose the bundled default model.",
+        icon=":material/warning:",
+    )
+
+
 def threshold_input(predictor, model_name: str) -> float:
     """The decision threshold (the model's suggestion first) and what the suggestion did on held-out data."""
     stored = predictor.stored_threshold
