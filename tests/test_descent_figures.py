@@ -71,3 +71,22 @@ def test_a_path_diverged_at_step_one_gets_whole_step_ticks():
     assert (axis.tick0, axis.dtick, axis.tickformat) == (0, 1, "d")
     low, high = axis.range
     assert low < 0 < 1 < high and high < 2  # ticks at 0 and 1 only
+
+
+def test_no_line_joins_two_points_off_the_map():
+    valley = SURFACES["valley"]
+    path = Trajectory(valley, OptimizerSpec("sgd", 1.0), valley.start)
+    path.step(20)  # leaves the map at step 1, runs away at step 2
+    (line,) = _lines(contour_figure(valley, [path], grid=21), [path])
+    x_min, x_max, y_min, y_max = valley.domain
+
+    def off(x, y):
+        return not (x_min <= x <= x_max and y_min <= y <= y_max)
+
+    points = list(zip(line.x, line.y))
+    assert sum(x is None for x, _ in points) >= 1  # broken where it jumps between off-map points
+    for (xa, ya), (xb, yb) in zip(points, points[1:]):
+        if None not in (xa, xb):
+            assert not (off(xa, ya) and off(xb, yb)), ((xa, ya), (xb, yb))
+    steps = [s for s in line.customdata if s is not None]
+    assert steps == [r.step for r in path.records]  # every point still drawn, with its step for the hover

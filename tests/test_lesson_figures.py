@@ -101,7 +101,7 @@ def test_contour_view_stays_on_the_domain_when_a_path_diverges():
     assert tuple(fig.layout.xaxis.range) == surface.domain[:2]
     assert tuple(fig.layout.yaxis.range) == surface.domain[2:]
     assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
-    assert all(np.isfinite(x) and np.isfinite(y) for x, y in _all_xy(fig))
+    assert all(np.isfinite(x) and np.isfinite(y) for x, y in _all_xy(fig) if x is not None)  # None: a gap
     exits = [t for t in fig.data if t.name and ("left the map" in t.name or "diverged at step" in t.name)]
     assert len(exits) == 1
     ((ex, ey),) = zip(exits[0].x, exits[0].y)

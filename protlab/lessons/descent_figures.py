@@ -106,20 +106,36 @@ def contour_figure(surface: Surface, trajectories: Sequence[Trajectory], grid: i
     return fig
 
 
+def _off_map_gaps(
+    surface: Surface, steps: np.ndarray, p1: np.ndarray, p2: np.ndarray
+) -> tuple[list, list, list]:
+    """steps, p1, p2 with a gap (None) between two points that both lie off the map: a straight line between
+    them can cross the whole map (even its minimum) although the path jumped from one to the other."""
+    x_min, x_max, y_min, y_max = surface.domain
+    off = (p1 < x_min) | (p1 > x_max) | (p2 < y_min) | (p2 > y_max)  # (n,)
+    xs, ys, ss = [], [], []
+    for i in range(len(p1)):
+        if i and off[i] and off[i - 1]:
+            xs.append(None), ys.append(None), ss.append(None)
+        xs.append(p1[i]), ys.append(p2[i]), ss.append(steps[i])
+    return ss, xs, ys
+
+
 def _add_path(fig: go.Figure, traj: Trajectory, style: dict) -> None:
     """Draw one path in its style (path_style) with start and end markers, and where it left the map."""
     steps, p1, p2 = _finite_points(traj)
     label, colour = traj.spec.label, style["colour"]
+    gapped_steps, gapped_x, gapped_y = _off_map_gaps(traj.surface, steps, p1, p2)
     fig.add_trace(
         go.Scatter(
-            x=p1,
-            y=p2,
+            x=gapped_x,
+            y=gapped_y,
             mode="lines+markers",
             name=label,
             legendgroup=label,
             line=dict(color=colour, width=style["width"], dash=style["dash"]),
             marker=dict(size=style["size"], color=colour, symbol=style["symbol"]),
-            customdata=steps,
+            customdata=gapped_steps,
             hovertemplate=f"{label}<br>step %{{customdata:.0f}}<br>(%{{x:.3f}}, %{{y:.3f}})<extra></extra>",
         )
     )
