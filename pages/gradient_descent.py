@@ -113,16 +113,15 @@ def current_paths(surface, specs, start) -> dict:
 
 def step_controls(state: dict) -> None:
     """Step, Run N and Reset buttons; they move every path and keep the result in session state."""
-    c1, c2, c3, c4 = st.columns([1, 1.3, 1.2, 1])
+    c1, c2, c3, c4 = st.columns([1, 1.3, 1.2, 1], vertical_alignment="bottom")
     step = c1.button("Step", key="gd_step", type="primary", width="stretch")
     n = c2.number_input(
-        "N",
+        "Steps taken by Run",
         min_value=1,
         max_value=MAX_STEPS_PER_CALL,
         value=20,
         step=10,
         key="gd_n",
-        label_visibility="collapsed",
     )
     run = c3.button(f"Run {int(n)} steps", key="gd_run", width="stretch")
     reset = c4.button("Reset", key="gd_reset", width="stretch")
