@@ -288,6 +288,22 @@ def test_a_reference_line_outside_the_runs_values_is_still_drawn_on_the_chart(me
     assert all(min(line.value - low, high - line.value) > margin for line in lines)
 
 
+def test_a_half_width_chart_makes_room_for_one_legend_entry_per_row() -> None:
+    import math
+
+    from protlab.lessons import add_reference_lines, reference_lines
+    from protlab.lessons.reference_lines import LEGEND_ROW_PX
+
+    history = rf.history_frame(_events())
+    lines = reference_lines(rf.VAL_METRICS, {"accuracy": 0.6})
+    wide = add_reference_lines(rf.metric_curves(history), lines, 3)
+    narrow = add_reference_lines(rf.metric_curves(history), lines, 3, legend_columns=1)
+    entries = sum(1 for t in narrow.data if t.showlegend is not False and t.name)
+    extra = LEGEND_ROW_PX * (entries - math.ceil(entries / 2))
+    assert narrow.layout.height - wide.layout.height == extra > 0
+    assert narrow.layout.margin.b - wide.layout.margin.b == extra  # the room goes under the axis
+
+
 def test_runs_tested_on_different_proteins_each_get_their_majority_class_line() -> None:
     from protlab.lessons import BASELINE_GROUP, majority_lines
 

@@ -233,7 +233,7 @@ def epoch_figures(run_id: str, n_epochs: int, base_accuracy: float | None, _hist
     metrics = rf.metric_curves(_history)
     base = None if base_accuracy is None else {"accuracy": base_accuracy}
     lines = reference_lines(rf.VAL_METRICS, base)
-    add_reference_lines(metrics, lines, n_epochs, rf.METRIC_COLOURS)
+    add_reference_lines(metrics, lines, n_epochs, rf.METRIC_COLOURS, legend_columns=1)  # a half-width chart
     return rf.loss_curves(_history), metrics, rf.lr_curve(_history)
 
 

@@ -60,7 +60,11 @@ def majority_lines(accuracies: Mapping[str, float]) -> list[ReferenceLine]:
 
 
 def add_reference_lines(
-    fig: go.Figure, lines: Sequence[ReferenceLine], n_epochs: int, colours: Mapping[str, str] | None = None
+    fig: go.Figure,
+    lines: Sequence[ReferenceLine],
+    n_epochs: int,
+    colours: Mapping[str, str] | None = None,
+    legend_columns: int = 2,
 ) -> go.Figure:
     """Draw each line over epochs 1..n_epochs in its metric colour (else grey), each with its own legend entry
     naming its metric and value (two baselines on one chart must not read as one line)."""
@@ -85,7 +89,8 @@ def add_reference_lines(
         _widen_to(fig, axis, [line.value for line in lines if axes.get(line.metric, "y") == axis])
     if lines:
         entries = sum(1 for trace in fig.data if trace.showlegend is not False and trace.name)
-        rows = math.ceil(entries / 2)  # at least two legend entries fit a row, under the x axis's title
+        # legend entries per row under the x axis's title: two on a full-width chart, one on a half-width one
+        rows = math.ceil(entries / legend_columns)
         fig.update_layout(
             height=(fig.layout.height or 320) + LEGEND_ROW_PX * rows,
             margin={"b": 50 + LEGEND_ROW_PX * rows},
