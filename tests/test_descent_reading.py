@@ -170,3 +170,23 @@ def test_the_suggested_rate_is_worked_out_once_per_path_on_the_lesson_surfaces()
     first = stable_learning_rate(path)
     hits = _stable_rate_on.cache_info().hits
     assert stable_learning_rate(path) == first and _stable_rate_on.cache_info().hits == hits + 1
+
+
+def test_a_path_whose_current_point_hides_under_a_minimums_star_is_named():
+    from protlab.lessons.descent_reading import STAR_RADIUS, at_minimum_note
+
+    bowl = SURFACES["bowl"]
+    paths = [Trajectory(bowl, OptimizerSpec(kind, 0.1), bowl.start) for kind in ("sgd", "adam")]
+    for path in paths:
+        path.step(23)
+    x_min, x_max, y_min, y_max = bowl.domain
+    radius = STAR_RADIUS * max(x_max - x_min, y_max - y_min)
+    # the bowl's minimum is (0, 0)
+    near = [p.spec.label for p in paths if np.hypot(p.last.p1, p.last.p2) <= radius]
+    assert near == ["SGD (lr 0.1)"]  # SGD has arrived; Adam is still on its way
+    assert at_minimum_note(paths) == (
+        "SGD (lr 0.1) has reached a minimum: its current point (the square) lies under the gold star."
+    )
+    assert at_minimum_note(paths[1:]) == ""
+    paths[1].step(400)
+    assert at_minimum_note(paths).startswith("SGD (lr 0.1) and Adam (lr 0.1) have reached a minimum")

@@ -8,6 +8,7 @@ import streamlit as st
 from protlab.checks import FloatRange, field_rules
 from protlab.lessons import OPTIMIZER_LABELS, OptimizerSpec, Trajectory, path_table
 from protlab.lessons.descent_reading import (
+    at_minimum_note,
     bounce_note,
     bouncing,
     coincide_note,
@@ -72,10 +73,10 @@ def path_warnings(paths: list[Trajectory]) -> None:
 
 
 def map_notes(paths: list[Trajectory]) -> None:
-    """Under the map: which paths run along the same line, so none seems missing."""
-    note = coincide_note(paths)
-    if note:
-        st.caption(note)
+    """Under the map: paths that run along the same line, and paths under a star (none seems missing)."""
+    for note in (coincide_note(paths), at_minimum_note(paths)):
+        if note:
+            st.caption(note)
 
 
 def path_notes(paths: list[Trajectory], *, log_scale: bool = False) -> None:

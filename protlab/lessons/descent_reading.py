@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -121,6 +122,28 @@ def coincide_note(trajectories: Sequence[Trajectory]) -> str:
         f"{named} run along the same line for part of the way. The path listed later in the legend is "
         "drawn on top, narrower and dashed or dotted, so the wider line under it shows at its edges and in "
         "its gaps, and each optimizer's own step markers show where its steps land."
+    )
+
+
+STAR_RADIUS = 0.025  # a point this close to a minimum (share of the map's larger side) hides under its star
+
+
+def at_minimum_note(trajectories: Sequence[Trajectory]) -> str:
+    """A sentence naming the paths whose current point lies under a minimum's star, or '' when none does."""
+    reached = []
+    for path in trajectories:
+        x_min, x_max, y_min, y_max = path.surface.domain
+        radius = STAR_RADIUS * max(x_max - x_min, y_max - y_min)
+        last = path.last
+        if not path.diverged and any(math.dist((last.p1, last.p2), m) <= radius for m in path.surface.minima):
+            reached.append(path.spec.label)
+    if not reached:
+        return ""
+    if len(reached) == 1:
+        return f"{reached[0]} has reached a minimum: its current point (the square) lies under the gold star."
+    return (
+        f"{_names(reached)} have reached a minimum: their current points (the squares) lie under the gold "
+        "stars."
     )
 
 
