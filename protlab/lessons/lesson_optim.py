@@ -20,8 +20,6 @@ from torch.optim.sgd import sgd
 
 from protlab.training.step import optimizer_recipe
 
-_FUNCTIONS = {"SGD": sgd, "Adam": adam}  # torch.optim class -> the update function its step() calls
-
 
 def torch_defaults(class_name: str) -> dict:
     """The keyword defaults of torch.optim.<class_name>'s constructor (e.g. Adam's eps=1e-08)."""
@@ -88,7 +86,3 @@ class LessonOptimizer:
             fused=g["fused"],
             decoupled_weight_decay=g["decoupled_weight_decay"],
         )
-
-    def torch_optimizer(self, params: list[torch.Tensor]) -> torch.optim.Optimizer:
-        """The torch.optim object this one stands for, built over params (for side-by-side checks)."""
-        return getattr(torch.optim, self.class_name)(params, **self.group)
