@@ -123,3 +123,17 @@ def test_stop_file(tmp_path) -> None:
     assert not flag.is_set()
     request_stop(tmp_path)
     assert flag.is_set() and StopFile(tmp_path).is_set()
+
+
+def test_newest_records_come_newest_first_and_skip_what_is_not_a_readable_run(tmp_path) -> None:
+    from protlab.runs.store import newest_records
+
+    ids = ["20261203-100000-0000000a", "20261203-100100-0000000b", "20261203-100200-0000000c"]
+    for run_id in ids:
+        (tmp_path / run_id).mkdir()
+        (tmp_path / run_id / "run.json").write_text(json.dumps({"run_id": run_id}), encoding="utf-8")
+    (tmp_path / "20261203-100300-0000000d").mkdir()  # no run.json yet
+    (tmp_path / "_jobs").mkdir()  # not a run folder
+    assert [name for name, _ in newest_records(tmp_path, 10)] == ids[::-1]
+    assert [record["run_id"] for _, record in newest_records(tmp_path, 2)] == [ids[2]]  # the 2 newest folders
+    assert list(newest_records(tmp_path / "missing", 5)) == []

@@ -25,7 +25,7 @@ from protlab.errors import RunError
 from protlab.runs.executors import Executor, exit_message, make_executor
 from protlab.runs.queue import HOST, RunQueue, is_abandoned
 from protlab.runs.settings import ClassSettings
-from protlab.runs.store import ACTIVE, INTERRUPTED, RUN_ID, read_record, write_record
+from protlab.runs.store import ACTIVE, INTERRUPTED, newest_records, read_record, write_record
 
 __all__ = ["Dispatcher", "finish_run"]
 
@@ -172,15 +172,8 @@ class Dispatcher:
 
     def _recent_from_disk(self) -> list[float]:
         """Seconds per epoch of the newest finished runs in the root (so estimates survive a restart)."""
-        names = sorted((n for n in os.listdir(self.root) if RUN_ID.match(n)), reverse=True)[: 3 * RECENT_RUNS]
-        found = []
-        for name in names:
-            try:
-                per_epoch = _seconds_per_epoch(read_record(self.root, name))
-            except RunError:
-                continue
-            if per_epoch is not None:
-                found.append(per_epoch)
+        newest = (_seconds_per_epoch(record) for _, record in newest_records(self.root, 3 * RECENT_RUNS))
+        found = [per_epoch for per_epoch in newest if per_epoch is not None]
         return list(reversed(found[:RECENT_RUNS]))
 
 

@@ -9,13 +9,12 @@ and the start-up. Nothing is assumed from another machine's figures.
 from __future__ import annotations
 
 import dataclasses
-import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from protlab.errors import ProtlabError, RunError
-from protlab.runs.store import RUN_ID, read_history, read_record
+from protlab.errors import ProtlabError
+from protlab.runs.store import newest_records, read_history
 
 RECENT_RUNS = 5  # finished runs one estimate is taken from, newest first
 SCANNED_RUNS = 200  # newest run folders looked through for them
@@ -55,16 +54,8 @@ def recent_timings(root: Path, kind: str, model_config: dict, limit: int = RECEN
     root, wanted = Path(root), _full_config(kind, model_config)
     if wanted is None:
         return []
-    try:
-        names = sorted((n for n in os.listdir(root) if RUN_ID.match(n)), reverse=True)[:SCANNED_RUNS]
-    except OSError:
-        return []
     found = []
-    for name in names:
-        try:
-            record = read_record(root, name)
-        except RunError:
-            continue
+    for name, record in newest_records(root, SCANNED_RUNS):
         spec = record.get("spec") or {}
         if spec.get("model_kind") != kind or _full_config(kind, spec.get("model_config") or {}) != wanted:
             continue

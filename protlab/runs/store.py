@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from protlab.errors import RunError
@@ -81,6 +83,19 @@ def read_record(root: Path, run_id: object) -> dict:
         return json.loads((folder / RUN_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise RunError(f"There is no readable run {run_id!r}; it may have been deleted.") from None
+
+
+def newest_records(root: Path, limit: int) -> Iterator[tuple[str, dict]]:
+    """(run id, run.json) of the newest `limit` run folders in root, newest first; unreadable ones skipped."""
+    try:
+        names = sorted((n for n in os.listdir(root) if RUN_ID.match(n)), reverse=True)[:limit]
+    except OSError:
+        return
+    for name in names:
+        try:
+            yield name, read_record(root, name)
+        except RunError:
+            continue
 
 
 def queued_record(run_id: str, owner: str, spec: RunSpec) -> dict:
