@@ -65,7 +65,8 @@ def render() -> None:
         sample = sample_section(report.n_kept)
         split = split_section()
         kind, model_config = model_section()
-        train_config = settings_section(min(sample or report.n_kept, report.n_kept))
+        n_rows = min(sample or report.n_kept, report.n_kept)  # the proteins the run will use
+        train_config = settings_section(n_rows)
         check_split(data, sample, split, train_config.seed)
     except ProtlabError as err:
         stop_with_error(err)
@@ -73,7 +74,7 @@ def render() -> None:
         keep_widgets(SETTING_KEYS)
     sanity_section(data, kind, model_config, train_config)
     choices = TrainChoices(source, sample, split, kind, model_config, train_config, cutoff)
-    run_section(lambda: build_spec(data, choices), choices, min(sample or report.n_kept, report.n_kept))
+    run_section(lambda: build_spec(data, choices), choices, n_rows)
     compare_section()
     keep_widgets(SETTING_KEYS)
     pytorch_panel(script_for(choices))

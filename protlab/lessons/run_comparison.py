@@ -70,9 +70,8 @@ def runs_overlay(
                 name=f"{name}: validation",
                 mode="lines+markers",
                 legendgroup=name,
-                **({} if metric == "loss" else _overlap_style(i, len(histories))),
+                **_validation_style(colour, None if metric == "loss" else (i, len(histories))),
             )
-            fig.data[-1].update(line={"color": colour}, marker={"color": colour})
     label = METRIC_NAMES.get(metric, metric)
     if metric == "loss":
         fig = _layout(
@@ -96,13 +95,17 @@ def runs_overlay(
     return fig
 
 
-def _overlap_style(i: int, n: int) -> dict:
-    """Run i of n on a one-metric chart: earlier runs wider, later ones broken, each with its own marker,
-    so two runs with the same scores (e.g. MCC 0 at every epoch) both stay visible."""
+def _validation_style(colour: str, place: tuple[int, int] | None) -> dict:
+    """A run's validation curve in its colour. On a one-metric chart (place = run i of n) earlier runs are
+    wider and later ones broken, each with its own marker, so runs with the same scores (e.g. MCC 0 at every
+    epoch) all stay visible; on the loss chart the solid line tells validation from training."""
+    if place is None:
+        return {"line": {"color": colour}}
+    i, n = place
     width = 2 + 2 * (n - 1 - i)  # runs drawn after this one
     return {
-        "line": {"width": width, "dash": PATH_DASHES[i % len(PATH_DASHES)]},
-        "marker": {"symbol": PATH_SYMBOLS[i % len(PATH_SYMBOLS)], "size": 5 + width},
+        "line": {"color": colour, "width": width, "dash": PATH_DASHES[i % len(PATH_DASHES)]},
+        "marker": {"color": colour, "symbol": PATH_SYMBOLS[i % len(PATH_SYMBOLS)], "size": 5 + width},
     }
 
 
