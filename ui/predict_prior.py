@@ -23,8 +23,8 @@ def weak_model_warning(predictor) -> None:
         return
     st.warning(
         f"This model's test AUC is {auc:.3f}: it ranks soluble and insoluble proteins about as well as "
-        "tossing a coin (0.5), so its calls below say little. Train it longer or on more proteins on the "
-        "Train page, or choose the bundled default model.",
+        "tossing a coin (0.5) or worse, so its calls below say little. Train it longer or on more proteins "
+        "on the Train page, or choose the bundled default model.",
         icon=":material/warning:",
     )
 
